@@ -1,0 +1,1 @@
+"""The back office (Flask blueprint under /backoffice/) for municipal clerks."""

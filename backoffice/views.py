@@ -1,0 +1,86 @@
+"""Back-office views: staff log-in, person search, person account.
+
+Every query is limited to the clerk's own municipality: a person of another municipality is
+"not found", exactly like a person that does not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from core import audit, identity, persons
+from core.errors import NotFound
+from core.ledger import service as ledger
+from core.tenancy import Municipality
+from portal.auth import safe_next, staff_required, start_session
+from portal.database import db
+from portal.forms import LoginForm, PersonSearchForm
+
+bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
+
+
+@bp.before_request
+def _load_municipality() -> None:
+    if current_user.is_authenticated and current_user.is_staff:
+        g.municipality = db().get(Municipality, current_user.municipality_id)
+
+
+@bp.route("/anmelden", methods=["GET", "POST"])
+def login() -> str | Response:
+    form = LoginForm()
+    if form.validate_on_submit():
+        account = identity.authenticate(db(), form.email.data or "", form.password.data or "")
+        if account is not None and account.role.is_staff:
+            db().commit()
+            start_session(account)
+            return redirect(safe_next(url_for("backoffice.index")))
+        form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
+    return render_template("backoffice/login.html", form=form)
+
+
+@bp.post("/abmelden")
+def logout() -> Response:
+    logout_user()
+    flash("Sie haben sich abgemeldet.", "info")
+    return redirect(url_for("backoffice.login"))
+
+
+@bp.get("/")
+@staff_required()
+def index() -> Response:
+    return redirect(url_for("backoffice.person_search"))
+
+
+@bp.get("/personen")
+@staff_required()
+def person_search() -> str:
+    form = PersonSearchForm(request.args)
+    query = (form.q.data or "").strip()
+    results = persons.search_persons(db(), current_user.municipality_id, query) if query else []
+    return render_template("backoffice/person_search.html", form=form, query=query,
+                           results=results)
+
+
+@bp.get("/personen/<int:person_id>")
+@staff_required()
+def person_detail(person_id: int) -> str:
+    session = db()
+    try:
+        person = persons.get_person(session, current_user.municipality_id, person_id)
+    except NotFound:
+        abort(404)
+    claims = ledger.claims_of(session, person)
+    return render_template(
+        "backoffice/person_detail.html",
+        person=person,
+        claims=claims,
+        payments=ledger.payments_of(session, person),
+        entries=ledger.entries_of(session, person),
+        balance=ledger.person_balance(session, person),
+        credit=ledger.credit_balance(session, person),
+        trail=audit.trail(session, current_user.municipality_id, "person", person.id),
+        accounts=ledger.accounts_by_id(session, person.municipality_id),
+    )
+

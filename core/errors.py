@@ -1,0 +1,31 @@
+"""Typed domain errors. Edges turn them into German messages; nothing here knows HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a core service raises on purpose. ``message`` is German, for users."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    pass
+
+
+class AccessDenied(DomainError):
+    pass
+
+
+class ValidationError(DomainError):
+    pass
+
+
+class LedgerError(DomainError):
+    """A booking would break a ledger invariant (unbalanced, over-allocation, double reversal)."""
+
+
+class IllegalTransition(DomainError):
+    pass

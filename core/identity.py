@@ -1,0 +1,117 @@
+"""Log-in identities: citizens, businesses and municipal staff.
+
+A ``UserAccount`` is the login (e-mail + password now, OIDC/BundID pseudonym later). It is global
+to the deployment; what a citizen owns lives in ``Person`` rows, one per municipality. Staff
+accounts belong to exactly one municipality and see nothing of another.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import clock
+from core.db import Base, UTCDateTime
+from core.errors import ValidationError
+
+
+class Role(enum.StrEnum):
+    CITIZEN = "citizen"
+    CLERK = "clerk"  # Sachbearbeitung
+    APPROVER = "approver"  # may give the second signature (Vier-Augen-Prinzip)
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.CITIZEN
+
+
+class UserAccount(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'citizen') = (municipality_id IS NULL)", name="staff_has_municipality"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
+             create_constraint=True, name="role")
+    )
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipality.id", ondelete="RESTRICT")
+    )
+    display_name: Mapped[str] = mapped_column(String(120))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Argon2id with the library's current defaults (RFC 9106 low-memory profile).
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: Role = Role.CITIZEN,
+    municipality_id: int | None = None,
+) -> UserAccount:
+    email = normalize_email(email)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen lang sein."
+        )
+    if session.scalars(select(UserAccount).where(UserAccount.email == email)).first():
+        raise ValidationError("Zu dieser E-Mail-Adresse gibt es bereits ein Konto.")
+    user = UserAccount(
+        email=email,
+        password_hash=_hasher.hash(password),
+        display_name=display_name,
+        role=role,
+        municipality_id=municipality_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+# Verified against when the e-mail is unknown, so that timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("openkasse-timing-equaliser")
+
+
+def authenticate(session: Session, email: str, password: str) -> UserAccount | None:
+    user = session.scalars(
+        select(UserAccount).where(UserAccount.email == normalize_email(email))
+    ).first()
+    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active or not user.password_hash:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = clock.now()
+    return user
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count(UserAccount.id))) or 0

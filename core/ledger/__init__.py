@@ -1,0 +1,1 @@
+"""The ledger: person accounts, claims (open items), payments, double-entry postings, allocation."""

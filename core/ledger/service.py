@@ -1,0 +1,521 @@
+"""Ledger services: post claims, record payments, apply credit, reverse entries, read balances.
+
+Each service flushes but never commits: the caller (a view, a CLI command, a batch run) owns the
+transaction, so a service that fails half-way leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import LedgerError, ValidationError
+from core.ledger.allocation import Allocation, OpenItem, allocate
+from core.ledger.kinds import KINDS, SYSTEM_ACCOUNTS, ClaimKind
+from core.ledger.models import (
+    AccountKind,
+    Claim,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    PaymentChannel,
+    Posting,
+)
+from core.persons import Person
+from core.references import make_kassenzeichen, make_rf, normalize_kassenzeichen
+from core.tenancy import Municipality, next_number
+
+# Where the money of a channel arrives: card payments sit with the provider until paid out.
+CHANNEL_ACCOUNT = {
+    PaymentChannel.BANK_TRANSFER: "1800",
+    PaymentChannel.DIRECT_DEBIT: "1800",
+    PaymentChannel.CASH: "1800",
+    PaymentChannel.CARD: "1810",
+}
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+def system_account(session: Session, municipality_id: int, code: str) -> LedgerAccount:
+    account = session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.municipality_id == municipality_id, LedgerAccount.code == code
+        )
+    ).first()
+    if account is None:
+        name, kind = SYSTEM_ACCOUNTS[code]
+        account = LedgerAccount(
+            municipality_id=municipality_id, code=code, name=name, kind=AccountKind(kind)
+        )
+        session.add(account)
+        session.flush()
+    return account
+
+
+@dataclass(frozen=True)
+class PersonAccounts:
+    """The Personenkonto: what the person owes (receivable) and what they have paid in excess."""
+
+    receivable: LedgerAccount
+    credit: LedgerAccount
+
+
+def person_accounts(session: Session, person: Person) -> PersonAccounts:
+    rows = {
+        a.kind: a
+        for a in session.scalars(select(LedgerAccount).where(LedgerAccount.person_id == person.id))
+    }
+    for kind, prefix, name in (
+        (AccountKind.RECEIVABLE, "P", "Forderungen"),
+        (AccountKind.CREDIT, "G", "Guthaben"),
+    ):
+        if kind not in rows:
+            rows[kind] = LedgerAccount(
+                municipality_id=person.municipality_id,
+                code=f"{prefix}{person.number:08d}",
+                name=f"{name} Personenkonto {person.number}",
+                kind=kind,
+                person_id=person.id,
+            )
+            session.add(rows[kind])
+    session.flush()
+    return PersonAccounts(rows[AccountKind.RECEIVABLE], rows[AccountKind.CREDIT])
+
+
+def account_balance(session: Session, account: LedgerAccount) -> int:
+    """Debits minus credits: the sum of the account's postings."""
+    debit = session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
+            Posting.debit_account_id == account.id
+        )
+    )
+    credit = session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
+            Posting.credit_account_id == account.id
+        )
+    )
+    return int(debit or 0) - int(credit or 0)
+
+
+def _existing_account(session: Session, person: Person, kind: AccountKind) -> LedgerAccount | None:
+    return session.scalars(
+        select(LedgerAccount).where(LedgerAccount.person_id == person.id, LedgerAccount.kind == kind)
+    ).first()
+
+
+def credit_balance(session: Session, person: Person) -> int:
+    """The person's credit (Guthaben), a positive number when they have paid in excess."""
+    account = _existing_account(session, person, AccountKind.CREDIT)
+    return -account_balance(session, account) if account else 0
+
+
+def person_balance(session: Session, person: Person) -> int:
+    """What the person owes, net: open items minus credit (the Personenkonto's balance)."""
+    return sum(
+        account_balance(session, account)
+        for kind in (AccountKind.RECEIVABLE, AccountKind.CREDIT)
+        if (account := _existing_account(session, person, kind)) is not None
+    )
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def new_kassenzeichen(session: Session, municipality: Municipality) -> str:
+    serial = next_number(session, municipality.id, "kassenzeichen")
+    return make_kassenzeichen(municipality.kassenzeichen_prefix, serial)
+
+
+def rf_reference(claim: Claim) -> str:
+    return make_rf(claim.kassenzeichen)
+
+
+def open_amounts(session: Session, claims: Iterable[Claim]) -> dict[int, int]:
+    """Open amount per claim: the sum of its postings on the receivable account."""
+    claims = list(claims)
+    if not claims:
+        return {}
+    receivable_ids = select(LedgerAccount.id).where(LedgerAccount.kind == AccountKind.RECEIVABLE)
+    signed = case(
+        (Posting.debit_account_id.in_(receivable_ids), Posting.amount_cents),
+        else_=-Posting.amount_cents,
+    )
+    rows = session.execute(
+        select(Posting.claim_id, func.sum(signed))
+        .where(Posting.claim_id.in_([c.id for c in claims]))
+        .group_by(Posting.claim_id)
+    )
+    result = {c.id: 0 for c in claims}
+    result.update({claim_id: int(total) for claim_id, total in rows})
+    return result
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    claim: Claim
+    open_cents: int
+
+    @property
+    def paid_cents(self) -> int:
+        return 0 if self.cancelled else self.claim.amount_cents - self.open_cents
+
+    @property
+    def cancelled(self) -> bool:
+        return self.claim.cancelled_by_entry_id is not None
+
+    @property
+    def label(self) -> str:
+        return KINDS[self.claim.kind].label
+
+
+def claims_of(session: Session, person: Person) -> list[ClaimView]:
+    claims = list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.person_id == person.id, Claim.municipality_id == person.municipality_id)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )
+    amounts = open_amounts(session, claims)
+    return [ClaimView(c, amounts[c.id]) for c in claims]
+
+
+def open_items(session: Session, person: Person) -> list[OpenItem]:
+    return [
+        OpenItem(v.claim.id, KINDS[v.claim.kind].group, v.claim.due_date, v.open_cents)
+        for v in claims_of(session, person)
+        if v.open_cents > 0 and not v.cancelled
+    ]
+
+
+def _entry(
+    session: Session, person: Person, kind: EntryKind, *, value_date: date, text: str, actor: str,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """A new journal entry, not yet in the session: :func:`_save` adds it with all its postings
+    at once, so that no autoflush can write an entry whose postings are still to come."""
+    return JournalEntry(
+        municipality_id=person.municipality_id,
+        person_id=person.id,
+        kind=kind,
+        value_date=value_date,
+        text=text[:200],
+        actor=actor,
+        reverses_entry_id=reverses.id if reverses else None,
+    )
+
+
+def _save(session: Session, entry: JournalEntry) -> JournalEntry:
+    if not entry.postings:
+        raise LedgerError("Eine Buchung ohne Buchungszeilen ist nicht zulässig.")
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _post(entry: JournalEntry, debit: LedgerAccount, credit: LedgerAccount, amount: int,
+          *, claim_id: int | None = None, payment_id: int | None = None) -> None:
+    if amount <= 0:
+        raise LedgerError("Buchungsbeträge müssen positiv sein.")
+    if debit.id == credit.id:
+        raise LedgerError("Soll- und Habenkonto müssen verschieden sein.")
+    if debit.municipality_id != credit.municipality_id:
+        raise LedgerError("Eine Buchung darf keine Kommunen mischen.")
+    entry.postings.append(
+        Posting(debit_account_id=debit.id, credit_account_id=credit.id, amount_cents=amount,
+                claim_id=claim_id, payment_id=payment_id)
+    )
+
+
+def post_claim(
+    session: Session,
+    *,
+    person: Person,
+    municipality: Municipality,
+    kind: ClaimKind,
+    amount_cents: int,
+    due_date: date,
+    description: str,
+    as_of: date,
+    actor: str,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    kassenzeichen: str | None = None,
+) -> Claim:
+    """Book a claim (debit the person's receivable, credit the levy's revenue account).
+
+    Existing credit is offset against open items right away (Verrechnung).
+    """
+    if person.municipality_id != municipality.id:
+        raise LedgerError("Person und Kommune passen nicht zusammen.")
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValidationError("Der Betrag einer Forderung muss positiv sein (in Cent).")
+    claim = Claim(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        kind=kind,
+        description=description[:200],
+        period_start=period_start,
+        period_end=period_end,
+        amount_cents=amount_cents,
+        due_date=due_date,
+        kassenzeichen=kassenzeichen or new_kassenzeichen(session, municipality),
+    )
+    session.add(claim)
+    session.flush()
+    accounts = person_accounts(session, person)
+    revenue = system_account(session, municipality.id, KINDS[kind].revenue_account)
+    entry = _entry(session, person, EntryKind.CLAIM, value_date=as_of, actor=actor,
+                   text=f"Sollstellung {KINDS[kind].label}: {description}")
+    _post(entry, accounts.receivable, revenue, amount_cents, claim_id=claim.id)
+    _save(session, entry)
+    audit.record(session, actor=actor, action="claim.posted", obj=claim,
+                 municipality_id=municipality.id,
+                 after={"amount_cents": amount_cents, "kind": kind.value,
+                        "due_date": due_date.isoformat(), "kassenzeichen": claim.kassenzeichen})
+    apply_credit(session, person, as_of=as_of, actor=actor)
+    return claim
+
+
+# --------------------------------------------------------------------------- payments
+
+
+def find_payment(session: Session, municipality_id: int, channel: PaymentChannel,
+                 external_ref: str) -> Payment | None:
+    return session.scalars(
+        select(Payment).where(Payment.municipality_id == municipality_id,
+                              Payment.channel == channel, Payment.external_ref == external_ref)
+    ).first()
+
+
+def record_payment(
+    session: Session,
+    *,
+    person: Person,
+    amount_cents: int,
+    received_on: date,
+    channel: PaymentChannel,
+    as_of: date,
+    actor: str,
+    reference_text: str = "",
+    kassenzeichen: str | None = None,
+    claim_ids: Collection[int] = (),
+    external_ref: str | None = None,
+) -> Payment:
+    """Book a payment and allocate it (§ 225 AO); what is left becomes credit.
+
+    Idempotent: a payment with the same ``external_ref`` on the same channel is booked once and
+    the first booking is returned for every repetition.
+    """
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
+    if external_ref:
+        existing = find_payment(session, person.municipality_id, channel, external_ref)
+        if existing is not None:
+            if existing.amount_cents != amount_cents or existing.person_id != person.id:
+                raise LedgerError("Dieselbe Transaktion wurde mit anderen Daten gemeldet.")
+            return existing
+    payment = Payment(
+        municipality_id=person.municipality_id, person_id=person.id, amount_cents=amount_cents,
+        received_on=received_on, channel=channel, reference_text=reference_text[:140],
+        external_ref=external_ref,
+    )
+    session.add(payment)
+    session.flush()
+    designated = set(claim_ids)
+    if kassenzeichen:
+        kz = normalize_kassenzeichen(kassenzeichen)
+        designated |= set(session.scalars(
+            select(Claim.id).where(Claim.person_id == person.id, Claim.kassenzeichen == kz)
+        ))
+    allocation = allocate(amount_cents, open_items(session, person), as_of=received_on,
+                          designated=designated)
+    accounts = person_accounts(session, person)
+    cash = system_account(session, person.municipality_id, CHANNEL_ACCOUNT[channel])
+    entry = _entry(session, person, EntryKind.PAYMENT, value_date=received_on, actor=actor,
+                   text=f"Zahlungseingang {reference_text}".strip())
+    _book_allocation(entry, allocation, source=cash, accounts=accounts, payment_id=payment.id)
+    _save(session, entry)
+    audit.record(session, actor=actor, action="payment.booked", obj=payment,
+                 municipality_id=person.municipality_id,
+                 after={"amount_cents": amount_cents, "channel": channel.value,
+                        "allocated": allocation.parts, "credit_cents": allocation.credit_cents})
+    return payment
+
+
+def _book_allocation(entry: JournalEntry, allocation: Allocation, *, source: LedgerAccount,
+                     accounts: PersonAccounts, payment_id: int | None) -> None:
+    for claim_id, part in allocation.parts:
+        _post(entry, source, accounts.receivable, part, claim_id=claim_id, payment_id=payment_id)
+    if allocation.credit_cents:
+        _post(entry, source, accounts.credit, allocation.credit_cents, payment_id=payment_id)
+
+
+def apply_credit(session: Session, person: Person, *, as_of: date, actor: str) -> JournalEntry | None:
+    """Offset the person's credit against open items in the statutory order."""
+    credit = credit_balance(session, person)
+    items = open_items(session, person) if credit > 0 else []
+    if not items:
+        return None
+    allocation = allocate(credit, items, as_of=as_of)
+    allocation.credit_cents = 0  # what is not used simply stays on the credit account
+    accounts = person_accounts(session, person)
+    entry = _entry(session, person, EntryKind.CREDIT_APPLICATION, value_date=as_of, actor=actor,
+                   text="Verrechnung mit Guthaben")
+    for claim_id, part in allocation.parts:
+        _post(entry, accounts.credit, accounts.receivable, part, claim_id=claim_id)
+    return _save(session, entry)
+
+
+# --------------------------------------------------------------------------- reversals
+
+
+def is_reversed(session: Session, entry: JournalEntry) -> bool:
+    return session.scalar(
+        select(func.count(JournalEntry.id)).where(JournalEntry.reverses_entry_id == entry.id)
+    ) != 0
+
+
+def reverse_entry(session: Session, entry: JournalEntry, *, as_of: date, actor: str,
+                  reason: str) -> JournalEntry:
+    """Cancel a booking by its mirror image (Storno); the original stays as it was.
+
+    * A claim's reversal cancels the claim; whatever had been paid on it becomes credit.
+    * Postings on a claim that has been cancelled meanwhile are redirected to the credit account
+      (the cancellation already moved what was paid on it there).
+    * If reversing a payment leaves the credit account negative (the credit had already been
+      offset against other items), those offsets are undone, newest first, and what is left
+      is offset again.
+    """
+    if entry.kind is EntryKind.REVERSAL:
+        raise LedgerError("Ein Storno kann nicht storniert werden; bitte neu buchen.")
+    if entry.kind is EntryKind.CREDIT_APPLICATION:
+        raise LedgerError("Verrechnungen bucht das System selbst; bitte die Zahlung stornieren.")
+    if is_reversed(session, entry):
+        raise LedgerError("Diese Buchung ist bereits storniert.")
+    person = session.get(Person, entry.person_id)
+    if person is None:
+        raise LedgerError("Buchung ohne Personenkonto kann hier nicht storniert werden.")
+    reversal = _mirror(session, entry, person, as_of=as_of, actor=actor, reason=reason)
+    if entry.kind is EntryKind.CLAIM:
+        claim = session.get(Claim, entry.postings[0].claim_id)
+        assert claim is not None
+        paid = claim.amount_cents - open_amounts(session, [claim])[claim.id]
+        if paid:
+            accounts = person_accounts(session, person)
+            _post(reversal, accounts.receivable, accounts.credit, paid, claim_id=claim.id)
+    _save(session, reversal)
+    if entry.kind is EntryKind.CLAIM:
+        claim.cancelled_by_entry_id = reversal.id
+        audit.record(session, actor=actor, action="claim.cancelled", obj=claim,
+                     municipality_id=claim.municipality_id,
+                     after={"reason": reason, "paid_to_credit_cents": paid})
+    if entry.kind is EntryKind.PAYMENT:
+        payment_ids = {p.payment_id for p in entry.postings}
+        for payment in session.scalars(select(Payment).where(Payment.id.in_(payment_ids))):
+            payment.reversed_by_entry_id = reversal.id
+            audit.record(session, actor=actor, action="payment.reversed", obj=payment,
+                         municipality_id=payment.municipality_id, after={"reason": reason})
+    session.flush()
+    _restore_non_negative_credit(session, person, as_of=as_of, actor=actor)
+    apply_credit(session, person, as_of=as_of, actor=actor)
+    return reversal
+
+
+def _mirror(session: Session, entry: JournalEntry, person: Person, *, as_of: date, actor: str,
+            reason: str) -> JournalEntry:
+    accounts = person_accounts(session, person)
+    cancelled = set(session.scalars(
+        select(Claim.id).where(Claim.person_id == person.id,
+                               Claim.cancelled_by_entry_id.is_not(None))
+    ))
+    reversal = _entry(session, person, EntryKind.REVERSAL, value_date=as_of, actor=actor,
+                      text=f"Storno: {reason}", reverses=entry)
+    for p in entry.postings:
+        debit = session.get(LedgerAccount, p.credit_account_id)
+        credit = session.get(LedgerAccount, p.debit_account_id)
+        assert debit is not None and credit is not None
+        claim_id = p.claim_id
+        if claim_id in cancelled:
+            debit = accounts.credit if debit.id == accounts.receivable.id else debit
+            credit = accounts.credit if credit.id == accounts.receivable.id else credit
+            claim_id = None
+            if debit.id == credit.id:
+                continue  # an offset on a cancelled claim was already undone by the cancellation
+        _post(reversal, debit, credit, p.amount_cents, claim_id=claim_id, payment_id=p.payment_id)
+    if not reversal.postings:
+        raise LedgerError("Diese Buchung wirkt nicht mehr und muss nicht storniert werden.")
+    audit.record(session, actor=actor, action="entry.reversed", obj=entry,
+                 municipality_id=entry.municipality_id, after={"reason": reason})
+    return reversal
+
+
+def _restore_non_negative_credit(session: Session, person: Person, *, as_of: date,
+                                 actor: str) -> None:
+    while credit_balance(session, person) < 0:
+        offsets = list(session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.person_id == person.id,
+                   JournalEntry.kind == EntryKind.CREDIT_APPLICATION)
+            .order_by(JournalEntry.id.desc())
+        ))
+        for candidate in offsets:
+            if is_reversed(session, candidate):
+                continue
+            try:
+                undo = _mirror(session, candidate, person, as_of=as_of, actor=actor,
+                               reason="Guthaben durch Storno entfallen")
+            except LedgerError:
+                continue
+            _save(session, undo)
+            break
+        else:
+            raise LedgerError("Das Guthaben würde negativ; bitte eine Forderung anlegen.")
+
+
+def accounts_by_id(session: Session, municipality_id: int) -> dict[int, LedgerAccount]:
+    return {
+        a.id: a
+        for a in session.scalars(
+            select(LedgerAccount).where(LedgerAccount.municipality_id == municipality_id)
+        )
+    }
+
+
+def entries_of(session: Session, person: Person) -> list[JournalEntry]:
+    return list(session.scalars(
+        select(JournalEntry).where(JournalEntry.person_id == person.id,
+                                   JournalEntry.municipality_id == person.municipality_id)
+        .order_by(JournalEntry.id)
+    ))
+
+
+def payments_of(session: Session, person: Person) -> list[Payment]:
+    return list(session.scalars(
+        select(Payment).where(Payment.person_id == person.id,
+                              Payment.municipality_id == person.municipality_id)
+        .order_by(Payment.received_on.desc(), Payment.id.desc())
+    ))
+
+
+def trial_balance(session: Session, municipality_id: int) -> dict[str, Any]:
+    """Sum of all debits and credits of a municipality (equal by construction) and the per-kind
+    account balances, for the invariant tests and the back office."""
+    totals = session.execute(
+        select(LedgerAccount.kind, func.coalesce(func.sum(
+            case((Posting.debit_account_id == LedgerAccount.id, Posting.amount_cents),
+                 else_=-Posting.amount_cents)), 0))
+        .join(Posting, (Posting.debit_account_id == LedgerAccount.id)
+              | (Posting.credit_account_id == LedgerAccount.id))
+        .where(LedgerAccount.municipality_id == municipality_id)
+        .group_by(LedgerAccount.kind)
+    )
+    return {kind.value if hasattr(kind, "value") else kind: int(v) for kind, v in totals}

@@ -1,0 +1,1 @@
+"""The citizen portal (Flask application) of OpenKasse."""

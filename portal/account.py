@@ -1,0 +1,30 @@
+"""The citizen's account (Bürgerkonto): open and paid items of this municipality."""
+
+from __future__ import annotations
+
+from flask import g, render_template
+from flask_login import current_user, login_required
+
+from core import clock, persons
+from core.ledger import service as ledger
+from portal.database import db
+from portal.municipal import bp
+
+
+@bp.get("/konto")
+@login_required
+def account() -> str:
+    session = db()
+    person = persons.person_for_user(session, g.municipality.id, current_user.id)
+    views = ledger.claims_of(session, person) if person else []
+    open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
+    paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
+    return render_template(
+        "portal/account.html",
+        person=person,
+        open_items=open_views,
+        paid_items=list(reversed(paid_views)),
+        total_open=sum(v.open_cents for v in open_views),
+        credit=ledger.credit_balance(session, person) if person else 0,
+        as_of=clock.today(),
+    )

@@ -1,0 +1,99 @@
+"""Application factory: configuration, extensions, blueprints, error pages, security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from portal import config as config_module
+from portal import database
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+# Scripts and styles only from our own origin; the Stripe host is added by the payment issue.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'"
+)
+
+
+def create_app(
+    config: dict[str, Any] | None = None,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+) -> Flask:
+    app = Flask(
+        "portal",
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+    )
+    app.config.update(config_module.load(app.instance_path, config))
+    Path(app.instance_path).mkdir(exist_ok=True)
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    database.init_app(app, session_factory)
+    csrf.init_app(app)
+
+    from portal import auth, filters
+
+    auth.init_app(app)
+    filters.init_app(app)
+
+    from backoffice.views import bp as backoffice_bp
+    from portal import account  # noqa: F401  (registers its views on the municipal blueprint)
+    from portal.municipal import bp as municipal_bp
+    from portal.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(backoffice_bp)
+    app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything
+
+    _register_error_pages(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Anfrage ungültig", "Die Anfrage konnte nicht verarbeitet werden."),
+        403: ("Kein Zugriff", "Sie haben keinen Zugriff auf diese Seite."),
+        404: ("Seite nicht gefunden", "Diese Seite gibt es nicht (mehr)."),
+        500: ("Technischer Fehler", "Bitte versuchen Sie es später noch einmal."),
+    }
+
+    def handler(code: int):  # type: ignore[no-untyped-def]
+        def _render(_error: Exception) -> tuple[str, int]:
+            title, text = messages[code]
+            return render_template("error.html", title=title, text=text, code=code), code
+
+        return _render
+
+    for code in messages:
+        app.register_error_handler(code, handler(code))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError) -> tuple[str, int]:
+        text = (
+            "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. "
+            "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
+        )
+        return render_template("error.html", title="Formular abgelaufen", text=text,
+                               code=400), 400

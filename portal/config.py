@@ -1,0 +1,36 @@
+"""Configuration from environment variables with safe defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
+
+# Variables read from the environment (all optional in development).
+ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "OPENKASSE_ENV", "PUBLIC_BASE_URL")
+
+
+def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "OPENKASSE_ENV": "development",
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'openkasse.sqlite3'}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    }
+    config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
+    config.update(overrides or {})
+    if config["OPENKASSE_ENV"] == "production":
+        if config["SECRET_KEY"] in (DEV_SECRET_KEY, "") or len(config["SECRET_KEY"]) < 32:
+            raise RuntimeError(
+                "Production mode needs SECRET_KEY: a random value of at least 32 characters."
+            )
+        config.setdefault("SESSION_COOKIE_SECURE", True)
+        config.setdefault("REMEMBER_COOKIE_SECURE", True)
+    return config

@@ -1,0 +1,33 @@
+"""One database session per request, closed when the request ends.
+
+Views call :func:`db` and commit once, at the end, after the core service has done its work.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+
+EXTENSION = "openkasse.sessionmaker"
+
+
+def init_app(app: Flask, session_factory: sessionmaker[Session] | None = None) -> None:
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
+    app.extensions[EXTENSION] = session_factory
+    app.teardown_appcontext(_close)
+
+
+def db() -> Session:
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION]()
+    session: Session = g.db_session
+    return session
+
+
+def _close(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,47 @@
+"""The municipal part of the portal: every URL starts with the municipality's slug.
+
+``/<muni>/...`` loads the municipality once per request into ``g.municipality``; links built with
+``url_for`` inside that context get the slug filled in automatically.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, render_template
+from flask_login import current_user
+
+from core import tenancy
+from core.errors import NotFound
+from portal.database import db
+
+bp = Blueprint("portal", __name__, url_prefix="/<muni>")
+
+
+@bp.url_value_preprocessor
+def _load_municipality(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    slug = (values or {}).pop("muni", "")
+    try:
+        g.municipality = tenancy.get_by_slug(db(), slug)
+    except NotFound:
+        abort(404)
+
+
+@bp.url_defaults
+def _add_municipality(endpoint: str, values: dict[str, Any]) -> None:
+    if "muni" not in values and getattr(g, "municipality", None) is not None:
+        values["muni"] = g.municipality.slug
+
+
+@bp.get("/")
+def start() -> str:
+    return render_template("portal/start.html", user=current_user)
+
+
+@bp.get("/theme.css")
+def theme() -> Response:
+    """The municipality's colours as CSS custom properties (no inline styles: strict CSP)."""
+    css = render_template("portal/theme.css", municipality=g.municipality)
+    response = Response(css, mimetype="text/css")
+    response.cache_control.max_age = 3600
+    return response

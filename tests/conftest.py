@@ -1,0 +1,142 @@
+"""Shared fixtures.
+
+Database tests run twice: on SQLite and on a real PostgreSQL server that this file starts on
+loopback (or the one named by OPENKASSE_TEST_PG_URL). Each backend's schema is built once by the
+Alembic migrations; each test runs in a transaction that is rolled back (the code under test may
+commit: it then only releases a savepoint).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine
+from portal.app import create_app
+from portal.cli import alembic_config
+from tests import factories, pg
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> Iterator[str]:
+    given = os.environ.get("OPENKASSE_TEST_PG_URL")
+    if given:
+        yield given.rstrip("/")
+        return
+    with pg.running_server() as url:
+        yield url
+
+
+def migrated_database(backend: str, name: str, tmp_dir: Path,
+                      request: pytest.FixtureRequest) -> str:
+    """Create an empty database of ``backend`` and migrate it to head; return its URL."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
+    else:
+        base = request.getfixturevalue("pg_base_url")
+        admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = f"{base}/{name}"
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrated_database(request.param, "openkasse_test",
+                             tmp_path_factory.mktemp(request.param), request)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Any]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Any) -> sessionmaker[Session]:
+    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                        expire_on_commit=False)
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(session_factory: sessionmaker[Session], database_url: str) -> Flask:
+    return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url},
+                      session_factory=session_factory)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --------------------------------------------------------------------------- helpers
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, str], **kw: Any) -> Any:
+    """Submit a form the way a browser does: fetch the page for its CSRF token first."""
+    return client.post(url, data={"csrf_token": csrf_token(client, url), **data}, **kw)
+
+
+def login(client: FlaskClient, municipality_slug: str, email: str,
+          password: str = factories.PASSWORD) -> Any:
+    return post_form(client, f"/{municipality_slug}/anmelden",
+                     {"email": email, "password": password})
+
+
+def staff_login(client: FlaskClient, email: str, password: str = factories.PASSWORD) -> Any:
+    return post_form(client, "/backoffice/anmelden", {"email": email, "password": password})
+
+
+@pytest.fixture
+def make(db: Session) -> Any:
+    """``make.person(m)`` etc.: the creator functions of tests/factories.py bound to ``db``."""
+
+    class Make:
+        def __getattr__(self, name: str) -> Any:
+            func = getattr(factories, name)
+            return lambda *a, **kw: func(db, *a, **kw)
+
+    return Make()

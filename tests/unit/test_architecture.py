@@ -1,0 +1,44 @@
+"""core/ stays plain Python: no web framework, no floats for money."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN = {"flask", "flask_login", "flask_wtf", "wtforms", "werkzeug", "jinja2"}
+CORE_FILES = sorted((ROOT / "core").rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_has_modules() -> None:
+    assert len(CORE_FILES) > 5
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_imports_no_web_framework(path: Path) -> None:
+    assert not imported_modules(path) & FORBIDDEN
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_uses_no_float(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    floats = [n.lineno for n in ast.walk(tree)
+              if (isinstance(n, ast.Name) and n.id == "float")
+              or (isinstance(n, ast.Constant) and isinstance(n.value, float))]
+    assert not floats, f"float in {path.name} at lines {floats}"
+
+
+def test_portal_and_backoffice_do_not_import_each_others_views() -> None:
+    for path in (ROOT / "portal").rglob("*.py"):
+        assert "backoffice" not in imported_modules(path) or path.name == "app.py", path

@@ -1,0 +1,26 @@
+import pytest
+
+from portal.app import create_app
+from portal.config import DEV_SECRET_KEY
+
+
+def test_production_refuses_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"OPENKASSE_ENV": "production", "DATABASE_URL": "sqlite://"})
+    with pytest.raises(RuntimeError):
+        create_app({"OPENKASSE_ENV": "production", "SECRET_KEY": "short",
+                    "DATABASE_URL": "sqlite://"})
+
+
+def test_production_with_real_secret_sets_secure_cookies() -> None:
+    app = create_app({"OPENKASSE_ENV": "production", "SECRET_KEY": "x" * 40,
+                      "DATABASE_URL": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///tmp-env-test.sqlite3")
+    app = create_app()
+    assert app.config["DATABASE_URL"] == "sqlite:///tmp-env-test.sqlite3"
+    assert app.config["SECRET_KEY"] == DEV_SECRET_KEY

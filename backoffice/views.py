@@ -59,8 +59,7 @@ def person_search() -> str:
     form = PersonSearchForm(request.args)
     query = (form.q.data or "").strip()
     results = persons.search_persons(db(), current_user.municipality_id, query) if query else []
-    return render_template("backoffice/person_search.html", form=form, query=query,
-                           results=results)
+    return render_template("backoffice/person_search.html", form=form, query=query, results=results)
 
 
 @bp.get("/personen/<int:person_id>")
@@ -83,4 +82,3 @@ def person_detail(person_id: int) -> str:
         trail=audit.trail(session, current_user.municipality_id, "person", person.id),
         accounts=ledger.accounts_by_id(session, person.municipality_id),
     )
-

@@ -43,8 +43,14 @@ class UserAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e],
-             create_constraint=True, name="role")
+        Enum(
+            Role,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="role",
+        )
     )
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipality.id", ondelete="RESTRICT")

@@ -49,9 +49,14 @@ class Person(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     number: Mapped[int]  # Personenkontonummer, per municipality
     kind: Mapped[PersonKind] = mapped_column(
-        Enum(PersonKind, native_enum=False, length=10,
-             values_callable=lambda e: [m.value for m in e], create_constraint=True,
-             name="person_kind")
+        Enum(
+            PersonKind,
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="person_kind",
+        )
     )
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
@@ -204,5 +209,8 @@ def search_persons(
                 func.lower(Person.company_name).like(pattern),
             )
         )
-    return list(session.scalars(stmt.order_by(Person.family_name, Person.company_name,
-                                               Person.id).limit(limit)))
+    return list(
+        session.scalars(
+            stmt.order_by(Person.family_name, Person.company_name, Person.id).limit(limit)
+        )
+    )

@@ -95,5 +95,4 @@ def _register_error_pages(app: Flask) -> None:
             "Das Formular ist abgelaufen oder wurde nicht von dieser Seite gesendet. "
             "Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
         )
-        return render_template("error.html", title="Formular abgelaufen", text=text,
-                               code=400), 400
+        return render_template("error.html", title="Formular abgelaufen", text=text, code=400), 400

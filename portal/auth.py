@@ -129,7 +129,9 @@ def register() -> str | Response:
         )
         try:
             account = identity.create_user(
-                session_, email=form.email.data or "", password=form.password.data or "",
+                session_,
+                email=form.email.data or "",
+                password=form.password.data or "",
                 display_name=name or "",
             )
             persons.create_person(

@@ -68,6 +68,11 @@ def demo(if_empty: bool, persons: int, seed: int) -> None:
                 click.echo("Demodaten sind bereits geladen.")
                 return
             raise click.ClickException("Die Datenbank enthält schon Daten.")
-        summary = demo_data.load(session, as_of=clock.today(), persons_per_municipality=persons,
-                                 seed=seed, progress=click.echo)
+        summary = demo_data.load(
+            session,
+            as_of=clock.today(),
+            persons_per_municipality=persons,
+            seed=seed,
+            progress=click.echo,
+        )
     click.echo(summary)

@@ -39,8 +39,9 @@ def pg_base_url() -> Iterator[str]:
         yield url
 
 
-def migrated_database(backend: str, name: str, tmp_dir: Path,
-                      request: pytest.FixtureRequest) -> str:
+def migrated_database(
+    backend: str, name: str, tmp_dir: Path, request: pytest.FixtureRequest
+) -> str:
     """Create an empty database of ``backend`` and migrate it to head; return its URL."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
@@ -57,10 +58,10 @@ def migrated_database(backend: str, name: str, tmp_dir: Path,
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated_database(request.param, "openkasse_test",
-                             tmp_path_factory.mktemp(request.param), request)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrated_database(
+        request.param, "openkasse_test", tmp_path_factory.mktemp(request.param), request
+    )
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +82,9 @@ def connection(engine: Engine) -> Iterator[Any]:
 
 @pytest.fixture
 def session_factory(connection: Any) -> sessionmaker[Session]:
-    return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                        expire_on_commit=False)
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
 
 
 @pytest.fixture
@@ -94,8 +96,10 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def app(session_factory: sessionmaker[Session], database_url: str) -> Flask:
-    return create_app({"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url},
-                      session_factory=session_factory)
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url},
+        session_factory=session_factory,
+    )
 
 
 @pytest.fixture
@@ -105,7 +109,7 @@ def client(app: Flask) -> FlaskClient:
 
 # --------------------------------------------------------------------------- helpers
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
 
 def csrf_token(client: FlaskClient, url: str) -> str:
@@ -120,10 +124,12 @@ def post_form(client: FlaskClient, url: str, data: dict[str, str], **kw: Any) ->
     return client.post(url, data={"csrf_token": csrf_token(client, url), **data}, **kw)
 
 
-def login(client: FlaskClient, municipality_slug: str, email: str,
-          password: str = factories.PASSWORD) -> Any:
-    return post_form(client, f"/{municipality_slug}/anmelden",
-                     {"email": email, "password": password})
+def login(
+    client: FlaskClient, municipality_slug: str, email: str, password: str = factories.PASSWORD
+) -> Any:
+    return post_form(
+        client, f"/{municipality_slug}/anmelden", {"email": email, "password": password}
+    )
 
 
 def staff_login(client: FlaskClient, email: str, password: str = factories.PASSWORD) -> Any:

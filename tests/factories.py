@@ -1,4 +1,4 @@
-"""Creator functions for test data (each returns what it made; the test's transaction rolls back)."""
+"""Creator functions for test data; each test's transaction rolls back what they make."""
 
 from __future__ import annotations
 
@@ -24,11 +24,22 @@ _seq = itertools.count(1)
 def municipality(session: Session, **kw: Any) -> Municipality:
     n = next(_seq)
     values: dict[str, Any] = dict(
-        slug=f"kommune{n}", name=f"Testkommune {n}", official_key=f"{n:08d}", state="NW",
-        creditor_id="DE98ZZZ09999999999", iban="DE89370400440532013000", bic="COBADEFFXXX",
-        bank_name="Testbank", cash_office_name=f"Kasse Testkommune {n}", street="Markt 1",
-        postal_code="12345", city=f"Teststadt {n}", email=f"kasse{n}@test.example",
-        phone="+49 1", kassenzeichen_prefix=f"{n % 1000:03d}", primary_color="#0b4f8a",
+        slug=f"kommune{n}",
+        name=f"Testkommune {n}",
+        official_key=f"{n:08d}",
+        state="NW",
+        creditor_id="DE98ZZZ09999999999",
+        iban="DE89370400440532013000",
+        bic="COBADEFFXXX",
+        bank_name="Testbank",
+        cash_office_name=f"Kasse Testkommune {n}",
+        street="Markt 1",
+        postal_code="12345",
+        city=f"Teststadt {n}",
+        email=f"kasse{n}@test.example",
+        phone="+49 1",
+        kassenzeichen_prefix=f"{n % 1000:03d}",
+        primary_color="#0b4f8a",
     )
     values.update(kw)
     m = Municipality(**values)
@@ -37,36 +48,72 @@ def municipality(session: Session, **kw: Any) -> Municipality:
     return m
 
 
-def user(session: Session, *, role: Role = Role.CITIZEN, municipality: Municipality | None = None,
-         email: str | None = None) -> UserAccount:
+def user(
+    session: Session,
+    *,
+    role: Role = Role.CITIZEN,
+    municipality: Municipality | None = None,
+    email: str | None = None,
+) -> UserAccount:
     n = next(_seq)
     return identity.create_user(
-        session, email=email or f"user{n}@test.example", password=PASSWORD,
-        display_name=f"Nutzer {n}", role=role,
+        session,
+        email=email or f"user{n}@test.example",
+        password=PASSWORD,
+        display_name=f"Nutzer {n}",
+        role=role,
         municipality_id=municipality.id if municipality and role is not Role.CITIZEN else None,
     )
 
 
-def person(session: Session, municipality: Municipality, *, user: UserAccount | None = None,
-           family_name: str | None = None, **kw: Any) -> Person:
+def person(
+    session: Session,
+    municipality: Municipality,
+    *,
+    user: UserAccount | None = None,
+    family_name: str | None = None,
+    **kw: Any,
+) -> Person:
     n = next(_seq)
     kw.setdefault("kind", PersonKind.NATURAL)
     if kw["kind"] is PersonKind.NATURAL:
         kw.setdefault("given_name", "Testa")
         kw.setdefault("family_name", family_name or f"Person{n}")
     return persons.create_person(
-        session, municipality_id=municipality.id, as_of=AS_OF, actor="test",
+        session,
+        municipality_id=municipality.id,
+        as_of=AS_OF,
+        actor="test",
         user_id=user.id if user else None,
-        address={"street": "Weg", "house_number": str(n), "postal_code": "12345",
-                 "city": municipality.city},
+        address={
+            "street": "Weg",
+            "house_number": str(n),
+            "postal_code": "12345",
+            "city": municipality.city,
+        },
         **kw,
     )
 
 
-def claim(session: Session, municipality: Municipality, owner: Person, *, amount: int = 10000,
-          kind: ClaimKind = ClaimKind.DOG_TAX, due: date = date(2026, 2, 15),
-          description: str = "Hundesteuer 2026", as_of: date = AS_OF) -> Claim:
+def claim(
+    session: Session,
+    municipality: Municipality,
+    owner: Person,
+    *,
+    amount: int = 10000,
+    kind: ClaimKind = ClaimKind.DOG_TAX,
+    due: date = date(2026, 2, 15),
+    description: str = "Hundesteuer 2026",
+    as_of: date = AS_OF,
+) -> Claim:
     return ledger.post_claim(
-        session, person=owner, municipality=municipality, kind=kind, amount_cents=amount,
-        due_date=due, description=description, as_of=as_of, actor="test",
+        session,
+        person=owner,
+        municipality=municipality,
+        kind=kind,
+        amount_cents=amount,
+        due_date=due,
+        description=description,
+        as_of=as_of,
+        actor="test",
     )

@@ -39,9 +39,7 @@ class Allocation:
 
 
 def statutory_order(items: Iterable[OpenItem], as_of: date) -> list[OpenItem]:
-    return sorted(
-        items, key=lambda i: (i.due_date > as_of, int(i.group), i.due_date, i.claim_id)
-    )
+    return sorted(items, key=lambda i: (i.due_date > as_of, int(i.group), i.due_date, i.claim_id))
 
 
 def allocate(

@@ -51,9 +51,7 @@ KINDS: dict[ClaimKind, KindInfo] = {
     ClaimKind.PROPERTY_TAX: KindInfo("Grundsteuer", AllocationGroup.LEVY, "4001"),
     ClaimKind.TRADE_TAX: KindInfo("Gewerbesteuer", AllocationGroup.LEVY, "4003"),
     ClaimKind.DUNNING_FEE: KindInfo("Mahngebühr", AllocationGroup.COSTS, "4510"),
-    ClaimKind.RETURN_DEBIT_FEE: KindInfo(
-        "Rücklastschriftkosten", AllocationGroup.COSTS, "4520"
-    ),
+    ClaimKind.RETURN_DEBIT_FEE: KindInfo("Rücklastschriftkosten", AllocationGroup.COSTS, "4520"),
     ClaimKind.LATE_FILING_SURCHARGE: KindInfo(
         "Verspätungszuschlag", AllocationGroup.LATE_FILING_SURCHARGE, "4620"
     ),

@@ -31,8 +31,14 @@ from core.ledger.kinds import ClaimKind
 
 
 def _enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
-    return Enum(cls, native_enum=False, length=length, create_constraint=True, name=name,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        create_constraint=True,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class AccountKind(enum.StrEnum):

@@ -107,7 +107,9 @@ def account_balance(session: Session, account: LedgerAccount) -> int:
 
 def _existing_account(session: Session, person: Person, kind: AccountKind) -> LedgerAccount | None:
     return session.scalars(
-        select(LedgerAccount).where(LedgerAccount.person_id == person.id, LedgerAccount.kind == kind)
+        select(LedgerAccount).where(
+            LedgerAccount.person_id == person.id, LedgerAccount.kind == kind
+        )
     ).first()
 
 
@@ -197,7 +199,13 @@ def open_items(session: Session, person: Person) -> list[OpenItem]:
 
 
 def _entry(
-    session: Session, person: Person, kind: EntryKind, *, value_date: date, text: str, actor: str,
+    session: Session,
+    person: Person,
+    kind: EntryKind,
+    *,
+    value_date: date,
+    text: str,
+    actor: str,
     reverses: JournalEntry | None = None,
 ) -> JournalEntry:
     """A new journal entry, not yet in the session: :func:`_save` adds it with all its postings
@@ -221,8 +229,15 @@ def _save(session: Session, entry: JournalEntry) -> JournalEntry:
     return entry
 
 
-def _post(entry: JournalEntry, debit: LedgerAccount, credit: LedgerAccount, amount: int,
-          *, claim_id: int | None = None, payment_id: int | None = None) -> None:
+def _post(
+    entry: JournalEntry,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: int,
+    *,
+    claim_id: int | None = None,
+    payment_id: int | None = None,
+) -> None:
     if amount <= 0:
         raise LedgerError("Buchungsbeträge müssen positiv sein.")
     if debit.id == credit.id:
@@ -230,8 +245,13 @@ def _post(entry: JournalEntry, debit: LedgerAccount, credit: LedgerAccount, amou
     if debit.municipality_id != credit.municipality_id:
         raise LedgerError("Eine Buchung darf keine Kommunen mischen.")
     entry.postings.append(
-        Posting(debit_account_id=debit.id, credit_account_id=credit.id, amount_cents=amount,
-                claim_id=claim_id, payment_id=payment_id)
+        Posting(
+            debit_account_id=debit.id,
+            credit_account_id=credit.id,
+            amount_cents=amount,
+            claim_id=claim_id,
+            payment_id=payment_id,
+        )
     )
 
 
@@ -273,14 +293,29 @@ def post_claim(
     session.flush()
     accounts = person_accounts(session, person)
     revenue = system_account(session, municipality.id, KINDS[kind].revenue_account)
-    entry = _entry(session, person, EntryKind.CLAIM, value_date=as_of, actor=actor,
-                   text=f"Sollstellung {KINDS[kind].label}: {description}")
+    entry = _entry(
+        session,
+        person,
+        EntryKind.CLAIM,
+        value_date=as_of,
+        actor=actor,
+        text=f"Sollstellung {KINDS[kind].label}: {description}",
+    )
     _post(entry, accounts.receivable, revenue, amount_cents, claim_id=claim.id)
     _save(session, entry)
-    audit.record(session, actor=actor, action="claim.posted", obj=claim,
-                 municipality_id=municipality.id,
-                 after={"amount_cents": amount_cents, "kind": kind.value,
-                        "due_date": due_date.isoformat(), "kassenzeichen": claim.kassenzeichen})
+    audit.record(
+        session,
+        actor=actor,
+        action="claim.posted",
+        obj=claim,
+        municipality_id=municipality.id,
+        after={
+            "amount_cents": amount_cents,
+            "kind": kind.value,
+            "due_date": due_date.isoformat(),
+            "kassenzeichen": claim.kassenzeichen,
+        },
+    )
     apply_credit(session, person, as_of=as_of, actor=actor)
     return claim
 
@@ -288,11 +323,15 @@ def post_claim(
 # --------------------------------------------------------------------------- payments
 
 
-def find_payment(session: Session, municipality_id: int, channel: PaymentChannel,
-                 external_ref: str) -> Payment | None:
+def find_payment(
+    session: Session, municipality_id: int, channel: PaymentChannel, external_ref: str
+) -> Payment | None:
     return session.scalars(
-        select(Payment).where(Payment.municipality_id == municipality_id,
-                              Payment.channel == channel, Payment.external_ref == external_ref)
+        select(Payment).where(
+            Payment.municipality_id == municipality_id,
+            Payment.channel == channel,
+            Payment.external_ref == external_ref,
+        )
     ).first()
 
 
@@ -324,8 +363,12 @@ def record_payment(
                 raise LedgerError("Dieselbe Transaktion wurde mit anderen Daten gemeldet.")
             return existing
     payment = Payment(
-        municipality_id=person.municipality_id, person_id=person.id, amount_cents=amount_cents,
-        received_on=received_on, channel=channel, reference_text=reference_text[:140],
+        municipality_id=person.municipality_id,
+        person_id=person.id,
+        amount_cents=amount_cents,
+        received_on=received_on,
+        channel=channel,
+        reference_text=reference_text[:140],
         external_ref=external_ref,
     )
     session.add(payment)
@@ -333,33 +376,59 @@ def record_payment(
     designated = set(claim_ids)
     if kassenzeichen:
         kz = normalize_kassenzeichen(kassenzeichen)
-        designated |= set(session.scalars(
-            select(Claim.id).where(Claim.person_id == person.id, Claim.kassenzeichen == kz)
-        ))
-    allocation = allocate(amount_cents, open_items(session, person), as_of=received_on,
-                          designated=designated)
+        designated |= set(
+            session.scalars(
+                select(Claim.id).where(Claim.person_id == person.id, Claim.kassenzeichen == kz)
+            )
+        )
+    allocation = allocate(
+        amount_cents, open_items(session, person), as_of=received_on, designated=designated
+    )
     accounts = person_accounts(session, person)
     cash = system_account(session, person.municipality_id, CHANNEL_ACCOUNT[channel])
-    entry = _entry(session, person, EntryKind.PAYMENT, value_date=received_on, actor=actor,
-                   text=f"Zahlungseingang {reference_text}".strip())
+    entry = _entry(
+        session,
+        person,
+        EntryKind.PAYMENT,
+        value_date=received_on,
+        actor=actor,
+        text=f"Zahlungseingang {reference_text}".strip(),
+    )
     _book_allocation(entry, allocation, source=cash, accounts=accounts, payment_id=payment.id)
     _save(session, entry)
-    audit.record(session, actor=actor, action="payment.booked", obj=payment,
-                 municipality_id=person.municipality_id,
-                 after={"amount_cents": amount_cents, "channel": channel.value,
-                        "allocated": allocation.parts, "credit_cents": allocation.credit_cents})
+    audit.record(
+        session,
+        actor=actor,
+        action="payment.booked",
+        obj=payment,
+        municipality_id=person.municipality_id,
+        after={
+            "amount_cents": amount_cents,
+            "channel": channel.value,
+            "allocated": allocation.parts,
+            "credit_cents": allocation.credit_cents,
+        },
+    )
     return payment
 
 
-def _book_allocation(entry: JournalEntry, allocation: Allocation, *, source: LedgerAccount,
-                     accounts: PersonAccounts, payment_id: int | None) -> None:
+def _book_allocation(
+    entry: JournalEntry,
+    allocation: Allocation,
+    *,
+    source: LedgerAccount,
+    accounts: PersonAccounts,
+    payment_id: int | None,
+) -> None:
     for claim_id, part in allocation.parts:
         _post(entry, source, accounts.receivable, part, claim_id=claim_id, payment_id=payment_id)
     if allocation.credit_cents:
         _post(entry, source, accounts.credit, allocation.credit_cents, payment_id=payment_id)
 
 
-def apply_credit(session: Session, person: Person, *, as_of: date, actor: str) -> JournalEntry | None:
+def apply_credit(
+    session: Session, person: Person, *, as_of: date, actor: str
+) -> JournalEntry | None:
     """Offset the person's credit against open items in the statutory order."""
     credit = credit_balance(session, person)
     items = open_items(session, person) if credit > 0 else []
@@ -368,8 +437,14 @@ def apply_credit(session: Session, person: Person, *, as_of: date, actor: str) -
     allocation = allocate(credit, items, as_of=as_of)
     allocation.credit_cents = 0  # what is not used simply stays on the credit account
     accounts = person_accounts(session, person)
-    entry = _entry(session, person, EntryKind.CREDIT_APPLICATION, value_date=as_of, actor=actor,
-                   text="Verrechnung mit Guthaben")
+    entry = _entry(
+        session,
+        person,
+        EntryKind.CREDIT_APPLICATION,
+        value_date=as_of,
+        actor=actor,
+        text="Verrechnung mit Guthaben",
+    )
     for claim_id, part in allocation.parts:
         _post(entry, accounts.credit, accounts.receivable, part, claim_id=claim_id)
     return _save(session, entry)
@@ -379,13 +454,17 @@ def apply_credit(session: Session, person: Person, *, as_of: date, actor: str) -
 
 
 def is_reversed(session: Session, entry: JournalEntry) -> bool:
-    return session.scalar(
-        select(func.count(JournalEntry.id)).where(JournalEntry.reverses_entry_id == entry.id)
-    ) != 0
+    return (
+        session.scalar(
+            select(func.count(JournalEntry.id)).where(JournalEntry.reverses_entry_id == entry.id)
+        )
+        != 0
+    )
 
 
-def reverse_entry(session: Session, entry: JournalEntry, *, as_of: date, actor: str,
-                  reason: str) -> JournalEntry:
+def reverse_entry(
+    session: Session, entry: JournalEntry, *, as_of: date, actor: str, reason: str
+) -> JournalEntry:
     """Cancel a booking by its mirror image (Storno); the original stays as it was.
 
     * A claim's reversal cancels the claim; whatever had been paid on it becomes credit.
@@ -405,44 +484,66 @@ def reverse_entry(session: Session, entry: JournalEntry, *, as_of: date, actor: 
     if person is None:
         raise LedgerError("Buchung ohne Personenkonto kann hier nicht storniert werden.")
     reversal = _mirror(session, entry, person, as_of=as_of, actor=actor, reason=reason)
-    if entry.kind is EntryKind.CLAIM:
-        claim = session.get(Claim, entry.postings[0].claim_id)
-        assert claim is not None
+    claim = (
+        session.get(Claim, entry.postings[0].claim_id) if entry.kind is EntryKind.CLAIM else None
+    )
+    if claim is not None:
         paid = claim.amount_cents - open_amounts(session, [claim])[claim.id]
         if paid:
             accounts = person_accounts(session, person)
             _post(reversal, accounts.receivable, accounts.credit, paid, claim_id=claim.id)
     _save(session, reversal)
-    if entry.kind is EntryKind.CLAIM:
+    if claim is not None:
         claim.cancelled_by_entry_id = reversal.id
-        audit.record(session, actor=actor, action="claim.cancelled", obj=claim,
-                     municipality_id=claim.municipality_id,
-                     after={"reason": reason, "paid_to_credit_cents": paid})
+        audit.record(
+            session,
+            actor=actor,
+            action="claim.cancelled",
+            obj=claim,
+            municipality_id=claim.municipality_id,
+            after={"reason": reason, "paid_to_credit_cents": paid},
+        )
     if entry.kind is EntryKind.PAYMENT:
         payment_ids = {p.payment_id for p in entry.postings}
         for payment in session.scalars(select(Payment).where(Payment.id.in_(payment_ids))):
             payment.reversed_by_entry_id = reversal.id
-            audit.record(session, actor=actor, action="payment.reversed", obj=payment,
-                         municipality_id=payment.municipality_id, after={"reason": reason})
+            audit.record(
+                session,
+                actor=actor,
+                action="payment.reversed",
+                obj=payment,
+                municipality_id=payment.municipality_id,
+                after={"reason": reason},
+            )
     session.flush()
     _restore_non_negative_credit(session, person, as_of=as_of, actor=actor)
     apply_credit(session, person, as_of=as_of, actor=actor)
     return reversal
 
 
-def _mirror(session: Session, entry: JournalEntry, person: Person, *, as_of: date, actor: str,
-            reason: str) -> JournalEntry:
+def _mirror(
+    session: Session, entry: JournalEntry, person: Person, *, as_of: date, actor: str, reason: str
+) -> JournalEntry:
     accounts = person_accounts(session, person)
-    cancelled = set(session.scalars(
-        select(Claim.id).where(Claim.person_id == person.id,
-                               Claim.cancelled_by_entry_id.is_not(None))
-    ))
-    reversal = _entry(session, person, EntryKind.REVERSAL, value_date=as_of, actor=actor,
-                      text=f"Storno: {reason}", reverses=entry)
+    cancelled = set(
+        session.scalars(
+            select(Claim.id).where(
+                Claim.person_id == person.id, Claim.cancelled_by_entry_id.is_not(None)
+            )
+        )
+    )
+    reversal = _entry(
+        session,
+        person,
+        EntryKind.REVERSAL,
+        value_date=as_of,
+        actor=actor,
+        text=f"Storno: {reason}",
+        reverses=entry,
+    )
     for p in entry.postings:
-        debit = session.get(LedgerAccount, p.credit_account_id)
-        credit = session.get(LedgerAccount, p.debit_account_id)
-        assert debit is not None and credit is not None
+        debit = session.get_one(LedgerAccount, p.credit_account_id)
+        credit = session.get_one(LedgerAccount, p.debit_account_id)
         claim_id = p.claim_id
         if claim_id in cancelled:
             debit = accounts.credit if debit.id == accounts.receivable.id else debit
@@ -453,26 +554,43 @@ def _mirror(session: Session, entry: JournalEntry, person: Person, *, as_of: dat
         _post(reversal, debit, credit, p.amount_cents, claim_id=claim_id, payment_id=p.payment_id)
     if not reversal.postings:
         raise LedgerError("Diese Buchung wirkt nicht mehr und muss nicht storniert werden.")
-    audit.record(session, actor=actor, action="entry.reversed", obj=entry,
-                 municipality_id=entry.municipality_id, after={"reason": reason})
+    audit.record(
+        session,
+        actor=actor,
+        action="entry.reversed",
+        obj=entry,
+        municipality_id=entry.municipality_id,
+        after={"reason": reason},
+    )
     return reversal
 
 
-def _restore_non_negative_credit(session: Session, person: Person, *, as_of: date,
-                                 actor: str) -> None:
+def _restore_non_negative_credit(
+    session: Session, person: Person, *, as_of: date, actor: str
+) -> None:
     while credit_balance(session, person) < 0:
-        offsets = list(session.scalars(
-            select(JournalEntry)
-            .where(JournalEntry.person_id == person.id,
-                   JournalEntry.kind == EntryKind.CREDIT_APPLICATION)
-            .order_by(JournalEntry.id.desc())
-        ))
+        offsets = list(
+            session.scalars(
+                select(JournalEntry)
+                .where(
+                    JournalEntry.person_id == person.id,
+                    JournalEntry.kind == EntryKind.CREDIT_APPLICATION,
+                )
+                .order_by(JournalEntry.id.desc())
+            )
+        )
         for candidate in offsets:
             if is_reversed(session, candidate):
                 continue
             try:
-                undo = _mirror(session, candidate, person, as_of=as_of, actor=actor,
-                               reason="Guthaben durch Storno entfallen")
+                undo = _mirror(
+                    session,
+                    candidate,
+                    person,
+                    as_of=as_of,
+                    actor=actor,
+                    reason="Guthaben durch Storno entfallen",
+                )
             except LedgerError:
                 continue
             _save(session, undo)
@@ -491,30 +609,51 @@ def accounts_by_id(session: Session, municipality_id: int) -> dict[int, LedgerAc
 
 
 def entries_of(session: Session, person: Person) -> list[JournalEntry]:
-    return list(session.scalars(
-        select(JournalEntry).where(JournalEntry.person_id == person.id,
-                                   JournalEntry.municipality_id == person.municipality_id)
-        .order_by(JournalEntry.id)
-    ))
+    return list(
+        session.scalars(
+            select(JournalEntry)
+            .where(
+                JournalEntry.person_id == person.id,
+                JournalEntry.municipality_id == person.municipality_id,
+            )
+            .order_by(JournalEntry.id)
+        )
+    )
 
 
 def payments_of(session: Session, person: Person) -> list[Payment]:
-    return list(session.scalars(
-        select(Payment).where(Payment.person_id == person.id,
-                              Payment.municipality_id == person.municipality_id)
-        .order_by(Payment.received_on.desc(), Payment.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.person_id == person.id, Payment.municipality_id == person.municipality_id
+            )
+            .order_by(Payment.received_on.desc(), Payment.id.desc())
+        )
+    )
 
 
 def trial_balance(session: Session, municipality_id: int) -> dict[str, Any]:
     """Sum of all debits and credits of a municipality (equal by construction) and the per-kind
     account balances, for the invariant tests and the back office."""
     totals = session.execute(
-        select(LedgerAccount.kind, func.coalesce(func.sum(
-            case((Posting.debit_account_id == LedgerAccount.id, Posting.amount_cents),
-                 else_=-Posting.amount_cents)), 0))
-        .join(Posting, (Posting.debit_account_id == LedgerAccount.id)
-              | (Posting.credit_account_id == LedgerAccount.id))
+        select(
+            LedgerAccount.kind,
+            func.coalesce(
+                func.sum(
+                    case(
+                        (Posting.debit_account_id == LedgerAccount.id, Posting.amount_cents),
+                        else_=-Posting.amount_cents,
+                    )
+                ),
+                0,
+            ),
+        )
+        .join(
+            Posting,
+            (Posting.debit_account_id == LedgerAccount.id)
+            | (Posting.credit_account_id == LedgerAccount.id),
+        )
         .where(LedgerAccount.municipality_id == municipality_id)
         .group_by(LedgerAccount.kind)
     )

@@ -19,17 +19,24 @@ DAY = date(2026, 3, 1)
 
 def pay(db: Session, person: Any, amount: int, **kw: Any) -> Any:
     kw.setdefault("received_on", DAY)
-    return ledger.record_payment(db, person=person, amount_cents=amount,
-                                 channel=kw.pop("channel", PaymentChannel.BANK_TRANSFER),
-                                 as_of=DAY, actor="test", **kw)
+    return ledger.record_payment(
+        db,
+        person=person,
+        amount_cents=amount,
+        channel=kw.pop("channel", PaymentChannel.BANK_TRANSFER),
+        as_of=DAY,
+        actor="test",
+        **kw,
+    )
 
 
 def open_of(db: Session, claim: Any) -> int:
     return ledger.open_amounts(db, [claim])[claim.id]
 
 
-def test_claim_gets_kassenzeichen_and_books_receivable_against_revenue(db: Session,
-                                                                        make: Any) -> None:
+def test_claim_gets_kassenzeichen_and_books_receivable_against_revenue(
+    db: Session, make: Any
+) -> None:
     m = make.municipality(kassenzeichen_prefix="555")
     p = make.person(m)
     c = make.claim(m, p, amount=13525)
@@ -40,8 +47,14 @@ def test_claim_gets_kassenzeichen_and_books_receivable_against_revenue(db: Sessi
     assert ledger.person_balance(db, p) == 13525
     revenue = ledger.system_account(db, m.id, "4010")
     assert ledger.account_balance(db, revenue) == -13525
-    assert db.scalar(select(func.count()).select_from(AuditEvent)
-                     .where(AuditEvent.action == "claim.posted", AuditEvent.object_id == c.id)) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "claim.posted", AuditEvent.object_id == c.id)
+        )
+        == 1
+    )
 
 
 def test_kassenzeichen_serials_are_per_municipality(make: Any) -> None:
@@ -64,16 +77,18 @@ def test_payment_with_kassenzeichen_settles_that_claim_first(db: Session, make: 
 def test_payment_without_reference_follows_section_225(db: Session, make: Any) -> None:
     m = make.municipality()
     p = make.person(m)
-    surcharge = make.claim(m, p, amount=500, kind=ClaimKind.LATE_PAYMENT_SURCHARGE,
-                           due=date(2026, 1, 1))
+    surcharge = make.claim(
+        m, p, amount=500, kind=ClaimKind.LATE_PAYMENT_SURCHARGE, due=date(2026, 1, 1)
+    )
     fee = make.claim(m, p, amount=600, kind=ClaimKind.DUNNING_FEE, due=date(2026, 1, 10))
     tax = make.claim(m, p, amount=10000, due=date(2026, 2, 15))
     pay(db, p, 10300)
     assert (open_of(db, tax), open_of(db, fee), open_of(db, surcharge)) == (0, 300, 500)
 
 
-def test_overpayment_becomes_credit_and_is_offset_against_the_next_claim(db: Session,
-                                                                          make: Any) -> None:
+def test_overpayment_becomes_credit_and_is_offset_against_the_next_claim(
+    db: Session, make: Any
+) -> None:
     m = make.municipality()
     p = make.person(m)
     c = make.claim(m, p, amount=2500)
@@ -112,8 +127,11 @@ def test_reversing_a_payment_reopens_the_claim(db: Session, make: Any) -> None:
     p = make.person(m)
     c = make.claim(m, p, amount=2500)
     payment = pay(db, p, 2500)
-    entry = db.scalars(select(JournalEntry).where(JournalEntry.kind == EntryKind.PAYMENT,
-                                                  JournalEntry.person_id == p.id)).one()
+    entry = db.scalars(
+        select(JournalEntry).where(
+            JournalEntry.kind == EntryKind.PAYMENT, JournalEntry.person_id == p.id
+        )
+    ).one()
     reversal = ledger.reverse_entry(db, entry, as_of=DAY, actor="test", reason="Rücklastschrift")
     assert reversal.reverses_entry_id == entry.id
     assert open_of(db, c) == 2500
@@ -129,8 +147,11 @@ def test_cancelling_a_paid_claim_turns_the_payment_into_credit(db: Session, make
     p = make.person(m)
     c = make.claim(m, p, amount=2500)
     pay(db, p, 1000)
-    claim_entry = db.scalars(select(JournalEntry).where(JournalEntry.kind == EntryKind.CLAIM,
-                                                        JournalEntry.person_id == p.id)).one()
+    claim_entry = db.scalars(
+        select(JournalEntry).where(
+            JournalEntry.kind == EntryKind.CLAIM, JournalEntry.person_id == p.id
+        )
+    ).one()
     ledger.reverse_entry(db, claim_entry, as_of=DAY, actor="test", reason="Hund abgemeldet")
     assert c.cancelled_by_entry_id is not None
     assert open_of(db, c) == 0
@@ -146,8 +167,11 @@ def test_reversing_a_payment_whose_credit_was_used_reopens_the_other_claim(
     pay(db, p, 3000)  # 2000 credit
     second = make.claim(m, p, amount=2000, due=date(2026, 5, 15))  # paid from credit
     assert open_of(db, second) == 0
-    payment_entry = db.scalars(select(JournalEntry).where(
-        JournalEntry.kind == EntryKind.PAYMENT, JournalEntry.person_id == p.id)).one()
+    payment_entry = db.scalars(
+        select(JournalEntry).where(
+            JournalEntry.kind == EntryKind.PAYMENT, JournalEntry.person_id == p.id
+        )
+    ).one()
     ledger.reverse_entry(db, payment_entry, as_of=DAY, actor="test", reason="Rückbuchung")
     assert open_of(db, first) == 1000
     assert open_of(db, second) == 2000

@@ -39,18 +39,25 @@ def test_append_only_tables_refuse_changes_in_the_database(
 
 @pytest.mark.parametrize(
     ("change", "constraint"),
-    [({"amount_cents": -5}, "ck_posting_amount_positive"),
-     ({"amount_cents": 0}, "ck_posting_amount_positive"),
-     ({"same_account": True}, "ck_posting_two_accounts")],
+    [
+        ({"amount_cents": -5}, "ck_posting_amount_positive"),
+        ({"amount_cents": 0}, "ck_posting_amount_positive"),
+        ({"same_account": True}, "ck_posting_two_accounts"),
+    ],
 )
-def test_database_rejects_invalid_postings(db: Session, make: Any, change: dict[str, Any],
-                                           constraint: str) -> None:
+def test_database_rejects_invalid_postings(
+    db: Session, make: Any, change: dict[str, Any], constraint: str
+) -> None:
     m = make.municipality()
     make.claim(m, make.person(m))
     good = db.scalars(select(Posting)).first()
     assert good is not None
-    values = {"entry_id": good.entry_id, "debit_account_id": good.debit_account_id,
-              "credit_account_id": good.credit_account_id, "amount_cents": 100}
+    values = {
+        "entry_id": good.entry_id,
+        "debit_account_id": good.debit_account_id,
+        "credit_account_id": good.credit_account_id,
+        "amount_cents": 100,
+    }
     if change.get("same_account"):
         values["credit_account_id"] = values["debit_account_id"]
     else:

@@ -27,8 +27,10 @@ def test_statutory_groups_then_oldest_first() -> None:
 
 
 def test_surcharges_are_settled_last() -> None:
-    items = [item(1, G.LATE_PAYMENT_SURCHARGE, date(2026, 1, 1), 1000),
-             item(2, G.LEVY, date(2026, 5, 1), 10000)]
+    items = [
+        item(1, G.LATE_PAYMENT_SURCHARGE, date(2026, 1, 1), 1000),
+        item(2, G.LEVY, date(2026, 5, 1), 10000),
+    ]
     result = allocate(10500, items, as_of=AS_OF)
     assert result.parts == [(2, 10000), (1, 500)]
     assert result.credit_cents == 0
@@ -36,15 +38,16 @@ def test_surcharges_are_settled_last() -> None:
 
 def test_payer_determination_comes_first() -> None:
     # § 225 (1): a payment naming the surcharge settles the surcharge first.
-    items = [item(1, G.LATE_PAYMENT_SURCHARGE, date(2026, 1, 1), 1000),
-             item(2, G.LEVY, date(2026, 5, 1), 10000)]
+    items = [
+        item(1, G.LATE_PAYMENT_SURCHARGE, date(2026, 1, 1), 1000),
+        item(2, G.LEVY, date(2026, 5, 1), 10000),
+    ]
     result = allocate(1500, items, as_of=AS_OF, designated={1})
     assert result.parts == [(1, 1000), (2, 500)]
 
 
 def test_items_not_yet_due_come_after_due_ones() -> None:
-    items = [item(1, G.LEVY, date(2026, 8, 15), 2500),
-             item(2, G.COSTS, date(2026, 5, 20), 600)]
+    items = [item(1, G.LEVY, date(2026, 8, 15), 2500), item(2, G.COSTS, date(2026, 5, 20), 600)]
     assert allocate(600, items, as_of=AS_OF).parts == [(2, 600)]
 
 
@@ -57,17 +60,23 @@ def test_overpayment_becomes_credit_and_partial_leaves_rest_open() -> None:
 
 
 open_items = st.lists(
-    st.builds(OpenItem, claim_id=st.integers(1, 10**6), group=st.sampled_from(list(G)),
-              due_date=st.dates(date(2025, 1, 1), date(2027, 12, 31)),
-              open_cents=st.integers(0, 10**7)),
-    max_size=12, unique_by=lambda i: i.claim_id,
+    st.builds(
+        OpenItem,
+        claim_id=st.integers(1, 10**6),
+        group=st.sampled_from(list(G)),
+        due_date=st.dates(date(2025, 1, 1), date(2027, 12, 31)),
+        open_cents=st.integers(0, 10**7),
+    ),
+    max_size=12,
+    unique_by=lambda i: i.claim_id,
 )
 
 
 @given(st.integers(1, 10**8), open_items, st.data())
 def test_allocation_invariants(amount: int, items: list[OpenItem], data: st.DataObject) -> None:
-    designated = data.draw(st.sets(st.sampled_from([i.claim_id for i in items]))
-                           if items else st.just(set()))
+    designated = data.draw(
+        st.sets(st.sampled_from([i.claim_id for i in items])) if items else st.just(set())
+    )
     result = allocate(amount, items, as_of=AS_OF, designated=designated)
     by_id = {i.claim_id: i for i in items}
     # nothing is lost or created

@@ -33,9 +33,12 @@ def test_core_imports_no_web_framework(path: Path) -> None:
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_core_uses_no_float(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    floats = [n.lineno for n in ast.walk(tree)
-              if (isinstance(n, ast.Name) and n.id == "float")
-              or (isinstance(n, ast.Constant) and isinstance(n.value, float))]
+    floats = [
+        n.lineno
+        for n in ast.walk(tree)
+        if (isinstance(n, ast.Name) and n.id == "float")
+        or (isinstance(n, ast.Constant) and isinstance(n.value, float))
+    ]
     assert not floats, f"float in {path.name} at lines {floats}"
 
 

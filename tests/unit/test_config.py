@@ -9,13 +9,15 @@ def test_production_refuses_default_secret(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app({"OPENKASSE_ENV": "production", "DATABASE_URL": "sqlite://"})
     with pytest.raises(RuntimeError):
-        create_app({"OPENKASSE_ENV": "production", "SECRET_KEY": "short",
-                    "DATABASE_URL": "sqlite://"})
+        create_app(
+            {"OPENKASSE_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "sqlite://"}
+        )
 
 
 def test_production_with_real_secret_sets_secure_cookies() -> None:
-    app = create_app({"OPENKASSE_ENV": "production", "SECRET_KEY": "x" * 40,
-                      "DATABASE_URL": "sqlite://"})
+    app = create_app(
+        {"OPENKASSE_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "sqlite://"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 

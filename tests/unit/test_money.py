@@ -18,8 +18,15 @@ from core.money import (
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("135,25", 13525), ("1.234,56 €", 123456), ("12", 1200), ("12,5", 1250), ("0,01", 1),
-     ("-3,00", -300), ("1.000.000,00 EUR", 100000000)],
+    [
+        ("135,25", 13525),
+        ("1.234,56 €", 123456),
+        ("12", 1200),
+        ("12,5", 1250),
+        ("0,01", 1),
+        ("-3,00", -300),
+        ("1.000.000,00 EUR", 100000000),
+    ],
 )
 def test_parse_german_amounts(text: str, expected: int) -> None:
     assert parse_euro(text) == expected
@@ -38,7 +45,7 @@ def test_format_euro() -> None:
     assert format_euro(100, symbol=False) == "1,00"
 
 
-@given(st.integers(min_value=-10**12, max_value=10**12))
+@given(st.integers(min_value=-(10**12), max_value=10**12))
 def test_format_and_parse_round_trip(value: int) -> None:
     assert parse_euro(format_euro(value)) == value
 

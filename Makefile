@@ -1,0 +1,48 @@
+# OpenKasse – the two commands: `make run` (demo portal) and `make test` (whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test lint bench system-deps venv kern screenshot clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Serve the portal with demo data on an embedded SQLite database (instance/openkasse.sqlite3).
+run: venv
+	$(BIN)/openkasse db upgrade
+	$(BIN)/openkasse demo --if-empty
+	@echo "Portal: http://$(HOST):$(PORT)/  ·  Sachbearbeitung: http://$(HOST):$(PORT)/backoffice/"
+	$(BIN)/openkasse run --host $(HOST) --port $(PORT)
+
+## Install what the tests need (Debian's chromium and postgresql when root) and run every test.
+test: venv system-deps
+	$(BIN)/pytest
+
+system-deps:
+	bash tools/install-system-deps.sh
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy core
+
+bench: venv
+	$(BIN)/python -m tests.benchmarks.run --postgres
+
+## Refresh the vendored KERN CSS and fonts from npm (@kern-ux/native).
+kern:
+	bash tools/update-kern.sh
+
+screenshot: venv system-deps
+	$(BIN)/python tools/screenshot.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache *.egg-info

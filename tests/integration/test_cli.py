@@ -1,0 +1,63 @@
+"""The `openkasse` console script: help, migrations and demo data on a fresh database."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from core import clock, demo, identity
+from core.db import make_engine, make_session_factory
+from core.ledger import service as ledger
+from core.ledger.models import Claim, Payment
+from core.persons import Person
+from core.tenancy import Municipality
+
+SCRIPT = Path(sys.executable).with_name("openkasse")
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+
+
+def test_help_lists_the_commands(fresh_env: dict[str, str]) -> None:
+    result = run("--help", env=fresh_env)
+    assert result.returncode == 0, result.stderr
+    for name in ("db", "demo", "run"):
+        assert name in result.stdout
+
+
+def test_upgrade_and_demo_on_a_fresh_database(fresh_env: dict[str, str]) -> None:
+    upgraded = run("db", "upgrade", env=fresh_env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    loaded = run("demo", "--persons", "6", env=fresh_env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "Demodaten geladen: 2 Kommunen" in loaded.stdout
+    again = run("demo", "--if-empty", env=fresh_env)
+    assert again.returncode == 0 and "bereits geladen" in again.stdout
+    assert run("demo", env=fresh_env).returncode != 0  # never loads twice
+
+    factory = make_session_factory(make_engine(fresh_env["DATABASE_URL"]))
+    with factory() as session:
+        municipalities = session.scalars(select(Municipality)).all()
+        assert {m.slug for m in municipalities} == {"musterstadt", "beispielhausen"}
+        assert session.scalar(select(func.count(Claim.id))) > 50
+        assert session.scalar(select(func.count(Payment.id))) > 10
+        for m in municipalities:
+            assert sum(ledger.trial_balance(session, m.id).values()) == 0
+        for login in demo.LOGINS:
+            assert identity.authenticate(session, login.email, demo.DEMO_PASSWORD) is not None
+        erika = session.scalars(select(Person).where(Person.family_name == "Mustermann")).one()
+        views = ledger.claims_of(session, erika)
+        assert any(v.open_cents and v.claim.due_date < clock.today() for v in views)  # overdue
+        assert any(v.open_cents == 0 and not v.cancelled for v in views)  # paid
+        session.rollback()

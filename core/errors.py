@@ -29,3 +29,11 @@ class LedgerError(DomainError):
 
 class IllegalTransition(DomainError):
     pass
+
+
+class InvalidToken(DomainError):
+    """A signed token is malformed, tampered with, or made for another purpose or secret."""
+
+
+class ExpiredToken(DomainError):
+    """A signed token was genuine but is older than it may be."""

@@ -1,23 +1,36 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
+from core.archive import Document, DocumentDownload
 from core.audit import AuditEvent
 from core.db import Base
+from core.dogs import Dog
 from core.identity import UserAccount
-from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting
+from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
+from core.notices import Notice
 from core.persons import Address, Person
+from core.statutes import Statute
 from core.tenancy import Counter, Municipality
+from core.workflow import Application, ReviewCriterion
 
 __all__ = [
     "Address",
+    "Application",
     "AuditEvent",
     "Base",
     "Claim",
     "Counter",
+    "Document",
+    "DocumentDownload",
+    "Dog",
     "JournalEntry",
     "LedgerAccount",
     "Municipality",
+    "Notice",
     "Payment",
     "Person",
     "Posting",
+    "ReviewCriterion",
+    "Statute",
+    "TaxAccount",
     "UserAccount",
 ]

@@ -36,9 +36,13 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url())
+    engine = make_engine(_url(), sqlite_foreign_keys=False)
     with engine.connect() as conn:
         _run(conn)
+        if conn.dialect.name == "sqlite":  # rebuilt tables must still reference what exists
+            problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise RuntimeError(f"foreign key problems after migration: {problems[:5]}")
     engine.dispose()
 
 

@@ -28,6 +28,7 @@ class ClaimKind(enum.StrEnum):
     WATER_FEE = "water_fee"
     PROPERTY_TAX = "property_tax"
     TRADE_TAX = "trade_tax"
+    ADMIN_FEE = "admin_fee"
     DUNNING_FEE = "dunning_fee"
     RETURN_DEBIT_FEE = "return_debit_fee"
     LATE_FILING_SURCHARGE = "late_filing_surcharge"
@@ -50,6 +51,7 @@ KINDS: dict[ClaimKind, KindInfo] = {
     ClaimKind.WATER_FEE: KindInfo("Wassergebühren", AllocationGroup.LEVY, "4030"),
     ClaimKind.PROPERTY_TAX: KindInfo("Grundsteuer", AllocationGroup.LEVY, "4001"),
     ClaimKind.TRADE_TAX: KindInfo("Gewerbesteuer", AllocationGroup.LEVY, "4003"),
+    ClaimKind.ADMIN_FEE: KindInfo("Verwaltungsgebühr", AllocationGroup.LEVY, "4040"),
     ClaimKind.DUNNING_FEE: KindInfo("Mahngebühr", AllocationGroup.COSTS, "4510"),
     ClaimKind.RETURN_DEBIT_FEE: KindInfo("Rücklastschriftkosten", AllocationGroup.COSTS, "4520"),
     ClaimKind.LATE_FILING_SURCHARGE: KindInfo(

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core import audit, clock
+from core import audit, clock, notices  # noqa: F401  (claim.notice_id refers to notice)
 from core.db import Base, UTCDateTime
 from core.ledger.kinds import ClaimKind
 
@@ -54,7 +54,8 @@ class EntryKind(enum.StrEnum):
     CLAIM = "claim"  # Sollstellung
     PAYMENT = "payment"  # Zahlungseingang
     CREDIT_APPLICATION = "credit_application"  # Verrechnung eines Guthabens
-    REVERSAL = "reversal"  # Storno
+    REDUCTION = "reduction"  # Sollminderung (change assessment, cancellation of a claim)
+    REVERSAL = "reversal"  # Storno einer Zahlung
 
 
 class PaymentChannel(enum.StrEnum):
@@ -91,6 +92,7 @@ class Claim(Base):
         CheckConstraint("period_end IS NULL OR period_end >= period_start", name="period_range"),
         Index("ix_claim_municipality_kassenzeichen", "municipality_id", "kassenzeichen"),
         Index("ix_claim_person_due", "person_id", "due_date"),
+        Index("ix_claim_person_assessment_key", "person_id", "assessment_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,11 +105,32 @@ class Claim(Base):
     amount_cents: Mapped[int]
     due_date: Mapped[date]
     kassenzeichen: Mapped[str] = mapped_column(String(20))
+    # What the claim is for within its levy, e.g. "dog_tax:2026:1" (year 2026, 1st instalment):
+    # a change assessment compares what is booked per key with what is owed now.
+    assessment_key: Mapped[str | None] = mapped_column(String(60))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # Set once when the claim is cancelled by reversing its booking (never unset).
     cancelled_by_entry_id: Mapped[int | None] = mapped_column(
         ForeignKey("journal_entry.id", ondelete="RESTRICT")
     )
+
+
+class TaxAccount(Base):
+    """Steuerkonto: one per person and levy; its Kassenzeichen is printed on every notice of
+    that levy and expected on every transfer for it."""
+
+    __tablename__ = "tax_account"
+    __table_args__ = (
+        UniqueConstraint("person_id", "levy"),
+        UniqueConstraint("municipality_id", "kassenzeichen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    levy: Mapped[ClaimKind] = mapped_column(_enum(ClaimKind, "tax_account_levy"))
+    kassenzeichen: Mapped[str] = mapped_column(String(20))
 
 
 class Payment(Base):

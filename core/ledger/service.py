@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core import audit
 from core.errors import LedgerError, ValidationError
@@ -27,6 +27,7 @@ from core.ledger.models import (
     Payment,
     PaymentChannel,
     Posting,
+    TaxAccount,
 )
 from core.persons import Person
 from core.references import make_kassenzeichen, make_rf, normalize_kassenzeichen
@@ -136,38 +137,89 @@ def new_kassenzeichen(session: Session, municipality: Municipality) -> str:
     return make_kassenzeichen(municipality.kassenzeichen_prefix, serial)
 
 
+def tax_account(
+    session: Session, person: Person, municipality: Municipality, levy: ClaimKind
+) -> TaxAccount:
+    """The person's Steuerkonto for a levy, created with a new Kassenzeichen on first use."""
+    account = session.scalars(
+        select(TaxAccount).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
+    ).first()
+    if account is None:
+        account = TaxAccount(
+            municipality_id=municipality.id,
+            person_id=person.id,
+            levy=levy,
+            kassenzeichen=new_kassenzeichen(session, municipality),
+        )
+        session.add(account)
+        session.flush()
+    return account
+
+
 def rf_reference(claim: Claim) -> str:
     return make_rf(claim.kassenzeichen)
 
 
-def open_amounts(session: Session, claims: Iterable[Claim]) -> dict[int, int]:
-    """Open amount per claim: the sum of its postings on the receivable account."""
+@dataclass(frozen=True)
+class ClaimBalance:
+    assessed_cents: int  # what stands of the claim after reductions (0 when cancelled)
+    open_cents: int  # what is still to pay
+
+    @property
+    def paid_cents(self) -> int:
+        return self.assessed_cents - self.open_cents
+
+
+def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
+    """Assessed and open amount per claim, both summed from the claim's postings.
+
+    Every posting of a claim touches the person's receivable account on one side: debits there
+    raise the open amount, credits lower it. Postings against a revenue account are the
+    assessment itself (the claim) or its reductions.
+    """
     claims = list(claims)
     if not claims:
         return {}
-    receivable_ids = select(LedgerAccount.id).where(LedgerAccount.kind == AccountKind.RECEIVABLE)
-    signed = case(
-        (Posting.debit_account_id.in_(receivable_ids), Posting.amount_cents),
-        else_=-Posting.amount_cents,
+    debit, credit = aliased(LedgerAccount), aliased(LedgerAccount)
+    amount = Posting.amount_cents
+    open_signed = case((debit.kind == AccountKind.RECEIVABLE, amount), else_=-amount)
+    assessed_signed = case(
+        (credit.kind == AccountKind.REVENUE, amount),
+        (debit.kind == AccountKind.REVENUE, -amount),
+        else_=0,
     )
     rows = session.execute(
-        select(Posting.claim_id, func.sum(signed))
+        select(Posting.claim_id, func.sum(assessed_signed), func.sum(open_signed))
+        .join(debit, Posting.debit_account_id == debit.id)
+        .join(credit, Posting.credit_account_id == credit.id)
         .where(Posting.claim_id.in_([c.id for c in claims]))
         .group_by(Posting.claim_id)
     )
-    result = {c.id: 0 for c in claims}
-    result.update({claim_id: int(total) for claim_id, total in rows})
+    result = {c.id: ClaimBalance(0, 0) for c in claims}
+    result.update({cid: ClaimBalance(int(a), int(o)) for cid, a, o in rows})
     return result
+
+
+def open_amounts(session: Session, claims: Iterable[Claim]) -> dict[int, int]:
+    return {cid: b.open_cents for cid, b in claim_balances(session, claims).items()}
 
 
 @dataclass(frozen=True)
 class ClaimView:
     claim: Claim
-    open_cents: int
+    balance: ClaimBalance
+
+    @property
+    def open_cents(self) -> int:
+        return self.balance.open_cents
+
+    @property
+    def assessed_cents(self) -> int:
+        return self.balance.assessed_cents
 
     @property
     def paid_cents(self) -> int:
-        return 0 if self.cancelled else self.claim.amount_cents - self.open_cents
+        return self.balance.paid_cents
 
     @property
     def cancelled(self) -> bool:
@@ -186,8 +238,8 @@ def claims_of(session: Session, person: Person) -> list[ClaimView]:
             .order_by(Claim.due_date, Claim.id)
         )
     )
-    amounts = open_amounts(session, claims)
-    return [ClaimView(c, amounts[c.id]) for c in claims]
+    balances = claim_balances(session, claims)
+    return [ClaimView(c, balances[c.id]) for c in claims]
 
 
 def open_items(session: Session, person: Person) -> list[OpenItem]:
@@ -269,6 +321,8 @@ def post_claim(
     period_start: date | None = None,
     period_end: date | None = None,
     kassenzeichen: str | None = None,
+    assessment_key: str | None = None,
+    notice_id: int | None = None,
 ) -> Claim:
     """Book a claim (debit the person's receivable, credit the levy's revenue account).
 
@@ -288,6 +342,8 @@ def post_claim(
         amount_cents=amount_cents,
         due_date=due_date,
         kassenzeichen=kassenzeichen or new_kassenzeichen(session, municipality),
+        assessment_key=assessment_key,
+        notice_id=notice_id,
     )
     session.add(claim)
     session.flush()
@@ -462,59 +518,112 @@ def is_reversed(session: Session, entry: JournalEntry) -> bool:
     )
 
 
+def reduce_claim(
+    session: Session, claim: Claim, by_cents: int, *, as_of: date, actor: str, reason: str
+) -> JournalEntry:
+    """Lower what stands of a claim (Sollminderung, e.g. a change assessment).
+
+    The open part is reduced first; whatever had already been paid beyond the new amount becomes
+    credit, which is offset against other open items right away.
+    """
+    if claim.cancelled_by_entry_id is not None:
+        raise LedgerError("Diese Forderung ist bereits storniert.")
+    balance = claim_balances(session, [claim])[claim.id]
+    if not 0 < by_cents <= balance.assessed_cents:
+        raise LedgerError("Eine Forderung kann nur um einen Teil ihres Betrags gemindert werden.")
+    person = session.get_one(Person, claim.person_id)
+    accounts = person_accounts(session, person)
+    revenue = system_account(session, claim.municipality_id, KINDS[claim.kind].revenue_account)
+    entry = _entry(
+        session,
+        person,
+        EntryKind.REDUCTION,
+        value_date=as_of,
+        actor=actor,
+        text=f"Minderung {KINDS[claim.kind].label}: {reason}",
+    )
+    _post(entry, revenue, accounts.receivable, by_cents, claim_id=claim.id)
+    to_credit = by_cents - balance.open_cents
+    if to_credit > 0:
+        _post(entry, accounts.receivable, accounts.credit, to_credit, claim_id=claim.id)
+    _save(session, entry)
+    audit.record(
+        session,
+        actor=actor,
+        action="claim.reduced",
+        obj=claim,
+        municipality_id=claim.municipality_id,
+        after={"by_cents": by_cents, "to_credit_cents": max(to_credit, 0), "reason": reason},
+    )
+    apply_credit(session, person, as_of=as_of, actor=actor)
+    return entry
+
+
+def cancel_claim(
+    session: Session, claim: Claim, *, as_of: date, actor: str, reason: str
+) -> JournalEntry:
+    """Cancel a claim (Storno der Sollstellung): reduce it to nothing; what was paid on it
+    becomes credit."""
+    if claim.cancelled_by_entry_id is not None:
+        raise LedgerError("Diese Forderung ist bereits storniert.")
+    balance = claim_balances(session, [claim])[claim.id]
+    entry = reduce_claim(
+        session, claim, balance.assessed_cents, as_of=as_of, actor=actor, reason=f"Storno: {reason}"
+    )
+    claim.cancelled_by_entry_id = entry.id
+    audit.record(
+        session,
+        actor=actor,
+        action="claim.cancelled",
+        obj=claim,
+        municipality_id=claim.municipality_id,
+        after={"reason": reason},
+    )
+    session.flush()
+    return entry
+
+
 def reverse_entry(
     session: Session, entry: JournalEntry, *, as_of: date, actor: str, reason: str
 ) -> JournalEntry:
-    """Cancel a booking by its mirror image (Storno); the original stays as it was.
+    """Cancel a booking (Storno); the original stays as it was.
 
-    * A claim's reversal cancels the claim; whatever had been paid on it becomes credit.
-    * Postings on a claim that has been cancelled meanwhile are redirected to the credit account
-      (the cancellation already moved what was paid on it there).
-    * If reversing a payment leaves the credit account negative (the credit had already been
+    * A claim's booking is cancelled by :func:`cancel_claim`.
+    * A payment is reversed by its mirror image. A claim that has been lowered or cancelled
+      since is re-opened only up to what is paid on it now; the rest is taken from the credit
+      account. If the credit account would then be negative (the credit had already been
       offset against other items), those offsets are undone, newest first, and what is left
       is offset again.
     """
-    if entry.kind is EntryKind.REVERSAL:
-        raise LedgerError("Ein Storno kann nicht storniert werden; bitte neu buchen.")
-    if entry.kind is EntryKind.CREDIT_APPLICATION:
-        raise LedgerError("Verrechnungen bucht das System selbst; bitte die Zahlung stornieren.")
+    if entry.kind is EntryKind.CLAIM:
+        return cancel_claim(
+            session,
+            session.get_one(Claim, entry.postings[0].claim_id),
+            as_of=as_of,
+            actor=actor,
+            reason=reason,
+        )
+    if entry.kind is not EntryKind.PAYMENT:
+        raise LedgerError("Nur Sollstellungen und Zahlungen können storniert werden.")
     if is_reversed(session, entry):
         raise LedgerError("Diese Buchung ist bereits storniert.")
     person = session.get(Person, entry.person_id)
     if person is None:
         raise LedgerError("Buchung ohne Personenkonto kann hier nicht storniert werden.")
-    reversal = _mirror(session, entry, person, as_of=as_of, actor=actor, reason=reason)
-    claim = (
-        session.get(Claim, entry.postings[0].claim_id) if entry.kind is EntryKind.CLAIM else None
+    reversal = _save(
+        session, _mirror(session, entry, person, as_of=as_of, actor=actor, reason=reason)
     )
-    if claim is not None:
-        paid = claim.amount_cents - open_amounts(session, [claim])[claim.id]
-        if paid:
-            accounts = person_accounts(session, person)
-            _post(reversal, accounts.receivable, accounts.credit, paid, claim_id=claim.id)
-    _save(session, reversal)
-    if claim is not None:
-        claim.cancelled_by_entry_id = reversal.id
+    payment_ids = {p.payment_id for p in entry.postings}
+    for payment in session.scalars(select(Payment).where(Payment.id.in_(payment_ids))):
+        payment.reversed_by_entry_id = reversal.id
         audit.record(
             session,
             actor=actor,
-            action="claim.cancelled",
-            obj=claim,
-            municipality_id=claim.municipality_id,
-            after={"reason": reason, "paid_to_credit_cents": paid},
+            action="payment.reversed",
+            obj=payment,
+            municipality_id=payment.municipality_id,
+            after={"reason": reason},
         )
-    if entry.kind is EntryKind.PAYMENT:
-        payment_ids = {p.payment_id for p in entry.postings}
-        for payment in session.scalars(select(Payment).where(Payment.id.in_(payment_ids))):
-            payment.reversed_by_entry_id = reversal.id
-            audit.record(
-                session,
-                actor=actor,
-                action="payment.reversed",
-                obj=payment,
-                municipality_id=payment.municipality_id,
-                after={"reason": reason},
-            )
     session.flush()
     _restore_non_negative_credit(session, person, as_of=as_of, actor=actor)
     apply_credit(session, person, as_of=as_of, actor=actor)
@@ -524,14 +633,12 @@ def reverse_entry(
 def _mirror(
     session: Session, entry: JournalEntry, person: Person, *, as_of: date, actor: str, reason: str
 ) -> JournalEntry:
+    """The mirror image of a payment or an offset, not yet saved (see :func:`reverse_entry`)."""
     accounts = person_accounts(session, person)
-    cancelled = set(
-        session.scalars(
-            select(Claim.id).where(
-                Claim.person_id == person.id, Claim.cancelled_by_entry_id.is_not(None)
-            )
-        )
+    claims = session.scalars(
+        select(Claim).where(Claim.id.in_({p.claim_id for p in entry.postings if p.claim_id}))
     )
+    room = {cid: b.paid_cents for cid, b in claim_balances(session, claims).items()}
     reversal = _entry(
         session,
         person,
@@ -542,16 +649,31 @@ def _mirror(
         reverses=entry,
     )
     for p in entry.postings:
-        debit = session.get_one(LedgerAccount, p.credit_account_id)
-        credit = session.get_one(LedgerAccount, p.debit_account_id)
-        claim_id = p.claim_id
-        if claim_id in cancelled:
-            debit = accounts.credit if debit.id == accounts.receivable.id else debit
-            credit = accounts.credit if credit.id == accounts.receivable.id else credit
-            claim_id = None
-            if debit.id == credit.id:
-                continue  # an offset on a cancelled claim was already undone by the cancellation
-        _post(reversal, debit, credit, p.amount_cents, claim_id=claim_id, payment_id=p.payment_id)
+        source = session.get_one(LedgerAccount, p.debit_account_id)  # gets its money back
+        if p.claim_id is None:  # an over-payment: it leaves the credit account again
+            _post(
+                reversal,
+                session.get_one(LedgerAccount, p.credit_account_id),
+                source,
+                p.amount_cents,
+                payment_id=p.payment_id,
+            )
+            continue
+        reopen = min(p.amount_cents, room[p.claim_id])
+        room[p.claim_id] -= reopen
+        if reopen:
+            _post(
+                reversal,
+                accounts.receivable,
+                source,
+                reopen,
+                claim_id=p.claim_id,
+                payment_id=p.payment_id,
+            )
+        if p.amount_cents - reopen and source.id != accounts.credit.id:
+            _post(
+                reversal, accounts.credit, source, p.amount_cents - reopen, payment_id=p.payment_id
+            )
     if not reversal.postings:
         raise LedgerError("Diese Buchung wirkt nicht mehr und muss nicht storniert werden.")
     audit.record(

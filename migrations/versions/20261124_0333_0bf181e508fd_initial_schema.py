@@ -11,6 +11,11 @@ import sqlalchemy as sa
 from alembic import op
 
 import core.db
+from core.schema_changes import (
+    create_append_only_function,
+    create_append_only_trigger,
+    drop_append_only_trigger,
+)
 
 revision: str = "0bf181e508fd"
 down_revision: str | None = None
@@ -528,43 +533,14 @@ def downgrade() -> None:
     # ### end Alembic commands ###
 
 
-# Rows of these tables are written once and never changed: the database refuses UPDATE and
-# DELETE, whatever client connects (the application refuses it earlier, in a session hook).
-APPEND_ONLY = ("audit_event", "journal_entry", "posting")
-
-
 def _create_append_only_triggers() -> None:
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
-        op.execute(
-            """
-            CREATE FUNCTION openkasse_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION 'table % is append-only', TG_TABLE_NAME;
-            END $$;
-            """
-        )
-        for table in APPEND_ONLY:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION openkasse_append_only()"
-            )
-    else:
-        for table in APPEND_ONLY:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'table {table} is append-only'); END"
-                )
+    create_append_only_function()
+    for table in ("audit_event", "journal_entry", "posting"):
+        create_append_only_trigger(table)
 
 
 def _drop_append_only_triggers() -> None:
-    bind = op.get_bind()
-    for table in APPEND_ONLY:
-        if bind.dialect.name == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        else:
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
-    if bind.dialect.name == "postgresql":
+    for table in ("audit_event", "journal_entry", "posting"):
+        drop_append_only_trigger(table)
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS openkasse_append_only()")

@@ -138,7 +138,7 @@ def test_reversing_a_payment_reopens_the_claim(db: Session, make: Any) -> None:
     assert payment.reversed_by_entry_id == reversal.id
     with pytest.raises(LedgerError, match="bereits storniert"):
         ledger.reverse_entry(db, entry, as_of=DAY, actor="test", reason="nochmal")
-    with pytest.raises(LedgerError, match="Storno kann nicht"):
+    with pytest.raises(LedgerError, match="Nur Sollstellungen und Zahlungen"):
         ledger.reverse_entry(db, reversal, as_of=DAY, actor="test", reason="x")
 
 

@@ -40,7 +40,10 @@ pay_op = st.tuples(
     st.sampled_from(list(PaymentChannel)),
 )
 reverse_op = st.tuples(st.just("reverse"), st.integers(0, 10_000))
-operations = st.lists(st.one_of(claim_op, claim_op, pay_op, pay_op, reverse_op), max_size=25)
+reduce_op = st.tuples(st.just("reduce"), st.integers(0, 10_000), st.integers(1, 100))
+operations = st.lists(
+    st.one_of(claim_op, claim_op, pay_op, pay_op, reverse_op, reduce_op), max_size=25
+)
 
 
 def check_invariants(session: Session, municipality_id: int, people: list[Any]) -> None:
@@ -65,7 +68,8 @@ def check_invariants(session: Session, municipality_id: int, people: list[Any]) 
     for person in people:
         views = ledger.claims_of(session, person)
         for v in views:
-            assert 0 <= v.open_cents <= v.claim.amount_cents  # never over-paid
+            # never over-paid, never more than assessed, never more than the original claim
+            assert 0 <= v.open_cents <= v.assessed_cents <= v.claim.amount_cents
             if v.cancelled:
                 assert v.open_cents == 0
         credit = ledger.credit_balance(session, person)
@@ -75,12 +79,7 @@ def check_invariants(session: Session, municipality_id: int, people: list[Any]) 
         # credit is always offset against open items right away
         assert credit == 0 or open_total == 0
     # revenue equals what stands of the claims
-    standing_claims = sum(
-        v.claim.amount_cents
-        for p in people
-        for v in ledger.claims_of(session, p)
-        if not v.cancelled
-    )
+    standing_claims = sum(v.assessed_cents for p in people for v in ledger.claims_of(session, p))
     assert -by_kind.get(AccountKind.REVENUE, 0) == standing_claims
 
 
@@ -137,6 +136,16 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
                 actor="test",
                 kassenzeichen=kz,
             )
+        elif op[0] == "reduce":
+            _, pick, percent = op
+            if claims:
+                claim = claims[pick % len(claims)]
+                assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+                by = max(1, assessed * percent // 100)
+                if claim.cancelled_by_entry_id is None and assessed:
+                    ledger.reduce_claim(
+                        session, claim, by, as_of=START, actor="test", reason="Änderungsbescheid"
+                    )
         else:
             entries = list(
                 session.scalars(

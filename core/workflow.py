@@ -1,0 +1,239 @@
+"""Applications (Anträge) from the portal, criteria for manual review, clerks' decisions.
+
+Every online service follows the same path: the citizen submits an application; the service's
+review criteria (data per municipality, editable in the back office) decide whether it goes
+straight through or to a clerk; a clerk approves, rejects (with reason) or asks for more
+information. Each step is an explicit transition and lands in the audit trail.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit, clock
+from core.db import Base, UTCDateTime
+from core.errors import IllegalTransition, NotFound, ValidationError
+
+
+class ApplicationStatus(enum.StrEnum):
+    IN_REVIEW = "in_review"  # waits for a clerk
+    INFO_REQUESTED = "info_requested"  # a clerk asked the citizen for more
+    APPROVED = "approved"  # carried out
+    REJECTED = "rejected"
+
+
+STATUS_LABELS = {
+    ApplicationStatus.IN_REVIEW: "in Prüfung",
+    ApplicationStatus.INFO_REQUESTED: "Rückfrage",
+    ApplicationStatus.APPROVED: "erledigt",
+    ApplicationStatus.REJECTED: "abgelehnt",
+}
+
+# Which decision may follow which status.
+TRANSITIONS: dict[ApplicationStatus, set[ApplicationStatus]] = {
+    ApplicationStatus.IN_REVIEW: {
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.INFO_REQUESTED,
+    },
+    ApplicationStatus.INFO_REQUESTED: {
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.IN_REVIEW,
+    },
+    ApplicationStatus.APPROVED: set(),
+    ApplicationStatus.REJECTED: set(),
+}
+
+
+class Application(Base):
+    __tablename__ = "application"
+    __table_args__ = (
+        Index("ix_application_queue", "municipality_id", "status", "submitted_at"),
+        Index("ix_application_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    service: Mapped[str] = mapped_column(String(40))  # e.g. "dog_registration"
+    subject_id: Mapped[int | None]  # the object it concerns (dog id, …) once known
+    status: Mapped[ApplicationStatus] = mapped_column(
+        Enum(
+            ApplicationStatus,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            name="application_status",
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the citizen entered
+    review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    submitted_by: Mapped[str] = mapped_column(String(60))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(60))
+    message: Mapped[str | None] = mapped_column(String(1000))  # reason / question to citizen
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+class ReviewCriterion(Base):
+    """A rule that sends an application to a clerk. The check itself is code (per ``code``);
+    whether it applies and its parameter are data of the municipality."""
+
+    __tablename__ = "review_criterion"
+    __table_args__ = (UniqueConstraint("municipality_id", "service", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    service: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    parameter: Mapped[int | None]  # e.g. months for "backdated by more than N months"
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    service: str
+    code: str
+    label: str
+    parameter: int | None = None
+
+
+def criteria_for(
+    session: Session, municipality_id: int, service: str
+) -> dict[str, ReviewCriterion]:
+    return {
+        c.code: c
+        for c in session.scalars(
+            select(ReviewCriterion).where(
+                ReviewCriterion.municipality_id == municipality_id,
+                ReviewCriterion.service == service,
+            )
+        )
+    }
+
+
+def ensure_criteria(session: Session, municipality_id: int, specs: list[CriterionSpec]) -> None:
+    """Create the default criteria a municipality does not have yet (never overwrites)."""
+    for spec in specs:
+        if spec.code not in criteria_for(session, municipality_id, spec.service):
+            session.add(
+                ReviewCriterion(
+                    municipality_id=municipality_id,
+                    service=spec.service,
+                    code=spec.code,
+                    label=spec.label,
+                    parameter=spec.parameter,
+                )
+            )
+    session.flush()
+
+
+def update_criterion(
+    session: Session,
+    criterion: ReviewCriterion,
+    *,
+    enabled: bool,
+    parameter: int | None,
+    actor: str,
+) -> None:
+    if parameter is not None and not 0 <= parameter <= 120:
+        raise ValidationError("Der Wert muss zwischen 0 und 120 liegen.")
+    before = {"enabled": criterion.enabled, "parameter": criterion.parameter}
+    criterion.enabled, criterion.parameter = enabled, parameter
+    audit.record(
+        session,
+        actor=actor,
+        action="criterion.changed",
+        obj=criterion,
+        municipality_id=criterion.municipality_id,
+        before=before,
+        after={"enabled": enabled, "parameter": parameter},
+    )
+    session.flush()
+
+
+def get_application(session: Session, municipality_id: int, application_id: int) -> Application:
+    application = session.scalars(
+        select(Application).where(
+            Application.id == application_id, Application.municipality_id == municipality_id
+        )
+    ).first()
+    if application is None:
+        raise NotFound("Dieser Antrag wurde nicht gefunden.")
+    return application
+
+
+def transition(
+    session: Session,
+    application: Application,
+    to: ApplicationStatus,
+    *,
+    actor: str,
+    message: str | None = None,
+) -> None:
+    if to not in TRANSITIONS[application.status]:
+        raise IllegalTransition(
+            f"Ein Antrag im Status „{application.status_label}“ kann nicht "
+            f"„{STATUS_LABELS[to]}“ werden."
+        )
+    before = application.status
+    application.status = to
+    if to in (
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.INFO_REQUESTED,
+    ):
+        application.decided_at = clock.now()
+        application.decided_by = actor
+    if message is not None:
+        application.message = message
+    audit.record(
+        session,
+        actor=actor,
+        action=f"application.{to.value}",
+        obj=application,
+        municipality_id=application.municipality_id,
+        before={"status": before.value},
+        after={"status": to.value, "message": message},
+    )
+    session.flush()
+
+
+def review_queue(session: Session, municipality_id: int) -> list[Application]:
+    return list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.municipality_id == municipality_id,
+                Application.status.in_(
+                    [ApplicationStatus.IN_REVIEW, ApplicationStatus.INFO_REQUESTED]
+                ),
+            )
+            .order_by(Application.submitted_at, Application.id)
+        )
+    )
+
+
+def applications_of(session: Session, person_id: int, municipality_id: int) -> list[Application]:
+    return list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.person_id == person_id, Application.municipality_id == municipality_id
+            )
+            .order_by(Application.submitted_at.desc(), Application.id.desc())
+        )
+    )

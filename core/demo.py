@@ -11,18 +11,25 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import identity, persons
+from core.assessment.dog_tax import DogTaxRules
+from core.assessment.dog_tax_run import RulesCache, assess_person
+from core.dog_services import DEFAULT_CRITERIA, Registration, submit_registration
+from core.dogs import Dog, DogStatus
 from core.identity import Role
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import PaymentChannel
+from core.ledger.models import Claim, PaymentChannel
 from core.persons import Person, PersonKind
 from core.references import is_valid_creditor_id
-from core.tenancy import Municipality
+from core.statutes import Statute
+from core.tenancy import Municipality, next_number
+from core.workflow import ensure_criteria
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - documented demo log-in, README
 ACTOR = "demo"
@@ -189,6 +196,7 @@ def load(
         municipality = Municipality(**spec)
         session.add(municipality)
         session.flush()
+        _statutes_and_criteria(session, municipality)
         progress(f"{municipality.name}: Personen und Forderungen …")
         _logins(session, municipality, as_of, rng, counts)
         for i in range(persons_per_municipality):
@@ -197,6 +205,7 @@ def load(
             counts["persons"] += 1
             if (i + 1) % 50 == 0:
                 progress(f"  {i + 1}/{persons_per_municipality}")
+    _pending_review(session, as_of)
     return (
         f"Demodaten geladen: {len(MUNICIPALITIES)} Kommunen, {counts['persons']} Personen, "
         f"{counts['claims']} Forderungen, {counts['payments']} Zahlungen."
@@ -311,9 +320,6 @@ def _claims_and_payments(
         )
     )
     plan.append((ClaimKind.WASTE_FEE, 3918, f"Abfallgebühren {year}", _quarter_dates(year)))
-    if showcase or rng.randrange(100) < 35:
-        plan.append((ClaimKind.DOG_TAX, 2500, f"Hundesteuer {year}", _quarter_dates(year)))
-        plan.append((ClaimKind.DOG_TAX, 2500, f"Hundesteuer {year + 1}", [date(year + 1, 2, 15)]))
     if showcase or rng.randrange(100) < 60:
         plan.append(
             (
@@ -342,42 +348,13 @@ def _claims_and_payments(
                 period_end=date(due.year, 12, 31),
             )
             counts["claims"] += 1
-            if due > as_of:
-                continue
-            fate = rng.randrange(100)  # percent
-            if showcase and due.month == 11 and kind is ClaimKind.PROPERTY_TAX:
-                fate = 95  # the demo citizen has one overdue instalment to show
-            if fate < 82:
-                paid_on = due - timedelta(days=rng.randint(0, 10))
-                ledger.record_payment(
-                    session,
-                    person=person,
-                    amount_cents=amount,
-                    received_on=paid_on,
-                    channel=rng.choice([PaymentChannel.BANK_TRANSFER, PaymentChannel.DIRECT_DEBIT]),
-                    as_of=paid_on,
-                    actor=ACTOR,
-                    reference_text=f"KZ {claim.kassenzeichen}",
-                    kassenzeichen=claim.kassenzeichen,
-                )
-                counts["payments"] += 1
-            elif fate < 90:
-                part = amount // 2
-                paid_on = due + timedelta(days=rng.randint(0, 20))
-                ledger.record_payment(
-                    session,
-                    person=person,
-                    amount_cents=part,
-                    received_on=paid_on,
-                    channel=PaymentChannel.BANK_TRANSFER,
-                    as_of=paid_on,
-                    actor=ACTOR,
-                    reference_text=f"KZ {claim.kassenzeichen} Teilzahlung",
-                    kassenzeichen=claim.kassenzeichen,
-                )
-                counts["payments"] += 1
-            else:
+            forced = 95 if showcase and due.month == 11 and kind is ClaimKind.PROPERTY_TAX else None
+            if not _settle(session, person, claim, as_of, rng, counts, forced_fate=forced):
                 overdue.append(claim.id)
+    for claim in _dogs_and_notices(session, municipality, person, as_of, rng, showcase):
+        counts["claims"] += 1
+        if not _settle(session, person, claim, as_of, rng, counts):
+            overdue.append(claim.id)
     if overdue:
         reminder_day = as_of - timedelta(days=5)
         ledger.post_claim(
@@ -392,3 +369,264 @@ def _claims_and_payments(
             actor=ACTOR,
         )
         counts["claims"] += 1
+
+
+def _settle(
+    session: Session,
+    person: Person,
+    claim: Claim,
+    as_of: date,
+    rng: random.Random,
+    counts: dict[str, int],
+    forced_fate: int | None = None,
+) -> bool:
+    """Pay a due claim like most citizens do (on time, partly or not at all); False if unpaid."""
+    if claim.due_date > as_of:
+        return True
+    amount = ledger.open_amounts(session, [claim])[claim.id]
+    if not amount:
+        return True
+    fate = rng.randrange(100) if forced_fate is None else forced_fate  # percent
+    if fate >= 90:
+        return False
+    partial = fate >= 82
+    paid_on = claim.due_date + timedelta(
+        days=rng.randint(0, 20) if partial else -rng.randint(0, 10)
+    )
+    ledger.record_payment(
+        session,
+        person=person,
+        amount_cents=amount // 2 if partial else amount,
+        received_on=paid_on,
+        channel=PaymentChannel.BANK_TRANSFER
+        if partial
+        else rng.choice([PaymentChannel.BANK_TRANSFER, PaymentChannel.DIRECT_DEBIT]),
+        as_of=paid_on,
+        actor=ACTOR,
+        reference_text=f"KZ {claim.kassenzeichen}" + (" Teilzahlung" if partial else ""),
+        kassenzeichen=claim.kassenzeichen,
+    )
+    counts["payments"] += 1
+    return not partial
+
+
+# --------------------------------------------------------------------------- dog tax
+
+BREEDS = [
+    "Mischling",
+    "Labrador Retriever",
+    "Dackel",
+    "Golden Retriever",
+    "Deutscher Schäferhund",
+    "Jack Russell Terrier",
+    "Border Collie",
+    "Beagle",
+    "Pudel",
+    "Französische Bulldogge",
+]
+DOG_NAMES = ["Bello", "Luna", "Balu", "Emma", "Rocky", "Kira", "Max", "Lotte", "Sammy", "Nala"]
+
+
+def dog_tax_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo statutes, modelled on real ones (DOMAIN.md "Dog tax"): Musterstadt like a town in
+    NRW with graded rates, Beispielhausen like a Bavarian municipality with one rate."""
+    remedy_nw = (
+        "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim "
+        "Verwaltungsgericht erhoben werden (§ 110 JustG NRW: kein Widerspruchsverfahren). "
+        "Die Klage hat keine aufschiebende Wirkung (§ 80 Abs. 2 Satz 1 Nr. 1 VwGO)."
+    )
+    remedy_by = (
+        "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Widerspruch "
+        "bei der Gemeinde Beispielhausen oder unmittelbar Klage beim Bayerischen "
+        "Verwaltungsgericht erhoben werden (Art. 12 AGVwGO). Widerspruch und Klage haben keine "
+        "aufschiebende Wirkung (§ 80 Abs. 2 Satz 1 Nr. 1 VwGO)."
+    )
+    if municipality.slug == "musterstadt":
+        return {
+            "rates_cents": [9600, 13200, 15600],
+            "dangerous_rates_cents": [60000, 72000, 72000],
+            "listed_breeds": [
+                "Pittbull-Terrier",
+                "American Staffordshire Terrier",
+                "Staffordshire Bullterrier",
+                "Bullterrier",
+                "Rottweiler",
+                "Mastiff",
+                "Tosa Inu",
+                "Dogo Argentino",
+                "Fila Brasileiro",
+            ],
+            "liability_start": "month_after",
+            "due_dates": [[2, 15], [5, 15], [8, 15], [11, 15]],
+            "late_due_months": 1,
+            "min_age_months": 3,
+            "exempt_dogs_count": False,
+            "exemptions": {
+                "assistance": {"label": "Assistenz-/Blindenführhund", "kind": "exempt"},
+                "shelter": {"label": "Hund aus dem Tierheim", "kind": "exempt", "months": 12},
+                "benefits": {
+                    "label": "Bezug von Leistungen nach SGB II/XII",
+                    "kind": "reduced",
+                    "rate_cents": 4800,
+                },
+            },
+            "replacement_tag_fee_cents": 500,
+            "legal_basis": (
+                "§§ 1 bis 9 der Hundesteuersatzung der Stadt Musterstadt vom 12.12.2019 in der "
+                "Fassung vom 10.12.2024 in Verbindung mit §§ 2, 3 und 20 des "
+                "Kommunalabgabengesetzes für das Land Nordrhein-Westfalen (KAG NRW)."
+            ),
+            "remedy": remedy_nw,
+        }
+    return {
+        "rates_cents": [8400, 12000],
+        "dangerous_rates_cents": [84000],
+        "listed_breeds": [
+            "Pit-Bull",
+            "Bandog",
+            "American Staffordshire Terrier",
+            "Staffordshire Bullterrier",
+            "Tosa Inu",
+        ],
+        "liability_start": "same_month",
+        "due_dates": [[7, 1]],
+        "late_due_months": 1,
+        "min_age_months": 4,
+        "exempt_dogs_count": True,
+        "exemptions": {
+            "assistance": {"label": "Assistenz-/Blindenführhund", "kind": "exempt"},
+        },
+        "replacement_tag_fee_cents": 400,
+        "legal_basis": (
+            "§§ 1 bis 8 der Satzung über die Erhebung der Hundesteuer der Gemeinde "
+            "Beispielhausen vom 01.10.2021 in Verbindung mit Art. 3 des Kommunalabgabengesetzes "
+            "(KAG) für Bayern."
+        ),
+        "remedy": remedy_by,
+    }
+
+
+def _statutes_and_criteria(session: Session, municipality: Municipality) -> None:
+    data = dog_tax_statute(municipality)
+    source = data["legal_basis"].split(" in Verbindung")[0]
+    session.add(
+        Statute(
+            municipality_id=municipality.id,
+            levy="dog_tax",
+            valid_from=date(2020, 1, 1),
+            source=source,
+            data=data,
+        )
+    )
+    ensure_criteria(session, municipality.id, DEFAULT_CRITERIA)
+
+
+def _dogs_and_notices(
+    session: Session,
+    municipality: Municipality,
+    person: Person,
+    as_of: date,
+    rng: random.Random,
+    showcase: bool,
+) -> list[Claim]:
+    """Dogs as registered tax objects, the January annual notice of this year and, for a dog
+    taken in during the year, the change notice; returns the dog-tax claims to settle."""
+    year = as_of.year
+    if showcase and person.kind is PersonKind.NATURAL:
+        specs = [
+            ("Bello", "Labrador Retriever", date(year - 4, 5, 1), None),
+            ("Luna", "Mischling", date(year, 3, 17), None),
+        ]
+    elif showcase or rng.randrange(100) >= 30:
+        return []
+    else:
+        count = 1 + (rng.randrange(100) < 20)
+        specs = []
+        for _ in range(count):
+            breed = rng.choice(BREEDS)
+            exemption = None
+            roll = rng.randrange(100)
+            if roll < 4 and municipality.slug == "musterstadt":
+                breed = "Rottweiler"
+            elif roll < 8:
+                exemption = "assistance"
+            acquired = as_of - timedelta(days=rng.randint(40, 3000))
+            specs.append((rng.choice(DOG_NAMES), breed, acquired, exemption))
+    rules = DogTaxRules.from_data(dog_tax_statute(municipality), "demo")
+    cache = RulesCache(session, municipality.id)
+    annual_run = date(year, 1, 10)
+    # The January annual run sees the dogs there were; each dog taken in later brings a change
+    # assessment a few days after it was registered.
+    runs: list[tuple[date, list[Any]]] = [(annual_run, [s for s in specs if s[2] <= annual_run])]
+    runs += [
+        (s[2] + timedelta(days=5), [s])
+        for s in sorted(specs, key=lambda s: s[2])
+        if s[2] > annual_run
+    ]
+    for run_day, batch in runs:
+        for name, breed, acquired, exemption in batch:
+            session.add(
+                Dog(
+                    municipality_id=municipality.id,
+                    person_id=person.id,
+                    name=name,
+                    breed=breed,
+                    born_on=acquired - timedelta(days=rng.randint(120, 900)),
+                    acquired_on=acquired,
+                    chip_number=f"276098{rng.randrange(10**9):09d}",
+                    dangerous=rules.is_listed(breed),
+                    exemption_code=exemption,
+                    tag_number=next_number(session, municipality.id, "dog_tag"),
+                    status=DogStatus.ACTIVE,
+                )
+            )
+        session.flush()
+        if run_day <= as_of:
+            assess_person(
+                session,
+                person=person,
+                municipality=municipality,
+                year=year,
+                as_of=run_day,
+                actor=ACTOR,
+                rules=cache,
+            )
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.person_id == person.id, Claim.kind == ClaimKind.DOG_TAX)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )
+
+
+def _pending_review(session: Session, as_of: date) -> None:
+    """An application waiting in Musterstadt's review queue: a listed breed."""
+    municipality = session.scalars(
+        select(Municipality).where(Municipality.slug == "musterstadt")
+    ).one()
+    person = session.scalars(
+        select(Person)
+        .where(
+            Person.municipality_id == municipality.id,
+            Person.kind == PersonKind.NATURAL,
+            Person.user_id.is_(None),
+        )
+        .order_by(Person.number)
+    ).first()
+    if person is None:
+        return
+    submit_registration(
+        session,
+        person=person,
+        municipality=municipality,
+        as_of=as_of,
+        actor=ACTOR,
+        registration=Registration(
+            name="Tyson",
+            breed="American Staffordshire Terrier",
+            born_on=as_of - timedelta(days=400),
+            acquired_on=as_of - timedelta(days=20),
+            chip_number="276098100000042",
+        ),
+    )

@@ -6,15 +6,22 @@ notice can be reprinted exactly as issued even after the statute or the address 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import archive, clock  # noqa: F401  (notice.document_id refers to document)
+from core import archive, audit, clock
 from core.db import Base, UTCDateTime
+from core.documents.pdf import render_pdf
 from core.errors import NotFound
+from core.payments.girocode import epc_payload, png_data_uri, qr_png
+from core.persons import Person
+from core.references import make_rf
+from core.tenancy import Municipality, next_number
+from core.tokens import make_token, read_token
 
 
 class Notice(Base):
@@ -61,3 +68,168 @@ def notices_of(session: Session, person_id: int, municipality_id: int) -> list[N
             .order_by(Notice.issued_on.desc(), Notice.id.desc())
         )
     )
+
+
+# --------------------------------------------------------------------------- issue and render
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """What the edge passes in for notices: the secret for signed links and the public URL."""
+
+    secret: str
+    public_base_url: str
+    link_max_age: timedelta = timedelta(days=3 * 366)
+
+
+LINK_PURPOSE = "notice"
+
+
+def new_notice(
+    session: Session,
+    *,
+    municipality: Municipality,
+    person: Person,
+    levy: str,
+    year: int,
+    issued_on: date,
+    title: str,
+    kassenzeichen: str,
+    total_cents: int,
+    previous_cents: int,
+    data: dict[str, Any],
+    actor: str,
+) -> Notice:
+    notice = Notice(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        levy=levy,
+        year=year,
+        number=next_number(session, municipality.id, "notice"),
+        issued_on=issued_on,
+        title=title,
+        kassenzeichen=kassenzeichen,
+        total_cents=total_cents,
+        previous_cents=previous_cents,
+        data=data,
+    )
+    session.add(notice)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="notice.issued",
+        obj=notice,
+        municipality_id=municipality.id,
+        after={
+            "number": notice.number,
+            "total_cents": total_cents,
+            "previous_cents": previous_cents,
+        },
+    )
+    return notice
+
+
+def recipient_block(person: Person, on: date) -> dict[str, Any]:
+    address = person.address_on(on)
+    lines = (
+        [f"{address.street} {address.house_number}", f"{address.postal_code} {address.city}"]
+        if address
+        else []
+    )
+    return {"name": person.display_name, "lines": lines}
+
+
+def link_token(settings: NoticeSettings, notice: Notice) -> str:
+    issued_at = datetime.combine(notice.issued_on, time(0), tzinfo=UTC)
+    return make_token(settings.secret, LINK_PURPOSE, notice.id, issued_at=issued_at)
+
+
+def notice_from_token(
+    session: Session, settings: NoticeSettings, municipality_id: int, token: str, *, now: datetime
+) -> Notice:
+    """The notice a signed link points to; a token of another municipality is not found."""
+    notice_id = read_token(
+        settings.secret, LINK_PURPOSE, token, now=now, max_age=settings.link_max_age
+    )
+    return get_notice(session, municipality_id, notice_id)
+
+
+def public_url(settings: NoticeSettings, municipality: Municipality, notice: Notice) -> str:
+    return (
+        f"{settings.public_base_url.rstrip('/')}/{municipality.slug}/zahlung/"
+        f"{link_token(settings, notice)}"
+    )
+
+
+def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
+    """The notice as PDF, from its snapshot (so a reprint shows what was issued)."""
+    municipality = session.get_one(Municipality, notice.municipality_id)
+    data = notice.data
+    url = public_url(settings, municipality, notice)
+    payable = int(data.get("payable_cents", 0))
+    epc_qr = None
+    if payable > 0:
+        payload = epc_payload(
+            name=municipality.cash_office_name,
+            iban=municipality.iban,
+            bic=municipality.bic,
+            amount_cents=payable,
+            rf_reference=make_rf(notice.kassenzeichen),
+        )
+        epc_qr = png_data_uri(qr_png(payload))
+    context = {
+        "municipality": municipality,
+        "recipient": data["recipient"],
+        "notice": {
+            "title": notice.title,
+            "number": notice.number,
+            "issued_on": notice.issued_on,
+            "person_number": data["person_number"],
+            "kassenzeichen": notice.kassenzeichen,
+            "rf": make_rf(notice.kassenzeichen),
+            "legal_basis": data["legal_basis"],
+            "remedy": data["remedy"],
+            "intro": data["intro"],
+        },
+        "lines": [_dated(line, "period_start", "period_end") for line in data["lines"]],
+        "instalments": [_dated(i, "due_date") for i in data["instalments"]],
+        "total_cents": notice.total_cents,
+        "previous_cents": notice.previous_cents,
+        "payable_cents": payable,
+        "epc_qr": epc_qr,
+        "link_qr": png_data_uri(qr_png(url)),
+        "link_url": url,
+    }
+    return render_pdf("notice.html", context)
+
+
+def _dated(row: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {**row, **{f: date.fromisoformat(row[f]) for f in fields}}
+
+
+def ensure_document(
+    session: Session, notice: Notice, settings: NoticeSettings, actor: str
+) -> archive.Document:
+    """The archived PDF of a notice, rendered and stored (with its SHA-256) on first need."""
+    if notice.document_id is not None:
+        return session.get_one(archive.Document, notice.document_id)
+    document = archive.store(
+        session,
+        municipality_id=notice.municipality_id,
+        person_id=notice.person_id,
+        kind="notice",
+        filename=f"Bescheid-{notice.number}.pdf",
+        content=render(session, notice, settings),
+        actor=actor,
+    )
+    notice.document_id = document.id
+    session.flush()
+    return document
+
+
+def pending_documents(session: Session, municipality_id: int | None = None) -> list[int]:
+    stmt = select(Notice.id).where(Notice.document_id.is_(None)).order_by(Notice.id)
+    if municipality_id is not None:
+        stmt = stmt.where(Notice.municipality_id == municipality_id)
+    return list(session.scalars(stmt))

@@ -117,3 +117,25 @@ def claim(
         as_of=as_of,
         actor="test",
     )
+
+
+def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """The Musterstadt demo statute (graded rates, quarterly, month after) and the default
+    review criteria for municipality ``m``."""
+    from core.demo import dog_tax_statute as demo_statute
+    from core.dog_services import DEFAULT_CRITERIA
+    from core.statutes import Statute
+    from core.workflow import ensure_criteria
+
+    data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
+    statute = Statute(
+        municipality_id=m.id,
+        levy="dog_tax",
+        valid_from=date(2020, 1, 1),
+        source="Hundesteuersatzung (Test)",
+        data=data,
+    )
+    session.add(statute)
+    ensure_criteria(session, m.id, DEFAULT_CRITERIA)
+    session.flush()
+    return statute

@@ -64,6 +64,7 @@ class DogTaxRules:
     exemptions: Mapping[str, Exemption] = field(default_factory=dict)
     replacement_tag_fee_cents: int = 0
     legal_basis: str = ""
+    remedy: str = ""  # Rechtsbehelfsbelehrung (depends on the Land: Widerspruch or Klage)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], source: str) -> DogTaxRules:
@@ -90,6 +91,7 @@ class DogTaxRules:
                 },
                 replacement_tag_fee_cents=int(data.get("replacement_tag_fee_cents", 0)),
                 legal_basis=str(data.get("legal_basis", "")),
+                remedy=str(data.get("remedy", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(

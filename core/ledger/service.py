@@ -555,6 +555,9 @@ def reduce_claim(
         municipality_id=claim.municipality_id,
         after={"by_cents": by_cents, "to_credit_cents": max(to_credit, 0), "reason": reason},
     )
+    if by_cents == balance.assessed_cents:
+        claim.cancelled_by_entry_id = entry.id  # reduced to nothing: the claim is cancelled
+        session.flush()
     apply_credit(session, person, as_of=as_of, actor=actor)
     return entry
 
@@ -570,7 +573,6 @@ def cancel_claim(
     entry = reduce_claim(
         session, claim, balance.assessed_cents, as_of=as_of, actor=actor, reason=f"Storno: {reason}"
     )
-    claim.cancelled_by_entry_id = entry.id
     audit.record(
         session,
         actor=actor,

@@ -106,6 +106,8 @@ def sample_context() -> dict[str, Any]:
         "lines": lines,
         "instalments": instalments,
         "total_cents": total,
+        "previous_cents": 0,
+        "payable_cents": total,
         "epc_payload": payload,  # not used by the template: kept for the checks below
         "epc_qr": png_data_uri(qr_png(payload)),
         "link_qr": png_data_uri(qr_png(link_url)),

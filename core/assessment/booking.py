@@ -1,0 +1,138 @@
+"""Book an assessment: compare what is owed per instalment with what is booked, book only the
+difference (new claims for more, reductions for less; what was overpaid becomes credit)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
+from core.persons import Person
+from core.tenancy import Municipality
+
+
+@dataclass(frozen=True)
+class Target:
+    """What is owed for one instalment of one year, as assessed now."""
+
+    key: str  # e.g. "dog_tax:2026:1"
+    amount_cents: int
+    due_date: date
+    description: str
+    period_start: date
+    period_end: date
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    before_cents: int
+    after_cents: int
+    due_date: date
+
+    @property
+    def difference_cents(self) -> int:
+        return self.after_cents - self.before_cents
+
+
+def key_prefix(levy: ClaimKind, year: int) -> str:
+    return f"{levy.value}:{year}:"
+
+
+def booked_per_key(
+    session: Session, person: Person, levy: ClaimKind, year: int
+) -> tuple[dict[str, int], dict[str, list[Claim]]]:
+    claims = list(
+        session.scalars(
+            select(Claim)
+            .where(
+                Claim.person_id == person.id,
+                Claim.kind == levy,
+                Claim.assessment_key.startswith(key_prefix(levy, year)),
+                Claim.cancelled_by_entry_id.is_(None),
+            )
+            .order_by(Claim.id)
+        )
+    )
+    balances = ledger.claim_balances(session, claims)
+    amounts: dict[str, int] = defaultdict(int)
+    by_key: dict[str, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        key = claim.assessment_key or ""
+        amounts[key] += balances[claim.id].assessed_cents
+        by_key[key].append(claim)
+    return dict(amounts), dict(by_key)
+
+
+def plan(targets: list[Target], booked: dict[str, int]) -> list[Change]:
+    """The differences between what is owed and what is booked (pure)."""
+    due = {t.key: t.due_date for t in targets}
+    owed = {t.key: t.amount_cents for t in targets}
+    changes = []
+    for key in sorted(set(owed) | set(booked)):
+        before, after = booked.get(key, 0), owed.get(key, 0)
+        if before != after:
+            changes.append(Change(key, before, after, due.get(key, date.min)))
+    return changes
+
+
+def book(
+    session: Session,
+    *,
+    person: Person,
+    municipality: Municipality,
+    levy: ClaimKind,
+    year: int,
+    targets: list[Target],
+    kassenzeichen: str,
+    notice_id: int,
+    as_of: date,
+    actor: str,
+    changes: list[Change],
+    claims_by_key: dict[str, list[Claim]],
+) -> None:
+    """Carry out ``changes`` (from :func:`plan`) in the ledger."""
+    by_key = {t.key: t for t in targets}
+    for change in changes:
+        if change.difference_cents > 0:
+            target = by_key[change.key]
+            description = target.description + (", Nachforderung" if change.before_cents else "")
+            ledger.post_claim(
+                session,
+                person=person,
+                municipality=municipality,
+                kind=levy,
+                amount_cents=change.difference_cents,
+                due_date=target.due_date,
+                description=description,
+                as_of=as_of,
+                actor=actor,
+                period_start=target.period_start,
+                period_end=target.period_end,
+                kassenzeichen=kassenzeichen,
+                assessment_key=change.key,
+                notice_id=notice_id,
+            )
+            continue
+        remaining = -change.difference_cents
+        for claim in reversed(claims_by_key.get(change.key, [])):  # newest first
+            assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+            part = min(assessed, remaining)
+            if part:
+                ledger.reduce_claim(
+                    session,
+                    claim,
+                    part,
+                    as_of=as_of,
+                    actor=actor,
+                    reason=f"Änderungsbescheid {year}",
+                )
+                remaining -= part
+            if not remaining:
+                break

@@ -1,0 +1,292 @@
+"""Dog-tax assessment against the database: one owner (change assessment) or all (annual run).
+
+Running it twice changes nothing: it books only differences, and issues a notice only when
+something changed or the year has no notice yet.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.assessment import booking
+from core.assessment.dog_tax import (
+    LEVY,
+    DogFacts,
+    DogTaxRules,
+    Instalment,
+    RulesFor,
+    compute_year,
+    due_date,
+)
+from core.dogs import Dog
+from core.errors import NotFound
+from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
+from core.notices import Notice, new_notice, recipient_block
+from core.persons import Person
+from core.statutes import statutes_for_year
+from core.tenancy import Municipality
+
+
+class RulesCache:
+    """Statutes of a municipality per year, parsed once per run."""
+
+    def __init__(self, session: Session, municipality_id: int) -> None:
+        self.session, self.municipality_id = session, municipality_id
+        self._years: dict[int, list[tuple[date, date | None, DogTaxRules]]] = {}
+
+    def for_year(self, year: int) -> RulesFor:
+        if year not in self._years:
+            self._years[year] = [
+                (s.valid_from, s.valid_to, DogTaxRules.from_data(s.data, s.source))
+                for s in statutes_for_year(self.session, self.municipality_id, LEVY, year)
+            ]
+        periods = self._years[year]
+        if not periods:
+            raise NotFound(f"Für {year} ist keine Hundesteuersatzung hinterlegt.")
+
+        def rules_for(month_index: int) -> DogTaxRules:
+            day = date(month_index // 12, month_index % 12 + 1, 1)
+            for start, end, rules in reversed(periods):
+                if start <= day and (end is None or day < end):
+                    return rules
+            return periods[0][2]  # a statute starting mid-month governs that month too
+
+        return rules_for
+
+
+def facts(dog: Dog) -> DogFacts:
+    return DogFacts(
+        dog.id,
+        dog.name,
+        dog.born_on,
+        dog.acquired_on,
+        dog.ended_on,
+        dog.dangerous,
+        dog.exemption_code,
+    )
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def assess_person(
+    session: Session,
+    *,
+    person: Person,
+    municipality: Municipality,
+    year: int,
+    as_of: date,
+    actor: str,
+    rules: RulesCache | None = None,
+) -> Notice | None:
+    """Assess one owner's dog tax for ``year``; book the difference; return the new notice."""
+    rules = rules or RulesCache(session, municipality.id)
+    dogs = list(
+        session.scalars(
+            select(Dog).where(Dog.person_id == person.id, Dog.municipality_id == municipality.id)
+        )
+    )
+    booked, claims_by_key = booking.booked_per_key(session, person, ClaimKind.DOG_TAX, year)
+    if not dogs and not booked:
+        return None
+    rules_for = rules.for_year(year)
+    result = compute_year([facts(d) for d in dogs], rules_for, year)
+    in_force = rules_for(as_of.year * 12 + as_of.month - 1 if as_of.year == year else year * 12)
+    targets = [_target(i, year, as_of, in_force) for i in result.instalments if i.amount_cents]
+    changes = booking.plan(targets, booked)
+    has_notice = session.scalar(
+        select(Notice.id)
+        .where(Notice.person_id == person.id, Notice.levy == LEVY, Notice.year == year)
+        .limit(1)
+    )
+    if not changes and (has_notice or not result.lines):
+        return None
+    account = ledger.tax_account(session, person, municipality, ClaimKind.DOG_TAX)
+    previous = sum(booked.values())
+    first = previous == 0 and not has_notice
+    data = _snapshot(
+        person, year, as_of, result, targets, booked, claims_by_key, in_force, first=first
+    )
+    notice = new_notice(
+        session,
+        municipality=municipality,
+        person=person,
+        levy=LEVY,
+        year=year,
+        issued_on=as_of,
+        title=(
+            f"Bescheid über die Festsetzung der Hundesteuer {year}"
+            if first
+            else f"Änderungsbescheid über die Hundesteuer {year}"
+        ),
+        kassenzeichen=account.kassenzeichen,
+        total_cents=result.total_cents,
+        previous_cents=previous,
+        data=data,
+        actor=actor,
+    )
+    booking.book(
+        session,
+        person=person,
+        municipality=municipality,
+        levy=ClaimKind.DOG_TAX,
+        year=year,
+        targets=targets,
+        kassenzeichen=account.kassenzeichen,
+        notice_id=notice.id,
+        as_of=as_of,
+        actor=actor,
+        changes=changes,
+        claims_by_key=claims_by_key,
+    )
+    return notice
+
+
+def _target(instalment: Instalment, year: int, as_of: date, rules: DogTaxRules) -> booking.Target:
+    return booking.Target(
+        key=f"{ClaimKind.DOG_TAX.value}:{year}:{instalment.index}",
+        amount_cents=instalment.amount_cents,
+        due_date=due_date(instalment, as_of, rules),
+        description=f"Hundesteuer {year}, Rate {instalment.index}",
+        period_start=date(year, instalment.first_month, 1),
+        period_end=_month_end(year, instalment.last_month),
+    )
+
+
+def _snapshot(
+    person: Person,
+    year: int,
+    as_of: date,
+    result: Any,
+    targets: list[booking.Target],
+    booked: dict[str, int],
+    claims_by_key: dict[str, list[Claim]],
+    rules: DogTaxRules,
+    *,
+    first: bool,
+) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    for target in targets:
+        before = booked.get(target.key, 0)
+        original_due = claims_by_key[target.key][0].due_date if before else target.due_date
+        if before == 0:
+            rows.append({"due_date": target.due_date, "amount_cents": target.amount_cents})
+        elif target.amount_cents >= before:
+            rows.append({"due_date": original_due, "amount_cents": before})
+            if target.amount_cents > before:
+                rows.append(
+                    {"due_date": target.due_date, "amount_cents": target.amount_cents - before}
+                )
+        else:
+            rows.append({"due_date": original_due, "amount_cents": target.amount_cents})
+    payable = sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets)
+    previous = sum(booked.values())
+    if first:
+        intro = (
+            f"Für das Kalenderjahr {year} wird die Hundesteuer für die unten genannten "
+            "Hunde wie folgt festgesetzt."
+        )
+    elif result.total_cents >= previous:
+        intro = (
+            f"Die Hundesteuer {year} wird wegen einer Änderung neu festgesetzt. Der "
+            "Mehrbetrag ist zu den angegebenen Terminen zu zahlen."
+        )
+    else:
+        intro = (
+            f"Die Hundesteuer {year} wird wegen einer Änderung neu festgesetzt. Der "
+            "Minderbetrag wird mit offenen Beträgen verrechnet oder Ihnen gutgeschrieben."
+        )
+    return {
+        "recipient": recipient_block(person, as_of),
+        "person_number": person.number,
+        "intro": intro,
+        "legal_basis": rules.legal_basis or rules.source,
+        "remedy": rules.remedy,
+        "statute_source": rules.source,
+        "lines": [
+            {
+                "description": ln.description,
+                "period_start": ln.period_start.isoformat(),
+                "period_end": ln.period_end.isoformat(),
+                "months": ln.months,
+                "annual_cents": ln.annual_cents,
+                "amount_cents": ln.amount_cents,
+            }
+            for ln in result.lines
+        ],
+        "instalments": [
+            {"due_date": r["due_date"].isoformat(), "amount_cents": r["amount_cents"]}
+            for r in rows
+            if r["amount_cents"]
+        ],
+        "payable_cents": payable,
+    }
+
+
+@dataclass
+class RunStats:
+    persons: int = 0
+    notices: int = 0
+    dogs: int = 0
+
+
+def owners_in_year(session: Session, municipality_id: int, year: int) -> list[int]:
+    """Everyone with a dog liable in ``year`` or with dog tax booked for it."""
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    with_dogs = select(Dog.person_id).where(
+        Dog.municipality_id == municipality_id,
+        Dog.acquired_on <= end,
+        or_(Dog.ended_on.is_(None), Dog.ended_on >= start),
+    )
+    with_claims = select(Claim.person_id).where(
+        Claim.municipality_id == municipality_id,
+        Claim.kind == ClaimKind.DOG_TAX,
+        Claim.assessment_key.startswith(booking.key_prefix(ClaimKind.DOG_TAX, year)),
+    )
+    return sorted(set(session.scalars(with_dogs)) | set(session.scalars(with_claims)))
+
+
+def assess_all(
+    session: Session,
+    *,
+    municipality: Municipality,
+    year: int,
+    as_of: date,
+    actor: str,
+    chunk_size: int = 500,
+    chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
+) -> RunStats:
+    """Annual assessment (Jahresveranlagung) of every owner; ``chunk_done(done, total)`` is
+    called after each chunk so that the caller can commit and report progress."""
+    rules = RulesCache(session, municipality.id)
+    owners = owners_in_year(session, municipality.id, year)
+    stats = RunStats()
+    for start in range(0, len(owners), chunk_size):
+        for person_id in owners[start : start + chunk_size]:
+            person = session.get_one(Person, person_id)
+            stats.persons += 1
+            if (
+                assess_person(
+                    session,
+                    person=person,
+                    municipality=municipality,
+                    year=year,
+                    as_of=as_of,
+                    actor=actor,
+                    rules=rules,
+                )
+                is not None
+            ):
+                stats.notices += 1
+        chunk_done(min(start + chunk_size, len(owners)), len(owners))
+    return stats

@@ -532,6 +532,7 @@ def _dogs_and_notices(
     """Dogs as registered tax objects, the January annual notice of this year and, for a dog
     taken in during the year, the change notice; returns the dog-tax claims to settle."""
     year = as_of.year
+    specs: list[tuple[str, str, date, str | None]]
     if showcase and person.kind is PersonKind.NATURAL:
         specs = [
             ("Bello", "Labrador Retriever", date(year - 4, 5, 1), None),

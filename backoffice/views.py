@@ -65,6 +65,8 @@ def person_search() -> str:
 @bp.get("/personen/<int:person_id>")
 @staff_required()
 def person_detail(person_id: int) -> str:
+    from backoffice.dog_tax import dog_tax_context
+
     session = db()
     try:
         person = persons.get_person(session, current_user.municipality_id, person_id)
@@ -81,4 +83,5 @@ def person_detail(person_id: int) -> str:
         credit=ledger.credit_balance(session, person),
         trail=audit.trail(session, current_user.municipality_id, "person", person.id),
         accounts=ledger.accounts_by_id(session, person.municipality_id),
+        **dog_tax_context(person),
     )

@@ -54,6 +54,23 @@ DEFAULT_CRITERIA = [
     CriterionSpec(SERVICE_DEREGISTER, "backdated", "Abmeldung mehr als N Monate rückwirkend", 3),
 ]
 
+# Offered in the portal's breed list besides the statute's listed breeds (free text otherwise).
+COMMON_BREEDS = ("Mischling", "Labrador Retriever", "Deutscher Schäferhund", "Dackel",
+                 "Golden Retriever", "Jack Russell Terrier", "Border Collie", "Beagle", "Pudel",
+                 "Französische Bulldogge", "Chihuahua", "Yorkshire Terrier", "Australian Shepherd",
+                 "Berner Sennenhund", "Boxer", "Havaneser", "Malteser", "Mops", "Shih Tzu",
+                 "Cocker Spaniel")
+
+
+def rules_on(session: Session, municipality_id: int, day: date) -> DogTaxRules:
+    """The dog-tax rules in force on ``day``."""
+    return RulesCache(session, municipality_id).for_year(day.year)(day.year * 12 + day.month - 1)
+
+
+def breed_choices(rules: DogTaxRules) -> list[str]:
+    return sorted(set(COMMON_BREEDS) | set(rules.listed_breeds), key=str.lower)
+
+
 # How far in the future a date may lie (an announced move, a dog picked up next week).
 FUTURE_LIMIT_DAYS = 31
 CHIP_RE = re.compile(r"^\d{15}$")  # ISO 11784/11785 transponder: 15 digits
@@ -250,9 +267,7 @@ def submit_registration(
     as_of: date,
     actor: str,
 ) -> Application:
-    rules = RulesCache(session, municipality.id).for_year(as_of.year)(
-        as_of.year * 12 + as_of.month - 1
-    )
+    rules = rules_on(session, municipality.id, as_of)
     errors = check_registration(registration, rules, as_of)
     if errors:
         raise FieldErrors(errors)
@@ -413,9 +428,7 @@ def _carry_out_registration(
     actor: str,
 ) -> list[Notice]:
     reg = Registration.from_data(application.data)
-    rules = RulesCache(session, municipality.id).for_year(as_of.year)(
-        as_of.year * 12 + as_of.month - 1
-    )
+    rules = rules_on(session, municipality.id, as_of)
     dog = Dog(
         municipality_id=municipality.id,
         person_id=person.id,
@@ -507,9 +520,7 @@ def _carry_out_replacement(
     actor: str,
 ) -> list[Notice]:
     dog = get_dog(session, municipality.id, int(application.data["dog_id"]), person_id=person.id)
-    rules = RulesCache(session, municipality.id).for_year(as_of.year)(
-        as_of.year * 12 + as_of.month - 1
-    )
+    rules = rules_on(session, municipality.id, as_of)
     old = dog.tag_number
     dog.tag_number = next_number(session, municipality.id, "dog_tag")
     dog.tag_lost_on = None

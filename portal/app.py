@@ -47,8 +47,11 @@ def create_app(
     auth.init_app(app)
     filters.init_app(app)
 
+    from backoffice import dog_tax  # noqa: F401  (registers its views on the back office)
     from backoffice.views import bp as backoffice_bp
-    from portal import account  # noqa: F401  (registers its views on the municipal blueprint)
+
+    # These modules register their views on the municipal blueprint.
+    from portal import account, dogs, notices  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.public import bp as public_bp
 

@@ -76,3 +76,181 @@ def demo(if_empty: bool, persons: int, seed: int) -> None:
             progress=click.echo,
         )
     click.echo(summary)
+
+
+def _session_factory():  # type: ignore[no-untyped-def]
+    return make_session_factory(make_engine(current_app.config["DATABASE_URL"]))
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from core.notices import NoticeSettings
+
+    return NoticeSettings(
+        secret=current_app.config["SECRET_KEY"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+def _municipalities(session, slug: str | None):  # type: ignore[no-untyped-def]
+    from core import tenancy
+
+    if slug:
+        try:
+            return [tenancy.get_by_slug(session, slug)]
+        except Exception as exc:
+            raise click.ClickException(f"Unbekannte Kommune: {slug}") from exc
+    return tenancy.all_municipalities(session)
+
+
+@main.group("assess")
+def assess_group() -> None:
+    """Veranlagung (Stapellauf)."""
+
+
+@assess_group.command("dog-tax")
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Bescheiddatum (JJJJ-MM-TT).",
+)
+@click.option("--year", type=int, help="Steuerjahr (Standard: Jahr von --as-of).")
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@click.option(
+    "--render/--no-render",
+    default=True,
+    show_default=True,
+    help="PDFs der neuen Bescheide gleich erzeugen.",
+)
+@with_appcontext
+def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
+    """Annual dog-tax assessment; idempotent (a second run changes nothing)."""
+    from core.assessment import dog_tax_run
+
+    day = as_of.date()
+    year = year or day.year
+    factory = _session_factory()
+    with factory() as session:
+        for municipality in _municipalities(session, slug):
+
+            def progress(done: int, total: int, name: str = municipality.name) -> None:
+                session.commit()  # each chunk is its own transaction: a rerun resumes
+                click.echo(f"  {name}: {done}/{total} Halter", err=True)
+
+            stats = dog_tax_run.assess_all(
+                session,
+                municipality=municipality,
+                year=year,
+                as_of=day,
+                actor="cli",
+                chunk_done=progress,
+            )
+            session.commit()
+            click.echo(
+                f"{municipality.name}: Hundesteuer {year} – {stats.persons} Halter, "
+                f"{stats.notices} neue Bescheide."
+            )
+    if render:
+        _render_pending(slug)
+
+
+def _render_pending(slug: str | None) -> None:
+    from core import notices
+
+    factory = _session_factory()
+    settings = _settings()
+    with factory() as session:
+        for municipality in _municipalities(session, slug):
+            pending = notices.pending_documents(session, municipality.id)
+            for i, notice_id in enumerate(pending, start=1):
+                notice = session.get_one(notices.Notice, notice_id)
+                notices.ensure_document(session, notice, settings, actor="cli")
+                if i % 50 == 0 or i == len(pending):
+                    session.commit()
+                    click.echo(f"  {municipality.name}: {i}/{len(pending)} PDFs", err=True)
+            session.commit()
+
+
+@main.group("notices")
+def notices_group() -> None:
+    """Bescheide auflisten und drucken."""
+
+
+@notices_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Ausgabe als JSON.")
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@with_appcontext
+def notices_list(as_json: bool, slug: str | None) -> None:
+    """List notices (id, municipality, person, kind, Kassenzeichen, amount, date)."""
+    import json
+
+    from sqlalchemy import select
+
+    from core.notices import Notice
+    from core.persons import Person
+
+    factory = _session_factory()
+    with factory() as session:
+        rows = []
+        for municipality in _municipalities(session, slug):
+            result = session.execute(
+                select(Notice, Person)
+                .join(Person, Notice.person_id == Person.id)
+                .where(Notice.municipality_id == municipality.id)
+                .order_by(Notice.id)
+            )
+            for notice, person in result:
+                rows.append(
+                    {
+                        "id": notice.id,
+                        "number": notice.number,
+                        "municipality": municipality.slug,
+                        "person_name": person.display_name,
+                        "kind": notice.levy,
+                        "year": notice.year,
+                        "title": notice.title,
+                        "kassenzeichen": notice.kassenzeichen,
+                        "amount_cents": notice.total_cents,
+                        "previous_cents": notice.previous_cents,
+                        "issued_on": notice.issued_on.isoformat(),
+                        "rendered": notice.document_id is not None,
+                    }
+                )
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    from core.money import format_euro
+
+    for r in rows:
+        click.echo(
+            f"{r['id']:>6}  {r['municipality']:<15} {r['issued_on']}  {r['kassenzeichen']}  "
+            f"{format_euro(r['amount_cents']):>12}  {r['person_name']}  {r['title']}"
+        )
+
+
+@notices_group.command("render")
+@click.argument("notice_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def notices_render(notice_id: int, out: str) -> None:
+    """Write the PDF of notice NOTICE_ID (archived on first render) to --out."""
+    from core import notices
+
+    factory = _session_factory()
+    with factory() as session:
+        notice = session.get(notices.Notice, notice_id)
+        if notice is None:
+            raise click.ClickException(f"Bescheid {notice_id} gibt es nicht.")
+        document = notices.ensure_document(session, notice, _settings(), actor="cli")
+        session.commit()
+        Path(out).write_bytes(document.content)
+        click.echo(f"{out}: {document.size_bytes} Bytes, SHA-256 {document.sha256}")
+
+
+@notices_group.command("render-pending")
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@with_appcontext
+def notices_render_pending(slug: str | None) -> None:
+    """Render and archive the PDFs of all notices that have none yet."""
+    _render_pending(slug)

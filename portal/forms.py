@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, SelectChoice, StringField
+from flask_wtf.file import FileAllowed, FileField, FileSize
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from core.identity import MIN_PASSWORD_LENGTH
@@ -33,6 +43,7 @@ _GERMAN = {
     "The CSRF token has expired.": f"Das Formular ist abgelaufen. {RELOAD}",
     "The CSRF session token is missing.": f"Ihre Sitzung ist abgelaufen. {RELOAD}",
     "Not a valid choice.": "Bitte wählen Sie eine der Möglichkeiten.",
+    "Not a valid date value.": "Bitte geben Sie ein gültiges Datum an (TT.MM.JJJJ).",
 }
 
 
@@ -143,3 +154,136 @@ class PersonSearchForm(GermanForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField("Name, Unternehmen oder Personenkontonummer", validators=[Length(max=100)])
+
+
+class AddressFields(GermanForm):
+    given_name = StringField(
+        "Vorname",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"autocomplete": "given-name"},
+    )
+    family_name = StringField(
+        "Nachname",
+        validators=[required("Bitte geben Sie Ihren Nachnamen an."), Length(max=100)],
+        render_kw={"autocomplete": "family-name"},
+    )
+    street = StringField(
+        "Straße",
+        validators=[required(), Length(max=120)],
+        render_kw={"autocomplete": "address-line1"},
+    )
+    house_number = StringField("Hausnummer", validators=[required(), Length(max=12)])
+    postal_code = StringField(
+        "Postleitzahl",
+        validators=[required(), Regexp(r"^\d{5}$", message="Die Postleitzahl hat fünf Ziffern.")],
+        render_kw={"autocomplete": "postal-code", "inputmode": "numeric"},
+    )
+    city = StringField(
+        "Ort", validators=[required(), Length(max=80)], render_kw={"autocomplete": "address-level2"}
+    )
+
+
+PROOF_TYPES = ["pdf", "jpg", "jpeg", "png"]
+PROOF_MAX_BYTES = 5 * 1024 * 1024
+
+
+class DogRegistrationForm(GermanForm):
+    name = StringField("Name des Hundes", validators=[required(), Length(max=60)])
+    breed = SelectField("Rasse", validators=[required("Bitte wählen Sie die Rasse.")])
+    breed_other = StringField(
+        "Andere Rasse",
+        validators=[Optional(), Length(max=80)],
+        description="Nur ausfüllen, wenn Sie oben „andere Rasse“ gewählt haben.",
+    )
+    born_on = DateField("Geburtsdatum des Hundes", validators=[Optional()])
+    acquired_on = DateField(
+        "Seit wann halten Sie den Hund?",
+        validators=[required("Bitte geben Sie das Datum an.")],
+        description="Tag der Aufnahme oder Ihres Zuzugs mit dem Hund.",
+    )
+    chip_number = StringField(
+        "Chipnummer (Transponder)",
+        validators=[Optional()],
+        description="15 Ziffern, steht im Heimtierausweis.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    exemption_code = SelectField("Steuerbefreiung oder -ermäßigung", validators=[Optional()])
+    exemption_note = TextAreaField(
+        "Begründung der Befreiung", validators=[Optional(), Length(max=1000)]
+    )
+    proof = FileField(
+        "Nachweis (PDF, JPG oder PNG, höchstens 5 MB)",
+        validators=[
+            FileAllowed(PROOF_TYPES, "Bitte laden Sie eine PDF-, JPG- oder PNG-Datei hoch."),
+            FileSize(PROOF_MAX_BYTES, message="Die Datei ist größer als 5 MB."),
+        ],
+    )
+
+    OTHER = "__andere__"
+
+    def set_choices(self, breeds: list[str], exemptions: dict[str, str]) -> None:
+        self.breed.choices = [
+            SelectChoice("", "Bitte wählen"),
+            *(SelectChoice(b, b) for b in breeds),
+            SelectChoice(self.OTHER, "andere Rasse"),
+        ]
+        self.exemption_code.choices = [
+            SelectChoice("", "keine"),
+            *(SelectChoice(k, v) for k, v in exemptions.items()),
+        ]
+
+    def breed_name(self) -> str:
+        if self.breed.data == self.OTHER:
+            return (self.breed_other.data or "").strip()
+        return self.breed.data or ""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.breed.data == self.OTHER and not (self.breed_other.data or "").strip():
+            self.breed_other.errors = [*self.breed_other.errors, "Bitte geben Sie die Rasse an."]
+            ok = False
+        return ok
+
+
+class DeregistrationForm(GermanForm):
+    reason = RadioField(
+        "Grund der Abmeldung",
+        choices=[
+            SelectChoice("died", "Der Hund ist verstorben"),
+            SelectChoice("sold", "Abgegeben oder verkauft"),
+            SelectChoice("moved_away", "Ich ziehe mit dem Hund weg"),
+            SelectChoice("lost", "Der Hund ist entlaufen"),
+        ],
+        validators=[required("Bitte wählen Sie einen Grund.")],
+    )
+    ended_on = DateField("Datum", validators=[required("Bitte geben Sie das Datum an.")])
+    new_owner = TextAreaField(
+        "Name und Anschrift der neuen Halterin oder des neuen Halters",
+        validators=[Optional(), Length(max=500)],
+        description="Nur bei Abgabe oder Verkauf.",
+    )
+
+
+class LostTagForm(GermanForm):
+    lost_on = DateField(
+        "Wann ging die Marke verloren?", validators=[required("Bitte geben Sie das Datum an.")]
+    )
+
+
+class ConfirmForm(GermanForm):
+    """A form with nothing but its CSRF token: confirms an action."""
+
+
+class DecisionForm(GermanForm):
+    message = TextAreaField(
+        "Begründung oder Rückfrage an die antragstellende Person",
+        validators=[Optional(), Length(max=1000)],
+    )
+
+
+class CriterionForm(GermanForm):
+    enabled = SelectField("Aktiv", choices=[SelectChoice("1", "ja"), SelectChoice("0", "nein")])
+    parameter = StringField(
+        "Wert (Monate)",
+        validators=[Optional(), Regexp(r"^\d{1,3}$", message="Bitte eine ganze Zahl angeben.")],
+    )

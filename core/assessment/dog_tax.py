@@ -55,7 +55,7 @@ class DogTaxRules:
     source: str
     rates: tuple[int, ...]  # annual cents: first, second, further (the last one repeats)
     dangerous_rates: tuple[int, ...]
-    listed_breeds: frozenset[str]
+    listed_breeds: tuple[str, ...]  # as the statute (or Land law) names them
     liability_start: Literal["month_after", "same_month"]
     due_dates: tuple[tuple[int, int], ...]  # (month, day); 12 must divide into them evenly
     late_due_months: int
@@ -73,7 +73,7 @@ class DogTaxRules:
                 source=source,
                 rates=tuple(int(r) for r in data["rates_cents"]),
                 dangerous_rates=tuple(int(r) for r in data["dangerous_rates_cents"]),
-                listed_breeds=frozenset(b.strip().lower() for b in data.get("listed_breeds", [])),
+                listed_breeds=tuple(b.strip() for b in data.get("listed_breeds", [])),
                 liability_start=data["liability_start"],
                 due_dates=tuple((int(m), int(d)) for m, d in data["due_dates"]),
                 late_due_months=int(data.get("late_due_months", 1)),
@@ -110,7 +110,7 @@ class DogTaxRules:
         return rules
 
     def is_listed(self, breed: str) -> bool:
-        return breed.strip().lower() in self.listed_breeds
+        return breed.strip().lower() in {b.lower() for b in self.listed_breeds}
 
     def annual_rate(self, position: int, dangerous: bool) -> int:
         """Annual rate in cents for the dog at ``position`` (1 = first dog)."""

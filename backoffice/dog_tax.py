@@ -1,0 +1,248 @@
+"""Back office for the dog tax: review queue and decisions, criteria, annual run, manual
+assessment and reprint of notices. Every query is limited to the clerk's municipality."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from backoffice.views import bp
+from core import archive, clock, dog_services, notices, persons, workflow
+from core.assessment import dog_tax_run
+from core.dogs import Dog
+from core.errors import DomainError, NotFound
+from core.workflow import ReviewCriterion
+from portal.auth import staff_required
+from portal.database import db
+from portal.forms import ConfirmForm, CriterionForm, DecisionForm
+
+
+def _settings() -> notices.NoticeSettings:
+    return notices.NoticeSettings(
+        secret=current_app.config["SECRET_KEY"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+@bp.get("/pruefung")
+@staff_required()
+def review_queue() -> str:
+    queue = workflow.review_queue(db(), current_user.municipality_id)
+    people = {
+        p.id: p
+        for p in db().scalars(
+            select(persons.Person).where(persons.Person.id.in_({a.person_id for a in queue}))
+        )
+    }
+    return render_template(
+        "backoffice/review_queue.html",
+        queue=queue,
+        people=people,
+        labels=dog_services.SERVICE_LABELS,
+    )
+
+
+@bp.route("/antraege/<int:application_id>", methods=["GET", "POST"])
+@staff_required()
+def application_detail(application_id: int) -> str | Response:
+    session = db()
+    try:
+        application = workflow.get_application(
+            session, current_user.municipality_id, application_id
+        )
+    except NotFound:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        decision = request.form.get("decision")
+        message = (form.message.data or "").strip()
+        try:
+            if decision == "approve":
+                dog_services.approve(
+                    session, application, as_of=clock.today(), actor=current_user.actor
+                )
+            elif decision == "reject":
+                dog_services.reject(session, application, reason=message, actor=current_user.actor)
+            elif decision == "ask":
+                dog_services.request_information(
+                    session, application, question=message, actor=current_user.actor
+                )
+            else:
+                abort(400)
+        except DomainError as exc:
+            session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            session.commit()
+            flash(f"Antrag {application.id}: {application.status_label}.", "success")
+            return redirect(url_for("backoffice.review_queue"))
+    person = persons.get_person(session, current_user.municipality_id, application.person_id)
+    proof = None
+    if application.data.get("proof_document_id"):
+        proof = archive.get_document(
+            session, current_user.municipality_id, int(application.data["proof_document_id"])
+        )
+    return render_template(
+        "backoffice/application.html",
+        application=application,
+        form=form,
+        person=person,
+        proof=proof,
+        label=dog_services.SERVICE_LABELS.get(application.service, ""),
+        open_statuses=(
+            workflow.ApplicationStatus.IN_REVIEW,
+            workflow.ApplicationStatus.INFO_REQUESTED,
+        ),
+    )
+
+
+@bp.get("/dokumente/<int:document_id>")
+@staff_required()
+def document(document_id: int) -> Response:
+    session = db()
+    try:
+        found = archive.get_document(session, current_user.municipality_id, document_id)
+    except NotFound:
+        abort(404)
+    archive.record_download(session, found, user_id=current_user.id, actor=current_user.actor)
+    session.commit()
+    response = Response(found.content, mimetype=found.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+    return response
+
+
+@bp.route("/kriterien", methods=["GET", "POST"])
+@staff_required()
+def criteria() -> str | Response:
+    session = db()
+    rows = list(
+        session.scalars(
+            select(ReviewCriterion)
+            .where(ReviewCriterion.municipality_id == current_user.municipality_id)
+            .order_by(ReviewCriterion.service, ReviewCriterion.code)
+        )
+    )
+    form = CriterionForm()
+    if request.method == "POST" and form.validate_on_submit():
+        criterion = next((c for c in rows if str(c.id) == request.form.get("criterion_id")), None)
+        if criterion is None:
+            abort(404)
+        try:
+            workflow.update_criterion(
+                session,
+                criterion,
+                enabled=form.enabled.data == "1",
+                parameter=int(form.parameter.data) if form.parameter.data else None,
+                actor=current_user.actor,
+            )
+        except DomainError as exc:
+            session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            session.commit()
+            flash("Kriterium gespeichert.", "success")
+            return redirect(url_for("backoffice.criteria"))
+    return render_template(
+        "backoffice/criteria.html", rows=rows, form=form, labels=dog_services.SERVICE_LABELS
+    )
+
+
+@bp.route("/veranlagung", methods=["GET", "POST"])
+@staff_required()
+def assessment_run() -> str | Response:
+    """Annual dog-tax run (Stapellauf) for the clerk's municipality; idempotent."""
+    form = ConfirmForm()
+    year = request.form.get("year", type=int) or clock.today().year + 1
+    if form.validate_on_submit():
+        session = db()
+        try:
+            stats = dog_tax_run.assess_all(
+                session,
+                municipality=g.municipality,
+                year=year,
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except DomainError as exc:
+            session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            session.commit()
+            flash(
+                f"Hundesteuer {year}: {stats.persons} Halter geprüft, {stats.notices} "
+                "Bescheide erstellt.",
+                "success",
+            )
+            return redirect(url_for("backoffice.assessment_run"))
+    return render_template(
+        "backoffice/assessment_run.html",
+        form=form,
+        year=year,
+        pending=len(notices.pending_documents(db(), current_user.municipality_id)),
+    )
+
+
+@bp.post("/personen/<int:person_id>/veranlagen")
+@staff_required()
+def assess_person(person_id: int) -> Response:
+    """Manual assessment of one person for a year (e.g. after a correction)."""
+    session = db()
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        person = persons.get_person(session, current_user.municipality_id, person_id)
+    except NotFound:
+        abort(404)
+    year = request.form.get("year", type=int) or clock.today().year
+    notice = dog_tax_run.assess_person(
+        session,
+        person=person,
+        municipality=g.municipality,
+        year=year,
+        as_of=clock.today(),
+        actor=current_user.actor,
+    )
+    session.commit()
+    flash(
+        f"Bescheid {notice.number} erstellt." if notice else f"Hundesteuer {year}: keine Änderung.",
+        "success" if notice else "info",
+    )
+    return redirect(url_for("backoffice.person_detail", person_id=person.id))
+
+
+@bp.get("/bescheide/<int:notice_id>.pdf")
+@staff_required()
+def notice_pdf(notice_id: int) -> Response:
+    """Reprint: the archived PDF (rendered on first need), download recorded."""
+    session = db()
+    try:
+        notice = notices.get_notice(session, current_user.municipality_id, notice_id)
+    except NotFound:
+        abort(404)
+    document = notices.ensure_document(session, notice, _settings(), actor=current_user.actor)
+    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
+    session.commit()
+    response = Response(document.content, mimetype=document.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return response
+
+
+def dog_tax_context(person: persons.Person) -> dict[str, object]:
+    """Dogs, notices and their downloads for the person detail page."""
+    session = db()
+    found = notices.notices_of(session, person.id, person.municipality_id)
+    downloads = archive.downloads_of(session, [n.document_id for n in found if n.document_id])
+    by_document: dict[int, list[archive.DocumentDownload]] = {}
+    for d in downloads:
+        by_document.setdefault(d.document_id, []).append(d)
+    dogs = list(session.scalars(select(Dog).where(Dog.person_id == person.id).order_by(Dog.id)))
+    return {
+        "dogs": dogs,
+        "notices": found,
+        "downloads": by_document,
+        "confirm": ConfirmForm(),
+        "this_year": clock.today().year,
+    }

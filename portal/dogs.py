@@ -1,0 +1,311 @@
+"""Hundemanager: the citizen's dogs, registering and deregistering, lost and replacement tags.
+
+Views are thin: parse the form, call one core service, commit once, show the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from core import archive, clock, dog_services, persons, workflow
+from core.dog_services import Deregistration, FieldErrors, Registration
+from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
+from core.errors import NotFound
+from core.persons import PersonKind
+from portal.database import db
+from portal.forms import (
+    AddressFields,
+    ConfirmForm,
+    DeregistrationForm,
+    DogRegistrationForm,
+    LostTagForm,
+)
+from portal.municipal import bp
+
+PROOF_SIGNATURES = {
+    b"%PDF": "application/pdf",
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def current_person() -> persons.Person | None:
+    return persons.person_for_user(db(), g.municipality.id, current_user.id)
+
+
+def _person_or_redirect() -> persons.Person | Response:
+    person = current_person()
+    if person is None:
+        return redirect(url_for("portal.finance_address", next=request.full_path))
+    return person
+
+
+def _show_field_errors(form: Any, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        target = form[name] if name in form._fields else None
+        if target is None:
+            form.form_errors.append(message)
+        else:
+            target.errors = [*target.errors, message]
+
+
+@bp.route("/finanzadresse", methods=["GET", "POST"])
+@login_required
+def finance_address() -> str | Response:
+    """First use of a service in a municipality: record name and address (Finanzadresse)."""
+    if current_person() is not None:
+        return redirect(url_for("portal.account"))
+    form = AddressFields()
+    if form.validate_on_submit():
+        persons.create_person(
+            db(),
+            municipality_id=g.municipality.id,
+            kind=PersonKind.NATURAL,
+            as_of=clock.today(),
+            actor=current_user.actor,
+            given_name=form.given_name.data or None,
+            family_name=form.family_name.data,
+            user_id=current_user.id,
+            address={
+                "street": form.street.data or "",
+                "house_number": form.house_number.data or "",
+                "postal_code": form.postal_code.data or "",
+                "city": form.city.data or "",
+            },
+        )
+        db().commit()
+        target = request.args.get("next", "")
+        return redirect(
+            target if target.startswith(f"/{g.municipality.slug}/") else url_for("portal.account")
+        )
+    return render_template("portal/finance_address.html", form=form)
+
+
+@bp.get("/hunde")
+@login_required
+def dogs() -> str | Response:
+    person = current_person()
+    session = db()
+    applications = []
+    own_dogs = []
+    if person is not None:
+        own_dogs = dogs_of(session, person.id, g.municipality.id)
+        applications = [
+            a
+            for a in workflow.applications_of(session, person.id, g.municipality.id)
+            if a.service in dog_services.SERVICE_LABELS
+        ]
+    return render_template(
+        "portal/dogs/index.html",
+        dogs=own_dogs,
+        applications=applications,
+        labels=dog_services.SERVICE_LABELS,
+        end_reasons=END_REASON_LABELS,
+        active=DogStatus.ACTIVE,
+    )
+
+
+@bp.route("/hunde/anmelden", methods=["GET", "POST"])
+@login_required
+def register_dog() -> str | Response:
+    person = _person_or_redirect()
+    if isinstance(person, Response):
+        return person
+    session = db()
+    as_of = clock.today()
+    try:
+        rules = dog_services.rules_on(session, g.municipality.id, as_of)
+    except NotFound:
+        abort(404)
+    form = DogRegistrationForm()
+    form.set_choices(
+        dog_services.breed_choices(rules), {code: e.label for code, e in rules.exemptions.items()}
+    )
+    if form.validate_on_submit():
+        proof_id = _store_proof(form, person)
+        if proof_id is not False:
+            registration = Registration(
+                name=form.name.data or "",
+                breed=form.breed_name(),
+                born_on=form.born_on.data,
+                acquired_on=form.acquired_on.data,
+                chip_number=(form.chip_number.data or "").strip() or None,
+                exemption_code=form.exemption_code.data or None,
+                exemption_note=form.exemption_note.data or "",
+                proof_document_id=proof_id or None,
+            )
+            try:
+                application = dog_services.submit_registration(
+                    session,
+                    person=person,
+                    municipality=g.municipality,
+                    registration=registration,
+                    as_of=as_of,
+                    actor=current_user.actor,
+                )
+            except FieldErrors as exc:
+                session.rollback()
+                _show_field_errors(form, exc.errors)
+            else:
+                session.commit()
+                return redirect(url_for("portal.application", application_id=application.id))
+    return render_template("portal/dogs/register.html", form=form, listed=rules.listed_breeds)
+
+
+def _store_proof(form: DogRegistrationForm, person: persons.Person) -> int | bool | None:
+    """Archive an uploaded proof; None without upload, False (with a form error) if invalid."""
+    upload = form.proof.data
+    if not upload or not getattr(upload, "filename", ""):
+        return None
+    content = upload.read()
+    media_type = next((t for sig, t in PROOF_SIGNATURES.items() if content.startswith(sig)), None)
+    if media_type is None:
+        form.proof.errors = [
+            *form.proof.errors,
+            "Die Datei ist keine gültige PDF-, JPG- oder PNG-Datei.",
+        ]
+        return False
+    document = archive.store(
+        db(),
+        municipality_id=g.municipality.id,
+        person_id=person.id,
+        kind="proof",
+        filename="Nachweis",
+        content=content,
+        media_type=media_type,
+        actor=current_user.actor,
+    )
+    return document.id
+
+
+def _own_active_dog(dog_id: int) -> tuple[persons.Person, Any] | Response:
+    person = _person_or_redirect()
+    if isinstance(person, Response):
+        return person
+    try:
+        dog = get_dog(db(), g.municipality.id, dog_id, person_id=person.id)
+    except NotFound:
+        abort(404)
+    return person, dog
+
+
+@bp.route("/hunde/<int:dog_id>/abmelden", methods=["GET", "POST"])
+@login_required
+def deregister_dog(dog_id: int) -> str | Response:
+    found = _own_active_dog(dog_id)
+    if isinstance(found, Response):
+        return found
+    person, dog = found
+    form = DeregistrationForm()
+    if form.validate_on_submit():
+        session = db()
+        try:
+            application = dog_services.submit_deregistration(
+                session,
+                person=person,
+                municipality=g.municipality,
+                as_of=clock.today(),
+                actor=current_user.actor,
+                deregistration=Deregistration(
+                    dog.id,
+                    EndReason(form.reason.data),
+                    form.ended_on.data,
+                    form.new_owner.data or "",
+                ),
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            _show_field_errors(form, exc.errors)
+        else:
+            session.commit()
+            return redirect(url_for("portal.application", application_id=application.id))
+    return render_template("portal/dogs/deregister.html", form=form, dog=dog)
+
+
+@bp.route("/hunde/<int:dog_id>/marke-verloren", methods=["GET", "POST"])
+@login_required
+def lost_tag(dog_id: int) -> str | Response:
+    found = _own_active_dog(dog_id)
+    if isinstance(found, Response):
+        return found
+    person, dog = found
+    form = LostTagForm()
+    if form.validate_on_submit():
+        session = db()
+        try:
+            application = dog_services.report_lost_tag(
+                session,
+                person=person,
+                municipality=g.municipality,
+                dog_id=dog.id,
+                lost_on=form.lost_on.data,
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            _show_field_errors(form, exc.errors)
+        else:
+            session.commit()
+            return redirect(url_for("portal.application", application_id=application.id))
+    return render_template("portal/dogs/lost_tag.html", form=form, dog=dog)
+
+
+@bp.route("/hunde/<int:dog_id>/ersatzmarke", methods=["GET", "POST"])
+@login_required
+def replacement_tag(dog_id: int) -> str | Response:
+    found = _own_active_dog(dog_id)
+    if isinstance(found, Response):
+        return found
+    person, dog = found
+    session = db()
+    rules = dog_services.rules_on(session, g.municipality.id, clock.today())
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            application = dog_services.order_replacement_tag(
+                session,
+                person=person,
+                municipality=g.municipality,
+                dog_id=dog.id,
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            form.form_errors.extend(exc.errors.values())
+        else:
+            session.commit()
+            return redirect(url_for("portal.application", application_id=application.id))
+    return render_template(
+        "portal/dogs/replacement.html", form=form, dog=dog, fee=rules.replacement_tag_fee_cents
+    )
+
+
+@bp.get("/antraege/<int:application_id>")
+@login_required
+def application(application_id: int) -> str:
+    person = current_person()
+    try:
+        found = workflow.get_application(db(), g.municipality.id, application_id)
+    except NotFound:
+        abort(404)
+    if person is None or found.person_id != person.id:
+        abort(404)  # another citizen's application does not exist for this one
+    dog = None
+    if found.subject_id:
+        try:
+            dog = get_dog(db(), g.municipality.id, found.subject_id, person_id=person.id)
+        except NotFound:
+            dog = None
+    return render_template(
+        "portal/application.html",
+        application=found,
+        dog=dog,
+        label=dog_services.SERVICE_LABELS.get(found.service, found.service),
+        approved=workflow.ApplicationStatus.APPROVED,
+    )

@@ -1,0 +1,94 @@
+"""eBescheid: the citizen's notices, their download (recorded) and the public page behind the
+QR code on the paper notice (no log-in, no personal data)."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, render_template
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from core import archive, clock, notices
+from core.errors import ExpiredToken, InvalidToken, NotFound
+from core.ledger import service as ledger
+from core.ledger.models import Claim
+from portal.database import db
+from portal.dogs import current_person
+from portal.municipal import bp
+
+
+def notice_settings() -> notices.NoticeSettings:
+    return notices.NoticeSettings(
+        secret=current_app.config["SECRET_KEY"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+    )
+
+
+@bp.get("/bescheide")
+@login_required
+def notice_list() -> str:
+    person = current_person()
+    found = notices.notices_of(db(), person.id, g.municipality.id) if person else []
+    return render_template("portal/notices.html", notices=found)
+
+
+@bp.get("/bescheide/<int:notice_id>.pdf")
+@login_required
+def notice_pdf(notice_id: int) -> Response:
+    person = current_person()
+    session = db()
+    try:
+        notice = notices.get_notice(session, g.municipality.id, notice_id)
+    except NotFound:
+        abort(404)
+    if person is None or notice.person_id != person.id:
+        abort(404)
+    document = notices.ensure_document(session, notice, notice_settings(), actor=current_user.actor)
+    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
+    session.commit()
+    response = Response(document.content, mimetype=document.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/zahlung/<token>")
+def public_claim(token: str) -> tuple[str, int] | str:
+    """What is due under the Kassenzeichen of a notice: municipality, reference, amounts, dates.
+
+    No name, no address, nothing else of the account. A tampered or expired link gets a clear
+    page and no data.
+    """
+    session = db()
+    try:
+        notice = notices.notice_from_token(
+            session, notice_settings(), g.municipality.id, token, now=clock.now()
+        )
+    except ExpiredToken:
+        return render_template("portal/public_claim_invalid.html", expired=True), 410
+    except (InvalidToken, NotFound):
+        return render_template("portal/public_claim_invalid.html", expired=False), 404
+    from sqlalchemy import select
+
+    claims = list(
+        session.scalars(
+            select(Claim)
+            .where(
+                Claim.municipality_id == g.municipality.id,
+                Claim.kassenzeichen == notice.kassenzeichen,
+                Claim.cancelled_by_entry_id.is_(None),
+            )
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )
+    balances = ledger.claim_balances(session, claims)
+    today = clock.today()
+    items = [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+    due_now = sum(open_ for c, open_ in items if c.due_date <= today)
+    return render_template(
+        "portal/public_claim.html",
+        notice=notice,
+        items=items,
+        due_now=due_now,
+        total_open=sum(o for _, o in items),
+        as_of=today,
+    )

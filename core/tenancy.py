@@ -6,14 +6,39 @@ One deployment serves several municipalities; every citizen-facing row carries
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core import clock
 from core.db import Base, UTCDateTime
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
+
+# URL prefixes that belong to the application itself, never to a municipality.
+RESERVED_SLUGS = frozenset({"backoffice", "static", "barrierefreiheit", "healthz", "api"})
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+def relative_luminance(colour: str) -> Decimal:
+    """WCAG 2.1 relative luminance of an sRGB colour ``#rrggbb`` (exact decimal arithmetic)."""
+    total = Decimal(0)
+    for weight, offset in ((Decimal("0.2126"), 1), (Decimal("0.7152"), 3), (Decimal("0.0722"), 5)):
+        c = Decimal(int(colour[offset : offset + 2], 16)) / 255
+        linear = (
+            c / Decimal("12.92")
+            if c <= Decimal("0.04045")
+            else ((c + Decimal("0.055")) / Decimal("1.055")) ** Decimal("2.4")
+        )
+        total += weight * linear
+    return total
+
+
+def contrast_with_white(colour: str) -> Decimal:
+    return Decimal("1.05") / (relative_luminance(colour) + Decimal("0.05"))
 
 
 class Municipality(Base):
@@ -43,6 +68,24 @@ class Municipality(Base):
     logo_path: Mapped[str | None] = mapped_column(String(200))  # relative to static/
     host: Mapped[str | None] = mapped_column(String(253), unique=True)  # optional own host name
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    @validates("slug")
+    def _check_slug(self, _key: str, value: str) -> str:
+        if not _SLUG.match(value) or value in RESERVED_SLUGS:
+            raise ValidationError(f"„{value}“ ist als Kurzname einer Kommune nicht möglich.")
+        return value
+
+    @validates("primary_color")
+    def _check_colour(self, _key: str, value: str) -> str:
+        """White header text must stay readable (WCAG 2.1 AA: contrast at least 4.5:1)."""
+        if not _HEX_COLOUR.match(value):
+            raise ValidationError("Die Farbe muss als #RRGGBB angegeben werden.")
+        if contrast_with_white(value) < Decimal("4.5"):
+            raise ValidationError(
+                "Diese Farbe ist zu hell: weiße Schrift darauf ist nicht gut lesbar "
+                "(Kontrast unter 4,5:1)."
+            )
+        return value
 
 
 class Counter(Base):

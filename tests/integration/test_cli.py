@@ -61,3 +61,57 @@ def test_upgrade_and_demo_on_a_fresh_database(fresh_env: dict[str, str]) -> None
         assert any(v.open_cents and v.claim.due_date < clock.today() for v in views)  # overdue
         assert any(v.open_cents == 0 and not v.cancelled for v in views)  # paid
         session.rollback()
+
+
+def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) -> None:
+    import json
+
+    assert run("db", "upgrade", env=fresh_env).returncode == 0
+    assert run("demo", "--persons", "8", env=fresh_env).returncode == 0
+    year = clock.today().year + 1
+    first = run(
+        "assess",
+        "dog-tax",
+        "--as-of",
+        f"{year}-01-10",
+        "--municipality",
+        "musterstadt",
+        "--no-render",
+        env=fresh_env,
+    )
+    assert first.returncode == 0, first.stderr
+    assert f"Hundesteuer {year}" in first.stdout
+    second = run(
+        "assess",
+        "dog-tax",
+        "--as-of",
+        f"{year}-01-10",
+        "--municipality",
+        "musterstadt",
+        env=fresh_env,
+    )
+    assert second.returncode == 0, second.stderr
+    assert "0 neue Bescheide" in second.stdout  # idempotent
+
+    listed = run("notices", "list", "--json", env=fresh_env)
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert rows
+    for key in (
+        "id",
+        "municipality",
+        "person_name",
+        "kind",
+        "kassenzeichen",
+        "amount_cents",
+        "issued_on",
+    ):
+        assert key in rows[0]
+    newest = max(rows, key=lambda r: r["id"])
+    assert newest["issued_on"] == f"{year}-01-10" and newest["rendered"]  # rendered by the run
+    out = tmp_path / "bescheid.pdf"
+    rendered = run("notices", "render", str(newest["id"]), "--out", str(out), env=fresh_env)
+    assert rendered.returncode == 0, rendered.stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "SHA-256" in rendered.stdout
+    assert run("notices", "render", "999999", "--out", str(out), env=fresh_env).returncode != 0

@@ -55,11 +55,28 @@ DEFAULT_CRITERIA = [
 ]
 
 # Offered in the portal's breed list besides the statute's listed breeds (free text otherwise).
-COMMON_BREEDS = ("Mischling", "Labrador Retriever", "Deutscher Schäferhund", "Dackel",
-                 "Golden Retriever", "Jack Russell Terrier", "Border Collie", "Beagle", "Pudel",
-                 "Französische Bulldogge", "Chihuahua", "Yorkshire Terrier", "Australian Shepherd",
-                 "Berner Sennenhund", "Boxer", "Havaneser", "Malteser", "Mops", "Shih Tzu",
-                 "Cocker Spaniel")
+COMMON_BREEDS = (
+    "Mischling",
+    "Labrador Retriever",
+    "Deutscher Schäferhund",
+    "Dackel",
+    "Golden Retriever",
+    "Jack Russell Terrier",
+    "Border Collie",
+    "Beagle",
+    "Pudel",
+    "Französische Bulldogge",
+    "Chihuahua",
+    "Yorkshire Terrier",
+    "Australian Shepherd",
+    "Berner Sennenhund",
+    "Boxer",
+    "Havaneser",
+    "Malteser",
+    "Mops",
+    "Shih Tzu",
+    "Cocker Spaniel",
+)
 
 
 def rules_on(session: Session, municipality_id: int, day: date) -> DogTaxRules:

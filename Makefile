@@ -18,6 +18,7 @@ venv: $(STAMP)
 
 ## Serve the portal with demo data on an embedded SQLite database (instance/openkasse.sqlite3).
 run: venv
+	bash tools/install-system-deps.sh runtime || echo "PDF notices need the packages named above."
 	$(BIN)/openkasse db upgrade
 	$(BIN)/openkasse demo --if-empty
 	@echo "Portal: http://$(HOST):$(PORT)/  ·  Sachbearbeitung: http://$(HOST):$(PORT)/backoffice/"

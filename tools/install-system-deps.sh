@@ -2,17 +2,21 @@
 # Debian packages the test suite needs: Chromium (browser tests), PostgreSQL (database tests)
 # and WeasyPrint's libraries, fonts and poppler-utils (PDF notices).
 # Installs them when missing and running as root; otherwise says what is missing.
+# `install-system-deps.sh runtime` checks only what the running portal needs (PDF rendering).
 set -euo pipefail
 
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
-command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # WeasyPrint (PDF notices): Pango, HarfBuzz subsetting (4x faster than the fontTools fallback),
-# the DejaVu fonts the notice CSS names; poppler-utils (pdftotext, pdftoppm) for the PDF tests.
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils; do
+# the DejaVu fonts the notice CSS names.
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+if [ "${1:-test}" != "runtime" ]; then
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+  dpkg -s poppler-utils >/dev/null 2>&1 || missing+=(poppler-utils)  # pdftotext, pdftoppm
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

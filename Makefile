@@ -22,7 +22,10 @@ run: venv
 	$(BIN)/openkasse db upgrade
 	$(BIN)/openkasse demo --if-empty
 	@echo "Portal: http://$(HOST):$(PORT)/  ·  Sachbearbeitung: http://$(HOST):$(PORT)/backoffice/"
-	$(BIN)/openkasse run --host $(HOST) --port $(PORT)
+	@# localstripe plays Stripe for the demo's card payments (stops with the portal)
+	$(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & \
+	  trap "kill $$!" EXIT INT TERM; \
+	  $(BIN)/openkasse run --host $(HOST) --port $(PORT)
 
 ## Install what the tests need (Debian's chromium and postgresql when root) and run every test.
 test: venv system-deps

@@ -7,6 +7,7 @@ from core.dogs import Dog
 from core.identity import UserAccount
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
 from core.notices import Notice
+from core.payments.checkout import PaymentAttempt, ProviderEvent
 from core.persons import Address, Person
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
@@ -27,8 +28,10 @@ __all__ = [
     "Municipality",
     "Notice",
     "Payment",
+    "PaymentAttempt",
     "Person",
     "Posting",
+    "ProviderEvent",
     "ReviewCriterion",
     "Statute",
     "TaxAccount",

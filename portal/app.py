@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -15,12 +16,20 @@ from portal import database
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
 
-# Scripts and styles only from our own origin; the Stripe host is added by the payment issue.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "font-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
-    "object-src 'none'"
-)
+
+def content_security_policy(stripe_js_url: str) -> str:
+    """Scripts, styles and fonts from our own origin only — and Stripe.js from the payment
+    provider's host (Stripe in production, localstripe in the demo and tests)."""
+    parts = urlsplit(stripe_js_url)
+    stripe_origin = f"{parts.scheme}://{parts.netloc}"
+    extra = " https://hooks.stripe.com" if parts.netloc == "js.stripe.com" else ""
+    return (
+        f"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"script-src 'self' {stripe_origin}; connect-src 'self' {stripe_origin}"
+        f"{' https://api.stripe.com' if extra else ''}; frame-src {stripe_origin}{extra}; "
+        "font-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'; "
+        "object-src 'none'"
+    )
 
 
 def create_app(
@@ -51,19 +60,23 @@ def create_app(
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.
-    from portal import account, dogs, notices  # noqa: F401
+    from portal import account, dogs, notices, pay  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.public import bp as public_bp
+    from portal.public import stripe_webhook
 
+    csrf.exempt(stripe_webhook)  # signed by the provider instead of a CSRF token
     app.register_blueprint(public_bp)
     app.register_blueprint(backoffice_bp)
     app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything
 
     _register_error_pages(app)
 
+    csp = content_security_policy(app.config["STRIPE_JS_URL"])
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")

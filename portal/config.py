@@ -9,7 +9,21 @@ from typing import Any
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 
 # Variables read from the environment (all optional in development).
-ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "OPENKASSE_ENV", "PUBLIC_BASE_URL")
+ENV_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "OPENKASSE_ENV",
+    "PUBLIC_BASE_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "STRIPE_JS_URL",
+)
+
+# The demo and the tests talk to localstripe on loopback (make run starts it); production sets
+# real keys and leaves STRIPE_API_BASE empty (Stripe's own API and Stripe.js from js.stripe.com).
+LOCALSTRIPE = "http://127.0.0.1:8420"
 
 
 def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -26,6 +40,16 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
     }
     config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
     config.update(overrides or {})
+    if config["OPENKASSE_ENV"] != "production":
+        config.setdefault("STRIPE_SECRET_KEY", "sk_test_openkasse_demo")
+        config.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_openkasse_demo")
+        config.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_openkasse_demo")
+        config.setdefault("STRIPE_API_BASE", LOCALSTRIPE)
+    api_base = config.get("STRIPE_API_BASE") or ""
+    config.setdefault(
+        "STRIPE_JS_URL",
+        f"{api_base}/js.stripe.com/v3/" if api_base else "https://js.stripe.com/v3/",
+    )
     if config["OPENKASSE_ENV"] == "production":
         if config["SECRET_KEY"] in (DEV_SECRET_KEY, "") or len(config["SECRET_KEY"]) < 32:
             raise RuntimeError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from core import tenancy
 from portal.database import db
@@ -23,3 +23,27 @@ def accessibility() -> str:
 @bp.get("/healthz")
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@bp.post("/zahlungsdienst/stripe")
+def stripe_webhook() -> tuple[dict[str, str], int]:
+    """Provider notifications: signature checked, each event acted on once (idempotent)."""
+    from core import clock
+    from core.payments import checkout
+    from core.payments.provider import InvalidSignature
+    from portal.pay import provider
+
+    session = db()
+    try:
+        outcome = checkout.handle_event(
+            session,
+            provider(),
+            request.get_data(),
+            request.headers.get("Stripe-Signature", ""),
+            as_of=clock.today(),
+        )
+    except InvalidSignature:
+        session.rollback()
+        return {"status": "invalid signature"}, 400
+    session.commit()
+    return {"status": outcome}, 200

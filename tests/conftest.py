@@ -25,6 +25,7 @@ from core.db import make_engine
 from portal.app import create_app
 from portal.cli import alembic_config
 from tests import factories, pg
+from tests.localstripe import running_localstripe
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -94,12 +95,33 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     session.close()
 
 
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    with running_localstripe() as base:
+        yield base
+
+
+STRIPE_TEST_CONFIG = {
+    "STRIPE_SECRET_KEY": "sk_test_openkasse",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_openkasse",
+    "STRIPE_WEBHOOK_SECRET": "whsec_openkasse_tests",
+}
+
+
 @pytest.fixture
-def app(session_factory: sessionmaker[Session], database_url: str) -> Flask:
-    return create_app(
-        {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url},
-        session_factory=session_factory,
-    )
+def app(
+    session_factory: sessionmaker[Session], database_url: str, request: pytest.FixtureRequest
+) -> Flask:
+    """The app; a test that also asks for ``localstripe`` gets it as its Stripe server."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        **STRIPE_TEST_CONFIG,
+    }
+    if "localstripe" in request.fixturenames:
+        config["STRIPE_API_BASE"] = request.getfixturevalue("localstripe")
+    return create_app(config, session_factory=session_factory)
 
 
 @pytest.fixture

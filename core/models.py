@@ -8,6 +8,7 @@ from core.identity import UserAccount
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
 from core.notices import Notice
 from core.payments.checkout import PaymentAttempt, ProviderEvent
+from core.payments.refunds import Refund
 from core.persons import Address, Person
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
@@ -32,6 +33,7 @@ __all__ = [
     "Person",
     "Posting",
     "ProviderEvent",
+    "Refund",
     "ReviewCriterion",
     "Statute",
     "TaxAccount",

@@ -67,6 +67,8 @@ class Municipality(Base):
     primary_color: Mapped[str] = mapped_column(String(7), default="#0b5394")
     logo_path: Mapped[str | None] = mapped_column(String(200))  # relative to static/
     host: Mapped[str | None] = mapped_column(String(253), unique=True)  # optional own host name
+    # Refunds above this amount need a second person's approval (Vier-Augen-Prinzip).
+    refund_approval_cents: Mapped[int] = mapped_column(default=20000, server_default="20000")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
     @validates("slug")

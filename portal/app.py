@@ -56,7 +56,7 @@ def create_app(
     auth.init_app(app)
     filters.init_app(app)
 
-    from backoffice import dog_tax  # noqa: F401  (registers its views on the back office)
+    from backoffice import dog_tax, payments  # noqa: F401  (register their back-office views)
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.

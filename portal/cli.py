@@ -254,3 +254,34 @@ def notices_render(notice_id: int, out: str) -> None:
 def notices_render_pending(slug: str | None) -> None:
     """Render and archive the PDFs of all notices that have none yet."""
     _render_pending(slug)
+
+
+@main.group("payments")
+def payments_group() -> None:
+    """Online-Zahlungen."""
+
+
+@payments_group.command("cleanup")
+@click.option("--older-than-hours", default=2, show_default=True, type=int)
+@with_appcontext
+def payments_cleanup(older_than_hours: int) -> None:
+    """Book late successes and cancel abandoned card payments (run it from cron)."""
+    from datetime import timedelta
+
+    from core.payments import checkout
+    from portal.pay import provider
+
+    factory = _session_factory()
+    with factory() as session:
+        counts = checkout.abandon_stale(
+            session,
+            provider(),
+            now=clock.now(),
+            older_than=timedelta(hours=older_than_hours),
+            as_of=clock.today(),
+        )
+        session.commit()
+    click.echo(
+        f"Zahlungsvorgänge: {counts['booked']} nachgebucht, {counts['abandoned']} "
+        f"abgebrochen, {counts['errors']} nicht erreichbar."
+    )

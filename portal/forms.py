@@ -287,3 +287,13 @@ class CriterionForm(GermanForm):
         "Wert (Monate)",
         validators=[Optional(), Regexp(r"^\d{1,3}$", message="Bitte eine ganze Zahl angeben.")],
     )
+
+
+class RefundForm(GermanForm):
+    amount = StringField(
+        "Betrag in Euro",
+        validators=[required()],
+        render_kw={"inputmode": "decimal"},
+        description="z. B. 12,50",
+    )
+    reason = TextAreaField("Grund der Erstattung", validators=[required(), Length(max=300)])

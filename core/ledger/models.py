@@ -55,6 +55,7 @@ class EntryKind(enum.StrEnum):
     PAYMENT = "payment"  # Zahlungseingang
     CREDIT_APPLICATION = "credit_application"  # Verrechnung eines Guthabens
     REDUCTION = "reduction"  # Sollminderung (change assessment, cancellation of a claim)
+    REFUND = "refund"  # Erstattung (money paid back to the payer)
     REVERSAL = "reversal"  # Storno einer Zahlung
 
 

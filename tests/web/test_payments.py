@@ -278,3 +278,61 @@ def test_cleanup_job_cancels_abandoned_attempts(
     assert counts == {"booked": 0, "abandoned": 1, "errors": 0}
     attempt = db.scalars(select(PaymentAttempt).where(PaymentAttempt.person_id == person.id)).one()
     assert attempt.status is AttemptStatus.ABANDONED
+
+
+def paid_card_payment(client: FlaskClient, db: Session, make: Any, m: Any, person: Any,
+                      localstripe: str, amount: int) -> Payment:
+    claim = make.claim(m, person, amount=amount)
+    attempt_url = start_from_account(client, m, [claim.id])
+    pay_by_card(client, attempt_url, localstripe)
+    client.get(f"{attempt_url}/ergebnis")
+    return db.scalars(select(Payment).where(Payment.person_id == person.id)
+                      .order_by(Payment.id.desc())).first()
+
+
+def test_small_refund_is_executed_at_once_and_reopens_the_claim(
+    app: Any, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
+) -> None:
+    from core.identity import Role
+    from tests.conftest import staff_login
+
+    m, person = payer
+    payment = paid_card_payment(client, db, make, m, person, localstripe, 5000)
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    url = f"/backoffice/zahlungen/{payment.id}/erstattung"
+    too_much = post_form(desk, url, {"amount": "60,00", "reason": "doppelt"})
+    assert "höher als der noch erstattbare Betrag" in too_much.get_data(as_text=True)
+    done = post_form(desk, url, {"amount": "20,00", "reason": "Hund verstorben"})
+    assert done.status_code == 302
+    assert ledger.person_balance(db, person) == 2000  # 20 € of the claim open again
+
+
+def test_large_refund_needs_a_second_person(app: Any, client: FlaskClient, db: Session,
+                                            make: Any, payer: Any, localstripe: str) -> None:
+    from core.identity import Role
+    from core.payments.refunds import Refund, RefundStatus
+    from tests.conftest import staff_login
+
+    m, person = payer
+    payment = paid_card_payment(client, db, make, m, person, localstripe, 50000)
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    approver = make.user(role=Role.APPROVER, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    post_form(desk, f"/backoffice/zahlungen/{payment.id}/erstattung",
+              {"amount": "300,00", "reason": "Bescheid aufgehoben"})
+    refund = db.scalars(select(Refund).where(Refund.payment_id == payment.id)).one()
+    assert refund.status is RefundStatus.AWAITING_APPROVAL
+    assert ledger.person_balance(db, person) == 0  # nothing booked yet
+    own = post_form(desk, "/backoffice/erstattungen",
+                    {"refund_id": str(refund.id), "decision": "approve"})
+    assert "Nur die Freigabe" in own.get_data(as_text=True)
+    second = app.test_client()
+    staff_login(second, approver.email)
+    assert post_form(second, "/backoffice/erstattungen",
+                     {"refund_id": str(refund.id), "decision": "approve"}).status_code == 302
+    db.refresh(refund)
+    assert refund.status is RefundStatus.EXECUTED and refund.provider_ref
+    assert ledger.person_balance(db, person) == 30000

@@ -1,0 +1,114 @@
+"""Back office for online payments: refunds with four-eyes approval, provider notifications
+that need a clerk. Limited to the clerk's municipality like everything in the back office."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from backoffice.views import bp
+from core import clock
+from core.errors import DomainError, NotFound
+from core.ledger.models import Payment
+from core.ledger.refunds import refundable_cents
+from core.money import MoneyParseError, parse_euro
+from core.payments import checkout, refunds
+from core.payments.provider import ProviderError
+from portal.auth import staff_required
+from portal.database import db
+from portal.forms import ConfirmForm, RefundForm
+from portal.pay import provider
+
+
+def _payment(payment_id: int) -> Payment:
+    payment = db().get(Payment, payment_id)
+    if payment is None or payment.municipality_id != current_user.municipality_id:
+        abort(404)
+    return payment
+
+
+@bp.route("/zahlungen/<int:payment_id>/erstattung", methods=["GET", "POST"])
+@staff_required()
+def refund_request(payment_id: int) -> str | Response:
+    session = db()
+    payment = _payment(payment_id)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            refund = refunds.request_refund(
+                session,
+                provider(),
+                payment=payment,
+                amount_cents=parse_euro(form.amount.data or ""),
+                reason=form.reason.data or "",
+                actor=current_user.actor,
+                as_of=clock.today(),
+            )
+        except MoneyParseError:
+            form.amount.errors = [*form.amount.errors, "Bitte einen Betrag wie 12,50 angeben."]
+        except (DomainError, ProviderError) as exc:
+            session.rollback()
+            form.form_errors.append(
+                exc.message
+                if isinstance(exc, DomainError)
+                else "Der Zahlungsdienst hat die Erstattung abgelehnt."
+            )
+        else:
+            session.commit()
+            flash(
+                "Erstattung ausgeführt."
+                if refund.status is refunds.RefundStatus.EXECUTED
+                else "Erstattung wartet auf Freigabe (Vier-Augen-Prinzip).",
+                "success",
+            )
+            return redirect(url_for("backoffice.person_detail", person_id=payment.person_id))
+    return render_template(
+        "backoffice/refund_request.html",
+        form=form,
+        payment=payment,
+        refundable=refundable_cents(session, payment),
+    )
+
+
+@bp.route("/erstattungen", methods=["GET", "POST"])
+@staff_required()
+def refund_approvals() -> str | Response:
+    session = db()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            refund = refunds.get_refund(
+                session, current_user.municipality_id, int(request.form.get("refund_id", "0"))
+            )
+            if request.form.get("decision") == "approve":
+                refunds.approve(
+                    session,
+                    provider(),
+                    refund,
+                    actor=current_user.actor,
+                    role=current_user.role,
+                    as_of=clock.today(),
+                )
+            else:
+                refunds.reject(session, refund, actor=current_user.actor, role=current_user.role)
+        except NotFound:
+            abort(404)
+        except (DomainError, ProviderError) as exc:
+            session.rollback()
+            form.form_errors.append(
+                exc.message
+                if isinstance(exc, DomainError)
+                else "Der Zahlungsdienst hat die Erstattung abgelehnt."
+            )
+        else:
+            session.commit()
+            done = refund.status is refunds.RefundStatus.EXECUTED
+            flash(f"Erstattung {refund.id}: {'ausgeführt' if done else 'abgelehnt'}.", "success")
+            return redirect(url_for("backoffice.refund_approvals"))
+    return render_template(
+        "backoffice/refund_approvals.html",
+        form=form,
+        pending=refunds.awaiting(session, current_user.municipality_id),
+        events=checkout.events_for_clerk(session, current_user.municipality_id),
+    )

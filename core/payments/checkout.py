@@ -192,8 +192,9 @@ def start(
     return attempt
 
 
-def renew_intent(session: Session, provider: PaymentProvider, attempt: PaymentAttempt,
-                 *, actor: str) -> None:
+def renew_intent(
+    session: Session, provider: PaymentProvider, attempt: PaymentAttempt, *, actor: str
+) -> None:
     """After a declined card: a fresh provider payment for the same attempt (the declined one
     cannot be retried everywhere), so the payer can try another card on the same page."""
     old = attempt.provider_ref
@@ -202,15 +203,25 @@ def renew_intent(session: Session, provider: PaymentProvider, attempt: PaymentAt
         with contextlib.suppress(ProviderError):
             provider.cancel_intent(old)
     intent = provider.create_intent(
-        amount_cents=attempt.amount_cents, currency=attempt.currency,
+        amount_cents=attempt.amount_cents,
+        currency=attempt.currency,
         idempotency_key=f"openkasse-attempt-{attempt.id}-after-{old}",
         description=f"Zahlungsvorgang {attempt.id}",
-        metadata={"attempt": str(attempt.id),
-                  "municipality": session.get_one(Municipality, attempt.municipality_id).slug})
+        metadata={
+            "attempt": str(attempt.id),
+            "municipality": session.get_one(Municipality, attempt.municipality_id).slug,
+        },
+    )
     attempt.provider_ref, attempt.client_secret = intent.ref, intent.client_secret
-    audit.record(session, actor=actor, action="payment_attempt.renewed", obj=attempt,
-                 municipality_id=attempt.municipality_id, before={"provider_ref": old},
-                 after={"provider_ref": intent.ref})
+    audit.record(
+        session,
+        actor=actor,
+        action="payment_attempt.renewed",
+        obj=attempt,
+        municipality_id=attempt.municipality_id,
+        before={"provider_ref": old},
+        after={"provider_ref": intent.ref},
+    )
     session.flush()
 
 

@@ -14,6 +14,8 @@ from typing import Any
 import axe_playwright_python
 from playwright.sync_api import Page
 
+from tests.e2e.browser import PHONE_WIDTH
+
 AXE_JS = Path(axe_playwright_python.__file__).with_name("axe.min.js")
 
 # WCAG 2.0 and 2.1, levels A and AA (BITV 2.0 / EN 301 549), plus Deque's best practices
@@ -28,7 +30,13 @@ def axe_source() -> str:
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """Run axe on the page as it is now; returns axe's violation objects."""
+    """Run axe on the page once it has loaded; returns axe's violation objects.
+
+    Waiting for the load event matters after a click: the new document may already be parsed
+    while its stylesheets are still on their way, and an unstyled page has other colours and
+    widths.
+    """
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.evaluate(axe_source())
     results: dict[str, Any] = page.evaluate("options => axe.run(document, options)", OPTIONS)
@@ -56,3 +64,16 @@ def assert_accessible(page: Page) -> None:
         f"axe found {len(violations)} accessibility violation(s) on {page.url}:\n"
         + format_violations(violations)
     )
+
+
+def assert_no_sideways_scrolling(page: Page) -> None:
+    """WCAG 1.4.10 Reflow: at 320 CSS px (here: a 390 px phone) nothing scrolls sideways."""
+    page.wait_for_load_state("load")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} is {width}px wide on a {PHONE_WIDTH}px phone"
+
+
+def check_phone_page(page: Page) -> None:
+    """axe passes and the page fits the phone's width."""
+    assert_accessible(page)
+    assert_no_sideways_scrolling(page)

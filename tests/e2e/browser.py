@@ -18,6 +18,8 @@ LAUNCH_ARGS = [
 ]
 PHONE_WIDTH = 390
 PHONE_HEIGHT = 844
+DESKTOP_WIDTH = 1280
+DESKTOP_HEIGHT = 800
 
 
 def launch(playwright: Playwright) -> Browser:
@@ -36,6 +38,15 @@ def phone_context(browser: Browser, base_url: str, *, scale: int = 3) -> Browser
         "base_url": base_url,
     }
     return browser.new_context(**options)
+
+
+def desktop_context(browser: Browser, base_url: str) -> BrowserContext:
+    """A desktop-sized context (the back office is used at a desk)."""
+    return browser.new_context(
+        viewport={"width": DESKTOP_WIDTH, "height": DESKTOP_HEIGHT},
+        locale="de-DE",
+        base_url=base_url,
+    )
 
 
 def log_in_citizen(

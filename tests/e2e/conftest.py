@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.e2e import browser as chromium
 from tests.e2e.server import live_server as running_live_server
@@ -27,20 +27,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def console_errors() -> list[str]:
-    """Console errors and uncaught script errors of the ``phone`` page, one line each."""
-    return []
+def console_errors() -> Iterator[list[str]]:
+    """Console errors and uncaught script errors of every page a test opened, one line each.
 
-
-@pytest.fixture
-def phone(browser: Browser, live_server: str, console_errors: list[str]) -> Iterator[Page]:
-    """A fresh page (own cookies) on a 390×844 phone; relative URLs go to the live server.
-
-    Fails the test on any console error or uncaught script error, e.g. a stylesheet or font
-    that the Content-Security-Policy blocks. A test that expects one removes it from
-    ``console_errors``.
+    Fails the test on any of them, e.g. a stylesheet or font that the Content-Security-Policy
+    blocks. A test that expects one removes it from the list.
     """
-    context = chromium.phone_context(browser, live_server)
+    errors: list[str] = []
+    yield errors
+    assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+def _watched_page(context: BrowserContext, console_errors: list[str]) -> Page:
     page = context.new_page()
 
     def on_console(msg: ConsoleMessage) -> None:
@@ -49,6 +47,37 @@ def phone(browser: Browser, live_server: str, console_errors: list[str]) -> Iter
 
     page.on("console", on_console)
     page.on("pageerror", lambda exc: console_errors.append(f"script error: {exc} ({page.url})"))
-    yield page
+    return page
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: str, console_errors: list[str]) -> Iterator[Page]:
+    """A fresh page (own cookies) on a 390×844 phone; relative URLs go to the live server.
+
+    Console errors fail the test (see ``console_errors``).
+    """
+    context = chromium.phone_context(browser, live_server)
+    yield _watched_page(context, console_errors)
     context.close()
-    assert not console_errors, "errors in the browser console:\n" + "\n".join(console_errors)
+
+
+@pytest.fixture
+def new_page(
+    browser: Browser, live_server: str, console_errors: list[str]
+) -> Iterator[Callable[..., Page]]:
+    """Opens further pages, each in its own context (own cookies), for a second person in the
+    same test: ``new_page()`` on a phone, ``new_page(desktop=True)`` at 1280×800."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(*, desktop: bool = False) -> Page:
+        context = (
+            chromium.desktop_context(browser, live_server)
+            if desktop
+            else chromium.phone_context(browser, live_server)
+        )
+        contexts.append(context)
+        return _watched_page(context, console_errors)
+
+    yield open_page
+    for context in contexts:
+        context.close()

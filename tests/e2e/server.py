@@ -59,9 +59,17 @@ class LiveServer:
 
     def __init__(self, directory: Path) -> None:
         database_url = demo_database(directory)
-        self.app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY})
-        self._server: BaseWSGIServer = make_server(HOST, free_port(), self.app, threaded=True)
-        self.url = f"http://{HOST}:{self._server.server_port}"
+        port = free_port()
+        self.url = f"http://{HOST}:{port}"
+        # Links printed on notices (QR codes) point to this server, so a test can follow them.
+        self.app = create_app(
+            {
+                "DATABASE_URL": database_url,
+                "SECRET_KEY": SECRET_KEY,
+                "PUBLIC_BASE_URL": self.url,
+            }
+        )
+        self._server: BaseWSGIServer = make_server(HOST, port, self.app, threaded=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="e2e-live-server", daemon=True
         )

@@ -12,23 +12,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.a11y import assert_accessible
-from tests.e2e.browser import PHONE_WIDTH
+from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.server import CITIZEN_EMAIL, CLERK_EMAIL, PASSWORD
 
 pytestmark = pytest.mark.e2e
 
 KASSENZEICHEN = re.compile(r"^100 \d{8} \d{2}$")  # Musterstadt's prefix, grouped 3-8-2
-
-
-def assert_no_sideways_scrolling(page: Page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_WIDTH, f"{page.url} is {width}px wide on a {PHONE_WIDTH}px phone"
-
-
-def check_phone_page(page: Page) -> None:
-    assert_accessible(page)
-    assert_no_sideways_scrolling(page)
 
 
 def test_citizen_logs_in_and_sees_open_items(phone: Page) -> None:

@@ -25,6 +25,7 @@ run: venv
 	@# localstripe plays Stripe for the demo's card payments (stops with the portal)
 	$(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & \
 	  trap "kill $$!" EXIT INT TERM; \
+	  $(BIN)/python tools/localstripe_webhook.py http://$(HOST):$(PORT)/zahlungsdienst/stripe; \
 	  $(BIN)/openkasse run --host $(HOST) --port $(PORT)
 
 ## Install what the tests need (Debian's chromium and postgresql when root) and run every test.

@@ -67,11 +67,20 @@ def _configure_sqlite(engine: Engine, foreign_keys: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        # Concurrent requests (a webhook while a page is being served): with write-ahead
+        # logging readers never block the one writer, and a writer waits instead of failing.
+        cursor.execute("PRAGMA busy_timeout=15000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front. A deferred transaction that reads and then
+        # writes fails at once with "database is locked" when another one does the same (two
+        # webhooks at a time); an immediate one waits its turn (busy_timeout). SQLite is the
+        # single-node default; several web workers belong on PostgreSQL.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -214,9 +214,12 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
         return {"next": "result"}, 200
     if not card_token.startswith("tok_"):
         return {"next": "error", "message": "Bitte geben Sie Ihre Kartendaten ein."}, 400
+    intent_ref = attempt.provider_ref
+    db().commit()  # hold no transaction open while the provider is busy (and calls back)
     try:
-        intent = provider().pay_with_card_token(attempt.provider_ref, card_token)
+        intent = provider().pay_with_card_token(intent_ref, card_token)
     except CardDeclined as exc:
+        attempt = _attempt_from_token(token)
         checkout.renew_intent(db(), provider(), attempt, actor="portal:card")
         db().commit()
         return {"next": "error", "message": exc.message}, 402

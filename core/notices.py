@@ -7,7 +7,7 @@ notice can be reprinted exactly as issued even after the statute or the address 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
@@ -141,8 +141,9 @@ def recipient_block(person: Person, on: date) -> dict[str, Any]:
 
 
 def link_token(settings: NoticeSettings, notice: Notice) -> str:
-    issued_at = datetime.combine(notice.issued_on, time(0), tzinfo=UTC)
-    return make_token(settings.secret, LINK_PURPOSE, notice.id, issued_at=issued_at)
+    """The signed link's token, dated when the notice was created (a real instant: the notice
+    date at midnight would lie in the future for the first hours of a German day)."""
+    return make_token(settings.secret, LINK_PURPOSE, notice.id, issued_at=notice.created_at)
 
 
 def notice_from_token(

@@ -23,6 +23,21 @@ def german_date(value: date | datetime | None) -> str:
     return value.strftime("%d.%m.%Y")
 
 
+def pretty_value(value: object, key: str = "") -> str:
+    """Application data for clerks: ISO dates as German dates, codes as words."""
+    from core.dogs import END_REASON_LABELS, EndReason
+
+    text = str(value)
+    if isinstance(value, str) and len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return german_date(date.fromisoformat(text))
+        except ValueError:
+            return text
+    if key == "reason" and text in EndReason.__members__.values():
+        return END_REASON_LABELS[EndReason(text)]
+    return text
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         euro=format_euro,
@@ -31,5 +46,6 @@ def init_app(app: Flask) -> None:
         kassenzeichen=format_kassenzeichen,
         rf=lambda kz: format_rf(make_rf(kz)),
         kind_label=lambda kind: KINDS[ClaimKind(kind)].label,
+        pretty_value=pretty_value,
     )
     app.jinja_env.globals.update(today=clock.today)

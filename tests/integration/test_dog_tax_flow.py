@@ -330,3 +330,19 @@ def test_signed_link_finds_the_notice_only_in_its_municipality(
     with pytest.raises(NotFound):
         notice_from_token(db, SETTINGS, other.id, token, now=now())
     assert db.get(Notice, notice.id) is not None
+
+
+def test_signed_link_is_valid_at_once_whatever_the_notice_date(db: Session, make: Any,
+                                                               town: Any) -> None:
+    """Regression: the link was dated midnight UTC of the notice date, which lies in the future
+    during the first hours of a German day (and for notices dated ahead)."""
+    from datetime import timedelta
+
+    from core.notices import link_token
+
+    owner = make.person(town)
+    register(db, town, owner, as_of=date(2030, 1, 10))  # a notice dated in the future
+    [notice] = [n for n in notices_of(db, owner.id, town.id) if n.year == 2030]
+    token = link_token(SETTINGS, notice)
+    just_after = notice.created_at + timedelta(seconds=1)
+    assert notice_from_token(db, SETTINGS, town.id, token, now=just_after).id == notice.id

@@ -341,7 +341,7 @@ def test_signed_link_is_valid_at_once_whatever_the_notice_date(db: Session, make
     from core.notices import link_token
 
     owner = make.person(town)
-    register(db, town, owner, as_of=date(2030, 1, 10))  # a notice dated in the future
+    register(db, town, owner, as_of=date(2030, 1, 10), acquired_on=date(2029, 12, 20))
     [notice] = [n for n in notices_of(db, owner.id, town.id) if n.year == 2030]
     token = link_token(SETTINGS, notice)
     just_after = notice.created_at + timedelta(seconds=1)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import g, render_template
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from core import clock, persons
 from core.ledger import service as ledger
+from core.payments.checkout import AttemptStatus, PaymentAttempt
 from portal.database import db
 from portal.municipal import bp
 
@@ -19,8 +21,23 @@ def account() -> str:
     views = ledger.claims_of(session, person) if person else []
     open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
     paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
+    online = (
+        []
+        if person is None
+        else list(
+            session.scalars(
+                select(PaymentAttempt)
+                .where(
+                    PaymentAttempt.person_id == person.id,
+                    PaymentAttempt.status == AttemptStatus.SUCCEEDED,
+                )
+                .order_by(PaymentAttempt.id.desc())
+            )
+        )
+    )
     return render_template(
         "portal/account.html",
+        online_payments=online,
         person=person,
         open_items=open_views,
         paid_items=list(reversed(paid_views)),

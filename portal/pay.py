@@ -255,11 +255,26 @@ def pay_result(token: str) -> str:
 
 @bp.get("/zahlvorgang/<token>/quittung.pdf")
 def receipt(token: str) -> Response:
-    session = db()
+    """Right after paying, also without log-in (the link is bound to the attempt, 2 days)."""
     attempt = _attempt_from_token(token)
     if attempt.payment_id is None:
         abort(404)
-    payment = session.get_one(Payment, attempt.payment_id)
+    return _receipt(db().get_one(Payment, attempt.payment_id))
+
+
+@bp.get("/quittungen/<int:payment_id>.pdf")
+@login_required
+def account_receipt(payment_id: int) -> Response:
+    """Any time from the account: only the person's own payments."""
+    person = current_person()
+    payment = db().get(Payment, payment_id)
+    if person is None or payment is None or payment.person_id != person.id:
+        abort(404)
+    return _receipt(payment)
+
+
+def _receipt(payment: Payment) -> Response:
+    session = db()
     postings = list(
         session.scalars(
             select(Posting).where(Posting.payment_id == payment.id, Posting.claim_id.is_not(None))

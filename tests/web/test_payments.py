@@ -83,6 +83,10 @@ def succeeded_event(
     }
 
 
+def app_client_without_login(client: FlaskClient) -> FlaskClient:
+    return client.application.test_client()
+
+
 def test_pay_two_items_from_the_account(
     client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
 ) -> None:
@@ -100,6 +104,11 @@ def test_pay_two_items_from_the_account(
     assert ledger.open_amounts(db, [a, b]) == {a.id: 0, b.id: 0}
     receipt = client.get(f"{attempt_url}/quittung.pdf")
     assert receipt.data.startswith(b"%PDF")
+    account = client.get(f"/{m.slug}/konto").get_data(as_text=True)
+    assert "Online-Zahlungen" in account
+    receipt_url = re.search(r'href="([^"]*/quittungen/\d+\.pdf)"', account).group(1)
+    assert client.get(receipt_url).data.startswith(b"%PDF")
+    assert app_client_without_login(client).get(receipt_url).status_code == 302
     # coming back again books nothing more
     client.get(f"{attempt_url}/ergebnis")
     assert db.scalar(select(func.count(Payment.id)).where(Payment.person_id == person.id)) == 1
@@ -280,14 +289,16 @@ def test_cleanup_job_cancels_abandoned_attempts(
     assert attempt.status is AttemptStatus.ABANDONED
 
 
-def paid_card_payment(client: FlaskClient, db: Session, make: Any, m: Any, person: Any,
-                      localstripe: str, amount: int) -> Payment:
+def paid_card_payment(
+    client: FlaskClient, db: Session, make: Any, m: Any, person: Any, localstripe: str, amount: int
+) -> Payment:
     claim = make.claim(m, person, amount=amount)
     attempt_url = start_from_account(client, m, [claim.id])
     pay_by_card(client, attempt_url, localstripe)
     client.get(f"{attempt_url}/ergebnis")
-    return db.scalars(select(Payment).where(Payment.person_id == person.id)
-                      .order_by(Payment.id.desc())).first()
+    return db.scalars(
+        select(Payment).where(Payment.person_id == person.id).order_by(Payment.id.desc())
+    ).first()
 
 
 def test_small_refund_is_executed_at_once_and_reopens_the_claim(
@@ -309,8 +320,9 @@ def test_small_refund_is_executed_at_once_and_reopens_the_claim(
     assert ledger.person_balance(db, person) == 2000  # 20 € of the claim open again
 
 
-def test_large_refund_needs_a_second_person(app: Any, client: FlaskClient, db: Session,
-                                            make: Any, payer: Any, localstripe: str) -> None:
+def test_large_refund_needs_a_second_person(
+    app: Any, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
+) -> None:
     from core.identity import Role
     from core.payments.refunds import Refund, RefundStatus
     from tests.conftest import staff_login
@@ -321,18 +333,26 @@ def test_large_refund_needs_a_second_person(app: Any, client: FlaskClient, db: S
     approver = make.user(role=Role.APPROVER, municipality=m)
     desk = app.test_client()
     staff_login(desk, clerk.email)
-    post_form(desk, f"/backoffice/zahlungen/{payment.id}/erstattung",
-              {"amount": "300,00", "reason": "Bescheid aufgehoben"})
+    post_form(
+        desk,
+        f"/backoffice/zahlungen/{payment.id}/erstattung",
+        {"amount": "300,00", "reason": "Bescheid aufgehoben"},
+    )
     refund = db.scalars(select(Refund).where(Refund.payment_id == payment.id)).one()
     assert refund.status is RefundStatus.AWAITING_APPROVAL
     assert ledger.person_balance(db, person) == 0  # nothing booked yet
-    own = post_form(desk, "/backoffice/erstattungen",
-                    {"refund_id": str(refund.id), "decision": "approve"})
+    own = post_form(
+        desk, "/backoffice/erstattungen", {"refund_id": str(refund.id), "decision": "approve"}
+    )
     assert "Nur die Freigabe" in own.get_data(as_text=True)
     second = app.test_client()
     staff_login(second, approver.email)
-    assert post_form(second, "/backoffice/erstattungen",
-                     {"refund_id": str(refund.id), "decision": "approve"}).status_code == 302
+    assert (
+        post_form(
+            second, "/backoffice/erstattungen", {"refund_id": str(refund.id), "decision": "approve"}
+        ).status_code
+        == 302
+    )
     db.refresh(refund)
     assert refund.status is RefundStatus.EXECUTED and refund.provider_ref
     assert ledger.person_balance(db, person) == 30000

@@ -19,26 +19,22 @@ Rules and their sources (shared DOMAIN.md "Dog tax"):
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from core.assessment import periods
+from core.assessment.periods import (
+    Instalment,
+    Line,
+    YearAssessment,
+    add_months,
+    month_index,
+)
 from core.errors import ValidationError
-from core.money import pro_rata
 
 LEVY = "dog_tax"
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the month's last day (31.1. + 1 → 28./29.2.)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
-def month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 @dataclass(frozen=True)
@@ -131,41 +127,6 @@ class DogFacts:
     exemption_code: str | None = None
 
 
-@dataclass(frozen=True)
-class Line:
-    """One run of months of one dog at one annual rate (a row of the notice)."""
-
-    dog_id: int
-    description: str
-    period_start: date
-    period_end: date
-    months: int
-    annual_cents: int
-    amount_cents: int
-    first_month: int  # 1..12
-    last_month: int
-
-
-@dataclass(frozen=True)
-class Instalment:
-    index: int  # 1-based
-    scheduled_on: date
-    first_month: int
-    last_month: int
-    amount_cents: int
-
-
-@dataclass(frozen=True)
-class YearAssessment:
-    year: int
-    lines: tuple[Line, ...]
-    instalments: tuple[Instalment, ...]
-
-    @property
-    def total_cents(self) -> int:
-        return sum(line.amount_cents for line in self.lines)
-
-
 def first_liable_month(dog: DogFacts, rules: DogTaxRules) -> int:
     """Month index (year*12+month-1) of the first month of liability."""
     event = dog.acquired_on
@@ -214,9 +175,9 @@ def compute_year(dogs: Sequence[DogFacts], rules_for: RulesFor, year: int) -> Ye
                 monthly[dog.dog_id][month] = (rules.annual_rate(position, dog.dangerous), note)
     lines: list[Line] = []
     for dog in ordered:
-        lines.extend(_runs(dog, monthly[dog.dog_id], year))
+        lines.extend(periods.runs(dog.dog_id, dog.name, monthly[dog.dog_id], year))
     schedule = rules_for(year * 12).due_dates
-    return YearAssessment(year, tuple(lines), tuple(_instalments(lines, schedule, year)))
+    return YearAssessment(year, tuple(lines), tuple(periods.instalments(lines, schedule, year)))
 
 
 def _position_note(position: int, dangerous: bool) -> str:
@@ -225,67 +186,23 @@ def _position_note(position: int, dangerous: bool) -> str:
     return f"{note}, gefährlicher Hund" if dangerous else note
 
 
-def _runs(dog: DogFacts, months: dict[int, tuple[int, str]], year: int) -> list[Line]:
-    lines: list[Line] = []
-    month = 1
-    while month <= 12:
-        if month not in months:
-            month += 1
-            continue
-        start, value = month, months[month]
-        while month + 1 <= 12 and months.get(month + 1) == value:
-            month += 1
-        count = month - start + 1
-        annual, note = value
-        lines.append(
-            Line(
-                dog_id=dog.dog_id,
-                description=f"{dog.name} ({note})",
-                period_start=date(year, start, 1),
-                period_end=_month_end(year, month),
-                months=count,
-                annual_cents=annual,
-                amount_cents=pro_rata(annual, count, 12),
-                first_month=start,
-                last_month=month,
-            )
-        )
-        month += 1
-    return lines
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _instalments(
-    lines: Sequence[Line], schedule: Sequence[tuple[int, int]], year: int
-) -> list[Instalment]:
-    span = 12 // len(schedule)
-    result = []
-    for i, (month, day) in enumerate(schedule):
-        first, last = i * span + 1, (i + 1) * span
-        amount = sum(_share(line, first, last) for line in lines)
-        result.append(Instalment(i + 1, date(year, month, day), first, last, amount))
-    return result
-
-
-def _share(line: Line, first: int, last: int) -> int:
-    """The part of a line's amount that falls on months first..last, computed cumulatively so
-    that the parts of all instalments add up to the line's amount to the cent."""
-
-    def upto(month: int) -> int:
-        covered = max(0, min(month, line.last_month) - line.first_month + 1)
-        return (
-            pro_rata(line.annual_cents, covered, 12) if covered < line.months else line.amount_cents
-        )
-
-    return upto(last) - upto(first - 1)
-
-
 def due_date(instalment: Instalment, issued_on: date, rules: DogTaxRules) -> date:
-    """An instalment whose date has passed when the notice is issued is due ``late_due_months``
-    after the notice (DOMAIN.md "Due dates")."""
-    if instalment.scheduled_on >= issued_on:
-        return instalment.scheduled_on
-    return add_months(issued_on, rules.late_due_months)
+    return periods.due_date(instalment, issued_on, rules.late_due_months)
+
+
+__all__ = [  # the period helpers are re-exported for the dog-tax callers
+    "LEVY",
+    "DogFacts",
+    "DogTaxRules",
+    "Exemption",
+    "Instalment",
+    "Line",
+    "RulesFor",
+    "YearAssessment",
+    "add_months",
+    "compute_year",
+    "due_date",
+    "first_liable_month",
+    "last_liable_month",
+    "month_index",
+]

@@ -120,7 +120,7 @@ def test_change_in_the_middle_of_the_year_uelzen() -> None:
     result = compute_year([first, second], lambda _m: uelzen, 2026)
     # first dog: 6/12 × 82.80 = 41.40; second: Jan–Jun as second dog 6/12 × 110.40 = 55.20,
     # Jul–Dec as first dog 6/12 × 82.80 = 41.40
-    assert [(ln.dog_id, ln.months, ln.amount_cents) for ln in result.lines] == [
+    assert [(ln.object_id, ln.months, ln.amount_cents) for ln in result.lines] == [
         (1, 6, 4140),
         (2, 6, 5520),
         (2, 6, 4140),

@@ -1,4 +1,5 @@
-"""Fixtures for the browser tests: a live server with demo data and headless Chromium."""
+"""Fixtures for the browser tests: a live server with demo data, its own localstripe as its
+Stripe server, and headless Chromium."""
 
 from __future__ import annotations
 
@@ -8,14 +9,31 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.e2e import browser as chromium
-from tests.e2e.server import live_server as running_live_server
+from tests.e2e.server import LiveServer, register_webhook, serving, stripe_config
+from tests.localstripe import running_localstripe
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
+def e2e_localstripe() -> Iterator[str]:
+    """Base URL of a localstripe for the live server alone (not the one of tests/web: its
+    webhook would send those tests' events to the live server)."""
+    with running_localstripe() as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def live_app(e2e_localstripe: str) -> Iterator[LiveServer]:
+    """The live server (``url``, ``database_url``, ``app``); localstripe is its Stripe and
+    delivers signed events to its webhook."""
+    with serving(stripe_config(e2e_localstripe)) as server:
+        register_webhook(e2e_localstripe, server.url)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app: LiveServer) -> str:
     """Base URL (no trailing slash) of the portal with demo data, served over HTTP."""
-    with running_live_server() as url:
-        yield url
+    return live_app.url
 
 
 @pytest.fixture(scope="session")

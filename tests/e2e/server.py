@@ -2,6 +2,8 @@
 
 The database is a throw-away SQLite file, migrated by Alembic like production and filled with a
 small demo (core/demo.py). The server runs Werkzeug in a daemon thread on a free loopback port.
+The browser tests give it their own localstripe (tests/localstripe.py) as its Stripe server and
+register its webhook there (:func:`stripe_config`, :func:`register_webhook`).
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import logging
 import socket
 import tempfile
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -30,6 +35,34 @@ PERSONS_PER_MUNICIPALITY = 5
 CITIZEN_EMAIL = "erika.mustermann@musterstadt.example"
 CLERK_EMAIL = "sachbearbeitung@musterstadt.example"
 PASSWORD = demo.DEMO_PASSWORD
+
+# The live server's Stripe keys; localstripe accepts any key of the right prefix.
+STRIPE_SECRET_KEY = "sk_test_openkasse_e2e"
+STRIPE_PUBLISHABLE_KEY = "pk_test_openkasse_e2e"
+STRIPE_WEBHOOK_SECRET = "whsec_openkasse_e2e"
+WEBHOOK_PATH = "/zahlungsdienst/stripe"
+
+
+def stripe_config(localstripe: str) -> dict[str, str]:
+    """App settings that make ``localstripe`` (base URL) the portal's Stripe: API and Stripe.js
+    (STRIPE_JS_URL follows STRIPE_API_BASE, portal/config.py)."""
+    return {
+        "STRIPE_API_BASE": localstripe,
+        "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": STRIPE_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+    }
+
+
+def register_webhook(localstripe: str, server_url: str) -> None:
+    """Have localstripe sign its events with the live server's secret and send them to its
+    webhook (about a second after each event), like Stripe does (tools/localstripe_webhook.py)."""
+    body = urllib.parse.urlencode(
+        {"url": server_url + WEBHOOK_PATH, "secret": STRIPE_WEBHOOK_SECRET}
+    ).encode()
+    request = urllib.request.Request(f"{localstripe}/_config/webhooks/openkasse-e2e", data=body)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200, response.status
 
 
 def free_port() -> int:
@@ -57,16 +90,17 @@ def demo_database(directory: Path) -> str:
 class LiveServer:
     """The portal served over HTTP; ``url`` has no trailing slash. Call :meth:`stop` once."""
 
-    def __init__(self, directory: Path) -> None:
-        database_url = demo_database(directory)
+    def __init__(self, directory: Path, config: dict[str, Any] | None = None) -> None:
+        self.database_url = demo_database(directory)
         port = free_port()
         self.url = f"http://{HOST}:{port}"
         # Links printed on notices (QR codes) point to this server, so a test can follow them.
         self.app = create_app(
             {
-                "DATABASE_URL": database_url,
+                "DATABASE_URL": self.database_url,
                 "SECRET_KEY": SECRET_KEY,
                 "PUBLIC_BASE_URL": self.url,
+                **(config or {}),
             }
         )
         self._server: BaseWSGIServer = make_server(HOST, port, self.app, threaded=True)
@@ -83,18 +117,26 @@ class LiveServer:
         self.app.extensions[database.EXTENSION].kw["bind"].dispose()
 
 
-def start_live_server(directory: Path) -> LiveServer:
-    """Migrate and fill a database in ``directory`` and serve the portal on a free port."""
+def start_live_server(directory: Path, config: dict[str, Any] | None = None) -> LiveServer:
+    """Migrate and fill a database in ``directory`` and serve the portal on a free port;
+    ``config`` adds to the app's settings (e.g. :func:`stripe_config`)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    return LiveServer(directory)
+    return LiveServer(directory, config)
 
 
 @contextmanager
-def live_server() -> Iterator[str]:
-    """Serve the portal with demo data for the duration of the block; yields the base URL."""
+def serving(config: dict[str, Any] | None = None) -> Iterator[LiveServer]:
+    """Serve the portal with demo data for the duration of the block."""
     with tempfile.TemporaryDirectory(prefix="openkasse-e2e-") as tmp:
-        server = start_live_server(Path(tmp))
+        server = start_live_server(Path(tmp), config)
         try:
-            yield server.url
+            yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def live_server(config: dict[str, Any] | None = None) -> Iterator[str]:
+    """Serve the portal with demo data for the duration of the block; yields the base URL."""
+    with serving(config) as server:
+        yield server.url

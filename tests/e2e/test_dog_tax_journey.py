@@ -11,21 +11,29 @@ not depend on the order of the tests.
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import zxingcpp
-from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from core import clock
 from core.references import is_valid_rf
 from tests.e2e.a11y import assert_accessible, check_phone_page
-from tests.e2e.server import CITIZEN_EMAIL, CLERK_EMAIL, PASSWORD
+from tests.e2e.helpers import (
+    EPC_HEADER,
+    EURO,
+    cards,
+    cents,
+    log_in,
+    pdf_text,
+    qr_codes,
+    recipient_street,
+    tamper,
+)
+from tests.e2e.server import CITIZEN_EMAIL, CLERK_EMAIL
 
 pytestmark = pytest.mark.e2e
 
@@ -37,15 +45,8 @@ NOTICE_TITLE = re.compile(
     r"^(Änderungsbescheid über die Hundesteuer|Bescheid über die Festsetzung der Hundesteuer) "
     r"(\d{4})$"
 )
-EURO = r"(\d{1,3}(?:\.\d{3})*,\d{2})\s*€"
-EPC_HEADER = "BCD\n002\n1\nSCT\n"
 DOWNLOADED = re.compile(r"Abgerufen: \d{2}\.\d{2}\.\d{4}( \d{2}:\d{2})? \(.+\)")
 KASSENZEICHEN = re.compile(r"^100 \d{8} \d{2}$")  # Musterstadt's prefix, grouped 3-8-2
-
-
-def cents(german_amount: str) -> int:
-    """``1.234,56`` → 123456."""
-    return int(german_amount.replace(".", "").replace(",", ""))
 
 
 def acquired_on(today: date) -> date:
@@ -62,55 +63,10 @@ def acquired_on(today: date) -> date:
 # --------------------------------------------------------------------------- helpers
 
 
-def log_in(page: Page, login_path: str, email: str, *, phone: bool) -> None:
-    page.goto(login_path)
-    check = check_phone_page if phone else assert_accessible
-    check(page)
-    page.get_by_label("E-Mail-Adresse").fill(email)
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-
-
-def cards(page: Page) -> Locator:
-    """The cards (list items with a heading) in the main content: dogs or notices."""
-    return (
-        page.get_by_role("main")
-        .get_by_role("listitem")
-        .filter(has=page.get_by_role("heading", level=2))
-    )
-
-
 def notice_numbers(page: Page) -> set[str]:
     expect(page.get_by_role("heading", level=1)).to_have_text("Meine Bescheide")
     numbers = page.locator("dt", has_text="Bescheid-Nr.").locator("xpath=../dd")
     return {text.strip() for text in numbers.all_inner_texts()}
-
-
-def pdf_text(pdf: Path) -> str:
-    result = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    )
-    return result.stdout
-
-
-def qr_codes(pdf: Path, out: Path) -> dict[int, list[str]]:
-    """The QR codes on pages 1 and 2 of the PDF, decoded from 150 dpi PNG renderings."""
-    found: dict[int, list[str]] = {}
-    for number in (1, 2):
-        prefix = out / f"page{number}"
-        pages = ["-f", str(number), "-l", str(number), "-singlefile"]
-        subprocess.run(
-            ["pdftoppm", "-r", "150", "-png", *pages, str(pdf), str(prefix)],
-            check=True,
-            capture_output=True,
-        )
-        with Image.open(prefix.with_suffix(".png")) as image:
-            found[number] = [
-                b.text
-                for b in zxingcpp.read_barcodes(image)
-                if b.format == zxingcpp.BarcodeFormat.QRCode
-            ]
-    return found
 
 
 # --------------------------------------------------------------------------- the journey
@@ -290,7 +246,7 @@ def test_dog_registration_review_notice_and_payment_link(
     expect(main).to_contain_text(kassenzeichen)
     expect(main).to_contain_text(IBAN_GROUPED)
     page_text = anonymous.locator("body").inner_text()
-    for personal in ("Mustermann", "Erika", dog_name, *recipient_street(text)):
+    for personal in ("Mustermann", "Erika", dog_name, *recipient_street(text, "Erika Mustermann")):
         assert personal not in page_text, f"{personal!r} shown on the public payment page"
     expect(anonymous.get_by_role("button", name="Abmelden")).to_have_count(0)
     check_phone_page(anonymous)
@@ -323,26 +279,6 @@ def test_dog_registration_review_notice_and_payment_link(
     dogs = clerk.get_by_role("table", name="Hunde")
     expect(dogs.get_by_role("row").filter(has_text=dog_name)).to_contain_text(BREED)
     assert_accessible(clerk)
-
-
-def recipient_street(pdf_text: str) -> list[str]:
-    """The street of the citizen's address as printed in the notice's address window."""
-    lines = [line.strip() for line in pdf_text.splitlines() if line.strip()]
-    for i, line in enumerate(lines[:-1]):
-        if line.startswith("Erika Mustermann"):
-            street = re.split(r"\s{2,}", lines[i + 1])[0]  # the info block is beside it
-            street_name = re.sub(r"\s+\d+\s*\w?$", "", street)
-            assert re.search(r"[a-zäöüß]{3}", street_name), f"no street in {lines[i + 1]!r}"
-            return [street_name]
-    raise AssertionError("the recipient's name is not in the notice")
-
-
-def tamper(token: str) -> str:
-    """The token with one character of its signature changed (not the last character, whose
-    low bits base64 ignores)."""
-    payload, _, signature = token.rpartition(".")
-    first = "B" if signature[0] == "A" else "A"
-    return f"{payload}.{first}{signature[1:]}"
 
 
 def test_other_dog_tax_pages_are_accessible(

@@ -92,6 +92,8 @@ def _register_error_pages(app: Flask) -> None:
         400: ("Anfrage ungültig", "Die Anfrage konnte nicht verarbeitet werden."),
         403: ("Kein Zugriff", "Sie haben keinen Zugriff auf diese Seite."),
         404: ("Seite nicht gefunden", "Diese Seite gibt es nicht (mehr)."),
+        405: ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
+        409: ("Nicht möglich", "Der Vorgang passt nicht mehr zum aktuellen Stand."),
         500: ("Technischer Fehler", "Bitte versuchen Sie es später noch einmal."),
     }
 

@@ -69,6 +69,8 @@ def public_claim(token: str) -> tuple[str, int] | str:
         return render_template("portal/public_claim_invalid.html", expired=False), 404
     from sqlalchemy import select
 
+    from portal.pay import girocode
+
     claims = list(
         session.scalars(
             select(Claim)
@@ -84,11 +86,14 @@ def public_claim(token: str) -> tuple[str, int] | str:
     today = clock.today()
     items = [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
     due_now = sum(open_ for c, open_ in items if c.due_date <= today)
+    total_open = sum(o for _, o in items)
     return render_template(
         "portal/public_claim.html",
         notice=notice,
         items=items,
         due_now=due_now,
-        total_open=sum(o for _, o in items),
+        total_open=total_open,
         as_of=today,
+        token=token,
+        girocode=girocode(due_now or total_open, notice.kassenzeichen) if items else None,
     )

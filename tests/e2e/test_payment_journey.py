@@ -8,10 +8,6 @@
    the same page succeeds.
 3. A tampered link of the card page gives the error page.
 
-Test 1 ends as an expected failure (xfail, with the reason) while the page behind the notice's
-link lacks its GiroCode and its pay button posts to a wrong address; it works around the latter
-so that the rest of the journey is still checked.
-
 Every page visited must pass axe-core (tests/e2e/a11y.py) and fit a 390 px phone. The card
 inputs are localstripe's stand-in for Stripe's widget (in production Stripe's own iframe); they
 pass axe as they are (their placeholders name them), so nothing is excluded.
@@ -265,8 +261,6 @@ def test_pay_a_paper_notice_on_the_phone_with_3d_secure(
     live_db: Engine,
     tmp_path: Path,
 ) -> None:
-    known_bugs: list[str] = []
-
     # The notice on paper: Erika downloads her newest one (in her own browser) ...
     erika = new_page()
     log_in(erika, "/musterstadt/anmelden", CITIZEN_EMAIL, phone=True)
@@ -319,27 +313,14 @@ def test_pay_a_paper_notice_on_the_phone_with_3d_secure(
     )
     expect(pay_button).to_be_visible()
     girocode = main.get_by_role("img", name=re.compile(r"^GiroCode"))
-    if girocode.count() == 1:
-        (epc,) = [c for c in qr_image_text(girocode) if c.startswith(EPC_HEADER)]
-        assert epc.split("\n")[7] == f"EUR{to_pay // 100}.{to_pay % 100:02d}"
-        assert epc.split("\n")[9] == make_rf(kassenzeichen.replace(" ", ""))
-    else:
-        known_bugs.append(
-            "no GiroCode on the notice-link page: portal/notices.py public_claim() does not "
-            "pass `girocode` to templates/portal/public_claim.html"
-        )
+    expect(girocode).to_have_count(1)
+    (epc,) = [c for c in qr_image_text(girocode) if c.startswith(EPC_HEADER)]
+    assert epc.split("\n")[7] == f"EUR{to_pay // 100}.{to_pay % 100:02d}"
+    assert epc.split("\n")[9] == make_rf(kassenzeichen.replace(" ", ""))
     check_phone_page(phone)
 
     form = pay_button.locator("xpath=ancestor::form")
-    own_action = urlparse(link).path + "/bezahlen"
-    action = form.get_attribute("action")
-    if action != own_action:
-        known_bugs.append(
-            f"the pay button's form posts to {action} (405), not to the link's own …/bezahlen: "
-            "portal/notices.py public_claim() does not pass `token` to the template"
-        )
-        # Until then: send the form where it belongs, so that the rest of the journey runs.
-        form.evaluate("(form, action) => form.setAttribute('action', action)", own_action)
+    assert form.get_attribute("action") == urlparse(link).path + "/bezahlen"
     pay_button.click()
 
     # The card page: amount and Kassenzeichen, nobody's name; 3-D Secure card.
@@ -402,12 +383,6 @@ def test_pay_a_paper_notice_on_the_phone_with_3d_secure(
     expect(phone.get_by_role("heading", level=1)).to_have_text(f"Zahlung an {CASH_OFFICE}")
     assert euro_cents(described(main, "Jetzt fällig")) == 0
     check_phone_page(phone)
-
-    # Everything else passed. The notice-link page's known bugs (in portal/notices.py, not fixed
-    # here) mark the test as an expected failure; once they are fixed, the two branches above
-    # find nothing to work around and the test passes as it is.
-    if known_bugs:
-        pytest.xfail("; ".join(known_bugs))
 
 
 # --------------------------------------------------------------------------- 2. account

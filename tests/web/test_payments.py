@@ -224,9 +224,12 @@ def test_pay_from_the_notice_link_without_login(
     anonymous = app.test_client()
     page = anonymous.get(f"/{m.slug}/zahlung/{token}").get_data(as_text=True)
     assert "jetzt online bezahlen" in page and "Zettelmann" not in page
+    # follow the form on the page, as a browser does
+    action = re.search(r'<form method="post" action="([^"]+)"', page).group(1)
+    assert action == f"/{m.slug}/zahlung/{token}/bezahlen"
+    assert 'alt="GiroCode' in page
     response = anonymous.post(
-        f"/{m.slug}/zahlung/{token}/bezahlen",
-        data={"csrf_token": csrf_token(anonymous, f"/{m.slug}/zahlung/{token}")},
+        action, data={"csrf_token": csrf_token(anonymous, f"/{m.slug}/zahlung/{token}")}
     )
     assert response.status_code == 302
     attempt_url = response.headers["Location"]

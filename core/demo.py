@@ -506,6 +506,57 @@ def dog_tax_statute(municipality: Municipality) -> dict[str, Any]:
     }
 
 
+def waste_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo waste-fee statutes (DOMAIN.md "Waste fees"): Musterstadt with the Eichenzell table
+    (monthly cents), Beispielhausen with a smaller table of its own."""
+    if municipality.slug == "musterstadt":
+        return {
+            "base_fee_per_resident_month_cents": 230,
+            "bin_fees_month_cents": {
+                "120": {"fortnightly": 616, "four_weekly": 308},
+                "240": {"fortnightly": 1232, "four_weekly": 616},
+                "360": {"fortnightly": 1848, "four_weekly": 924},
+                "660": {"fortnightly": 3389, "four_weekly": 1694},
+                "1100": {"fortnightly": 5648, "four_weekly": 2824},
+            },
+            "liability_start": "month_after",
+            "due_dates": [[2, 15], [5, 15], [8, 15], [11, 15]],
+            "late_due_months": 1,
+            "min_litres_per_resident_week": 10,
+            "legal_basis": (
+                "§§ 1 bis 12 der Abfallgebührensatzung der Stadt Musterstadt vom 04.12.2023 in "
+                "Verbindung mit §§ 4 und 6 des Kommunalabgabengesetzes für das Land "
+                "Nordrhein-Westfalen (KAG NRW)."
+            ),
+            "remedy": (
+                "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim "
+                "Verwaltungsgericht erhoben werden (§ 110 JustG NRW)."
+            ),
+        }
+    return {
+        "base_fee_per_resident_month_cents": 180,
+        "bin_fees_month_cents": {
+            "80": {"weekly": 890, "fortnightly": 445},
+            "120": {"weekly": 1290, "fortnightly": 645},
+            "240": {"weekly": 2480, "fortnightly": 1240},
+        },
+        "liability_start": "same_month",
+        "due_dates": [[3, 1], [9, 1]],
+        "late_due_months": 1,
+        "min_litres_per_resident_week": 15,
+        "legal_basis": (
+            "§§ 1 bis 9 der Satzung über die Gebühren für die Abfallentsorgung der Gemeinde "
+            "Beispielhausen vom 20.11.2022 in Verbindung mit Art. 8 des Kommunalabgabengesetzes "
+            "(KAG) für Bayern."
+        ),
+        "remedy": (
+            "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe "
+            "Widerspruch bei der Gemeinde Beispielhausen oder unmittelbar Klage beim Bayerischen "
+            "Verwaltungsgericht erhoben werden (Art. 12 AGVwGO)."
+        ),
+    }
+
+
 def _statutes_and_criteria(session: Session, municipality: Municipality) -> None:
     data = dog_tax_statute(municipality)
     source = data["legal_basis"].split(" in Verbindung")[0]

@@ -12,6 +12,7 @@ from core.payments.refunds import Refund
 from core.persons import Address, Person
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
+from core.waste import WasteBin, WasteProperty, WorkOrder
 from core.workflow import Application, ReviewCriterion
 
 __all__ = [
@@ -38,4 +39,7 @@ __all__ = [
     "Statute",
     "TaxAccount",
     "UserAccount",
+    "WasteBin",
+    "WasteProperty",
+    "WorkOrder",
 ]

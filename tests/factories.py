@@ -139,3 +139,44 @@ def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     ensure_criteria(session, m.id, DEFAULT_CRITERIA)
     session.flush()
     return statute
+
+
+def waste_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """The Musterstadt demo waste statute (Eichenzell table, min 10 l per resident and week,
+    quarterly, month after) and the default waste review criteria for municipality ``m``."""
+    from core.demo import waste_statute as demo_statute
+    from core.statutes import Statute
+    from core.waste_services import DEFAULT_CRITERIA
+    from core.workflow import ensure_criteria
+
+    data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
+    statute = Statute(
+        municipality_id=m.id,
+        levy="waste_fee",
+        valid_from=date(2020, 1, 1),
+        source="Abfallgebührensatzung (Test)",
+        data=data,
+    )
+    session.add(statute)
+    ensure_criteria(session, m.id, DEFAULT_CRITERIA)
+    session.flush()
+    return statute
+
+
+def waste_property(
+    session: Session, m: Municipality, owner: Person, *, residents: int = 3, **kw: Any
+) -> Any:
+    from core.waste import WasteProperty
+
+    values: dict[str, Any] = dict(
+        street="Lindenallee",
+        house_number=str(next(_seq)),
+        postal_code="12345",
+        city=m.city,
+        liable_from=date(2025, 12, 1),
+    )
+    values.update(kw)
+    prop = WasteProperty(municipality_id=m.id, person_id=owner.id, residents=residents, **values)
+    session.add(prop)
+    session.flush()
+    return prop

@@ -13,6 +13,7 @@ from core.persons import Address, Person
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
 from core.waste import WasteBin, WasteProperty, WorkOrder
+from core.water import Meter, MeterReading, OutboxMessage
 from core.workflow import Application, ReviewCriterion
 
 __all__ = [
@@ -27,8 +28,11 @@ __all__ = [
     "Dog",
     "JournalEntry",
     "LedgerAccount",
+    "Meter",
+    "MeterReading",
     "Municipality",
     "Notice",
+    "OutboxMessage",
     "Payment",
     "PaymentAttempt",
     "Person",

@@ -285,3 +285,87 @@ def payments_cleanup(older_than_hours: int) -> None:
         f"Zahlungsvorgänge: {counts['booked']} nachgebucht, {counts['abandoned']} "
         f"abgebrochen, {counts['errors']} nicht erreichbar."
     )
+
+
+@main.group("meters")
+def meters_group() -> None:
+    """Wasserzähler."""
+
+
+@meters_group.command("cards")
+@click.option("--period", required=True, type=int, help="Ablesejahr.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="PDF-Datei (eine Karte je Seite; je Kommune eine Datei mit Kurzname).",
+)
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@with_appcontext
+def meters_cards(period: int, out: str, slug: str | None) -> None:
+    """Reading cards with a QR code per meter (signed, bound to meter and period)."""
+    from datetime import date
+
+    from core import water
+
+    factory = _session_factory()
+    with factory() as session:
+        for municipality in _municipalities(session, slug):
+            meters = water.meters_for_cards(session, municipality.id, period)
+            if not meters:
+                continue
+            target = (
+                Path(out)
+                if slug
+                else Path(out).with_name(f"{Path(out).stem}-{municipality.slug}{Path(out).suffix}")
+            )
+            pdf = water.reading_cards_pdf(
+                session,
+                meters,
+                period=period,
+                secret=current_app.config["SECRET_KEY"],
+                public_base_url=current_app.config["PUBLIC_BASE_URL"],
+                issued_at=clock.now(),
+                reply_by=date(period + 1, 1, 31),
+            )
+            target.write_bytes(pdf)
+            click.echo(f"{target}: {len(meters)} Ablesekarten")
+
+
+@assess_group.command("water")
+@click.option("--period", required=True, type=int, help="Abrechnungsjahr.")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Bescheiddatum (Standard: heute).",
+)
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@with_appcontext
+def assess_water(period: int, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Consumption billing with estimates and next year's advance payments; idempotent."""
+    from core.assessment import water_run
+
+    day = as_of.date() if as_of else clock.today()
+    factory = _session_factory()
+    with factory() as session:
+        for municipality in _municipalities(session, slug):
+
+            def progress(done: int, total: int, name: str = municipality.name) -> None:
+                session.commit()
+                click.echo(f"  {name}: {done}/{total} Zähler", err=True)
+
+            stats = water_run.bill_all(
+                session,
+                municipality=municipality,
+                period=period,
+                as_of=day,
+                actor="cli",
+                chunk_done=progress,
+            )
+            session.commit()
+            click.echo(
+                f"{municipality.name}: Wasser {period} – {stats.meters} Zähler, "
+                f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
+            )

@@ -7,6 +7,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileSize
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     PasswordField,
@@ -297,3 +298,35 @@ class RefundForm(GermanForm):
         description="z. B. 12,50",
     )
     reason = TextAreaField("Grund der Erstattung", validators=[required(), Length(max=300)])
+
+
+class ReadingForm(GermanForm):
+    value = StringField(
+        "Neuer Zählerstand in m³",
+        validators=[
+            required("Bitte geben Sie den Zählerstand an."),
+            Regexp(r"^\d{1,7}$", message="Bitte nur volle Kubikmeter als Zahl angeben."),
+        ],
+        description="Nur die schwarzen Ziffern, ohne Nachkommastellen.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    confirm = BooleanField("Ja, der Zählerstand ist richtig abgelesen.")
+
+
+class ClerkReadingForm(GermanForm):
+    meter_number = StringField(
+        "Zählernummer",
+        validators=[required(), Length(max=30)],
+        render_kw={"autocomplete": "off", "autofocus": True},
+    )
+    value = StringField(
+        "Zählerstand (m³)",
+        validators=[
+            required(),
+            Regexp(r"^\d{1,7}$", message="Bitte nur volle Kubikmeter angeben."),
+        ],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    period = StringField(
+        "Jahr", validators=[required(), Regexp(r"^\d{4}$", message="Vierstellige Jahreszahl.")]
+    )

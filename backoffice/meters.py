@@ -1,0 +1,130 @@
+"""Back office for water meters: readings to check, fast entry of returned paper cards, reading
+cards as PDF. Limited to the clerk's municipality."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from backoffice.views import bp
+from core import clock, water
+from core.errors import ValidationError
+from portal.auth import staff_required
+from portal.database import db
+from portal.forms import ClerkReadingForm, ConfirmForm
+from portal.meters import band_percent
+
+
+@bp.get("/zaehlerstaende")
+@staff_required()
+def readings() -> str:
+    session = db()
+    queue = water.review_queue(session, current_user.municipality_id)
+    meters = {
+        m.id: m
+        for m in session.scalars(
+            select(water.Meter).where(water.Meter.id.in_({r.meter_id for r in queue}))
+        )
+    }
+    return render_template(
+        "backoffice/readings.html",
+        queue=queue,
+        meters=meters,
+        form=ConfirmForm(),
+        period=clock.today().year,
+    )
+
+
+@bp.post("/zaehlerstaende/<int:reading_id>/<action>")
+@staff_required()
+def reading_decision(reading_id: int, action: str) -> Response:
+    session = db()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reading = session.get(water.MeterReading, reading_id)
+    if reading is None or reading.municipality_id != current_user.municipality_id:
+        abort(404)
+    if action == "uebernehmen":
+        water.accept(session, reading, actor=current_user.actor)
+        flash(f"Zählerstand {reading.value} m³ übernommen.", "success")
+    elif action == "oeffnen":
+        water.reopen(session, reading, actor=current_user.actor)
+        flash("Zählerstand verworfen: der Zeitraum ist wieder offen.", "success")
+    else:
+        abort(404)
+    session.commit()
+    return redirect(url_for("backoffice.readings"))
+
+
+@bp.route("/zaehlerstaende/erfassen", methods=["GET", "POST"])
+@staff_required()
+def reading_entry() -> str | Response:
+    """Fast keyboard entry of returned paper cards: number, value, Enter — next card."""
+    session = db()
+    form = ClerkReadingForm(period=request.args.get("period") or str(clock.today().year))
+    if form.validate_on_submit():
+        period = int(form.period.data or 0)
+        meter = session.scalars(
+            select(water.Meter).where(
+                water.Meter.municipality_id == current_user.municipality_id,
+                water.Meter.number == (form.meter_number.data or "").strip(),
+                water.Meter.removed_on.is_(None),
+            )
+        ).first()
+        if meter is None:
+            form.meter_number.errors = [
+                *form.meter_number.errors,
+                "Diese Zählernummer gibt es hier nicht.",
+            ]
+        else:
+            try:
+                reading = water.submit_reading(
+                    session,
+                    meter=meter,
+                    period=period,
+                    value=int(form.value.data or 0),
+                    read_on=clock.today(),
+                    as_of=clock.today(),
+                    source=water.ReadingSource.CARD,
+                    band_percent=band_percent(current_user.municipality_id, period),
+                    confirmed=True,
+                    actor=current_user.actor,
+                )
+            except ValidationError as exc:
+                session.rollback()
+                form.value.errors = [*form.value.errors, exc.message]
+            else:
+                session.commit()
+                flash(
+                    f"Zähler {meter.number}: {reading.value} m³ erfasst"
+                    + (" – zur Prüfung vorgemerkt." if reading.issues else "."),
+                    "warning" if reading.issues else "success",
+                )
+                return redirect(url_for("backoffice.reading_entry", period=period))
+    return render_template("backoffice/reading_entry.html", form=form)
+
+
+@bp.get("/ablesekarten.pdf")
+@staff_required()
+def reading_cards() -> Response:
+    session = db()
+    period = request.args.get("period", type=int) or clock.today().year
+    meters = water.meters_for_cards(session, current_user.municipality_id, period)
+    if not meters:
+        abort(404)
+    pdf = water.reading_cards_pdf(
+        session,
+        meters,
+        period=period,
+        secret=current_app.config["SECRET_KEY"],
+        public_base_url=current_app.config["PUBLIC_BASE_URL"],
+        issued_at=clock.now(),
+        reply_by=clock.today().replace(day=1),
+    )
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="Ablesekarten-{g.municipality.slug}-{period}.pdf"'
+    )
+    return response

@@ -1,0 +1,230 @@
+"""Water meters end to end in the core: readings with plausibility, one per period, clerk
+re-opening, consumption billing with estimates and advance payments."""
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import water
+from core.assessment import water_run
+from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
+from core.statutes import Statute
+
+WATER = {
+    "base_fee_year_cents": {"Q3 4": 6600},
+    "price_per_m3_cents": 216,
+    "vat_basis_points": 700,
+    "plausibility_percent": 50,
+    "advance_dates": [[2, 15], [5, 15], [8, 15], [11, 15]],
+    "legal_basis": "Wassergebührensatzung (Test)",
+    "remedy": "Widerspruch …",
+}
+
+
+@pytest.fixture
+def town(db: Session, make: Any) -> Any:
+    m = make.municipality()
+    db.add(
+        Statute(
+            municipality_id=m.id,
+            levy="water_fee",
+            valid_from=date(2020, 1, 1),
+            source="Wassergebührensatzung (Test)",
+            data=WATER,
+        )
+    )
+    db.flush()
+    return m
+
+
+def meter(db: Session, town: Any, owner: Any, number: str = "W-0001") -> water.Meter:
+    m = water.Meter(
+        municipality_id=town.id,
+        person_id=owner.id,
+        number=number,
+        size="Q3 4",
+        location="Hauptstraße 1",
+        installed_on=date(2020, 1, 1),
+        initial_reading=100,
+    )
+    db.add(m)
+    db.flush()
+    return m
+
+
+def read(
+    db: Session,
+    m: water.Meter,
+    period: int,
+    value: int,
+    *,
+    confirmed: bool = False,
+    source: water.ReadingSource = water.ReadingSource.PORTAL,
+) -> water.MeterReading:
+    return water.submit_reading(
+        db,
+        meter=m,
+        period=period,
+        value=value,
+        read_on=date(period, 12, 20),
+        as_of=date(period + 1, 1, 5),
+        source=source,
+        band_percent=50,
+        confirmed=confirmed,
+        actor="test",
+    )
+
+
+def test_plausible_reading_is_accepted_at_once(db: Session, make: Any, town: Any) -> None:
+    m = meter(db, town, make.person(town))
+    read(db, m, 2025, 195)  # 95 m³
+    reading = read(db, m, 2026, 290)  # 95 m³ again
+    assert reading.status is water.ReadingStatus.ACCEPTED and reading.issues == []
+
+
+def test_implausible_reading_needs_confirmation_and_then_a_clerk(
+    db: Session, make: Any, town: Any
+) -> None:
+    m = meter(db, town, make.person(town))
+    read(db, m, 2025, 195)
+    with pytest.raises(water.NeedsConfirmation) as info:
+        read(db, m, 2026, 190)  # below the last reading
+    assert "kleiner als der letzte" in info.value.messages[0]
+    with pytest.raises(water.NeedsConfirmation):
+        read(db, m, 2026, 400)  # 205 m³ instead of 95: more than +50 %
+    reading = read(db, m, 2026, 400, confirmed=True)
+    assert reading.status is water.ReadingStatus.NEEDS_REVIEW
+    assert reading in water.review_queue(db, town.id)
+    water.accept(db, reading, actor="user:clerk")
+    assert reading not in water.review_queue(db, town.id)
+
+
+def test_a_second_reading_for_the_period_is_refused_until_a_clerk_reopens(
+    db: Session, make: Any, town: Any
+) -> None:
+    m = meter(db, town, make.person(town))
+    first = read(db, m, 2026, 150)
+    with pytest.raises(water.AlreadySubmitted):
+        read(db, m, 2026, 160)
+    water.reopen(db, first, actor="user:clerk")
+    assert read(db, m, 2026, 160).value == 160
+    assert first.status is water.ReadingStatus.SUPERSEDED
+
+
+def test_reading_links_are_bound_to_meter_and_period(db: Session, make: Any, town: Any) -> None:
+    from core.errors import InvalidToken
+
+    owner = make.person(town)
+    a, b = meter(db, town, owner, "W-A"), meter(db, town, owner, "W-B")
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    token = water.reading_token("s" * 32, a, 2026, issued_at=now)
+    assert water.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == a.id
+    with pytest.raises(InvalidToken):
+        water.meter_from_token(db, "s" * 32, town.id, 2025, token, now=now)
+    assert b.id != a.id
+
+
+def test_billing_matches_the_domain_example(db: Session, make: Any, town: Any) -> None:
+    owner = make.person(town)
+    m = meter(db, town, owner)
+    read(db, m, 2026, 195)  # 95 m³ from the initial 100
+    notice = water_run.bill_meter(
+        db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+    )
+    assert notice is not None and notice.total_cents == 29018  # 271.20 net + 7 % VAT
+    bill = db.scalars(
+        select(Claim).where(Claim.assessment_key == f"water_fee:2026:{m.id}:bill")
+    ).one()
+    assert bill.amount_cents == 29018 and bill.due_date == date(2027, 2, 15)
+    advances = db.scalars(
+        select(Claim).where(Claim.assessment_key.startswith(f"water_fee:2027:{m.id}:advance"))
+    ).all()
+    assert sum(c.amount_cents for c in advances) == 29018 and len(advances) == 4
+    # idempotent: a second run books nothing and issues nothing
+    assert (
+        water_run.bill_meter(
+            db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+        )
+        is None
+    )
+
+
+def test_advances_are_credited_against_next_years_bill(db: Session, make: Any, town: Any) -> None:
+    owner = make.person(town)
+    m = meter(db, town, owner)
+    read(db, m, 2026, 195)
+    water_run.bill_meter(
+        db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+    )
+    unusual = read(db, m, 2027, 240, confirmed=True)  # 45 m³: cheaper than the advances
+    water.accept(db, unusual, actor="user:clerk")  # until a clerk accepts it, it is estimated
+    notice = water_run.bill_meter(
+        db, meter=m, municipality=town, period=2027, as_of=date(2028, 1, 15), actor="test"
+    )
+    expected = 45 * 216 + 6600
+    expected += (expected * 700 * 2 + 10_000) // 20_000
+    assert notice.total_cents == expected
+    year = [
+        v
+        for v in ledger.claims_of(db, owner)
+        if v.claim.kind is ClaimKind.WATER_FEE
+        and v.claim.assessment_key.startswith("water_fee:2027:")
+    ]
+    assert sum(v.assessed_cents for v in year) == expected  # advances lowered to the bill
+
+
+def test_missing_reading_is_estimated_from_earlier_years(db: Session, make: Any, town: Any) -> None:
+    owner = make.person(town)
+    m = meter(db, town, owner)
+    read(db, m, 2024, 190)  # 90
+    read(db, m, 2025, 290)  # 100
+    notice = water_run.bill_meter(
+        db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+    )
+    assert notice.data["estimated"] is True
+    assert "geschätzt" in notice.data["lines"][1]["description"]
+    assert "95 m³" in notice.data["lines"][1]["description"]
+
+
+def test_reading_cards_carry_a_working_qr_link(
+    db: Session, make: Any, town: Any, tmp_path: Any
+) -> None:
+    import subprocess
+
+    import zxingcpp
+    from PIL import Image
+
+    owner = make.person(town)
+    m = meter(db, town, owner)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    pdf = water.reading_cards_pdf(
+        db,
+        [m],
+        period=2026,
+        secret="s" * 32,
+        public_base_url="https://portal.example",
+        issued_at=now,
+        reply_by=date(2027, 1, 31),
+    )
+    (tmp_path / "card.pdf").write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-png",
+            "-singlefile",
+            str(tmp_path / "card.pdf"),
+            str(tmp_path / "card"),
+        ],
+        check=True,
+    )
+    [code] = zxingcpp.read_barcodes(Image.open(tmp_path / "card.png"))
+    assert code.text.startswith(f"https://portal.example/{town.slug}/zaehlerstand/2026/")
+    token = code.text.rsplit("/", 1)[1]
+    assert water.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == m.id

@@ -1,0 +1,119 @@
+"""The reading form behind the card's QR code (no log-in) and the clerk's meter pages."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from core import clock, water
+from core.identity import Role
+from core.statutes import Statute
+from tests.conftest import csrf_token, post_form, staff_login
+from tests.integration.test_water_flow import WATER, meter
+
+
+@pytest.fixture
+def setup(db: Session, make: Any, app: Flask) -> Any:
+    m = make.municipality()
+    db.add(
+        Statute(
+            municipality_id=m.id,
+            levy="water_fee",
+            valid_from=date(2020, 1, 1),
+            source="Wassergebührensatzung (Test)",
+            data=WATER,
+        )
+    )
+    owner = make.person(m, family_name="Wassermann")
+    w = meter(db, m, owner)
+    year = clock.today().year
+    water.submit_reading(
+        db,
+        meter=w,
+        period=year - 1,
+        value=195,
+        read_on=date(year - 1, 12, 20),
+        as_of=date(year - 1, 12, 31),
+        source=water.ReadingSource.CARD,
+        band_percent=50,
+        confirmed=False,
+        actor="test",
+    )
+    db.commit()
+    token = water.reading_token(app.config["SECRET_KEY"], w, year, issued_at=clock.now())
+    return m, w, f"/{m.slug}/zaehlerstand/{year}/{token}"
+
+
+def test_plausible_reading_goes_straight_through(client: FlaskClient, setup: Any) -> None:
+    _m, w, url = setup
+    page = client.get(url).get_data(as_text=True)
+    assert w.number in page and "195 m³" in page and "Wassermann" not in page
+    token = csrf_token(client, url)  # a second tab opened before the first was sent
+    done = client.post(url, data={"csrf_token": token, "value": "290"})
+    assert "Zählerstand 290 m³ erhalten" in done.get_data(as_text=True)
+    again = client.post(url, data={"csrf_token": token, "value": "300"})
+    assert again.status_code == 409 and "schon gemeldet" in again.get_data(as_text=True)
+    assert "Schon gemeldet" in client.get(url).get_data(as_text=True)
+
+
+def test_implausible_reading_asks_to_confirm_then_goes_to_a_clerk(
+    client: FlaskClient, app: Flask, db: Session, make: Any, setup: Any
+) -> None:
+    m, w, url = setup
+    first = post_form(client, url, {"value": "900"}).get_data(as_text=True)
+    assert "Bitte prüfen Sie den Zählerstand" in first and "vom Vorjahr ab" in first
+    assert 'value="900"' in first  # the typed value is kept
+    done = post_form(client, url, {"value": "900", "confirm": "y"}).get_data(as_text=True)
+    assert "sieht ihn sich die Verwaltung noch an" in done
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    queue = desk.get("/backoffice/zaehlerstaende").get_data(as_text=True)
+    assert w.number in queue and "900 m³" in queue
+
+
+def test_bad_input_and_bad_links(client: FlaskClient, setup: Any) -> None:
+    _m, _w, url = setup
+    page = post_form(client, url, {"value": "12,5"}).get_data(as_text=True)
+    assert "Bitte nur volle Kubikmeter" in page
+    assert client.get(url[:-3] + "xyz").status_code == 404
+    year = clock.today().year
+    assert client.get(url.replace(f"/{year}/", f"/{year - 1}/")).status_code == 404
+
+
+def test_clerk_fast_entry_of_paper_cards(app: Flask, db: Session, make: Any, setup: Any) -> None:
+    m, w, _url = setup
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    year = clock.today().year
+    response = post_form(
+        desk,
+        "/backoffice/zaehlerstaende/erfassen",
+        {"period": str(year), "meter_number": w.number, "value": "290"},
+    )
+    assert response.status_code == 302
+    assert water.current_reading(db, w.id, year).value == 290
+    unknown = post_form(
+        desk,
+        "/backoffice/zaehlerstaende/erfassen",
+        {"period": str(year), "meter_number": "GIBTSNICHT", "value": "1"},
+    )
+    assert "Diese Zählernummer gibt es hier nicht." in unknown.get_data(as_text=True)
+    cards = desk.get(f"/backoffice/ablesekarten.pdf?period={year}")
+    assert cards.data.startswith(b"%PDF")
+    other = make.municipality()
+    stranger = make.user(role=Role.CLERK, municipality=other)
+    foreign = app.test_client()
+    staff_login(foreign, stranger.email)
+    assert (
+        post_form(
+            foreign,
+            "/backoffice/zaehlerstaende/erfassen",
+            {"period": str(year), "meter_number": w.number, "value": "5"},
+        ).status_code
+        == 200
+    )  # not found there: the form comes back with an error

@@ -12,7 +12,6 @@ from alembic import op
 
 import core.db
 
-
 revision: str = "77a4a0ec7c0f"
 down_revision: str | None = "7a7af4b82cc0"
 branch_labels: str | Sequence[str] | None = None

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from backoffice.views import bp
-from core import archive, clock, dog_services, notices, persons, workflow
+from core import archive, clock, dog_services, notices, persons, services, workflow
 from core.assessment import dog_tax_run
 from core.dogs import Dog
 from core.errors import DomainError, NotFound
@@ -40,7 +40,7 @@ def review_queue() -> str:
         "backoffice/review_queue.html",
         queue=queue,
         people=people,
-        labels=dog_services.SERVICE_LABELS,
+        labels=services.SERVICE_LABELS,
     )
 
 
@@ -60,7 +60,7 @@ def application_detail(application_id: int) -> str | Response:
         message = (form.message.data or "").strip()
         try:
             if decision == "approve":
-                dog_services.approve(
+                services.approve(
                     session, application, as_of=clock.today(), actor=current_user.actor
                 )
             elif decision == "reject":
@@ -90,7 +90,7 @@ def application_detail(application_id: int) -> str | Response:
         form=form,
         person=person,
         proof=proof,
-        label=dog_services.SERVICE_LABELS.get(application.service, ""),
+        label=services.SERVICE_LABELS.get(application.service, ""),
         open_statuses=(
             workflow.ApplicationStatus.IN_REVIEW,
             workflow.ApplicationStatus.INFO_REQUESTED,
@@ -145,7 +145,7 @@ def criteria() -> str | Response:
             flash("Kriterium gespeichert.", "success")
             return redirect(url_for("backoffice.criteria"))
     return render_template(
-        "backoffice/criteria.html", rows=rows, form=form, labels=dog_services.SERVICE_LABELS
+        "backoffice/criteria.html", rows=rows, form=form, labels=services.SERVICE_LABELS
     )
 
 

@@ -66,6 +66,7 @@ def person_search() -> str:
 @staff_required()
 def person_detail(person_id: int) -> str:
     from backoffice.dog_tax import dog_tax_context
+    from backoffice.waste import waste_context
 
     session = db()
     try:
@@ -84,4 +85,5 @@ def person_detail(person_id: int) -> str:
         trail=audit.trail(session, current_user.municipality_id, "person", person.id),
         accounts=ledger.accounts_by_id(session, person.municipality_id),
         **dog_tax_context(person),
+        **waste_context(person),
     )

@@ -59,11 +59,13 @@ def create_app(
     # These modules register their views on the back-office blueprint.
     import backoffice.dog_tax
     import backoffice.meters
-    import backoffice.payments  # noqa: F401
+    import backoffice.payments
+    import backoffice.waste  # noqa: F401
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.
     from portal import account, dogs, meters, notices, pay  # noqa: F401
+    from portal import waste as _waste  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.public import bp as public_bp
     from portal.public import stripe_webhook

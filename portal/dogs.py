@@ -11,7 +11,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from core import archive, clock, dog_services, persons, workflow
+from core import archive, clock, dog_services, persons, services, workflow
 from core.dog_services import Deregistration, FieldErrors, Registration
 from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
@@ -297,7 +297,7 @@ def application(application_id: int) -> str:
     if person is None or found.person_id != person.id:
         abort(404)  # another citizen's application does not exist for this one
     dog = None
-    if found.subject_id:
+    if found.subject_id and found.service in dog_services.SERVICE_LABELS:
         try:
             dog = get_dog(db(), g.municipality.id, found.subject_id, person_id=person.id)
         except NotFound:
@@ -306,6 +306,7 @@ def application(application_id: int) -> str:
         "portal/application.html",
         application=found,
         dog=dog,
-        label=dog_services.SERVICE_LABELS.get(found.service, found.service),
+        label=services.SERVICE_LABELS.get(found.service, found.service),
+        waste=found.service in services.waste_services.SERVICE_LABELS,
         approved=workflow.ApplicationStatus.APPROVED,
     )

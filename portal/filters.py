@@ -33,6 +33,10 @@ def pretty_value(value: object, key: str = "") -> str:
             return german_date(date.fromisoformat(text))
         except ValueError:
             return text
+    if key == "rhythm":
+        from core.assessment.waste_fee import RHYTHMS
+
+        return RHYTHMS.get(text, text)
     if key == "reason" and text in EndReason.__members__.values():
         return END_REASON_LABELS[EndReason(text)]
     return text

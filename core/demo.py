@@ -16,9 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import identity, persons
+from core import identity, persons, waste_services
 from core.assessment.dog_tax import DogTaxRules
 from core.assessment.dog_tax_run import RulesCache, assess_person
+from core.assessment.waste_fee import WasteFeeRules
+from core.assessment.waste_fee_run import RulesCache as WasteRulesCache
+from core.assessment.waste_fee_run import assess_person as assess_waste
 from core.dog_services import DEFAULT_CRITERIA, Registration, submit_registration
 from core.dogs import Dog, DogStatus
 from core.identity import Role
@@ -29,6 +32,7 @@ from core.persons import Person, PersonKind
 from core.references import is_valid_creditor_id
 from core.statutes import Statute
 from core.tenancy import Municipality, next_number
+from core.waste import WasteBin, WasteProperty, bins_of
 from core.workflow import ensure_criteria
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - documented demo log-in, README
@@ -319,7 +323,6 @@ def _claims_and_payments(
             _quarter_dates(year),
         )
     )
-    plan.append((ClaimKind.WASTE_FEE, 3918, f"Abfallgebühren {year}", _quarter_dates(year)))
     if showcase or rng.randrange(100) < 60:
         plan.append(
             (
@@ -351,7 +354,11 @@ def _claims_and_payments(
             forced = 95 if showcase and due.month == 11 and kind is ClaimKind.PROPERTY_TAX else None
             if not _settle(session, person, claim, as_of, rng, counts, forced_fate=forced):
                 overdue.append(claim.id)
-    for claim in _dogs_and_notices(session, municipality, person, as_of, rng, showcase):
+    assessed = [
+        *_dogs_and_notices(session, municipality, person, as_of, rng, showcase),
+        *_waste_and_notices(session, municipality, person, as_of, rng, showcase),
+    ]
+    for claim in assessed:
         counts["claims"] += 1
         if not _settle(session, person, claim, as_of, rng, counts):
             overdue.append(claim.id)
@@ -570,6 +577,17 @@ def _statutes_and_criteria(session: Session, municipality: Municipality) -> None
         )
     )
     ensure_criteria(session, municipality.id, DEFAULT_CRITERIA)
+    waste = waste_statute(municipality)
+    session.add(
+        Statute(
+            municipality_id=municipality.id,
+            levy="waste_fee",
+            valid_from=date(2020, 1, 1),
+            source=waste["legal_basis"].split(" in Verbindung")[0],
+            data=waste,
+        )
+    )
+    ensure_criteria(session, municipality.id, waste_services.DEFAULT_CRITERIA)
 
 
 def _dogs_and_notices(
@@ -647,6 +665,90 @@ def _dogs_and_notices(
         session.scalars(
             select(Claim)
             .where(Claim.person_id == person.id, Claim.kind == ClaimKind.DOG_TAX)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )
+
+
+def _waste_and_notices(
+    session: Session,
+    municipality: Municipality,
+    person: Person,
+    as_of: date,
+    rng: random.Random,
+    showcase: bool,
+) -> list[Claim]:
+    """A property at the person's address with a bin, assessed by the January annual run; the
+    showcase citizens change their bin in spring (change notice). Returns the claims to settle."""
+    if not showcase and rng.randrange(100) >= 70:
+        return []
+    year = as_of.year
+    business = person.kind is PersonKind.BUSINESS
+    address = person.address_on(as_of) or person.addresses[0]
+    rules = WasteFeeRules.from_data(waste_statute(municipality), "demo")
+    residents = 0 if business else (2 if showcase else rng.randint(1, 5))
+    since = (
+        date(year - 3, 4, 1) if showcase else date(year - rng.randint(1, 8), rng.randint(1, 12), 1)
+    )
+    prop = WasteProperty(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        street=address.street,
+        house_number=address.house_number,
+        postal_code=address.postal_code,
+        city=address.city,
+        residents=residents,
+        liable_from=since,
+    )
+    session.add(prop)
+    session.flush()
+    sizes = sorted(rules.bin_fees_month_cents)
+    fitting = [k for k in sizes if not rules.below_minimum(residents, [k])]
+    litres, rhythm = (
+        sizes[-1] if business else (fitting[0] if showcase else rng.choice(fitting[:4]))
+    )
+    session.add(
+        WasteBin(
+            municipality_id=municipality.id,
+            property_id=prop.id,
+            number=next_number(session, municipality.id, "waste_bin"),
+            litres=litres,
+            rhythm=rhythm,
+            start=since,
+        )
+    )
+    session.flush()
+    cache = WasteRulesCache(session, municipality.id)
+    annual_run = date(year, 1, 10)
+    if annual_run <= as_of:
+        assess_waste(
+            session,
+            person=person,
+            municipality=municipality,
+            year=year,
+            as_of=annual_run,
+            actor=ACTOR,
+            rules=cache,
+        )
+    change_day = date(year, 4, 2)
+    if showcase and not business and change_day <= as_of:
+        bigger = next(k for k in sizes if k[0] > litres and k[1] == rhythm)
+        [waste_bin] = bins_of(session, [prop.id])
+        waste_services.submit_change(
+            session,
+            person=person,
+            municipality=municipality,
+            bin_id=waste_bin.id,
+            litres=bigger[0],
+            rhythm=rhythm,
+            change_from=date(year, 5, 1),
+            as_of=change_day,
+            actor=ACTOR,
+        )
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.person_id == person.id, Claim.kind == ClaimKind.WASTE_FEE)
             .order_by(Claim.due_date, Claim.id)
         )
     )

@@ -114,6 +114,7 @@ def waste() -> str:
         applications=applications,
         labels=waste_services.SERVICE_LABELS,
         rhythms=RHYTHMS,
+        numbers={b.id: b for own in bins.values() for b in own},
     )
 
 

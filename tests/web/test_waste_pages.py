@@ -59,7 +59,8 @@ def test_register_a_bin_gets_a_number_a_delivery_and_a_notice(
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Erledigt" in page and "Behälter: Nr. 1" in page and "Abfallbehälter" in page
     overview = client.get(f"/{m.slug}/abfall").get_data(as_text=True)
-    assert "Behälter Nr. 1" in overview and "Behälter liefern" in overview
+    assert "Behälter Nr. 1" in overview
+    assert "Behälter liefern: Nr. 1 (120 Liter, 14-täglich)" in overview
     assert "Anmeldung eines Abfallbehälters" in overview
     assert "Abfallgebühren" in client.get(f"/{m.slug}/bescheide").get_data(as_text=True)
 

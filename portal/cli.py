@@ -155,6 +155,54 @@ def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> N
         _render_pending(slug)
 
 
+@assess_group.command("waste")
+@click.option(
+    "--as-of",
+    "as_of",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Bescheiddatum (JJJJ-MM-TT).",
+)
+@click.option("--year", type=int, help="Gebührenjahr (Standard: Jahr von --as-of).")
+@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@click.option(
+    "--render/--no-render",
+    default=True,
+    show_default=True,
+    help="PDFs der neuen Bescheide gleich erzeugen.",
+)
+@with_appcontext
+def assess_waste(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
+    """Annual waste-fee assessment; idempotent (a second run changes nothing)."""
+    from core.assessment import waste_fee_run
+
+    day = as_of.date()
+    year = year or day.year
+    factory = _session_factory()
+    with factory() as session:
+        for municipality in _municipalities(session, slug):
+
+            def progress(done: int, total: int, name: str = municipality.name) -> None:
+                session.commit()  # each chunk is its own transaction: a rerun resumes
+                click.echo(f"  {name}: {done}/{total} Gebührenpflichtige", err=True)
+
+            stats = waste_fee_run.assess_all(
+                session,
+                municipality=municipality,
+                year=year,
+                as_of=day,
+                actor="cli",
+                chunk_done=progress,
+            )
+            session.commit()
+            click.echo(
+                f"{municipality.name}: Abfallgebühren {year} – {stats.persons} "
+                f"Gebührenpflichtige, {stats.bins} Behälter, {stats.notices} neue Bescheide."
+            )
+    if render:
+        _render_pending(slug)
+
+
 def _render_pending(slug: str | None) -> None:
     from core import notices
 

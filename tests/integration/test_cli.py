@@ -1,6 +1,7 @@
 """The `openkasse` console script: help, migrations and demo data on a fresh database."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,3 +116,11 @@ def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) 
     assert out.read_bytes().startswith(b"%PDF")
     assert "SHA-256" in rendered.stdout
     assert run("notices", "render", "999999", "--out", str(out), env=fresh_env).returncode != 0
+
+    new_notices = []
+    for _ in range(2):  # the second run changes nothing
+        waste = run("assess", "waste", "--as-of", f"{year}-01-10", "--no-render", env=fresh_env)
+        assert waste.returncode == 0, waste.stderr
+        assert f"Abfallgebühren {year}" in waste.stdout
+        new_notices.append([int(n) for n in re.findall(r"(\d+) neue Bescheide", waste.stdout)])
+    assert all(new_notices[0]) and len(new_notices[0]) == 2 and new_notices[1] == [0, 0]

@@ -22,6 +22,7 @@ from core.assessment.dog_tax_run import RulesCache, assess_person
 from core.assessment.waste_fee import WasteFeeRules
 from core.assessment.waste_fee_run import RulesCache as WasteRulesCache
 from core.assessment.waste_fee_run import assess_person as assess_waste
+from core.assessment.water_run import bill_meter
 from core.dog_services import DEFAULT_CRITERIA, Registration, submit_registration
 from core.dogs import Dog, DogStatus
 from core.identity import Role
@@ -33,6 +34,7 @@ from core.references import is_valid_creditor_id
 from core.statutes import Statute
 from core.tenancy import Municipality, next_number
 from core.waste import WasteBin, WasteProperty, bins_of
+from core.water import Meter, ReadingSource, submit_reading
 from core.workflow import ensure_criteria
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - documented demo log-in, README
@@ -323,15 +325,6 @@ def _claims_and_payments(
             _quarter_dates(year),
         )
     )
-    if showcase or rng.randrange(100) < 60:
-        plan.append(
-            (
-                ClaimKind.WATER_FEE,
-                29018,
-                f"Wasser Endabrechnung {year - 1}/{year}",
-                [as_of + timedelta(days=21)],
-            )
-        )
 
     overdue: list[int] = []
     for kind, amount, text, due_dates in plan:
@@ -357,6 +350,7 @@ def _claims_and_payments(
     assessed = [
         *_dogs_and_notices(session, municipality, person, as_of, rng, showcase),
         *_waste_and_notices(session, municipality, person, as_of, rng, showcase),
+        *_water_and_notices(session, municipality, person, as_of, rng, showcase),
     ]
     for claim in assessed:
         counts["claims"] += 1
@@ -588,6 +582,16 @@ def _statutes_and_criteria(session: Session, municipality: Municipality) -> None
         )
     )
     ensure_criteria(session, municipality.id, waste_services.DEFAULT_CRITERIA)
+    water = water_statute(municipality)
+    session.add(
+        Statute(
+            municipality_id=municipality.id,
+            levy="water_fee",
+            valid_from=date(2020, 1, 1),
+            source=water["legal_basis"].split(" in Verbindung")[0],
+            data=water,
+        )
+    )
 
 
 def _dogs_and_notices(
@@ -783,4 +787,88 @@ def _pending_review(session: Session, as_of: date) -> None:
             acquired_on=as_of - timedelta(days=20),
             chip_number="276098100000042",
         ),
+    )
+
+
+# --------------------------------------------------------------------------- water
+
+
+def water_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo water statutes (DOMAIN.md "Water": 66 € base fee for Q3 4, 2.16 €/m³, 7 % VAT)."""
+    musterstadt = municipality.slug == "musterstadt"
+    return {
+        "base_fee_year_cents": {"Q3 4": 6600, "Q3 10": 15840}
+        if musterstadt
+        else {"Q3 4": 7200, "Q3 10": 17280},
+        "price_per_m3_cents": 216 if musterstadt else 198,
+        "vat_basis_points": 700,
+        "plausibility_percent": 50,
+        "advance_dates": [[2, 15], [5, 15], [8, 15], [11, 15]] if musterstadt else [[3, 1], [9, 1]],
+        "legal_basis": (
+            f"Gebührensatzung zur Wasserversorgungssatzung ({municipality.name}) in Verbindung "
+            "mit der Verordnung über Allgemeine Bedingungen für die Versorgung mit Wasser "
+            "(AVBWasserV) und dem Kommunalabgabengesetz."
+        ),
+        "remedy": (
+            "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Widerspruch "
+            "erhoben oder Klage beim Verwaltungsgericht eingereicht werden."
+        ),
+    }
+
+
+def _water_and_notices(
+    session: Session,
+    municipality: Municipality,
+    person: Person,
+    as_of: date,
+    rng: random.Random,
+    showcase: bool,
+) -> list[Claim]:
+    """A meter with two accepted yearly readings, last year's bill (with this year's advance
+    payments) issued in January; the showcase citizens have not yet sent this year's reading."""
+    if not showcase and rng.randrange(100) >= 55:
+        return []
+    year = as_of.year
+    address = person.address_on(as_of)
+    meter = Meter(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        number=f"{municipality.kassenzeichen_prefix}-{person.number:06d}",
+        size="Q3 10" if person.kind is PersonKind.BUSINESS else "Q3 4",
+        location=address.one_line() if address else municipality.city,
+        installed_on=date(year - 6, 3, 1),
+        initial_reading=rng.randint(0, 400),
+    )
+    session.add(meter)
+    session.flush()
+    value = meter.initial_reading
+    yearly = rng.randint(35, 180)
+    for period in (year - 2, year - 1):
+        value += max(1, yearly + rng.randint(-12, 12))
+        submit_reading(
+            session,
+            meter=meter,
+            period=period,
+            value=value,
+            read_on=date(period, 12, 15),
+            as_of=date(period, 12, 31),
+            source=ReadingSource.CARD,
+            band_percent=100,
+            confirmed=True,
+            actor=ACTOR,
+        )
+    bill_meter(
+        session,
+        meter=meter,
+        municipality=municipality,
+        period=year - 1,
+        as_of=date(year, 1, 20),
+        actor=ACTOR,
+    )
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.person_id == person.id, Claim.kind == ClaimKind.WATER_FEE)
+            .order_by(Claim.due_date, Claim.id)
+        )
     )

@@ -11,7 +11,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from core import archive, clock, dog_services, persons, services, workflow
+from core import clock, dog_services, persons, services, workflow
 from core.dog_services import Deregistration, FieldErrors, Registration
 from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
@@ -25,12 +25,7 @@ from portal.forms import (
     LostTagForm,
 )
 from portal.municipal import bp
-
-PROOF_SIGNATURES = {
-    b"%PDF": "application/pdf",
-    b"\x89PNG": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
+from portal.uploads import store_upload
 
 
 def current_person() -> persons.Person | None:
@@ -157,29 +152,9 @@ def register_dog() -> str | Response:
 
 
 def _store_proof(form: DogRegistrationForm, person: persons.Person) -> int | bool | None:
-    """Archive an uploaded proof; None without upload, False (with a form error) if invalid."""
-    upload = form.proof.data
-    if not upload or not getattr(upload, "filename", ""):
-        return None
-    content = upload.read()
-    media_type = next((t for sig, t in PROOF_SIGNATURES.items() if content.startswith(sig)), None)
-    if media_type is None:
-        form.proof.errors = [
-            *form.proof.errors,
-            "Die Datei ist keine gültige PDF-, JPG- oder PNG-Datei.",
-        ]
-        return False
-    document = archive.store(
-        db(),
-        municipality_id=g.municipality.id,
-        person_id=person.id,
-        kind="proof",
-        filename="Nachweis",
-        content=content,
-        media_type=media_type,
-        actor=current_user.actor,
+    return store_upload(
+        form.proof, person_id=person.id, kind="proof", filename="Nachweis", actor=current_user.actor
     )
-    return document.id
 
 
 def _own_active_dog(dog_id: int) -> tuple[persons.Person, Any] | Response:

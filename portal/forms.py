@@ -311,6 +311,13 @@ class ReadingForm(GermanForm):
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     confirm = BooleanField("Ja, der Zählerstand ist richtig abgelesen.")
+    photo = FileField(
+        "Foto des Zählers (JPG oder PNG, höchstens 5 MB)",
+        validators=[
+            FileAllowed(["jpg", "jpeg", "png"], "Bitte laden Sie ein JPG- oder PNG-Foto hoch."),
+            FileSize(PROOF_MAX_BYTES, message="Das Foto ist größer als 5 MB."),
+        ],
+    )
 
 
 class ClerkReadingForm(GermanForm):

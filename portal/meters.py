@@ -17,6 +17,7 @@ from core.statutes import statute_on
 from portal.database import db
 from portal.forms import ReadingForm
 from portal.municipal import bp
+from portal.uploads import store_upload
 
 
 def band_percent(municipality_id: int, period: int) -> int:
@@ -45,7 +46,18 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
     form = ReadingForm()
     issues: list[str] = []
     if existing is None and form.validate_on_submit():
+        # a photo is checked by its content; without a valid one nothing is saved
+        photo_id = store_upload(
+            form.photo,
+            person_id=meter.person_id,
+            kind="meter_photo",
+            filename=f"Zähler {meter.number}",
+            actor="anonymous:reading-card",
+            allowed=("image/jpeg", "image/png"),
+        )
         try:
+            if photo_id is False:
+                raise ValidationError("")
             reading = water.submit_reading(
                 session,
                 meter=meter,
@@ -57,13 +69,15 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
                 band_percent=band_percent(g.municipality.id, period),
                 confirmed=bool(form.confirm.data),
                 actor="anonymous:reading-card",
+                photo_document_id=photo_id or None,
             )
         except water.NeedsConfirmation as exc:
             session.rollback()
             issues = exc.messages
         except ValidationError as exc:
             session.rollback()
-            form.value.errors = [*form.value.errors, exc.message]
+            if exc.message:
+                form.value.errors = [*form.value.errors, exc.message]
         else:
             session.commit()
             return render_template(

@@ -117,3 +117,32 @@ def test_clerk_fast_entry_of_paper_cards(app: Flask, db: Session, make: Any, set
         ).status_code
         == 200
     )  # not found there: the form comes back with an error
+
+
+def test_a_photo_of_the_meter_can_be_sent_along(
+    client: FlaskClient, db: Session, setup: Any
+) -> None:
+    import io
+
+    from core import archive
+
+    _m, w, url = setup
+    fake = {
+        "csrf_token": csrf_token(client, url),
+        "value": "290",
+        "photo": (io.BytesIO(b"%PDF-1.4 kein Foto"), "zaehler.jpg"),
+    }
+    page = client.post(url, data=fake, content_type="multipart/form-data").get_data(as_text=True)
+    assert "keine gültige" in page
+    assert water.current_reading(db, w.id, clock.today().year) is None  # nothing saved
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    real = {
+        "csrf_token": csrf_token(client, url),
+        "value": "290",
+        "photo": (io.BytesIO(png), "zaehler.png"),
+    }
+    done = client.post(url, data=real, content_type="multipart/form-data")
+    assert "erhalten" in done.get_data(as_text=True)
+    reading = water.current_reading(db, w.id, clock.today().year)
+    photo = db.get(archive.Document, reading.photo_document_id)
+    assert photo.media_type == "image/png" and photo.person_id == w.person_id

@@ -89,9 +89,10 @@ class _OnFile:
 
 
 def _on_file(
-    session: Session, municipality: Municipality, year: int, person_ids: list[int]
+    session: Session, municipality: Municipality, year: int, persons: list[Person]
 ) -> dict[int, _OnFile]:
     """Properties with bins, booked claims, notices and fee account of a chunk of persons."""
+    person_ids = [p.id for p in persons]
     found = {pid: _OnFile() for pid in person_ids}
     props = list(
         session.scalars(
@@ -113,10 +114,10 @@ def _on_file(
             bins[b.property_id].append(b)
     for p in props:
         found[p.person_id].properties.append((p, bins[p.id]))
-    for pid, (booked, claims_by_key) in booking.booked_per_key_of(
-        session, person_ids, ClaimKind.WASTE_FEE, year
-    ).items():
-        found[pid].booked, found[pid].claims_by_key = booked, claims_by_key
+    for person in persons:
+        found[person.id].booked, found[person.id].claims_by_key = booking.booked_per_key(
+            session, person, ClaimKind.WASTE_FEE, year
+        )
     for pid in session.scalars(
         select(Notice.person_id)
         .where(Notice.person_id.in_(person_ids), Notice.levy == LEVY, Notice.year == year)
@@ -143,7 +144,7 @@ def assess_person(
     rules: RulesCache | None = None,
 ) -> Notice | None:
     """Assess one person's waste fees for ``year``; book the difference; return the notice."""
-    [on_file] = _on_file(session, municipality, year, [person.id]).values()
+    [on_file] = _on_file(session, municipality, year, [person]).values()
     return _assess(
         session,
         person=person,
@@ -184,7 +185,7 @@ def _assess(
     changes = booking.plan(targets, booked)
     if not changes and (on_file.has_notice or not lines):
         return None
-    account = on_file.tax_account or ledger.open_tax_account(
+    account = on_file.tax_account or ledger.tax_account(
         session, person, municipality, ClaimKind.WASTE_FEE
     )
     previous = sum(booked.values())
@@ -369,7 +370,7 @@ def assess_all(
                 select(Person).where(Person.id.in_(chunk)).options(selectinload(Person.addresses))
             )
         }
-        on_file = _on_file(session, municipality, year, chunk)
+        on_file = _on_file(session, municipality, year, [persons[pid] for pid in chunk])
         for person_id in chunk:
             stats.persons += 1
             stats.bins += sum(len(bins) for _, bins in on_file[person_id].properties)

@@ -328,8 +328,16 @@ def reading_url(public_base_url: str, municipality_slug: str, period: int, token
     return f"{public_base_url.rstrip('/')}/{municipality_slug}/zaehlerstand/{period}/{token}"
 
 
-def reading_cards_pdf(session: Session, meters: list[Meter], *, period: int, secret: str,
-                      public_base_url: str, issued_at: datetime, reply_by: date) -> bytes:
+def reading_cards_pdf(
+    session: Session,
+    meters: list[Meter],
+    *,
+    period: int,
+    secret: str,
+    public_base_url: str,
+    issued_at: datetime,
+    reply_by: date,
+) -> bytes:
     """Reading cards of ``meters`` (one municipality), one per page, each with a QR code that
     opens the reading form for that meter and period without log-in."""
     from core.documents.pdf import render_pdf
@@ -345,12 +353,25 @@ def reading_cards_pdf(session: Session, meters: list[Meter], *, period: int, sec
     for meter in meters:
         if meter.municipality_id != municipality.id:
             raise ValidationError("Ablesekarten werden je Kommune erstellt.")
-        url = reading_url(public_base_url, municipality.slug, period,
-                          reading_token(secret, meter, period, issued_at=issued_at))
+        url = reading_url(
+            public_base_url,
+            municipality.slug,
+            period,
+            reading_token(secret, meter, period, issued_at=issued_at),
+        )
         person = session.get_one(Person, meter.person_id)
-        cards.append({"number": meter.number, "size": meter.size, "location": meter.location,
-                      "last_reading": previous_reading(session, meter, period),
-                      "recipient": recipient_block(person, issued_at.date()), "url": url,
-                      "qr": png_data_uri(qr_png(url))})
-    return render_pdf("reading_card.html", {"municipality": municipality, "period": period,
-                                            "cards": cards, "reply_by": reply_by})
+        cards.append(
+            {
+                "number": meter.number,
+                "size": meter.size,
+                "location": meter.location,
+                "last_reading": previous_reading(session, meter, period),
+                "recipient": recipient_block(person, issued_at.date()),
+                "url": url,
+                "qr": png_data_uri(qr_png(url)),
+            }
+        )
+    return render_pdf(
+        "reading_card.html",
+        {"municipality": municipality, "period": period, "cards": cards, "reply_by": reply_by},
+    )

@@ -23,6 +23,7 @@ from core.assessment.water import LEVY, Bill, WaterRules, advance_payments, bill
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
 from core.money import format_euro
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
@@ -68,7 +69,9 @@ def _months_in(meter: Meter, period: int) -> int:
     return max(0, (last.year - first.year) * 12 + last.month - first.month + 1)
 
 
-def _meter_booked(session: Session, person: Person, year: int, meter: Meter) -> booking.Booked:
+def _meter_booked(
+    session: Session, person: Person, year: int, meter: Meter
+) -> tuple[dict[str, int], dict[str, list[Claim]]]:
     amounts, claims = booking.booked_per_key(session, person, ClaimKind.WATER_FEE, year)
     prefix = f"{LEVY}:{year}:{meter.id}:"
     return (

@@ -32,8 +32,8 @@ class GermanForm(FlaskForm):
     """German messages throughout; ``form_errors`` (WTForms) holds messages for no one field."""
 
     class Meta:
-        # The CSRF message in German as well.
-        def translations(self, form):  # type: ignore[no-untyped-def]
+        # WTForms' own messages (CSRF, choices, dates) in German too.
+        def get_translations(self, form):  # type: ignore[no-untyped-def]
             return _GermanTranslations()
 
 

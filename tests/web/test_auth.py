@@ -142,3 +142,11 @@ def test_security_headers(client: FlaskClient) -> None:
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_wtforms_own_messages_are_german(client: FlaskClient, make: Any) -> None:
+    m = make.municipality()
+    page = post_form(client, f"/{m.slug}/registrieren",
+                     {**REGISTRATION, "kind": "erfunden"}).get_data(as_text=True)
+    assert "Bitte wählen Sie eine der Möglichkeiten." in page
+    assert "Not a valid choice" not in page

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from core.assessment import periods
@@ -98,6 +98,7 @@ class BinFacts:
     rhythm: str
     start: date  # delivered / in use from
     end: date | None  # taken away on
+    replaces: bool = False  # replaces a bin of the property that ended the day before
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,14 @@ def _first_month(day: date, rules: WasteFeeRules) -> int:
     return start + 1 if rules.liability_start == "month_after" else start
 
 
+def _first_bin_month(b: BinFacts, rules: WasteFeeRules) -> int:
+    """A replacing bin (a change of size or rhythm) is charged from the month after the
+    replaced one's last month: no month without a bin fee, none with two."""
+    if b.replaces:
+        return month_index(b.start - timedelta(days=1)) + 1
+    return _first_month(b.start, rules)
+
+
 def compute_year(prop: PropertyFacts, rules_for: RulesFor, year: int) -> YearAssessment:
     """The waste fees of one property for one calendar year."""
     base: dict[int, tuple[int, str]] = {}
@@ -130,7 +139,7 @@ def compute_year(prop: PropertyFacts, rules_for: RulesFor, year: int) -> YearAss
                 f"{prop.residents} Personen",
             )
         for b in prop.bins:
-            if m_index < _first_month(b.start, rules) or (b.end and m_index > month_index(b.end)):
+            if m_index < _first_bin_month(b, rules) or (b.end and m_index > month_index(b.end)):
                 continue
             per_bin[b.bin_id][month] = (
                 rules.bin_fee(b.litres, b.rhythm) * 12,

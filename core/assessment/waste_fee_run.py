@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -70,12 +70,25 @@ class RulesCache:
 
 
 def facts(prop: WasteProperty, bins: list[WasteBin]) -> PropertyFacts:
+    # a bin that starts the day after another of the property ended replaces it (a change)
+    ends = {b.end for b in bins if b.end is not None}
     return PropertyFacts(
         prop.id,
         prop.label,
         prop.residents,
         prop.liable_from,
-        tuple(BinFacts(b.id, b.number, b.litres, b.rhythm, b.start, b.end) for b in bins),
+        tuple(
+            BinFacts(
+                b.id,
+                b.number,
+                b.litres,
+                b.rhythm,
+                b.start,
+                b.end,
+                replaces=b.start - timedelta(days=1) in ends,
+            )
+            for b in bins
+        ),
     )
 
 

@@ -132,12 +132,13 @@ def test_change_mid_year_books_only_the_difference(
     assert {(WorkOrderKind.PICK_UP, old.id), (WorkOrderKind.DELIVER, new.id)} <= kinds
     change = notices_of(db, owner.id, town.id)[0]
     assert change.title == "Änderungsbescheid über Abfallgebühren 2026"
-    # base all year, 120 l January–June, 240 l from August (liable the month after delivery)
-    total = 3 * 230 * 12 + 616 * 6 + 1232 * 5
+    # base all year, 120 l January–June, 240 l from July: a change is charged without a gap
+    # (only a first bin waits for the month after delivery)
+    total = 3 * 230 * 12 + 616 * 6 + 1232 * 6
     assert (change.previous_cents, change.total_cents) == (15672, total)
     claims = waste_claims(db, owner)
     assert sum(c.amount_cents for c in claims) == total
-    assert [c.amount_cents for c in claims if c.notice_id == change.id] == [616, 1848]
+    assert [c.amount_cents for c in claims if c.notice_id == change.id] == [1848, 1848]
 
 
 def test_swap_creates_a_work_order_and_no_fee_change(

@@ -83,3 +83,17 @@ def test_unknown_bin_or_rhythm_is_refused_in_german() -> None:
         compute_year(prop(1, bin_(1, 80, "fortnightly")), lambda _m: rules(), 2026)
     with pytest.raises(ValidationError, match="Abfuhrrhythmus"):
         rules(bin_fees_month_cents={"120": {"daily": 1}})
+
+
+@pytest.mark.parametrize("start_rule", ["same_month", "month_after"])
+@pytest.mark.parametrize("change_day", [date(2026, 7, 1), date(2026, 7, 15)])
+def test_a_change_leaves_no_month_without_and_none_with_two_bin_fees(
+    start_rule: str, change_day: date
+) -> None:
+    from datetime import timedelta
+
+    old = bin_(10, 120, "fortnightly", end=change_day - timedelta(days=1))
+    new = BinFacts(11, 11, 240, "fortnightly", change_day, None, replaces=True)
+    result = compute_year(prop(0, old, new), lambda _m: rules(liability_start=start_rule), 2026)
+    months = {ln.object_id: ln.months for ln in result.lines}
+    assert months[10] + months[11] == 12

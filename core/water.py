@@ -375,3 +375,44 @@ def reading_cards_pdf(
         "reading_card.html",
         {"municipality": municipality, "period": period, "cards": cards, "reply_by": reply_by},
     )
+
+
+def email_reading_links(
+    session: Session,
+    meters: list[Meter],
+    *,
+    period: int,
+    secret: str,
+    public_base_url: str,
+    issued_at: datetime,
+) -> int:
+    """Queue the reading link of each meter whose owner gave an e-mail address."""
+    from core.persons import Person
+    from core.tenancy import Municipality
+
+    queued = 0
+    for meter in meters:
+        person = session.get_one(Person, meter.person_id)
+        if not person.email:
+            continue
+        municipality = session.get_one(Municipality, meter.municipality_id)
+        url = reading_url(
+            public_base_url,
+            municipality.slug,
+            period,
+            reading_token(secret, meter, period, issued_at=issued_at),
+        )
+        queue_email(
+            session,
+            municipality_id=municipality.id,
+            recipient=person.email,
+            subject=f"Zählerstand {period} für Ihren Wasserzähler {meter.number}",
+            body=(
+                f"Guten Tag,\n\nbitte melden Sie den Stand Ihres Wasserzählers "
+                f"{meter.number} ({meter.location}) für {period} hier:\n\n{url}\n\n"
+                "Der Link gilt nur für diesen Zähler und dieses Jahr.\n\n"
+                f"{municipality.cash_office_name}\n"
+            ),
+        )
+        queued += 1
+    return queued

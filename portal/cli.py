@@ -350,8 +350,9 @@ def meters_group() -> None:
     help="PDF-Datei (eine Karte je Seite; je Kommune eine Datei mit Kurzname).",
 )
 @click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@click.option("--email", is_flag=True, help="Den Link auch per E-Mail senden (Postausgang).")
 @with_appcontext
-def meters_cards(period: int, out: str, slug: str | None) -> None:
+def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
     """Reading cards with a QR code per meter (signed, bound to meter and period)."""
     from datetime import date
 
@@ -379,6 +380,17 @@ def meters_cards(period: int, out: str, slug: str | None) -> None:
             )
             target.write_bytes(pdf)
             click.echo(f"{target}: {len(meters)} Ablesekarten")
+            if email:
+                queued = water.email_reading_links(
+                    session,
+                    meters,
+                    period=period,
+                    secret=current_app.config["SECRET_KEY"],
+                    public_base_url=current_app.config["PUBLIC_BASE_URL"],
+                    issued_at=clock.now(),
+                )
+                session.commit()
+                click.echo(f"  {queued} E-Mails im Postausgang")
 
 
 @assess_group.command("water")
@@ -417,3 +429,33 @@ def assess_water(period: int, as_of, slug: str | None) -> None:  # type: ignore[
                 f"{municipality.name}: Wasser {period} – {stats.meters} Zähler, "
                 f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
             )
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """E-Mail-Postausgang."""
+
+
+@outbox_group.command("send")
+@with_appcontext
+def outbox_send() -> None:
+    """Send queued e-mails by SMTP (SMTP_HOST, SMTP_PORT, SMTP_SENDER, SMTP_USER,
+    SMTP_PASSWORD, SMTP_STARTTLS); without SMTP_HOST they stay queued."""
+    from core.mail import SmtpSettings, send_pending
+
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        click.echo("Kein SMTP_HOST konfiguriert: die E-Mails bleiben im Postausgang.")
+        return
+    settings = SmtpSettings(
+        host=config["SMTP_HOST"],
+        port=int(config.get("SMTP_PORT") or 25),
+        sender=config.get("SMTP_SENDER") or "noreply@openkasse.invalid",
+        username=config.get("SMTP_USER"),
+        password=config.get("SMTP_PASSWORD"),
+        starttls=str(config.get("SMTP_STARTTLS", "")).lower() in ("1", "true"),
+    )
+    with _session_factory()() as session:
+        sent = send_pending(session, settings, now=clock.now())
+        session.commit()
+    click.echo(f"{sent} E-Mails gesendet.")

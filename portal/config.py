@@ -19,6 +19,12 @@ ENV_KEYS = (
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "STRIPE_JS_URL",
+    "SMTP_HOST",  # e-mail (outbox) — without it, queued mails stay queued
+    "SMTP_PORT",
+    "SMTP_SENDER",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
 )
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets

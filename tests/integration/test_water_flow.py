@@ -228,3 +228,49 @@ def test_reading_cards_carry_a_working_qr_link(
     assert code.text.startswith(f"https://portal.example/{town.slug}/zaehlerstand/2026/")
     token = code.text.rsplit("/", 1)[1]
     assert water.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == m.id
+
+
+def test_reading_links_by_email_through_a_real_smtp_server(
+    db: Session, make: Any, town: Any
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from core.mail import SmtpSettings, send_pending
+    from tests.pg import free_port
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[Any] = []
+
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with_mail = make.person(town, email="leser@test.example")
+    without = make.person(town)
+    meters = [meter(db, town, with_mail, "W-MAIL"), meter(db, town, without, "W-POST")]
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert (
+        water.email_reading_links(
+            db,
+            meters,
+            period=2026,
+            secret="s" * 32,
+            public_base_url="https://portal.example",
+            issued_at=now,
+        )
+        == 1
+    )
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = SmtpSettings(host="127.0.0.1", port=port, sender="kasse@test.example")
+        assert send_pending(db, settings, now=now) == 1
+        assert send_pending(db, settings, now=now) == 0  # sent once
+    finally:
+        controller.stop()
+    [envelope] = inbox.messages
+    assert envelope.rcpt_tos == ["leser@test.example"]
+    body = envelope.content.decode()
+    assert "W-MAIL" in body and f"https://portal.example/{town.slug}/zaehlerstand/2026/" in body

@@ -13,7 +13,7 @@ from core import clock, water
 from core.errors import ValidationError
 from portal.auth import staff_required
 from portal.database import db
-from portal.forms import ClerkReadingForm, ConfirmForm
+from portal.forms import ClerkReadingForm, ConfirmForm, MeterChangeForm
 from portal.meters import band_percent
 
 
@@ -128,3 +128,44 @@ def reading_cards() -> Response:
         f'attachment; filename="Ablesekarten-{g.municipality.slug}-{period}.pdf"'
     )
     return response
+
+
+@bp.route("/zaehlerwechsel", methods=["GET", "POST"])
+@staff_required()
+def meter_change() -> str | Response:
+    session = db()
+    form = MeterChangeForm()
+    if form.validate_on_submit():
+        old = session.scalars(
+            select(water.Meter).where(
+                water.Meter.municipality_id == current_user.municipality_id,
+                water.Meter.number == (form.old_number.data or "").strip(),
+                water.Meter.removed_on.is_(None),
+            )
+        ).first()
+        if old is None:
+            form.old_number.errors = [
+                *form.old_number.errors,
+                "Diese Zählernummer gibt es hier nicht.",
+            ]
+        else:
+            try:
+                new = water.change_meter(
+                    session,
+                    old,
+                    new_number=form.new_number.data or "",
+                    size=old.size,
+                    final_reading=int(form.final_reading.data or 0),
+                    start_reading=int(form.start_reading.data or 0),
+                    changed_on=form.changed_on.data,
+                    as_of=clock.today(),
+                    actor=current_user.actor,
+                )
+            except ValidationError as exc:
+                session.rollback()
+                form.form_errors.append(exc.message)
+            else:
+                session.commit()
+                flash(f"Zähler {old.number} ersetzt durch {new.number}.", "success")
+                return redirect(url_for("backoffice.readings"))
+    return render_template("backoffice/meter_change.html", form=form)

@@ -416,3 +416,64 @@ def email_reading_links(
         )
         queued += 1
     return queued
+
+
+def change_meter(
+    session: Session,
+    old: Meter,
+    *,
+    new_number: str,
+    size: str,
+    final_reading: int,
+    start_reading: int,
+    changed_on: date,
+    as_of: date,
+    actor: str,
+) -> Meter:
+    """Meter change (Zählerwechsel): the old meter's final reading counts for the period, the
+    new one starts from its start reading; the billing run bills both for their months."""
+    if old.removed_on is not None:
+        raise ValidationError("Dieser Zähler ist bereits ausgebaut.")
+    if not new_number.strip():
+        raise ValidationError("Bitte geben Sie die Nummer des neuen Zählers an.")
+    if changed_on < old.installed_on or changed_on > as_of:
+        raise ValidationError("Das Datum des Wechsels passt nicht.")
+    if start_reading < 0:
+        raise ValidationError("Der Anfangsstand kann nicht negativ sein.")
+    period = changed_on.year
+    if current_reading(session, old.id, period) is None:
+        submit_reading(
+            session,
+            meter=old,
+            period=period,
+            value=final_reading,
+            read_on=changed_on,
+            as_of=as_of,
+            source=ReadingSource.CARD,
+            band_percent=10_000,
+            confirmed=True,
+            actor=actor,
+        )
+    old.removed_on = changed_on
+    new = Meter(
+        municipality_id=old.municipality_id,
+        person_id=old.person_id,
+        number=new_number.strip(),
+        size=size,
+        location=old.location,
+        installed_on=changed_on,
+        initial_reading=start_reading,
+        replaces_meter_id=old.id,
+    )
+    session.add(new)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="water_meter.changed",
+        obj=new,
+        municipality_id=old.municipality_id,
+        before={"meter_id": old.id, "final_reading": final_reading},
+        after={"number": new.number, "start_reading": start_reading},
+    )
+    return new

@@ -337,3 +337,25 @@ class ClerkReadingForm(GermanForm):
     period = StringField(
         "Jahr", validators=[required(), Regexp(r"^\d{4}$", message="Vierstellige Jahreszahl.")]
     )
+
+
+class MeterChangeForm(GermanForm):
+    old_number = StringField(
+        "Nummer des ausgebauten Zählers", validators=[required(), Length(max=30)]
+    )
+    final_reading = StringField(
+        "Endstand des ausgebauten Zählers (m³)",
+        validators=[
+            required(),
+            Regexp(r"^\d{1,7}$", message="Bitte nur volle Kubikmeter angeben."),
+        ],
+    )
+    new_number = StringField("Nummer des neuen Zählers", validators=[required(), Length(max=30)])
+    start_reading = StringField(
+        "Anfangsstand des neuen Zählers (m³)",
+        validators=[
+            required(),
+            Regexp(r"^\d{1,7}$", message="Bitte nur volle Kubikmeter angeben."),
+        ],
+    )
+    changed_on = DateField("Datum des Wechsels", validators=[required()])

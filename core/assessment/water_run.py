@@ -64,7 +64,12 @@ def consumption_of(session: Session, meter: Meter, period: int) -> Consumption:
 
 
 def _months_in(meter: Meter, period: int) -> int:
-    first = max(meter.installed_on, date(period, 1, 1))
+    """Months of the period the meter's base fee is due for; a meter that replaced another
+    starts the month after the change (the old one is charged for the month of the change)."""
+    installed = meter.installed_on
+    if meter.replaces_meter_id is not None:
+        installed = add_months(installed, 1).replace(day=1)
+    first = max(installed, date(period, 1, 1))
     last = min(meter.removed_on or date(period, 12, 31), date(period, 12, 31))
     return max(0, (last.year - first.year) * 12 + last.month - first.month + 1)
 

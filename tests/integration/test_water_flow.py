@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import water
 from core.assessment import water_run
+from core.errors import ValidationError
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
@@ -274,3 +275,48 @@ def test_reading_links_by_email_through_a_real_smtp_server(
     assert envelope.rcpt_tos == ["leser@test.example"]
     body = envelope.content.decode()
     assert "W-MAIL" in body and f"https://portal.example/{town.slug}/zaehlerstand/2026/" in body
+
+
+def test_meter_change_bills_both_meters_for_their_months(db: Session, make: Any, town: Any) -> None:
+    owner = make.person(town)
+    old = meter(db, town, owner, "W-ALT")
+    read(db, old, 2025, 195)
+    new = water.change_meter(
+        db,
+        old,
+        new_number="W-NEU",
+        size="Q3 4",
+        final_reading=235,
+        start_reading=0,
+        changed_on=date(2026, 5, 20),
+        as_of=date(2026, 5, 21),
+        actor="user:clerk",
+    )
+    assert old.removed_on == date(2026, 5, 20) and new.replaces_meter_id == old.id
+    read(db, new, 2026, 55)  # 55 m³ on the new meter from 20 May
+    old_bill = water_run.bill_meter(
+        db, meter=old, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+    )
+    new_bill = water_run.bill_meter(
+        db, meter=new, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
+    )
+    # old: January–May, 40 m³; new: June–December, 55 m³ — 95 m³ and 12 months of base fee
+    assert old_bill.data["lines"][0]["months"] + new_bill.data["lines"][0]["months"] == 12
+    assert "40 m³" in old_bill.data["lines"][1]["description"]
+    assert "55 m³" in new_bill.data["lines"][1]["description"]
+    no_advances = db.scalars(
+        select(Claim).where(Claim.assessment_key.startswith(f"water_fee:2027:{old.id}:advance"))
+    ).all()
+    assert no_advances == []  # a removed meter gets no advance payments
+    with pytest.raises(ValidationError):
+        water.change_meter(
+            db,
+            old,
+            new_number="X",
+            size="Q3 4",
+            final_reading=1,
+            start_reading=0,
+            changed_on=date(2026, 6, 1),
+            as_of=date(2026, 6, 2),
+            actor="user:clerk",
+        )

@@ -146,3 +146,37 @@ def test_a_photo_of_the_meter_can_be_sent_along(
     reading = water.current_reading(db, w.id, clock.today().year)
     photo = db.get(archive.Document, reading.photo_document_id)
     assert photo.media_type == "image/png" and photo.person_id == w.person_id
+
+
+def test_clerk_records_a_meter_change(app: Flask, db: Session, make: Any, setup: Any) -> None:
+    m, w, _url = setup
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    today = clock.today()
+    response = post_form(
+        desk,
+        "/backoffice/zaehlerwechsel",
+        {
+            "old_number": w.number,
+            "final_reading": "230",
+            "new_number": "W-NEU-1",
+            "start_reading": "0",
+            "changed_on": today.isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    db.refresh(w)
+    assert w.removed_on == today
+    again = post_form(
+        desk,
+        "/backoffice/zaehlerwechsel",
+        {
+            "old_number": w.number,
+            "final_reading": "1",
+            "new_number": "X",
+            "start_reading": "0",
+            "changed_on": today.isoformat(),
+        },
+    )
+    assert "Diese Zählernummer gibt es hier nicht." in again.get_data(as_text=True)

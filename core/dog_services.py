@@ -11,23 +11,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, workflow
 from core.assessment.dog_tax import DogTaxRules, add_months
 from core.assessment.dog_tax_run import RulesCache, assess_person
 from core.dogs import Dog, DogStatus, EndReason, get_dog
-from core.errors import ValidationError
+from core.errors import FieldErrors as FieldErrors  # re-exported for callers
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.notices import Notice
 from core.persons import Person
 from core.tenancy import Municipality, next_number
-from core.workflow import (
-    Application,
-    ApplicationStatus,
-    CriterionSpec,
-    criteria_for,
-    transition,
-)
+from core.workflow import Application, CriterionSpec, criteria_for
+from core.workflow import reject as reject  # the common decisions, re-exported for callers
+from core.workflow import request_information as request_information
 
 SERVICE_REGISTER = "dog_registration"
 SERVICE_DEREGISTER = "dog_deregistration"
@@ -155,14 +151,6 @@ class Deregistration:
         )
 
 
-class FieldErrors(ValidationError):
-    """Plausibility errors per form field (German messages), raised before anything is saved."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(" ".join(errors.values()))
-        self.errors = errors
-
-
 def check_registration(reg: Registration, rules: DogTaxRules, as_of: date) -> dict[str, str]:
     errors: dict[str, str] = {}
     limit = as_of + timedelta(days=FUTURE_LIMIT_DAYS)
@@ -250,29 +238,18 @@ def submit(
     subject_id: int | None = None,
 ) -> Application:
     """Record an application; without review reasons it is carried out at once."""
-    application = Application(
-        municipality_id=municipality.id,
-        person_id=person.id,
-        service=service,
-        subject_id=subject_id,
-        status=ApplicationStatus.IN_REVIEW,
-        data=data,
-        review_reasons=reasons,
-        submitted_by=actor,
-    )
-    session.add(application)
-    session.flush()
-    audit.record(
+    return workflow.submit(
         session,
-        actor=actor,
-        action="application.submitted",
-        obj=application,
+        person_id=person.id,
         municipality_id=municipality.id,
-        after={"service": service, "review_reasons": reasons},
+        service=service,
+        data=data,
+        reasons=reasons,
+        as_of=as_of,
+        actor=actor,
+        subject_id=subject_id,
+        approve=lambda s, a, day, who: approve(s, a, as_of=day, actor=who),
     )
-    if not reasons:
-        approve(session, application, as_of=as_of, actor="system:auto")
-    return application
 
 
 def submit_registration(
@@ -383,32 +360,7 @@ def order_replacement_tag(
 
 def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Notice]:
     """Carry out an application and mark it approved; returns the notices it caused."""
-    transition(session, application, ApplicationStatus.APPROVED, actor=actor)
-    person = session.get_one(Person, application.person_id)
-    municipality = session.get_one(Municipality, application.municipality_id)
-    carry_out = {
-        SERVICE_REGISTER: _carry_out_registration,
-        SERVICE_DEREGISTER: _carry_out_deregistration,
-        SERVICE_TAG_LOST: _carry_out_tag_lost,
-        SERVICE_TAG_REPLACEMENT: _carry_out_replacement,
-    }[application.service]
-    return carry_out(session, application, person, municipality, as_of, actor)
-
-
-def reject(session: Session, application: Application, *, reason: str, actor: str) -> None:
-    if not reason.strip():
-        raise ValidationError("Bitte begründen Sie die Ablehnung.")
-    transition(session, application, ApplicationStatus.REJECTED, actor=actor, message=reason)
-
-
-def request_information(
-    session: Session, application: Application, *, question: str, actor: str
-) -> None:
-    if not question.strip():
-        raise ValidationError("Bitte formulieren Sie Ihre Rückfrage.")
-    transition(
-        session, application, ApplicationStatus.INFO_REQUESTED, actor=actor, message=question
-    )
+    return workflow.approve_with(session, application, CARRY_OUT, as_of=as_of, actor=actor)
 
 
 def _reassess(
@@ -420,9 +372,8 @@ def _reassess(
     actor: str,
 ) -> list[Notice]:
     cache = RulesCache(session, municipality.id)
-    notices = []
-    for year in range(min(from_year, as_of.year), as_of.year + 1):
-        notice = assess_person(
+    return workflow.reassess_years(
+        lambda year: assess_person(
             session,
             person=person,
             municipality=municipality,
@@ -430,10 +381,10 @@ def _reassess(
             as_of=as_of,
             actor=actor,
             rules=cache,
-        )
-        if notice is not None:
-            notices.append(notice)
-    return notices
+        ),
+        from_year,
+        as_of,
+    )
 
 
 def _carry_out_registration(
@@ -564,3 +515,11 @@ def _carry_out_replacement(
         after={"tag_number": dog.tag_number},
     )
     return []
+
+
+CARRY_OUT: dict[str, workflow.CarryOut] = {
+    SERVICE_REGISTER: _carry_out_registration,
+    SERVICE_DEREGISTER: _carry_out_deregistration,
+    SERVICE_TAG_LOST: _carry_out_tag_lost,
+    SERVICE_TAG_REPLACEMENT: _carry_out_replacement,
+}

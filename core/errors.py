@@ -37,3 +37,11 @@ class InvalidToken(DomainError):
 
 class ExpiredToken(DomainError):
     """A signed token was genuine but is older than it may be."""
+
+
+class FieldErrors(ValidationError):
+    """Plausibility errors per form field (German messages), raised before anything is saved."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors

@@ -5,17 +5,16 @@ orders and re-assesses the waste fees."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import audit, clock
+from core import audit, clock, workflow
 from core.assessment.waste_fee import RHYTHMS, WasteFeeRules
 from core.assessment.waste_fee_run import RulesCache, assess_person
-from core.dog_services import FieldErrors, reject, request_information
+from core.errors import FieldErrors as FieldErrors  # re-exported for callers
 from core.errors import IllegalTransition
 from core.notices import Notice
 from core.persons import Person
@@ -30,9 +29,9 @@ from core.waste import (
     get_bin,
     get_property,
 )
-from core.workflow import Application, ApplicationStatus, CriterionSpec, criteria_for, transition
-
-__all__ = ["FieldErrors", "reject", "request_information"]
+from core.workflow import Application, CriterionSpec, criteria_for
+from core.workflow import reject as reject  # the common decisions, re-exported for callers
+from core.workflow import request_information as request_information
 
 SERVICE_REGISTER = "bin_registration"
 SERVICE_CHANGE = "bin_change"
@@ -130,29 +129,18 @@ def _submit(
     as_of: date,
     actor: str,
 ) -> Application:
-    application = Application(
-        municipality_id=municipality.id,
-        person_id=person.id,
-        service=service,
-        subject_id=subject_id,
-        status=ApplicationStatus.IN_REVIEW,
-        data=data,
-        review_reasons=reasons,
-        submitted_by=actor,
-    )
-    session.add(application)
-    session.flush()
-    audit.record(
+    return workflow.submit(
         session,
-        actor=actor,
-        action="application.submitted",
-        obj=application,
+        person_id=person.id,
         municipality_id=municipality.id,
-        after={"service": service, "review_reasons": reasons},
+        service=service,
+        data=data,
+        reasons=reasons,
+        as_of=as_of,
+        actor=actor,
+        subject_id=subject_id,
+        approve=lambda s, a, day, who: approve(s, a, as_of=day, actor=who),
     )
-    if not reasons:
-        approve(session, application, as_of=as_of, actor="system:auto")
-    return application
 
 
 @dataclass(frozen=True)
@@ -370,16 +358,7 @@ def submit_deregistration(
 
 def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Notice]:
     """Carry out an application and mark it approved; returns the notices it caused."""
-    transition(session, application, ApplicationStatus.APPROVED, actor=actor)
-    person = session.get_one(Person, application.person_id)
-    municipality = session.get_one(Municipality, application.municipality_id)
-    carry_out: Callable[..., list[Notice]] = {
-        SERVICE_REGISTER: _carry_out_registration,
-        SERVICE_CHANGE: _carry_out_change,
-        SERVICE_SWAP: _carry_out_swap,
-        SERVICE_DEREGISTER: _carry_out_deregistration,
-    }[application.service]
-    return carry_out(session, application, person, municipality, as_of, actor)
+    return workflow.approve_with(session, application, CARRY_OUT, as_of=as_of, actor=actor)
 
 
 def _new_bin(
@@ -421,9 +400,8 @@ def _reassess(
     actor: str,
 ) -> list[Notice]:
     cache = RulesCache(session, municipality.id)
-    notices = []
-    for year in range(min(from_year, as_of.year), as_of.year + 1):
-        notice = assess_person(
+    return workflow.reassess_years(
+        lambda year: assess_person(
             session,
             person=person,
             municipality=municipality,
@@ -431,10 +409,10 @@ def _reassess(
             as_of=as_of,
             actor=actor,
             rules=cache,
-        )
-        if notice is not None:
-            notices.append(notice)
-    return notices
+        ),
+        from_year,
+        as_of,
+    )
 
 
 def _carry_out_registration(
@@ -545,3 +523,11 @@ def mark_done(session: Session, order: WorkOrder, *, actor: str) -> None:
         after={"kind": order.kind.value, "bin_id": order.bin_id},
     )
     session.flush()
+
+
+CARRY_OUT: dict[str, workflow.CarryOut] = {
+    SERVICE_REGISTER: _carry_out_registration,
+    SERVICE_CHANGE: _carry_out_change,
+    SERVICE_SWAP: _carry_out_swap,
+    SERVICE_DEREGISTER: _carry_out_deregistration,
+}

@@ -9,8 +9,9 @@ information. Each step is an explicit transition and lands in the audit trail.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, select
@@ -237,3 +238,94 @@ def applications_of(session: Session, person_id: int, municipality_id: int) -> l
             .order_by(Application.submitted_at.desc(), Application.id.desc())
         )
     )
+
+
+# --------------------------------------------------------------------------- the common path
+
+CarryOut = Callable[[Session, Application, Any, Any, date, str], list[Any]]
+
+
+def submit(
+    session: Session,
+    *,
+    person_id: int,
+    municipality_id: int,
+    service: str,
+    data: dict[str, Any],
+    reasons: list[str],
+    as_of: date,
+    actor: str,
+    approve: Callable[[Session, Application, date, str], object],
+    subject_id: int | None = None,
+) -> Application:
+    """Record an application; without review reasons it is carried out at once (``approve``)."""
+    application = Application(
+        municipality_id=municipality_id,
+        person_id=person_id,
+        service=service,
+        subject_id=subject_id,
+        status=ApplicationStatus.IN_REVIEW,
+        data=data,
+        review_reasons=reasons,
+        submitted_by=actor,
+    )
+    session.add(application)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="application.submitted",
+        obj=application,
+        municipality_id=municipality_id,
+        after={"service": service, "review_reasons": reasons},
+    )
+    if not reasons:
+        approve(session, application, as_of, "system:auto")
+    return application
+
+
+def approve_with(
+    session: Session,
+    application: Application,
+    carry_out: dict[str, CarryOut],
+    *,
+    as_of: date,
+    actor: str,
+) -> list[Any]:
+    """Mark an application approved and carry it out with the service's function (which gets
+    the session, the application, its person and municipality, ``as_of`` and the actor)."""
+    from core.persons import Person
+    from core.tenancy import Municipality
+
+    transition(session, application, ApplicationStatus.APPROVED, actor=actor)
+    person = session.get_one(Person, application.person_id)
+    municipality = session.get_one(Municipality, application.municipality_id)
+    return carry_out[application.service](session, application, person, municipality, as_of, actor)
+
+
+def reject(session: Session, application: Application, *, reason: str, actor: str) -> None:
+    if not reason.strip():
+        raise ValidationError("Bitte begründen Sie die Ablehnung.")
+    transition(session, application, ApplicationStatus.REJECTED, actor=actor, message=reason)
+
+
+def request_information(
+    session: Session, application: Application, *, question: str, actor: str
+) -> None:
+    if not question.strip():
+        raise ValidationError("Bitte formulieren Sie Ihre Rückfrage.")
+    transition(
+        session, application, ApplicationStatus.INFO_REQUESTED, actor=actor, message=question
+    )
+
+
+def reassess_years(
+    assess: Callable[[int], object | None], from_year: int, as_of: date
+) -> list[Any]:
+    """Re-assess every year from ``from_year`` to the current one; the notices it caused."""
+    notices = []
+    for year in range(min(from_year, as_of.year), as_of.year + 1):
+        notice = assess(year)
+        if notice is not None:
+            notices.append(notice)
+    return notices

@@ -16,6 +16,7 @@ from core.dog_services import Deregistration, FieldErrors, Registration
 from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
 from core.persons import PersonKind
+from portal.citizen import current_person, person_or_redirect, show_field_errors
 from portal.database import db
 from portal.forms import (
     AddressFields,
@@ -26,26 +27,6 @@ from portal.forms import (
 )
 from portal.municipal import bp
 from portal.uploads import store_upload
-
-
-def current_person() -> persons.Person | None:
-    return persons.person_for_user(db(), g.municipality.id, current_user.id)
-
-
-def _person_or_redirect() -> persons.Person | Response:
-    person = current_person()
-    if person is None:
-        return redirect(url_for("portal.finance_address", next=request.full_path))
-    return person
-
-
-def _show_field_errors(form: Any, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        target = form[name] if name in form._fields else None
-        if target is None:
-            form.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message]
 
 
 @bp.route("/finanzadresse", methods=["GET", "POST"])
@@ -107,7 +88,7 @@ def dogs() -> str | Response:
 @bp.route("/hunde/anmelden", methods=["GET", "POST"])
 @login_required
 def register_dog() -> str | Response:
-    person = _person_or_redirect()
+    person = person_or_redirect()
     if isinstance(person, Response):
         return person
     session = db()
@@ -144,7 +125,7 @@ def register_dog() -> str | Response:
                 )
             except FieldErrors as exc:
                 session.rollback()
-                _show_field_errors(form, exc.errors)
+                show_field_errors(form, exc.errors)
             else:
                 session.commit()
                 return redirect(url_for("portal.application", application_id=application.id))
@@ -158,7 +139,7 @@ def _store_proof(form: DogRegistrationForm, person: persons.Person) -> int | boo
 
 
 def _own_active_dog(dog_id: int) -> tuple[persons.Person, Any] | Response:
-    person = _person_or_redirect()
+    person = person_or_redirect()
     if isinstance(person, Response):
         return person
     try:
@@ -194,7 +175,7 @@ def deregister_dog(dog_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(form, exc.errors)
+            show_field_errors(form, exc.errors)
         else:
             session.commit()
             return redirect(url_for("portal.application", application_id=application.id))
@@ -223,7 +204,7 @@ def lost_tag(dog_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(form, exc.errors)
+            show_field_errors(form, exc.errors)
         else:
             session.commit()
             return redirect(url_for("portal.application", application_id=application.id))

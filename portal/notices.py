@@ -11,8 +11,8 @@ from core import archive, clock, notices
 from core.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger import service as ledger
 from core.ledger.models import Claim
+from portal.citizen import current_person
 from portal.database import db
-from portal.dogs import current_person
 from portal.municipal import bp
 
 

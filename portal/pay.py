@@ -22,8 +22,8 @@ from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
 from core.references import make_rf
+from portal.citizen import current_person
 from portal.database import db
-from portal.dogs import current_person
 from portal.forms import ConfirmForm
 from portal.municipal import bp
 

@@ -17,8 +17,8 @@ from core.assessment.waste_fee import RHYTHMS, WasteFeeRules
 from core.errors import NotFound
 from core.waste import WasteBin, bins_of, get_bin, get_property, properties_of, work_orders
 from core.waste_services import BinRegistration, FieldErrors
+from portal.citizen import current_person, person_or_redirect, show_field_errors
 from portal.database import db
-from portal.dogs import _person_or_redirect, _show_field_errors, current_person
 from portal.forms import GermanForm, required
 from portal.municipal import bp
 
@@ -70,7 +70,7 @@ def _litres(form: BinForm) -> int:
 
 
 def _own_bin(bin_id: int) -> tuple[persons.Person, WasteBin] | Response:
-    person = _person_or_redirect()
+    person = person_or_redirect()
     if isinstance(person, Response):
         return person
     try:
@@ -121,7 +121,7 @@ def waste() -> str:
 @bp.route("/abfall/grundstuecke/<int:property_id>/behaelter", methods=["GET", "POST"])
 @login_required
 def register_bin(property_id: int) -> str | Response:
-    person = _person_or_redirect()
+    person = person_or_redirect()
     if isinstance(person, Response):
         return person
     session = db()
@@ -145,7 +145,7 @@ def register_bin(property_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(form, exc.errors)
+            show_field_errors(form, exc.errors)
         else:
             return _done(application)
     return render_template(
@@ -186,7 +186,7 @@ def change_bin(bin_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(
+            show_field_errors(
                 form, {"start" if k == "change_from" else k: v for k, v in exc.errors.items()}
             )
         else:
@@ -225,7 +225,7 @@ def damaged_bin(bin_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(form, exc.errors)
+            show_field_errors(form, exc.errors)
         else:
             return _done(application)
     return render_template(
@@ -262,7 +262,7 @@ def deregister_bin(bin_id: int) -> str | Response:
             )
         except FieldErrors as exc:
             session.rollback()
-            _show_field_errors(form, exc.errors)
+            show_field_errors(form, exc.errors)
         else:
             return _done(application)
     return render_template(

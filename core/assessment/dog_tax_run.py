@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core.assessment import booking
 from core.assessment.dog_tax import (
@@ -29,7 +29,7 @@ from core.dogs import Dog
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim
+from core.ledger.models import Claim, TaxAccount
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
 from core.statutes import statutes_for_year
@@ -90,13 +90,74 @@ def assess_person(
     rules: RulesCache | None = None,
 ) -> Notice | None:
     """Assess one owner's dog tax for ``year``; book the difference; return the new notice."""
-    rules = rules or RulesCache(session, municipality.id)
-    dogs = list(
-        session.scalars(
-            select(Dog).where(Dog.person_id == person.id, Dog.municipality_id == municipality.id)
-        )
+    [on_file] = _on_file(session, municipality, year, [person.id]).values()
+    return _assess(
+        session,
+        person=person,
+        municipality=municipality,
+        year=year,
+        as_of=as_of,
+        actor=actor,
+        rules=rules or RulesCache(session, municipality.id),
+        on_file=on_file,
     )
-    booked, claims_by_key = booking.booked_per_key(session, person, ClaimKind.DOG_TAX, year)
+
+
+@dataclass
+class _OnFile:
+    """What the database holds for one owner before the assessment."""
+
+    dogs: list[Dog] = field(default_factory=list)
+    booked: dict[str, int] = field(default_factory=dict)
+    claims_by_key: dict[str, list[Claim]] = field(default_factory=dict)
+    has_notice: bool = False
+    tax_account: TaxAccount | None = None
+
+
+def _on_file(
+    session: Session, municipality: Municipality, year: int, person_ids: list[int]
+) -> dict[int, _OnFile]:
+    """Dogs, booked claims, whether a notice exists, and the dog-tax account of each owner —
+    a few queries for a whole chunk of owners instead of several per owner. Assessing one owner
+    never changes another's, so the chunk can be read up front."""
+    found = {pid: _OnFile() for pid in person_ids}
+    for dog in session.scalars(
+        select(Dog)
+        .where(Dog.person_id.in_(person_ids), Dog.municipality_id == municipality.id)
+        .order_by(Dog.id)
+    ):
+        found[dog.person_id].dogs.append(dog)
+    for pid, (booked, claims_by_key) in booking.booked_per_key_of(
+        session, person_ids, ClaimKind.DOG_TAX, year
+    ).items():
+        found[pid].booked, found[pid].claims_by_key = booked, claims_by_key
+    for pid in session.scalars(
+        select(Notice.person_id)
+        .where(Notice.person_id.in_(person_ids), Notice.levy == LEVY, Notice.year == year)
+        .distinct()
+    ):
+        found[pid].has_notice = True
+    for account in session.scalars(
+        select(TaxAccount).where(
+            TaxAccount.person_id.in_(person_ids), TaxAccount.levy == ClaimKind.DOG_TAX
+        )
+    ):
+        found[account.person_id].tax_account = account
+    return found
+
+
+def _assess(
+    session: Session,
+    *,
+    person: Person,
+    municipality: Municipality,
+    year: int,
+    as_of: date,
+    actor: str,
+    rules: RulesCache,
+    on_file: _OnFile,
+) -> Notice | None:
+    dogs, booked, claims_by_key = on_file.dogs, on_file.booked, on_file.claims_by_key
     if not dogs and not booked:
         return None
     rules_for = rules.for_year(year)
@@ -104,14 +165,12 @@ def assess_person(
     in_force = rules_for(as_of.year * 12 + as_of.month - 1 if as_of.year == year else year * 12)
     targets = [_target(i, year, as_of, in_force) for i in result.instalments if i.amount_cents]
     changes = booking.plan(targets, booked)
-    has_notice = session.scalar(
-        select(Notice.id)
-        .where(Notice.person_id == person.id, Notice.levy == LEVY, Notice.year == year)
-        .limit(1)
-    )
+    has_notice = on_file.has_notice
     if not changes and (has_notice or not result.lines):
         return None
-    account = ledger.tax_account(session, person, municipality, ClaimKind.DOG_TAX)
+    account = on_file.tax_account or ledger.open_tax_account(
+        session, person, municipality, ClaimKind.DOG_TAX
+    )
     previous = sum(booked.values())
     first = previous == 0 and not has_notice
     data = _snapshot(
@@ -235,9 +294,9 @@ def _snapshot(
 
 @dataclass
 class RunStats:
-    persons: int = 0
-    notices: int = 0
-    dogs: int = 0
+    persons: int = 0  # owners assessed
+    notices: int = 0  # new notices issued
+    dogs: int = 0  # dogs on file of the owners assessed
 
 
 def owners_in_year(session: Session, municipality_id: int, year: int) -> list[int]:
@@ -267,23 +326,35 @@ def assess_all(
     chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> RunStats:
     """Annual assessment (Jahresveranlagung) of every owner; ``chunk_done(done, total)`` is
-    called after each chunk so that the caller can commit and report progress."""
+    called after each chunk so that the caller can commit and report progress. What is on file
+    for the owners of a chunk is read up front (:func:`_on_file`), a few queries per chunk."""
     rules = RulesCache(session, municipality.id)
     owners = owners_in_year(session, municipality.id, year)
     stats = RunStats()
     for start in range(0, len(owners), chunk_size):
-        for person_id in owners[start : start + chunk_size]:
-            person = session.get_one(Person, person_id)
+        chunk = owners[start : start + chunk_size]
+        persons = {
+            p.id: p
+            for p in session.scalars(
+                select(Person)
+                .where(Person.id.in_(chunk))
+                .options(selectinload(Person.addresses))  # printed on the notice
+            )
+        }
+        on_file = _on_file(session, municipality, year, chunk)
+        for person_id in chunk:
             stats.persons += 1
+            stats.dogs += len(on_file[person_id].dogs)
             if (
-                assess_person(
+                _assess(
                     session,
-                    person=person,
+                    person=persons[person_id],
                     municipality=municipality,
                     year=year,
                     as_of=as_of,
                     actor=actor,
                     rules=rules,
+                    on_file=on_file[person_id],
                 )
                 is not None
             ):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
 from core import audit
@@ -45,7 +45,23 @@ CHANNEL_ACCOUNT = {
 # --------------------------------------------------------------------------- accounts
 
 
+# Per-session memo of accounts already loaded (session.info), so that a batch run does not look
+# them up again for every posting. An entry counts only while its rows are persistent in this
+# very session: a rollback expunges rows it created, and then they are looked up afresh.
+_SYSTEM_ACCOUNTS = "openkasse.ledger.system_accounts"
+_PERSON_ACCOUNTS = "openkasse.ledger.person_accounts"
+_PERSON_ACCOUNTS_KEPT = 64  # the persons booked last (one at a time in batch runs)
+
+
+def _in_session(session: Session, *rows: Any) -> bool:
+    return all(row in session and inspect(row).persistent for row in rows)
+
+
 def system_account(session: Session, municipality_id: int, code: str) -> LedgerAccount:
+    memo: dict[tuple[int, str], LedgerAccount] = session.info.setdefault(_SYSTEM_ACCOUNTS, {})
+    account = memo.get((municipality_id, code))
+    if account is not None and _in_session(session, account):
+        return account
     account = session.scalars(
         select(LedgerAccount).where(
             LedgerAccount.municipality_id == municipality_id, LedgerAccount.code == code
@@ -58,6 +74,7 @@ def system_account(session: Session, municipality_id: int, code: str) -> LedgerA
         )
         session.add(account)
         session.flush()
+    memo[(municipality_id, code)] = account
     return account
 
 
@@ -69,7 +86,18 @@ class PersonAccounts:
     credit: LedgerAccount
 
 
+def _known_person_accounts(session: Session, person_id: int) -> PersonAccounts | None:
+    memo: dict[int, PersonAccounts] = session.info.get(_PERSON_ACCOUNTS, {})
+    accounts = memo.get(person_id)
+    if accounts is not None and _in_session(session, accounts.receivable, accounts.credit):
+        return accounts
+    return None
+
+
 def person_accounts(session: Session, person: Person) -> PersonAccounts:
+    known = _known_person_accounts(session, person.id)
+    if known is not None:
+        return known
     rows = {
         a.kind: a
         for a in session.scalars(select(LedgerAccount).where(LedgerAccount.person_id == person.id))
@@ -88,22 +116,39 @@ def person_accounts(session: Session, person: Person) -> PersonAccounts:
             )
             session.add(rows[kind])
     session.flush()
-    return PersonAccounts(rows[AccountKind.RECEIVABLE], rows[AccountKind.CREDIT])
+    accounts = PersonAccounts(rows[AccountKind.RECEIVABLE], rows[AccountKind.CREDIT])
+    memo: dict[int, PersonAccounts] = session.info.setdefault(_PERSON_ACCOUNTS, {})
+    memo.pop(person.id, None)
+    memo[person.id] = accounts
+    while len(memo) > _PERSON_ACCOUNTS_KEPT:
+        del memo[next(iter(memo))]  # the oldest entry
+    return accounts
+
+
+def _side_total(side: Any) -> Any:
+    return (
+        select(func.coalesce(func.sum(Posting.amount_cents), 0))
+        .where(side == bindparam("account_id"))
+        .scalar_subquery()
+    )
+
+
+# Built once: the balance is asked for after every claim (credit check), so a batch run would
+# otherwise spend more time building this statement than the database spends answering it.
+_BALANCE = select(_side_total(Posting.debit_account_id) - _side_total(Posting.credit_account_id))
 
 
 def account_balance(session: Session, account: LedgerAccount) -> int:
-    """Debits minus credits: the sum of the account's postings."""
-    debit = session.scalar(
-        select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
-            Posting.debit_account_id == account.id
-        )
-    )
-    credit = session.scalar(
-        select(func.coalesce(func.sum(Posting.amount_cents), 0)).where(
-            Posting.credit_account_id == account.id
-        )
-    )
-    return int(debit or 0) - int(credit or 0)
+    """Debits minus credits: the sum of the account's postings (one round trip).
+
+    No autoflush: postings never wait in the session (:func:`_save` adds an entry with its
+    postings and flushes at once), so what is pending (e.g. an audit event) cannot change the
+    sum, and a flush only for that would be wasted.
+    """
+    account_id = account.id
+    with session.no_autoflush:
+        balance = session.scalar(_BALANCE, {"account_id": account_id})
+    return int(balance or 0)
 
 
 def _existing_account(session: Session, person: Person, kind: AccountKind) -> LedgerAccount | None:
@@ -116,7 +161,8 @@ def _existing_account(session: Session, person: Person, kind: AccountKind) -> Le
 
 def credit_balance(session: Session, person: Person) -> int:
     """The person's credit (Guthaben), a positive number when they have paid in excess."""
-    account = _existing_account(session, person, AccountKind.CREDIT)
+    known = _known_person_accounts(session, person.id)
+    account = known.credit if known else _existing_account(session, person, AccountKind.CREDIT)
     return -account_balance(session, account) if account else 0
 
 
@@ -144,15 +190,23 @@ def tax_account(
     account = session.scalars(
         select(TaxAccount).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
     ).first()
-    if account is None:
-        account = TaxAccount(
-            municipality_id=municipality.id,
-            person_id=person.id,
-            levy=levy,
-            kassenzeichen=new_kassenzeichen(session, municipality),
-        )
-        session.add(account)
-        session.flush()
+    return account or open_tax_account(session, person, municipality, levy)
+
+
+def open_tax_account(
+    session: Session, person: Person, municipality: Municipality, levy: ClaimKind
+) -> TaxAccount:
+    """A new Steuerkonto with a new Kassenzeichen, for a caller that has already found that the
+    person has none for the levy (batch runs look this up for many persons at once); the
+    database refuses a second one (unique person and levy)."""
+    account = TaxAccount(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        levy=levy,
+        kassenzeichen=new_kassenzeichen(session, municipality),
+    )
+    session.add(account)
+    session.flush()
     return account
 
 

@@ -1,8 +1,10 @@
 """Throughput benchmarks (not part of `make test`): `make bench` or
-`python -m tests.benchmarks.run [--claims N] [--postgres]`.
+`python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--only WHAT] [--postgres]`.
 
 Ledger: post claims and book payments with § 225 allocation, the core of every batch run.
-Prints claims/s and payments/s with a progress line; records nothing, asserts nothing.
+Dog tax (issue 3): the annual assessment (Jahresveranlagung) of 100,000 dogs — computation,
+notice records and booking — then rendering and archiving the PDFs of a sample of the notices.
+Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic import command
+from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy.orm import Session
 
+from core import clock
+from core.assessment.dog_tax import add_months
+from core.assessment.dog_tax_run import assess_all
 from core.db import make_engine, make_session_factory
+from core.dogs import Dog, DogStatus
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import PaymentChannel
+from core.ledger.models import Claim, PaymentChannel
+from core.notices import Notice, NoticeSettings, ensure_document
+from core.persons import Address, Person, PersonKind
+from core.tenancy import Counter, Municipality
 from portal.cli import alembic_config
 from tests import factories, pg
 
@@ -37,11 +49,19 @@ def bench_ledger(url: str, claims: int) -> None:
         started = time.perf_counter()
         made = []
         for i in range(claims):
-            made.append(ledger.post_claim(
-                session, person=people[i % len(people)], municipality=m,
-                kind=ClaimKind.PROPERTY_TAX, amount_cents=7200,
-                due_date=AS_OF + timedelta(days=36 + i % 300), description="Grundsteuer",
-                as_of=AS_OF, actor="bench"))
+            made.append(
+                ledger.post_claim(
+                    session,
+                    person=people[i % len(people)],
+                    municipality=m,
+                    kind=ClaimKind.PROPERTY_TAX,
+                    amount_cents=7200,
+                    due_date=AS_OF + timedelta(days=36 + i % 300),
+                    description="Grundsteuer",
+                    as_of=AS_OF,
+                    actor="bench",
+                )
+            )
             if (i + 1) % 1000 == 0:
                 print(f"  {i + 1}/{claims} claims", file=sys.stderr)
         session.commit()
@@ -49,36 +69,248 @@ def bench_ledger(url: str, claims: int) -> None:
         started = time.perf_counter()
         for i, claim in enumerate(made):
             ledger.record_payment(
-                session, person=people[i % len(people)], amount_cents=7200,
-                received_on=AS_OF, channel=PaymentChannel.BANK_TRANSFER, as_of=AS_OF,
-                actor="bench", kassenzeichen=claim.kassenzeichen)
+                session,
+                person=people[i % len(people)],
+                amount_cents=7200,
+                received_on=AS_OF,
+                channel=PaymentChannel.BANK_TRANSFER,
+                as_of=AS_OF,
+                actor="bench",
+                kassenzeichen=claim.kassenzeichen,
+            )
             if (i + 1) % 1000 == 0:
                 print(f"  {i + 1}/{claims} payments", file=sys.stderr)
         session.commit()
         pay_s = time.perf_counter() - started
     backend = url.split(":")[0]
-    print(f"ledger/{backend}: {claims / claim_s:,.0f} claims/s, {claims / pay_s:,.0f} "
-          f"payments/s (allocated by § 225 AO) for {claims} claims of {len(people)} persons")
+    print(
+        f"ledger/{backend}: {claims / claim_s:,.0f} claims/s, {claims / pay_s:,.0f} "
+        f"payments/s (allocated by § 225 AO) for {claims} claims of {len(people)} persons"
+    )
+
+
+DOG_AS_OF = date(2027, 1, 10)
+DOG_YEAR = 2027
+BREEDS = ("Labrador Retriever", "Mischling", "Dackel", "Golden Retriever", "Beagle", "Pudel")
+SETTINGS = NoticeSettings(
+    secret="bench-secret-" + "x" * 32, public_base_url="https://portal.example"
+)
+
+
+def _dog_rows(m: Municipality, owner_ids: list[int], dogs: int) -> list[dict[str, Any]]:
+    """``dogs`` dogs, deterministically: every fourth owner has two, the others one; a mix of
+    ordinary, listed (dangerous), reduced (benefits) and exempt (assistance) dogs, some taken in
+    during the year before the run so that their first instalments are pro rata."""
+    rows: list[dict[str, Any]] = []
+    for i, owner_id in enumerate(owner_ids):
+        for _ in range(2 if i % 4 == 3 else 1):
+            n = len(rows)
+            if n == dogs:
+                return rows
+            acquired = date(2016 + n % 11, 1 + n % 12, 1 + n % 28)
+            rows.append(
+                {
+                    "municipality_id": m.id,
+                    "person_id": owner_id,
+                    "name": f"Hund {n + 1}",
+                    "breed": "Rottweiler" if n % 50 == 7 else BREEDS[n % len(BREEDS)],
+                    "born_on": add_months(acquired, -(3 + n % 30)),
+                    "acquired_on": acquired,
+                    "chip_number": f"276098{n:09d}",
+                    "dangerous": n % 50 == 7,
+                    "exemption_code": {13: "benefits", 29: "assistance"}.get(n % 100),
+                    "tag_number": n + 1,
+                    "status": DogStatus.ACTIVE,
+                }
+            )
+    return rows
+
+
+def owners_for(dogs: int) -> int:
+    """Owners needed for ``dogs`` dogs when every fourth owner has two (100,000 → 80,000)."""
+    return -(-dogs * 4 // 5)
+
+
+def dog_tax_setup(session: Session, dogs: int) -> tuple[Municipality, int]:
+    """A municipality with the dog-tax statute, its owners (with addresses) and ``dogs`` dogs,
+    bulk-inserted and committed; returns the municipality and the number of dogs."""
+    m = factories.municipality(session)
+    factories.dog_tax_statute(session, m)
+    owners = owners_for(dogs)
+    created = clock.now()
+    for first in range(0, owners, 10_000):
+        session.execute(
+            insert(Person),
+            [
+                {
+                    "municipality_id": m.id,
+                    "number": n,
+                    "kind": PersonKind.NATURAL,
+                    "given_name": "Erika",
+                    "family_name": f"Halter{n}",
+                    "created_at": created,
+                }
+                for n in range(first + 1, min(first + 10_000, owners) + 1)
+            ],
+        )
+    owner_ids = list(
+        session.scalars(
+            select(Person.id).where(Person.municipality_id == m.id).order_by(Person.number)
+        )
+    )
+    for first in range(0, owners, 10_000):
+        session.execute(
+            insert(Address),
+            [
+                {
+                    "person_id": pid,
+                    "street": "Hundeweg",
+                    "house_number": str(n + 1),
+                    "postal_code": "12345",
+                    "city": m.city,
+                    "country": "DE",
+                    "valid_from": date(2015, 1, 1),
+                }
+                for n, pid in enumerate(owner_ids[first : first + 10_000], start=first)
+            ],
+        )
+    rows = _dog_rows(m, owner_ids, dogs)
+    for first in range(0, len(rows), 10_000):
+        session.execute(
+            insert(Dog), [{**r, "created_at": created} for r in rows[first : first + 10_000]]
+        )
+    session.add_all(
+        [
+            Counter(municipality_id=m.id, name="person", last_value=owners),
+            Counter(municipality_id=m.id, name="dog_tag", last_value=len(rows)),
+        ]
+    )
+    session.commit()
+    return m, len(rows)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine sends (round trips; executemany counts once)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+
+def bench_dog_tax(url: str, dogs: int, render: int) -> None:
+    backend = url.split(":")[0]
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        started = time.perf_counter()
+        m, dogs = dog_tax_setup(session, dogs)
+        print(
+            f"  set-up ({backend}): {owners_for(dogs)} owners, {dogs} dogs in "
+            f"{time.perf_counter() - started:.1f} s (bulk insert, not measured)",
+            file=sys.stderr,
+        )
+        statements = StatementCounter(engine)
+        started = time.perf_counter()
+
+        def chunk_done(done: int, total: int) -> None:
+            session.commit()
+            if done % 5000 < 500 or done == total:
+                rate = done / (time.perf_counter() - started)
+                print(f"  {done}/{total} owners ({rate:,.0f} owners/s)", file=sys.stderr)
+
+        cpu = time.process_time()
+        stats = assess_all(
+            session,
+            municipality=m,
+            year=DOG_YEAR,
+            as_of=DOG_AS_OF,
+            actor="bench",
+            chunk_done=chunk_done,
+        )
+        session.commit()
+        run_s, cpu = time.perf_counter() - started, time.process_time() - cpu
+        sql = statements.count
+        claims = session.scalar(select(func.count(Claim.id)).where(Claim.municipality_id == m.id))
+        print(
+            f"dog-tax annual run/{backend}: {dogs / run_s:,.0f} dogs/s, "
+            f"{stats.persons / run_s:,.0f} owners/s, {stats.notices} notices, {claims} claims "
+            f"— {dogs} dogs of {stats.persons} owners in {run_s:,.1f} s "
+            f"(this process's CPU {cpu:,.1f} s; {sql / max(1, stats.persons):.1f} SQL "
+            "statements per owner)"
+        )
+
+        notice_ids = list(
+            session.scalars(
+                select(Notice.id).where(Notice.municipality_id == m.id).order_by(Notice.id)
+            )
+        )
+        sample = notice_ids[:: max(1, len(notice_ids) // render)][:render] if render else []
+        started = time.perf_counter()
+        for i, notice_id in enumerate(sample):
+            ensure_document(session, session.get_one(Notice, notice_id), SETTINGS, actor="bench")
+            if (i + 1) % 50 == 0:
+                session.commit()
+                print(f"  {i + 1}/{len(sample)} notices rendered", file=sys.stderr)
+        session.commit()
+        render_s = time.perf_counter() - started
+        if sample:
+            print(
+                f"dog-tax notices/{backend}: {len(sample) / render_s:,.1f} notices/s rendered "
+                f"and archived (PDF with two QR codes, SHA-256) — sample of {len(sample)}"
+            )
+    engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=5000)
+    parser.add_argument(
+        "--dogs",
+        type=int,
+        default=100_000,
+        help="dogs of the annual dog-tax run (owners: 4/5 of it)",
+    )
+    parser.add_argument(
+        "--render", type=int, default=200, help="notices of the run to render and archive as PDF"
+    )
+    parser.add_argument("--only", choices=("ledger", "dog-tax"), help="run one benchmark only")
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
+    parser.add_argument(
+        "--postgres-dogs", type=int, help="dogs of the dog-tax run on PostgreSQL (default: --dogs)"
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: only there")
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-          f"Python {platform.python_version()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_ledger(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", args.claims)
+    # results (stdout) in order with the progress lines (stderr) when both go to one file
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"Python {platform.python_version()}"
+    )
+
+    def run_all(url_for: Any, dogs: int) -> None:
+        if args.only in (None, "ledger"):
+            bench_ledger(url_for("bench"), args.claims)
+        if args.only in (None, "dog-tax"):
+            bench_dog_tax(url_for("bench_dogs"), dogs, args.render)
+
+    if not (args.no_sqlite and args.postgres):
+        with tempfile.TemporaryDirectory() as tmp:
+            run_all(lambda name: f"sqlite:///{Path(tmp) / (name + '.sqlite3')}", args.dogs)
     if args.postgres:
         with pg.running_server() as base:
-            from sqlalchemy import text
 
-            admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("CREATE DATABASE bench"))
-            admin.dispose()
-            bench_ledger(f"{base}/bench", args.claims)
+            def pg_url(name: str) -> str:
+                admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f"CREATE DATABASE {name}"))
+                admin.dispose()
+                return f"{base}/{name}"
+
+            run_all(pg_url, args.postgres_dogs or args.dogs)
 
 
 if __name__ == "__main__":

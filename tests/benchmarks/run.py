@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Engine, event, func, insert, select, text
+from sqlalchemy import Engine, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import clock
@@ -32,6 +32,7 @@ from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
 from core.notices import Notice, NoticeSettings, ensure_document
 from core.persons import Address, Person, PersonKind
+from core.statutes import Statute
 from core.tenancy import Counter, Municipality
 from portal.cli import alembic_config
 from tests import factories, pg
@@ -265,6 +266,132 @@ def bench_dog_tax(url: str, dogs: int, render: int) -> None:
     engine.dispose()
 
 
+WATER_PERIOD = 2026
+
+
+def water_setup(session: Session, meters: int) -> Municipality:
+    """A municipality with its water statute and ``meters`` meters with two years of accepted
+    readings each (bulk insert: set-up, not measured)."""
+    from core.water import Meter, MeterReading, ReadingSource, ReadingStatus
+    from tests.integration.test_water_flow import WATER
+
+    m = factories.municipality(session)
+    session.add(
+        Statute(
+            municipality_id=m.id,
+            levy="water_fee",
+            valid_from=date(2020, 1, 1),
+            source="Wassergebührensatzung (Benchmark)",
+            data=WATER,
+        )
+    )
+    created = clock.now()
+    session.execute(
+        insert(Person),
+        [
+            {
+                "municipality_id": m.id,
+                "number": n,
+                "kind": PersonKind.NATURAL,
+                "given_name": "Wa",
+                "family_name": f"Nutzer{n}",
+                "created_at": created,
+            }
+            for n in range(1, meters + 1)
+        ],
+    )
+    person_ids = list(
+        session.scalars(
+            select(Person.id).where(Person.municipality_id == m.id).order_by(Person.number)
+        )
+    )
+    session.execute(
+        insert(Meter),
+        [
+            {
+                "municipality_id": m.id,
+                "person_id": pid,
+                "number": f"WZ{n:07d}",
+                "size": "Q3 4",
+                "location": f"Wasserweg {n}",
+                "installed_on": date(2020, 1, 1),
+                "initial_reading": 0,
+                "created_at": created,
+            }
+            for n, pid in enumerate(person_ids, start=1)
+        ],
+    )
+    meter_ids = list(
+        session.scalars(select(Meter.id).where(Meter.municipality_id == m.id).order_by(Meter.id))
+    )
+    rows = []
+    for n, mid in enumerate(meter_ids):
+        yearly = 40 + n % 120
+        for period, value in ((WATER_PERIOD - 1, 1000 + yearly), (WATER_PERIOD, 1000 + 2 * yearly)):
+            if period == WATER_PERIOD and n % 10 == 0:
+                continue  # every tenth meter sent no reading: estimated
+            rows.append(
+                {
+                    "municipality_id": m.id,
+                    "meter_id": mid,
+                    "period": period,
+                    "value": value,
+                    "read_on": date(period, 12, 15),
+                    "source": ReadingSource.CARD,
+                    "status": ReadingStatus.ACCEPTED,
+                    "current": True,
+                    "issues": [],
+                    "created_at": created,
+                    "created_by": "bench",
+                }
+            )
+    for first in range(0, len(rows), 10_000):
+        session.execute(insert(MeterReading), rows[first : first + 10_000])
+    session.execute(update(Meter).where(Meter.municipality_id == m.id).values(initial_reading=1000))
+    session.commit()
+    return m
+
+
+def bench_water(url: str, meters: int) -> None:
+    from core.assessment.water_run import bill_all
+
+    backend = url.split(":")[0]
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        started = time.perf_counter()
+        m = water_setup(session, meters)
+        print(
+            f"  set-up ({backend}): {meters} meters with readings in "
+            f"{time.perf_counter() - started:.1f} s (bulk insert, not measured)",
+            file=sys.stderr,
+        )
+        started = time.perf_counter()
+
+        def chunk_done(done: int, total: int) -> None:
+            session.commit()
+            if done % 5000 < 500 or done == total:
+                rate = done / (time.perf_counter() - started)
+                print(f"  {done}/{total} meters ({rate:,.0f} meters/s)", file=sys.stderr)
+
+        stats = bill_all(
+            session,
+            municipality=m,
+            period=WATER_PERIOD,
+            as_of=date(WATER_PERIOD + 1, 1, 15),
+            actor="bench",
+            chunk_done=chunk_done,
+        )
+        session.commit()
+        run_s = time.perf_counter() - started
+        print(
+            f"water billing run/{backend}: {stats.meters / run_s:,.0f} meters/s — "
+            f"{stats.meters} meters, {stats.notices} bills ({stats.estimated} estimated), "
+            f"with next year's advance payments, in {run_s:,.1f} s"
+        )
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--claims", type=int, default=5000)
@@ -277,7 +404,10 @@ def main() -> None:
     parser.add_argument(
         "--render", type=int, default=200, help="notices of the run to render and archive as PDF"
     )
-    parser.add_argument("--only", choices=("ledger", "dog-tax"), help="run one benchmark only")
+    parser.add_argument("--meters", type=int, default=100_000, help="meters of the water run")
+    parser.add_argument(
+        "--only", choices=("ledger", "dog-tax", "water"), help="run one benchmark only"
+    )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
     parser.add_argument(
         "--postgres-dogs", type=int, help="dogs of the dog-tax run on PostgreSQL (default: --dogs)"
@@ -296,6 +426,8 @@ def main() -> None:
             bench_ledger(url_for("bench"), args.claims)
         if args.only in (None, "dog-tax"):
             bench_dog_tax(url_for("bench_dogs"), dogs, args.render)
+        if args.only in (None, "water"):
+            bench_water(url_for("bench_water"), args.meters)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,9 @@ Satzung and its sections). Amounts inside are integer cents.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import clock
 from core.db import Base, UTCDateTime
 from core.errors import NotFound
+
+R = TypeVar("R")
 
 
 class Statute(Base):
@@ -70,3 +73,47 @@ def statutes_for_year(
             .order_by(Statute.valid_from)
         )
     )
+
+
+class StatuteCache(Generic[R]):
+    """A levy's statutes of one municipality, parsed once per year and run (batch runs ask for
+    the rules of every month of every owner).
+
+    ``parse`` turns a statute's data into the levy's typed rules (e.g. DogTaxRules.from_data);
+    ``name`` is the statute's German name for the error when a year has none.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        municipality_id: int,
+        levy: str,
+        parse: Callable[[dict[str, Any], str], R],
+        name: str,
+    ) -> None:
+        self.session, self.municipality_id, self.levy = session, municipality_id, levy
+        self.parse, self.name = parse, name
+        self._years: dict[int, list[tuple[date, date | None, R]]] = {}
+
+    def for_year(self, year: int) -> Callable[[int], R]:
+        """``rules_for(month_index)`` for the months of ``year`` (index = year*12 + month-1)."""
+        if year not in self._years:
+            self._years[year] = [
+                (s.valid_from, s.valid_to, self.parse(s.data, s.source))
+                for s in statutes_for_year(self.session, self.municipality_id, self.levy, year)
+            ]
+        periods = self._years[year]
+        if not periods:
+            raise NotFound(f"Für {year} ist keine {self.name} hinterlegt.")
+
+        def rules_for(month_index: int) -> R:
+            day = date(month_index // 12, month_index % 12 + 1, 1)
+            for start, end, rules in reversed(periods):
+                if start <= day and (end is None or day < end):
+                    return rules
+            return periods[0][2]  # a statute starting mid-month governs that month too
+
+        return rules_for
+
+    def on(self, day: date) -> R:
+        return self.for_year(day.year)(day.year * 12 + day.month - 1)

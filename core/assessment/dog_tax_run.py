@@ -21,46 +21,26 @@ from core.assessment.dog_tax import (
     DogFacts,
     DogTaxRules,
     Instalment,
-    RulesFor,
     compute_year,
     due_date,
 )
 from core.dogs import Dog
-from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
-from core.statutes import statutes_for_year
+from core.statutes import StatuteCache
 from core.tenancy import Municipality
 
 
-class RulesCache:
-    """Statutes of a municipality per year, parsed once per run."""
+class RulesCache(StatuteCache[DogTaxRules]):
+    """Dog-tax statutes of a municipality per year, parsed once per run."""
 
     def __init__(self, session: Session, municipality_id: int) -> None:
-        self.session, self.municipality_id = session, municipality_id
-        self._years: dict[int, list[tuple[date, date | None, DogTaxRules]]] = {}
-
-    def for_year(self, year: int) -> RulesFor:
-        if year not in self._years:
-            self._years[year] = [
-                (s.valid_from, s.valid_to, DogTaxRules.from_data(s.data, s.source))
-                for s in statutes_for_year(self.session, self.municipality_id, LEVY, year)
-            ]
-        periods = self._years[year]
-        if not periods:
-            raise NotFound(f"Für {year} ist keine Hundesteuersatzung hinterlegt.")
-
-        def rules_for(month_index: int) -> DogTaxRules:
-            day = date(month_index // 12, month_index % 12 + 1, 1)
-            for start, end, rules in reversed(periods):
-                if start <= day and (end is None or day < end):
-                    return rules
-            return periods[0][2]  # a statute starting mid-month governs that month too
-
-        return rules_for
+        super().__init__(
+            session, municipality_id, LEVY, DogTaxRules.from_data, "Hundesteuersatzung"
+        )
 
 
 def facts(dog: Dog) -> DogFacts:

@@ -23,50 +23,27 @@ from core.assessment.waste_fee import (
     LEVY,
     BinFacts,
     PropertyFacts,
-    RulesFor,
     WasteFeeRules,
     compute_year,
     due_date,
 )
-from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
-from core.statutes import statutes_for_year
+from core.statutes import StatuteCache
 from core.tenancy import Municipality
 from core.waste import WasteBin, WasteProperty
 
 
-class RulesCache:
+class RulesCache(StatuteCache[WasteFeeRules]):
     """Waste-fee statutes of a municipality per year, parsed once per run."""
 
     def __init__(self, session: Session, municipality_id: int) -> None:
-        self.session, self.municipality_id = session, municipality_id
-        self._years: dict[int, list[tuple[date, date | None, WasteFeeRules]]] = {}
-
-    def for_year(self, year: int) -> RulesFor:
-        if year not in self._years:
-            self._years[year] = [
-                (s.valid_from, s.valid_to, WasteFeeRules.from_data(s.data, s.source))
-                for s in statutes_for_year(self.session, self.municipality_id, LEVY, year)
-            ]
-        periods = self._years[year]
-        if not periods:
-            raise NotFound(f"Für {year} ist keine Abfallgebührensatzung hinterlegt.")
-
-        def rules_for(m_index: int) -> WasteFeeRules:
-            day = date(m_index // 12, m_index % 12 + 1, 1)
-            for start, end, rules in reversed(periods):
-                if start <= day and (end is None or day < end):
-                    return rules
-            return periods[0][2]
-
-        return rules_for
-
-    def on(self, day: date) -> WasteFeeRules:
-        return self.for_year(day.year)(month_index(day))
+        super().__init__(
+            session, municipality_id, LEVY, WasteFeeRules.from_data, "Abfallgebührensatzung"
+        )
 
 
 def facts(prop: WasteProperty, bins: list[WasteBin]) -> PropertyFacts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from backoffice.views import bp
@@ -149,37 +150,57 @@ def criteria() -> str | Response:
     )
 
 
+RUNS = {
+    "dog_tax": "Hundesteuer (Jahresveranlagung)",
+    "waste_fee": "Abfallgebühren (Jahresveranlagung)",
+    "water_fee": "Wasser (Verbrauchsabrechnung des Jahres)",
+}
+
+
+def _run(session: Session, levy: str, year: int) -> str:
+    """One batch run; returns the German summary for the clerk."""
+    from core.assessment import waste_fee_run, water_run
+
+    args = {"municipality": g.municipality, "as_of": clock.today(), "actor": current_user.actor}
+    if levy == "water_fee":
+        water = water_run.bill_all(session, period=year, **args)
+        return (
+            f"Wasser {year}: {water.meters} Zähler abgerechnet, {water.notices} Bescheide, "
+            f"davon {water.estimated} geschätzt."
+        )
+    run = waste_fee_run.assess_all if levy == "waste_fee" else dog_tax_run.assess_all
+    stats = run(session, year=year, **args)
+    return (
+        f"{RUNS[levy].split(' (')[0]} {year}: {stats.persons} Personen geprüft, "
+        f"{stats.notices} Bescheide erstellt."
+    )
+
+
 @bp.route("/veranlagung", methods=["GET", "POST"])
 @staff_required()
 def assessment_run() -> str | Response:
-    """Annual dog-tax run (Stapellauf) for the clerk's municipality; idempotent."""
+    """Batch runs (Stapellauf) of the clerk's municipality: the annual dog-tax and waste-fee
+    assessments and the water billing; each is idempotent."""
     form = ConfirmForm()
     year = request.form.get("year", type=int) or clock.today().year + 1
+    levy = request.form.get("levy", "dog_tax")
     if form.validate_on_submit():
         session = db()
         try:
-            stats = dog_tax_run.assess_all(
-                session,
-                municipality=g.municipality,
-                year=year,
-                as_of=clock.today(),
-                actor=current_user.actor,
-            )
+            message = _run(session, levy, year)
         except DomainError as exc:
             session.rollback()
             form.form_errors.append(exc.message)
         else:
             session.commit()
-            flash(
-                f"Hundesteuer {year}: {stats.persons} Halter geprüft, {stats.notices} "
-                "Bescheide erstellt.",
-                "success",
-            )
+            flash(message, "success")
             return redirect(url_for("backoffice.assessment_run"))
     return render_template(
         "backoffice/assessment_run.html",
         form=form,
         year=year,
+        levy=levy,
+        levies=RUNS,
         pending=len(notices.pending_documents(db(), current_user.municipality_id)),
     )
 

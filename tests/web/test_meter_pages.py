@@ -180,3 +180,27 @@ def test_clerk_records_a_meter_change(app: Flask, db: Session, make: Any, setup:
         },
     )
     assert "Diese Zählernummer gibt es hier nicht." in again.get_data(as_text=True)
+
+
+def test_clerk_starts_the_water_billing_and_the_waste_run_from_the_back_office(
+    app: Flask, db: Session, make: Any, setup: Any
+) -> None:
+    from sqlalchemy import func, select
+
+    from core.notices import Notice
+
+    m, w, _url = setup
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    year = clock.today().year - 1
+    page = desk.get("/backoffice/veranlagung").get_data(as_text=True)
+    assert "Wasser (Verbrauchsabrechnung des Jahres)" in page
+    done = post_form(desk, "/backoffice/veranlagung", {"levy": "water_fee", "year": str(year)})
+    assert done.status_code == 302
+    assert "1 Zähler abgerechnet" in desk.get("/backoffice/veranlagung").get_data(as_text=True)
+    assert db.scalar(select(func.count(Notice.id)).where(Notice.person_id == w.person_id)) == 1
+    post_form(desk, "/backoffice/veranlagung", {"levy": "waste_fee", "year": "2026"})
+    assert "Abfallgebühren 2026: 0 Personen geprüft" in desk.get(
+        "/backoffice/veranlagung"
+    ).get_data(as_text=True)  # nobody with bins here

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim
+from core.ledger.models import Claim, TaxAccount
 from core.persons import Person
 from core.tenancy import Municipality
 
@@ -153,3 +153,38 @@ def book(
                 remaining -= part
             if not remaining:
                 break
+
+
+@dataclass
+class OnFile:
+    """What is already on file for one person, levy and year (loaded per chunk in batch runs)."""
+
+    booked: dict[str, int]
+    claims_by_key: dict[str, list[Claim]]
+    has_notice: bool = False
+    tax_account: TaxAccount | None = None
+
+
+def on_file_of(
+    session: Session, person_ids: Collection[int], levy: ClaimKind, year: int
+) -> dict[int, OnFile]:
+    """Booked claims per key, whether a notice of the year exists and the tax account, of many
+    persons at once (a few queries per chunk instead of several per person)."""
+    from core.notices import Notice
+
+    ids = list(person_ids)
+    found = {
+        pid: OnFile(booked, claims)
+        for pid, (booked, claims) in booked_per_key_of(session, ids, levy, year).items()
+    }
+    for pid in session.scalars(
+        select(Notice.person_id)
+        .where(Notice.person_id.in_(ids), Notice.levy == levy.value, Notice.year == year)
+        .distinct()
+    ):
+        found[pid].has_notice = True
+    for account in session.scalars(
+        select(TaxAccount).where(TaxAccount.person_id.in_(ids), TaxAccount.levy == levy)
+    ):
+        found[account.person_id].tax_account = account
+    return found

@@ -27,7 +27,7 @@ from core.assessment.dog_tax import (
 from core.dogs import Dog
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, TaxAccount
+from core.ledger.models import Claim
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
 from core.statutes import StatuteCache
@@ -84,14 +84,10 @@ def assess_person(
 
 
 @dataclass
-class _OnFile:
+class _OnFile(booking.OnFile):
     """What the database holds for one owner before the assessment."""
 
     dogs: list[Dog] = field(default_factory=list)
-    booked: dict[str, int] = field(default_factory=dict)
-    claims_by_key: dict[str, list[Claim]] = field(default_factory=dict)
-    has_notice: bool = False
-    tax_account: TaxAccount | None = None
 
 
 def _on_file(
@@ -100,29 +96,16 @@ def _on_file(
     """Dogs, booked claims, whether a notice exists, and the dog-tax account of each owner —
     a few queries for a whole chunk of owners instead of several per owner. Assessing one owner
     never changes another's, so the chunk can be read up front."""
-    found = {pid: _OnFile() for pid in person_ids}
+    found = {
+        pid: _OnFile(f.booked, f.claims_by_key, f.has_notice, f.tax_account)
+        for pid, f in booking.on_file_of(session, person_ids, ClaimKind.DOG_TAX, year).items()
+    }
     for dog in session.scalars(
         select(Dog)
         .where(Dog.person_id.in_(person_ids), Dog.municipality_id == municipality.id)
         .order_by(Dog.id)
     ):
         found[dog.person_id].dogs.append(dog)
-    for pid, (booked, claims_by_key) in booking.booked_per_key_of(
-        session, person_ids, ClaimKind.DOG_TAX, year
-    ).items():
-        found[pid].booked, found[pid].claims_by_key = booked, claims_by_key
-    for pid in session.scalars(
-        select(Notice.person_id)
-        .where(Notice.person_id.in_(person_ids), Notice.levy == LEVY, Notice.year == year)
-        .distinct()
-    ):
-        found[pid].has_notice = True
-    for account in session.scalars(
-        select(TaxAccount).where(
-            TaxAccount.person_id.in_(person_ids), TaxAccount.levy == ClaimKind.DOG_TAX
-        )
-    ):
-        found[account.person_id].tax_account = account
     return found
 
 

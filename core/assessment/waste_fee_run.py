@@ -29,7 +29,7 @@ from core.assessment.waste_fee import (
 )
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, TaxAccount
+from core.ledger.models import Claim
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
 from core.statutes import StatuteCache
@@ -70,12 +70,8 @@ def facts(prop: WasteProperty, bins: list[WasteBin]) -> PropertyFacts:
 
 
 @dataclass
-class _OnFile:
+class _OnFile(booking.OnFile):
     properties: list[tuple[WasteProperty, list[WasteBin]]] = field(default_factory=list)
-    booked: dict[str, int] = field(default_factory=dict)
-    claims_by_key: dict[str, list[Claim]] = field(default_factory=dict)
-    has_notice: bool = False
-    tax_account: TaxAccount | None = None
 
 
 def _on_file(
@@ -83,7 +79,10 @@ def _on_file(
 ) -> dict[int, _OnFile]:
     """Properties with bins, booked claims, notices and fee account of a chunk of persons."""
     person_ids = [p.id for p in persons]
-    found = {pid: _OnFile() for pid in person_ids}
+    found = {
+        pid: _OnFile(f.booked, f.claims_by_key, f.has_notice, f.tax_account)
+        for pid, f in booking.on_file_of(session, person_ids, ClaimKind.WASTE_FEE, year).items()
+    }
     props = list(
         session.scalars(
             select(WasteProperty)
@@ -104,22 +103,6 @@ def _on_file(
             bins[b.property_id].append(b)
     for p in props:
         found[p.person_id].properties.append((p, bins[p.id]))
-    for person in persons:
-        found[person.id].booked, found[person.id].claims_by_key = booking.booked_per_key(
-            session, person, ClaimKind.WASTE_FEE, year
-        )
-    for pid in session.scalars(
-        select(Notice.person_id)
-        .where(Notice.person_id.in_(person_ids), Notice.levy == LEVY, Notice.year == year)
-        .distinct()
-    ):
-        found[pid].has_notice = True
-    for account in session.scalars(
-        select(TaxAccount).where(
-            TaxAccount.person_id.in_(person_ids), TaxAccount.levy == ClaimKind.WASTE_FEE
-        )
-    ):
-        found[account.person_id].tax_account = account
     return found
 
 

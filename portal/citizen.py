@@ -3,6 +3,7 @@ German plausibility errors put back on the form's fields."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, redirect, request, url_for
@@ -10,6 +11,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import persons
+from core.errors import FieldErrors
+from core.workflow import Application
 from portal.database import db
 
 
@@ -32,3 +35,22 @@ def show_field_errors(form: Any, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
         else:
             target.errors = [*target.errors, message]
+
+
+def submit_application(
+    form: Any, submit: Callable[[], Application], *, rename: dict[str, str] | None = None
+) -> Response | None:
+    """Call a core service that records an application, then commit and show its status page.
+
+    On plausibility errors nothing is kept (rollback) and the German messages go back onto the
+    form's fields (``rename`` maps the service's names to the form's); the caller re-renders.
+    """
+    session = db()
+    try:
+        application = submit()
+    except FieldErrors as exc:
+        session.rollback()
+        show_field_errors(form, {(rename or {}).get(k, k): v for k, v in exc.errors.items()})
+        return None
+    session.commit()
+    return redirect(url_for("portal.application", application_id=application.id))

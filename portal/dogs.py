@@ -12,11 +12,11 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from core import clock, dog_services, persons, services, workflow
-from core.dog_services import Deregistration, FieldErrors, Registration
+from core.dog_services import Deregistration, Registration
 from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
 from core.persons import PersonKind
-from portal.citizen import current_person, person_or_redirect, show_field_errors
+from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import (
     AddressFields,
@@ -114,21 +114,19 @@ def register_dog() -> str | Response:
                 exemption_note=form.exemption_note.data or "",
                 proof_document_id=proof_id or None,
             )
-            try:
-                application = dog_services.submit_registration(
+            done = submit_application(
+                form,
+                lambda: dog_services.submit_registration(
                     session,
                     person=person,
                     municipality=g.municipality,
                     registration=registration,
                     as_of=as_of,
                     actor=current_user.actor,
-                )
-            except FieldErrors as exc:
-                session.rollback()
-                show_field_errors(form, exc.errors)
-            else:
-                session.commit()
-                return redirect(url_for("portal.application", application_id=application.id))
+                ),
+            )
+            if done:
+                return done
     return render_template("portal/dogs/register.html", form=form, listed=rules.listed_breeds)
 
 
@@ -159,8 +157,9 @@ def deregister_dog(dog_id: int) -> str | Response:
     form = DeregistrationForm()
     if form.validate_on_submit():
         session = db()
-        try:
-            application = dog_services.submit_deregistration(
+        done = submit_application(
+            form,
+            lambda: dog_services.submit_deregistration(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -172,13 +171,10 @@ def deregister_dog(dog_id: int) -> str | Response:
                     form.ended_on.data,
                     form.new_owner.data or "",
                 ),
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            session.commit()
-            return redirect(url_for("portal.application", application_id=application.id))
+            ),
+        )
+        if done:
+            return done
     return render_template("portal/dogs/deregister.html", form=form, dog=dog)
 
 
@@ -192,8 +188,9 @@ def lost_tag(dog_id: int) -> str | Response:
     form = LostTagForm()
     if form.validate_on_submit():
         session = db()
-        try:
-            application = dog_services.report_lost_tag(
+        done = submit_application(
+            form,
+            lambda: dog_services.report_lost_tag(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -201,13 +198,10 @@ def lost_tag(dog_id: int) -> str | Response:
                 lost_on=form.lost_on.data,
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            session.commit()
-            return redirect(url_for("portal.application", application_id=application.id))
+            ),
+        )
+        if done:
+            return done
     return render_template("portal/dogs/lost_tag.html", form=form, dog=dog)
 
 
@@ -222,21 +216,19 @@ def replacement_tag(dog_id: int) -> str | Response:
     rules = dog_services.rules_on(session, g.municipality.id, clock.today())
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            application = dog_services.order_replacement_tag(
+        done = submit_application(
+            form,
+            lambda: dog_services.order_replacement_tag(
                 session,
                 person=person,
                 municipality=g.municipality,
                 dog_id=dog.id,
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            form.form_errors.extend(exc.errors.values())
-        else:
-            session.commit()
-            return redirect(url_for("portal.application", application_id=application.id))
+            ),
+        )
+        if done:
+            return done
     return render_template(
         "portal/dogs/replacement.html", form=form, dog=dog, fee=rules.replacement_tag_fee_cents
     )

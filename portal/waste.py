@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort, g, redirect, render_template, url_for
+from flask import abort, g, render_template
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, TextAreaField
@@ -16,8 +16,8 @@ from core import clock, persons, waste_services, workflow
 from core.assessment.waste_fee import RHYTHMS, WasteFeeRules
 from core.errors import NotFound
 from core.waste import WasteBin, bins_of, get_bin, get_property, properties_of, work_orders
-from core.waste_services import BinRegistration, FieldErrors
-from portal.citizen import current_person, person_or_redirect, show_field_errors
+from core.waste_services import BinRegistration
+from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import GermanForm, required
 from portal.municipal import bp
@@ -82,11 +82,6 @@ def _own_bin(bin_id: int) -> tuple[persons.Person, WasteBin] | Response:
     return person, found
 
 
-def _done(application: workflow.Application) -> Response:
-    db().commit()
-    return redirect(url_for("portal.application", application_id=application.id))
-
-
 @bp.get("/abfall")
 @login_required
 def waste() -> str:
@@ -132,8 +127,9 @@ def register_bin(property_id: int) -> str | Response:
     form = BinForm()
     _choices(form, waste_services.rules_on(session, g.municipality.id, clock.today()))
     if form.validate_on_submit():
-        try:
-            application = waste_services.submit_registration(
+        done = submit_application(
+            form,
+            lambda: waste_services.submit_registration(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -142,12 +138,10 @@ def register_bin(property_id: int) -> str | Response:
                 ),
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            return _done(application)
+            ),
+        )
+        if done:
+            return done
     return render_template(
         "portal/waste/form.html",
         form=form,
@@ -172,8 +166,9 @@ def change_bin(bin_id: int) -> str | Response:
     form.start.label.text = "Ab wann soll der neue Behälter gelten?"
     _choices(form, waste_services.rules_on(session, g.municipality.id, clock.today()))
     if form.validate_on_submit():
-        try:
-            application = waste_services.submit_change(
+        done = submit_application(
+            form,
+            lambda: waste_services.submit_change(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -183,14 +178,11 @@ def change_bin(bin_id: int) -> str | Response:
                 change_from=form.start.data or date.min,
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(
-                form, {"start" if k == "change_from" else k: v for k, v in exc.errors.items()}
-            )
-        else:
-            return _done(application)
+            ),
+            rename={"change_from": "start"},
+        )
+        if done:
+            return done
     return render_template(
         "portal/waste/form.html",
         form=form,
@@ -213,8 +205,9 @@ def damaged_bin(bin_id: int) -> str | Response:
     form = DamageForm()
     if form.validate_on_submit():
         session = db()
-        try:
-            application = waste_services.report_damaged(
+        done = submit_application(
+            form,
+            lambda: waste_services.report_damaged(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -222,12 +215,10 @@ def damaged_bin(bin_id: int) -> str | Response:
                 note=form.note.data or "",
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            return _done(application)
+            ),
+        )
+        if done:
+            return done
     return render_template(
         "portal/waste/form.html",
         form=form,
@@ -250,8 +241,9 @@ def deregister_bin(bin_id: int) -> str | Response:
     form = EndForm()
     if form.validate_on_submit():
         session = db()
-        try:
-            application = waste_services.submit_deregistration(
+        done = submit_application(
+            form,
+            lambda: waste_services.submit_deregistration(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -259,12 +251,10 @@ def deregister_bin(bin_id: int) -> str | Response:
                 end=form.end.data or date.min,
                 as_of=clock.today(),
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            return _done(application)
+            ),
+        )
+        if done:
+            return done
     return render_template(
         "portal/waste/form.html",
         form=form,

@@ -5,7 +5,9 @@ Each command is a thin call into core; it opens one unit of work and commits onc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from alembic import command
@@ -107,6 +109,23 @@ def assess_group() -> None:
     """Veranlagung (Stapellauf)."""
 
 
+def _batch(
+    slug: str | None, unit: str, run: Callable[..., Any], summary: Callable[[Any, Any], str]
+) -> None:
+    """A batch run per municipality: every chunk is its own transaction (a rerun resumes where
+    it stopped, the runs are idempotent), progress on stderr, a summary line each."""
+    with _session_factory()() as session:
+        for municipality in _municipalities(session, slug):
+
+            def progress(done: int, total: int, name: str = municipality.name) -> None:
+                session.commit()
+                click.echo(f"  {name}: {done}/{total} {unit}", err=True)
+
+            stats = run(session, municipality, progress)
+            session.commit()
+            click.echo(summary(municipality, stats))
+
+
 @assess_group.command("dog-tax")
 @click.option(
     "--as-of",
@@ -130,27 +149,17 @@ def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> N
 
     day = as_of.date()
     year = year or day.year
-    factory = _session_factory()
-    with factory() as session:
-        for municipality in _municipalities(session, slug):
-
-            def progress(done: int, total: int, name: str = municipality.name) -> None:
-                session.commit()  # each chunk is its own transaction: a rerun resumes
-                click.echo(f"  {name}: {done}/{total} Halter", err=True)
-
-            stats = dog_tax_run.assess_all(
-                session,
-                municipality=municipality,
-                year=year,
-                as_of=day,
-                actor="cli",
-                chunk_done=progress,
-            )
-            session.commit()
-            click.echo(
-                f"{municipality.name}: Hundesteuer {year} – {stats.persons} Halter, "
-                f"{stats.notices} neue Bescheide."
-            )
+    _batch(
+        slug,
+        "Halter",
+        lambda session, m, progress: dog_tax_run.assess_all(
+            session, municipality=m, year=year, as_of=day, actor="cli", chunk_done=progress
+        ),
+        lambda m, stats: (
+            f"{m.name}: Hundesteuer {year} – {stats.persons} Halter, "
+            f"{stats.notices} neue Bescheide."
+        ),
+    )
     if render:
         _render_pending(slug)
 
@@ -178,27 +187,17 @@ def assess_waste(as_of, year: int | None, slug: str | None, render: bool) -> Non
 
     day = as_of.date()
     year = year or day.year
-    factory = _session_factory()
-    with factory() as session:
-        for municipality in _municipalities(session, slug):
-
-            def progress(done: int, total: int, name: str = municipality.name) -> None:
-                session.commit()  # each chunk is its own transaction: a rerun resumes
-                click.echo(f"  {name}: {done}/{total} Gebührenpflichtige", err=True)
-
-            stats = waste_fee_run.assess_all(
-                session,
-                municipality=municipality,
-                year=year,
-                as_of=day,
-                actor="cli",
-                chunk_done=progress,
-            )
-            session.commit()
-            click.echo(
-                f"{municipality.name}: Abfallgebühren {year} – {stats.persons} "
-                f"Gebührenpflichtige, {stats.bins} Behälter, {stats.notices} neue Bescheide."
-            )
+    _batch(
+        slug,
+        "Gebührenpflichtige",
+        lambda session, m, progress: waste_fee_run.assess_all(
+            session, municipality=m, year=year, as_of=day, actor="cli", chunk_done=progress
+        ),
+        lambda m, stats: (
+            f"{m.name}: Abfallgebühren {year} – {stats.persons} "
+            f"Gebührenpflichtige, {stats.bins} Behälter, {stats.notices} neue Bescheide."
+        ),
+    )
     if render:
         _render_pending(slug)
 
@@ -408,27 +407,17 @@ def assess_water(period: int, as_of, slug: str | None) -> None:  # type: ignore[
     from core.assessment import water_run
 
     day = as_of.date() if as_of else clock.today()
-    factory = _session_factory()
-    with factory() as session:
-        for municipality in _municipalities(session, slug):
-
-            def progress(done: int, total: int, name: str = municipality.name) -> None:
-                session.commit()
-                click.echo(f"  {name}: {done}/{total} Zähler", err=True)
-
-            stats = water_run.bill_all(
-                session,
-                municipality=municipality,
-                period=period,
-                as_of=day,
-                actor="cli",
-                chunk_done=progress,
-            )
-            session.commit()
-            click.echo(
-                f"{municipality.name}: Wasser {period} – {stats.meters} Zähler, "
-                f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
-            )
+    _batch(
+        slug,
+        "Zähler",
+        lambda session, m, progress: water_run.bill_all(
+            session, municipality=m, period=period, as_of=day, actor="cli", chunk_done=progress
+        ),
+        lambda m, stats: (
+            f"{m.name}: Wasser {period} – {stats.meters} Zähler, "
+            f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
+        ),
+    )
 
 
 @main.group("outbox")

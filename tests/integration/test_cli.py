@@ -94,6 +94,24 @@ def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) 
     assert second.returncode == 0, second.stderr
     assert "0 neue Bescheide" in second.stdout  # idempotent
 
+    waste = run(
+        "assess",
+        "waste",
+        "--as-of",
+        f"{year}-01-10",
+        "--municipality",
+        "musterstadt",
+        "--no-render",
+        env=fresh_env,
+    )
+    assert waste.returncode == 0, waste.stderr
+    assert f"Abfallgebühren {year}" in waste.stdout and "neue Bescheide" in waste.stdout
+    water = run(
+        "assess", "water", "--period", str(year - 1), "--municipality", "musterstadt", env=fresh_env
+    )
+    assert water.returncode == 0, water.stderr
+    assert "0 Abrechnungen" in water.stdout  # the demo billed last year already: idempotent
+
     listed = run("notices", "list", "--json", env=fresh_env)
     assert listed.returncode == 0, listed.stderr
     rows = json.loads(listed.stdout)

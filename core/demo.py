@@ -582,6 +582,16 @@ def _statutes_and_criteria(session: Session, municipality: Municipality) -> None
         )
     )
     ensure_criteria(session, municipality.id, waste_services.DEFAULT_CRITERIA)
+    sepa = sepa_statute(municipality)
+    session.add(
+        Statute(
+            municipality_id=municipality.id,
+            levy="sepa",
+            valid_from=date(2020, 1, 1),
+            source=sepa["legal_basis"],
+            data=sepa,
+        )
+    )
     water = water_statute(municipality)
     session.add(
         Statute(
@@ -791,6 +801,25 @@ def _pending_review(session: Session, as_of: date) -> None:
 
 
 # --------------------------------------------------------------------------- water
+
+
+def sepa_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo direct-debit rules (DOMAIN.md "SEPA direct debit"): 14 days' pre-notification,
+    36 months' lapse, bank charges of a return passed on where the debtor is responsible."""
+    return {
+        "legal_basis": (
+            f"Kassen- und Gebührenordnung ({municipality.name}), Abschnitt Lastschriftverfahren; "
+            "SEPA Core Direct Debit Scheme Rulebook (EPC016-09), Abschnitte 4.5 und 4.6.1"
+        ),
+        "prenotification_days": 14,
+        "mandate_lapse_months": 36,
+        "return_fee_cents": 300 if municipality.slug == "musterstadt" else 450,
+        # Returns the debtor is responsible for (account closed or blocked, no funds, no
+        # mandate, refused): the bank's charge is passed on.
+        "return_fee_reasons": ["AC01", "AC04", "AC06", "AM04", "MD01", "MS02"],
+        # The account or the mandate is gone: collect no more until a clerk or the debtor acts.
+        "suspend_mandate_reasons": ["AC01", "AC04", "AC06", "MD01", "MD07", "MS02"],
+    }
 
 
 def water_statute(municipality: Municipality) -> dict[str, Any]:

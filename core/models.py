@@ -7,7 +7,10 @@ from core.dogs import Dog
 from core.identity import UserAccount
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
 from core.notices import Notice
+from core.payments.bank_import import BankLine, StatementImport
 from core.payments.checkout import PaymentAttempt, ProviderEvent
+from core.payments.direct_debit import DirectDebitItem, DirectDebitRun, PreNotification
+from core.payments.mandates import Mandate
 from core.payments.refunds import Refund
 from core.persons import Address, Person
 from core.statutes import Statute
@@ -18,6 +21,12 @@ from core.workflow import Application, ReviewCriterion
 
 __all__ = [
     "Address",
+    "BankLine",
+    "DirectDebitItem",
+    "DirectDebitRun",
+    "Mandate",
+    "PreNotification",
+    "StatementImport",
     "Application",
     "AuditEvent",
     "Base",

@@ -180,3 +180,21 @@ def waste_property(
     session.add(prop)
     session.flush()
     return prop
+
+
+def sepa_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """The demo direct-debit rules (14 days' pre-notification, 3 € return fee) for ``m``."""
+    from core.demo import sepa_statute as demo_statute
+    from core.statutes import Statute
+
+    data = {**demo_statute(type("M", (), {"slug": "musterstadt", "name": "Test"})()), **overrides}
+    statute = Statute(
+        municipality_id=m.id,
+        levy="sepa",
+        valid_from=date(2020, 1, 1),
+        source="Kassenordnung (Test)",
+        data=data,
+    )
+    session.add(statute)
+    session.flush()
+    return statute

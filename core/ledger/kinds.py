@@ -69,6 +69,7 @@ KINDS: dict[ClaimKind, KindInfo] = {
 SYSTEM_ACCOUNTS: dict[str, tuple[str, str]] = {
     "1800": ("Bank (Hauptkonto der Kasse)", "bank"),
     "1810": ("Zahlungsdienstleister (Kartenzahlungen, Verrechnung)", "clearing"),
+    "1820": ("Lastschriften im Einzug (Verrechnung mit der Bank)", "clearing"),
     "1890": ("Ungeklärte Zahlungseingänge (Verwahrgelder)", "suspense"),
     **{info.revenue_account: (f"Erträge {info.label}", "revenue") for info in KINDS.values()},
 }

@@ -57,6 +57,7 @@ class EntryKind(enum.StrEnum):
     REDUCTION = "reduction"  # Sollminderung (change assessment, cancellation of a claim)
     REFUND = "refund"  # Erstattung (money paid back to the payer)
     REVERSAL = "reversal"  # Storno einer Zahlung
+    CLEARING = "clearing"  # Umbuchung zwischen Bank, Verrechnungs- und Verwahrkonten
 
 
 class PaymentChannel(enum.StrEnum):

@@ -458,11 +458,14 @@ def record_payment(
     kassenzeichen: str | None = None,
     claim_ids: Collection[int] = (),
     external_ref: str | None = None,
+    cash_account: str | None = None,
 ) -> Payment:
     """Book a payment and allocate it (§ 225 AO); what is left becomes credit.
 
     Idempotent: a payment with the same ``external_ref`` on the same channel is booked once and
-    the first booking is returned for every repetition.
+    the first booking is returned for every repetition. ``cash_account`` overrides where the
+    money comes from (default: the channel's account), e.g. "1820" for a direct debit handed to
+    the bank but not yet credited, "1890" for a bank credit a clerk assigns from suspense.
     """
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
         raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
@@ -495,7 +498,7 @@ def record_payment(
         amount_cents, open_items(session, person), as_of=received_on, designated=designated
     )
     accounts = person_accounts(session, person)
-    cash = system_account(session, person.municipality_id, CHANNEL_ACCOUNT[channel])
+    cash = system_account(session, person.municipality_id, cash_account or CHANNEL_ACCOUNT[channel])
     entry = _entry(
         session,
         person,
@@ -557,6 +560,40 @@ def apply_credit(
     )
     for claim_id, part in allocation.parts:
         _post(entry, accounts.credit, accounts.receivable, part, claim_id=claim_id)
+    return _save(session, entry)
+
+
+def book_clearing(
+    session: Session,
+    municipality_id: int,
+    *,
+    debit: str,
+    credit: str,
+    amount_cents: int,
+    value_date: date,
+    text: str,
+    actor: str,
+    person_id: int | None = None,
+    payment_id: int | None = None,
+) -> JournalEntry:
+    """Move money between two of the municipality's own accounts (Umbuchung), e.g. the bank's
+    credit for a direct debit (bank ← clearing) or an unexplained transfer (bank → suspense).
+    No person's balance changes."""
+    entry = JournalEntry(
+        municipality_id=municipality_id,
+        person_id=person_id,
+        kind=EntryKind.CLEARING,
+        value_date=value_date,
+        text=text[:200],
+        actor=actor,
+    )
+    _post(
+        entry,
+        system_account(session, municipality_id, debit),
+        system_account(session, municipality_id, credit),
+        amount_cents,
+        payment_id=payment_id,
+    )
     return _save(session, entry)
 
 

@@ -1,0 +1,837 @@
+"""Bank statements (camt.053 / camt.054) imported, matched to open items and booked.
+
+For each transaction of the statement (a TxDtls, or the entry when the bank gives no details):
+
+* **Credit from our own direct-debit run**: found by the EndToEndId the run wrote into the
+  pain.008 (or, for a collective entry without details, by the batch's PmtInfId/MsgId and its
+  total): the bank's money clears account 1820 ("in collection"); the claims were settled when
+  the run was made.
+* **Return** (R-transaction, a debit with a reason code such as AC04, AM04, MD01, MS02): the
+  direct-debit payment is reversed (the claim is open again), the bank's debit clears 1820, a
+  return fee is charged as a claim when the statute says so for that reason, and the mandate is
+  suspended for the reasons the statute lists (DOMAIN.md "SEPA direct debit").
+* **Transfer** naming a Kassenzeichen (13 digits with valid check digits) or an RF reference:
+  booked to that person and allocated (§ 225 AO; the Kassenzeichen designates its claims).
+* **Anything else** is parked in suspense (account 1890, Verwahrgelder) and put in the clerks'
+  queue, with suggestions by amount and name; the clerk assigns it (booked from suspense) or
+  closes it with a note.
+
+The import is one transaction: a malformed file is rejected whole by the parser before anything
+is booked, and the caller commits once. Importing the same statement again books nothing: the
+statement is known by account and statement id (and by the file's SHA-256), and every line by
+its bank reference, which the payments carry as their idempotency key.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit, clock
+from core.db import Base, UTCDateTime
+from core.errors import IllegalTransition, LedgerError, NotFound, ValidationError
+from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import (
+    Claim,
+    EntryKind,
+    JournalEntry,
+    PaymentChannel,
+    Posting,
+    TaxAccount,
+)
+from core.payments import camt
+from core.payments.direct_debit import (
+    CLEARING_ACCOUNT,
+    DirectDebitItem,
+    DirectDebitRun,
+    ItemStatus,
+)
+from core.payments.mandates import Mandate, SepaRules, rules_on, suspend_mandate
+from core.persons import Person
+from core.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
+from core.tenancy import Municipality
+
+BANK_ACCOUNT = "1800"
+SUSPENSE_ACCOUNT = "1890"
+
+# 13 digits, possibly printed in groups ("101 00000042 87"), not part of a longer number.
+_KZ = re.compile(r"(?<!\d)(\d{3}[ .]?\d{8}[ .]?\d{2})(?!\d)")
+_RF = re.compile(r"RF\d{2}[A-Z0-9]{1,21}", re.IGNORECASE)
+
+
+class LineStatus(enum.StrEnum):
+    BOOKED = "booked"  # a transfer booked to a person automatically
+    CLEARED = "cleared"  # the bank's credit for one of our direct debits
+    RETURNED = "returned"  # a return processed
+    QUEUED = "queued"  # waits for a clerk (parked in suspense)
+    ASSIGNED = "assigned"  # a clerk assigned it to a person
+    CLOSED = "closed"  # a clerk closed it with a note (e.g. bank charges, sent back)
+
+
+LINE_STATUS_LABELS = {
+    LineStatus.BOOKED: "automatisch gebucht",
+    LineStatus.CLEARED: "Lastschrift gutgeschrieben",
+    LineStatus.RETURNED: "Rücklastschrift verarbeitet",
+    LineStatus.QUEUED: "zu klären",
+    LineStatus.ASSIGNED: "von Hand zugeordnet",
+    LineStatus.CLOSED: "erledigt",
+}
+
+
+class StatementImport(Base):
+    __tablename__ = "bank_statement_import"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "iban", "statement_id"),
+        Index("ix_bank_statement_import_sha256", "municipality_id", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    filename: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # e.g. camt.053.001.08
+    message_id: Mapped[str] = mapped_column(String(35))
+    statement_id: Mapped[str] = mapped_column(String(35))
+    iban: Mapped[str] = mapped_column(String(34))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    imported_by: Mapped[str] = mapped_column(String(60))
+
+
+class BankLine(Base):
+    """One transaction of an imported statement and what became of it."""
+
+    __tablename__ = "bank_line"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "external_ref"),
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_bank_line_queue", "municipality_id", "status"),
+        Index("ix_bank_line_import", "import_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    import_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_statement_import.id", ondelete="RESTRICT")
+    )
+    entry_index: Mapped[int]
+    external_ref: Mapped[str] = mapped_column(String(100))  # the bank's reference (idempotency)
+    amount_cents: Mapped[int]
+    credit: Mapped[bool]
+    booking_date: Mapped[date]
+    counterparty_name: Mapped[str | None] = mapped_column(String(140))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    remittance: Mapped[str] = mapped_column(String(500), default="")
+    end_to_end_id: Mapped[str | None] = mapped_column(String(35))
+    return_reason: Mapped[str | None] = mapped_column(String(4))
+    status: Mapped[LineStatus] = mapped_column(
+        Enum(
+            LineStatus,
+            native_enum=False,
+            length=20,
+            create_constraint=True,
+            name="bank_line_status",
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    method: Mapped[str | None] = mapped_column(String(20))  # how it was matched
+    note: Mapped[str | None] = mapped_column(String(500))  # why queued / the clerk's note
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("sepa_item.id", ondelete="RESTRICT"))
+    suggestions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    resolved_by: Mapped[str | None] = mapped_column(String(60))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def status_label(self) -> str:
+        return LINE_STATUS_LABELS[self.status]
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class ImportReport:
+    statements: int = 0
+    transactions: int = 0
+    credits: int = 0
+    credits_matched: int = 0  # booked, cleared or returned without a clerk
+    booked_cents: int = 0
+    cleared: int = 0
+    cleared_cents: int = 0
+    returns: int = 0
+    return_fees: int = 0
+    mandates_suspended: int = 0
+    queued: int = 0
+    queued_cents: int = 0
+    duplicates: int = 0  # lines known from an earlier import, skipped
+    not_booked: int = 0  # entries the bank has not booked yet (status PDNG/INFO), skipped
+    already_imported: list[str] = field(default_factory=list)  # statement ids skipped whole
+    import_ids: list[int] = field(default_factory=list)
+
+    @property
+    def match_per_mille(self) -> int | None:
+        """Share of credits matched without a clerk, in tenths of a per cent (rounded)."""
+        if not self.credits:
+            return None
+        return (self.credits_matched * 1000 + self.credits // 2) // self.credits
+
+    def match_rate_text(self) -> str:
+        per_mille = self.match_per_mille
+        return "–" if per_mille is None else f"{per_mille // 10},{per_mille % 10} %"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["match_rate_text"] = self.match_rate_text()
+        return data
+
+
+# --------------------------------------------------------------------------- matching context
+
+
+class _Index:
+    """What the matching needs, read once per import: Kassenzeichen → persons, our direct-debit
+    items by EndToEndId, runs by batch id, and open claims by amount (for suggestions)."""
+
+    def __init__(self, session: Session, municipality_id: int) -> None:
+        self.session, self.municipality_id = session, municipality_id
+        self.kz_persons: dict[str, set[int]] = defaultdict(set)
+        for kz, person_id in session.execute(
+            select(TaxAccount.kassenzeichen, TaxAccount.person_id).where(
+                TaxAccount.municipality_id == municipality_id
+            )
+        ):
+            self.kz_persons[kz].add(person_id)
+        for kz, person_id in session.execute(
+            select(Claim.kassenzeichen, Claim.person_id)
+            .where(Claim.municipality_id == municipality_id)
+            .distinct()
+        ):
+            self.kz_persons[kz].add(person_id)
+        self._open_by_amount: dict[int, list[tuple[int, int]]] | None = None
+
+    def item_by_e2e(self, end_to_end_id: str) -> DirectDebitItem | None:
+        return self.session.scalars(
+            select(DirectDebitItem).where(
+                DirectDebitItem.municipality_id == self.municipality_id,
+                DirectDebitItem.end_to_end_id == end_to_end_id,
+            )
+        ).first()
+
+    def run_by_batch(
+        self, payment_info_id: str | None, message_id: str | None
+    ) -> DirectDebitRun | None:
+        for column, value in (
+            (DirectDebitRun.payment_info_id, payment_info_id),
+            (DirectDebitRun.message_id, message_id),
+        ):
+            if value:
+                run = self.session.scalars(
+                    select(DirectDebitRun).where(
+                        DirectDebitRun.municipality_id == self.municipality_id, column == value
+                    )
+                ).first()
+                if run is not None:
+                    return run
+        return None
+
+    def open_by_amount(self) -> dict[int, list[tuple[int, int]]]:
+        """Open amount → [(claim id, person id)], for suggestions (loaded on first need)."""
+        if self._open_by_amount is None:
+            claims = list(
+                self.session.scalars(
+                    select(Claim).where(
+                        Claim.municipality_id == self.municipality_id,
+                        Claim.cancelled_by_entry_id.is_(None),
+                    )
+                )
+            )
+            owner = {c.id: c.person_id for c in claims}
+            result: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for start in range(0, len(claims), 500):
+                chunk = claims[start : start + 500]
+                for claim_id, open_cents in ledger.open_amounts(self.session, chunk).items():
+                    if open_cents > 0:
+                        result[open_cents].append((claim_id, owner[claim_id]))
+            self._open_by_amount = result
+        return self._open_by_amount
+
+
+def references_in(text: str) -> list[str]:
+    """Kassenzeichen named in a remittance text: 13-digit numbers with valid check digits, and
+    the Kassenzeichen inside valid RF references (ISO 11649)."""
+    found: list[str] = []
+    for match in _RF.finditer(text or ""):
+        rf = match.group(0).upper()
+        if is_valid_rf(rf) and is_valid_kassenzeichen(rf[4:]):
+            found.append(rf[4:])
+    for match in _KZ.finditer(text or ""):
+        kz = normalize_kassenzeichen(match.group(1))
+        if is_valid_kassenzeichen(kz) and kz not in found:
+            found.append(kz)
+    return found
+
+
+def _name_tokens(text: str | None) -> set[str]:
+    return {t for t in re.split(r"[^a-zäöüß]+", (text or "").lower()) if len(t) >= 3}
+
+
+# --------------------------------------------------------------------------- import
+
+
+def import_statements(
+    session: Session,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    filename: str,
+    as_of: date,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Parse (all or nothing), then match and book every transaction; the caller commits."""
+    statements = camt.parse_statements(data)  # raises ValidationError for a malformed file
+    report = ImportReport()
+    sha = hashlib.sha256(data).hexdigest()
+    if session.scalars(
+        select(StatementImport.id).where(
+            StatementImport.municipality_id == municipality.id, StatementImport.sha256 == sha
+        )
+    ).first():
+        report.already_imported = [s.statement_id for s in statements]
+        report.duplicates = sum(len(e.transactions) for s in statements for e in s.entries)
+        return report
+    own_iban = municipality.iban.replace(" ", "").upper()
+    for statement in statements:
+        if statement.iban.replace(" ", "").upper() != own_iban:
+            raise ValidationError(
+                f"Der Kontoauszug {statement.statement_id} gehört zum Konto "
+                f"{statement.iban[:4]}…{statement.iban[-4:]}, nicht zum Konto der "
+                f"{municipality.cash_office_name}. Es wurde nichts gebucht."
+            )
+    index = _Index(session, municipality.id)
+    rules = rules_on(session, municipality.id, as_of)
+    total = sum(len(e.transactions) for s in statements for e in s.entries)
+    done = 0
+    for statement in statements:
+        known = session.scalars(
+            select(StatementImport).where(
+                StatementImport.municipality_id == municipality.id,
+                StatementImport.iban == statement.iban,
+                StatementImport.statement_id == statement.statement_id,
+            )
+        ).first()
+        if known is not None:
+            report.already_imported.append(statement.statement_id)
+            report.duplicates += sum(len(e.transactions) for e in statement.entries)
+            continue
+        record = StatementImport(
+            municipality_id=municipality.id,
+            filename=filename[:200],
+            sha256=sha,
+            kind=statement.kind,
+            message_id=statement.message_id[:35],
+            statement_id=statement.statement_id[:35],
+            iban=statement.iban,
+            report={},
+            imported_by=actor,
+        )
+        session.add(record)
+        session.flush()
+        mine = ImportReport(statements=1)
+        for entry in statement.entries:
+            _entry(
+                session, municipality, statement, entry, record, index, rules, mine, as_of, actor
+            )
+            done += len(entry.transactions)
+            if progress is not None:
+                progress(done, total)
+        record.report = mine.as_dict()
+        _merge(report, mine)
+        report.import_ids.append(record.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="bank.statement_imported",
+            obj=record,
+            municipality_id=municipality.id,
+            after=record.report,
+        )
+    session.flush()
+    return report
+
+
+def _merge(total: ImportReport, part: ImportReport) -> None:
+    for name, value in asdict(part).items():
+        if isinstance(value, int):
+            setattr(total, name, getattr(total, name) + value)
+
+
+def _line_ref(
+    statement: camt.CamtStatement, entry: camt.CamtEntry, n: int, tx: camt.CamtTransaction
+) -> str:
+    """The bank's own reference where it gives one, else the position in the statement."""
+    if tx.acct_svcr_ref and len(entry.transactions) > 1:
+        return f"{statement.iban}/{tx.acct_svcr_ref}"[:100]
+    if entry.acct_svcr_ref:
+        suffix = f"/{n}" if len(entry.transactions) > 1 else ""
+        return f"{statement.iban}/{entry.acct_svcr_ref}{suffix}"[:100]
+    return f"{statement.iban}/{statement.statement_id}/{entry.index}/{n}"[:100]
+
+
+def _entry(
+    session: Session,
+    municipality: Municipality,
+    statement: camt.CamtStatement,
+    entry: camt.CamtEntry,
+    record: StatementImport,
+    index: _Index,
+    rules: SepaRules,
+    report: ImportReport,
+    as_of: date,
+    actor: str,
+) -> None:
+    if entry.status != "BOOK":
+        report.not_booked += 1  # pending or for information: it comes again once booked
+        return
+    day = entry.booking_date or entry.value_date or as_of
+    lines = []
+    for n, tx in enumerate(entry.transactions, start=1):
+        ref = _line_ref(statement, entry, n, tx)
+        if session.scalars(
+            select(BankLine.id).where(
+                BankLine.municipality_id == municipality.id, BankLine.external_ref == ref
+            )
+        ).first():
+            report.duplicates += 1
+            continue
+        line = BankLine(
+            municipality_id=municipality.id,
+            import_id=record.id,
+            entry_index=entry.index,
+            external_ref=ref,
+            amount_cents=tx.amount_cents,
+            credit=entry.credit != entry.reversal,  # a reversed debit is money coming in
+            booking_date=day,
+            counterparty_name=(tx.counterparty_name or "")[:140] or None,
+            counterparty_iban=tx.counterparty_iban,
+            remittance=tx.remittance[:500],
+            end_to_end_id=(tx.end_to_end_id or "")[:35] or None,
+            return_reason=tx.return_reason,
+            status=LineStatus.QUEUED,
+            suggestions=[],
+        )
+        lines.append((line, tx))
+        report.transactions += 1
+    if not lines:
+        return
+    # A collective credit of one of our runs without details: split back to the run's items.
+    if entry.credit and not entry.is_return and len(lines) == 1 and not lines[0][1].end_to_end_id:
+        run = index.run_by_batch(entry.batch_payment_info_id, entry.batch_message_id)
+        if run is not None:
+            line = lines[0][0]
+            report.credits += 1
+            session.add(line)
+            session.flush()
+            if _clear_run(session, run, line, report, day, actor):
+                report.credits_matched += 1
+            else:
+                _queue(
+                    session,
+                    line,
+                    report,
+                    day,
+                    actor,
+                    "Sammelgutschrift passt nicht zum Lastschriftlauf.",
+                )
+            return
+    for line, tx in lines:
+        session.add(line)
+        session.flush()
+        if line.credit and not entry.is_return:
+            report.credits += 1
+            if _credit(session, municipality, line, tx, index, report, day, as_of, actor):
+                report.credits_matched += 1
+        elif entry.is_return or tx.return_reason:
+            _return(session, municipality, line, tx, index, rules, report, day, as_of, actor)
+        else:
+            _queue(session, line, report, day, actor, "Belastung ohne Bezug zu einer Lastschrift.")
+
+
+def _clear_item(
+    session: Session, item: DirectDebitItem, line: BankLine, day: date, actor: str
+) -> None:
+    ledger.book_clearing(
+        session,
+        item.municipality_id,
+        debit=BANK_ACCOUNT,
+        credit=CLEARING_ACCOUNT,
+        amount_cents=item.amount_cents,
+        value_date=day,
+        text=f"Gutschrift Lastschrift {item.end_to_end_id}",
+        actor=actor,
+        person_id=item.person_id,
+        payment_id=item.payment_id,
+    )
+    item.status, item.credited_on = ItemStatus.CREDITED, day
+
+
+def _clear_run(
+    session: Session,
+    run: DirectDebitRun,
+    line: BankLine,
+    report: ImportReport,
+    day: date,
+    actor: str,
+) -> bool:
+    items = [
+        i
+        for i in session.scalars(select(DirectDebitItem).where(DirectDebitItem.run_id == run.id))
+        if i.status is ItemStatus.IN_COLLECTION
+    ]
+    if not items or sum(i.amount_cents for i in items) != line.amount_cents:
+        return False
+    for item in items:
+        _clear_item(session, item, line, day, actor)
+        report.cleared += 1
+        report.cleared_cents += item.amount_cents
+    line.status, line.method = LineStatus.CLEARED, "batch"
+    line.note = f"Sammelgutschrift Lauf {run.id}: {len(items)} Lastschriften"
+    session.flush()
+    return True
+
+
+def _credit(
+    session: Session,
+    municipality: Municipality,
+    line: BankLine,
+    tx: camt.CamtTransaction,
+    index: _Index,
+    report: ImportReport,
+    day: date,
+    as_of: date,
+    actor: str,
+) -> bool:
+    if line.end_to_end_id:
+        item = index.item_by_e2e(line.end_to_end_id)
+        if item is not None:
+            if item.status is ItemStatus.IN_COLLECTION and item.amount_cents == line.amount_cents:
+                _clear_item(session, item, line, day, actor)
+                line.status, line.method, line.item_id = (
+                    LineStatus.CLEARED,
+                    "end_to_end_id",
+                    item.id,
+                )
+                line.person_id = item.person_id
+                report.cleared += 1
+                report.cleared_cents += item.amount_cents
+                session.flush()
+                return True
+            _queue(
+                session,
+                line,
+                report,
+                day,
+                actor,
+                f"Gutschrift zur Lastschrift {item.end_to_end_id} im Status „{item.status_label}“ "
+                "oder mit anderem Betrag.",
+            )
+            return False
+    references = references_in(f"{tx.remittance} {tx.creditor_reference or ''}")
+    persons = {p for kz in references for p in index.kz_persons.get(kz, set())}
+    if len(persons) == 1:
+        person = session.get_one(Person, persons.pop())
+        kz = next(k for k in references if person.id in index.kz_persons.get(k, set()))
+        payment = ledger.record_payment(
+            session,
+            person=person,
+            amount_cents=line.amount_cents,
+            received_on=day,
+            channel=PaymentChannel.BANK_TRANSFER,
+            as_of=as_of,
+            actor=actor,
+            reference_text=line.remittance[:140],
+            kassenzeichen=kz,
+            external_ref=line.external_ref,
+        )
+        line.status, line.person_id, line.payment_id = LineStatus.BOOKED, person.id, payment.id
+        line.method = (
+            "rf" if re.search(rf"RF\d\d{kz}", line.remittance.upper()) else "kassenzeichen"
+        )
+        report.booked_cents += line.amount_cents
+        session.flush()
+        return True
+    reason = (
+        "Mehrere Personen passen zu den genannten Kassenzeichen."
+        if persons
+        else "Kein gültiges Kassenzeichen im Verwendungszweck."
+    )
+    line.suggestions = _suggest(session, index, line)
+    _queue(session, line, report, day, actor, reason)
+    return False
+
+
+def _suggest(
+    session: Session, index: _Index, line: BankLine, limit: int = 3
+) -> list[dict[str, Any]]:
+    """Open items of exactly this amount, best first: those whose debtor's name appears in the
+    payer's name."""
+    candidates = index.open_by_amount().get(line.amount_cents, [])
+    if not candidates:
+        return []
+    payer = _name_tokens(line.counterparty_name)
+    scored = []
+    for claim_id, person_id in candidates[:200]:
+        person = session.get_one(Person, person_id)
+        common = payer & _name_tokens(f"{person.display_name}")
+        scored.append((len(common), claim_id, person))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [
+        {
+            "person_id": person.id,
+            "person_number": person.number,
+            "name": person.display_name,
+            "claim_id": claim_id,
+            "reason": "Betrag und Name" if score else "Betrag",
+        }
+        for score, claim_id, person in scored[:limit]
+    ]
+
+
+def _queue(
+    session: Session, line: BankLine, report: ImportReport, day: date, actor: str, reason: str
+) -> None:
+    """Park the money in suspense (or take it from there, for a debit) and ask a clerk."""
+    ledger.book_clearing(
+        session,
+        line.municipality_id,
+        debit=BANK_ACCOUNT if line.credit else SUSPENSE_ACCOUNT,
+        credit=SUSPENSE_ACCOUNT if line.credit else BANK_ACCOUNT,
+        amount_cents=line.amount_cents,
+        value_date=day,
+        text=f"Ungeklärter {'Eingang' if line.credit else 'Abgang'} (Kontoauszug)",
+        actor=actor,
+    )
+    line.status, line.note = LineStatus.QUEUED, reason[:500]
+    report.queued += 1
+    report.queued_cents += line.amount_cents
+    session.flush()
+
+
+def _payment_entry(session: Session, payment_id: int) -> JournalEntry:
+    entry = session.scalars(
+        select(JournalEntry)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.payment_id == payment_id, JournalEntry.kind == EntryKind.PAYMENT)
+    ).first()
+    if entry is None:
+        raise LedgerError("Zur Lastschrift gibt es keine Zahlungsbuchung.")
+    return entry
+
+
+def _return(
+    session: Session,
+    municipality: Municipality,
+    line: BankLine,
+    tx: camt.CamtTransaction,
+    index: _Index,
+    rules: SepaRules,
+    report: ImportReport,
+    day: date,
+    as_of: date,
+    actor: str,
+) -> None:
+    item = index.item_by_e2e(line.end_to_end_id) if line.end_to_end_id else None
+    if (
+        item is None
+        or item.status is not ItemStatus.CREDITED
+        or item.amount_cents != line.amount_cents
+    ):
+        line.credit = False
+        _queue(
+            session,
+            line,
+            report,
+            day,
+            actor,
+            f"Rücklastschrift ({line.return_reason or 'ohne Grund'}) ohne passende "
+            "gutgeschriebene Lastschrift.",
+        )
+        return
+    reason = line.return_reason or "MS03"
+    # The bank takes the money back: what it had credited leaves the bank again…
+    ledger.book_clearing(
+        session,
+        municipality.id,
+        debit=CLEARING_ACCOUNT,
+        credit=BANK_ACCOUNT,
+        amount_cents=item.amount_cents,
+        value_date=day,
+        text=f"Rücklastschrift {item.end_to_end_id} ({reason})",
+        actor=actor,
+        person_id=item.person_id,
+        payment_id=item.payment_id,
+    )
+    # …and the payment is reversed: the claim is open again.
+    ledger.reverse_entry(
+        session,
+        _payment_entry(session, item.payment_id),
+        as_of=as_of,
+        actor=actor,
+        reason=f"Rücklastschrift {reason}",
+    )
+    item.status, item.returned_on, item.return_reason = ItemStatus.RETURNED, day, reason
+    line.status, line.method, line.item_id = LineStatus.RETURNED, "end_to_end_id", item.id
+    line.person_id = item.person_id
+    report.returns += 1
+    person = session.get_one(Person, item.person_id)
+    if rules.return_fee_cents and reason in rules.return_fee_reasons:
+        claim = session.get_one(Claim, item.claim_id)
+        ledger.post_claim(
+            session,
+            person=person,
+            municipality=municipality,
+            kind=ClaimKind.RETURN_DEBIT_FEE,
+            amount_cents=rules.return_fee_cents,
+            due_date=as_of + timedelta(days=14),
+            description=f"Rücklastschrift ({reason}) zu Kassenzeichen {claim.kassenzeichen}",
+            as_of=as_of,
+            actor=actor,
+        )
+        report.return_fees += 1
+    if reason in rules.suspend_reasons:
+        mandate = session.get_one(Mandate, item.mandate_id)
+        if mandate.status.value == "active":
+            suspend_mandate(
+                session, mandate, as_of=as_of, reason=f"Rücklastschrift {reason}", actor=actor
+            )
+            report.mandates_suspended += 1
+    audit.record(
+        session,
+        actor=actor,
+        action="sepa.returned",
+        obj=item,
+        municipality_id=municipality.id,
+        after={"reason": reason, "amount_cents": item.amount_cents},
+    )
+    session.flush()
+
+
+# --------------------------------------------------------------------------- the clerks' queue
+
+
+def queue(session: Session, municipality_id: int) -> list[BankLine]:
+    return list(
+        session.scalars(
+            select(BankLine)
+            .where(
+                BankLine.municipality_id == municipality_id, BankLine.status == LineStatus.QUEUED
+            )
+            .order_by(BankLine.booking_date, BankLine.id)
+        )
+    )
+
+
+def get_line(session: Session, municipality_id: int, line_id: int) -> BankLine:
+    line = session.scalars(
+        select(BankLine).where(BankLine.id == line_id, BankLine.municipality_id == municipality_id)
+    ).first()
+    if line is None:
+        raise NotFound("Dieser Umsatz wurde nicht gefunden.")
+    return line
+
+
+def _resolve(line: BankLine, status: LineStatus, actor: str) -> None:
+    if line.status is not LineStatus.QUEUED:
+        raise IllegalTransition("Dieser Umsatz ist bereits geklärt.")
+    line.status, line.resolved_by, line.resolved_at = status, actor, clock.now()
+
+
+def assign_line(
+    session: Session,
+    line: BankLine,
+    person: Person,
+    *,
+    claim_ids: list[int],
+    as_of: date,
+    actor: str,
+) -> None:
+    """A clerk assigns a parked credit to a person (and optionally to claims): it is booked
+    from suspense and allocated (§ 225 AO, the named claims first)."""
+    if not line.credit:
+        raise IllegalTransition("Nur Gutschriften können einer Person zugeordnet werden.")
+    if person.municipality_id != line.municipality_id:
+        raise NotFound("Diese Person wurde nicht gefunden.")
+    _resolve(line, LineStatus.ASSIGNED, actor)
+    payment = ledger.record_payment(
+        session,
+        person=person,
+        amount_cents=line.amount_cents,
+        received_on=line.booking_date,
+        channel=PaymentChannel.BANK_TRANSFER,
+        as_of=as_of,
+        actor=actor,
+        reference_text=line.remittance[:140],
+        claim_ids=claim_ids,
+        external_ref=line.external_ref,
+        cash_account=SUSPENSE_ACCOUNT,
+    )
+    line.person_id, line.payment_id, line.method = person.id, payment.id, "clerk"
+    audit.record(
+        session,
+        actor=actor,
+        action="bank.line_assigned",
+        obj=line,
+        municipality_id=line.municipality_id,
+        after={"person_id": person.id, "claim_ids": claim_ids},
+    )
+    session.flush()
+
+
+def close_line(session: Session, line: BankLine, *, note: str, actor: str) -> None:
+    """A clerk closes a line that belongs to no claim (bank charges, money sent back, …); the
+    amount stays in suspense for the general ledger, with the note."""
+    if not note.strip():
+        raise ValidationError("Bitte vermerken Sie, was mit dem Umsatz geschehen ist.")
+    _resolve(line, LineStatus.CLOSED, actor)
+    line.note = note.strip()[:500]
+    audit.record(
+        session,
+        actor=actor,
+        action="bank.line_closed",
+        obj=line,
+        municipality_id=line.municipality_id,
+        after={"note": line.note},
+    )
+    session.flush()
+
+
+def imports_of(session: Session, municipality_id: int, limit: int = 30) -> list[StatementImport]:
+    return list(
+        session.scalars(
+            select(StatementImport)
+            .where(StatementImport.municipality_id == municipality_id)
+            .order_by(StatementImport.id.desc())
+            .limit(limit)
+        )
+    )

@@ -281,7 +281,7 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     report = bank_import.import_statements(
         db, m, xml, filename="auszug.xml", as_of=as_of, actor="t"
     )
-    print(f"match rate {report.match_rate_text()}")  # noqa: T201  (the issue asks to print it)
+    print(f"match rate {report.match_rate_text()}")
     assert report.credits == 4 and report.credits_matched == 3
     assert report.match_rate_text() == "75,0 %"
     assert (report.cleared, report.returns, report.return_fees, report.mandates_suspended) == (

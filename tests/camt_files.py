@@ -1,0 +1,221 @@
+"""Writes camt.053 / camt.054 files (ISO 20022, DFÜ-Abkommen Anlage 3) for tests and benchmarks.
+
+The builders take the parser's own dataclasses (``core.payments.camt``) and write a document
+in the element order of the ISO 20022 schemas, so that ``parse_statements(build_camt053(s))``
+gives ``[s]`` back. Conventions, chosen so the round trip holds:
+
+* an entry whose single transaction carries nothing but its amount and a text is written
+  without ``TxDtls`` (the text goes to ``AddtlNtryInf``), like a bank's collective booking;
+  every other entry gets one ``TxDtls`` per transaction;
+* a missing end-to-end id is written as ``NOTPROVIDED``;
+* the counterparty is written as debtor of a credit and creditor of a debit, swapped for
+  returns (a returned direct debit names the original debtor);
+* ``created_at=None`` is written as the first booking date at midnight (CreDtTm is required).
+
+Linear in the number of entries (lxml elements, one pass); 100,000 entries take seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from lxml import etree
+
+from core.payments.camt import NS_PREFIX, CamtEntry, CamtStatement, CamtTransaction
+
+MAX_USTRD = 140
+
+
+def build_camt053(statement: CamtStatement, *, version: str = "08") -> bytes:
+    """A camt.053.001.<version> statement (with opening and closing balance)."""
+    return _build(statement, "053", version)
+
+
+def build_camt054(statement: CamtStatement, *, version: str = "08") -> bytes:
+    """A camt.054.001.<version> debit/credit notification (no balances)."""
+    return _build(statement, "054", version)
+
+
+def _build(statement: CamtStatement, message: str, version: str) -> bytes:
+    if version not in ("02", "08"):
+        raise ValueError(f"version must be '02' or '08', not {version!r}")
+    writer = _Writer(f"{NS_PREFIX}camt.{message}.001.{version}", version == "08")
+    return writer.document(statement, statement_message=message == "053")
+
+
+def _amount(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+class _Writer:
+    def __init__(self, namespace: str, v08: bool) -> None:
+        self.ns = namespace
+        self.v08 = v08
+
+    def sub(self, parent: Any, tag: str, text: str | None = None, **attrib: str) -> Any:
+        element = etree.SubElement(parent, f"{{{self.ns}}}{tag}", attrib)
+        if text is not None:
+            element.text = text
+        return element
+
+    def path(self, parent: Any, path: str, text: str) -> Any:
+        """``"Id/IBAN"`` → nested elements, the last one holding ``text``."""
+        element = parent
+        for step in path.split("/"):
+            element = self.sub(element, step)
+        element.text = text
+        return element
+
+    def document(self, statement: CamtStatement, *, statement_message: bool) -> bytes:
+        root = etree.Element(f"{{{self.ns}}}Document", nsmap={None: self.ns})
+        body = self.sub(root, "BkToCstmrStmt" if statement_message else "BkToCstmrDbtCdtNtfctn")
+        created = statement.created_at or datetime.combine(
+            next((e.booking_date for e in statement.entries if e.booking_date), date(2000, 1, 1)),
+            time(0, 0),
+        )
+        header = self.sub(body, "GrpHdr")
+        self.sub(header, "MsgId", statement.message_id)
+        self.sub(header, "CreDtTm", created.isoformat())
+        item = self.sub(body, "Stmt" if statement_message else "Ntfctn")
+        self.sub(item, "Id", statement.statement_id)
+        if statement.sequence_number is not None:
+            self.sub(item, "ElctrncSeqNb", statement.sequence_number)
+        self.sub(item, "CreDtTm", created.isoformat())
+        account = self.sub(item, "Acct")
+        self.path(account, "Id/IBAN", statement.iban)
+        self.sub(account, "Ccy", statement.currency)
+        if statement_message:
+            self.balances(item, statement, created.date())
+        for entry in statement.entries:
+            self.entry(item, entry)
+        return bytes(
+            etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        )
+
+    def balances(self, item: Any, statement: CamtStatement, day: date) -> None:
+        closing = sum(e.amount_cents if e.credit else -e.amount_cents for e in statement.entries)
+        booking_days = [e.booking_date for e in statement.entries if e.booking_date]
+        for code, amount, when in (
+            ("OPBD", 0, min(booking_days, default=day)),
+            ("CLBD", closing, max(booking_days, default=day)),
+        ):
+            balance = self.sub(item, "Bal")
+            self.path(balance, "Tp/CdOrPrtry/Cd", code)
+            self.sub(balance, "Amt", _amount(abs(amount)), Ccy=statement.currency)
+            self.sub(balance, "CdtDbtInd", "CRDT" if amount >= 0 else "DBIT")
+            self.path(balance, "Dt/Dt", when.isoformat())
+
+    def entry(self, item: Any, entry: CamtEntry) -> None:
+        node = self.sub(item, "Ntry")
+        self.sub(node, "Amt", _amount(entry.amount_cents), Ccy="EUR")
+        self.sub(node, "CdtDbtInd", "CRDT" if entry.credit else "DBIT")
+        if entry.reversal:
+            self.sub(node, "RvslInd", "true")
+        if self.v08:
+            self.path(node, "Sts/Cd", entry.status)
+        else:
+            self.sub(node, "Sts", entry.status)
+        if entry.booking_date is not None:
+            self.path(node, "BookgDt/Dt", entry.booking_date.isoformat())
+        if entry.value_date is not None:
+            self.path(node, "ValDt/Dt", entry.value_date.isoformat())
+        if entry.acct_svcr_ref is not None:
+            self.sub(node, "AcctSvcrRef", entry.acct_svcr_ref)
+        self.bank_code(node, entry.bank_transaction_code)
+
+        collective = len(entry.transactions) == 1 and _bare(entry.transactions[0])
+        has_batch = (
+            entry.batch_message_id is not None
+            or entry.batch_payment_info_id is not None
+            or entry.batch_count is not None
+        )
+        if has_batch or not collective:
+            details = self.sub(node, "NtryDtls")
+            if has_batch:
+                batch = self.sub(details, "Btch")
+                if entry.batch_message_id is not None:
+                    self.sub(batch, "MsgId", entry.batch_message_id)
+                if entry.batch_payment_info_id is not None:
+                    self.sub(batch, "PmtInfId", entry.batch_payment_info_id)
+                if entry.batch_count is not None:
+                    self.sub(batch, "NbOfTxs", str(entry.batch_count))
+            if not collective:
+                for tx in entry.transactions:
+                    self.transaction(details, entry, tx)
+        if collective and entry.transactions[0].remittance:
+            self.sub(node, "AddtlNtryInf", entry.transactions[0].remittance[:500])
+
+    def bank_code(self, node: Any, code: str) -> None:
+        container = self.sub(node, "BkTxCd")
+        parts = code.split("/")
+        if len(parts) == 3 and all(1 <= len(p) <= 4 for p in parts):
+            domain = self.sub(container, "Domn")
+            self.sub(domain, "Cd", parts[0])
+            family = self.sub(domain, "Fmly")
+            self.sub(family, "Cd", parts[1])
+            self.sub(family, "SubFmlyCd", parts[2])
+        elif code:
+            proprietary = self.sub(container, "Prtry")
+            self.sub(proprietary, "Cd", code)
+            self.sub(proprietary, "Issr", "DK")
+
+    def transaction(self, details: Any, entry: CamtEntry, tx: CamtTransaction) -> None:
+        node = self.sub(details, "TxDtls")
+        refs = self.sub(node, "Refs")
+        if entry.batch_message_id is not None:
+            self.sub(refs, "MsgId", entry.batch_message_id)
+        if tx.acct_svcr_ref is not None:
+            self.sub(refs, "AcctSvcrRef", tx.acct_svcr_ref)
+        if entry.batch_payment_info_id is not None:
+            self.sub(refs, "PmtInfId", entry.batch_payment_info_id)
+        self.sub(refs, "EndToEndId", tx.end_to_end_id or "NOTPROVIDED")
+        if tx.mandate_id is not None:
+            self.sub(refs, "MndtId", tx.mandate_id)
+        if self.v08:
+            self.sub(node, "Amt", _amount(tx.amount_cents), Ccy="EUR")
+            self.sub(node, "CdtDbtInd", "CRDT" if entry.credit else "DBIT")
+        else:
+            self.path(node, "AmtDtls/TxAmt/Amt", _amount(tx.amount_cents)).set("Ccy", "EUR")
+
+        if tx.counterparty_name is not None or tx.counterparty_iban is not None:
+            role = "Dbtr" if entry.credit != (tx.return_reason is not None) else "Cdtr"
+            parties = self.sub(node, "RltdPties")
+            if tx.counterparty_name is not None:
+                party = self.sub(parties, role)
+                if self.v08:
+                    party = self.sub(party, "Pty")
+                self.sub(party, "Nm", tx.counterparty_name)
+            if tx.counterparty_iban is not None:
+                self.path(parties, f"{role}Acct/Id/IBAN", tx.counterparty_iban)
+
+        text = tx.remittance
+        if tx.creditor_reference is not None and text.endswith(tx.creditor_reference):
+            text = text[: -len(tx.creditor_reference)].rstrip()
+        if text or tx.creditor_reference is not None:
+            remittance = self.sub(node, "RmtInf")
+            for start in range(0, len(text), MAX_USTRD):
+                self.sub(remittance, "Ustrd", text[start : start + MAX_USTRD])
+            if tx.creditor_reference is not None:
+                reference = self.sub(self.sub(remittance, "Strd"), "CdtrRefInf")
+                if tx.creditor_reference.upper().startswith("RF"):
+                    kind = self.sub(reference, "Tp")
+                    self.path(kind, "CdOrPrtry/Cd", "SCOR")
+                    self.sub(kind, "Issr", "ISO")
+                self.sub(reference, "Ref", tx.creditor_reference)
+
+        if tx.return_reason is not None:
+            self.path(node, "RtrInf/Rsn/Cd", tx.return_reason)
+
+
+def _bare(tx: CamtTransaction) -> bool:
+    """A transaction with nothing but amount and text: the entry itself, without details."""
+    return (
+        tx.end_to_end_id is None
+        and tx.mandate_id is None
+        and tx.acct_svcr_ref is None
+        and tx.creditor_reference is None
+        and tx.counterparty_name is None
+        and tx.counterparty_iban is None
+        and tx.return_reason is None
+    )

@@ -211,10 +211,15 @@ def load(
             counts["persons"] += 1
             if (i + 1) % 50 == 0:
                 progress(f"  {i + 1}/{persons_per_municipality}")
+        progress(f"{municipality.name}: Lastschriftmandate …")
+        counts["mandates"] = counts.get("mandates", 0) + _mandates(
+            session, municipality, as_of, rng, max(3, persons_per_municipality // 12)
+        )
     _pending_review(session, as_of)
     return (
         f"Demodaten geladen: {len(MUNICIPALITIES)} Kommunen, {counts['persons']} Personen, "
-        f"{counts['claims']} Forderungen, {counts['payments']} Zahlungen."
+        f"{counts['claims']} Forderungen, {counts['payments']} Zahlungen, "
+        f"{counts.get('mandates', 0)} Lastschriftmandate."
     )
 
 
@@ -801,6 +806,64 @@ def _pending_review(session: Session, as_of: date) -> None:
 
 
 # --------------------------------------------------------------------------- water
+
+
+def _mandates(
+    session: Session, municipality: Municipality, as_of: date, rng: random.Random, count: int
+) -> int:
+    """SEPA mandates for the business log-in and ``count`` random persons, each with a water
+    advance falling due on the first possible collection day, announced today — so a fresh demo
+    can write a direct-debit file straight away (``openkasse sepa export``)."""
+    from schwifty import IBAN
+
+    from core.payments import direct_debit, mandates
+
+    collection = direct_debit.earliest_collection(session, municipality.id, as_of)
+    business = session.scalars(
+        select(Person).where(
+            Person.municipality_id == municipality.id,
+            Person.user_id.isnot(None),
+            Person.kind == PersonKind.BUSINESS,
+        )
+    ).all()
+    others = session.scalars(
+        select(Person)
+        .where(Person.municipality_id == municipality.id, Person.user_id.is_(None))
+        .order_by(Person.id)
+    ).all()
+    chosen = [*business, *rng.sample(list(others), min(count, len(others)))]
+    for person in chosen:
+        iban = IBAN.generate(
+            "DE",
+            bank_code=rng.choice(["37040044", "12030000", "50010517", "76050101"]),
+            account_code=str(rng.randint(10**8, 10**10 - 1)),
+        )
+        mandates.grant_mandate(
+            session,
+            person=person,
+            municipality=municipality,
+            account_holder=person.display_name,
+            iban=str(iban.compact),
+            tax_account_id=None,
+            signed_on=as_of - timedelta(days=rng.randint(20, 700)),
+            as_of=as_of,
+            actor=ACTOR,
+        )
+        ledger.post_claim(
+            session,
+            person=person,
+            municipality=municipality,
+            kind=ClaimKind.WATER_FEE,
+            amount_cents=rng.randint(18, 90) * 100,
+            due_date=collection,
+            description=f"Abschlag Wasser {collection:%m/%Y}",
+            as_of=as_of,
+            actor=ACTOR,
+        )
+    direct_debit.prenotify(
+        session, municipality, collection_date=collection, as_of=as_of, actor=ACTOR
+    )
+    return len(chosen)
 
 
 def sepa_statute(municipality: Municipality) -> dict[str, Any]:

@@ -448,3 +448,158 @@ def outbox_send() -> None:
         sent = send_pending(session, settings, now=clock.now())
         session.commit()
     click.echo(f"{sent} E-Mails gesendet.")
+
+
+# --------------------------------------------------------------------------- SEPA and bank
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _one_municipality(session, slug: str | None):  # type: ignore[no-untyped-def]
+    municipalities = _municipalities(session, slug)
+    if len(municipalities) != 1:
+        raise click.ClickException("Bitte die Kommune angeben: --municipality KURZNAME.")
+    return municipalities[0]
+
+
+@main.group("sepa")
+def sepa_group() -> None:
+    """SEPA-Lastschrift: Vorabankündigungen und Lastschriftdateien (pain.008)."""
+
+
+@sepa_group.command("prenotify")
+@click.option("--collection-date", "collection_date", required=True, type=_DATE)
+@click.option("--as-of", "as_of", type=_DATE, help="Versanddatum (Standard: heute).")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@with_appcontext
+def sepa_prenotify(collection_date, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Announce date and amount of every due item a mandate covers (e-mail where known)."""
+    from core.errors import ValidationError
+    from core.money import format_euro
+    from core.payments import direct_debit
+
+    with _session_factory()() as session:
+        municipality = _one_municipality(session, slug)
+        try:
+            result = direct_debit.prenotify(
+                session,
+                municipality,
+                collection_date=collection_date.date(),
+                as_of=as_of.date() if as_of else clock.today(),
+                actor="cli",
+            )
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(
+        f"{municipality.name}: {result.items} Posten ({format_euro(result.total_cents)}) für "
+        f"{result.persons} Personen angekündigt, davon {result.emails} per E-Mail; "
+        f"{result.already} waren schon angekündigt."
+    )
+
+
+@sepa_group.command("export")
+@click.option("--collection-date", "collection_date", required=True, type=_DATE)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="XML-Datei."
+)
+@click.option("--as-of", "as_of", type=_DATE, help="Erstellungsdatum (Standard: heute).")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@with_appcontext
+def sepa_export(collection_date, out: str, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Write the direct-debit file (pain.008.001.08) and book its items as in collection."""
+    from core.errors import ValidationError
+    from core.money import format_euro
+    from core.payments import direct_debit
+
+    with _session_factory()() as session:
+        municipality = _one_municipality(session, slug)
+        try:
+            result = direct_debit.create_run(
+                session,
+                municipality,
+                collection_date=collection_date.date(),
+                as_of=as_of.date() if as_of else clock.today(),
+                actor="cli",
+            )
+        except ValidationError as exc:
+            raise click.ClickException(str(exc)) from exc
+        skipped = ", ".join(
+            f"{n} {direct_debit.SKIP_LABELS.get(k, k)}" for k, n in sorted(result.skipped.items())
+        )
+        if result.run is None:
+            session.rollback()
+            raise click.ClickException(
+                "Keine einziehbaren Posten." + (f" Übersprungen: {skipped}." if skipped else "")
+            )
+        Path(out).write_bytes(result.run.xml)  # written before the commit: no run without file
+        session.commit()
+    click.echo(
+        f"{out}: {result.count} Lastschriften, {format_euro(result.total_cents)}, "
+        f"Einzug am {collection_date:%d.%m.%Y}." + (f" Übersprungen: {skipped}." if skipped else "")
+    )
+
+
+@main.group("bank")
+def bank_group() -> None:
+    """Kontoauszüge (camt.053/camt.054) einlesen und abgleichen."""
+
+
+@bank_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as-of", "as_of", type=_DATE, help="Buchungstag (Standard: heute).")
+@click.option("--municipality", "slug", help="Kurzname (Standard: die Kommune des Kontos).")
+@with_appcontext
+def bank_import_command(file: str, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Import a bank statement: match, book, queue the rest; prints the match rate."""
+    from core.errors import ValidationError
+    from core.money import format_euro
+    from core.payments import bank_import, camt
+
+    data = Path(file).read_bytes()
+    with _session_factory()() as session:
+        try:
+            if slug:
+                municipality = _one_municipality(session, slug)
+            else:
+                statements = camt.parse_statements(data)
+                ibans = {s.iban.replace(" ", "").upper() for s in statements}
+                matches = [
+                    m
+                    for m in _municipalities(session, None)
+                    if m.iban.replace(" ", "").upper() in ibans
+                ]
+                if len(matches) != 1:
+                    raise click.ClickException(
+                        "Das Konto des Auszugs gehört keiner Kommune; bitte --municipality angeben."
+                    )
+                municipality = matches[0]
+
+            def progress(done: int, total: int) -> None:
+                if done % 10000 == 0 or done == total:
+                    click.echo(f"  {done}/{total} Umsätze", err=True)
+
+            report = bank_import.import_statements(
+                session,
+                municipality,
+                data,
+                filename=Path(file).name,
+                as_of=as_of.date() if as_of else clock.today(),
+                actor="cli",
+                progress=progress,
+            )
+        except ValidationError as exc:
+            session.rollback()
+            raise click.ClickException(f"{exc} Es wurde nichts gebucht.") from exc
+        session.commit()
+    if report.already_imported and not report.transactions:
+        click.echo(f"Bereits eingelesen ({', '.join(report.already_imported)}): nichts gebucht.")
+        return
+    click.echo(
+        f"{municipality.name}: {report.transactions} Umsätze, {report.credits} Gutschriften, "
+        f"davon {report.credits_matched} automatisch zugeordnet (Trefferquote "
+        f"{report.match_rate_text()}); {report.cleared} Lastschriften gutgeschrieben, "
+        f"{report.returns} Rücklastschriften ({report.return_fees} Gebühren, "
+        f"{report.mandates_suspended} Mandate ausgesetzt); {report.queued} zur Klärung "
+        f"({format_euro(report.queued_cents)}); {report.duplicates} schon bekannt."
+    )

@@ -214,6 +214,10 @@ def rf_reference(claim: Claim) -> str:
     return make_rf(claim.kassenzeichen)
 
 
+# Made once: an alias copies the table's columns, and balances are asked for after every booking.
+_DEBIT_ACCOUNT, _CREDIT_ACCOUNT = aliased(LedgerAccount), aliased(LedgerAccount)
+
+
 @dataclass(frozen=True)
 class ClaimBalance:
     assessed_cents: int  # what stands of the claim after reductions (0 when cancelled)
@@ -234,7 +238,7 @@ def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, Claim
     claims = list(claims)
     if not claims:
         return {}
-    debit, credit = aliased(LedgerAccount), aliased(LedgerAccount)
+    debit, credit = _DEBIT_ACCOUNT, _CREDIT_ACCOUNT
     amount = Posting.amount_cents
     open_signed = case((debit.kind == AccountKind.RECEIVABLE, amount), else_=-amount)
     assessed_signed = case(

@@ -83,6 +83,59 @@ def sepa_text(text: str, max_length: int) -> str:
     return cleaned[:max_length].rstrip()
 
 
+# --------------------------------------------------------------------------- bank days
+
+
+def _easter(year: int) -> date:
+    """Easter Sunday (Gregorian; the anonymous algorithm of Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    j = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * j) // 451
+    month, day = divmod(h + j - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+def is_target_day(day: date) -> bool:
+    """A TARGET2 business day, on which SEPA collections settle: not a weekend, New Year,
+    Good Friday, Easter Monday, 1 May, 25 or 26 December (ECB TARGET holiday calendar)."""
+    if day.weekday() >= 5 or (day.month, day.day) in ((1, 1), (5, 1), (12, 25), (12, 26)):
+        return False
+    easter = _easter(day.year)
+    return day not in (easter - timedelta(days=2), easter + timedelta(days=1))
+
+
+def next_target_day(day: date) -> date:
+    while not is_target_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def earliest_collection(session: Session, municipality_id: int, as_of: date) -> date:
+    """The first day a collection announced today may be made (statute's pre-notification
+    period, then the next bank day)."""
+    days = rules_on(session, municipality_id, as_of).prenotification_days
+    return next_target_day(as_of + timedelta(days=days))
+
+
+def next_announced_date(session: Session, municipality_id: int, as_of: date) -> date | None:
+    """The nearest collection date announced and not yet collected (for the clerk's form)."""
+    day: date | None = session.scalar(
+        select(PreNotification.collection_date)
+        .where(
+            PreNotification.municipality_id == municipality_id,
+            PreNotification.used_by_item_id.is_(None),
+            PreNotification.collection_date > as_of,
+        )
+        .order_by(PreNotification.collection_date)
+        .limit(1)
+    )
+    return day
+
+
 # --------------------------------------------------------------------------- model
 
 
@@ -264,6 +317,14 @@ def _matching(
 # --------------------------------------------------------------------------- pre-notification
 
 
+def _check_bank_day(day: date) -> None:
+    if not is_target_day(day):
+        raise ValidationError(
+            f"Der {day:%d.%m.%Y} ist kein Bankarbeitstag (TARGET2); nächster möglicher "
+            f"Einzugstag: {next_target_day(day):%d.%m.%Y}."
+        )
+
+
 @dataclass
 class PrenotifyResult:
     items: int = 0
@@ -283,6 +344,7 @@ def prenotify(
 ) -> PrenotifyResult:
     """Announce the collection on ``collection_date`` of every due item a mandate covers."""
     rules = rules_on(session, municipality.id, as_of)
+    _check_bank_day(collection_date)
     earliest = as_of + timedelta(days=rules.prenotification_days)
     if collection_date < earliest:
         raise ValidationError(
@@ -432,6 +494,7 @@ def create_run(
     """Collect every due, announced item covered by an active mandate (see module docstring)."""
     if collection_date <= as_of:
         raise ValidationError("Der Einzugstag muss nach dem heutigen Tag liegen (D-1).")
+    _check_bank_day(collection_date)
     rules = rules_on(session, municipality.id, as_of)
     items = due_items(session, municipality, collection_date)
     announced = _unused_prenotifications(session, [i.claim.id for i in items])

@@ -1,9 +1,12 @@
 """Throughput benchmarks (not part of `make test`): `make bench` or
-`python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--only WHAT] [--postgres]`.
+`python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--entries N] [--only WHAT]
+[--postgres]`.
 
 Ledger: post claims and book payments with § 225 allocation, the core of every batch run.
 Dog tax (issue 3): the annual assessment (Jahresveranlagung) of 100,000 dogs — computation,
 notice records and booking — then rendering and archiving the PDFs of a sample of the notices.
+Water (issue 5): the yearly water billing. Bank (issue 6): a direct-debit run and the import of
+a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py).
 Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
@@ -406,7 +409,10 @@ def main() -> None:
     )
     parser.add_argument("--meters", type=int, default=100_000, help="meters of the water run")
     parser.add_argument(
-        "--only", choices=("ledger", "dog-tax", "water"), help="run one benchmark only"
+        "--entries", type=int, default=100_000, help="entries of the camt.053 statement"
+    )
+    parser.add_argument(
+        "--only", choices=("ledger", "dog-tax", "water", "bank"), help="run one benchmark only"
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
     parser.add_argument(
@@ -428,6 +434,10 @@ def main() -> None:
             bench_dog_tax(url_for("bench_dogs"), dogs, args.render)
         if args.only in (None, "water"):
             bench_water(url_for("bench_water"), args.meters)
+        if args.only in (None, "bank"):
+            from tests.benchmarks.bank import bench_bank
+
+            bench_bank(url_for("bench_bank"), args.entries)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

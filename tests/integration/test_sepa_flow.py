@@ -132,7 +132,7 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     )
     with pytest.raises(ValidationError, match="14 Tage"):
         direct_debit.prenotify(
-            db, m, collection_date=AS_OF + timedelta(days=13), as_of=AS_OF, actor="t"
+            db, m, collection_date=AS_OF + timedelta(days=10), as_of=AS_OF, actor="t"
         )
     announced = direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert (announced.items, announced.total_cents) == (2, 16500)
@@ -413,3 +413,12 @@ def test_levy_mandate_covers_only_its_tax_account(db: Any, make: Any, setup: Any
     _grant(db, m, person, tax_account_id=account.id)
     due = direct_debit.due_items(db, m, COLLECTION)
     assert [d.claim.id for d in due] == [dog.id]
+
+
+def test_collection_only_on_bank_days(db: Any, make: Any, setup: Any) -> None:
+    m = setup
+    good_friday = date(2026, 4, 3)
+    with pytest.raises(ValidationError, match="kein Bankarbeitstag"):
+        direct_debit.create_run(db, m, collection_date=good_friday, as_of=AS_OF, actor="t")
+    assert direct_debit.next_target_day(good_friday) == date(2026, 4, 7)  # after Easter Monday
+    assert direct_debit.earliest_collection(db, m.id, date(2026, 12, 11)) == date(2026, 12, 28)

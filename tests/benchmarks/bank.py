@@ -1,0 +1,347 @@
+"""Benchmark of issue 6: a direct-debit run and the import of a camt.053 with 100,000 entries.
+
+Set-up (bulk insert, not measured): one open claim per person, with its ledger postings; a
+tenth of the persons have an active mandate and a pre-notification. Measured:
+
+1. the direct-debit run over those items (pain.008 written and XSD-checked, items booked);
+2. the import of one statement: the run's credits (one entry each, with its EndToEndId),
+   transfers naming the Kassenzeichen (plain or as RF reference), and transfers nobody can
+   match (parked in suspense, with suggestions by amount and name), in that mix.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from alembic import command
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core import clock
+from core.db import make_engine, make_session_factory
+from core.ledger import service as ledger
+from core.ledger.kinds import KINDS, ClaimKind
+from core.ledger.models import (
+    AccountKind,
+    Claim,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    Posting,
+)
+from core.payments import bank_import, direct_debit
+from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.direct_debit import PreNotification
+from core.payments.mandates import Mandate, MandateStatus
+from core.persons import Person, PersonKind
+from core.references import make_kassenzeichen, make_rf
+from core.tenancy import Counter, Municipality
+from portal.cli import alembic_config
+from tests import factories
+from tests.camt_files import build_camt053
+
+AS_OF = date(2026, 3, 2)
+COLLECTION = date(2026, 3, 16)
+CHUNK = 10_000
+
+
+def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    for first in range(0, len(rows), CHUNK):
+        session.execute(insert(model), rows[first : first + CHUNK])
+
+
+def setup(session: Session, persons: int, with_mandate: int) -> tuple[Municipality, list[Claim]]:
+    m = factories.municipality(session)
+    factories.sepa_statute(session, m)
+    revenue = ledger.system_account(session, m.id, KINDS[ClaimKind.PROPERTY_TAX].revenue_account)
+    created = clock.now()
+    _bulk(
+        session,
+        Person,
+        [
+            {
+                "municipality_id": m.id,
+                "number": n,
+                "kind": PersonKind.NATURAL,
+                "given_name": "Erika",
+                "family_name": f"Zahler{n}",
+                "created_at": created,
+            }
+            for n in range(1, persons + 1)
+        ],
+    )
+    ids = list(
+        session.scalars(
+            select(Person.id).where(Person.municipality_id == m.id).order_by(Person.number)
+        )
+    )
+    _bulk(
+        session,
+        LedgerAccount,
+        [
+            {
+                "municipality_id": m.id,
+                "code": f"{prefix}{n:08d}",
+                "name": f"{name} {n}",
+                "kind": kind,
+                "person_id": pid,
+            }
+            for n, pid in enumerate(ids, start=1)
+            for prefix, name, kind in (
+                ("P", "Forderungen", AccountKind.RECEIVABLE),
+                ("G", "Guthaben", AccountKind.CREDIT),
+            )
+        ],
+    )
+    receivable = dict(
+        session.execute(
+            select(LedgerAccount.person_id, LedgerAccount.id).where(
+                LedgerAccount.municipality_id == m.id, LedgerAccount.kind == AccountKind.RECEIVABLE
+            )
+        ).all()
+    )
+    _bulk(
+        session,
+        Claim,
+        [
+            {
+                "municipality_id": m.id,
+                "person_id": pid,
+                "kind": ClaimKind.PROPERTY_TAX,
+                "description": "Grundsteuer 2026, Rate 1",
+                "amount_cents": 1000 + n % 9000,
+                "due_date": date(2026, 2, 15),
+                "kassenzeichen": make_kassenzeichen(m.kassenzeichen_prefix, n),
+                "created_at": created,
+            }
+            for n, pid in enumerate(ids, start=1)
+        ],
+    )
+    claims = list(
+        session.scalars(select(Claim).where(Claim.municipality_id == m.id).order_by(Claim.id))
+    )
+    _bulk(
+        session,
+        JournalEntry,
+        [
+            {
+                "municipality_id": m.id,
+                "person_id": c.person_id,
+                "kind": EntryKind.CLAIM,
+                "value_date": AS_OF,
+                "booked_at": created,
+                "text": f"Sollstellung {c.id}",
+                "actor": "bench",
+            }
+            for c in claims
+        ],
+    )
+    entry_ids = list(
+        session.scalars(
+            select(JournalEntry.id)
+            .where(JournalEntry.municipality_id == m.id)
+            .order_by(JournalEntry.id)
+        )
+    )
+    _bulk(
+        session,
+        Posting,
+        [
+            {
+                "entry_id": eid,
+                "debit_account_id": receivable[c.person_id],
+                "credit_account_id": revenue.id,
+                "amount_cents": c.amount_cents,
+                "claim_id": c.id,
+            }
+            for eid, c in zip(entry_ids, claims, strict=True)
+        ],
+    )
+    _bulk(
+        session,
+        Mandate,
+        [
+            {
+                "municipality_id": m.id,
+                "person_id": c.person_id,
+                "reference": f"{m.kassenzeichen_prefix}-SEPA-{n:07d}",
+                "reference_key": f"{m.kassenzeichen_prefix}-SEPA-{n:07d}",
+                "account_holder": f"Erika Zahler{n}",
+                "iban": "DE02120300000000202051",
+                "bic": "BYLADEM1001",
+                "signed_on": date(2025, 6, 1),
+                "consent_text": "Ich ermächtige … (Benchmark)",
+                "status": MandateStatus.ACTIVE,
+                "created_at": created,
+                "created_by": "bench",
+            }
+            for n, c in enumerate(claims[:with_mandate], start=1)
+        ],
+    )
+    mandate_of = dict(
+        session.execute(
+            select(Mandate.person_id, Mandate.id).where(Mandate.municipality_id == m.id)
+        ).all()
+    )
+    _bulk(
+        session,
+        PreNotification,
+        [
+            {
+                "municipality_id": m.id,
+                "person_id": c.person_id,
+                "mandate_id": mandate_of[c.person_id],
+                "claim_id": c.id,
+                "amount_cents": c.amount_cents,
+                "collection_date": COLLECTION,
+                "sent_on": AS_OF - timedelta(days=1),
+                "by_email": False,
+                "created_at": created,
+            }
+            for c in claims[:with_mandate]
+        ],
+    )
+    session.add_all(
+        [
+            Counter(municipality_id=m.id, name="person", last_value=persons),
+            Counter(municipality_id=m.id, name="kassenzeichen", last_value=persons),
+            Counter(municipality_id=m.id, name="sepa_mandate", last_value=with_mandate),
+        ]
+    )
+    session.commit()
+    return m, claims
+
+
+def _tx(amount: int, remittance: str, **kw: Any) -> CamtTransaction:
+    values: dict[str, Any] = dict(
+        end_to_end_id=None,
+        mandate_id=None,
+        acct_svcr_ref=None,
+        creditor_reference=None,
+        counterparty_name=None,
+        counterparty_iban="DE02100100100006820101",
+        return_reason=None,
+    )
+    values.update(kw)
+    return CamtTransaction(amount_cents=amount, remittance=remittance, **values)
+
+
+def statement(
+    m: Municipality, claims: list[Claim], items: list[Any], entries: int
+) -> CamtStatement:
+    """Credits of the run, then transfers: 7 of 8 name their Kassenzeichen (every fourth of those
+    as RF reference), 1 of 8 names nothing usable."""
+    rows: list[tuple[int, str, tuple[CamtTransaction, ...]]] = []
+    for item in items[:entries]:
+        rows.append(
+            (
+                item.amount_cents,
+                "PMNT/IDDT/ESDD",
+                (_tx(item.amount_cents, "Lastschrift", end_to_end_id=item.end_to_end_id),),
+            )
+        )
+    rest = [c for c in claims if c.id not in {i.claim_id for i in items}]
+    for n in range(entries - len(rows)):
+        c = rest[n % len(rest)]
+        name = f"Erika Zahler{c.person_id}"
+        if n % 8 == 7:
+            tx = _tx(c.amount_cents, "Zahlung Grundsteuer", counterparty_name=name)
+        elif n % 4 == 0:
+            tx = _tx(
+                c.amount_cents,
+                "",
+                creditor_reference=make_rf(c.kassenzeichen),
+                counterparty_name=name,
+            )
+        else:
+            tx = _tx(c.amount_cents, f"Grundsteuer KZ {c.kassenzeichen}", counterparty_name=name)
+        rows.append((c.amount_cents, "PMNT/RCDT/ESCT", (tx,)))
+    return CamtStatement(
+        message_id="BENCH-1",
+        statement_id="BENCH-2026-03-16",
+        sequence_number="1",
+        iban=m.iban,
+        currency="EUR",
+        created_at=None,
+        kind="camt.053.001.08",
+        entries=tuple(
+            CamtEntry(
+                index=n,
+                amount_cents=amount,
+                credit=True,
+                reversal=False,
+                booking_date=COLLECTION,
+                value_date=COLLECTION,
+                acct_svcr_ref=f"BANKREF{n:09d}",
+                bank_transaction_code=code,
+                batch_payment_info_id=None,
+                batch_message_id=None,
+                batch_count=None,
+                transactions=txs,
+            )
+            for n, (amount, code, txs) in enumerate(rows, start=1)
+        ),
+    )
+
+
+def bench_bank(url: str, entries: int) -> None:
+    backend = url.split(":")[0]
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    persons, with_mandate = entries, max(1, entries // 10)
+    with make_session_factory(engine)() as session:
+        started = time.perf_counter()
+        m, claims = setup(session, persons, with_mandate)
+        print(
+            f"  set-up ({backend}): {persons} persons with an open claim, {with_mandate} "
+            f"mandates in {time.perf_counter() - started:.1f} s (bulk insert, not measured)",
+            file=sys.stderr,
+        )
+        started = time.perf_counter()
+        result = direct_debit.create_run(
+            session, m, collection_date=COLLECTION, as_of=AS_OF, actor="bench"
+        )
+        session.commit()
+        run_s = time.perf_counter() - started
+        assert result.run is not None
+        items = direct_debit.items_of(session, result.run)
+        print(
+            f"direct-debit run/{backend}: {len(items) / run_s:,.0f} items/s — {len(items)} "
+            f"items, pain.008 of {len(result.run.xml) / 1e6:.1f} MB (XSD-checked) in {run_s:,.1f} s"
+        )
+        started = time.perf_counter()
+        xml = build_camt053(statement(m, claims, items, entries))
+        print(
+            f"  camt.053 with {entries} entries: {len(xml) / 1e6:.1f} MB, built in "
+            f"{time.perf_counter() - started:.1f} s (not measured)",
+            file=sys.stderr,
+        )
+        started = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            if done % 10_000 == 0 or done == total:
+                rate = done / (time.perf_counter() - started)
+                print(f"  {done}/{total} entries ({rate:,.0f}/s)", file=sys.stderr)
+
+        report = bank_import.import_statements(
+            session,
+            m,
+            xml,
+            filename="bench.xml",
+            as_of=COLLECTION,
+            actor="bench",
+            progress=progress,
+        )
+        session.commit()
+        import_s = time.perf_counter() - started
+        print(
+            f"camt.053 import/{backend}: {entries / import_s:,.0f} entries/s — {entries} entries "
+            f"in {import_s:,.1f} s (parse, match, book, commit); match rate "
+            f"{report.match_rate_text()} ({report.cleared} direct debits cleared, "
+            f"{report.credits_matched - report.cleared} transfers booked, "
+            f"{report.queued} to clerks)"
+        )
+    engine.dispose()

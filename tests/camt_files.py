@@ -219,3 +219,94 @@ def _bare(tx: CamtTransaction) -> bool:
         and tx.counterparty_iban is None
         and tx.return_reason is None
     )
+
+
+def statement_from_pain008(
+    xml: bytes,
+    *,
+    iban: str,
+    booked_on: date,
+    returns: dict[str, str] | None = None,
+    extra: tuple[CamtEntry, ...] = (),
+    statement_id: str = "AUSZUG-1",
+) -> CamtStatement:
+    """The statement a bank would send for a pain.008 file: one batch credit with a TxDtls per
+    debit (PmtInfId and MsgId of the file), then one return entry per EndToEndId in
+    ``returns`` (EndToEndId → reason code, three bank days later), then ``extra`` entries."""
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"}
+    doc = etree.fromstring(xml)
+    txs = [
+        CamtTransaction(
+            amount_cents=int(tx.xpath("string(p:InstdAmt)", namespaces=ns).replace(".", "")),
+            end_to_end_id=tx.xpath("string(p:PmtId/p:EndToEndId)", namespaces=ns),
+            mandate_id=tx.xpath("string(.//p:MndtId)", namespaces=ns),
+            acct_svcr_ref=None,
+            remittance=tx.xpath("string(.//p:Ustrd)", namespaces=ns),
+            creditor_reference=None,
+            counterparty_name=tx.xpath("string(p:Dbtr/p:Nm)", namespaces=ns),
+            counterparty_iban=tx.xpath("string(p:DbtrAcct//p:IBAN)", namespaces=ns),
+            return_reason=None,
+        )
+        for tx in doc.xpath("//p:DrctDbtTxInf", namespaces=ns)
+    ]
+    entries = [
+        CamtEntry(
+            index=1,
+            amount_cents=sum(t.amount_cents for t in txs),
+            credit=True,
+            reversal=False,
+            booking_date=booked_on,
+            value_date=booked_on,
+            acct_svcr_ref=f"{statement_id}-SAMMLER",
+            bank_transaction_code="PMNT/IDDT/ESDD",
+            batch_payment_info_id=doc.xpath("string(//p:PmtInfId)", namespaces=ns),
+            batch_message_id=doc.xpath("string(//p:GrpHdr/p:MsgId)", namespaces=ns),
+            batch_count=len(txs),
+            transactions=tuple(txs),
+        )
+    ]
+    by_e2e = {t.end_to_end_id: t for t in txs}
+    for e2e, reason in (returns or {}).items():
+        original = by_e2e[e2e]
+        entries.append(
+            CamtEntry(
+                index=len(entries) + 1,
+                amount_cents=original.amount_cents,
+                credit=False,
+                reversal=False,
+                booking_date=booked_on,
+                value_date=booked_on,
+                acct_svcr_ref=f"{statement_id}-RUECK-{len(entries)}",
+                bank_transaction_code="PMNT/IDDT/UPDD",
+                batch_payment_info_id=None,
+                batch_message_id=None,
+                batch_count=None,
+                transactions=(
+                    CamtTransaction(
+                        amount_cents=original.amount_cents,
+                        end_to_end_id=e2e,
+                        mandate_id=original.mandate_id,
+                        acct_svcr_ref=None,
+                        remittance=original.remittance,
+                        creditor_reference=None,
+                        counterparty_name=original.counterparty_name,
+                        counterparty_iban=original.counterparty_iban,
+                        return_reason=reason,
+                    ),
+                ),
+            )
+        )
+    for entry in extra:
+        entries.append(
+            CamtEntry(**{**entry.__dict__, "index": len(entries) + 1})  # renumbered
+        )
+    return CamtStatement(
+        message_id=f"MSG-{statement_id}",
+        statement_id=statement_id,
+        sequence_number="1",
+        iban=iban,
+        currency="EUR",
+        created_at=None,
+        kind="camt.053.001.08",
+        entries=tuple(entries),
+    )

@@ -58,7 +58,7 @@ from core.ledger.models import (
     Posting,
     TaxAccount,
 )
-from core.payments import camt
+from core.payments import camt, pain002
 from core.payments.direct_debit import (
     CLEARING_ACCOUNT,
     DirectDebitItem,
@@ -186,6 +186,7 @@ class ImportReport:
     queued_cents: int = 0
     duplicates: int = 0  # lines known from an earlier import, skipped
     not_booked: int = 0  # entries the bank has not booked yet (status PDNG/INFO), skipped
+    rejected: int = 0  # direct debits the bank refused before settlement (pain.002)
     already_imported: list[str] = field(default_factory=list)  # statement ids skipped whole
     import_ids: list[int] = field(default_factory=list)
 
@@ -309,7 +310,14 @@ def import_statements(
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Parse (all or nothing), then match and book every transaction; the caller commits."""
+    """Parse (all or nothing), then match and book every transaction; the caller commits.
+
+    A payment status report (pain.002) for one of our direct-debit files is taken here too.
+    """
+    if pain002.is_status_report(camt.parse_xml(data)):
+        return _import_status_report(
+            session, municipality, data, filename=filename, as_of=as_of, actor=actor
+        )
     statements = camt.parse_statements(data)  # raises ValidationError for a malformed file
     report = ImportReport()
     sha = hashlib.sha256(data).hexdigest()
@@ -557,6 +565,16 @@ def _credit(
                 "oder mit anderem Betrag.",
             )
             return False
+    if tx.mandate_id and not line.end_to_end_id:
+        item = _item_by_mandate(session, municipality.id, tx.mandate_id, line.amount_cents)
+        if item is not None:
+            _clear_item(session, item, line, day, actor)
+            line.status, line.method, line.item_id = LineStatus.CLEARED, "mandate", item.id
+            line.person_id = item.person_id
+            report.cleared += 1
+            report.cleared_cents += item.amount_cents
+            session.flush()
+            return True
     references = references_in(f"{tx.remittance} {tx.creditor_reference or ''}")
     persons = {p for kz in references for p in index.kz_persons.get(kz, set())}
     if len(persons) == 1:
@@ -589,6 +607,24 @@ def _credit(
     line.suggestions = _suggest(session, index, line)
     _queue(session, line, report, day, actor, reason)
     return False
+
+
+def _item_by_mandate(
+    session: Session, municipality_id: int, reference: str, amount_cents: int
+) -> DirectDebitItem | None:
+    """The one debit in collection under this mandate with this amount (when the bank gives
+    the mandate reference but no EndToEndId); None when there is none or more than one."""
+    items = session.scalars(
+        select(DirectDebitItem)
+        .join(Mandate, Mandate.id == DirectDebitItem.mandate_id)
+        .where(
+            DirectDebitItem.municipality_id == municipality_id,
+            DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            DirectDebitItem.amount_cents == amount_cents,
+            Mandate.reference_key == reference.strip().upper(),
+        )
+    ).all()
+    return items[0] if len(items) == 1 else None
 
 
 def _suggest(
@@ -735,6 +771,110 @@ def _return(
         after={"reason": reason, "amount_cents": item.amount_cents},
     )
     session.flush()
+
+
+# --------------------------------------------------------------------------- pain.002
+
+
+def _import_status_report(
+    session: Session,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    filename: str,
+    as_of: date,
+    actor: str,
+) -> ImportReport:
+    """Rejections before settlement: the payment booked at the run is reversed (the claim is
+    open again, nothing moved at the bank), the mandate suspended where the reason says so.
+    No return fee: the statute's fee passes on the charge for a return after settlement."""
+    status = pain002.parse_status_report(data)
+    report = ImportReport()
+    run = session.scalars(
+        select(DirectDebitRun).where(
+            DirectDebitRun.municipality_id == municipality.id,
+            DirectDebitRun.message_id == status.original_message_id,
+        )
+    ).first()
+    if run is None:
+        raise ValidationError(
+            "Der Statusbericht bezieht sich auf keine Lastschriftdatei dieser Kasse "
+            f"(Nachricht {status.original_message_id}). Es wurde nichts gebucht."
+        )
+    if session.scalars(
+        select(StatementImport.id).where(
+            StatementImport.municipality_id == municipality.id,
+            StatementImport.iban == municipality.iban,
+            StatementImport.statement_id == status.message_id[:35],
+        )
+    ).first():
+        report.already_imported = [status.message_id]
+        return report
+    items = {
+        i.end_to_end_id: i
+        for i in session.scalars(select(DirectDebitItem).where(DirectDebitItem.run_id == run.id))
+    }
+    targets: list[tuple[DirectDebitItem, str]] = []
+    for rejection in status.rejections:
+        if rejection.end_to_end_id is None:
+            targets.extend((item, rejection.reason) for item in items.values())
+        elif rejection.end_to_end_id in items:
+            targets.append((items[rejection.end_to_end_id], rejection.reason))
+        else:
+            raise ValidationError(
+                f"Die abgewiesene Lastschrift {rejection.end_to_end_id} gehört nicht zur Datei "
+                f"{run.filename}. Es wurde nichts gebucht."
+            )
+    record = StatementImport(
+        municipality_id=municipality.id,
+        filename=filename[:200],
+        sha256=hashlib.sha256(data).hexdigest(),
+        kind=status.kind,
+        message_id=status.message_id[:35],
+        statement_id=status.message_id[:35],
+        iban=municipality.iban,
+        report={},
+        imported_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    rules = rules_on(session, municipality.id, as_of)
+    for item, reason in targets:
+        if item.status is not ItemStatus.IN_COLLECTION:
+            report.duplicates += 1
+            continue
+        ledger.reverse_entry(
+            session,
+            _payment_entry(session, item.payment_id),
+            as_of=as_of,
+            actor=actor,
+            reason=f"Lastschrift abgewiesen {reason}",
+        )
+        item.status, item.returned_on, item.return_reason = ItemStatus.REJECTED, as_of, reason[:4]
+        report.rejected += 1
+        mandate = session.get_one(Mandate, item.mandate_id)
+        if reason in rules.suspend_reasons and mandate.status.value == "active":
+            suspend_mandate(
+                session,
+                mandate,
+                as_of=as_of,
+                reason=f"Lastschrift abgewiesen {reason}",
+                actor=actor,
+            )
+            report.mandates_suspended += 1
+    report.statements = 1
+    record.report = report.as_dict()
+    report.import_ids.append(record.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="bank.status_report_imported",
+        obj=record,
+        municipality_id=municipality.id,
+        after=record.report,
+    )
+    session.flush()
+    return report
 
 
 # --------------------------------------------------------------------------- the clerks' queue

@@ -184,13 +184,15 @@ class DirectDebitRun(Base):
 class ItemStatus(enum.StrEnum):
     IN_COLLECTION = "in_collection"  # handed to the bank, booked as paid into clearing
     CREDITED = "credited"  # the bank's statement shows the money
-    RETURNED = "returned"  # R-transaction: payment reversed, claim open again
+    RETURNED = "returned"  # R-transaction after settlement: payment reversed, claim open again
+    REJECTED = "rejected"  # refused by the bank before settlement (pain.002): the same
 
 
 ITEM_STATUS_LABELS = {
     ItemStatus.IN_COLLECTION: "im Einzug",
     ItemStatus.CREDITED: "gutgeschrieben",
     ItemStatus.RETURNED: "zurückgegeben",
+    ItemStatus.REJECTED: "abgewiesen",
 }
 
 

@@ -184,6 +184,7 @@ def upgrade() -> None:
                 "in_collection",
                 "credited",
                 "returned",
+                "rejected",
                 name="sepa_item_status",
                 native_enum=False,
                 create_constraint=True,

@@ -422,3 +422,95 @@ def test_collection_only_on_bank_days(db: Any, make: Any, setup: Any) -> None:
         direct_debit.create_run(db, m, collection_date=good_friday, as_of=AS_OF, actor="t")
     assert direct_debit.next_target_day(good_friday) == date(2026, 4, 7)  # after Easter Monday
     assert direct_debit.earliest_collection(db, m.id, date(2026, 12, 11)) == date(2026, 12, 28)
+
+
+def _pain002(
+    original_msg_id: str, rejected: dict[str, str], group_reject: str | None = None
+) -> bytes:
+    """A payment status report as German banks send it (pain.002.001.10, GBIC_4)."""
+    txs = "".join(
+        f"<TxInfAndSts><StsId>S{n}</StsId><OrgnlEndToEndId>{e2e}</OrgnlEndToEndId>"
+        f"<TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>{code}</Cd></Rsn></StsRsnInf></TxInfAndSts>"
+        for n, (e2e, code) in enumerate(rejected.items())
+    )
+    group = (
+        f"<GrpSts>RJCT</GrpSts><StsRsnInf><Rsn><Cd>{group_reject}</Cd></Rsn></StsRsnInf>"
+        if group_reject
+        else ""
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.10"><CstmrPmtStsRpt>'
+        "<GrpHdr><MsgId>STATUS-4711</MsgId><CreDtTm>2026-03-15T08:00:00</CreDtTm></GrpHdr>"
+        f"<OrgnlGrpInfAndSts><OrgnlMsgId>{original_msg_id}</OrgnlMsgId>"
+        f"<OrgnlMsgNmId>pain.008.001.08</OrgnlMsgNmId>{group}</OrgnlGrpInfAndSts>"
+        f"<OrgnlPmtInfAndSts><OrgnlPmtInfId>X</OrgnlPmtInfId>{txs}</OrgnlPmtInfAndSts>"
+        "</CstmrPmtStsRpt></Document>"
+    ).encode()
+
+
+def test_rejection_before_settlement_reopens_the_claim(db: Any, make: Any, setup: Any) -> None:
+    m = setup
+    a, b = make.person(m), make.person(m)
+    ca = make.claim(m, a, amount=1000, due=date(2026, 3, 10))
+    cb = make.claim(m, b, amount=2000, due=date(2026, 3, 10))
+    _grant(db, m, a)
+    mandate_b = _grant(db, m, b)
+    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    assert run is not None
+    item_b = next(i for i in direct_debit.items_of(db, run) if i.claim_id == cb.id)
+    report_xml = _pain002(run.message_id, {item_b.end_to_end_id: "MD01"})
+    as_of = COLLECTION - timedelta(days=1)
+    report = bank_import.import_statements(
+        db, m, report_xml, filename="p2.xml", as_of=as_of, actor="t"
+    )
+    assert (report.rejected, report.mandates_suspended, report.return_fees) == (1, 1, 0)
+    assert ledger.open_amounts(db, [ca, cb]) == {ca.id: 0, cb.id: 2000}
+    assert item_b.status is ItemStatus.REJECTED and item_b.return_reason == "MD01"
+    assert mandate_b.status is MandateStatus.SUSPENDED
+    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1820")) == 1000
+    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1800")) == 0
+    again = bank_import.import_statements(
+        db, m, report_xml, filename="p2.xml", as_of=as_of, actor="t"
+    )
+    assert again.already_imported == ["STATUS-4711"] and again.rejected == 0
+    with pytest.raises(ValidationError, match="keine Lastschriftdatei"):
+        bank_import.import_statements(
+            db, m, _pain002("FREMD", {}, "AC01"), filename="x", as_of=as_of, actor="t"
+        )
+
+
+def test_credit_without_end_to_end_id_found_by_mandate_reference(
+    db: Any, make: Any, setup: Any
+) -> None:
+    m = setup
+    person = make.person(m)
+    make.claim(m, person, amount=4200, due=date(2026, 3, 10))
+    mandate = _grant(db, m, person)
+    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    assert run is not None
+    tx = CamtTransaction(
+        4200, None, mandate.reference.lower(), None, "Lastschrift", None, None, None, None
+    )
+    entry = CamtEntry(
+        1,
+        4200,
+        True,
+        False,
+        COLLECTION,
+        COLLECTION,
+        "R1",
+        "PMNT/IDDT/ESDD",
+        None,
+        None,
+        None,
+        (tx,),
+    )
+    statement = CamtStatement("M", "S-M", None, m.iban, "EUR", None, "camt.053.001.08", (entry,))
+    report = bank_import.import_statements(
+        db, m, build_camt053(statement), filename="s", as_of=COLLECTION, actor="t"
+    )
+    assert report.cleared == 1 and report.credits_matched == 1
+    assert direct_debit.items_of(db, run)[0].status is ItemStatus.CREDITED

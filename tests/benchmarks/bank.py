@@ -243,7 +243,8 @@ def statement(
                 (_tx(item.amount_cents, "Lastschrift", end_to_end_id=item.end_to_end_id),),
             )
         )
-    rest = [c for c in claims if c.id not in {i.claim_id for i in items}]
+    collected = {i.claim_id for i in items}
+    rest = [c for c in claims if c.id not in collected]
     for n in range(entries - len(rows)):
         c = rest[n % len(rest)]
         name = f"Erika Zahler{c.person_id}"

@@ -57,6 +57,7 @@ def create_app(
     filters.init_app(app)
 
     # These modules register their views on the back-office blueprint.
+    import backoffice.bank
     import backoffice.dog_tax
     import backoffice.meters
     import backoffice.payments

@@ -1,0 +1,504 @@
+"""Back office for the bank: SEPA direct debit (pre-notification, run, pain.008 download), bank
+statement upload (camt.053/camt.054) with its report, and the clerks' queue of statement lines
+that need a person. The person page shows the person's mandates (reactivate a suspended one).
+
+Every query is limited to the clerk's municipality: another municipality's run, import or line
+is "not found" (404)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+from wtforms import DateField, TextAreaField
+from wtforms.validators import Length
+
+from backoffice.views import bp
+from core import audit, clock, persons
+from core.errors import DomainError, NotFound
+from core.identity import UserAccount
+from core.ledger import service as ledger
+from core.ledger.models import Claim
+from core.money import format_euro
+from core.payments import bank_import, direct_debit, mandates
+from portal.auth import staff_required
+from portal.database import db
+from portal.forms import ConfirmForm, GermanForm, required
+
+STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)
+REPORT_KEY = "bank_import_report"  # the last upload's report, shown once after the redirect
+
+
+class CollectionForm(GermanForm):
+    collection_date = DateField(
+        "Einzugstag", validators=[required("Bitte geben Sie den Einzugstag an.")]
+    )
+
+
+class StatementUploadForm(GermanForm):
+    statement = FileField(
+        "Kontoauszug (camt.053 oder camt.054 als XML-Datei, höchstens 8 MB)",
+        validators=[
+            FileRequired("Bitte wählen Sie die Datei des Kontoauszugs."),
+            FileAllowed(["xml"], "Bitte laden Sie eine XML-Datei (camt.053 oder camt.054) hoch."),
+            FileSize(STATEMENT_MAX_BYTES, message="Die Datei ist größer als 8 MB."),
+        ],
+        render_kw={"accept": ".xml,application/xml,text/xml"},
+    )
+
+
+class CloseLineForm(GermanForm):
+    note = TextAreaField(
+        "Vermerk",
+        validators=[
+            required("Bitte vermerken Sie, was mit dem Umsatz geschehen ist."),
+            Length(max=500),
+        ],
+        description="z. B. Bankgebühren, an den Absender zurücküberwiesen, Spende.",
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _actor_names(db_session: Session, actors: set[str]) -> dict[str, str]:
+    """Audit actors ("user:7") as the staff member's name; anything else as it is."""
+    ids = {int(a.split(":", 1)[1]) for a in actors if a.startswith("user:") and a[5:].isdigit()}
+    names = {
+        f"user:{u.id}": u.display_name
+        for u in db_session.scalars(select(UserAccount).where(UserAccount.id.in_(ids)))
+    }
+    return {a: names.get(a, a) for a in actors}
+
+
+def _by_id(db_session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    return {row.id: row for row in db_session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+# --------------------------------------------------------------------------- direct debit
+
+
+def _earliest_collection(db_session: Session) -> date | None:
+    """The first day a collection announced today may take place (None without rules)."""
+    today = clock.today()
+    try:
+        rules = mandates.rules_on(db_session, current_user.municipality_id, today)
+    except DomainError:
+        return None
+    return today + timedelta(days=rules.prenotification_days)
+
+
+def _preview(db_session: Session, day: date) -> dict[str, Any]:
+    """Due items a mandate covers up to ``day``, counted and summed by due date."""
+    items = direct_debit.due_items(db_session, g.municipality, day)
+    by_due: dict[date, list[int]] = defaultdict(list)
+    for item in items:
+        by_due[item.claim.due_date].append(item.open_cents)
+    return {
+        "day": day,
+        "count": len(items),
+        "total_cents": sum(i.open_cents for i in items),
+        "rows": [(d, len(c), sum(c)) for d, c in sorted(by_due.items())],
+    }
+
+
+def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm) -> str:
+    db_session = db()
+    earliest = _earliest_collection(db_session)
+    preview_day = request.args.get("vorschau", type=date.fromisoformat) or earliest
+    runs = direct_debit.runs_of(db_session, current_user.municipality_id)
+    return render_template(
+        "backoffice/bank/direct_debit.html",
+        prenotify_form=prenotify_form,
+        run_form=run_form,
+        earliest=earliest,
+        preview=_preview(db_session, preview_day) if preview_day else None,
+        runs=runs,
+        names=_actor_names(db_session, {r.created_by for r in runs}),
+    )
+
+
+def _forms() -> tuple[CollectionForm, CollectionForm]:
+    earliest = _earliest_collection(db())
+    return (
+        CollectionForm(prefix="vorab", collection_date=earliest),
+        CollectionForm(prefix="lauf", collection_date=earliest),
+    )
+
+
+@bp.get("/lastschrift")
+@staff_required()
+def direct_debit_page() -> str:
+    return _direct_debit_page(*_forms())
+
+
+@bp.post("/lastschrift/vorabankuendigung")
+@staff_required()
+def direct_debit_prenotify() -> str | Response:
+    prenotify_form, run_form = _forms()
+    if prenotify_form.validate_on_submit():
+        db_session = db()
+        day = prenotify_form.collection_date.data
+        try:
+            result = direct_debit.prenotify(
+                db_session,
+                g.municipality,
+                collection_date=day,
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except DomainError as exc:
+            db_session.rollback()
+            prenotify_form.collection_date.errors = [exc.message]
+        else:
+            db_session.commit()
+            already = f" {result.already} Posten waren schon angekündigt." if result.already else ""
+            flash(
+                f"Vorabankündigung zum {day:%d.%m.%Y} versandt: {result.items} Posten von "
+                f"{result.persons} Personen, zusammen {format_euro(result.total_cents)} "
+                f"({result.emails} per E-Mail, die übrigen im Bürgerkonto und per Post).{already}",
+                "success",
+            )
+            return redirect(url_for("backoffice.direct_debit_page"))
+    return _direct_debit_page(prenotify_form, run_form)
+
+
+@bp.post("/lastschrift/lauf")
+@staff_required()
+def direct_debit_run() -> str | Response:
+    prenotify_form, run_form = _forms()
+    if run_form.validate_on_submit():
+        db_session = db()
+        day = run_form.collection_date.data
+        try:
+            result = direct_debit.create_run(
+                db_session,
+                g.municipality,
+                collection_date=day,
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except DomainError as exc:
+            db_session.rollback()
+            run_form.collection_date.errors = [exc.message]
+        else:
+            db_session.commit()
+            skipped = "; ".join(
+                f"{n} {direct_debit.SKIP_LABELS.get(code, code)}"
+                for code, n in sorted(result.skipped.items())
+                if n
+            )
+            skipped_text = f" Nicht eingezogen: {skipped}." if skipped else ""
+            if result.run is None:
+                flash(f"Zum {day:%d.%m.%Y} ist nichts einzuziehen.{skipped_text}", "info")
+                return redirect(url_for("backoffice.direct_debit_page"))
+            flash(
+                f"Lastschriftdatei erstellt: {result.count} Lastschriften, zusammen "
+                f"{format_euro(result.total_cents)}, Einzug am {day:%d.%m.%Y}.{skipped_text}",
+                "success",
+            )
+            return redirect(url_for("backoffice.direct_debit_detail", run_id=result.run.id))
+    return _direct_debit_page(prenotify_form, run_form)
+
+
+def _run(run_id: int) -> direct_debit.DirectDebitRun:
+    try:
+        return direct_debit.get_run(db(), current_user.municipality_id, run_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/lastschrift/<int:run_id>")
+@staff_required()
+def direct_debit_detail(run_id: int) -> str:
+    db_session = db()
+    run = _run(run_id)
+    items = direct_debit.items_of(db_session, run)
+    return render_template(
+        "backoffice/bank/run_detail.html",
+        run=run,
+        items=items,
+        claims=_by_id(db_session, Claim, {i.claim_id for i in items}),
+        people=_by_id(db_session, persons.Person, {i.person_id for i in items}),
+        mandate_refs={
+            m.id: m.reference
+            for m in _by_id(db_session, mandates.Mandate, {i.mandate_id for i in items}).values()
+        },
+        names=_actor_names(db_session, {run.created_by}),
+    )
+
+
+@bp.get("/lastschrift/<int:run_id>/datei.xml")
+@staff_required()
+def direct_debit_xml(run_id: int) -> Response:
+    """The run's pain.008 file for the bank (the download is recorded)."""
+    db_session = db()
+    run = _run(run_id)
+    audit.record(
+        db_session,
+        actor=current_user.actor,
+        action="sepa.run_downloaded",
+        obj=run,
+        municipality_id=run.municipality_id,
+    )
+    db_session.commit()
+    response = Response(run.xml, mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="{run.filename}"'
+    return response
+
+
+# --------------------------------------------------------------------------- bank statements
+
+
+def _statements_page(form: StatementUploadForm) -> str:
+    db_session = db()
+    imports = bank_import.imports_of(db_session, current_user.municipality_id)
+    return render_template(
+        "backoffice/bank/statements.html",
+        form=form,
+        report=session.pop(REPORT_KEY, None),
+        imports=imports,
+        names=_actor_names(db_session, {i.imported_by for i in imports}),
+        queued=len(bank_import.queue(db_session, current_user.municipality_id)),
+    )
+
+
+@bp.get("/kontoauszuege")
+@staff_required()
+def statements() -> str:
+    return _statements_page(StatementUploadForm())
+
+
+@bp.post("/kontoauszuege")
+@staff_required()
+def statement_upload() -> str | Response:
+    form = StatementUploadForm()
+    if form.validate_on_submit():
+        db_session = db()
+        upload = form.statement.data
+        try:
+            report = bank_import.import_statements(
+                db_session,
+                g.municipality,
+                upload.read(),
+                filename=upload.filename or "kontoauszug.xml",
+                as_of=clock.today(),
+                actor=current_user.actor,
+            )
+        except DomainError as exc:
+            db_session.rollback()  # all or nothing: nothing of the file is booked
+            form.statement.errors = [exc.message]
+        else:
+            db_session.commit()
+            shown = report.as_dict()
+            shown["already_imported"] = shown["already_imported"][:20]
+            shown["import_ids"] = shown["import_ids"][:20]
+            session[REPORT_KEY] = shown
+            if report.already_imported and not report.import_ids:
+                flash(
+                    "Dieser Kontoauszug wurde bereits eingelesen; es wurde nichts gebucht.",
+                    "info",
+                )
+            else:
+                flash(f"Kontoauszug „{upload.filename}“ eingelesen.", "success")
+            return redirect(url_for("backoffice.statements"))
+    return _statements_page(form)
+
+
+@bp.get("/kontoauszuege/<int:import_id>")
+@staff_required()
+def statement_detail(import_id: int) -> str:
+    db_session = db()
+    record = db_session.scalars(
+        select(bank_import.StatementImport).where(
+            bank_import.StatementImport.id == import_id,
+            bank_import.StatementImport.municipality_id == current_user.municipality_id,
+        )
+    ).first()
+    if record is None:
+        abort(404)
+    lines = list(
+        db_session.scalars(
+            select(bank_import.BankLine)
+            .where(
+                bank_import.BankLine.import_id == record.id,
+                bank_import.BankLine.municipality_id == current_user.municipality_id,
+            )
+            .order_by(bank_import.BankLine.entry_index, bank_import.BankLine.id)
+        )
+    )
+    return render_template(
+        "backoffice/bank/statement_detail.html",
+        record=record,
+        report=record.report,
+        lines=lines,
+        people=_by_id(db_session, persons.Person, {x.person_id for x in lines if x.person_id}),
+        names=_actor_names(db_session, {record.imported_by}),
+        mask=mandates.masked_iban,
+    )
+
+
+# --------------------------------------------------------------------------- clerks' queue
+
+
+@bp.get("/zahlungsabgleich")
+@staff_required()
+def bank_queue() -> str:
+    lines = bank_import.queue(db(), current_user.municipality_id)
+    return render_template(
+        "backoffice/bank/queue.html",
+        lines=lines,
+        total_cents=sum(x.amount_cents for x in lines),
+        mask=mandates.masked_iban,
+    )
+
+
+def _line(line_id: int) -> bank_import.BankLine:
+    try:
+        return bank_import.get_line(db(), current_user.municipality_id, line_id)
+    except NotFound:
+        abort(404)
+
+
+def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
+    db_session = db()
+    query = (request.args.get("q") or "").strip()[:100]
+    results = persons.search_persons(db_session, line.municipality_id, query) if query else []
+    chosen = None
+    open_claims: list[ledger.ClaimView] = []
+    person_id = request.args.get("person", type=int)
+    if person_id:
+        try:
+            chosen = persons.get_person(db_session, line.municipality_id, person_id)
+        except NotFound:
+            abort(404)
+        open_claims = [
+            v for v in ledger.claims_of(db_session, chosen) if v.open_cents > 0 and not v.cancelled
+        ]
+    return render_template(
+        "backoffice/bank/line_detail.html",
+        line=line,
+        close_form=close_form,
+        confirm=ConfirmForm(),
+        query=query,
+        results=results,
+        chosen=chosen,
+        open_claims=open_claims,
+        mask=mandates.masked_iban,
+        names=_actor_names(db_session, {line.resolved_by} if line.resolved_by else set()),
+    )
+
+
+@bp.get("/zahlungsabgleich/<int:line_id>")
+@staff_required()
+def bank_line(line_id: int) -> str:
+    return _line_page(_line(line_id), CloseLineForm())
+
+
+@bp.post("/zahlungsabgleich/<int:line_id>/zuordnen")
+@staff_required()
+def bank_line_assign(line_id: int) -> Response:
+    """Book the line to a person (and, optionally, one of the person's open claims)."""
+    db_session = db()
+    line = _line(line_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    person_id = request.form.get("person_id", type=int)
+    claim_id = request.form.get("claim_id", type=int)
+    if person_id is None:
+        abort(400)
+    try:
+        person = persons.get_person(db_session, current_user.municipality_id, person_id)
+    except NotFound:
+        abort(404)
+    if claim_id is not None:
+        claim = db_session.get(Claim, claim_id)
+        if claim is None or claim.person_id != person.id:
+            abort(404)
+    try:
+        bank_import.assign_line(
+            db_session,
+            line,
+            person,
+            claim_ids=[claim_id] if claim_id is not None else [],
+            as_of=clock.today(),
+            actor=current_user.actor,
+        )
+    except DomainError as exc:
+        db_session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("backoffice.bank_line", line_id=line_id))
+    db_session.commit()
+    flash(
+        f"Umsatz über {format_euro(line.amount_cents)} {person.display_name} "
+        f"(Personenkonto {person.number}) zugeordnet.",
+        "success",
+    )
+    return redirect(url_for("backoffice.bank_queue"))
+
+
+@bp.post("/zahlungsabgleich/<int:line_id>/erledigen")
+@staff_required()
+def bank_line_close(line_id: int) -> str | Response:
+    db_session = db()
+    line = _line(line_id)
+    form = CloseLineForm()
+    if form.validate_on_submit():
+        try:
+            bank_import.close_line(
+                db_session, line, note=form.note.data or "", actor=current_user.actor
+            )
+        except DomainError as exc:
+            db_session.rollback()
+            form.note.errors = [exc.message]
+        else:
+            db_session.commit()
+            flash(f"Umsatz über {format_euro(line.amount_cents)} als erledigt vermerkt.", "success")
+            return redirect(url_for("backoffice.bank_queue"))
+    return _line_page(line, form)
+
+
+# --------------------------------------------------------------------------- mandates
+
+
+@bp.post("/personen/<int:person_id>/mandate/<int:mandate_id>/reaktivieren")
+@staff_required()
+def mandate_reactivate(person_id: int, mandate_id: int) -> Response:
+    db_session = db()
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        person = persons.get_person(db_session, current_user.municipality_id, person_id)
+        mandate = mandates.get_mandate(db_session, person, mandate_id)
+    except NotFound:
+        abort(404)
+    try:
+        mandates.reactivate_mandate(db_session, mandate, actor=current_user.actor)
+    except DomainError as exc:
+        db_session.rollback()
+        flash(exc.message, "error")
+    else:
+        db_session.commit()
+        flash(f"Mandat {mandate.reference} ist wieder aktiv.", "success")
+    return redirect(url_for("backoffice.person_detail", person_id=person.id, _anchor="mandate"))
+
+
+def mandate_context(person: persons.Person) -> dict[str, object]:
+    """The person's mandates (newest first) with their scope, for the person detail page."""
+    db_session = db()
+    return {
+        "mandates": [
+            (m, mandates.scope_label(db_session, m))
+            for m in mandates.mandates_of(db_session, person)
+        ],
+        "mandate_suspended": mandates.MandateStatus.SUSPENDED,
+    }

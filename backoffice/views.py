@@ -65,6 +65,7 @@ def person_search() -> str:
 @bp.get("/personen/<int:person_id>")
 @staff_required()
 def person_detail(person_id: int) -> str:
+    from backoffice.bank import mandate_context
     from backoffice.dog_tax import dog_tax_context
     from backoffice.waste import waste_context
 
@@ -86,4 +87,5 @@ def person_detail(person_id: int) -> str:
         accounts=ledger.accounts_by_id(session, person.municipality_id),
         **dog_tax_context(person),
         **waste_context(person),
+        **mandate_context(person),
     )

@@ -7,15 +7,21 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from core import dog_services, waste_services
+from core import address_services, dog_services, waste_services
 from core.notices import Notice
 from core.workflow import Application
 
-SERVICE_LABELS = {**dog_services.SERVICE_LABELS, **waste_services.SERVICE_LABELS}
+SERVICE_LABELS = {
+    **dog_services.SERVICE_LABELS,
+    **waste_services.SERVICE_LABELS,
+    **address_services.SERVICE_LABELS,
+}
 
 
 def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Notice]:
     """Approve and carry out ``application`` with the module that offers its service."""
     if application.service in waste_services.SERVICE_LABELS:
         return waste_services.approve(session, application, as_of=as_of, actor=actor)
+    if application.service in address_services.SERVICE_LABELS:
+        return address_services.approve(session, application, as_of=as_of, actor=actor)
     return dog_services.approve(session, application, as_of=as_of, actor=actor)

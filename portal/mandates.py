@@ -1,0 +1,273 @@
+"""SEPA-Lastschriftmandate (Digitales Finanzkonto): the citizen's mandates with their history
+and PDF confirmations (download recorded), the announced collections, granting a new mandate,
+changing one (a new mandate for the same scope replaces it) and revoking one.
+
+Views are thin: parse the form, call one core service, commit once, show the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, RadioField, SelectChoice, StringField
+
+from core import archive, clock, persons
+from core.errors import FieldErrors, IllegalTransition, NotFound
+from core.ledger.kinds import KINDS
+from core.ledger.models import Claim
+from core.payments import direct_debit, mandates
+from core.payments.mandates import Mandate, MandateStatus
+from core.references import format_kassenzeichen
+from portal.citizen import current_person, person_or_redirect, show_field_errors
+from portal.database import db
+from portal.forms import ConfirmForm, GermanForm, required
+from portal.municipal import bp
+
+ALL_LEVIES = "alle"
+IN_USE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
+
+
+class MandateForm(GermanForm):
+    scope = RadioField(
+        "Wofür gilt das Mandat?",
+        default=ALL_LEVIES,
+        validators=[required("Bitte wählen Sie, wofür das Mandat gilt.")],
+    )
+    account_holder = StringField(
+        "Kontoinhaberin oder Kontoinhaber",
+        validators=[required("Bitte geben Sie den Namen des Kontoinhabers an.")],
+        render_kw={"autocomplete": "name"},
+    )
+    iban = StringField(
+        "IBAN",
+        validators=[required("Bitte geben Sie Ihre IBAN an.")],
+        description="z. B. DE89 3704 0044 0532 0130 00 – Leerzeichen sind erlaubt.",
+        render_kw={
+            "inputmode": "text",
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        },
+    )
+    bic = StringField(
+        "BIC",
+        description="Wir ermitteln die BIC aus der IBAN, wo das möglich ist.",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    consent = BooleanField(
+        "Ich erteile dieses SEPA-Lastschriftmandat",
+        validators=[
+            required("Bitte kreuzen Sie an, dass Sie das Mandat erteilen – sonst gilt es nicht.")
+        ],
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Besides the fields' own checks, the IBAN and BIC (schwifty, in the core) at once, so
+        every mistake shows in one go."""
+        ok = bool(super().validate(extra_validators))
+        if not self.iban.errors and not self.bic.errors:
+            try:
+                mandates.check_iban(self.iban.data or "", self.bic.data or None)
+            except FieldErrors as exc:
+                show_field_errors(self, exc.errors)
+                ok = False
+        return ok
+
+
+def scope_choices(session: Any, person: persons.Person) -> list[SelectChoice]:
+    return [
+        SelectChoice(ALL_LEVIES, "alle Steuern und Gebühren"),
+        *(
+            SelectChoice(
+                str(t.id),
+                f"{KINDS[t.levy].label} (Kassenzeichen {format_kassenzeichen(t.kassenzeichen)})",
+            )
+            for t in mandates.tax_accounts_of(session, person)
+        ),
+    ]
+
+
+def _sepa_rules() -> mandates.SepaRules | None:
+    """The municipality's direct-debit rules; None where it offers no direct debit."""
+    try:
+        return mandates.rules_on(db(), g.municipality.id, clock.today())
+    except NotFound:
+        return None
+
+
+def _own_mandate(mandate_id: int) -> tuple[persons.Person, Mandate]:
+    person = current_person()
+    if person is None:
+        abort(404)
+    try:
+        return person, mandates.get_mandate(db(), person, mandate_id)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/lastschrift")
+@login_required
+def mandate_list() -> str:
+    session = db()
+    person = current_person()
+    own = mandates.mandates_of(session, person) if person else []
+    today = clock.today()
+    in_use = {m.id for m in own if m.status is MandateStatus.ACTIVE}
+    announced = [
+        p
+        for p in (direct_debit.prenotifications_of(session, person) if person else [])
+        if p.mandate_id in in_use and p.collection_date >= today
+    ]
+    claims = (
+        {
+            c.id: c
+            for c in session.scalars(
+                select(Claim).where(
+                    Claim.id.in_({p.claim_id for p in announced}),
+                    Claim.municipality_id == g.municipality.id,
+                )
+            )
+        }
+        if announced
+        else {}
+    )
+    return render_template(
+        "portal/mandates/index.html",
+        active=[m for m in own if m.status in IN_USE],
+        past=[m for m in own if m.status not in IN_USE],
+        scopes={m.id: mandates.scope_label(session, m) for m in own},
+        references={m.id: m.reference for m in own},
+        announced=announced,
+        claims=claims,
+        offered=_sepa_rules() is not None,
+    )
+
+
+def _grant(replacing: Mandate | None) -> str | Response:
+    person = person_or_redirect()
+    if isinstance(person, Response):
+        return person
+    session = db()
+    rules = _sepa_rules()
+    if rules is None:
+        abort(404)
+    form = MandateForm(data={"account_holder": person.display_name})
+    if replacing is None:
+        form.scope.choices = scope_choices(session, person)
+    else:
+        del form.scope  # a change keeps the scope of the mandate it replaces
+    if form.validate_on_submit():
+        if replacing is not None:
+            tax_account_id = replacing.tax_account_id
+        elif form.scope.data == ALL_LEVIES:
+            tax_account_id = None
+        else:
+            tax_account_id = int(form.scope.data or 0)
+        today = clock.today()
+        try:
+            mandate = mandates.grant_mandate(
+                session,
+                person=person,
+                municipality=g.municipality,
+                account_holder=form.account_holder.data or "",
+                iban=form.iban.data or "",
+                bic=form.bic.data or None,
+                tax_account_id=tax_account_id,
+                signed_on=today,
+                as_of=today,
+                actor=current_user.actor,
+            )
+        except FieldErrors as exc:
+            session.rollback()
+            show_field_errors(form, exc.errors)
+        else:
+            session.commit()
+            flash(f"Ihr Lastschriftmandat {mandate.reference} ist erteilt.", "success")
+            return redirect(url_for("portal.mandate_detail", mandate_id=mandate.id))
+    return render_template(
+        "portal/mandates/form.html",
+        form=form,
+        title="Lastschriftmandat ändern" if replacing else "Lastschriftmandat erteilen",
+        replacing=replacing,
+        replacing_scope=mandates.scope_label(session, replacing) if replacing else None,
+        consent=mandates.consent_text(g.municipality, rules).split("\n"),
+        in_use=[m for m in mandates.mandates_of(session, person) if m.status in IN_USE],
+    )
+
+
+@bp.route("/lastschrift/neu", methods=["GET", "POST"])
+@login_required
+def grant_mandate() -> str | Response:
+    return _grant(None)
+
+
+@bp.route("/lastschrift/<int:mandate_id>/aendern", methods=["GET", "POST"])
+@login_required
+def change_mandate(mandate_id: int) -> str | Response:
+    _person, mandate = _own_mandate(mandate_id)
+    if mandate.status not in IN_USE:
+        abort(404)
+    return _grant(mandate)
+
+
+@bp.get("/lastschrift/<int:mandate_id>")
+@login_required
+def mandate_detail(mandate_id: int) -> str:
+    _person, mandate = _own_mandate(mandate_id)
+    session = db()
+    replaced_by = session.get(Mandate, mandate.replaced_by_id) if mandate.replaced_by_id else None
+    return render_template(
+        "portal/mandates/detail.html",
+        mandate=mandate,
+        scope=mandates.scope_label(session, mandate),
+        replaced_by=replaced_by,
+        in_use=mandate.status in IN_USE,
+    )
+
+
+@bp.get("/lastschrift/<int:mandate_id>.pdf")
+@login_required
+def mandate_pdf(mandate_id: int) -> Response:
+    _person, mandate = _own_mandate(mandate_id)
+    if mandate.document_id is None:
+        abort(404)
+    session = db()
+    try:
+        document = archive.get_document(session, g.municipality.id, mandate.document_id)
+    except NotFound:
+        abort(404)
+    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
+    session.commit()
+    response = Response(document.content, mimetype=document.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/lastschrift/<int:mandate_id>/widerrufen", methods=["GET", "POST"])
+@login_required
+def revoke_mandate(mandate_id: int) -> str | Response:
+    _person, mandate = _own_mandate(mandate_id)
+    session = db()
+    form = ConfirmForm()
+    if mandate.status in IN_USE and form.validate_on_submit():
+        try:
+            mandates.revoke_mandate(session, mandate, as_of=clock.today(), actor=current_user.actor)
+        except IllegalTransition as exc:
+            session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            session.commit()
+            flash(f"Ihr Lastschriftmandat {mandate.reference} ist widerrufen.", "success")
+            return redirect(url_for("portal.mandate_list"))
+    return render_template(
+        "portal/mandates/revoke.html",
+        form=form,
+        mandate=mandate,
+        scope=mandates.scope_label(session, mandate),
+        in_use=mandate.status in IN_USE,
+    )

@@ -8,7 +8,7 @@ is "not found" (404)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
@@ -88,13 +88,13 @@ def _by_id(db_session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
 
 
 def _earliest_collection(db_session: Session) -> date | None:
-    """The first day a collection announced today may take place (None without rules)."""
-    today = clock.today()
+    """The first bank day a collection announced today may take place (None without rules)."""
     try:
-        rules = mandates.rules_on(db_session, current_user.municipality_id, today)
+        return direct_debit.earliest_collection(
+            db_session, current_user.municipality_id, clock.today()
+        )
     except DomainError:
         return None
-    return today + timedelta(days=rules.prenotification_days)
 
 
 def _preview(db_session: Session, day: date) -> dict[str, Any]:
@@ -128,10 +128,16 @@ def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm)
 
 
 def _forms() -> tuple[CollectionForm, CollectionForm]:
-    earliest = _earliest_collection(db())
+    """The two forms, pre-filled: announce for the earliest possible day, collect on the
+    nearest day already announced."""
+    db_session = db()
+    earliest = _earliest_collection(db_session)
+    announced = direct_debit.next_announced_date(
+        db_session, current_user.municipality_id, clock.today()
+    )
     return (
         CollectionForm(prefix="vorab", collection_date=earliest),
-        CollectionForm(prefix="lauf", collection_date=earliest),
+        CollectionForm(prefix="lauf", collection_date=announced or earliest),
     )
 
 

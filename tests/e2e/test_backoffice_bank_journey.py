@@ -17,6 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 from core import clock
 from core.db import make_engine, make_session_factory
 from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.direct_debit import next_target_day
 from core.tenancy import get_by_slug
 from tests.camt_files import build_camt053
 from tests.e2e.a11y import assert_accessible
@@ -96,7 +97,7 @@ def test_clerk_direct_debit_statement_upload_and_queue(
     expect(clerk.get_by_role("heading", level=1)).to_have_text("SEPA-Lastschrift")
     assert_accessible(clerk)
     form = clerk.locator("form", has=clerk.get_by_role("button", name="Vorabankündigung versenden"))
-    form.get_by_label("Einzugstag").fill(clock.today().isoformat())
+    form.get_by_label("Einzugstag").fill(next_target_day(clock.today()).isoformat())
     form.get_by_role("button", name="Vorabankündigung versenden").click()
     expect(clerk.get_by_role("alert")).to_contain_text("frühester Einzugstag")
     assert_accessible(clerk)

@@ -37,6 +37,12 @@ def _day(offset: int) -> date:
     return clock.today() + timedelta(days=offset)
 
 
+def _bank_day(offset: int) -> date:
+    """The first TARGET2 bank day ``offset`` days from today or later (collections settle
+    only on those)."""
+    return direct_debit.next_target_day(_day(offset))
+
+
 @pytest.fixture
 def town(db: Session, make: Any) -> Any:
     """A municipality with direct-debit rules, a clerk, and two debtors with mandates and a
@@ -74,7 +80,7 @@ def _post(client: FlaskClient, url: str, data: dict[str, Any], page: str = PAGE,
 
 def _run(db: Session, m: Any) -> direct_debit.DirectDebitRun:
     """Pre-notify and collect in the core (the screens are tested separately)."""
-    collection = _day(14)
+    collection = _bank_day(14)
     direct_debit.prenotify(db, m, collection_date=collection, as_of=clock.today(), actor="t")
     run = direct_debit.create_run(
         db, m, collection_date=collection, as_of=clock.today(), actor="t"
@@ -157,8 +163,10 @@ def test_prenotify_run_and_download_the_pain008(
     page = client.get(PAGE).get_data(as_text=True)
     assert "2 Posten" in page and "165,00 €" in page  # the preview up to the earliest day
 
-    collection = _day(14)
-    too_early = _post(client, f"{PAGE}/vorabankuendigung", {"vorab-collection_date": _day(3)})
+    collection = _bank_day(14)
+    too_early = _post(
+        client, f"{PAGE}/vorabankuendigung", {"vorab-collection_date": _bank_day(3).isoformat()}
+    )
     assert too_early.status_code == 200
     assert "frühester Einzugstag ist der" in too_early.get_data(as_text=True)
 
@@ -208,7 +216,7 @@ def test_run_without_anything_announced_says_what_was_skipped(
     response = _post(
         client,
         f"{PAGE}/lauf",
-        {"lauf-collection_date": _day(14).isoformat()},
+        {"lauf-collection_date": _bank_day(14).isoformat()},
         follow_redirects=True,
     )
     text = response.get_data(as_text=True)

@@ -146,7 +146,8 @@ def test_security_headers(client: FlaskClient) -> None:
 
 def test_wtforms_own_messages_are_german(client: FlaskClient, make: Any) -> None:
     m = make.municipality()
-    page = post_form(client, f"/{m.slug}/registrieren",
-                     {**REGISTRATION, "kind": "erfunden"}).get_data(as_text=True)
+    page = post_form(
+        client, f"/{m.slug}/registrieren", {**REGISTRATION, "kind": "erfunden"}
+    ).get_data(as_text=True)
     assert "Bitte wählen Sie eine der Möglichkeiten." in page
     assert "Not a valid choice" not in page

@@ -100,6 +100,7 @@ def _register_error_pages(app: Flask) -> None:
         404: ("Seite nicht gefunden", "Diese Seite gibt es nicht (mehr)."),
         405: ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
         409: ("Nicht möglich", "Der Vorgang passt nicht mehr zum aktuellen Stand."),
+        413: ("Datei zu groß", "Die gesendete Datei ist zu groß. Bitte wählen Sie eine kleinere."),
         500: ("Technischer Fehler", "Bitte versuchen Sie es später noch einmal."),
     }
 

@@ -256,5 +256,6 @@ def application(application_id: int) -> str:
         dog=dog,
         label=services.SERVICE_LABELS.get(found.service, found.service),
         waste=found.service in services.waste_services.SERVICE_LABELS,
+        dogs=found.service in dog_services.SERVICE_LABELS,
         approved=workflow.ApplicationStatus.APPROVED,
     )

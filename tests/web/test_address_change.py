@@ -81,6 +81,8 @@ def test_inside_the_municipality_goes_straight_through(
     assert application.review_reasons == []
     page = html.unescape(client.get(response.headers["Location"]).get_data(as_text=True))
     assert "Änderung der Anschrift" in page and "Erledigt" in page
+    assert "Meine Hunde" not in page and "neuen Bescheid" not in page  # no dog, no notice
+    assert "Mein Konto" in page
     old, new = addresses(db, person)
     moved_on = clock.today() - timedelta(days=5)
     assert (new.street, new.house_number, new.postal_code) == ("Neue Straße", "7a", "12345")

@@ -281,6 +281,21 @@ def test_malformed_or_foreign_statement_books_nothing(
     assert bank_import.imports_of(db, town.m.id) == []
 
 
+def test_a_file_above_the_request_limit_gets_a_german_page(
+    client: FlaskClient, db: Session, town: Any
+) -> None:
+    staff_login(client, town.clerk.email)
+    # A raw body (the test client would spool a multipart one to a temporary file).
+    response = client.post(
+        UPLOAD,
+        data=b"<" * (11 * 1024 * 1024),
+        content_type="multipart/form-data; boundary=grenze",
+    )
+    assert response.status_code == 413
+    assert "Datei zu groß" in response.get_data(as_text=True)
+    assert bank_import.imports_of(db, town.m.id) == []
+
+
 def test_same_statement_twice_is_already_imported(
     client: FlaskClient, db: Session, town: Any
 ) -> None:

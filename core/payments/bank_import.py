@@ -65,7 +65,13 @@ from core.payments.direct_debit import (
     DirectDebitRun,
     ItemStatus,
 )
-from core.payments.mandates import Mandate, SepaRules, rules_on, suspend_mandate
+from core.payments.mandates import (
+    Mandate,
+    MandateStatus,
+    SepaRules,
+    rules_on,
+    suspend_mandate,
+)
 from core.persons import Person
 from core.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
 from core.tenancy import Municipality
@@ -353,19 +359,17 @@ def import_statements(
             report.already_imported.append(statement.statement_id)
             report.duplicates += sum(len(e.transactions) for e in statement.entries)
             continue
-        record = StatementImport(
-            municipality_id=municipality.id,
-            filename=filename[:200],
+        record = _new_import(
+            session,
+            municipality.id,
+            filename=filename,
             sha256=sha,
             kind=statement.kind,
-            message_id=statement.message_id[:35],
-            statement_id=statement.statement_id[:35],
+            message_id=statement.message_id,
+            statement_id=statement.statement_id,
             iban=statement.iban,
-            report={},
-            imported_by=actor,
+            actor=actor,
         )
-        session.add(record)
-        session.flush()
         mine = ImportReport(statements=1)
         for entry in statement.entries:
             _entry(
@@ -374,19 +378,55 @@ def import_statements(
             done += len(entry.transactions)
             if progress is not None:
                 progress(done, total)
-        record.report = mine.as_dict()
+        _finish_import(session, record, mine, "bank.statement_imported", actor)
         _merge(report, mine)
         report.import_ids.append(record.id)
-        audit.record(
-            session,
-            actor=actor,
-            action="bank.statement_imported",
-            obj=record,
-            municipality_id=municipality.id,
-            after=record.report,
-        )
     session.flush()
     return report
+
+
+def _new_import(
+    session: Session,
+    municipality_id: int,
+    *,
+    filename: str,
+    sha256: str,
+    kind: str,
+    message_id: str,
+    statement_id: str,
+    iban: str,
+    actor: str,
+) -> StatementImport:
+    record = StatementImport(
+        municipality_id=municipality_id,
+        filename=filename[:200],
+        sha256=sha256,
+        kind=kind,
+        message_id=message_id[:35],
+        statement_id=statement_id[:35],
+        iban=iban,
+        report={},
+        imported_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def _finish_import(
+    session: Session, record: StatementImport, report: ImportReport, action: str, actor: str
+) -> None:
+    """Keep the report with the import and in the audit trail (counts only, no personal data)."""
+    record.report = report.as_dict()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        obj=record,
+        municipality_id=record.municipality_id,
+        after=record.report,
+    )
+    session.flush()
 
 
 def _merge(total: ImportReport, part: ImportReport) -> None:
@@ -504,6 +544,24 @@ def _clear_item(
     item.status, item.credited_on = ItemStatus.CREDITED, day
 
 
+def _clear_line(
+    session: Session,
+    item: DirectDebitItem,
+    line: BankLine,
+    method: str,
+    report: ImportReport,
+    day: date,
+    actor: str,
+) -> None:
+    """A credit line that is the bank's money for one of our direct debits."""
+    _clear_item(session, item, line, day, actor)
+    line.status, line.method, line.item_id = LineStatus.CLEARED, method, item.id
+    line.person_id = item.person_id
+    report.cleared += 1
+    report.cleared_cents += item.amount_cents
+    session.flush()
+
+
 def _clear_run(
     session: Session,
     run: DirectDebitRun,
@@ -544,16 +602,7 @@ def _credit(
         item = index.item_by_e2e(line.end_to_end_id)
         if item is not None:
             if item.status is ItemStatus.IN_COLLECTION and item.amount_cents == line.amount_cents:
-                _clear_item(session, item, line, day, actor)
-                line.status, line.method, line.item_id = (
-                    LineStatus.CLEARED,
-                    "end_to_end_id",
-                    item.id,
-                )
-                line.person_id = item.person_id
-                report.cleared += 1
-                report.cleared_cents += item.amount_cents
-                session.flush()
+                _clear_line(session, item, line, "end_to_end_id", report, day, actor)
                 return True
             _queue(
                 session,
@@ -568,12 +617,7 @@ def _credit(
     if tx.mandate_id and not line.end_to_end_id:
         item = _item_by_mandate(session, municipality.id, tx.mandate_id, line.amount_cents)
         if item is not None:
-            _clear_item(session, item, line, day, actor)
-            line.status, line.method, line.item_id = LineStatus.CLEARED, "mandate", item.id
-            line.person_id = item.person_id
-            report.cleared += 1
-            report.cleared_cents += item.amount_cents
-            session.flush()
+            _clear_line(session, item, line, "mandate", report, day, actor)
             return True
     references = references_in(f"{tx.remittance} {tx.creditor_reference or ''}")
     persons = {p for kz in references for p in index.kz_persons.get(kz, set())}
@@ -674,6 +718,24 @@ def _queue(
     session.flush()
 
 
+def _suspend_if_due(
+    session: Session,
+    item: DirectDebitItem,
+    rules: SepaRules,
+    reason: str,
+    text: str,
+    report: ImportReport,
+    as_of: date,
+    actor: str,
+) -> None:
+    """Suspend the item's mandate when the statute lists the reason code (account or mandate
+    gone); a mandate already out of use stays as it is."""
+    mandate = session.get_one(Mandate, item.mandate_id)
+    if reason in rules.suspend_reasons and mandate.status is MandateStatus.ACTIVE:
+        suspend_mandate(session, mandate, as_of=as_of, reason=text, actor=actor)
+        report.mandates_suspended += 1
+
+
 def _payment_entry(session: Session, payment_id: int) -> JournalEntry:
     entry = session.scalars(
         select(JournalEntry)
@@ -755,13 +817,7 @@ def _return(
             actor=actor,
         )
         report.return_fees += 1
-    if reason in rules.suspend_reasons:
-        mandate = session.get_one(Mandate, item.mandate_id)
-        if mandate.status.value == "active":
-            suspend_mandate(
-                session, mandate, as_of=as_of, reason=f"Rücklastschrift {reason}", actor=actor
-            )
-            report.mandates_suspended += 1
+    _suspend_if_due(session, item, rules, reason, f"Rücklastschrift {reason}", report, as_of, actor)
     audit.record(
         session,
         actor=actor,
@@ -825,19 +881,17 @@ def _import_status_report(
                 f"Die abgewiesene Lastschrift {rejection.end_to_end_id} gehört nicht zur Datei "
                 f"{run.filename}. Es wurde nichts gebucht."
             )
-    record = StatementImport(
-        municipality_id=municipality.id,
-        filename=filename[:200],
+    record = _new_import(
+        session,
+        municipality.id,
+        filename=filename,
         sha256=hashlib.sha256(data).hexdigest(),
         kind=status.kind,
-        message_id=status.message_id[:35],
-        statement_id=status.message_id[:35],
+        message_id=status.message_id,
+        statement_id=status.message_id,
         iban=municipality.iban,
-        report={},
-        imported_by=actor,
+        actor=actor,
     )
-    session.add(record)
-    session.flush()
     rules = rules_on(session, municipality.id, as_of)
     for item, reason in targets:
         if item.status is not ItemStatus.IN_COLLECTION:
@@ -852,28 +906,12 @@ def _import_status_report(
         )
         item.status, item.returned_on, item.return_reason = ItemStatus.REJECTED, as_of, reason[:4]
         report.rejected += 1
-        mandate = session.get_one(Mandate, item.mandate_id)
-        if reason in rules.suspend_reasons and mandate.status.value == "active":
-            suspend_mandate(
-                session,
-                mandate,
-                as_of=as_of,
-                reason=f"Lastschrift abgewiesen {reason}",
-                actor=actor,
-            )
-            report.mandates_suspended += 1
+        _suspend_if_due(
+            session, item, rules, reason, f"Lastschrift abgewiesen {reason}", report, as_of, actor
+        )
     report.statements = 1
-    record.report = report.as_dict()
+    _finish_import(session, record, report, "bank.status_report_imported", actor)
     report.import_ids.append(record.id)
-    audit.record(
-        session,
-        actor=actor,
-        action="bank.status_report_imported",
-        obj=record,
-        municipality_id=municipality.id,
-        after=record.report,
-    )
-    session.flush()
     return report
 
 

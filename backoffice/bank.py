@@ -123,6 +123,7 @@ def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm)
         earliest=earliest,
         preview=_preview(db_session, preview_day) if preview_day else None,
         runs=runs,
+        announced=direct_debit.announced_collections(db_session, current_user.municipality_id),
         names=_actor_names(db_session, {r.created_by for r in runs}),
     )
 
@@ -171,7 +172,8 @@ def direct_debit_prenotify() -> str | Response:
             flash(
                 f"Vorabankündigung zum {day:%d.%m.%Y} versandt: {result.items} Posten von "
                 f"{result.persons} Personen, zusammen {format_euro(result.total_cents)} "
-                f"({result.emails} per E-Mail, die übrigen im Bürgerkonto und per Post).{already}",
+                f"({result.emails} per E-Mail, die übrigen als Brief: PDF unten zum Druck)."
+                f"{already}",
                 "success",
             )
             return redirect(url_for("backoffice.direct_debit_page"))
@@ -241,6 +243,26 @@ def direct_debit_detail(run_id: int) -> str:
         },
         names=_actor_names(db_session, {run.created_by}),
     )
+
+
+@bp.get("/lastschrift/vorabankuendigung/<day>.pdf")
+@staff_required()
+def prenotification_letters(day: str) -> Response:
+    """The pre-notification letters of a collection day for those without e-mail, to print."""
+    try:
+        collection_date = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    letters = direct_debit.prenotification_letters(
+        db(), g.municipality, collection_date=collection_date
+    )
+    if letters is None:
+        abort(404)
+    response = Response(letters[0], mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="Vorabankuendigungen-{collection_date.isoformat()}.pdf"'
+    )
+    return response
 
 
 @bp.get("/lastschrift/<int:run_id>/datei.xml")

@@ -471,9 +471,15 @@ def sepa_group() -> None:
 @click.option("--collection-date", "collection_date", required=True, type=_DATE)
 @click.option("--as-of", "as_of", type=_DATE, help="Versanddatum (Standard: heute).")
 @click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@click.option(
+    "--letters",
+    type=click.Path(dir_okay=False, writable=True),
+    help="PDF mit den Briefen an alle ohne E-Mail-Adresse (zum Druck).",
+)
 @with_appcontext
-def sepa_prenotify(collection_date, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Announce date and amount of every due item a mandate covers (e-mail where known)."""
+def sepa_prenotify(collection_date, as_of, slug: str | None, letters: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Announce date and amount of every due item a mandate covers (e-mail where known,
+    letters to print for everyone else)."""
     from core.errors import ValidationError
     from core.money import format_euro
     from core.payments import direct_debit
@@ -490,7 +496,16 @@ def sepa_prenotify(collection_date, as_of, slug: str | None) -> None:  # type: i
             )
         except ValidationError as exc:
             raise click.ClickException(str(exc)) from exc
+        printed = None
+        if letters:
+            printed = direct_debit.prenotification_letters(
+                session, municipality, collection_date=collection_date.date()
+            )
+            if printed is not None:
+                Path(letters).write_bytes(printed[0])
         session.commit()
+    if printed is not None:
+        click.echo(f"{letters}: {printed[1]} Briefe zum Druck")
     click.echo(
         f"{municipality.name}: {result.items} Posten ({format_euro(result.total_cents)}) für "
         f"{result.persons} Personen angekündigt, davon {result.emails} per E-Mail; "

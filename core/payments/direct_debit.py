@@ -5,8 +5,9 @@ The path of a claim paid by direct debit:
 1. **Pre-notification** (Vorabankündigung, SEPA Core rulebook; DOMAIN.md: at least 14 days
    before the collection unless the statute agrees a shorter period): :func:`prenotify` tells
    the debtor date and amount of every due item a mandate covers; it is kept per claim, mandate
-   and amount, and sent by e-mail where the person has an address (otherwise it shows in the
-   portal account; the treasury prints the list for post).
+   and amount, and sent by e-mail where the person has an address; for everyone else
+   :func:`prenotification_letters` makes the letters to print and post (one PDF). The portal
+   account shows every announced collection too.
 2. **Run** (:func:`create_run`): every due open item with an active, unexpired mandate and a
    pre-notification of the same amount whose date has come goes into one ``pain.008.001.08``
    file (sepaxml, checked against the XSD it ships; German banks take it as GBIC_4). Sequence
@@ -37,6 +38,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    case,
+    func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -429,6 +432,96 @@ def _announce(
         ),
     )
     return True
+
+
+@dataclass(frozen=True)
+class Announced:
+    collection_date: date
+    items: int
+    total_cents: int
+    by_post: int  # items announced by letter (not by e-mail)
+
+
+def announced_collections(session: Session, municipality_id: int) -> list[Announced]:
+    """Collections announced and not yet made, by day (for the clerk's overview)."""
+    rows = session.execute(
+        select(
+            PreNotification.collection_date,
+            func.count(PreNotification.id),
+            func.sum(PreNotification.amount_cents),
+            func.sum(case((PreNotification.by_email.is_(False), 1), else_=0)),
+        )
+        .where(
+            PreNotification.municipality_id == municipality_id,
+            PreNotification.used_by_item_id.is_(None),
+        )
+        .group_by(PreNotification.collection_date)
+        .order_by(PreNotification.collection_date)
+    )
+    return [Announced(day, int(n), int(total), int(post)) for day, n, total, post in rows]
+
+
+def prenotification_letters(
+    session: Session, municipality: Municipality, *, collection_date: date
+) -> tuple[bytes, int] | None:
+    """The pre-notification letters for ``collection_date`` to everyone not told by e-mail, one
+    A4 page each (DIN 5008, window envelope), as one PDF to print; with the number of letters.
+    None when there is nothing to post."""
+    from core.documents.pdf import render_pdf
+    from core.notices import recipient_block
+
+    announced = list(
+        session.scalars(
+            select(PreNotification)
+            .where(
+                PreNotification.municipality_id == municipality.id,
+                PreNotification.collection_date == collection_date,
+                PreNotification.by_email.is_(False),
+                PreNotification.used_by_item_id.is_(None),
+            )
+            .order_by(PreNotification.person_id, PreNotification.id)
+        )
+    )
+    if not announced:
+        return None
+    claims = {
+        c.id: c
+        for chunk in _chunks([pn.claim_id for pn in announced])
+        for c in session.scalars(select(Claim).where(Claim.id.in_(chunk)))
+    }
+    by_debit: dict[tuple[int, int], list[PreNotification]] = defaultdict(list)
+    for pn in announced:  # one letter per person and mandate (each names its account)
+        by_debit[(pn.person_id, pn.mandate_id)].append(pn)
+    letters = []
+    for (person_id, _), pns in by_debit.items():
+        person = session.get_one(Person, person_id)
+        letters.append(
+            {
+                "recipient": recipient_block(person, pns[0].sent_on),
+                "person_number": person.number,
+                "mandate": session.get_one(Mandate, pns[0].mandate_id),
+                "debits": [
+                    {
+                        "kassenzeichen": claims[pn.claim_id].kassenzeichen,
+                        "label": KINDS[claims[pn.claim_id].kind].label,
+                        "description": claims[pn.claim_id].description,
+                        "amount_cents": pn.amount_cents,
+                    }
+                    for pn in pns
+                ],
+                "total_cents": sum(pn.amount_cents for pn in pns),
+            }
+        )
+    pdf = render_pdf(
+        "prenotification.html",
+        {
+            "municipality": municipality,
+            "collection_date": collection_date,
+            "sent_on": max(pn.sent_on for pn in announced),
+            "letters": letters,
+        },
+    )
+    return pdf, len(letters)
 
 
 def prenotifications_of(session: Session, person: Person) -> list[PreNotification]:

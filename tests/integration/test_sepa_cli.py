@@ -49,6 +49,21 @@ def test_prenotify_refuses_a_date_too_early(demo_env: dict[str, str]) -> None:
     assert result.returncode != 0 and "14 Tage" in result.stderr
 
 
+def test_prenotify_again_prints_the_letters(demo_env: dict[str, str], tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    day = next_target_day(clock.today() + timedelta(days=14))  # the day the demo announced
+    letters = tmp_path / "briefe.pdf"
+    result = run(
+        "sepa", "prenotify", "--collection-date", day.isoformat(), "--municipality",
+        "musterstadt", "--letters", str(letters), env=demo_env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "0 Posten" in result.stdout and "schon angekündigt" in result.stdout
+    assert "Briefe zum Druck" in result.stdout
+    assert letters.read_bytes().startswith(b"%PDF")
+
+
 def test_direct_debit_file_and_statement_round_trip(
     demo_env: dict[str, str], tmp_path: Path
 ) -> None:

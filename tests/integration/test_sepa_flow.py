@@ -514,3 +514,31 @@ def test_credit_without_end_to_end_id_found_by_mandate_reference(
     )
     assert report.cleared == 1 and report.credits_matched == 1
     assert direct_debit.items_of(db, run)[0].status is ItemStatus.CREDITED
+
+
+def test_prenotification_letters_for_those_without_email(
+    db: Any, make: Any, setup: Any, tmp_path: Path
+) -> None:
+    m = setup
+    by_mail = make.person(m, email="erika@test.example")
+    by_post = make.person(m, family_name="Großmann", given_name="Jörg")
+    make.claim(m, by_mail, amount=1000, due=date(2026, 3, 10))
+    make.claim(m, by_post, amount=2550, due=date(2026, 3, 10), description="Grundsteuer 2026")
+    make.claim(m, by_post, amount=450, due=date(2026, 3, 12), description="Mahngebühr")
+    _grant(db, m, by_mail)
+    mandate = _grant(db, m, by_post)
+    result = direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    assert (result.persons, result.emails) == (2, 1)
+    letters = direct_debit.prenotification_letters(db, m, collection_date=COLLECTION)
+    assert letters is not None and letters[1] == 1
+    pdf = tmp_path / "briefe.pdf"
+    pdf.write_bytes(letters[0])
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Jörg Großmann" in text and "Erika" not in text
+    assert "16.03.2026" in text and "30,00 €" in text and mandate.reference in text
+    assert mandate.masked_iban in text
+    assert direct_debit.prenotification_letters(db, m, collection_date=date(2026, 3, 17)) is None

@@ -179,6 +179,13 @@ def test_prenotify_run_and_download_the_pain008(
     text = done.get_data(as_text=True)
     assert f"Vorabankündigung zum {collection:%d.%m.%Y} versandt: 2 Posten" in text
     assert "165,00 €" in text
+    letters_url = f"{PAGE}/vorabankuendigung/{collection.isoformat()}.pdf"
+    assert letters_url in text  # the debtors have no e-mail: letters to print
+    letters = client.get(letters_url)
+    assert letters.status_code == 200 and letters.data.startswith(b"%PDF")
+    assert letters.mimetype == "application/pdf"
+    assert client.get(f"{PAGE}/vorabankuendigung/2001-01-01.pdf").status_code == 404
+    assert client.get(f"{PAGE}/vorabankuendigung/kein-datum.pdf").status_code == 404
 
     d_minus_1 = _post(client, f"{PAGE}/lauf", {"lauf-collection_date": _day(0).isoformat()})
     assert "D-1" in d_minus_1.get_data(as_text=True)

@@ -1,0 +1,188 @@
+"""Property-based test of direct debit and bank import: for any mix of collections, bank
+credits (also repeated), returns (also of debits never credited), transfers naming a
+Kassenzeichen and unknown money, imported in one or two statements and the first one twice,
+the ledger follows the bank line by line — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from core.ledger import service as ledger
+from core.payments import bank_import, direct_debit
+from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.direct_debit import ItemStatus
+from core.payments.mandates import Mandate, MandateStatus
+from tests import factories
+from tests.camt_files import build_camt053
+
+AS_OF = date(2026, 3, 2)
+COLLECTION = date(2026, 3, 16)
+
+claims_of_person = st.lists(
+    st.tuples(st.integers(1, 50_000), st.integers(0, 30)), min_size=1, max_size=3
+)
+people = st.lists(st.tuples(claims_of_person, st.booleans()), min_size=1, max_size=4)
+line = st.one_of(
+    st.tuples(st.just("credit"), st.integers(0, 20)),
+    st.tuples(st.just("return"), st.integers(0, 20), st.sampled_from(["AC04", "AM04", "MD06"])),
+    st.tuples(st.just("transfer"), st.integers(0, 20), st.integers(1, 60_000)),
+    st.tuples(st.just("unknown"), st.integers(1, 60_000), st.booleans()),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(population=people, lines=st.lists(line, max_size=12), split=st.integers(0, 12))
+def test_the_ledger_follows_the_bank(
+    engine: Engine, population: list[Any], lines: list[Any], split: int
+) -> None:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            _run(session, population, lines, split)
+        finally:
+            session.close()
+            outer.rollback()
+
+
+def _run(session: Session, population: list[Any], lines: list[Any], split: int) -> None:
+    m = factories.municipality(session)
+    factories.sepa_statute(session, m)
+    claims = []
+    for n, (amounts, with_mandate) in enumerate(population):
+        person = factories.person(session, m)
+        for amount, days in amounts:
+            claims.append(
+                factories.claim(
+                    session, m, person, amount=amount, due=COLLECTION - timedelta(days=days)
+                )
+            )
+        if with_mandate:  # a mandate row as the portal leaves it (its PDF is not the point here)
+            session.add(
+                Mandate(
+                    municipality_id=m.id,
+                    person_id=person.id,
+                    reference=f"REF-{n}",
+                    reference_key=f"REF-{n}",
+                    account_holder=person.display_name,
+                    iban="DE02120300000000202051",
+                    signed_on=AS_OF,
+                    consent_text="…",
+                    status=MandateStatus.ACTIVE,
+                    created_by="test",
+                )
+            )
+    session.flush()
+    direct_debit.prenotify(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = direct_debit.create_run(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    items = direct_debit.items_of(session, run.run) if run.run else []
+
+    entries = [_entry(spec, items, claims) for spec in lines]
+    entries = [e for e in entries if e is not None]
+    parts = [entries[:split], entries[split:]]
+    statements = [_statement(m.iban, f"S{k}", part) for k, part in enumerate(parts) if part]
+    for k, xml in enumerate(statements):
+        bank_import.import_statements(session, m, xml, filename="s", as_of=COLLECTION, actor="t")
+        _check(session, m.id, claims, items)
+        if k == 0:
+            before = ledger.trial_balance(session, m.id)
+            again = bank_import.import_statements(
+                session, m, xml, filename="again", as_of=COLLECTION, actor="t"
+            )
+            assert again.credits == 0 and again.returns == 0
+            assert ledger.trial_balance(session, m.id) == before
+
+
+def _tx(amount: int, **kw: Any) -> CamtTransaction:
+    values: dict[str, Any] = dict(
+        end_to_end_id=None,
+        mandate_id=None,
+        acct_svcr_ref=None,
+        remittance="",
+        creditor_reference=None,
+        counterparty_name="Jemand",
+        counterparty_iban=None,
+        return_reason=None,
+    )
+    values.update(kw)
+    return CamtTransaction(amount_cents=amount, **values)
+
+
+def _entry(spec: Any, items: list[Any], claims: list[Any]) -> tuple[bool, CamtTransaction] | None:
+    kind = spec[0]
+    if kind in ("credit", "return"):
+        if not items:
+            return None
+        item = items[spec[1] % len(items)]
+        if kind == "credit":
+            return True, _tx(item.amount_cents, end_to_end_id=item.end_to_end_id)
+        return False, _tx(
+            item.amount_cents, end_to_end_id=item.end_to_end_id, return_reason=spec[2]
+        )
+    if kind == "transfer":
+        claim = claims[spec[1] % len(claims)]
+        return True, _tx(spec[2], remittance=f"KZ {claim.kassenzeichen}")
+    return spec[2], _tx(spec[1], remittance="ohne Bezug")
+
+
+def _statement(iban: str, sid: str, entries: list[tuple[bool, CamtTransaction]]) -> bytes:
+    return build_camt053(
+        CamtStatement(
+            message_id=f"M-{sid}",
+            statement_id=sid,
+            sequence_number=None,
+            iban=iban,
+            currency="EUR",
+            created_at=None,
+            kind="camt.053.001.08",
+            entries=tuple(
+                CamtEntry(
+                    index=n,
+                    amount_cents=tx.amount_cents,
+                    credit=credit,
+                    reversal=False,
+                    booking_date=COLLECTION,
+                    value_date=COLLECTION,
+                    acct_svcr_ref=f"{sid}-{n}",
+                    bank_transaction_code="PMNT/IDDT/UPDD"
+                    if tx.return_reason
+                    else "PMNT/RCDT/ESCT",
+                    batch_payment_info_id=None,
+                    batch_message_id=None,
+                    batch_count=None,
+                    transactions=(tx,),
+                )
+                for n, (credit, tx) in enumerate(entries, start=1)
+            ),
+        )
+    )
+
+
+def _check(session: Session, municipality_id: int, claims: list[Any], items: list[Any]) -> None:
+    def balance(code: str) -> int:
+        return ledger.account_balance(
+            session, ledger.system_account(session, municipality_id, code)
+        )
+
+    assert sum(ledger.trial_balance(session, municipality_id).values()) == 0
+    lines = session.query(bank_import.BankLine).filter_by(municipality_id=municipality_id).all()
+    # the ledger's bank account is the statement: every credit in, every debit out
+    assert balance("1800") == sum(x.amount_cents if x.credit else -x.amount_cents for x in lines)
+    # "in collection" holds exactly the debits handed to the bank and not yet settled
+    for item in items:
+        session.refresh(item)
+    assert balance("1820") == sum(
+        i.amount_cents for i in items if i.status is ItemStatus.IN_COLLECTION
+    )
+    # suspense holds exactly what waits for a clerk
+    queued = [x for x in lines if x.status is bank_import.LineStatus.QUEUED]
+    assert -balance("1890") == sum(x.amount_cents if x.credit else -x.amount_cents for x in queued)
+    for view in ledger.open_amounts(session, claims).items():
+        claim = next(c for c in claims if c.id == view[0])
+        assert 0 <= view[1] <= claim.amount_cents

@@ -103,7 +103,7 @@ class LiveServer:
                 **(config or {}),
             }
         )
-        self._server: BaseWSGIServer = make_server(HOST, port, self.app, threaded=True)
+        self._server: BaseWSGIServer = make_server(HOST, port, _buffered(self.app), threaded=True)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="e2e-live-server", daemon=True
         )
@@ -133,6 +133,23 @@ def serving(config: dict[str, Any] | None = None) -> Iterator[LiveServer]:
             yield server
         finally:
             server.stop()
+
+
+def _buffered(app: Any) -> Any:
+    """Hand Werkzeug's development server each response as bytes already read, its file (a
+    static CSS file, a PDF) closed: when the browser resets a connection, that server can fail
+    before it closes the response, and the open file would surface later as a ResourceWarning in
+    an unrelated test."""
+
+    def wsgi(environ: Any, start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return list(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
 
 
 @contextmanager

@@ -100,6 +100,16 @@ def new_notice(
     data: dict[str, Any],
     actor: str,
 ) -> Notice:
+    debit = _direct_debit(session, municipality, person, levy, issued_on)
+    if debit is not None:  # the notice is the pre-notification (DOMAIN.md "SEPA")
+        data = {
+            **data,
+            "direct_debit": debit,
+            "instalments": [
+                {**i, "collection_date": _collection_day(i["due_date"], debit["earliest"])}
+                for i in data.get("instalments", [])
+            ],
+        }
     notice = Notice(
         municipality_id=municipality.id,
         person_id=person.id,
@@ -128,6 +138,43 @@ def new_notice(
         },
     )
     return notice
+
+
+def _collection_day(due: str, earliest: str) -> str:
+    from core.payments.direct_debit import next_target_day
+
+    return next_target_day(date.fromisoformat(max(due, earliest))).isoformat()
+
+
+def _direct_debit(
+    session: Session, municipality: Municipality, person: Person, levy: str, issued_on: date
+) -> dict[str, str] | None:
+    """Mandate facts for a notice whose levy an active mandate covers, or None (also when the
+    municipality has no direct-debit rules). ``earliest`` is the first day a collection may be
+    made after this notice (pre-notification period, then the next bank day)."""
+    from core.errors import NotFound
+    from core.ledger.models import TaxAccount
+    from core.payments import direct_debit, mandates
+
+    by_scope = mandates.active_by_person(session, municipality.id, [person.id]).get(person.id)
+    if not by_scope:
+        return None
+    account_id = session.scalar(
+        select(TaxAccount.id).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
+    )
+    mandate = mandates.covering(by_scope, account_id)
+    if mandate is None:
+        return None
+    try:
+        earliest = direct_debit.earliest_collection(session, municipality.id, issued_on)
+    except NotFound:
+        return None
+    return {
+        "reference": mandate.reference,
+        "masked_iban": mandate.masked_iban,
+        "creditor_id": municipality.creditor_id,
+        "earliest": earliest.isoformat(),
+    }
 
 
 def recipient_block(person: Person, on: date) -> dict[str, Any]:
@@ -169,8 +216,9 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
     data = notice.data
     url = public_url(settings, municipality, notice)
     payable = int(data.get("payable_cents", 0))
+    debit = data.get("direct_debit")
     epc_qr = None
-    if payable > 0:
+    if payable > 0 and debit is None:  # under a mandate nobody should transfer as well
         payload = epc_payload(
             name=municipality.cash_office_name,
             iban=municipality.iban,
@@ -194,7 +242,11 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
             "intro": data["intro"],
         },
         "lines": [_dated(line, "period_start", "period_end") for line in data["lines"]],
-        "instalments": [_dated(i, "due_date") for i in data["instalments"]],
+        "instalments": [
+            _dated(i, *(f for f in ("due_date", "collection_date") if f in i))
+            for i in data["instalments"]
+        ],
+        "direct_debit": debit,
         "total_cents": notice.total_cents,
         "previous_cents": notice.previous_cents,
         "payable_cents": payable,

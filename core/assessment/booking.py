@@ -116,11 +116,12 @@ def book(
 ) -> None:
     """Carry out ``changes`` (from :func:`plan`) in the ledger."""
     by_key = {t.key: t for t in targets}
+    touched: list[Claim] = []
     for change in changes:
         if change.difference_cents > 0:
             target = by_key[change.key]
             description = target.description + (", Nachforderung" if change.before_cents else "")
-            ledger.post_claim(
+            claim = ledger.post_claim(
                 session,
                 person=person,
                 municipality=municipality,
@@ -136,6 +137,7 @@ def book(
                 assessment_key=change.key,
                 notice_id=notice_id,
             )
+            touched.append(claim)
             continue
         remaining = -change.difference_cents
         for claim in reversed(claims_by_key.get(change.key, [])):  # newest first
@@ -150,9 +152,14 @@ def book(
                     actor=actor,
                     reason=f"Änderungsbescheid {year}",
                 )
+                touched.append(claim)
                 remaining -= part
             if not remaining:
                 break
+    if touched:
+        from core.payments.direct_debit import announce_by_notice
+
+        announce_by_notice(session, notice_id, touched)
 
 
 @dataclass

@@ -58,6 +58,7 @@ from core.payments.mandates import (
     SepaRules,
     active_by_person,
     covering,
+    find_by_reference,
     rules_on,
 )
 from core.persons import Person
@@ -434,6 +435,47 @@ def _announce(
     return True
 
 
+def announce_by_notice(session: Session, notice_id: int, claims: list[Claim]) -> int:
+    """Record the pre-notifications a notice made (it names mandate, dates and amounts, see
+    core.notices): one per claim still open, for its due date or the first day allowed after
+    the notice. A claim already announced with the same amount keeps its pre-notification."""
+    from core.notices import Notice
+
+    notice = session.get_one(Notice, notice_id)
+    debit = notice.data.get("direct_debit")
+    if not debit:
+        return 0
+    mandate = find_by_reference(session, notice.municipality_id, debit["reference"])
+    if mandate is None:
+        return 0
+    earliest = date.fromisoformat(debit["earliest"])
+    unique = list({c.id: c for c in claims}.values())
+    open_now = ledger.open_amounts(session, unique)
+    existing = _unused_prenotifications(session, [c.id for c in unique])
+    made = 0
+    for claim in unique:
+        amount = open_now[claim.id]
+        if amount <= 0 or any(
+            pn.mandate_id == mandate.id and pn.amount_cents == amount for pn in existing[claim.id]
+        ):
+            continue
+        session.add(
+            PreNotification(
+                municipality_id=notice.municipality_id,
+                person_id=claim.person_id,
+                mandate_id=mandate.id,
+                claim_id=claim.id,
+                amount_cents=amount,
+                collection_date=next_target_day(max(claim.due_date, earliest)),
+                sent_on=notice.issued_on,
+                by_email=False,
+            )
+        )
+        made += 1
+    session.flush()
+    return made
+
+
 @dataclass(frozen=True)
 class Announced:
     collection_date: date
@@ -525,8 +567,9 @@ def prenotification_letters(
 
 
 def prenotifications_of(session: Session, person: Person) -> list[PreNotification]:
-    """Announced collections not yet carried out (for the person's account page)."""
-    return list(
+    """Announced collections not yet carried out that still hold (for the person's account):
+    one whose claim has since been paid or changed in amount is no longer shown."""
+    announced = list(
         session.scalars(
             select(PreNotification)
             .where(
@@ -537,6 +580,11 @@ def prenotifications_of(session: Session, person: Person) -> list[PreNotificatio
             .order_by(PreNotification.collection_date, PreNotification.id)
         )
     )
+    claims = session.scalars(
+        select(Claim).where(Claim.id.in_({pn.claim_id for pn in announced}))
+    ).all()
+    open_now = ledger.open_amounts(session, claims)
+    return [pn for pn in announced if open_now.get(pn.claim_id) == pn.amount_cents]
 
 
 # --------------------------------------------------------------------------- the run

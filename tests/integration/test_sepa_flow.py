@@ -542,3 +542,82 @@ def test_prenotification_letters_for_those_without_email(
     assert "16.03.2026" in text and "30,00 €" in text and mandate.reference in text
     assert mandate.masked_iban in text
     assert direct_debit.prenotification_letters(db, m, collection_date=date(2026, 3, 17)) is None
+
+
+def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
+    db: Any, make: Any, setup: Any, tmp_path: Path
+) -> None:
+    from core.assessment import dog_tax_run
+    from core.dogs import Dog, DogStatus
+    from core.notices import NoticeSettings, notices_of, render
+
+    m = setup
+    make.dog_tax_statute(m)
+    owner = make.person(m)
+    mandate = _grant(db, m, owner, signed_on=date(2025, 12, 1))
+    db.add(
+        Dog(
+            municipality_id=m.id,
+            person_id=owner.id,
+            name="Bello",
+            breed="Mischling",
+            acquired_on=date(2024, 1, 1),
+            tag_number=7,
+            status=DogStatus.ACTIVE,
+        )
+    )
+    db.flush()
+    issued = date(2026, 1, 10)
+    dog_tax_run.assess_all(db, municipality=m, year=2026, as_of=issued, actor="t")
+    [notice] = notices_of(db, owner.id, m.id)
+    assert notice.data["direct_debit"]["reference"] == mandate.reference
+    days = [i["collection_date"] for i in notice.data["instalments"]]
+    assert days == ["2026-02-16", "2026-05-15", "2026-08-17", "2026-11-16"]  # next bank days
+    announced = direct_debit.prenotifications_of(db, owner)
+    assert [p.collection_date.isoformat() for p in announced] == days
+    assert all(p.sent_on == issued and p.mandate_id == mandate.id for p in announced)
+
+    pdf = tmp_path / "bescheid.pdf"
+    pdf.write_bytes(render(db, notice, NoticeSettings("geheim", "https://portal.example")))
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Zahlung per SEPA-Lastschrift" in text and mandate.reference in text
+    assert "Einzug am" in text and "16.02.2026" in text and "bitte nicht überweisen" in text
+    assert "GiroCode" not in text
+
+    # The run on the first collection day needs no separate pre-notification.
+    result = direct_debit.create_run(
+        db, m, collection_date=date(2026, 2, 16), as_of=date(2026, 2, 1), actor="t"
+    )
+    assert result.run is not None and result.run.count == 1 and not result.skipped
+
+
+def test_the_notice_of_someone_without_mandate_asks_for_a_transfer(
+    db: Any, make: Any, setup: Any
+) -> None:
+    from core.assessment import dog_tax_run
+    from core.dogs import Dog, DogStatus
+    from core.notices import notices_of
+
+    m = setup
+    make.dog_tax_statute(m)
+    owner = make.person(m)
+    db.add(
+        Dog(
+            municipality_id=m.id,
+            person_id=owner.id,
+            name="Luna",
+            breed="Mischling",
+            acquired_on=date(2024, 1, 1),
+            tag_number=8,
+            status=DogStatus.ACTIVE,
+        )
+    )
+    db.flush()
+    dog_tax_run.assess_all(db, municipality=m, year=2026, as_of=date(2026, 1, 10), actor="t")
+    [notice] = notices_of(db, owner.id, m.id)
+    assert "direct_debit" not in notice.data
+    assert direct_debit.prenotifications_of(db, owner) == []

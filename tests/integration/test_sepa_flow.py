@@ -621,3 +621,59 @@ def test_the_notice_of_someone_without_mandate_asks_for_a_transfer(
     [notice] = notices_of(db, owner.id, m.id)
     assert "direct_debit" not in notice.data
     assert direct_debit.prenotifications_of(db, owner) == []
+
+
+def test_collection_details_by_camt054_notification(db: Any, make: Any, setup: Any) -> None:
+    from tests.camt_files import build_camt054, statement_from_pain008
+
+    m = setup
+    for amount in (1500, 2500):
+        person = make.person(m)
+        make.claim(m, person, amount=amount, due=date(2026, 3, 10))
+        _grant(db, m, person)
+    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    assert run is not None
+    notification = statement_from_pain008(
+        run.xml, iban=m.iban, booked_on=COLLECTION, statement_id="NTF-1"
+    )
+    for version in ("08", "02"):  # .02 is the same notification again: nothing twice
+        report = bank_import.import_statements(
+            db, m, build_camt054(notification, version=version), filename="n", as_of=COLLECTION,
+            actor="t",
+        )  # fmt: skip
+        if version == "08":
+            assert report.cleared == 2 and report.match_rate_text() == "100,0 %"
+        else:
+            assert report.already_imported == ["NTF-1"] and report.cleared == 0
+    assert {i.status for i in direct_debit.items_of(db, run)} == {ItemStatus.CREDITED}
+
+
+def test_the_days_statement_after_its_notification_books_nothing_twice(
+    db: Any, make: Any, setup: Any
+) -> None:
+    """The same entries (same bank references) come first in a camt.054 during the day, then in
+    the evening's camt.053 under another statement id."""
+    from dataclasses import replace
+
+    from tests.camt_files import build_camt054
+
+    m = setup
+    person = make.person(m)
+    claim = make.claim(m, person, amount=3000, due=date(2026, 3, 1))
+    tx = CamtTransaction(3000, None, None, None, f"KZ {claim.kassenzeichen}", None, "A", None, None)
+    entry = CamtEntry(
+        1, 3000, True, False, COLLECTION, COLLECTION, "BANK-77", "", None, None, None, (tx,)
+    )
+    intraday = CamtStatement("N", "NTF-9", None, m.iban, "EUR", None, "camt.054.001.08", (entry,))
+    first = bank_import.import_statements(
+        db, m, build_camt054(intraday), filename="n", as_of=COLLECTION, actor="t"
+    )
+    assert first.credits_matched == 1
+    evening = replace(intraday, statement_id="STMT-9", kind="camt.053.001.08")
+    second = bank_import.import_statements(
+        db, m, build_camt053(evening), filename="s", as_of=COLLECTION, actor="t"
+    )
+    assert second.duplicates == 1 and second.credits == 0
+    assert ledger.open_amounts(db, [claim]) == {claim.id: 0}
+    assert ledger.credit_balance(db, person) == 0

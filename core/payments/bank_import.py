@@ -529,19 +529,27 @@ def _entry(
 def _clear_item(
     session: Session, item: DirectDebitItem, line: BankLine, day: date, actor: str
 ) -> None:
+    _bank_moves(session, item, incoming=True, day=day, actor=actor)
+    item.status, item.credited_on = ItemStatus.CREDITED, day
+
+
+def _bank_moves(
+    session: Session, item: DirectDebitItem, *, incoming: bool, day: date, actor: str
+) -> None:
+    """The bank's side of one of our direct debits: its credit clears "in collection" (1820),
+    its return takes the money out of the bank again."""
     ledger.book_clearing(
         session,
         item.municipality_id,
-        debit=BANK_ACCOUNT,
-        credit=CLEARING_ACCOUNT,
+        debit=BANK_ACCOUNT if incoming else CLEARING_ACCOUNT,
+        credit=CLEARING_ACCOUNT if incoming else BANK_ACCOUNT,
         amount_cents=item.amount_cents,
         value_date=day,
-        text=f"Gutschrift Lastschrift {item.end_to_end_id}",
+        text=f"{'Gutschrift' if incoming else 'Rücklastschrift'} Lastschrift {item.end_to_end_id}",
         actor=actor,
         person_id=item.person_id,
         payment_id=item.payment_id,
     )
-    item.status, item.credited_on = ItemStatus.CREDITED, day
 
 
 def _clear_line(
@@ -778,18 +786,7 @@ def _return(
         return
     reason = line.return_reason or "MS03"
     # The bank takes the money back: what it had credited leaves the bank again…
-    ledger.book_clearing(
-        session,
-        municipality.id,
-        debit=CLEARING_ACCOUNT,
-        credit=BANK_ACCOUNT,
-        amount_cents=item.amount_cents,
-        value_date=day,
-        text=f"Rücklastschrift {item.end_to_end_id} ({reason})",
-        actor=actor,
-        person_id=item.person_id,
-        payment_id=item.payment_id,
-    )
+    _bank_moves(session, item, incoming=False, day=day, actor=actor)
     # …and the payment is reversed: the claim is open again.
     ledger.reverse_entry(
         session,

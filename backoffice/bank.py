@@ -1,6 +1,7 @@
 """Back office for the bank: SEPA direct debit (pre-notification, run, pain.008 download), bank
 statement upload (camt.053/camt.054) with its report, and the clerks' queue of statement lines
-that need a person. The person page shows the person's mandates (reactivate a suspended one).
+that need a person. The person page shows the person's mandates (reactivate a suspended one);
+a mandate the citizen signed on paper is recorded by the clerk ("Papiermandat erfassen").
 
 Every query is limited to the clerk's municipality: another municipality's run, import or line
 is "not found" (404)."""
@@ -17,18 +18,21 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import DateField, TextAreaField
-from wtforms.validators import Length
+from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length
 
 from backoffice.views import bp
 from core import audit, clock, persons
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, FieldErrors, NotFound
 from core.identity import UserAccount
 from core.ledger import service as ledger
+from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
 from core.money import format_euro
 from core.payments import bank_import, direct_debit, mandates
+from core.references import format_kassenzeichen
 from portal.auth import staff_required
+from portal.citizen import show_field_errors
 from portal.database import db
 from portal.forms import ConfirmForm, GermanForm, required
 
@@ -63,6 +67,95 @@ class CloseLineForm(GermanForm):
         ],
         description="z. B. Bankgebühren, an den Absender zurücküberwiesen, Spende.",
     )
+
+
+ALL_LEVIES = "alle"  # the scope choice "every claim of the person"
+DEFAULT_LAPSE_MONTHS = 36  # rulebook 4.5, where the municipality has no direct-debit rules
+
+
+class PaperMandateForm(GermanForm):
+    """A SEPA-Basislastschriftmandat the citizen signed on paper, typed in by the clerk."""
+
+    scope = RadioField(
+        "Wofür gilt das Mandat?",
+        default=ALL_LEVIES,
+        validators=[required("Bitte wählen Sie, wofür das Mandat gilt.")],
+    )
+    account_holder = StringField(
+        "Kontoinhaberin oder Kontoinhaber",
+        validators=[required("Bitte geben Sie den Namen des Kontoinhabers an.")],
+        render_kw={"autocomplete": "off"},
+    )
+    iban = StringField(
+        "IBAN",
+        validators=[required("Bitte geben Sie die IBAN an.")],
+        description="Wie auf dem Formular, z. B. DE89 3704 0044 0532 0130 00 – Leerzeichen "
+        "sind erlaubt.",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    bic = StringField(
+        "BIC",
+        description="Nur nötig, wenn sie sich nicht aus der IBAN ermitteln lässt.",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+    signed_on = DateField(
+        "Datum der Unterschrift",
+        # InputRequired: an unreadable date keeps WTForms' own German message
+        validators=[InputRequired("Bitte geben Sie das Datum der Unterschrift an.")],
+        description="Das Datum neben der Unterschrift auf dem Formular.",
+    )
+    original = BooleanField(
+        "Das unterschriebene Original liegt vor",
+        validators=[
+            required(
+                "Bitte bestätigen Sie, dass das unterschriebene Original vorliegt – ohne "
+                "Original kein Mandat."
+            )
+        ],
+    )
+
+    def __init__(self, *args: Any, today: date, lapse_months: int, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.today, self.lapse_months = today, lapse_months
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Besides the fields' own checks: IBAN and BIC (the core's check) and the date of
+        signature, so every mistake shows in one go."""
+        ok = bool(super().validate(extra_validators))
+        if not self.iban.errors and not self.bic.errors:
+            try:
+                mandates.check_iban(self.iban.data or "", self.bic.data or None)
+            except FieldErrors as exc:
+                show_field_errors(self, exc.errors)
+                ok = False
+        signed_on = self.signed_on.data
+        if signed_on is not None and not self.signed_on.errors:
+            if signed_on > self.today:
+                self.signed_on.errors = [
+                    "Das Datum der Unterschrift darf nicht in der Zukunft liegen."
+                ]
+                ok = False
+            elif months_later(signed_on, self.lapse_months) <= self.today:
+                self.signed_on.errors = [
+                    f"Das Mandat wurde vor mehr als {self.lapse_months} Monaten unterschrieben; "
+                    "ein so altes, nie genutztes Mandat ist bereits erloschen. Bitte lassen Sie "
+                    "ein neues Mandat unterschreiben."
+                ]
+                ok = False
+        return ok
+
+
+def months_later(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months (the last day of a shorter month), as the core
+    counts a mandate's lapse (``Mandate.lapses_on``)."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    return date(year, month, min(day.day, _days_in(year, month)))
+
+
+def _days_in(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - date(year, month, 1)).days
 
 
 # --------------------------------------------------------------------------- helpers
@@ -518,6 +611,85 @@ def mandate_reactivate(person_id: int, mandate_id: int) -> Response:
         db_session.commit()
         flash(f"Mandat {mandate.reference} ist wieder aktiv.", "success")
     return redirect(url_for("backoffice.person_detail", person_id=person.id, _anchor="mandate"))
+
+
+def _sepa_rules(db_session: Session) -> mandates.SepaRules | None:
+    """The municipality's direct-debit rules today; None where it has none."""
+    try:
+        return mandates.rules_on(db_session, current_user.municipality_id, clock.today())
+    except NotFound:
+        return None
+
+
+def _scope_choices(db_session: Session, person: persons.Person) -> list[SelectChoice]:
+    return [
+        SelectChoice(ALL_LEVIES, "alle Steuern und Gebühren"),
+        *(
+            SelectChoice(
+                str(t.id),
+                f"{KINDS[t.levy].label} (Kassenzeichen {format_kassenzeichen(t.kassenzeichen)})",
+            )
+            for t in mandates.tax_accounts_of(db_session, person)
+        ),
+    ]
+
+
+@bp.route("/personen/<int:person_id>/mandate/neu", methods=["GET", "POST"])
+@staff_required()
+def mandate_paper(person_id: int) -> str | Response:
+    """Record a SEPA-Basislastschriftmandat that arrived on paper; it replaces the person's
+    active mandates of the same scope (the core's rule)."""
+    db_session = db()
+    try:
+        person = persons.get_person(db_session, current_user.municipality_id, person_id)
+    except NotFound:
+        abort(404)
+    today = clock.today()
+    rules = _sepa_rules(db_session)
+    form = PaperMandateForm(
+        data={"account_holder": person.display_name},
+        today=today,
+        lapse_months=rules.mandate_lapse_months if rules else DEFAULT_LAPSE_MONTHS,
+    )
+    form.scope.choices = _scope_choices(db_session, person)
+    if form.validate_on_submit():
+        try:
+            mandate = mandates.grant_mandate(
+                db_session,
+                person=person,
+                municipality=g.municipality,
+                account_holder=form.account_holder.data or "",
+                iban=form.iban.data or "",
+                bic=form.bic.data or None,
+                tax_account_id=None if form.scope.data == ALL_LEVIES else int(form.scope.data),
+                signed_on=form.signed_on.data,
+                as_of=today,
+                actor=current_user.actor,
+            )
+        except FieldErrors as exc:
+            db_session.rollback()
+            show_field_errors(form, exc.errors)
+        except DomainError as exc:  # e.g. no direct-debit rules for today
+            db_session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db_session.commit()
+            flash(f"Mandat {mandate.reference} erfasst.", "success")
+            return redirect(
+                url_for("backoffice.person_detail", person_id=person.id, _anchor="mandate")
+            )
+    in_use = [
+        (m, mandates.scope_label(db_session, m))
+        for m in mandates.mandates_of(db_session, person)
+        if m.status is mandates.MandateStatus.ACTIVE
+    ]
+    return render_template(
+        "backoffice/bank/mandate_form.html",
+        form=form,
+        person=person,
+        rules=rules,
+        in_use=in_use,
+    )
 
 
 def mandate_context(person: persons.Person) -> dict[str, object]:

@@ -1,6 +1,7 @@
 """The clerk's bank screens in the browser: the direct-debit page (and its error for a collection
 day too early), a small camt.053 statement uploaded from disk, the report, the import's page,
-the queue and one queued line. Every page passes axe-core.
+the queue and one queued line, and the form for a mandate that arrived on paper (empty, with its
+errors). Every page passes axe-core.
 
 The statement holds one transfer without a Kassenzeichen, so it lands in the queue and books
 nothing against the demo citizens' claims (other browser tests rely on those)."""
@@ -132,4 +133,24 @@ def test_clerk_direct_debit_statement_upload_and_queue(
     assert_accessible(clerk)
     clerk.get_by_role("button", name="Als erledigt vermerken").click()  # without a note
     expect(clerk.get_by_role("alert")).to_contain_text("Bitte vermerken Sie")
+    assert_accessible(clerk)
+
+    # A mandate on paper: the form from Erika's page, submitted empty (nothing is recorded).
+    nav(clerk, "Personen").click()
+    clerk.get_by_label("Name, Unternehmen oder Personenkontonummer").fill("Mustermann")
+    clerk.get_by_role("button", name="Suchen").click()
+    clerk.get_by_role("link", name="Erika Mustermann").click()
+    expect(clerk.get_by_role("heading", level=1)).to_have_text("Erika Mustermann")
+    clerk.get_by_role("link", name="Papiermandat erfassen").click()
+    expect(clerk.get_by_role("heading", level=1)).to_have_text("Papiermandat erfassen")
+    expect(clerk.get_by_label("Kontoinhaberin oder Kontoinhaber")).to_have_value("Erika Mustermann")
+    expect(clerk.get_by_role("radio", name="alle Steuern und Gebühren")).to_be_checked()
+    assert_accessible(clerk)
+    clerk.get_by_label("Kontoinhaberin oder Kontoinhaber").fill("")
+    clerk.get_by_role("button", name="Mandat erfassen").click()
+    summary = clerk.get_by_role("alert")
+    expect(summary).to_contain_text("Bitte geben Sie die IBAN an.")
+    expect(summary).to_contain_text("Bitte geben Sie das Datum der Unterschrift an.")
+    expect(summary).to_contain_text("das unterschriebene Original vorliegt")
+    expect(clerk.get_by_label("IBAN")).to_have_attribute("aria-invalid", "true")
     assert_accessible(clerk)

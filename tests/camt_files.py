@@ -310,3 +310,64 @@ def statement_from_pain008(
         kind="camt.053.001.08",
         entries=tuple(entries),
     )
+
+
+# --------------------------------------------------------------------------- short-hands for tests
+
+
+def tx(amount_cents: int, **fields: Any) -> CamtTransaction:
+    """A transaction with nothing but what is given (remittance "" and the rest None)."""
+    values: dict[str, Any] = dict(
+        end_to_end_id=None,
+        mandate_id=None,
+        acct_svcr_ref=None,
+        remittance="",
+        creditor_reference=None,
+        counterparty_name=None,
+        counterparty_iban=None,
+        return_reason=None,
+    )
+    values.update(fields)
+    return CamtTransaction(amount_cents=amount_cents, **values)
+
+
+def entry(
+    index: int,
+    *transactions: CamtTransaction,
+    day: date,
+    credit: bool = True,
+    ref: str | None = None,
+    code: str = "PMNT/RCDT/ESCT",
+    **fields: Any,
+) -> CamtEntry:
+    """An entry of ``transactions`` (its amount their sum), booked and valued on ``day``."""
+    return CamtEntry(
+        index=index,
+        amount_cents=sum(t.amount_cents for t in transactions),
+        credit=credit,
+        reversal=fields.pop("reversal", False),
+        booking_date=day,
+        value_date=day,
+        acct_svcr_ref=ref,
+        bank_transaction_code=code,
+        batch_payment_info_id=fields.pop("batch_payment_info_id", None),
+        batch_message_id=fields.pop("batch_message_id", None),
+        batch_count=fields.pop("batch_count", None),
+        transactions=transactions,
+        **fields,
+    )
+
+
+def statement(
+    iban: str, statement_id: str, *entries: CamtEntry, kind: str = "camt.053.001.08"
+) -> CamtStatement:
+    return CamtStatement(
+        message_id=f"MSG-{statement_id}",
+        statement_id=statement_id,
+        sequence_number=None,
+        iban=iban,
+        currency="EUR",
+        created_at=None,
+        kind=kind,
+        entries=entries,
+    )

@@ -19,10 +19,12 @@ from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments import bank_import, direct_debit, mandates
-from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
 from core.payments.direct_debit import ItemStatus
 from core.payments.mandates import MandateStatus
-from tests.camt_files import build_camt053
+from tests.camt_files import build_camt053, statement_from_pain008
+from tests.camt_files import entry as camt_entry
+from tests.camt_files import statement as camt_statement
+from tests.camt_files import tx as camt_tx
 
 AS_OF = date(2026, 3, 1)
 COLLECTION = date(2026, 3, 16)
@@ -155,124 +157,25 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     again = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert again.run is None
 
-    # The bank's statement: the batch credited with details, then one return, one transfer.
-    txs = []
-    for tx in doc.xpath("//p:DrctDbtTxInf", namespaces=ns):
-        txs.append(
-            CamtTransaction(
-                amount_cents=int(tx.xpath("string(p:InstdAmt)", namespaces=ns).replace(".", "")),
-                end_to_end_id=tx.xpath("string(p:PmtId/p:EndToEndId)", namespaces=ns),
-                mandate_id=tx.xpath("string(.//p:MndtId)", namespaces=ns),
-                acct_svcr_ref=None,
-                remittance=tx.xpath("string(.//p:Ustrd)", namespaces=ns),
-                creditor_reference=None,
-                counterparty_name=tx.xpath("string(p:Dbtr/p:Nm)", namespaces=ns),
-                counterparty_iban=tx.xpath("string(.//p:DbtrAcct//p:IBAN)", namespaces=ns),
-                return_reason=None,
-            )
-        )
-    returned = next(t for t in txs if t.amount_cents == 12000)
-    statement = CamtStatement(
-        message_id="BANK-MSG-1",
-        statement_id="2026-03-16-001",
-        sequence_number="52",
+    # The bank's statement: the batch credited with details, then one return, one transfer
+    # naming the Kassenzeichen (printed in groups), one transfer nobody can place.
+    returned = next(i for i in direct_debit.items_of(db, run) if i.amount_cents == 12000)
+    kz = transfer_claim.kassenzeichen
+    statement = statement_from_pain008(
+        run.xml,
         iban=m.iban,
-        currency="EUR",
-        created_at=None,
-        kind="camt.053.001.08",
-        entries=(
-            CamtEntry(
-                index=1,
-                amount_cents=16500,
-                credit=True,
-                reversal=False,
-                booking_date=COLLECTION,
-                value_date=COLLECTION,
-                acct_svcr_ref="REF-BATCH-1",
-                bank_transaction_code="PMNT/IDDT/ESDD",
-                batch_payment_info_id=run.payment_info_id,
-                batch_message_id=run.message_id,
-                batch_count=2,
-                transactions=tuple(txs),
+        booked_on=COLLECTION,
+        returns={returned.end_to_end_id: "AC04"},
+        statement_id="2026-03-16-001",
+        extra=(
+            camt_entry(
+                0,
+                camt_tx(3000, remittance=f"Hundesteuer KZ {kz[:3]} {kz[3:11]} {kz[11:]}"),
+                day=COLLECTION,
+                ref="REF-TRF-1",
             ),
-            CamtEntry(
-                index=2,
-                amount_cents=12000,
-                credit=False,
-                reversal=False,
-                booking_date=COLLECTION + timedelta(days=3),
-                value_date=COLLECTION + timedelta(days=3),
-                acct_svcr_ref="REF-RET-1",
-                bank_transaction_code="PMNT/IDDT/UPDD",
-                batch_payment_info_id=None,
-                batch_message_id=None,
-                batch_count=None,
-                transactions=(
-                    CamtTransaction(
-                        amount_cents=12000,
-                        end_to_end_id=returned.end_to_end_id,
-                        mandate_id=returned.mandate_id,
-                        acct_svcr_ref=None,
-                        remittance=returned.remittance,
-                        creditor_reference=None,
-                        counterparty_name=returned.counterparty_name,
-                        counterparty_iban=returned.counterparty_iban,
-                        return_reason="AC04",
-                    ),
-                ),
-            ),
-            CamtEntry(
-                index=3,
-                amount_cents=3000,
-                credit=True,
-                reversal=False,
-                booking_date=COLLECTION,
-                value_date=COLLECTION,
-                acct_svcr_ref="REF-TRF-1",
-                bank_transaction_code="PMNT/RCDT/ESCT",
-                batch_payment_info_id=None,
-                batch_message_id=None,
-                batch_count=None,
-                transactions=(
-                    CamtTransaction(
-                        amount_cents=3000,
-                        end_to_end_id=None,
-                        mandate_id=None,
-                        acct_svcr_ref=None,
-                        remittance=f"Hundesteuer KZ {transfer_claim.kassenzeichen[:3]} "
-                        f"{transfer_claim.kassenzeichen[3:11]} {transfer_claim.kassenzeichen[11:]}",
-                        creditor_reference=None,
-                        counterparty_name="Weber, Testa",
-                        counterparty_iban="DE02100100100006820101",
-                        return_reason=None,
-                    ),
-                ),
-            ),
-            CamtEntry(
-                index=4,
-                amount_cents=777,
-                credit=True,
-                reversal=False,
-                booking_date=COLLECTION,
-                value_date=COLLECTION,
-                acct_svcr_ref="REF-UNK-1",
-                bank_transaction_code="PMNT/RCDT/ESCT",
-                batch_payment_info_id=None,
-                batch_message_id=None,
-                batch_count=None,
-                transactions=(
-                    CamtTransaction(
-                        amount_cents=777,
-                        end_to_end_id=None,
-                        mandate_id=None,
-                        acct_svcr_ref=None,
-                        remittance="Spende Vereinsfest",
-                        creditor_reference=None,
-                        counterparty_name="Irgendwer",
-                        counterparty_iban=None,
-                        return_reason=None,
-                    ),
-                ),
+            camt_entry(
+                0, camt_tx(777, remittance="Spende Vereinsfest"), day=COLLECTION, ref="REF-UNK-1"
             ),
         ),
     )
@@ -330,32 +233,19 @@ def test_collective_credit_without_details_is_split_back(db: Any, make: Any, set
     direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
-    statement = CamtStatement(
-        message_id="M2",
-        statement_id="S2",
-        sequence_number=None,
-        iban=m.iban,
-        currency="EUR",
-        created_at=None,
-        kind="camt.053.001.02",
-        entries=(
-            CamtEntry(
-                index=1,
-                amount_cents=3000,
-                credit=True,
-                reversal=False,
-                booking_date=COLLECTION,
-                value_date=COLLECTION,
-                acct_svcr_ref="B-1",
-                bank_transaction_code="PMNT/IDDT/ESDD",
-                batch_payment_info_id=run.payment_info_id,
-                batch_message_id=None,
-                batch_count=3,
-                transactions=(
-                    CamtTransaction(3000, None, None, None, "SEPA-Sammler", None, None, None, None),
-                ),
-            ),
+    statement = camt_statement(
+        m.iban,
+        "S2",
+        camt_entry(
+            1,
+            camt_tx(3000, remittance="SEPA-Sammler"),
+            day=COLLECTION,
+            ref="B-1",
+            code="PMNT/IDDT/ESDD",
+            batch_payment_info_id=run.payment_info_id,
+            batch_count=3,
         ),
+        kind="camt.053.001.02",
     )
     report = bank_import.import_statements(
         db, m, build_camt053(statement, version="02"), filename="s.xml", as_of=COLLECTION, actor="t"
@@ -373,9 +263,7 @@ def test_malformed_file_books_nothing(db: Any, make: Any, setup: Any) -> None:
 
 def test_statement_of_another_account_is_refused(db: Any, make: Any, setup: Any) -> None:
     m = setup
-    statement = CamtStatement(
-        "M", "S", None, "DE02120300000000202051", "EUR", None, "camt.053.001.08", ()
-    )
+    statement = camt_statement("DE02120300000000202051", "S")
     with pytest.raises(ValidationError, match="nicht zum Konto"):
         bank_import.import_statements(
             db, m, build_camt053(statement), filename="x", as_of=AS_OF, actor="t"
@@ -491,24 +379,17 @@ def test_credit_without_end_to_end_id_found_by_mandate_reference(
     direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
-    tx = CamtTransaction(
-        4200, None, mandate.reference.lower(), None, "Lastschrift", None, None, None, None
+    statement = camt_statement(
+        m.iban,
+        "S-M",
+        camt_entry(
+            1,
+            camt_tx(4200, mandate_id=mandate.reference.lower(), remittance="Lastschrift"),
+            day=COLLECTION,
+            ref="R1",
+            code="PMNT/IDDT/ESDD",
+        ),
     )
-    entry = CamtEntry(
-        1,
-        4200,
-        True,
-        False,
-        COLLECTION,
-        COLLECTION,
-        "R1",
-        "PMNT/IDDT/ESDD",
-        None,
-        None,
-        None,
-        (tx,),
-    )
-    statement = CamtStatement("M", "S-M", None, m.iban, "EUR", None, "camt.053.001.08", (entry,))
     report = bank_import.import_statements(
         db, m, build_camt053(statement), filename="s", as_of=COLLECTION, actor="t"
     )
@@ -661,11 +542,18 @@ def test_the_days_statement_after_its_notification_books_nothing_twice(
     m = setup
     person = make.person(m)
     claim = make.claim(m, person, amount=3000, due=date(2026, 3, 1))
-    tx = CamtTransaction(3000, None, None, None, f"KZ {claim.kassenzeichen}", None, "A", None, None)
-    entry = CamtEntry(
-        1, 3000, True, False, COLLECTION, COLLECTION, "BANK-77", "", None, None, None, (tx,)
+    intraday = camt_statement(
+        m.iban,
+        "NTF-9",
+        camt_entry(
+            1,
+            camt_tx(3000, remittance=f"KZ {claim.kassenzeichen}", counterparty_name="A"),
+            day=COLLECTION,
+            ref="BANK-77",
+            code="",
+        ),
+        kind="camt.054.001.08",
     )
-    intraday = CamtStatement("N", "NTF-9", None, m.iban, "EUR", None, "camt.054.001.08", (entry,))
     first = bank_import.import_statements(
         db, m, build_camt054(intraday), filename="n", as_of=COLLECTION, actor="t"
     )

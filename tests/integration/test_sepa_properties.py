@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from core.ledger import service as ledger
 from core.payments import bank_import, direct_debit
-from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.camt import CamtTransaction
 from core.payments.direct_debit import ItemStatus
 from core.payments.mandates import Mandate, MandateStatus
 from tests import factories
-from tests.camt_files import build_camt053
+from tests.camt_files import build_camt053, entry, statement, tx
 
 AS_OF = date(2026, 3, 2)
 COLLECTION = date(2026, 3, 16)
@@ -99,21 +99,6 @@ def _run(session: Session, population: list[Any], lines: list[Any], split: int) 
             assert ledger.trial_balance(session, m.id) == before
 
 
-def _tx(amount: int, **kw: Any) -> CamtTransaction:
-    values: dict[str, Any] = dict(
-        end_to_end_id=None,
-        mandate_id=None,
-        acct_svcr_ref=None,
-        remittance="",
-        creditor_reference=None,
-        counterparty_name="Jemand",
-        counterparty_iban=None,
-        return_reason=None,
-    )
-    values.update(kw)
-    return CamtTransaction(amount_cents=amount, **values)
-
-
 def _entry(spec: Any, items: list[Any], claims: list[Any]) -> tuple[bool, CamtTransaction] | None:
     kind = spec[0]
     if kind in ("credit", "return"):
@@ -121,44 +106,29 @@ def _entry(spec: Any, items: list[Any], claims: list[Any]) -> tuple[bool, CamtTr
             return None
         item = items[spec[1] % len(items)]
         if kind == "credit":
-            return True, _tx(item.amount_cents, end_to_end_id=item.end_to_end_id)
-        return False, _tx(
-            item.amount_cents, end_to_end_id=item.end_to_end_id, return_reason=spec[2]
-        )
+            return True, tx(item.amount_cents, end_to_end_id=item.end_to_end_id)
+        return False, tx(item.amount_cents, end_to_end_id=item.end_to_end_id, return_reason=spec[2])
     if kind == "transfer":
         claim = claims[spec[1] % len(claims)]
-        return True, _tx(spec[2], remittance=f"KZ {claim.kassenzeichen}")
-    return spec[2], _tx(spec[1], remittance="ohne Bezug")
+        return True, tx(spec[2], remittance=f"KZ {claim.kassenzeichen}")
+    return spec[2], tx(spec[1], remittance="ohne Bezug")
 
 
 def _statement(iban: str, sid: str, entries: list[tuple[bool, CamtTransaction]]) -> bytes:
     return build_camt053(
-        CamtStatement(
-            message_id=f"M-{sid}",
-            statement_id=sid,
-            sequence_number=None,
-            iban=iban,
-            currency="EUR",
-            created_at=None,
-            kind="camt.053.001.08",
-            entries=tuple(
-                CamtEntry(
-                    index=n,
-                    amount_cents=tx.amount_cents,
+        statement(
+            iban,
+            sid,
+            *(
+                entry(
+                    n,
+                    t,
                     credit=credit,
-                    reversal=False,
-                    booking_date=COLLECTION,
-                    value_date=COLLECTION,
-                    acct_svcr_ref=f"{sid}-{n}",
-                    bank_transaction_code="PMNT/IDDT/UPDD"
-                    if tx.return_reason
-                    else "PMNT/RCDT/ESCT",
-                    batch_payment_info_id=None,
-                    batch_message_id=None,
-                    batch_count=None,
-                    transactions=(tx,),
+                    day=COLLECTION,
+                    ref=f"{sid}-{n}",
+                    code="PMNT/IDDT/UPDD" if t.return_reason else "PMNT/RCDT/ESCT",
                 )
-                for n, (credit, tx) in enumerate(entries, start=1)
+                for n, (credit, t) in enumerate(entries, start=1)
             ),
         )
     )

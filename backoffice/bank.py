@@ -32,9 +32,8 @@ from core.money import format_euro
 from core.payments import bank_import, direct_debit, mandates
 from core.references import format_kassenzeichen
 from portal.auth import staff_required
-from portal.citizen import show_field_errors
 from portal.database import db
-from portal.forms import ConfirmForm, GermanForm, required
+from portal.forms import ConfirmForm, GermanForm, required, show_field_errors
 
 STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)
 REPORT_KEY = "bank_import_report"  # the last upload's report, shown once after the redirect

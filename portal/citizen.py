@@ -14,6 +14,7 @@ from core import persons
 from core.errors import FieldErrors
 from core.workflow import Application
 from portal.database import db
+from portal.forms import show_field_errors
 
 
 def current_person() -> persons.Person | None:
@@ -26,15 +27,6 @@ def person_or_redirect() -> persons.Person | Response:
     if person is None:
         return redirect(url_for("portal.finance_address", next=request.full_path))
     return person
-
-
-def show_field_errors(form: Any, errors: dict[str, str]) -> None:
-    for name, message in errors.items():
-        target = form[name] if name in form._fields else None
-        if target is None:
-            form.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message]
 
 
 def submit_application(

@@ -22,9 +22,9 @@ from core.ledger.models import Claim
 from core.payments import direct_debit, mandates
 from core.payments.mandates import Mandate, MandateStatus
 from core.references import format_kassenzeichen
-from portal.citizen import current_person, person_or_redirect, show_field_errors
+from portal.citizen import current_person, person_or_redirect
 from portal.database import db
-from portal.forms import ConfirmForm, GermanForm, required
+from portal.forms import ConfirmForm, GermanForm, required, show_field_errors
 from portal.municipal import bp
 
 ALL_LEVIES = "alle"

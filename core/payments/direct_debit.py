@@ -587,6 +587,31 @@ def prenotifications_of(session: Session, person: Person) -> list[PreNotificatio
     return [pn for pn in announced if open_now.get(pn.claim_id) == pn.amount_cents]
 
 
+@dataclass(frozen=True)
+class Collected:
+    item: DirectDebitItem
+    collection_date: date
+
+    @property
+    def settled(self) -> bool:
+        """Handed to the bank or credited by it (not returned or rejected)."""
+        return self.item.status in (ItemStatus.IN_COLLECTION, ItemStatus.CREDITED)
+
+
+def collections_by_claim(session: Session, person: Person) -> dict[int, Collected]:
+    """The person's latest direct debit per claim (for "eingezogen am …" in the account)."""
+    rows = session.execute(
+        select(DirectDebitItem, DirectDebitRun.collection_date)
+        .join(DirectDebitRun, DirectDebitRun.id == DirectDebitItem.run_id)
+        .where(
+            DirectDebitItem.person_id == person.id,
+            DirectDebitItem.municipality_id == person.municipality_id,
+        )
+        .order_by(DirectDebitItem.id)
+    )
+    return {item.claim_id: Collected(item, day) for item, day in rows}
+
+
 # --------------------------------------------------------------------------- the run
 
 

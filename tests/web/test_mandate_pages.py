@@ -251,7 +251,7 @@ def test_announced_collections_are_listed(client: FlaskClient, db: Session, citi
     m, _person, claim = citizen
     grant(client, m)
     today = clock.today()
-    collection = today + timedelta(days=20)
+    collection = direct_debit.next_target_day(today + timedelta(days=20))  # a bank day
     direct_debit.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
     db.flush()
     page = text_of(client.get(f"/{m.slug}/lastschrift"))
@@ -259,6 +259,25 @@ def test_announced_collections_are_listed(client: FlaskClient, db: Session, citi
     assert collection.strftime("%d.%m.%Y") in page
     assert format_kassenzeichen(claim.kassenzeichen) in page
     assert "45,00 €" in page
+
+
+def test_the_account_says_when_an_item_is_debited(
+    client: FlaskClient, db: Session, citizen: Any
+) -> None:
+    m, _person, _claim = citizen
+    grant(client, m)
+    today = clock.today()
+    collection = direct_debit.next_target_day(today + timedelta(days=20))
+    direct_debit.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
+    db.flush()
+    day = collection.strftime("%d.%m.%Y")
+    account = text_of(client.get(f"/{m.slug}/konto"))
+    assert f"wird am {day} eingezogen – bitte nicht überweisen" in account
+    run = direct_debit.create_run(db, m, collection_date=collection, as_of=today, actor="test")
+    assert run.run is not None
+    db.flush()
+    account = text_of(client.get(f"/{m.slug}/konto"))
+    assert f"eingezogen am {day}" in account and "bitte nicht überweisen" not in account
 
 
 def test_another_citizen_cannot_see_change_revoke_or_download(

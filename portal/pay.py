@@ -17,7 +17,7 @@ from core import clock, notices, tokens
 from core.documents.pdf import render_pdf
 from core.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
 from core.ledger.models import Claim, Payment, Posting
-from core.payments import checkout
+from core.payments import checkout, direct_debit
 from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
@@ -138,12 +138,16 @@ def pay_choose() -> Response | str | tuple[str, int]:
             )
         form.form_errors.append("Bitte wählen Sie mindestens einen offenen Betrag aus.")
     today = clock.today()
+    # What a mandate will collect anyway is shown, but not ticked: paying it twice helps nobody.
+    announced = {pn.claim_id: pn for pn in direct_debit.prenotifications_of(db(), person)}
+    payable = [c for c, _ in items if c.id not in announced]
     return render_template(
         "portal/pay/choose.html",
         items=items,
         form=form,
         as_of=today,
-        preselected={c.id for c, _ in items if c.due_date <= today} or {c.id for c, _ in items},
+        announced=announced,
+        preselected={c.id for c in payable if c.due_date <= today} or {c.id for c in payable},
     )
 
 

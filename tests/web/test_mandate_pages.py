@@ -264,7 +264,7 @@ def test_announced_collections_are_listed(client: FlaskClient, db: Session, citi
 def test_the_account_says_when_an_item_is_debited(
     client: FlaskClient, db: Session, citizen: Any
 ) -> None:
-    m, _person, _claim = citizen
+    m, _person, claim = citizen
     grant(client, m)
     today = clock.today()
     collection = direct_debit.next_target_day(today + timedelta(days=20))
@@ -273,6 +273,9 @@ def test_the_account_says_when_an_item_is_debited(
     day = collection.strftime("%d.%m.%Y")
     account = text_of(client.get(f"/{m.slug}/konto"))
     assert f"wird am {day} eingezogen – bitte nicht überweisen" in account
+    pay = text_of(client.get(f"/{m.slug}/bezahlen"))  # shown, but not ticked for the card
+    assert f"wird am {day} per Lastschrift eingezogen" in pay
+    assert re.search(rf'value="{claim.id}"\s*>', pay)  # no "checked"
     run = direct_debit.create_run(db, m, collection_date=collection, as_of=today, actor="test")
     assert run.run is not None
     db.flush()

@@ -117,6 +117,13 @@ def next_number(session: Session, municipality_id: int, name: str) -> int:
     return counter.last_value
 
 
+def serialize(session: Session, municipality_id: int, name: str) -> None:
+    """Let only one transaction at a time do ``name`` for a municipality (e.g. a direct-debit
+    run): the counter row stays locked until the transaction ends on PostgreSQL; SQLite
+    transactions take the write lock at their start anyway (core.db)."""
+    next_number(session, municipality_id, f"lock:{name}")
+
+
 def get_by_slug(session: Session, slug: str) -> Municipality:
     municipality = session.scalars(select(Municipality).where(Municipality.slug == slug)).first()
     if municipality is None:

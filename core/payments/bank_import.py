@@ -74,7 +74,7 @@ from core.payments.mandates import (
 )
 from core.persons import Person
 from core.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
-from core.tenancy import Municipality
+from core.tenancy import Municipality, serialize
 
 BANK_ACCOUNT = "1800"
 SUSPENSE_ACCOUNT = "1890"
@@ -320,7 +320,9 @@ def import_statements(
 
     A payment status report (pain.002) for one of our direct-debit files is taken here too.
     """
-    if pain002.is_status_report(camt.parse_xml(data)):
+    root = camt.parse_xml(data)  # a file that is no XML at all is refused before any lock
+    serialize(session, municipality.id, "bank_import")  # the same file twice at once: one wins
+    if pain002.is_status_report(root):
         return _import_status_report(
             session, municipality, data, filename=filename, as_of=as_of, actor=actor
         )

@@ -41,6 +41,7 @@ from sqlalchemy import (
     case,
     func,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from text_unidecode import unidecode
@@ -63,7 +64,7 @@ from core.payments.mandates import (
 )
 from core.persons import Person
 from core.references import format_kassenzeichen
-from core.tenancy import Counter, Municipality
+from core.tenancy import Counter, Municipality, serialize
 from core.water import queue_email
 
 _T = TypeVar("_T")
@@ -207,6 +208,14 @@ class DirectDebitItem(Base):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_sepa_item_run", "run_id"),
         Index("ix_sepa_item_claim", "claim_id"),
+        # A claim is never in two collections at once (a returned one may be collected again).
+        Index(
+            "uq_sepa_item_claim_collecting",
+            "claim_id",
+            unique=True,
+            sqlite_where=text("status IN ('in_collection', 'credited')"),
+            postgresql_where=text("status IN ('in_collection', 'credited')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -663,6 +672,8 @@ def create_run(
     if collection_date <= as_of:
         raise ValidationError("Der Einzugstag muss nach dem heutigen Tag liegen (D-1).")
     _check_bank_day(collection_date)
+    # Two clerks starting a run at once must not both collect the same item.
+    serialize(session, municipality.id, "sepa_run")
     rules = rules_on(session, municipality.id, as_of)
     items = due_items(session, municipality, collection_date)
     announced = _unused_prenotifications(session, [i.claim.id for i in items])

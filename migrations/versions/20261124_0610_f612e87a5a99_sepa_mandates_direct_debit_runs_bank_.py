@@ -241,6 +241,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sepa_item", schema=None) as batch_op:
         batch_op.create_index("ix_sepa_item_claim", ["claim_id"], unique=False)
+        batch_op.create_index(
+            "uq_sepa_item_claim_collecting",
+            ["claim_id"],
+            unique=True,
+            sqlite_where=sa.text("status IN ('in_collection', 'credited')"),
+            postgresql_where=sa.text("status IN ('in_collection', 'credited')"),
+        )
         batch_op.create_index("ix_sepa_item_run", ["run_id"], unique=False)
 
     op.create_table(
@@ -397,6 +404,7 @@ def downgrade() -> None:
     op.drop_table("sepa_prenotification")
     with op.batch_alter_table("sepa_item", schema=None) as batch_op:
         batch_op.drop_index("ix_sepa_item_run")
+        batch_op.drop_index("uq_sepa_item_claim_collecting")
         batch_op.drop_index("ix_sepa_item_claim")
 
     op.drop_table("sepa_item")

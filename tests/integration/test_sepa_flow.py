@@ -565,3 +565,33 @@ def test_the_days_statement_after_its_notification_books_nothing_twice(
     assert second.duplicates == 1 and second.credits == 0
     assert ledger.open_amounts(db, [claim]) == {claim.id: 0}
     assert ledger.credit_balance(db, person) == 0
+
+
+def test_the_database_refuses_a_claim_in_two_collections(db: Any, make: Any, setup: Any) -> None:
+    """The last line of defence if two runs raced (create_run also locks per municipality)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.payments.direct_debit import DirectDebitItem
+
+    m = setup
+    person = make.person(m)
+    make.claim(m, person, amount=1000, due=date(2026, 3, 10))
+    _grant(db, m, person)
+    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    assert run is not None
+    [item] = direct_debit.items_of(db, run)
+    twin = DirectDebitItem(
+        municipality_id=m.id,
+        run_id=run.id,
+        mandate_id=item.mandate_id,
+        person_id=item.person_id,
+        claim_id=item.claim_id,
+        amount_cents=item.amount_cents,
+        end_to_end_id=item.end_to_end_id + "X",
+        payment_id=item.payment_id,
+    )
+    with db.begin_nested():
+        db.add(twin)
+        with pytest.raises(IntegrityError):
+            db.flush()

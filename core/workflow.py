@@ -3,7 +3,8 @@
 Every online service follows the same path: the citizen submits an application; the service's
 review criteria (data per municipality, editable in the back office) decide whether it goes
 straight through or to a clerk; a clerk approves, rejects (with reason) or asks for more
-information. Each step is an explicit transition and lands in the audit trail.
+information, which the citizen answers in the portal (the conversation is kept in the
+application's data). Each step is an explicit transition and lands in the audit trail.
 """
 
 from __future__ import annotations
@@ -86,6 +87,35 @@ class Application(Base):
     @property
     def status_label(self) -> str:
         return STATUS_LABELS[self.status]
+
+    @property
+    def conversation(self) -> list[ConversationEntry]:
+        """The clerk's questions and the citizen's answers, oldest first."""
+        return [
+            ConversationEntry(
+                sender=entry["from"],
+                text=entry["text"],
+                at=datetime.fromisoformat(entry["at"]),
+            )
+            for entry in (self.data or {}).get(CONVERSATION, [])
+        ]
+
+
+CONVERSATION = "conversation"  # key in Application.data: questions and answers
+MAX_ANSWER_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class ConversationEntry:
+    """One message about an application: ``sender`` is "clerk" or "citizen"."""
+
+    sender: str
+    text: str
+    at: datetime
+
+    @property
+    def from_clerk(self) -> bool:
+        return self.sender == "clerk"
 
 
 class ReviewCriterion(Base):
@@ -317,6 +347,47 @@ def request_information(
     transition(
         session, application, ApplicationStatus.INFO_REQUESTED, actor=actor, message=question
     )
+    _append_message(application, "clerk", question.strip())
+    session.flush()
+
+
+def answer_question(session: Session, application: Application, *, answer: str, actor: str) -> None:
+    """The citizen answers the clerk's question: the answer joins the conversation and the
+    application goes back to the clerk's review queue. The audit trail records only the
+    answer's length, not its text (personal data)."""
+    if application.status is not ApplicationStatus.INFO_REQUESTED:
+        raise IllegalTransition(
+            f"Zu einem Antrag im Status „{application.status_label}“ ist keine Antwort möglich."
+        )
+    text = answer.strip()
+    if not text:
+        raise ValidationError("Bitte geben Sie Ihre Antwort ein.")
+    if len(text) > MAX_ANSWER_LENGTH:
+        raise ValidationError(f"Ihre Antwort darf höchstens {MAX_ANSWER_LENGTH} Zeichen lang sein.")
+    entries = application.conversation
+    if application.message and not (entries and entries[-1].from_clerk):
+        # asked before questions were kept in the conversation: record it now
+        _append_message(application, "clerk", application.message, at=application.decided_at)
+    transition(session, application, ApplicationStatus.IN_REVIEW, actor=actor)
+    _append_message(application, "citizen", text)
+    audit.record(
+        session,
+        actor=actor,
+        action="application.answered",
+        obj=application,
+        municipality_id=application.municipality_id,
+        after={"answer_length": len(text)},
+    )
+    session.flush()
+
+
+def _append_message(
+    application: Application, sender: str, text: str, *, at: datetime | None = None
+) -> None:
+    """Add a message to ``Application.data`` (a new dict, so SQLAlchemy sees the change)."""
+    data = application.data or {}
+    entry = {"from": sender, "text": text, "at": (at or clock.now()).isoformat()}
+    application.data = {**data, CONVERSATION: [*data.get(CONVERSATION, []), entry]}
 
 
 def reassess_years(

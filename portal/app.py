@@ -65,7 +65,7 @@ def create_app(
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.
-    from portal import account, address, dogs, mandates, meters, notices, pay  # noqa: F401
+    from portal import account, address, applications, dogs, mandates, meters, notices, pay  # noqa: F401
     from portal import waste as _waste  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.public import bp as public_bp

@@ -11,11 +11,12 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from core import clock, dog_services, persons, services, workflow
+from core import clock, dog_services, persons, workflow
 from core.dog_services import Deregistration, Registration
 from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
 from core.persons import PersonKind
+from portal.applications import own_application, render_status_page
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import (
@@ -237,25 +238,7 @@ def replacement_tag(dog_id: int) -> str | Response:
 @bp.get("/antraege/<int:application_id>")
 @login_required
 def application(application_id: int) -> str:
-    person = current_person()
-    try:
-        found = workflow.get_application(db(), g.municipality.id, application_id)
-    except NotFound:
-        abort(404)
-    if person is None or found.person_id != person.id:
-        abort(404)  # another citizen's application does not exist for this one
-    dog = None
-    if found.subject_id and found.service in dog_services.SERVICE_LABELS:
-        try:
-            dog = get_dog(db(), g.municipality.id, found.subject_id, person_id=person.id)
-        except NotFound:
-            dog = None
-    return render_template(
-        "portal/application.html",
-        application=found,
-        dog=dog,
-        label=services.SERVICE_LABELS.get(found.service, found.service),
-        waste=found.service in services.waste_services.SERVICE_LABELS,
-        dogs=found.service in dog_services.SERVICE_LABELS,
-        approved=workflow.ApplicationStatus.APPROVED,
-    )
+    """The status of one of the citizen's applications (any service), with the conversation
+    and, while a clerk's question is open, the form to answer it (portal/applications.py)."""
+    person, found = own_application(application_id)
+    return render_status_page(person, found)

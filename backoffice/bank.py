@@ -18,7 +18,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, StringField, TextAreaField
+from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from backoffice.views import bp
@@ -26,14 +26,19 @@ from core import audit, clock, persons
 from core.errors import DomainError, FieldErrors, NotFound
 from core.identity import UserAccount
 from core.ledger import service as ledger
-from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
 from core.money import format_euro
 from core.payments import bank_import, direct_debit, mandates
-from core.references import format_kassenzeichen
 from portal.auth import staff_required
 from portal.database import db
-from portal.forms import ConfirmForm, GermanForm, required, show_field_errors
+from portal.forms import (
+    ConfirmForm,
+    GermanForm,
+    MandateFieldsForm,
+    required,
+    scope_choices,
+    show_field_errors,
+)
 
 STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)
 REPORT_KEY = "bank_import_report"  # the last upload's report, shown once after the redirect
@@ -68,18 +73,12 @@ class CloseLineForm(GermanForm):
     )
 
 
-ALL_LEVIES = "alle"  # the scope choice "every claim of the person"
 DEFAULT_LAPSE_MONTHS = 36  # rulebook 4.5, where the municipality has no direct-debit rules
 
 
-class PaperMandateForm(GermanForm):
+class PaperMandateForm(MandateFieldsForm):
     """A SEPA-Basislastschriftmandat the citizen signed on paper, typed in by the clerk."""
 
-    scope = RadioField(
-        "Wofür gilt das Mandat?",
-        default=ALL_LEVIES,
-        validators=[required("Bitte wählen Sie, wofür das Mandat gilt.")],
-    )
     account_holder = StringField(
         "Kontoinhaberin oder Kontoinhaber",
         validators=[required("Bitte geben Sie den Namen des Kontoinhabers an.")],
@@ -118,15 +117,9 @@ class PaperMandateForm(GermanForm):
         self.today, self.lapse_months = today, lapse_months
 
     def validate(self, extra_validators: Any = None) -> bool:
-        """Besides the fields' own checks: IBAN and BIC (the core's check) and the date of
-        signature, so every mistake shows in one go."""
+        """Besides the shared checks (IBAN and BIC): the date of signature, so every mistake
+        shows in one go."""
         ok = bool(super().validate(extra_validators))
-        if not self.iban.errors and not self.bic.errors:
-            try:
-                mandates.check_iban(self.iban.data or "", self.bic.data or None)
-            except FieldErrors as exc:
-                show_field_errors(self, exc.errors)
-                ok = False
         signed_on = self.signed_on.data
         if signed_on is not None and not self.signed_on.errors:
             if signed_on > self.today:
@@ -134,7 +127,7 @@ class PaperMandateForm(GermanForm):
                     "Das Datum der Unterschrift darf nicht in der Zukunft liegen."
                 ]
                 ok = False
-            elif months_later(signed_on, self.lapse_months) <= self.today:
+            elif mandates.months_later(signed_on, self.lapse_months) <= self.today:
                 self.signed_on.errors = [
                     f"Das Mandat wurde vor mehr als {self.lapse_months} Monaten unterschrieben; "
                     "ein so altes, nie genutztes Mandat ist bereits erloschen. Bitte lassen Sie "
@@ -142,19 +135,6 @@ class PaperMandateForm(GermanForm):
                 ]
                 ok = False
         return ok
-
-
-def months_later(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months (the last day of a shorter month), as the core
-    counts a mandate's lapse (``Mandate.lapses_on``)."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    return date(year, month, min(day.day, _days_in(year, month)))
-
-
-def _days_in(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - date(year, month, 1)).days
 
 
 # --------------------------------------------------------------------------- helpers
@@ -620,19 +600,6 @@ def _sepa_rules(db_session: Session) -> mandates.SepaRules | None:
         return None
 
 
-def _scope_choices(db_session: Session, person: persons.Person) -> list[SelectChoice]:
-    return [
-        SelectChoice(ALL_LEVIES, "alle Steuern und Gebühren"),
-        *(
-            SelectChoice(
-                str(t.id),
-                f"{KINDS[t.levy].label} (Kassenzeichen {format_kassenzeichen(t.kassenzeichen)})",
-            )
-            for t in mandates.tax_accounts_of(db_session, person)
-        ),
-    ]
-
-
 @bp.route("/personen/<int:person_id>/mandate/neu", methods=["GET", "POST"])
 @staff_required()
 def mandate_paper(person_id: int) -> str | Response:
@@ -650,7 +617,7 @@ def mandate_paper(person_id: int) -> str | Response:
         today=today,
         lapse_months=rules.mandate_lapse_months if rules else DEFAULT_LAPSE_MONTHS,
     )
-    form.scope.choices = _scope_choices(db_session, person)
+    form.scope.choices = scope_choices(db_session, person)
     if form.validate_on_submit():
         try:
             mandate = mandates.grant_mandate(
@@ -660,7 +627,7 @@ def mandate_paper(person_id: int) -> str | Response:
                 account_holder=form.account_holder.data or "",
                 iban=form.iban.data or "",
                 bic=form.bic.data or None,
-                tax_account_id=None if form.scope.data == ALL_LEVIES else int(form.scope.data),
+                tax_account_id=form.tax_account_id(),
                 signed_on=form.signed_on.data,
                 as_of=today,
                 actor=current_user.actor,

@@ -19,7 +19,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from core.errors import FieldErrors
 from core.identity import MIN_PASSWORD_LENGTH
+from core.ledger.kinds import KINDS
+from core.payments.mandates import check_iban, tax_accounts_of
+from core.references import format_kassenzeichen
 
 REQUIRED = "Bitte füllen Sie dieses Feld aus."
 
@@ -370,3 +374,68 @@ def show_field_errors(form: Any, errors: dict[str, str]) -> None:
             form.form_errors.append(message)
         else:
             target.errors = [*target.errors, message]
+
+
+# --------------------------------------------------------------------------- SEPA mandates
+
+ALL_LEVIES = "alle"  # the scope choice "every claim of the person"
+
+
+def scope_choices(session: Any, person: Any) -> list[SelectChoice]:
+    """What a mandate may cover: everything, or one of the person's tax accounts."""
+    return [
+        SelectChoice(ALL_LEVIES, "alle Steuern und Gebühren"),
+        *(
+            SelectChoice(
+                str(t.id),
+                f"{KINDS[t.levy].label} (Kassenzeichen {format_kassenzeichen(t.kassenzeichen)})",
+            )
+            for t in tax_accounts_of(session, person)
+        ),
+    ]
+
+
+class MandateFieldsForm(GermanForm):
+    """Scope, account holder, IBAN and BIC of a SEPA mandate (the citizen's form and the
+    clerk's paper-mandate form add their own fields); IBAN and BIC are checked with the core's
+    check (schwifty) together with the other fields, so every mistake shows at once."""
+
+    scope = RadioField(
+        "Wofür gilt das Mandat?",
+        default=ALL_LEVIES,
+        validators=[required("Bitte wählen Sie, wofür das Mandat gilt.")],
+    )
+    account_holder = StringField(
+        "Kontoinhaberin oder Kontoinhaber",
+        validators=[required("Bitte geben Sie den Namen des Kontoinhabers an.")],
+        render_kw={"autocomplete": "name"},
+    )
+    iban = StringField(
+        "IBAN",
+        validators=[required("Bitte geben Sie Ihre IBAN an.")],
+        description="z. B. DE89 3704 0044 0532 0130 00 – Leerzeichen sind erlaubt.",
+        render_kw={
+            "inputmode": "text",
+            "autocomplete": "off",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        },
+    )
+    bic = StringField(
+        "BIC",
+        description="Wir ermitteln die BIC aus der IBAN, wo das möglich ist.",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = bool(super().validate(extra_validators))
+        if not self.iban.errors and not self.bic.errors:
+            try:
+                check_iban(self.iban.data or "", self.bic.data or None)
+            except FieldErrors as exc:
+                show_field_errors(self, exc.errors)
+                ok = False
+        return ok
+
+    def tax_account_id(self) -> int | None:
+        return None if self.scope.data == ALL_LEVIES else int(self.scope.data)

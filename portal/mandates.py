@@ -7,88 +7,38 @@ Views are thin: parse the form, call one core service, commit once, show the res
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, RadioField, SelectChoice, StringField
+from wtforms import BooleanField
 
 from core import archive, clock, persons
 from core.errors import FieldErrors, IllegalTransition, NotFound
-from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
 from core.payments import direct_debit, mandates
 from core.payments.mandates import Mandate, MandateStatus
-from core.references import format_kassenzeichen
 from portal.citizen import current_person, person_or_redirect
 from portal.database import db
-from portal.forms import ConfirmForm, GermanForm, required, show_field_errors
+from portal.forms import (
+    ConfirmForm,
+    MandateFieldsForm,
+    required,
+    scope_choices,
+    show_field_errors,
+)
 from portal.municipal import bp
 
-ALL_LEVIES = "alle"
 IN_USE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
 
 
-class MandateForm(GermanForm):
-    scope = RadioField(
-        "Wofür gilt das Mandat?",
-        default=ALL_LEVIES,
-        validators=[required("Bitte wählen Sie, wofür das Mandat gilt.")],
-    )
-    account_holder = StringField(
-        "Kontoinhaberin oder Kontoinhaber",
-        validators=[required("Bitte geben Sie den Namen des Kontoinhabers an.")],
-        render_kw={"autocomplete": "name"},
-    )
-    iban = StringField(
-        "IBAN",
-        validators=[required("Bitte geben Sie Ihre IBAN an.")],
-        description="z. B. DE89 3704 0044 0532 0130 00 – Leerzeichen sind erlaubt.",
-        render_kw={
-            "inputmode": "text",
-            "autocomplete": "off",
-            "autocapitalize": "characters",
-            "spellcheck": "false",
-        },
-    )
-    bic = StringField(
-        "BIC",
-        description="Wir ermitteln die BIC aus der IBAN, wo das möglich ist.",
-        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"},
-    )
+class MandateForm(MandateFieldsForm):
     consent = BooleanField(
         "Ich erteile dieses SEPA-Lastschriftmandat",
         validators=[
             required("Bitte kreuzen Sie an, dass Sie das Mandat erteilen – sonst gilt es nicht.")
         ],
     )
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        """Besides the fields' own checks, the IBAN and BIC (schwifty, in the core) at once, so
-        every mistake shows in one go."""
-        ok = bool(super().validate(extra_validators))
-        if not self.iban.errors and not self.bic.errors:
-            try:
-                mandates.check_iban(self.iban.data or "", self.bic.data or None)
-            except FieldErrors as exc:
-                show_field_errors(self, exc.errors)
-                ok = False
-        return ok
-
-
-def scope_choices(session: Any, person: persons.Person) -> list[SelectChoice]:
-    return [
-        SelectChoice(ALL_LEVIES, "alle Steuern und Gebühren"),
-        *(
-            SelectChoice(
-                str(t.id),
-                f"{KINDS[t.levy].label} (Kassenzeichen {format_kassenzeichen(t.kassenzeichen)})",
-            )
-            for t in mandates.tax_accounts_of(session, person)
-        ),
-    ]
 
 
 def _sepa_rules() -> mandates.SepaRules | None:
@@ -161,12 +111,9 @@ def _grant(replacing: Mandate | None) -> str | Response:
     else:
         del form.scope  # a change keeps the scope of the mandate it replaces
     if form.validate_on_submit():
-        if replacing is not None:
-            tax_account_id = replacing.tax_account_id
-        elif form.scope.data == ALL_LEVIES:
-            tax_account_id = None
-        else:
-            tax_account_id = int(form.scope.data or 0)
+        tax_account_id = (
+            replacing.tax_account_id if replacing is not None else form.tax_account_id()
+        )
         today = clock.today()
         try:
             mandate = mandates.grant_mandate(

@@ -182,6 +182,15 @@ def consent_text(municipality: Municipality, rules: SepaRules) -> str:
 # --------------------------------------------------------------------------- model
 
 
+def months_later(day: date, months: int) -> date:
+    """``day`` plus ``months`` calendar months; the last day of a shorter month (leap years
+    counted), e.g. 31 August + 6 months = 29 February in a leap year."""
+    total = day.month - 1 + months
+    year, month = day.year + total // 12, total % 12 + 1
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return date(year, month, min(day.day, (following - date(year, month, 1)).days))
+
+
 class MandateStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"  # after a return whose reason says so; a clerk may reactivate
@@ -252,11 +261,7 @@ class Mandate(Base):
 
     def lapses_on(self, rules: SepaRules) -> date:
         """The first day on which the mandate may no longer be used."""
-        start = self.last_collected_on or self.signed_on
-        months = start.month - 1 + rules.mandate_lapse_months
-        year, month = start.year + months // 12, months % 12 + 1
-        day = min(start.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
-        return date(year, month, day)
+        return months_later(self.last_collected_on or self.signed_on, rules.mandate_lapse_months)
 
 
 # --------------------------------------------------------------------------- services

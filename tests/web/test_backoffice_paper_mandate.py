@@ -14,12 +14,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from backoffice.bank import months_later
 from core.identity import Role
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.payments import mandates
-from core.payments.mandates import MandateStatus
+from core.payments.mandates import MandateStatus, months_later
 from core.references import format_kassenzeichen
 from tests.conftest import csrf_token, login, staff_login
 

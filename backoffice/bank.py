@@ -9,6 +9,7 @@ is "not found" (404)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -223,44 +224,60 @@ def direct_debit_page() -> str:
 @bp.post("/lastschrift/vorabankuendigung")
 @staff_required()
 def direct_debit_prenotify() -> str | Response:
-    prenotify_form, run_form = _forms()
-    if prenotify_form.validate_on_submit():
-        db_session = db()
-        day = prenotify_form.collection_date.data
-        try:
-            result = direct_debit.prenotify(
-                db_session,
-                g.municipality,
-                collection_date=day,
-                as_of=clock.today(),
-                actor=current_user.actor,
-            )
-        except DomainError as exc:
-            db_session.rollback()
-            prenotify_form.collection_date.errors = [exc.message]
-        else:
-            db_session.commit()
-            already = f" {result.already} Posten waren schon angekündigt." if result.already else ""
-            flash(
-                f"Vorabankündigung zum {day:%d.%m.%Y} versandt: {result.items} Posten von "
-                f"{result.persons} Personen, zusammen {format_euro(result.total_cents)} "
-                f"({result.emails} per E-Mail, die übrigen als Brief: PDF unten zum Druck)."
-                f"{already}",
-                "success",
-            )
-            return redirect(url_for("backoffice.direct_debit_page"))
-    return _direct_debit_page(prenotify_form, run_form)
+    forms = _forms()
+
+    def done(result: direct_debit.PrenotifyResult, day: date) -> Response:
+        already = f" {result.already} Posten waren schon angekündigt." if result.already else ""
+        flash(
+            f"Vorabankündigung zum {day:%d.%m.%Y} versandt: {result.items} Posten von "
+            f"{result.persons} Personen, zusammen {format_euro(result.total_cents)} "
+            f"({result.emails} per E-Mail, die übrigen als Brief: PDF unten zum Druck)."
+            f"{already}",
+            "success",
+        )
+        return redirect(url_for("backoffice.direct_debit_page"))
+
+    return _collection_step(forms, forms[0], direct_debit.prenotify, done)
 
 
 @bp.post("/lastschrift/lauf")
 @staff_required()
 def direct_debit_run() -> str | Response:
-    prenotify_form, run_form = _forms()
-    if run_form.validate_on_submit():
+    forms = _forms()
+
+    def done(result: direct_debit.RunResult, day: date) -> Response:
+        skipped = "; ".join(
+            f"{n} {direct_debit.SKIP_LABELS.get(code, code)}"
+            for code, n in sorted(result.skipped.items())
+            if n
+        )
+        skipped_text = f" Nicht eingezogen: {skipped}." if skipped else ""
+        if result.run is None:
+            flash(f"Zum {day:%d.%m.%Y} ist nichts einzuziehen.{skipped_text}", "info")
+            return redirect(url_for("backoffice.direct_debit_page"))
+        flash(
+            f"Lastschriftdatei erstellt: {result.count} Lastschriften, zusammen "
+            f"{format_euro(result.total_cents)}, Einzug am {day:%d.%m.%Y}.{skipped_text}",
+            "success",
+        )
+        return redirect(url_for("backoffice.direct_debit_detail", run_id=result.run.id))
+
+    return _collection_step(forms, forms[1], direct_debit.create_run, done)
+
+
+def _collection_step(
+    forms: tuple[CollectionForm, CollectionForm],
+    form: CollectionForm,
+    step: Callable[..., Any],
+    done: Callable[[Any, date], Response],
+) -> str | Response:
+    """Pre-notification or run for the form's collection day: one core call, one commit; a
+    refusal (too early, no bank day) goes back onto the date field."""
+    if form.validate_on_submit():
         db_session = db()
-        day = run_form.collection_date.data
+        day = form.collection_date.data
         try:
-            result = direct_debit.create_run(
+            result = step(
                 db_session,
                 g.municipality,
                 collection_date=day,
@@ -269,25 +286,11 @@ def direct_debit_run() -> str | Response:
             )
         except DomainError as exc:
             db_session.rollback()
-            run_form.collection_date.errors = [exc.message]
+            form.collection_date.errors = [exc.message]
         else:
             db_session.commit()
-            skipped = "; ".join(
-                f"{n} {direct_debit.SKIP_LABELS.get(code, code)}"
-                for code, n in sorted(result.skipped.items())
-                if n
-            )
-            skipped_text = f" Nicht eingezogen: {skipped}." if skipped else ""
-            if result.run is None:
-                flash(f"Zum {day:%d.%m.%Y} ist nichts einzuziehen.{skipped_text}", "info")
-                return redirect(url_for("backoffice.direct_debit_page"))
-            flash(
-                f"Lastschriftdatei erstellt: {result.count} Lastschriften, zusammen "
-                f"{format_euro(result.total_cents)}, Einzug am {day:%d.%m.%Y}.{skipped_text}",
-                "success",
-            )
-            return redirect(url_for("backoffice.direct_debit_detail", run_id=result.run.id))
-    return _direct_debit_page(prenotify_form, run_form)
+            return done(result, day)
+    return _direct_debit_page(*forms)
 
 
 def _run(run_id: int) -> direct_debit.DirectDebitRun:

@@ -56,9 +56,9 @@ from core.money import format_euro
 from core.payments.mandates import (
     Mandate,
     MandateStatus,
-    SepaRules,
     active_by_person,
     covering,
+    expire_mandate,
     find_by_reference,
     rules_on,
 )
@@ -684,7 +684,7 @@ def create_run(
             item.mandate.status is MandateStatus.ACTIVE
             and collection_date >= item.mandate.lapses_on(rules)
         ):
-            _expire(session, item.mandate, rules, as_of=as_of, actor=actor)
+            expire_mandate(session, item.mandate, rules, actor=actor)
         if item.mandate.status is not MandateStatus.ACTIVE:
             skipped["mandate_expired"] += 1
             continue
@@ -773,24 +773,6 @@ def create_run(
         },
     )
     return RunResult(run, dict(skipped))
-
-
-def _expire(
-    session: Session, mandate: Mandate, rules: SepaRules, *, as_of: date, actor: str
-) -> None:
-    mandate.status = MandateStatus.EXPIRED
-    mandate.ended_on = mandate.lapses_on(rules)
-    mandate.status_reason = f"{rules.mandate_lapse_months} Monate ohne Einzug"
-    audit.record(
-        session,
-        actor=actor,
-        action="mandate.expired",
-        obj=mandate,
-        municipality_id=mandate.municipality_id,
-        before={"status": MandateStatus.ACTIVE.value},
-        after={"status": MandateStatus.EXPIRED.value},
-    )
-    session.flush()
 
 
 def pain008(

@@ -483,6 +483,18 @@ def suspend_mandate(
     _end(session, mandate, MandateStatus.SUSPENDED, on=as_of, reason=reason, actor=actor)
 
 
+def expire_mandate(session: Session, mandate: Mandate, rules: SepaRules, *, actor: str) -> None:
+    """Unused for the statute's months (rulebook: 36): the mandate may no longer be used."""
+    _end(
+        session,
+        mandate,
+        MandateStatus.EXPIRED,
+        on=mandate.lapses_on(rules),
+        reason=f"{rules.mandate_lapse_months} Monate ohne Einzug",
+        actor=actor,
+    )
+
+
 def reactivate_mandate(session: Session, mandate: Mandate, *, actor: str) -> None:
     """A clerk puts a suspended mandate back into use (e.g. the debtor confirmed the account)."""
     if mandate.status is not MandateStatus.SUSPENDED:

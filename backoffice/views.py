@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from core import audit, identity, persons
+from core import audit, identity, persons, search
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.tenancy import Municipality
@@ -58,7 +58,7 @@ def index() -> Response:
 def person_search() -> str:
     form = PersonSearchForm(request.args)
     query = (form.q.data or "").strip()
-    results = persons.search_persons(db(), current_user.municipality_id, query) if query else []
+    results = search.find_persons(db(), current_user.municipality_id, query) if query else []
     return render_template("backoffice/person_search.html", form=form, query=query, results=results)
 
 

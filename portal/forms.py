@@ -158,7 +158,10 @@ class PersonSearchForm(GermanForm):
     class Meta:
         csrf = False  # a GET search changes nothing
 
-    q = StringField("Name, Unternehmen oder Personenkontonummer", validators=[Length(max=100)])
+    q = StringField(
+        "Name, Unternehmen, Personenkonto, Kassenzeichen oder Mandatsreferenz",
+        validators=[Length(max=100)],
+    )
 
 
 class AddressFields(GermanForm):

@@ -137,7 +137,9 @@ def test_clerk_direct_debit_statement_upload_and_queue(
 
     # A mandate on paper: the form from Erika's page, submitted empty (nothing is recorded).
     nav(clerk, "Personen").click()
-    clerk.get_by_label("Name, Unternehmen oder Personenkontonummer").fill("Mustermann")
+    clerk.get_by_label("Name, Unternehmen, Personenkonto, Kassenzeichen oder Mandatsreferenz").fill(
+        "Mustermann"
+    )
     clerk.get_by_role("button", name="Suchen").click()
     clerk.get_by_role("link", name="Erika Mustermann").click()
     expect(clerk.get_by_role("heading", level=1)).to_have_text("Erika Mustermann")

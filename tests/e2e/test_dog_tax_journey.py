@@ -264,7 +264,9 @@ def test_dog_registration_review_notice_and_payment_link(
 
     # 5. The clerk sees the notice on Erika's account, downloaded by her.
     clerk.goto("/backoffice/personen")
-    clerk.get_by_label("Name, Unternehmen oder Personenkontonummer").fill("Mustermann")
+    clerk.get_by_label("Name, Unternehmen, Personenkonto, Kassenzeichen oder Mandatsreferenz").fill(
+        "Mustermann"
+    )
     clerk.get_by_role("button", name="Suchen").click()
     assert_accessible(clerk)
     clerk.get_by_role("link", name="Erika Mustermann").click()

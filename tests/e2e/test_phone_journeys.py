@@ -104,7 +104,9 @@ def test_clerk_finds_a_person_and_sees_the_claims(phone: Page) -> None:
     expect(phone.get_by_role("heading", level=1)).to_have_text("Personen suchen")
     assert_accessible(phone)
 
-    phone.get_by_label("Name, Unternehmen oder Personenkontonummer").fill("Mustermann")
+    phone.get_by_label("Name, Unternehmen, Personenkonto, Kassenzeichen oder Mandatsreferenz").fill(
+        "Mustermann"
+    )
     phone.get_by_role("button", name="Suchen").click()
     expect(phone.get_by_role("heading", level=2)).to_contain_text("Treffer für „Mustermann“")
     assert_accessible(phone)

@@ -320,3 +320,134 @@ def test_meter_change_bills_both_meters_for_their_months(db: Session, make: Any,
             as_of=date(2026, 6, 2),
             actor="user:clerk",
         )
+
+
+def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) -> None:
+    """Two towns with the same meters and readings: one billed by ``bill_all`` in chunks (read
+    per chunk), the other meter by meter. Notices, claims and credit come out the same, over a
+    first year (tax accounts opened, one owner with two meters in one chunk) and the next (one
+    meter estimated, one whose paid advances exceed its bill)."""
+    from core.ledger.models import PaymentChannel
+    from core.notices import Notice
+    from core.persons import Person
+
+    def town_with_meters() -> tuple[Any, list[water.Meter]]:
+        town = make.municipality()
+        db.add(
+            Statute(
+                municipality_id=town.id,
+                levy="water_fee",
+                valid_from=date(2020, 1, 1),
+                source="Wassergebührensatzung (Test)",
+                data=WATER,
+            )
+        )
+        two, estimated, frugal = (make.person(town, family_name=n) for n in ("Z", "S", "G"))
+        meters = [
+            meter(db, town, two, "W-1"),
+            meter(db, town, two, "W-2"),
+            meter(db, town, estimated, "W-3"),
+            meter(db, town, frugal, "W-4"),
+        ]
+        for m, values in zip(meters, ((190, 285), (150, 220), (190, 290), (195, 290)), strict=True):
+            for period, value in zip((2024, 2025), values, strict=True):
+                read(db, m, period, value)
+        return town, meters
+
+    chunked, one_by_one = town_with_meters(), town_with_meters()
+
+    def bill(town: Any, meters: list[water.Meter], period: int, *, chunks: bool) -> int:
+        as_of = date(period + 1, 1, 15)
+        if chunks:
+            stats = water_run.bill_all(
+                db, municipality=town, period=period, as_of=as_of, actor="test", chunk_size=3
+            )
+            assert stats.meters == len(meters)
+            return stats.notices
+        return sum(
+            water_run.bill_meter(
+                db, meter=m, municipality=town, period=period, as_of=as_of, actor="test"
+            )
+            is not None
+            for m in meters
+        )
+
+    for town, meters in (chunked, one_by_one):
+        assert bill(town, meters, 2025, chunks=town is chunked[0]) == 4
+        frugal = db.get_one(Person, meters[3].person_id)
+        ledger.record_payment(  # pays the 2025 bill and the advances for 2026 in full
+            db,
+            person=frugal,
+            amount_cents=sum(item.open_cents for item in ledger.open_items(db, frugal)),
+            received_on=date(2026, 2, 10),
+            channel=PaymentChannel.BANK_TRANSFER,
+            as_of=date(2026, 2, 10),
+            actor="test",
+        )
+        read(db, meters[0], 2026, 380)
+        read(db, meters[1], 2026, 290)
+        low = read(db, meters[3], 2026, 325, confirmed=True)  # 35 m³ instead of 95
+        water.accept(db, low, actor="user:clerk")
+        # W-3 sent no reading for 2026: estimated from 2024 and 2025
+        assert bill(town, meters, 2026, chunks=town is chunked[0]) == 4
+        assert bill(town, meters, 2026, chunks=town is chunked[0]) == 0  # nothing twice
+
+    def outcome(town: Any, meters: list[water.Meter]) -> dict[str, Any]:
+        index = {m.id: f"#{i}" for i, m in enumerate(meters)}
+
+        def norm(key: str) -> str:
+            year, meter_id, rest = key.removeprefix("water_fee:").split(":", 2)
+            return f"{year}:{index[int(meter_id)]}:{rest}"
+
+        notices = db.scalars(
+            select(Notice).where(Notice.municipality_id == town.id).order_by(Notice.id)
+        ).all()
+        # the owners' addresses (valid from 2026-03-01) are printed on the 2026 bills
+        assert all(bool(n.data["recipient"]["lines"]) is (n.year == 2026) for n in notices)
+        claims = db.scalars(
+            select(Claim)
+            .where(Claim.municipality_id == town.id, Claim.kind == ClaimKind.WATER_FEE)
+            .order_by(Claim.assessment_key, Claim.id)
+        ).all()
+        balances = ledger.claim_balances(db, claims)
+        owners = sorted({m.person_id for m in meters})
+        return {
+            "notices": sorted(
+                (
+                    index[n.data["meter_id"]],
+                    n.year,
+                    n.title,
+                    n.total_cents,
+                    n.previous_cents,
+                    n.issued_on,
+                    {
+                        k: v
+                        for k, v in n.data.items()
+                        if k not in ("meter_id", "recipient", "person_number")
+                    },
+                )
+                for n in notices
+            ),
+            "claims": [
+                (
+                    norm(c.assessment_key),
+                    c.amount_cents,
+                    c.due_date,
+                    c.description,
+                    balances[c.id].assessed_cents,
+                    balances[c.id].open_cents,
+                )
+                for c in claims
+            ],
+            "credit": [ledger.credit_balance(db, db.get_one(Person, p)) for p in owners],
+            "accounts": len({c.kassenzeichen for c in claims}),
+        }
+
+    got, expected = outcome(*chunked), outcome(*one_by_one)
+    assert got == expected
+    [estimated] = [n for n in got["notices"] if n[0] == "#2" and n[1] == 2026]
+    assert estimated[6]["estimated"] is True
+    # W-4's owner paid more in advances than the bill: the credit went to next year's advances
+    paid_ahead = [c for c in got["claims"] if c[0].startswith("2027:#3:advance")]
+    assert paid_ahead and sum(c[4] - c[5] for c in paid_ahead) > 0
+    assert got["accounts"] == 3  # one tax account per owner, also for the one with two meters

@@ -371,19 +371,9 @@ def _reassess(
     as_of: date,
     actor: str,
 ) -> list[Notice]:
-    cache = RulesCache(session, municipality.id)
-    return workflow.reassess_years(
-        lambda year: assess_person(
-            session,
-            person=person,
-            municipality=municipality,
-            year=year,
-            as_of=as_of,
-            actor=actor,
-            rules=cache,
-        ),
-        from_year,
-        as_of,
+    rules = RulesCache(session, municipality.id)
+    return workflow.reassess_person(
+        assess_person, rules, session, person, municipality, from_year, as_of, actor
     )
 
 

@@ -390,6 +390,33 @@ def _append_message(
     application.data = {**data, CONVERSATION: [*data.get(CONVERSATION, []), entry]}
 
 
+def reassess_person(
+    assess_person: Callable[..., object | None],
+    rules: object,
+    session: Session,
+    person: Any,
+    municipality: Any,
+    from_year: int,
+    as_of: date,
+    actor: str,
+) -> list[Any]:
+    """Re-assess one person's levy (``assess_person`` of its run module, with that module's
+    statute cache ``rules``) for every year from ``from_year``; the notices it caused."""
+    return reassess_years(
+        lambda year: assess_person(
+            session,
+            person=person,
+            municipality=municipality,
+            year=year,
+            as_of=as_of,
+            actor=actor,
+            rules=rules,
+        ),
+        from_year,
+        as_of,
+    )
+
+
 def reassess_years(
     assess: Callable[[int], object | None], from_year: int, as_of: date
 ) -> list[Any]:

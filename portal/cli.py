@@ -126,23 +126,40 @@ def _batch(
             click.echo(summary(municipality, stats))
 
 
+def _annual_run_options(year_label: str) -> Callable[[Any], Any]:
+    """The options every annual assessment run takes (and its app context)."""
+
+    def decorate(command: Any) -> Any:
+        for option in reversed(
+            [
+                click.option(
+                    "--as-of",
+                    "as_of",
+                    required=True,
+                    type=click.DateTime(formats=["%Y-%m-%d"]),
+                    help="Bescheiddatum (JJJJ-MM-TT).",
+                ),
+                click.option(
+                    "--year", type=int, help=f"{year_label} (Standard: Jahr von --as-of)."
+                ),
+                click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname)."),
+                click.option(
+                    "--render/--no-render",
+                    default=True,
+                    show_default=True,
+                    help="PDFs der neuen Bescheide gleich erzeugen.",
+                ),
+                with_appcontext,
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @assess_group.command("dog-tax")
-@click.option(
-    "--as-of",
-    "as_of",
-    required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Bescheiddatum (JJJJ-MM-TT).",
-)
-@click.option("--year", type=int, help="Steuerjahr (Standard: Jahr von --as-of).")
-@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
-@click.option(
-    "--render/--no-render",
-    default=True,
-    show_default=True,
-    help="PDFs der neuen Bescheide gleich erzeugen.",
-)
-@with_appcontext
+@_annual_run_options("Steuerjahr")
 def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual dog-tax assessment; idempotent (a second run changes nothing)."""
     from core.assessment import dog_tax_run
@@ -165,22 +182,7 @@ def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> N
 
 
 @assess_group.command("waste")
-@click.option(
-    "--as-of",
-    "as_of",
-    required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Bescheiddatum (JJJJ-MM-TT).",
-)
-@click.option("--year", type=int, help="Gebührenjahr (Standard: Jahr von --as-of).")
-@click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
-@click.option(
-    "--render/--no-render",
-    default=True,
-    show_default=True,
-    help="PDFs der neuen Bescheide gleich erzeugen.",
-)
-@with_appcontext
+@_annual_run_options("Gebührenjahr")
 def assess_waste(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual waste-fee assessment; idempotent (a second run changes nothing)."""
     from core.assessment import waste_fee_run

@@ -112,13 +112,15 @@ def already_refunded(session: Session, payment: Payment) -> bool:
     ) > 0
 
 
-def surplus_refunds(session: Session, municipality_id: int, *, limit: int = 50) -> list[Refund]:
-    """The automatic refunds of over-payments, newest first (the clerks' list)."""
-    return list(
-        session.scalars(
-            select(Refund)
-            .where(Refund.municipality_id == municipality_id, Refund.requested_by == AUTOMATIC)
-            .order_by(Refund.id.desc())
-            .limit(limit)
-        )
+def surplus_refunds(
+    session: Session, municipality_id: int, *, person_id: int | None = None, limit: int = 50
+) -> list[Refund]:
+    """The automatic refunds of over-payments (of one person), newest first: for clerks."""
+    stmt = select(Refund).where(
+        Refund.municipality_id == municipality_id, Refund.requested_by == AUTOMATIC
     )
+    if person_id is not None:
+        stmt = stmt.join(Payment, Payment.id == Refund.payment_id).where(
+            Payment.person_id == person_id
+        )
+    return list(session.scalars(stmt.order_by(Refund.id.desc()).limit(limit)))

@@ -20,7 +20,7 @@ from core import clock, notices, tokens
 from core.documents.pdf import render_pdf
 from core.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
 from core.ledger.models import Claim, Payment, Posting
-from core.payments import checkout, direct_debit, reservations
+from core.payments import checkout, direct_debit, reservations, surplus
 from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
@@ -74,8 +74,8 @@ def _attempt_from_token(token: str, *, lock: bool = False) -> checkout.PaymentAt
 
 def reservation_hold() -> timedelta:
     """How long an attempt holds its claims (config ``PAYMENT_RESERVATION_MINUTES``)."""
-    minutes = current_app.config.get("PAYMENT_RESERVATION_MINUTES")
-    return timedelta(minutes=int(minutes)) if minutes else reservations.DEFAULT_HOLD
+    minutes = current_app.config.get("PAYMENT_RESERVATION_MINUTES")  # checked in config.load
+    return timedelta(minutes=minutes) if minutes else reservations.DEFAULT_HOLD
 
 
 def _remember(attempt: checkout.PaymentAttempt) -> None:
@@ -363,13 +363,17 @@ def _receipt(payment: Payment) -> Response:
         for p in postings
         if p.claim_id
     ]
+    returned = surplus.returned_cents(session, payment)
     pdf = render_pdf(
         "receipt.html",
         {
             "municipality": g.municipality,
             "payment": payment,
             "lines": lines,
-            "credit_cents": payment.amount_cents - sum(line["amount_cents"] for line in lines),
+            "credit_cents": payment.amount_cents
+            - sum(line["amount_cents"] for line in lines)
+            - returned,
+            "returned_cents": returned,
         },
     )
     response = Response(pdf, mimetype="application/pdf")

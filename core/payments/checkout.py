@@ -112,7 +112,8 @@ def start(
         municipality_id=municipality.id,
         attempt_id=attempt.id,
         items=items,
-        expires_at=now + hold,
+        now=now,
+        hold=hold,
     )
     references = sorted({c.kassenzeichen for c, _ in items})
     intent = provider.create_intent(

@@ -104,7 +104,8 @@ def reserve(
     municipality_id: int,
     attempt_id: int,
     items: list[tuple[Claim, int]],
-    expires_at: datetime,
+    now: datetime,
+    hold: timedelta,
 ) -> None:
     """Reserve each claim's open amount for the attempt; refuse if another one got there first
     (the unique index decides, also where no row lock was taken)."""
@@ -116,7 +117,8 @@ def reserve(
                     claim_id=claim.id,
                     attempt_id=attempt_id,
                     amount_cents=open_cents,
-                    expires_at=expires_at,
+                    created_at=now,
+                    expires_at=now + hold,
                 )
                 for claim, open_cents in items
             )

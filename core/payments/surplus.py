@@ -101,6 +101,18 @@ def refund_surplus(
     return refund
 
 
+def returned_cents(session: Session, payment: Payment) -> int:
+    """What of the payment went back to the card automatically (for the receipt)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+                Refund.payment_id == payment.id, Refund.requested_by == AUTOMATIC
+            )
+        )
+        or 0
+    )
+
+
 def already_refunded(session: Session, payment: Payment) -> bool:
     return (
         session.scalar(

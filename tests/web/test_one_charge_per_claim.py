@@ -3,6 +3,7 @@ same items is refused (with the link for its own payer), the reservation ends wh
 ends, and a surplus the provider still reports goes back to the card, never to other items."""
 
 import re
+import subprocess
 from datetime import date, timedelta
 from typing import Any
 
@@ -280,6 +281,13 @@ def test_two_succeeded_card_payments_for_one_claim_book_once_and_refund_the_seco
     assert refunded_at_provider(localstripe, a.provider_ref) == 0
     assert ledger.credit_balance(db, person) == 0 and ledger.person_balance(db, person) == 1000
     assert sum(ledger.trial_balance(db, m.id).values()) == 0
+    receipt = client.get(f"{second}/quittung.pdf")
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=receipt.data, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    assert "Überzahlung, zurück auf die Karte 48,42 €" in text and "Guthaben" not in text
     actions = [t.action for t in _trail(db, m.id)]
     assert "refund.surplus_returned" in actions
     assert [r.id for r in surplus.surplus_refunds(db, m.id)] == [refund.id]
@@ -346,3 +354,14 @@ def test_clerks_see_the_automatic_refund_with_its_reason(
     page = desk.get(f"/backoffice/personen/{person.id}").get_data(as_text=True)
     assert "Automatisch erstattet" in page and "Überzahlung" in page
     assert "48,42 €" in desk.get("/backoffice/erstattungen").get_data(as_text=True)
+
+
+def test_the_hold_lasts_as_configured(
+    app: Flask, client: FlaskClient, db: Session, make: Any, payer: Any
+) -> None:
+    app.config["PAYMENT_RESERVATION_MINUTES"] = 12
+    m, person = payer
+    claim = make.claim(m, person, amount=DUE)
+    start_from_account(client, m, [claim.id])
+    held = db.scalars(select(ClaimReservation).where(ClaimReservation.claim_id == claim.id)).one()
+    assert held.expires_at - held.created_at == timedelta(minutes=12)

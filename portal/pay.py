@@ -226,9 +226,12 @@ def pay_attempt(token: str) -> str | Response:
     attempt = _attempt_from_token(token)
     if attempt.status is not checkout.AttemptStatus.OPEN:
         return redirect(url_for("portal.pay_result", token=token))
+    held = reservations.holds_until(db(), attempt.id)
+    if held is None or held <= clock.now():  # expired: end it rather than offer to pay
+        _close(token, actor="portal:expired")
+        return redirect(url_for("portal.pay_result", token=token))
     claims = list(db().scalars(select_claims(attempt)))
     references = sorted({c.kassenzeichen for c in claims})
-    held = reservations.holds_until(db(), attempt.id)
     return render_template(
         "portal/pay/card.html",
         attempt=attempt,
@@ -238,7 +241,7 @@ def pay_attempt(token: str) -> str | Response:
         token=token,
         return_url=url_for("portal.pay_result", token=token, _external=True),
         girocode=girocode(attempt.amount_cents, references[0]) if len(references) == 1 else None,
-        held_until=f"{held.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}" if held else None,
+        held_until=f"{held.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}",
     )
 
 

@@ -144,7 +144,13 @@ def _end_expired_holds(
     for held in reservations.active(session, claim_ids):
         if held.expires_at > now:
             raise reservations.AttemptInProgress(held.attempt_id, held.expires_at)
-        other = session.get_one(PaymentAttempt, held.attempt_id, with_for_update=True)
+        other = session.scalars(
+            select(PaymentAttempt)
+            .where(PaymentAttempt.id == held.attempt_id)
+            .with_for_update(skip_locked=True)  # being booked right now: do not wait for it
+        ).first()
+        if other is None:
+            raise reservations.AttemptInProgress(held.attempt_id, held.expires_at)
         close_attempt(session, provider, other, actor="job:expiry", now=now, as_of=clock.today())
 
 

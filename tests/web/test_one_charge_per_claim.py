@@ -23,6 +23,7 @@ from core.payments.checkout import AttemptStatus, PaymentAttempt
 from core.payments.refunds import Refund, RefundStatus
 from core.payments.reservations import ClaimReservation
 from tests.conftest import STRIPE_TEST_CONFIG, csrf_token, login, post_form
+from tests.localstripe import card_token
 from tests.web.test_payments import (
     app_client_without_login,
     pay_by_card,
@@ -184,21 +185,34 @@ def test_an_expired_hold_gives_way_and_is_never_charged(
     m, person = payer
     claim = make.claim(m, person, amount=DUE)
     first = start_from_account(client, m, [claim.id])
+    csrf = re.search(r'data-csrf-token="([^"]+)"', client.get(first).get_data(as_text=True))
     old = attempts_of(db, person)[0]
-    db.execute(
+    expire = (
         update(ClaimReservation)
         .where(ClaimReservation.attempt_id == old.id)
         .values(expires_at=clock.now() - timedelta(minutes=1))
     )
+    db.execute(expire)
     db.commit()
-    # confirming the expired attempt charges nothing and ends it
-    answer = pay_by_card(client, first, localstripe)
+    # a card confirmed on the page still open in the browser charges nothing and ends it
+    answer = client.post(
+        f"{first}/karte",
+        data={"card_token": card_token(localstripe)},
+        headers={"X-CSRFToken": csrf.group(1)},
+    )
     assert answer.status_code == 409 and answer.get_json() == {"next": "result"}
     db.refresh(old)
     assert old.status is AttemptStatus.ABANDONED
     assert intent_status(localstripe, old.provider_ref) == "canceled"
     assert db.scalar(select(func.count(Payment.id)).where(Payment.person_id == person.id)) == 0
-    start_from_account(client, m, [claim.id])
+    assert "beendet" in client.get(f"{first}/ergebnis").get_data(as_text=True)
+    # opening an expired card page ends the attempt too
+    second = start_from_account(client, m, [claim.id])
+    db.execute(update(ClaimReservation).values(expires_at=clock.now() - timedelta(seconds=1)))
+    db.commit()
+    assert client.get(second).status_code == 302
+    assert attempts_of(db, person)[1].status is AttemptStatus.ABANDONED
+    assert active_reservations(db, claim.id) == 0
 
 
 def test_a_new_attempt_cancels_an_expired_one_at_the_provider(

@@ -317,12 +317,14 @@ def pay_result(token: str) -> str:
         abort(409)
     session.commit()
     claims = list(session.scalars(select_claims(attempt)))
+    payment = session.get(Payment, attempt.payment_id) if attempt.payment_id else None
     return render_template(
         "portal/pay/result.html",
         attempt=attempt,
         token=token,
         claims=claims,
         succeeded=attempt.status is checkout.AttemptStatus.SUCCEEDED,
+        returned_cents=surplus.returned_cents(session, payment) if payment else 0,
     )
 
 

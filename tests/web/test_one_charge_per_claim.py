@@ -281,7 +281,8 @@ def test_two_succeeded_card_payments_for_one_claim_book_once_and_refund_the_seco
     for event_id, attempt in [("evt_a", a), ("evt_b", b), ("evt_b", b), ("evt_b2", b)]:
         body, signature = signed(succeeded_event(event_id, attempt))
         hook.post("/zahlungsdienst/stripe", data=body, headers={"Stripe-Signature": signature})
-    client.get(f"{second}/ergebnis")  # the browser coming back books nothing more either
+    result = client.get(f"{second}/ergebnis").get_data(as_text=True)  # books nothing more
+    assert "48,42 € gehen auf Ihre Karte zurück" in result
     db.expire_all()
     assert ledger.open_amounts(db, [claim, other]) == {claim.id: 0, other.id: 1000}
     payments = list(db.scalars(select(Payment).where(Payment.person_id == person.id)))

@@ -13,7 +13,7 @@ from core.errors import DomainError, NotFound
 from core.ledger.models import Payment
 from core.ledger.refunds import refundable_cents
 from core.money import MoneyParseError, parse_euro
-from core.payments import checkout, refunds
+from core.payments import checkout, refunds, surplus
 from core.payments.provider import ProviderError
 from portal.auth import staff_required
 from portal.database import db
@@ -111,4 +111,5 @@ def refund_approvals() -> str | Response:
         form=form,
         pending=refunds.awaiting(session, current_user.municipality_id),
         events=checkout.events_for_clerk(session, current_user.municipality_id),
+        surplus_refunds=surplus.surplus_refunds(session, current_user.municipality_id),
     )

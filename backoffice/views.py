@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from core import audit, identity, persons, search
 from core.errors import NotFound
 from core.ledger import service as ledger
+from core.payments import surplus
 from core.tenancy import Municipality
 from portal.auth import safe_next, staff_required, start_session
 from portal.database import db
@@ -84,6 +85,9 @@ def person_detail(person_id: int) -> str:
         balance=ledger.person_balance(session, person),
         credit=ledger.credit_balance(session, person),
         trail=audit.trail(session, current_user.municipality_id, "person", person.id),
+        surplus_refunds=surplus.surplus_refunds(
+            session, current_user.municipality_id, person_id=person.id
+        ),
         accounts=ledger.accounts_by_id(session, person.municipality_id),
         **dog_tax_context(person),
         **waste_context(person),

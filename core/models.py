@@ -7,11 +7,12 @@ from core.dogs import Dog
 from core.identity import UserAccount
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
 from core.notices import Notice
+from core.payments.attempts import PaymentAttempt, ProviderEvent
 from core.payments.bank_import import BankLine, StatementImport
-from core.payments.checkout import PaymentAttempt, ProviderEvent
 from core.payments.direct_debit import DirectDebitItem, DirectDebitRun, PreNotification
 from core.payments.mandates import Mandate
 from core.payments.refunds import Refund
+from core.payments.reservations import ClaimReservation
 from core.persons import Address, Person
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
@@ -26,6 +27,7 @@ __all__ = [
     "BankLine",
     "Base",
     "Claim",
+    "ClaimReservation",
     "Counter",
     "DirectDebitItem",
     "DirectDebitRun",

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.payments.reservations import DEFAULT_HOLD
+
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 
 # Variables read from the environment (all optional in development).
@@ -25,11 +27,13 @@ ENV_KEYS = (
     "SMTP_USER",
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
+    "PAYMENT_RESERVATION_MINUTES",  # how long a card payment attempt holds its items
 )
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets
 # real keys and leaves STRIPE_API_BASE empty (Stripe's own API and Stripe.js from js.stripe.com).
 LOCALSTRIPE = "http://127.0.0.1:8420"
+DEFAULT_HOLD_MINUTES = int(DEFAULT_HOLD.total_seconds() // 60)
 
 
 def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -51,6 +55,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         config.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_openkasse_demo")
         config.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_openkasse_demo")
         config.setdefault("STRIPE_API_BASE", LOCALSTRIPE)
+    hold = str(config.get("PAYMENT_RESERVATION_MINUTES") or DEFAULT_HOLD_MINUTES)
+    if not hold.isdigit() or not 5 <= int(hold) <= 24 * 60:
+        raise RuntimeError("PAYMENT_RESERVATION_MINUTES must be a whole number from 5 to 1440.")
+    config["PAYMENT_RESERVATION_MINUTES"] = int(hold)
     api_base = config.get("STRIPE_API_BASE") or ""
     config.setdefault(
         "STRIPE_JS_URL",

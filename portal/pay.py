@@ -1,7 +1,9 @@
 """Paying online: chosen items from the account, or the items of a notice from its QR code.
 
 The payment page and its result are reached through a signed link bound to the attempt, so a
-payer who came from the paper notice (not logged in) sees only that attempt.
+payer who came from the paper notice (not logged in) sees only that attempt. While an attempt
+holds a claim, a second one is refused; the browser that started it (or the payer's account)
+gets the link to resume or cancel it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_login import current_user, login_required
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
@@ -17,7 +20,7 @@ from core import clock, notices, tokens
 from core.documents.pdf import render_pdf
 from core.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
 from core.ledger.models import Claim, Payment, Posting
-from core.payments import checkout, direct_debit
+from core.payments import checkout, direct_debit, reservations, surplus
 from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
@@ -30,6 +33,7 @@ from portal.municipal import bp
 ATTEMPT_PURPOSE = "payment_attempt"
 ATTEMPT_LINK_AGE = timedelta(days=2)
 EXTENSION = "openkasse.payment_provider"
+OWN_ATTEMPTS = "pay_attempts"  # attempts this browser started (session), so it may resume them
 
 
 def provider() -> PaymentProvider:
@@ -68,6 +72,36 @@ def _attempt_from_token(token: str, *, lock: bool = False) -> checkout.PaymentAt
         abort(404)
 
 
+def reservation_hold() -> timedelta:
+    """How long an attempt holds its claims (config ``PAYMENT_RESERVATION_MINUTES``)."""
+    minutes = current_app.config.get("PAYMENT_RESERVATION_MINUTES")  # checked in config.load
+    return timedelta(minutes=minutes) if minutes else reservations.DEFAULT_HOLD
+
+
+def _remember(attempt: checkout.PaymentAttempt) -> None:
+    browser_session[OWN_ATTEMPTS] = [*browser_session.get(OWN_ATTEMPTS, [])[-9:], attempt.id]
+
+
+def _is_own(attempt: checkout.PaymentAttempt) -> bool:
+    if attempt.id in browser_session.get(OWN_ATTEMPTS, []):
+        return True
+    if not current_user.is_authenticated or getattr(current_user, "is_staff", False):
+        return False
+    person = current_person()
+    return person is not None and person.id == attempt.person_id
+
+
+def _in_progress(exc: reservations.AttemptInProgress) -> tuple[str, int]:
+    """The refusal of a second attempt: with the link to the running one for its own payer."""
+    running = checkout.get_attempt(db(), g.municipality.id, exc.attempt_id)
+    resume = url_for("portal.pay_attempt", token=attempt_token(running))
+    return render_template(
+        "portal/pay/in_progress.html",
+        message=exc.message,
+        resume_url=resume if _is_own(running) else None,
+    ), 409
+
+
 def girocode(amount_cents: int, kassenzeichen: str) -> str:
     m = g.municipality
     return png_data_uri(
@@ -102,7 +136,11 @@ def _start(
             origin=origin,
             actor=actor,
             kassenzeichen=kassenzeichen,
+            hold=reservation_hold(),
         )
+    except reservations.AttemptInProgress as exc:
+        session.rollback()
+        return _in_progress(exc)
     except (ValidationError, ProviderError) as exc:
         session.rollback()
         message = (
@@ -115,6 +153,7 @@ def _start(
         )
         return render_template("portal/pay/unavailable.html", message=message), 409
     session.commit()
+    _remember(attempt)
     return redirect(url_for("portal.pay_attempt", token=attempt_token(attempt)))
 
 
@@ -187,6 +226,10 @@ def pay_attempt(token: str) -> str | Response:
     attempt = _attempt_from_token(token)
     if attempt.status is not checkout.AttemptStatus.OPEN:
         return redirect(url_for("portal.pay_result", token=token))
+    held = reservations.holds_until(db(), attempt.id)
+    if held is None or held <= clock.now():  # expired: end it rather than offer to pay
+        _close(token, actor="portal:expired")
+        return redirect(url_for("portal.pay_result", token=token))
     claims = list(db().scalars(select_claims(attempt)))
     references = sorted({c.kassenzeichen for c in claims})
     return render_template(
@@ -198,6 +241,7 @@ def pay_attempt(token: str) -> str | Response:
         token=token,
         return_url=url_for("portal.pay_result", token=token, _external=True),
         girocode=girocode(attempt.amount_cents, references[0]) if len(references) == 1 else None,
+        held_until=f"{held.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}",
     )
 
 
@@ -218,6 +262,9 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
         return {"next": "result"}, 200
     if not card_token.startswith("tok_"):
         return {"next": "error", "message": "Bitte geben Sie Ihre Kartendaten ein."}, 400
+    if not reservations.still_covers(db(), attempt.id, now=clock.now()):
+        # expired, or paid meanwhile in another way: end it instead of charging the card
+        return _close(token, actor="portal:expired")
     intent_ref = attempt.provider_ref
     db().commit()  # hold no transaction open while the provider is busy (and calls back)
     try:
@@ -234,6 +281,28 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
     return {"next": "result"}, 200
 
 
+def _close(token: str, *, actor: str) -> tuple[dict[str, str], int]:
+    attempt = _attempt_from_token(token, lock=True)
+    try:
+        checkout.close_attempt(
+            db(), provider(), attempt, actor=actor, now=clock.now(), as_of=clock.today()
+        )
+    except ProviderError:
+        db().rollback()
+        return {"next": "error", "message": "Der Zahlungsdienst ist gerade nicht erreichbar."}, 503
+    db().commit()
+    return {"next": "result"}, 409
+
+
+@bp.post("/zahlvorgang/<token>/abbrechen")
+def pay_cancel(token: str) -> Response:
+    """The payer ends the attempt: the card can no longer be charged, the amounts are free."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    _close(token, actor="portal:cancelled")
+    return redirect(url_for("portal.pay_result", token=token))
+
+
 @bp.get("/zahlvorgang/<token>/ergebnis")
 def pay_result(token: str) -> str:
     session = db()
@@ -248,12 +317,14 @@ def pay_result(token: str) -> str:
         abort(409)
     session.commit()
     claims = list(session.scalars(select_claims(attempt)))
+    payment = session.get(Payment, attempt.payment_id) if attempt.payment_id else None
     return render_template(
         "portal/pay/result.html",
         attempt=attempt,
         token=token,
         claims=claims,
         succeeded=attempt.status is checkout.AttemptStatus.SUCCEEDED,
+        returned_cents=surplus.returned_cents(session, payment) if payment else 0,
     )
 
 
@@ -297,13 +368,17 @@ def _receipt(payment: Payment) -> Response:
         for p in postings
         if p.claim_id
     ]
+    returned = surplus.returned_cents(session, payment)
     pdf = render_pdf(
         "receipt.html",
         {
             "municipality": g.municipality,
             "payment": payment,
             "lines": lines,
-            "credit_cents": payment.amount_cents - sum(line["amount_cents"] for line in lines),
+            "credit_cents": payment.amount_cents
+            - sum(line["amount_cents"] for line in lines)
+            - returned,
+            "returned_cents": returned,
         },
     )
     response = Response(pdf, mimetype="application/pdf")

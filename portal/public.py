@@ -30,7 +30,7 @@ def stripe_webhook() -> tuple[dict[str, str], int]:
     """Provider notifications: signature checked, each event acted on once (idempotent)."""
     from core import clock
     from core.payments import checkout
-    from core.payments.provider import InvalidSignature
+    from core.payments.provider import InvalidSignature, ProviderError
     from portal.pay import provider
 
     session = db()
@@ -45,5 +45,8 @@ def stripe_webhook() -> tuple[dict[str, str], int]:
     except InvalidSignature:
         session.rollback()
         return {"status": "invalid signature"}, 400
+    except ProviderError:  # e.g. refunding a surplus failed: nothing kept, the provider retries
+        session.rollback()
+        return {"status": "retry later"}, 503
     session.commit()
     return {"status": outcome}, 200

@@ -48,12 +48,15 @@ def allocate(
     *,
     as_of: date,
     designated: Collection[int] = (),
+    only_designated: bool = False,
 ) -> Allocation:
+    """Designated claims first, then the rest in statutory order; with ``only_designated``
+    nothing goes to other claims (the rest becomes credit)."""
     if amount_cents <= 0:
         raise ValueError("only positive amounts are allocated")
     ordered = statutory_order((i for i in items if i.open_cents > 0), as_of)
     first = [i for i in ordered if i.claim_id in designated]
-    rest = [i for i in ordered if i.claim_id not in designated]
+    rest = [] if only_designated else [i for i in ordered if i.claim_id not in designated]
     result = Allocation()
     remaining = amount_cents
     for item in first + rest:

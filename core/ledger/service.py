@@ -463,8 +463,12 @@ def record_payment(
     claim_ids: Collection[int] = (),
     external_ref: str | None = None,
     cash_account: str | None = None,
+    only_designated: bool = False,
 ) -> Payment:
     """Book a payment and allocate it (§ 225 AO); what is left becomes credit.
+
+    ``only_designated``: allocate to the designated claims only (a card payment for chosen
+    items), never to the person's other items; the rest stays credit.
 
     Idempotent: a payment with the same ``external_ref`` on the same channel is booked once and
     the first booking is returned for every repetition. ``cash_account`` overrides where the
@@ -499,7 +503,11 @@ def record_payment(
             )
         )
     allocation = allocate(
-        amount_cents, open_items(session, person), as_of=received_on, designated=designated
+        amount_cents,
+        open_items(session, person),
+        as_of=received_on,
+        designated=designated,
+        only_designated=only_designated,
     )
     accounts = person_accounts(session, person)
     cash = system_account(session, person.municipality_id, cash_account or CHANNEL_ACCOUNT[channel])

@@ -5,102 +5,31 @@ code on a paper notice. Each try is a ``PaymentAttempt`` bound to one provider p
 booked when the provider says it succeeded — by the browser returning, by a webhook, or by the
 clean-up job, whichever comes first — and only once: the attempt row is locked, and the ledger's
 payment is unique per provider reference (``core.ledger.service.record_payment``).
+
+A claim is charged by one attempt at a time: an attempt reserves the open amounts it covers
+(core.payments.reservations), and a surplus the provider still reports goes back to the card
+(core.payments.surplus), never to the person's other items.
 """
 
 from __future__ import annotations
 
 import contextlib
-import enum
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    Enum,
-    ForeignKey,
-    Index,
-    String,
-    UniqueConstraint,
-    select,
-)
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import audit, clock
-from core.db import Base, UTCDateTime
 from core.errors import NotFound, ValidationError
 from core.ledger import service as ledger
 from core.ledger.models import Claim, Payment, PaymentChannel
-from core.payments.provider import Intent, PaymentProvider, ProviderError
+from core.payments import reservations, surplus
+from core.payments.attempts import NEEDS_CLERK, AttemptStatus, PaymentAttempt, ProviderEvent
+from core.payments.provider import Intent, PaymentProvider, ProviderError, cancel_unless_done
 from core.persons import Person
 from core.tenancy import Municipality
 
-
-class AttemptStatus(enum.StrEnum):
-    OPEN = "open"
-    SUCCEEDED = "succeeded"
-    ABANDONED = "abandoned"  # never completed; cancelled at the provider by the clean-up job
-
-
-class PaymentAttempt(Base):
-    __tablename__ = "payment_attempt"
-    __table_args__ = (
-        CheckConstraint("amount_cents > 0", name="amount_positive"),
-        UniqueConstraint("provider", "provider_ref"),
-        Index("ix_payment_attempt_status", "status", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    origin: Mapped[str] = mapped_column(String(20))  # "account" or "notice_link"
-    claim_ids: Mapped[list[int]] = mapped_column(JSON)
-    amount_cents: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3), default="EUR")
-    provider: Mapped[str] = mapped_column(String(20))
-    provider_ref: Mapped[str | None] = mapped_column(String(100))
-    client_secret: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[AttemptStatus] = mapped_column(
-        Enum(
-            AttemptStatus,
-            native_enum=False,
-            length=12,
-            create_constraint=True,
-            name="attempt_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class ProviderEvent(Base):
-    """Every provider notification received, once (its id is unique): the idempotency log.
-    ``outcome`` says what was done; "unknown" and "mismatch" wait for a clerk."""
-
-    __tablename__ = "provider_event"
-    __table_args__ = (
-        UniqueConstraint("provider", "event_id"),
-        Index("ix_provider_event_outcome", "outcome"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    provider: Mapped[str] = mapped_column(String(20))
-    event_id: Mapped[str] = mapped_column(String(100))
-    type: Mapped[str] = mapped_column(String(80))
-    outcome: Mapped[str] = mapped_column(String(20))
-    detail: Mapped[str] = mapped_column(String(300), default="")
-    provider_ref: Mapped[str | None] = mapped_column(String(100))
-    attempt_id: Mapped[int | None] = mapped_column(
-        ForeignKey("payment_attempt.id", ondelete="RESTRICT")
-    )
-    municipality_id: Mapped[int | None] = mapped_column(
-        ForeignKey("municipality.id", ondelete="RESTRICT")
-    )
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-
-
-NEEDS_CLERK = ("unknown", "mismatch")
+__all__ = ["NEEDS_CLERK", "AttemptStatus", "PaymentAttempt", "ProviderEvent"]  # their old home
 
 
 def payable_claims(
@@ -136,8 +65,10 @@ def start(
     origin: str,
     actor: str,
     kassenzeichen: str | None = None,
+    hold: timedelta = reservations.DEFAULT_HOLD,
 ) -> PaymentAttempt:
-    """Create an attempt for the open amount of the chosen claims and its provider payment.
+    """Create an attempt for the open amount of the chosen claims, reserved for ``hold``, and
+    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim.
 
     ``person_id`` limits the claims to the logged-in person; from a notice link the claims are
     limited to the link's Kassenzeichen instead. The provider is called before the caller
@@ -146,6 +77,10 @@ def start(
     """
     if not claim_ids:
         raise ValidationError("Bitte wählen Sie mindestens einen offenen Betrag aus.")
+    now = clock.now()
+    # Lock first, then read what is open and who holds it: all inside this transaction.
+    reservations.lock_claims(session, municipality.id, claim_ids)
+    _end_expired_holds(session, provider, claim_ids, now=now)
     items = payable_claims(
         session,
         municipality.id,
@@ -168,9 +103,18 @@ def start(
         currency="EUR",
         provider=provider.name,
         status=AttemptStatus.OPEN,
+        created_at=now,
     )
     session.add(attempt)
     session.flush()
+    reservations.reserve(
+        session,
+        municipality_id=municipality.id,
+        attempt_id=attempt.id,
+        items=items,
+        now=now,
+        hold=hold,
+    )
     references = sorted({c.kassenzeichen for c, _ in items})
     intent = provider.create_intent(
         amount_cents=amount,
@@ -190,6 +134,55 @@ def start(
         after={"amount_cents": amount, "claims": attempt.claim_ids, "origin": origin},
     )
     return attempt
+
+
+def _end_expired_holds(
+    session: Session, provider: PaymentProvider, claim_ids: list[int], *, now: datetime
+) -> None:
+    """Refuse while another attempt holds one of the claims; one whose hold has expired is
+    cancelled at the provider first (or booked, if it succeeded after all)."""
+    for held in reservations.active(session, claim_ids):
+        if held.expires_at > now:
+            raise reservations.AttemptInProgress(held.attempt_id, held.expires_at)
+        other = session.scalars(
+            select(PaymentAttempt)
+            .where(PaymentAttempt.id == held.attempt_id)
+            .with_for_update(skip_locked=True)  # being booked right now: do not wait for it
+        ).first()
+        if other is None:
+            raise reservations.AttemptInProgress(held.attempt_id, held.expires_at)
+        close_attempt(session, provider, other, actor="job:expiry", now=now, as_of=clock.today())
+
+
+def close_attempt(
+    session: Session,
+    provider: PaymentProvider,
+    attempt: PaymentAttempt,
+    *,
+    actor: str,
+    now: datetime,
+    as_of: date,
+) -> AttemptStatus:
+    """End an open attempt (cancelled by the payer, expired, abandoned): its provider payment
+    is cancelled, so it can never be charged, and its reservations are released. One that
+    succeeded at the provider after all is booked instead. Raises ``ProviderError`` while the
+    provider cannot tell; the attempt then stays open and keeps its reservations."""
+    if attempt.status is AttemptStatus.OPEN:
+        ref = attempt.provider_ref
+        intent = cancel_unless_done(provider, ref) if ref else None
+        if intent is not None and intent.succeeded:
+            settle(session, attempt, intent, actor=actor, as_of=as_of, provider=provider)
+            return attempt.status
+        attempt.status, attempt.finished_at = AttemptStatus.ABANDONED, now
+        audit.record(
+            session,
+            actor=actor,
+            action="payment_attempt.abandoned",
+            obj=attempt,
+            municipality_id=attempt.municipality_id,
+        )
+    reservations.release(session, attempt.id, now=now)
+    return attempt.status
 
 
 def renew_intent(
@@ -242,10 +235,17 @@ class Mismatch(Exception):
 
 
 def settle(
-    session: Session, attempt: PaymentAttempt, intent: Intent, *, actor: str, as_of: date
+    session: Session,
+    attempt: PaymentAttempt,
+    intent: Intent,
+    *,
+    actor: str,
+    as_of: date,
+    provider: PaymentProvider,
 ) -> Payment:
     """Book a succeeded provider payment exactly once and allocate it to the attempt's claims
-    (the payer's determination, § 225 (1) AO); anything beyond them becomes credit."""
+    only (the payer's determination, § 225 (1) AO); what they no longer need (paid meanwhile)
+    is refunded to the card at once (core.payments.surplus), never set off against other items."""
     if (
         intent.ref != attempt.provider_ref
         or intent.amount_cents != attempt.amount_cents
@@ -258,6 +258,7 @@ def settle(
         )
     if attempt.payment_id is not None:
         return session.get_one(Payment, attempt.payment_id)
+    reservations.lock_claims(session, attempt.municipality_id, attempt.claim_ids)
     person = session.get_one(Person, attempt.person_id)
     payment = ledger.record_payment(
         session,
@@ -270,11 +271,16 @@ def settle(
         reference_text=f"Kartenzahlung {intent.ref}",
         claim_ids=attempt.claim_ids,
         external_ref=intent.ref,
+        only_designated=True,
     )
     attempt.status, attempt.payment_id, attempt.finished_at = (
         AttemptStatus.SUCCEEDED,
         payment.id,
         clock.now(),
+    )
+    reservations.release(session, attempt.id, now=clock.now())
+    refund = surplus.refund_surplus(
+        session, provider, payment, attempt_id=attempt.id, actor=actor, as_of=as_of
     )
     audit.record(
         session,
@@ -282,7 +288,7 @@ def settle(
         action="payment_attempt.succeeded",
         obj=attempt,
         municipality_id=attempt.municipality_id,
-        after={"payment_id": payment.id},
+        after={"payment_id": payment.id, "surplus_refund_id": refund.id if refund else None},
     )
     session.flush()
     return payment
@@ -296,7 +302,7 @@ def refresh(
         return attempt
     intent = provider.retrieve_intent(attempt.provider_ref)
     if intent.succeeded:
-        settle(session, attempt, intent, actor=actor, as_of=as_of)
+        settle(session, attempt, intent, actor=actor, as_of=as_of, provider=provider)
     return attempt
 
 
@@ -351,10 +357,17 @@ def handle_event(
             record.outcome, record.detail = "unknown", "Zahlung ohne bekannten Zahlungsvorgang"
         else:
             try:
-                settle(
-                    session, attempt, event.intent, actor=f"provider:{provider.name}", as_of=as_of
+                payment = settle(
+                    session,
+                    attempt,
+                    event.intent,
+                    actor=f"provider:{provider.name}",
+                    as_of=as_of,
+                    provider=provider,
                 )
                 record.outcome = "booked"
+                if surplus.already_refunded(session, payment):
+                    record.detail = "Überzahlung automatisch auf die Karte erstattet"
             except Mismatch as exc:
                 record.outcome, record.detail = "mismatch", str(exc)[:300]
     elif event.type == "payment_intent.payment_failed":
@@ -387,25 +400,13 @@ def abandon_stale(
     counts = {"booked": 0, "abandoned": 0, "errors": 0}
     for attempt in stale:
         try:
-            intent = provider.retrieve_intent(attempt.provider_ref or "")
-            if intent.succeeded:
-                settle(session, attempt, intent, actor="job:cleanup", as_of=as_of)
-                counts["booked"] += 1
-                continue
-            if intent.status not in ("canceled", "succeeded"):
-                provider.cancel_intent(intent.ref)
+            status = close_attempt(
+                session, provider, attempt, actor="job:cleanup", now=now, as_of=as_of
+            )
         except ProviderError:
             counts["errors"] += 1
             continue
-        attempt.status, attempt.finished_at = AttemptStatus.ABANDONED, now
-        audit.record(
-            session,
-            actor="job:cleanup",
-            action="payment_attempt.abandoned",
-            obj=attempt,
-            municipality_id=attempt.municipality_id,
-        )
-        counts["abandoned"] += 1
+        counts["booked" if status is AttemptStatus.SUCCEEDED else "abandoned"] += 1
     session.flush()
     return counts
 

@@ -74,7 +74,12 @@ class PaymentProvider(Protocol):
         reaches OpenKasse). Returns the intent: succeeded, or requires_action for 3-D Secure."""
         ...
 
-    def cancel_intent(self, ref: str) -> Intent: ...
+    def cancel_intent(self, ref: str) -> Intent:
+        """Cancel a payment not yet succeeded; a cancelled payment can never be confirmed or
+        charged. Stripe cancels a PaymentIntent in requires_payment_method,
+        requires_confirmation, requires_action, requires_capture (and rarely processing) and
+        refuses it once succeeded (docs.stripe.com/api/payment_intents/cancel): ProviderError."""
+        ...
 
     def refund(self, *, ref: str, amount_cents: int, idempotency_key: str) -> str: ...
 
@@ -83,3 +88,25 @@ class PaymentProvider(Protocol):
     def client_config(self) -> dict[str, Any]:
         """What the payment page needs in the browser (publishable key, script URL)."""
         ...
+
+
+FINAL_STATES = ("canceled", "succeeded")
+
+
+def cancel_unless_done(provider: PaymentProvider, ref: str) -> Intent:
+    """Cancel a provider payment unless it has already ended; return its final state.
+
+    A payment that succeeded just before the cancellation cannot be cancelled any more: it is
+    returned as succeeded so that the caller books it. Raises ``ProviderError`` while it is in
+    neither state (unreachable, or still processing).
+    """
+    intent = provider.retrieve_intent(ref)
+    if intent.status in FINAL_STATES:
+        return intent
+    try:
+        return provider.cancel_intent(ref)
+    except ProviderError:
+        intent = provider.retrieve_intent(ref)  # it may have succeeded in between
+        if intent.status in FINAL_STATES:
+            return intent
+        raise

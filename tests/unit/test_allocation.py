@@ -89,3 +89,19 @@ def test_allocation_invariants(amount: int, items: list[OpenItem], data: st.Data
         assert result.allocated_cents == sum(i.open_cents for i in items)
     # only the last item served may be partly paid
     assert all(part == by_id[cid].open_cents for cid, part in result.parts[:-1])
+
+
+@given(st.integers(1, 10**8), open_items, st.data())
+def test_a_payment_for_chosen_items_never_reaches_other_items(
+    amount: int, items: list[OpenItem], data: st.DataObject
+) -> None:
+    # A card payment for chosen items: what they do not need stays credit (to be refunded),
+    # it is not set off against the person's other items without the payer's determination.
+    designated = data.draw(
+        st.sets(st.sampled_from([i.claim_id for i in items])) if items else st.just(set())
+    )
+    result = allocate(amount, items, as_of=AS_OF, designated=designated, only_designated=True)
+    assert {cid for cid, _ in result.parts} <= designated
+    assert result.allocated_cents + result.credit_cents == amount
+    needed = sum(i.open_cents for i in items if i.claim_id in designated)
+    assert result.credit_cents == max(amount - needed, 0)

@@ -26,3 +26,17 @@ def test_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch
     app = create_app()
     assert app.config["DATABASE_URL"] == "sqlite:///tmp-env-test.sqlite3"
     assert app.config["SECRET_KEY"] == DEV_SECRET_KEY
+
+
+def test_card_payment_hold_is_configurable_and_checked() -> None:
+    base = {"DATABASE_URL": "sqlite://"}
+    assert create_app(base).config["PAYMENT_RESERVATION_MINUTES"] == 30
+    assert (
+        create_app({**base, "PAYMENT_RESERVATION_MINUTES": "45"}).config[
+            "PAYMENT_RESERVATION_MINUTES"
+        ]
+        == 45
+    )
+    for bad in ("abc", "0", "-5", "99999"):
+        with pytest.raises(RuntimeError, match="PAYMENT_RESERVATION_MINUTES"):
+            create_app({**base, "PAYMENT_RESERVATION_MINUTES": bad})

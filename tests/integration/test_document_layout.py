@@ -19,10 +19,13 @@ from core import archive, water
 from core.assessment import dog_tax_run, water_run
 from core.dog_services import Registration, submit_registration
 from core.dogs import Dog, DogStatus
+from core.fee_notices import issue_fee_notice
 from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
 from core.notices import NoticeSettings, notices_of, render
 from core.payments import direct_debit, mandates
+from core.payments.debit_outlook import debit_outlook
 from core.statutes import Statute
 from core.waste_services import BinRegistration
 from core.waste_services import submit_registration as register_bin
@@ -242,6 +245,36 @@ def test_notice_under_a_mandate_and_pre_notification_letters(
     assert "Vorabankündigung Ihrer SEPA-Lastschrift" in letter
 
 
+@pytest.mark.parametrize("under_mandate", [False, True])
+def test_fee_notice(db: Session, town: Any, owner: Any, under_mandate: bool) -> None:
+    if under_mandate:
+        grant(db, town, owner, date(2025, 12, 1))
+    notice, claim = issue_fee_notice(
+        db,
+        person=owner,
+        municipality=town,
+        kind=ClaimKind.ADMIN_FEE,
+        amount_cents=500,
+        due_date=date(2026, 2, 10),
+        description="Ersatzmarke Nr. 2 für Bello",
+        title="Gebührenbescheid über eine Ersatz-Hundemarke",
+        intro="Für die Ausgabe der Ersatzmarke wird die Gebühr wie folgt festgesetzt.",
+        legal_basis="§ 9 Hundesteuersatzung (Test)",
+        remedy="Widerspruch innerhalb eines Monats.",
+        as_of=JAN,
+        actor="test",
+    )
+    assert claim.notice_id == notice.id and claim.kassenzeichen == notice.kassenzeichen
+    [page, *_] = checked(render(db, notice, SETTINGS), recipient=owner.display_name)
+    text = " ".join(page.split())
+    assert "Festgesetzte Gebühr 5,00 €" in text
+    if under_mandate:  # the notice pre-notifies: every page then says it will be collected
+        assert "Zahlung per SEPA-Lastschrift" in text and "GiroCode" not in text
+        assert debit_outlook(db, owner, as_of=JAN)[claim.id].will_be_collected
+    else:
+        assert "GiroCode" in text and debit_outlook(db, owner, as_of=JAN) == {}
+
+
 def test_payment_receipt(client: Any, db: Session, make: Any, town: Any) -> None:
     user = make.user()
     payer = make.person(town, user=user, family_name="Zahlemann")
@@ -278,5 +311,6 @@ def test_every_document_template_is_covered() -> None:
         "mandate.html",
         "prenotification.html",
         "receipt.html",
+        "fee_notice.html",
     }
     assert templates <= covered, sorted(templates - covered)

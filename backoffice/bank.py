@@ -30,6 +30,7 @@ from core.ledger import service as ledger
 from core.ledger.models import Claim
 from core.money import format_euro
 from core.payments import bank_import, direct_debit, mandates
+from core.payments.debit_outlook import debit_outlook
 from portal.auth import staff_required
 from portal.database import db
 from portal.forms import (
@@ -670,4 +671,5 @@ def mandate_context(person: persons.Person) -> dict[str, object]:
             for m in mandates.mandates_of(db_session, person)
         ],
         "mandate_suspended": mandates.MandateStatus.SUSPENDED,
+        "debits": debit_outlook(db_session, person, as_of=clock.today()),
     }

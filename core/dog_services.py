@@ -16,7 +16,7 @@ from core.assessment.dog_tax import DogTaxRules, add_months
 from core.assessment.dog_tax_run import RulesCache, assess_person
 from core.dogs import Dog, DogStatus, EndReason, get_dog
 from core.errors import FieldErrors as FieldErrors  # re-exported for callers
-from core.ledger import service as ledger
+from core.fee_notices import issue_fee_notice
 from core.ledger.kinds import ClaimKind
 from core.notices import Notice
 from core.persons import Person
@@ -482,8 +482,9 @@ def _carry_out_replacement(
     old = dog.tag_number
     dog.tag_number = next_number(session, municipality.id, "dog_tag")
     dog.tag_lost_on = None
-    if rules.replacement_tag_fee_cents:
-        ledger.post_claim(
+    issued: list[Notice] = []
+    if rules.replacement_tag_fee_cents:  # the statute's fee is owed by a fee notice
+        notice, _ = issue_fee_notice(
             session,
             person=person,
             municipality=municipality,
@@ -491,9 +492,18 @@ def _carry_out_replacement(
             amount_cents=rules.replacement_tag_fee_cents,
             due_date=add_months(as_of, 1),
             description=f"Ersatzmarke Nr. {dog.tag_number} für {dog.name}",
+            title="Gebührenbescheid über eine Ersatz-Hundemarke",
+            intro=(
+                f"Für die Ausgabe der Ersatzmarke Nr. {dog.tag_number} für Ihren Hund "
+                f"„{dog.name}“ (bisherige Marke Nr. {old}) wird die in der Satzung bestimmte "
+                "Gebühr wie folgt festgesetzt."
+            ),
+            legal_basis=rules.legal_basis or rules.source,
+            remedy=rules.remedy,
             as_of=as_of,
             actor=actor,
         )
+        issued.append(notice)
     application.data = {**application.data, "new_tag_number": dog.tag_number}
     audit.record(
         session,
@@ -504,7 +514,7 @@ def _carry_out_replacement(
         before={"tag_number": old},
         after={"tag_number": dog.tag_number},
     )
-    return []
+    return issued
 
 
 CARRY_OUT: dict[str, workflow.CarryOut] = {

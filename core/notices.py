@@ -254,7 +254,8 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
         "link_qr": png_data_uri(qr_png(url)),
         "link_url": url,
     }
-    return render_pdf("notice.html", context)
+    # A fee notice (core.fee_notices) names its own template; levies use notice.html.
+    return render_pdf(data.get("template", "notice.html"), context)
 
 
 def _dated(row: dict[str, Any], *fields: str) -> dict[str, Any]:

@@ -330,7 +330,12 @@ def approve_with(
     transition(session, application, ApplicationStatus.APPROVED, actor=actor)
     person = session.get_one(Person, application.person_id)
     municipality = session.get_one(Municipality, application.municipality_id)
-    return carry_out[application.service](session, application, person, municipality, as_of, actor)
+    issued = carry_out[application.service](
+        session, application, person, municipality, as_of, actor
+    )
+    # What the status page may promise: only the notices this application really caused.
+    application.data = {**application.data, "notice_ids": [n.id for n in issued]}
+    return issued
 
 
 def reject(session: Session, application: Application, *, reason: str, actor: str) -> None:

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from core import clock, persons
 from core.ledger import service as ledger
-from core.payments import direct_debit
 from core.payments.checkout import AttemptStatus, PaymentAttempt
+from core.payments.debit_outlook import debit_outlook
 from portal.database import db
 from portal.municipal import bp
 
@@ -45,10 +45,5 @@ def account() -> str:
         total_open=sum(v.open_cents for v in open_views),
         credit=ledger.credit_balance(session, person) if person else 0,
         as_of=clock.today(),
-        announced=(
-            {pn.claim_id: pn for pn in direct_debit.prenotifications_of(session, person)}
-            if person
-            else {}
-        ),
-        collected=direct_debit.collections_by_claim(session, person) if person else {},
+        debits=debit_outlook(session, person, as_of=clock.today()) if person else {},
     )

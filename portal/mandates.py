@@ -16,7 +16,8 @@ from wtforms import BooleanField
 from core import archive, clock, persons
 from core.errors import FieldErrors, IllegalTransition, NotFound
 from core.ledger.models import Claim
-from core.payments import direct_debit, mandates
+from core.payments import mandates
+from core.payments.debit_outlook import debit_outlook
 from core.payments.mandates import Mandate, MandateStatus
 from portal.citizen import current_person, person_or_redirect
 from portal.database import db
@@ -66,12 +67,14 @@ def mandate_list() -> str:
     person = current_person()
     own = mandates.mandates_of(session, person) if person else []
     today = clock.today()
-    in_use = {m.id for m in own if m.status is MandateStatus.ACTIVE}
-    announced = [
-        p
-        for p in (direct_debit.prenotifications_of(session, person) if person else [])
-        if p.mandate_id in in_use and p.collection_date >= today
-    ]
+    announced = sorted(
+        (
+            d
+            for d in (debit_outlook(session, person, as_of=today) if person else {}).values()
+            if d.will_be_collected
+        ),
+        key=lambda d: (d.collection_date, d.claim_id),
+    )
     claims = (
         {
             c.id: c

@@ -11,6 +11,8 @@ from core import archive, clock, notices
 from core.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger import service as ledger
 from core.ledger.models import Claim
+from core.payments.debit_outlook import debit_outlook
+from core.persons import Person
 from portal.citizen import current_person
 from portal.database import db
 from portal.municipal import bp
@@ -85,6 +87,8 @@ def public_claim(token: str) -> tuple[str, int] | str:
     balances = ledger.claim_balances(session, claims)
     today = clock.today()
     items = [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+    owner = session.get(Person, notice.person_id)
+    debits = debit_outlook(session, owner, as_of=today) if owner else {}
     due_now = sum(open_ for c, open_ in items if c.due_date <= today)
     total_open = sum(o for _, o in items)
     return render_template(
@@ -94,6 +98,7 @@ def public_claim(token: str) -> tuple[str, int] | str:
         due_now=due_now,
         total_open=total_open,
         as_of=today,
+        debits=debits,
         token=token,
         girocode=girocode(due_now or total_open, notice.kassenzeichen) if items else None,
     )

@@ -20,7 +20,8 @@ from core import clock, notices, tokens
 from core.documents.pdf import render_pdf
 from core.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
 from core.ledger.models import Claim, Payment, Posting
-from core.payments import checkout, direct_debit, reservations, surplus
+from core.payments import checkout, reservations, surplus
+from core.payments.debit_outlook import debit_outlook
 from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
@@ -178,7 +179,8 @@ def pay_choose() -> Response | str | tuple[str, int]:
         form.form_errors.append("Bitte wählen Sie mindestens einen offenen Betrag aus.")
     today = clock.today()
     # What a mandate will collect anyway is shown, but not ticked: paying it twice helps nobody.
-    announced = {pn.claim_id: pn for pn in direct_debit.prenotifications_of(db(), person)}
+    outlook = debit_outlook(db(), person, as_of=today)
+    announced = {claim_id: d for claim_id, d in outlook.items() if d.will_be_collected}
     payable = [c for c, _ in items if c.id not in announced]
     return render_template(
         "portal/pay/choose.html",

@@ -443,6 +443,17 @@ def store_confirmation(
             "municipality": municipality,
             "person": person,
             "address": address,
+            "recipient": {  # the address window of the letter (DIN 5008)
+                "name": person.display_name,
+                "lines": (
+                    [
+                        f"{address.street} {address.house_number}",
+                        f"{address.postal_code} {address.city}",
+                    ]
+                    if address
+                    else []
+                ),
+            },
             "mandate": mandate,
             "scope": scope_label(session, mandate),
             "consent_paragraphs": mandate.consent_text.split("\n"),

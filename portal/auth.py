@@ -21,6 +21,7 @@ from core.persons import PersonKind
 from portal.database import db
 from portal.forms import LoginForm, RegisterForm
 from portal.municipal import bp
+from portal.redirects import safe_target
 
 login_manager = LoginManager()
 login_manager.session_protection = "strong"
@@ -91,11 +92,8 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
 
 
 def safe_next(default: str) -> str:
-    """Only follow ``next`` to a path on this site (no open redirect)."""
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only follow ``next`` to a path on this site (no open redirect), else ``default``."""
+    return safe_target(request.args.get("next"), default)
 
 
 def start_session(account: UserAccount) -> None:

@@ -91,6 +91,21 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
+def citizen_required(view: F) -> F:
+    """Citizen accounts only: a clerk's session is no citizen and may not act in the portal
+    (staff and citizen identities stay apart). Every logged-in portal view uses this."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role is not Role.CITIZEN:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.citizen_only = True  # type: ignore[attr-defined]  # checked by the route inventory test
+    return cast(F, wrapped)
+
+
 def safe_next(default: str) -> str:
     """Only follow ``next`` to a path on this site (no open redirect), else ``default``."""
     return safe_target(request.args.get("next"), default)

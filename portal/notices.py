@@ -4,13 +4,14 @@ QR code on the paper notice (no log-in, no personal data)."""
 from __future__ import annotations
 
 from flask import abort, current_app, g, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import archive, clock, notices
 from core.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger import service as ledger
 from core.ledger.models import Claim
+from portal.auth import citizen_required
 from portal.citizen import current_person
 from portal.database import db
 from portal.municipal import bp
@@ -24,7 +25,7 @@ def notice_settings() -> notices.NoticeSettings:
 
 
 @bp.get("/bescheide")
-@login_required
+@citizen_required
 def notice_list() -> str:
     person = current_person()
     found = notices.notices_of(db(), person.id, g.municipality.id) if person else []
@@ -32,7 +33,7 @@ def notice_list() -> str:
 
 
 @bp.get("/bescheide/<int:notice_id>.pdf")
-@login_required
+@citizen_required
 def notice_pdf(notice_id: int) -> Response:
     person = current_person()
     session = db()

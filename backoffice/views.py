@@ -7,14 +7,14 @@ Every query is limited to the clerk's own municipality: a person of another muni
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import audit, identity, persons, search
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.tenancy import Municipality
-from portal.auth import safe_next, staff_required, start_session
+from portal.auth import end_session, safe_next, staff_required, start_session
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
 
@@ -42,7 +42,7 @@ def login() -> str | Response:
 
 @bp.post("/abmelden")
 def logout() -> Response:
-    logout_user()
+    end_session()
     flash("Sie haben sich abgemeldet.", "info")
     return redirect(url_for("backoffice.login"))
 

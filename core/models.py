@@ -13,6 +13,7 @@ from core.payments.direct_debit import DirectDebitItem, DirectDebitRun, PreNotif
 from core.payments.mandates import Mandate
 from core.payments.refunds import Refund
 from core.persons import Address, Person
+from core.rate_limits import RateLimitHit
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
 from core.waste import WasteBin, WasteProperty, WorkOrder
@@ -46,6 +47,7 @@ __all__ = [
     "Posting",
     "PreNotification",
     "ProviderEvent",
+    "RateLimitHit",
     "Refund",
     "ReviewCriterion",
     "StatementImport",

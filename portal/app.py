@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
 from portal import database
@@ -46,6 +47,11 @@ def create_app(
     )
     app.config.update(config_module.load(app.instance_path, config))
     Path(app.instance_path).mkdir(exist_ok=True)
+
+    if app.config["TRUSTED_PROXY_COUNT"] > 0:
+        # Only behind a known number of proxies does X-Forwarded-For say who the client is.
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     app.jinja_env.add_extension("jinja2.ext.do")
     database.init_app(app, session_factory)

@@ -1,7 +1,8 @@
 """Log-in for citizens (per municipality portal) and staff (back office); roles and decorators.
 
-The session holds only the account id. Staff accounts are bound to one municipality; the
-decorators here are the one place that checks roles, the back office uses them too.
+The session holds the account id and its version (portal/sessions.py). Staff accounts are bound
+to one municipality; the decorators here are the one place that checks roles, the back office
+uses them too.
 """
 
 from __future__ import annotations
@@ -10,14 +11,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required
 from werkzeug.wrappers import Response
 
 from core import clock, identity, persons
 from core.errors import ValidationError
 from core.identity import Role, UserAccount
 from core.persons import PersonKind
+from portal import sessions
 from portal.database import db
 from portal.forms import LoginForm, RegisterForm
 from portal.municipal import bp
@@ -27,47 +29,25 @@ login_manager = LoginManager()
 login_manager.session_protection = "strong"
 login_manager.login_message = "Bitte melden Sie sich an, um diese Seite zu sehen."
 login_manager.login_message_category = "info"
+SESSION_EXPIRED = (
+    "Ihre Sitzung wurde aus Sicherheitsgründen beendet (längere Zeit keine Aktivität oder "
+    "Höchstdauer erreicht). Bitte melden Sie sich erneut an."
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LoginUser:
-    """What Flask-Login keeps per request: ids and role, never an ORM object across requests."""
-
-    is_authenticated = True
-    is_anonymous = False
-
-    def __init__(self, account: UserAccount) -> None:
-        self.id = account.id
-        self.role = account.role
-        self.municipality_id = account.municipality_id
-        self.display_name = account.display_name
-        self.is_active = account.is_active
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names this user."""
-        return f"user:{self.id}"
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role.is_staff
-
-
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-
-    @login_manager.user_loader
-    def _load(user_id: str) -> LoginUser | None:
-        account = db().get(UserAccount, int(user_id)) if user_id.isdigit() else None
-        return LoginUser(account) if account is not None and account.is_active else None
+    login_manager.user_loader(sessions.load_user)
+    login_manager._session_identifier_generator = sessions.session_identifier
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Response:
-        flash(login_manager.login_message, "info")
+        if g.get("session_expired"):
+            flash(SESSION_EXPIRED, "info")
+        else:
+            flash(login_manager.login_message, "info")
         if request.blueprint == "backoffice":
             return redirect(url_for("backoffice.login", next=request.full_path))
         if getattr(g, "municipality", None) is not None:
@@ -112,8 +92,12 @@ def safe_next(default: str) -> str:
 
 
 def start_session(account: UserAccount) -> None:
-    session.clear()  # a fresh session on log-in: no fixation
-    login_user(LoginUser(account))
+    sessions.begin(account)
+
+
+def end_session() -> None:
+    """Log-out for portal and back office: ends this session and all copies of it."""
+    sessions.end(current_user.id if current_user.is_authenticated else None)
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
@@ -178,7 +162,6 @@ def register() -> str | Response:
 
 @bp.post("/abmelden")
 def logout() -> Response:
-    logout_user()
-    session.clear()
+    end_session()
     flash("Sie haben sich abgemeldet.", "info")
     return redirect(url_for("portal.start"))

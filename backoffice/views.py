@@ -14,9 +14,10 @@ from core import audit, identity, persons, search
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.tenancy import Municipality
-from portal.auth import end_session, safe_next, staff_required, start_session
+from portal.auth import WRONG_CREDENTIALS, end_session, safe_next, staff_required, start_session
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
+from portal.throttle import login_throttled, record_failed_login
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -28,6 +29,7 @@ def _load_municipality() -> None:
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
+@login_throttled
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
@@ -36,7 +38,8 @@ def login() -> str | Response:
             db().commit()
             start_session(account)
             return redirect(safe_next(url_for("backoffice.index")))
-        form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
+        record_failed_login()
+        form.form_errors.append(WRONG_CREDENTIALS)
     return render_template("backoffice/login.html", form=form)
 
 

@@ -24,11 +24,13 @@ from portal.database import db
 from portal.forms import LoginForm, RegisterForm
 from portal.municipal import bp
 from portal.redirects import safe_target
+from portal.throttle import login_throttled, record_failed_login
 
 login_manager = LoginManager()
 login_manager.session_protection = "strong"
 login_manager.login_message = "Bitte melden Sie sich an, um diese Seite zu sehen."
 login_manager.login_message_category = "info"
+WRONG_CREDENTIALS = "E-Mail-Adresse oder Passwort ist falsch."
 SESSION_EXPIRED = (
     "Ihre Sitzung wurde aus Sicherheitsgründen beendet (längere Zeit keine Aktivität oder "
     "Höchstdauer erreicht). Bitte melden Sie sich erneut an."
@@ -101,6 +103,7 @@ def end_session() -> None:
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
+@login_throttled
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
@@ -109,7 +112,8 @@ def login() -> str | Response:
             db().commit()
             start_session(account)
             return redirect(safe_next(url_for("portal.account")))
-        form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
+        record_failed_login()
+        form.form_errors.append(WRONG_CREDENTIALS)
     return render_template("portal/login.html", form=form)
 
 

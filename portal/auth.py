@@ -24,7 +24,7 @@ from portal.database import db
 from portal.forms import LoginForm, RegisterForm
 from portal.municipal import bp
 from portal.redirects import safe_target
-from portal.throttle import login_throttled, record_failed_login
+from portal.throttle import login_throttled, record_failed_login, remember_device
 
 login_manager = LoginManager()
 login_manager.session_protection = "strong"
@@ -95,6 +95,7 @@ def safe_next(default: str) -> str:
 
 def start_session(account: UserAccount) -> None:
     sessions.begin(account)
+    remember_device(account.email)
 
 
 def end_session() -> None:

@@ -3,7 +3,8 @@
 Only *failed* log-ins count, in two moving windows shared by the citizen and the staff log-in:
 
 * per account (the e-mail typed, from any address) — slows guessing one password from many
-  machines;
+  machines; a browser that logged in to that account before is counted on its own instead
+  (portal/login_devices.py), so an attacker's guesses do not keep the citizen out;
 * per client address (across all e-mails) — slows password spraying from one machine.
 
 While a window is full, even the right password is refused with a German message saying when
@@ -30,7 +31,7 @@ from flask_limiter import Limiter, RequestLimit
 
 from core import clock
 from core.identity import normalize_email
-from portal import database
+from portal import database, login_devices
 from portal.forms import LoginForm
 from portal.rate_limit_storage import SCHEME
 
@@ -108,13 +109,41 @@ def _login_refused(limit: RequestLimit) -> Response:
     return response
 
 
+def _known_device() -> bool:
+    return login_devices.device_of(account_key()) is not None
+
+
+def device_key() -> str:
+    return _hashed("device", login_devices.device_of(account_key()) or "")
+
+
+def remember_device(email: str) -> None:
+    """After a successful log-in: this browser is counted on its own for this account."""
+    login_devices.remember(_hashed("account", normalize_email(email)))
+
+
+def _account_limit() -> str:
+    return str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+
+
 _per_account = limiter.shared_limit(
-    lambda: str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]),
+    _account_limit,
     scope="login-account",
     key_func=account_key,
     methods=["POST"],
     deduct_when=_failed,
     on_breach=_login_refused,
+    exempt_when=_known_device,
+)
+# The same numbers for a known device of the account, counted for that device alone.
+_per_known_device = limiter.shared_limit(
+    _account_limit,
+    scope="login-device",
+    key_func=device_key,
+    methods=["POST"],
+    deduct_when=_failed,
+    on_breach=_login_refused,
+    exempt_when=lambda: not _known_device(),
 )
 _per_address = limiter.shared_limit(
     lambda: str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"]),
@@ -128,7 +157,7 @@ _per_address = limiter.shared_limit(
 
 def login_throttled(view: F) -> F:
     """For a log-in view: refused while a window is full; call :func:`record_failed_login`."""
-    return _per_address(_per_account(view))
+    return _per_address(_per_known_device(_per_account(view)))
 
 
 def init_app(app: Flask) -> None:

@@ -156,3 +156,35 @@ def test_counts_hold_no_email_or_address(app: Flask, make: Any, db: Session) -> 
     keys = db.scalars(select(RateLimitHit.key)).all()
     assert len(keys) == 2  # one per window: account and address
     assert not any(u.email in k or "198.51.100.99" in k or "user" in k for k in keys)
+
+
+def test_guesses_elsewhere_do_not_lock_the_citizen_out_of_a_known_device(
+    app: Flask, make: Any
+) -> None:
+    m = make.municipality()
+    u = make.user()
+    url = f"/{m.slug}/anmelden"
+    with time_machine.travel(START, tick=False):
+        home = Browser(app.test_client(), url, "192.0.2.50")
+        assert home.login(u.email).status_code == 302  # this browser is now a known device
+        for n in range(PER_ACCOUNT * 3):  # an attacker, from ever new addresses
+            Browser(app.test_client(), url, f"203.0.113.{n}").login(u.email, "falsch")
+        assert Browser(app.test_client(), url, "192.0.2.51").login(u.email).status_code == 429
+        assert Browser(home.client, url, "192.0.2.50").login(u.email).status_code == 302
+        # guesses from the known device itself are limited too, for that device alone
+        again = Browser(home.client, url, "192.0.2.50")
+        for _ in range(PER_ACCOUNT):
+            assert again.login(u.email, "falsch").status_code == 200
+        assert again.login(u.email).status_code == 429
+
+
+def test_a_forged_device_cookie_is_not_a_known_device(app: Flask, make: Any) -> None:
+    m = make.municipality()
+    u = make.user()
+    url = f"/{m.slug}/anmelden"
+    with time_machine.travel(START, tick=False):
+        for n in range(PER_ACCOUNT):
+            Browser(app.test_client(), url, f"203.0.113.{n}").login(u.email, "falsch")
+        forger = app.test_client()
+        forger.set_cookie("ok_login_device", "eyJhIjoiYWNjb3VudDp4IiwiZCI6IngifQ.x.y")
+        assert Browser(forger, url, "192.0.2.9").login(u.email).status_code == 429

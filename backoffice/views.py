@@ -7,7 +7,7 @@ Every query is limited to the clerk's own municipality: a person of another muni
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import audit, identity, persons, search
@@ -15,9 +15,10 @@ from core.errors import NotFound
 from core.ledger import service as ledger
 from core.payments import surplus
 from core.tenancy import Municipality
-from portal.auth import safe_next, staff_required, start_session
+from portal.auth import WRONG_CREDENTIALS, end_session, safe_next, staff_required, start_session
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
+from portal.throttle import login_throttled, record_failed_login
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -29,6 +30,7 @@ def _load_municipality() -> None:
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
+@login_throttled
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
@@ -37,13 +39,14 @@ def login() -> str | Response:
             db().commit()
             start_session(account)
             return redirect(safe_next(url_for("backoffice.index")))
-        form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
+        record_failed_login()
+        form.form_errors.append(WRONG_CREDENTIALS)
     return render_template("backoffice/login.html", form=form)
 
 
 @bp.post("/abmelden")
 def logout() -> Response:
-    logout_user()
+    end_session()
     flash("Sie haben sich abgemeldet.", "info")
     return redirect(url_for("backoffice.login"))
 

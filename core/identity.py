@@ -12,7 +12,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func, select
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, event, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -59,6 +59,23 @@ class UserAccount(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of every log-in session's id: raising it ends all sessions of this account at once,
+    # also copies of the session cookie (log-out, password change).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+def end_sessions(user: UserAccount) -> None:
+    """End every log-in session of ``user`` (all devices, all copied cookies)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+@event.listens_for(UserAccount.password_hash, "set")
+def _password_change_ends_sessions(
+    user: UserAccount, value: str | None, old: object, _initiator: object
+) -> None:
+    """Whoever sets a new password (change, reset, rehash) ends the sessions opened before."""
+    if inspect(user).persistent and value != old:
+        end_sessions(user)
 
 
 # Argon2id with the library's current defaults (RFC 9106 low-memory profile).

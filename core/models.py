@@ -14,6 +14,7 @@ from core.payments.mandates import Mandate
 from core.payments.refunds import Refund
 from core.payments.reservations import ClaimReservation
 from core.persons import Address, Person
+from core.rate_limits import RateLimitHit
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
 from core.waste import WasteBin, WasteProperty, WorkOrder
@@ -48,6 +49,7 @@ __all__ = [
     "Posting",
     "PreNotification",
     "ProviderEvent",
+    "RateLimitHit",
     "Refund",
     "ReviewCriterion",
     "StatementImport",

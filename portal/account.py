@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from flask import g, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 
 from core import clock, persons
 from core.ledger import service as ledger
 from core.payments.checkout import AttemptStatus, PaymentAttempt
 from core.payments.debit_outlook import debit_outlook
+from portal.auth import citizen_required
 from portal.database import db
 from portal.municipal import bp
 
 
 @bp.get("/konto")
-@login_required
+@citizen_required
 def account() -> str:
     session = db()
     person = persons.person_for_user(session, g.municipality.id, current_user.id)

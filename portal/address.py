@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 from flask import g, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Regexp
 
 from core import address_services, clock
+from portal.auth import citizen_required
 from portal.citizen import person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import GermanForm, required
@@ -53,7 +54,7 @@ class AddressChangeForm(GermanForm):
 
 
 @bp.route("/anschrift/aendern", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def change_address() -> str | Response:
     person = person_or_redirect()
     if isinstance(person, Response):

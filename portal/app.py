@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
 from portal import database
@@ -47,14 +48,20 @@ def create_app(
     app.config.update(config_module.load(app.instance_path, config))
     Path(app.instance_path).mkdir(exist_ok=True)
 
+    if app.config["TRUSTED_PROXY_COUNT"] > 0:
+        # Only behind a known number of proxies does X-Forwarded-For say who the client is.
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     app.jinja_env.add_extension("jinja2.ext.do")
     database.init_app(app, session_factory)
     csrf.init_app(app)
 
-    from portal import auth, filters
+    from portal import auth, filters, throttle
 
     auth.init_app(app)
     filters.init_app(app)
+    throttle.init_app(app)
 
     # These modules register their views on the back-office blueprint.
     import backoffice.bank
@@ -101,11 +108,15 @@ def _register_error_pages(app: Flask) -> None:
         405: ("Aktion nicht möglich", "Diese Seite kann so nicht aufgerufen werden."),
         409: ("Nicht möglich", "Der Vorgang passt nicht mehr zum aktuellen Stand."),
         413: ("Datei zu groß", "Die gesendete Datei ist zu groß. Bitte wählen Sie eine kleinere."),
+        429: ("Zu viele Anfragen", "Bitte warten Sie einige Minuten und versuchen Sie es erneut."),
         500: ("Technischer Fehler", "Bitte versuchen Sie es später noch einmal."),
     }
 
     def handler(code: int):  # type: ignore[no-untyped-def]
-        def _render(_error: Exception) -> tuple[str, int]:
+        def _render(error: Exception) -> Any:
+            prepared = getattr(error, "response", None)
+            if code == 429 and prepared is not None:
+                return prepared  # the throttled form again, with its German message
             title, text = messages[code]
             return render_template("error.html", title=title, text=text, code=code), code
 

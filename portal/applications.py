@@ -8,7 +8,7 @@ page with the German message and the text the citizen typed.
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length
@@ -16,6 +16,7 @@ from wtforms.validators import Length
 from core import dog_services, persons, services, waste_services, workflow
 from core.dogs import get_dog
 from core.errors import IllegalTransition, NotFound, ValidationError
+from portal.auth import citizen_required
 from portal.citizen import current_person
 from portal.database import db
 from portal.forms import GermanForm, required
@@ -78,7 +79,7 @@ def render_status_page(
 
 
 @bp.post("/antraege/<int:application_id>/antwort")
-@login_required
+@citizen_required
 def answer_application(application_id: int) -> str | Response:
     person, found = own_application(application_id)
     status_page = url_for("portal.application", application_id=found.id)

@@ -1,7 +1,8 @@
 """Log-in for citizens (per municipality portal) and staff (back office); roles and decorators.
 
-The session holds only the account id. Staff accounts are bound to one municipality; the
-decorators here are the one place that checks roles, the back office uses them too.
+The session holds the account id and its version (portal/sessions.py). Staff accounts are bound
+to one municipality; the decorators here are the one place that checks roles, the back office
+uses them too.
 """
 
 from __future__ import annotations
@@ -10,63 +11,45 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Flask, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask_login import LoginManager, current_user, login_required
 from werkzeug.wrappers import Response
 
 from core import clock, identity, persons
 from core.errors import ValidationError
 from core.identity import Role, UserAccount
 from core.persons import PersonKind
+from portal import sessions
 from portal.database import db
 from portal.forms import LoginForm, RegisterForm
 from portal.municipal import bp
+from portal.redirects import safe_target
+from portal.throttle import login_throttled, record_failed_login, remember_device
 
 login_manager = LoginManager()
 login_manager.session_protection = "strong"
 login_manager.login_message = "Bitte melden Sie sich an, um diese Seite zu sehen."
 login_manager.login_message_category = "info"
+WRONG_CREDENTIALS = "E-Mail-Adresse oder Passwort ist falsch."
+SESSION_EXPIRED = (
+    "Ihre Sitzung wurde aus Sicherheitsgründen beendet (längere Zeit keine Aktivität oder "
+    "Höchstdauer erreicht). Bitte melden Sie sich erneut an."
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class LoginUser:
-    """What Flask-Login keeps per request: ids and role, never an ORM object across requests."""
-
-    is_authenticated = True
-    is_anonymous = False
-
-    def __init__(self, account: UserAccount) -> None:
-        self.id = account.id
-        self.role = account.role
-        self.municipality_id = account.municipality_id
-        self.display_name = account.display_name
-        self.is_active = account.is_active
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names this user."""
-        return f"user:{self.id}"
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role.is_staff
-
-
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-
-    @login_manager.user_loader
-    def _load(user_id: str) -> LoginUser | None:
-        account = db().get(UserAccount, int(user_id)) if user_id.isdigit() else None
-        return LoginUser(account) if account is not None and account.is_active else None
+    login_manager.user_loader(sessions.load_user)
+    login_manager._session_identifier_generator = sessions.session_identifier
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Response:
-        flash(login_manager.login_message, "info")
+        if g.get("session_expired"):
+            flash(SESSION_EXPIRED, "info")
+        else:
+            flash(login_manager.login_message, "info")
         if request.blueprint == "backoffice":
             return redirect(url_for("backoffice.login", next=request.full_path))
         if getattr(g, "municipality", None) is not None:
@@ -90,20 +73,38 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
     return decorator
 
 
+def citizen_required(view: F) -> F:
+    """Citizen accounts only: a clerk's session is no citizen and may not act in the portal
+    (staff and citizen identities stay apart). Every logged-in portal view uses this."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role is not Role.CITIZEN:
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.citizen_only = True  # type: ignore[attr-defined]  # checked by the route inventory test
+    return cast(F, wrapped)
+
+
 def safe_next(default: str) -> str:
-    """Only follow ``next`` to a path on this site (no open redirect)."""
-    target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    """Only follow ``next`` to a path on this site (no open redirect), else ``default``."""
+    return safe_target(request.args.get("next"), default)
 
 
 def start_session(account: UserAccount) -> None:
-    session.clear()  # a fresh session on log-in: no fixation
-    login_user(LoginUser(account))
+    sessions.begin(account)
+    remember_device(account.email)
+
+
+def end_session() -> None:
+    """Log-out for portal and back office: ends this session and all copies of it."""
+    sessions.end(current_user.id if current_user.is_authenticated else None)
 
 
 @bp.route("/anmelden", methods=["GET", "POST"])
+@login_throttled
 def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
@@ -112,7 +113,8 @@ def login() -> str | Response:
             db().commit()
             start_session(account)
             return redirect(safe_next(url_for("portal.account")))
-        form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
+        record_failed_login()
+        form.form_errors.append(WRONG_CREDENTIALS)
     return render_template("portal/login.html", form=form)
 
 
@@ -165,7 +167,6 @@ def register() -> str | Response:
 
 @bp.post("/abmelden")
 def logout() -> Response:
-    logout_user()
-    session.clear()
+    end_session()
     flash("Sie haben sich abgemeldet.", "info")
     return redirect(url_for("portal.start"))

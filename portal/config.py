@@ -28,6 +28,21 @@ ENV_KEYS = (
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
     "PAYMENT_RESERVATION_MINUTES",  # how long a card payment attempt holds its items
+    # Log-in sessions (portal/sessions.py) and throttling (portal/throttle.py); numbers.
+    "PORTAL_IDLE_MINUTES",
+    "PORTAL_SESSION_HOURS",
+    "BACKOFFICE_IDLE_MINUTES",
+    "BACKOFFICE_SESSION_HOURS",
+    "TRUSTED_PROXY_COUNT",  # reverse proxies in front of the app that set X-Forwarded-For
+    "LOGIN_LIMIT_PER_ACCOUNT",  # e.g. "10 per 15 minutes" (failed log-ins, sliding window)
+    "LOGIN_LIMIT_PER_ADDRESS",
+)
+INTEGER_KEYS = (
+    "PORTAL_IDLE_MINUTES",
+    "PORTAL_SESSION_HOURS",
+    "BACKOFFICE_IDLE_MINUTES",
+    "BACKOFFICE_SESSION_HOURS",
+    "TRUSTED_PROXY_COUNT",
 )
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets
@@ -47,9 +62,31 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Session ends (portal/sessions.py): OWASP ASVS 4.0.3 V3.3.2 — at most 12 h, and idle
+        # time; clerks a working day and 30 minutes idle.
+        "PORTAL_IDLE_MINUTES": 60,
+        "PORTAL_SESSION_HOURS": 12,
+        "BACKOFFICE_IDLE_MINUTES": 30,
+        "BACKOFFICE_SESSION_HOURS": 8,
+        # 0: the client address is the TCP peer; X-Forwarded-For is ignored (anyone can send it).
+        "TRUSTED_PROXY_COUNT": 0,
+        # Failed log-ins (portal/throttle.py), moving windows: per account from anywhere, and
+        # per client address across accounts (a password-spraying guard).
+        "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
     }
     config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
     config.update(overrides or {})
+    for key in INTEGER_KEYS:
+        try:
+            config[key] = int(config[key])
+        except (TypeError, ValueError):
+            raise RuntimeError(f"{key} must be a whole number, not {config[key]!r}.") from None
+    # The signed cookie itself expires with the longest session; the checks are server-side.
+    config.setdefault(
+        "PERMANENT_SESSION_LIFETIME",
+        3600 * max(config["PORTAL_SESSION_HOURS"], config["BACKOFFICE_SESSION_HOURS"]),
+    )
     if config["OPENKASSE_ENV"] != "production":
         config.setdefault("STRIPE_SECRET_KEY", "sk_test_openkasse_demo")
         config.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_openkasse_demo")

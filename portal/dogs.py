@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import abort, g, redirect, render_template, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import clock, dog_services, persons, workflow
@@ -17,6 +17,7 @@ from core.dogs import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.errors import NotFound
 from core.persons import PersonKind
 from portal.applications import own_application, render_status_page
+from portal.auth import citizen_required, safe_next
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import (
@@ -31,7 +32,7 @@ from portal.uploads import store_upload
 
 
 @bp.route("/finanzadresse", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def finance_address() -> str | Response:
     """First use of a service in a municipality: record name and address (Finanzadresse)."""
     if current_person() is not None:
@@ -55,7 +56,7 @@ def finance_address() -> str | Response:
             },
         )
         db().commit()
-        target = request.args.get("next", "")
+        target = safe_next(url_for("portal.account"))
         return redirect(
             target if target.startswith(f"/{g.municipality.slug}/") else url_for("portal.account")
         )
@@ -63,7 +64,7 @@ def finance_address() -> str | Response:
 
 
 @bp.get("/hunde")
-@login_required
+@citizen_required
 def dogs() -> str | Response:
     person = current_person()
     session = db()
@@ -87,7 +88,7 @@ def dogs() -> str | Response:
 
 
 @bp.route("/hunde/anmelden", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def register_dog() -> str | Response:
     person = person_or_redirect()
     if isinstance(person, Response):
@@ -149,7 +150,7 @@ def _own_active_dog(dog_id: int) -> tuple[persons.Person, Any] | Response:
 
 
 @bp.route("/hunde/<int:dog_id>/abmelden", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def deregister_dog(dog_id: int) -> str | Response:
     found = _own_active_dog(dog_id)
     if isinstance(found, Response):
@@ -180,7 +181,7 @@ def deregister_dog(dog_id: int) -> str | Response:
 
 
 @bp.route("/hunde/<int:dog_id>/marke-verloren", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def lost_tag(dog_id: int) -> str | Response:
     found = _own_active_dog(dog_id)
     if isinstance(found, Response):
@@ -207,7 +208,7 @@ def lost_tag(dog_id: int) -> str | Response:
 
 
 @bp.route("/hunde/<int:dog_id>/ersatzmarke", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def replacement_tag(dog_id: int) -> str | Response:
     found = _own_active_dog(dog_id)
     if isinstance(found, Response):
@@ -236,7 +237,7 @@ def replacement_tag(dog_id: int) -> str | Response:
 
 
 @bp.get("/antraege/<int:application_id>")
-@login_required
+@citizen_required
 def application(application_id: int) -> str:
     """The status of one of the citizen's applications (any service), with the conversation
     and, while a clerk's question is open, the form to answer it (portal/applications.py)."""

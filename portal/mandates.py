@@ -8,7 +8,7 @@ Views are thin: parse the form, call one core service, commit once, show the res
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import BooleanField
@@ -19,6 +19,7 @@ from core.ledger.models import Claim
 from core.payments import mandates
 from core.payments.debit_outlook import debit_outlook
 from core.payments.mandates import Mandate, MandateStatus
+from portal.auth import citizen_required
 from portal.citizen import current_person, person_or_redirect
 from portal.database import db
 from portal.forms import (
@@ -61,7 +62,7 @@ def _own_mandate(mandate_id: int) -> tuple[persons.Person, Mandate]:
 
 
 @bp.get("/lastschrift")
-@login_required
+@citizen_required
 def mandate_list() -> str:
     session = db()
     person = current_person()
@@ -150,13 +151,13 @@ def _grant(replacing: Mandate | None) -> str | Response:
 
 
 @bp.route("/lastschrift/neu", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def grant_mandate() -> str | Response:
     return _grant(None)
 
 
 @bp.route("/lastschrift/<int:mandate_id>/aendern", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def change_mandate(mandate_id: int) -> str | Response:
     _person, mandate = _own_mandate(mandate_id)
     if mandate.status not in IN_USE:
@@ -165,7 +166,7 @@ def change_mandate(mandate_id: int) -> str | Response:
 
 
 @bp.get("/lastschrift/<int:mandate_id>")
-@login_required
+@citizen_required
 def mandate_detail(mandate_id: int) -> str:
     _person, mandate = _own_mandate(mandate_id)
     session = db()
@@ -180,7 +181,7 @@ def mandate_detail(mandate_id: int) -> str:
 
 
 @bp.get("/lastschrift/<int:mandate_id>.pdf")
-@login_required
+@citizen_required
 def mandate_pdf(mandate_id: int) -> Response:
     _person, mandate = _own_mandate(mandate_id)
     if mandate.document_id is None:
@@ -199,7 +200,7 @@ def mandate_pdf(mandate_id: int) -> Response:
 
 
 @bp.route("/lastschrift/<int:mandate_id>/widerrufen", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def revoke_mandate(mandate_id: int) -> str | Response:
     _person, mandate = _own_mandate(mandate_id)
     session = db()

@@ -4,7 +4,7 @@ QR code on the paper notice (no log-in, no personal data)."""
 from __future__ import annotations
 
 from flask import abort, current_app, g, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core import archive, clock, notices
@@ -13,6 +13,7 @@ from core.ledger import service as ledger
 from core.ledger.models import Claim
 from core.payments.debit_outlook import debit_outlook
 from core.persons import Person
+from portal.auth import citizen_required
 from portal.citizen import current_person
 from portal.database import db
 from portal.municipal import bp
@@ -26,7 +27,7 @@ def notice_settings() -> notices.NoticeSettings:
 
 
 @bp.get("/bescheide")
-@login_required
+@citizen_required
 def notice_list() -> str:
     person = current_person()
     found = notices.notices_of(db(), person.id, g.municipality.id) if person else []
@@ -34,7 +35,7 @@ def notice_list() -> str:
 
 
 @bp.get("/bescheide/<int:notice_id>.pdf")
-@login_required
+@citizen_required
 def notice_pdf(notice_id: int) -> Response:
     person = current_person()
     session = db()

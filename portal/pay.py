@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask import session as browser_session
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
@@ -26,6 +26,7 @@ from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
 from core.references import make_rf
+from portal.auth import citizen_required
 from portal.citizen import current_person
 from portal.database import db
 from portal.forms import ConfirmForm
@@ -159,7 +160,7 @@ def _start(
 
 
 @bp.route("/bezahlen", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def pay_choose() -> Response | str | tuple[str, int]:
     person = current_person()
     if person is None:
@@ -340,7 +341,7 @@ def receipt(token: str) -> Response:
 
 
 @bp.get("/quittungen/<int:payment_id>.pdf")
-@login_required
+@citizen_required
 def account_receipt(payment_id: int) -> Response:
     """Any time from the account: only the person's own payments."""
     person = current_person()

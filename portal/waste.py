@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, g, render_template
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -17,6 +17,7 @@ from core.assessment.waste_fee import RHYTHMS, WasteFeeRules
 from core.errors import NotFound
 from core.waste import WasteBin, bins_of, get_bin, get_property, properties_of, work_orders
 from core.waste_services import BinRegistration
+from portal.auth import citizen_required
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import GermanForm, required
@@ -83,7 +84,7 @@ def _own_bin(bin_id: int) -> tuple[persons.Person, WasteBin] | Response:
 
 
 @bp.get("/abfall")
-@login_required
+@citizen_required
 def waste() -> str:
     person = current_person()
     session = db()
@@ -114,7 +115,7 @@ def waste() -> str:
 
 
 @bp.route("/abfall/grundstuecke/<int:property_id>/behaelter", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def register_bin(property_id: int) -> str | Response:
     person = person_or_redirect()
     if isinstance(person, Response):
@@ -155,7 +156,7 @@ def register_bin(property_id: int) -> str | Response:
 
 
 @bp.route("/abfall/behaelter/<int:bin_id>/aendern", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def change_bin(bin_id: int) -> str | Response:
     found = _own_bin(bin_id)
     if isinstance(found, Response):
@@ -196,7 +197,7 @@ def change_bin(bin_id: int) -> str | Response:
 
 
 @bp.route("/abfall/behaelter/<int:bin_id>/schaden", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def damaged_bin(bin_id: int) -> str | Response:
     found = _own_bin(bin_id)
     if isinstance(found, Response):
@@ -232,7 +233,7 @@ def damaged_bin(bin_id: int) -> str | Response:
 
 
 @bp.route("/abfall/behaelter/<int:bin_id>/abmelden", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def deregister_bin(bin_id: int) -> str | Response:
     found = _own_bin(bin_id)
     if isinstance(found, Response):

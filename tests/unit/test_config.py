@@ -40,3 +40,25 @@ def test_card_payment_hold_is_configurable_and_checked() -> None:
     for bad in ("abc", "0", "-5", "99999"):
         with pytest.raises(RuntimeError, match="PAYMENT_RESERVATION_MINUTES"):
             create_app({**base, "PAYMENT_RESERVATION_MINUTES": bad})
+
+
+def test_session_and_proxy_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BACKOFFICE_IDLE_MINUTES", "15")
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "1")
+    monkeypatch.setenv("LOGIN_LIMIT_PER_ACCOUNT", "5 per 30 minutes")
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["BACKOFFICE_IDLE_MINUTES"] == 15
+    assert app.config["TRUSTED_PROXY_COUNT"] == 1
+    assert app.config["LOGIN_LIMIT_PER_ACCOUNT"] == "5 per 30 minutes"
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "zwei")
+    with pytest.raises(RuntimeError, match="TRUSTED_PROXY_COUNT"):
+        create_app({"DATABASE_URL": "sqlite://"})
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    app = create_app({"DATABASE_URL": "sqlite://"})
+    assert app.config["TRUSTED_PROXY_COUNT"] == 0
+    assert app.config["BACKOFFICE_IDLE_MINUTES"] == 30
+    assert app.config["BACKOFFICE_SESSION_HOURS"] == 8

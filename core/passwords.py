@@ -171,7 +171,7 @@ def _is_sequential(folded: str) -> bool:
             i += run
         else:
             i += 1
-    return covered >= 0.8 * len(folded)
+    return 5 * covered >= 4 * len(folded)  # at least four fifths
 
 
 def _run_length(text: str, start: int) -> int:

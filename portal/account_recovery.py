@@ -15,6 +15,7 @@ once (kept in the session, then a redirect), so that it does not travel on as a 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -84,12 +85,34 @@ class ResendForm(GermanForm):
 # --------------------------------------------------------------------------- helpers
 
 
+LIFETIMES = {
+    # config key: (unit, default) — core/account_tokens.py says why these defaults
+    "ACCOUNT_VERIFY_MAX_AGE_HOURS": ("hours", 24),
+    "PASSWORD_RESET_MAX_AGE_MINUTES": ("minutes", 60),
+}
+
+
+def _lifetime(key: str) -> timedelta:
+    unit, default = LIFETIMES[key]
+    value = current_app.config.get(key, default)
+    return timedelta(**{unit: int(value)})
+
+
+@bp.record_once
+def _check_lifetimes(state: Any) -> None:
+    """A mistyped lifetime stops the start, not a citizen's request later."""
+    for key, (_unit, default) in LIFETIMES.items():
+        value = str(state.app.config.get(key, default))
+        if not value.isdigit() or int(value) <= 0:
+            raise RuntimeError(f"{key} must be a positive whole number, not {value!r}.")
+
+
 def verify_max_age() -> timedelta:
-    return timedelta(hours=int(current_app.config.get("ACCOUNT_VERIFY_MAX_AGE_HOURS", 24)))
+    return _lifetime("ACCOUNT_VERIFY_MAX_AGE_HOURS")
 
 
 def reset_max_age() -> timedelta:
-    return timedelta(minutes=int(current_app.config.get("PASSWORD_RESET_MAX_AGE_MINUTES", 60)))
+    return _lifetime("PASSWORD_RESET_MAX_AGE_MINUTES")
 
 
 def links() -> AccountLinks:

@@ -202,6 +202,27 @@ def test_reset_link_expires(
     assert response.status_code == 410 and "abgelaufen" in response.get_data(as_text=True)
 
 
+def test_link_lifetimes_come_from_the_configuration(
+    client: FlaskClient, app: Any, make: Any, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PASSWORD_RESET_MAX_AGE_MINUTES"] = "30"
+    m = make.municipality()
+    make.user(email="erika@test.example")
+    post_form(client, f"/{m.slug}/passwort-vergessen", {"email": "erika@test.example"})
+    [mail] = mails(db)
+    assert "gilt 30 Minuten" in mail.body
+    later(monkeypatch, timedelta(minutes=31))
+    client.get(link_path(mail, "passwort/neu"))
+    assert client.get(f"/{m.slug}/passwort/neu").status_code == 410
+
+
+def test_a_mistyped_lifetime_stops_the_start() -> None:
+    from portal.app import create_app
+
+    with pytest.raises(RuntimeError, match="PASSWORD_RESET_MAX_AGE_MINUTES"):
+        create_app({"DATABASE_URL": "sqlite://", "PASSWORD_RESET_MAX_AGE_MINUTES": "eine Stunde"})
+
+
 def test_reset_page_without_a_link_is_refused(client: FlaskClient, make: Any) -> None:
     m = make.municipality()
     assert client.get(f"/{m.slug}/passwort/neu").status_code == 404

@@ -33,6 +33,7 @@ from portal.forms import EMAIL_MESSAGE, NEW_PASSWORD_HINT, GermanForm, RegisterF
 from portal.municipal import bp
 
 RESET_SESSION_KEY = "password_reset_token"
+MAX_TOKEN_LENGTH = 200  # genuine ones have about 80 characters; the session cookie stays small
 
 # What an unconfirmed account may open: these pages, the start page and logging in or out.
 OPEN_TO_UNCONFIRMED = frozenset(
@@ -268,7 +269,7 @@ def forgot_password_sent() -> str:
 @bp.get("/passwort/neu/<token>")
 def reset_password_link(token: str) -> Response:
     """The e-mailed link: keep its token in the session and drop it from the address bar."""
-    session[RESET_SESSION_KEY] = token
+    session[RESET_SESSION_KEY] = token[:MAX_TOKEN_LENGTH]  # a longer one is no genuine link
     return redirect(url_for("portal.reset_password"))
 
 

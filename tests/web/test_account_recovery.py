@@ -226,8 +226,10 @@ def test_a_mistyped_lifetime_stops_the_start() -> None:
 def test_reset_page_without_a_link_is_refused(client: FlaskClient, make: Any) -> None:
     m = make.municipality()
     assert client.get(f"/{m.slug}/passwort/neu").status_code == 404
-    client.get(f"/{m.slug}/passwort/neu/1-erfunden")
-    assert client.get(f"/{m.slug}/passwort/neu").status_code == 404
+    for forged in ("1-erfunden", "1-" + "x" * 5000, "99999999999999999999-x", "1%00-x"):
+        client.get(f"/{m.slug}/passwort/neu/{forged}")
+        assert client.get(f"/{m.slug}/passwort/neu").status_code == 404
+        assert client.get(f"/{m.slug}/konto/bestaetigen/{forged}").status_code == 404
 
 
 def test_new_forms_refuse_posts_without_csrf_token(

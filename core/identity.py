@@ -8,6 +8,7 @@ accounts belong to exactly one municipality and see nothing of another.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -15,7 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, event, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import clock
+from core import clock, passwords
 from core.db import Base, UTCDateTime
 from core.errors import ValidationError
 
@@ -62,6 +63,13 @@ class UserAccount(Base):
     # Part of every log-in session's id: raising it ends all sessions of this account at once,
     # also copies of the session cookie (log-out, password change).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # None until the owner followed the link e-mailed at self-registration (core/account_tokens);
+    # accounts made by staff, the CLI or the demo count as verified when created.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 def end_sessions(user: UserAccount) -> None:
@@ -80,7 +88,7 @@ def _password_change_ends_sessions(
 
 # Argon2id with the library's current defaults (RFC 9106 low-memory profile).
 _hasher = PasswordHasher()
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH
 
 
 def normalize_email(email: str) -> str:
@@ -95,13 +103,18 @@ def create_user(
     display_name: str,
     role: Role = Role.CITIZEN,
     municipality_id: int | None = None,
+    verified: bool = True,
+    context: Iterable[str | None] = (),
 ) -> UserAccount:
+    """A new account; the password must pass :mod:`core.passwords` (``context``: further words
+    that are known about the person, e.g. the address or the municipality's name).
+
+    ``verified=False`` for self-registration: the account can do nothing until its owner
+    followed the e-mailed link (:func:`core.account_tokens.verify_email`).
+    """
     email = normalize_email(email)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen lang sein."
-        )
-    if session.scalars(select(UserAccount).where(UserAccount.email == email)).first():
+    password = passwords.check(password, context=(email, display_name, *context))
+    if find_by_email(session, email) is not None:
         raise ValidationError("Zu dieser E-Mail-Adresse gibt es bereits ein Konto.")
     user = UserAccount(
         email=email,
@@ -109,10 +122,32 @@ def create_user(
         display_name=display_name,
         role=role,
         municipality_id=municipality_id,
+        email_verified_at=clock.now() if verified else None,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def find_by_email(session: Session, email: str) -> UserAccount | None:
+    return session.scalars(
+        select(UserAccount).where(UserAccount.email == normalize_email(email))
+    ).first()
+
+
+def set_password(
+    account: UserAccount, password: str, *, context: Iterable[str | None] = ()
+) -> None:
+    """Replace the password (after the rules of :mod:`core.passwords`). A new hash also ends
+    every password-reset link issued before (core/account_tokens.py binds them to the hash)."""
+    password = passwords.check(password, context=(account.email, account.display_name, *context))
+    account.password_hash = _hasher.hash(password)
+
+
+def spend_hashing_time(password: str) -> None:
+    """Hash once and throw it away: a request that takes another path (the e-mail is already
+    registered) takes about as long as one that creates an account."""
+    _hasher.hash(passwords.normalize(password))
 
 
 # Verified against when the e-mail is unknown, so that timing does not reveal which accounts exist.
@@ -124,16 +159,25 @@ def authenticate(session: Session, email: str, password: str) -> UserAccount | N
         select(UserAccount).where(UserAccount.email == normalize_email(email))
     ).first()
     stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+    normalized = passwords.normalize(password)
+    # Hashes made before passwords were NFKC-normalised were made of the password as typed.
+    if not _verify(stored, normalized) and (
+        normalized == password or not _verify(stored, password)
+    ):
         return None
     if user is None or not user.is_active or not user.password_hash:
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hasher.hash(passwords.normalize(password))
     user.last_login_at = clock.now()
     return user
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def count_users(session: Session) -> int:

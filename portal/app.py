@@ -73,6 +73,7 @@ def create_app(
 
     # These modules register their views on the municipal blueprint.
     from portal import account, address, applications, dogs, mandates, meters, notices, pay  # noqa: F401
+    from portal import account_recovery as _account_recovery  # noqa: F401
     from portal import waste as _waste  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.public import bp as public_bp

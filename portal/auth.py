@@ -15,8 +15,7 @@ from flask import Flask, abort, flash, g, redirect, render_template, request, ur
 from flask_login import LoginManager, current_user, login_required
 from werkzeug.wrappers import Response
 
-from core import clock, identity, persons
-from core.errors import ValidationError
+from core import identity, registration
 from core.identity import Role, UserAccount
 from core.persons import PersonKind
 from portal import sessions
@@ -120,48 +119,29 @@ def login() -> str | Response:
 
 @bp.route("/registrieren", methods=["GET", "POST"])
 def register() -> str | Response:
+    """The same answer whether or not the address has an account (no enumeration): the
+    outcome only shows in the e-mail its owner gets (core/registration.py)."""
+    from portal import account_recovery
+
     form = RegisterForm()
+    form.password_context = account_recovery.municipality_context()
     if form.validate_on_submit():
-        session_ = db()
-        kind = PersonKind(form.kind.data)
-        name = (
-            form.company_name.data
-            if kind is PersonKind.BUSINESS
-            else f"{form.given_name.data} {form.family_name.data}"
+        data = registration.Registration(
+            kind=PersonKind(form.kind.data),
+            email=form.email.data or "",
+            password=form.password.data or "",
+            given_name=form.given_name.data or None,
+            family_name=form.family_name.data or None,
+            company_name=form.company_name.data or None,
+            address={
+                "street": form.street.data or "",
+                "house_number": form.house_number.data or "",
+                "postal_code": form.postal_code.data or "",
+                "city": form.city.data or "",
+            },
         )
-        try:
-            account = identity.create_user(
-                session_,
-                email=form.email.data or "",
-                password=form.password.data or "",
-                display_name=name or "",
-            )
-            persons.create_person(
-                session_,
-                municipality_id=g.municipality.id,
-                kind=kind,
-                as_of=clock.today(),
-                actor=f"user:{account.id}",
-                given_name=form.given_name.data or None,
-                family_name=form.family_name.data or None,
-                company_name=form.company_name.data or None,
-                email=account.email,
-                user_id=account.id,
-                address={
-                    "street": form.street.data or "",
-                    "house_number": form.house_number.data or "",
-                    "postal_code": form.postal_code.data or "",
-                    "city": form.city.data or "",
-                },
-            )
-        except ValidationError as exc:
-            session_.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            session_.commit()
-            start_session(account)
-            flash("Ihr Konto wurde angelegt.", "success")
-            return redirect(url_for("portal.account"))
+        if account_recovery.register(data, form):
+            return redirect(url_for("portal.registration_sent"))
     return render_template("portal/register.html", form=form)
 
 

@@ -16,6 +16,8 @@ ENV_KEYS = (
     "DATABASE_URL",
     "OPENKASSE_ENV",
     "PUBLIC_BASE_URL",
+    "ACCOUNT_VERIFY_MAX_AGE_HOURS",  # e-mail confirmation links (default 24)
+    "PASSWORD_RESET_MAX_AGE_MINUTES",  # "Passwort vergessen" links (default 60)
     "STRIPE_SECRET_KEY",
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_WEBHOOK_SECRET",

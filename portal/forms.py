@@ -19,8 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from core import passwords
 from core.errors import FieldErrors
-from core.identity import MIN_PASSWORD_LENGTH
 from core.ledger.kinds import KINDS
 from core.payments.mandates import check_iban, tax_accounts_of
 from core.references import format_kassenzeichen
@@ -61,6 +61,11 @@ class _GermanTranslations:
 
 
 EMAIL_MESSAGE = "Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@beispiel.de."
+NEW_PASSWORD_HINT = (
+    f"Mindestens {passwords.MIN_LENGTH} Zeichen, am besten mehrere Wörter, die nicht "
+    "zusammengehören. Nicht erlaubt: häufige Passwörter, Zeichenfolgen wie „12345“ und Ihr "
+    "Name oder Ihre E-Mail-Adresse."
+)
 
 
 class LoginForm(GermanForm):
@@ -117,14 +122,8 @@ class RegisterForm(GermanForm):
     )
     password = PasswordField(
         "Passwort",
-        description=f"Mindestens {MIN_PASSWORD_LENGTH} Zeichen.",
-        validators=[
-            required(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                message=f"Das Passwort muss mindestens {MIN_PASSWORD_LENGTH} Zeichen lang sein.",
-            ),
-        ],
+        description=NEW_PASSWORD_HINT,
+        validators=[required()],
         render_kw={"autocomplete": "new-password"},
     )
     password_repeat = PasswordField(
@@ -135,9 +134,26 @@ class RegisterForm(GermanForm):
         ],
         render_kw={"autocomplete": "new-password"},
     )
+    # Set by the view: what the password must not be made of besides the fields (municipality).
+    password_context: tuple[str | None, ...] = ()
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
+        context = [
+            self.email.data,
+            self.given_name.data,
+            self.family_name.data,
+            self.company_name.data,
+            f"{self.given_name.data or ''} {self.family_name.data or ''}",
+            self.street.data,
+            self.city.data,
+            *self.password_context,
+        ]
+        if self.password.data and (
+            message := passwords.problem(self.password.data, context=context)
+        ):
+            self.password.errors = [*self.password.errors, message]
+            ok = False
         if self.kind.data == "business":
             if not (self.company_name.data or "").strip():
                 self.company_name.errors = [

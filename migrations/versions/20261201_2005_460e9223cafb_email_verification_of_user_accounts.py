@@ -4,7 +4,7 @@ Self-registered accounts wait for their owner to follow an e-mailed link; every 
 exists already (staff, demo, citizens registered before) counts as verified since its creation.
 
 Revision ID: 460e9223cafb
-Revises: f612e87a5a99
+Revises: 05113ea7a331
 Create Date: 2026-12-01 20:05:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import core.db
 
 revision: str = "460e9223cafb"
-down_revision: str | None = "f612e87a5a99"
+down_revision: str | None = "05113ea7a331"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

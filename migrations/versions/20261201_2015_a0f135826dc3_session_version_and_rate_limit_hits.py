@@ -1,7 +1,7 @@
 """session version on user accounts, rate-limit hits for log-in throttling
 
 Revision ID: a0f135826dc3
-Revises: f612e87a5a99
+Revises: 460e9223cafb
 Create Date: 2026-12-01 20:15:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a0f135826dc3"
-down_revision: str | None = "f612e87a5a99"
+down_revision: str | None = "460e9223cafb"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

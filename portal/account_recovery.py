@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
@@ -28,6 +28,7 @@ from core import account_tokens, clock, registration
 from core.account_mail import AccountLinks, duration_de
 from core.errors import ExpiredToken, InvalidToken, ValidationError
 from core.identity import UserAccount
+from portal.auth import citizen_required
 from portal.database import db
 from portal.forms import EMAIL_MESSAGE, NEW_PASSWORD_HINT, GermanForm, RegisterForm, required
 from portal.municipal import bp
@@ -211,7 +212,7 @@ def verify_email(token: str) -> Response | tuple[str, int]:
 
 
 @bp.route("/konto/unbestaetigt", methods=["GET", "POST"])
-@login_required
+@citizen_required
 def unconfirmed() -> str | Response:
     account = _current_account()
     if account is None or account.email_verified:

@@ -21,6 +21,10 @@ PUBLIC_PORTAL_ENDPOINTS = {
     "portal.login",
     "portal.register",
     "portal.logout",
+    "portal.registration_sent",
+    "portal.forgot_password",
+    "portal.forgot_password_sent",
+    "portal.reset_password",  # bound to the reset token it moved into the session
 }
 BACKOFFICE_WITHOUT_STAFF = {"backoffice.login", "backoffice.logout"}
 

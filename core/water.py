@@ -336,19 +336,25 @@ def reading_cards_pdf(
     secret: str,
     public_base_url: str,
     issued_at: datetime,
-    reply_by: date,
+    reply_by: date | None = None,
 ) -> bytes:
     """Reading cards of ``meters`` (one municipality), one per page, each with a QR code that
-    opens the reading form for that meter and period without log-in."""
+    opens the reading form for that meter and period without log-in. "Bitte melden bis" is the
+    statute's reading deadline of the period (``reply_by`` only overrides it for a re-issue)."""
+    from core.assessment.water import LEVY, WaterRules
     from core.documents.pdf import render_pdf
     from core.notices import recipient_block
     from core.payments.girocode import png_data_uri, qr_png
     from core.persons import Person
+    from core.statutes import statute_on
     from core.tenancy import Municipality
 
     if not meters:
         raise ValidationError("Keine Zähler für Ablesekarten.")
     municipality = session.get_one(Municipality, meters[0].municipality_id)
+    if reply_by is None:
+        statute = statute_on(session, municipality.id, LEVY, date(period, 12, 31))
+        reply_by = WaterRules.from_data(statute.data, statute.source).reading_deadline(period)
     cards = []
     for meter in meters:
         if meter.municipality_id != municipality.id:

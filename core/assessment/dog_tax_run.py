@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards
 from core.assessment.dog_tax import (
     LEVY,
     DogFacts,
@@ -291,6 +291,7 @@ def assess_all(
     """Annual assessment (Jahresveranlagung) of every owner; ``chunk_done(done, total)`` is
     called after each chunk so that the caller can commit and report progress. What is on file
     for the owners of a chunk is read up front (:func:`_on_file`), a few queries per chunk."""
+    run_guards.check_year(year, as_of)
     rules = RulesCache(session, municipality.id)
     owners = owners_in_year(session, municipality.id, year)
     stats = RunStats()

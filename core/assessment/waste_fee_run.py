@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards
 from core.assessment.periods import Instalment, Line, month_end, month_index
 from core.assessment.waste_fee import (
     LEVY,
@@ -332,6 +332,7 @@ def assess_all(
 ) -> RunStats:
     """Annual assessment of every liable person, in chunks (``chunk_done(done, total)`` after
     each, so that the caller can commit and report progress)."""
+    run_guards.check_year(year, as_of)
     rules = RulesCache(session, municipality.id)
     liable = liable_in_year(session, municipality.id, year)
     stats = RunStats()

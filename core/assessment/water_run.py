@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards
 from core.assessment.periods import add_months, month_end
 from core.assessment.water import LEVY, Bill, WaterRules, advance_payments, bill, estimate
 from core.errors import NotFound
@@ -31,16 +31,13 @@ from core.ledger.models import TaxAccount
 from core.money import format_euro
 from core.notices import Notice, new_notice, recipient_block
 from core.persons import Person
-from core.statutes import statute_on
 from core.tenancy import Municipality
 from core.water import Meter, MeterReading, ReadingStatus, meters_for_cards
 
 ESTIMATE_YEARS = 3  # § 21 AVBWasserV: the consumption of up to three earlier periods
 
 
-def rules_for(session: Session, municipality_id: int, period: int) -> WaterRules:
-    statute = statute_on(session, municipality_id, LEVY, date(period, 12, 31))
-    return WaterRules.from_data(statute.data, statute.source)
+rules_for = run_guards.water_rules
 
 
 @dataclass(frozen=True)
@@ -409,12 +406,19 @@ def bill_all(
     actor: str,
     chunk_size: int = 500,
     chunk_done: Callable[[int, int], None] = lambda _d, _t: None,
+    confirm_early: bool = False,
 ) -> RunStats:
     """Bill every meter of the period; ``chunk_done(done, total)`` is called after each chunk so
     that the caller can commit and report progress. What is on file for a chunk's meters is read
-    up front (:func:`_on_file`)."""
+    up front (:func:`_on_file`). Before the period's reading deadline the run is refused
+    (:class:`run_guards.EarlyBilling`) unless ``confirm_early``."""
+    run_guards.check_year(period, as_of)
     rules = rules_for(session, municipality.id, period)
     meters = meters_for_cards(session, municipality.id, period)
+    check = run_guards.water_billing_check(
+        session, municipality.id, period, as_of, rules=rules, meters=meters
+    )
+    run_guards.require_confirmation(check, confirm_early=confirm_early)
     stats = RunStats()
     for start in range(0, len(meters), chunk_size):
         chunk_meters = meters[start : start + chunk_size]

@@ -28,6 +28,7 @@ class Target:
     description: str
     period_start: date
     period_end: date
+    label: str = ""  # short name of the row on the notice ("Rate 1", "Abschlag 2")
 
 
 @dataclass(frozen=True)

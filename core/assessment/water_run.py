@@ -16,20 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking, run_guards
+from core.assessment import booking, run_guards, water_notice
 from core.assessment.periods import add_months, month_end
 from core.assessment.water import LEVY, Bill, WaterRules, advance_payments, bill, estimate
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import TaxAccount
-from core.money import format_euro
-from core.notices import Notice, new_notice, recipient_block
+from core.notices import Notice, new_notice
 from core.persons import Person
 from core.tenancy import Municipality
 from core.water import Meter, MeterReading, ReadingStatus, meters_for_cards
@@ -240,6 +238,7 @@ def _bill(
                 first.description,
                 first.period_start or date(period, 1, 1),
                 first.period_end or date(period, 12, 31),
+                label=f"Abschlag {key.rsplit(':', 1)[1]}",
             )
         )
     targets.append(
@@ -250,6 +249,7 @@ def _bill(
             f"Wasser {period}, Zähler {meter.number}, Abrechnung",
             date(period, 1, 1),
             date(period, 12, 31),
+            label="Abschlusszahlung",
         )
     )
     targets = [t for t in targets if t.amount_cents]
@@ -268,6 +268,7 @@ def _bill(
                     f"Wasser {period + 1}, Zähler {meter.number}, Abschlag {i + 1}",
                     date(period + 1, i * span + 1, 1),
                     month_end(period + 1, (i + 1) * span),
+                    label=f"Abschlag {i + 1}",
                 )
             )
         next_targets = [t for t in next_targets if t.amount_cents]
@@ -289,7 +290,19 @@ def _bill(
         kassenzeichen=account.kassenzeichen,
         total_cents=result.gross_cents,
         previous_cents=sum(booked.values()),
-        data=_snapshot(person, meter, period, as_of, used, result, rules, targets, next_targets),
+        data=water_notice.snapshot(
+            person,
+            meter,
+            period,
+            as_of,
+            used,
+            result,
+            rules,
+            water_notice.schedules(session, (targets, claims), (next_targets, next_claims)),
+            months=_months_in(meter, period),
+            payable_cents=sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets),
+            rebill=any(key.endswith(":bill") for key in booked),
+        ),
         actor=actor,
     )
     for year, year_targets, year_changes, year_claims in (
@@ -311,83 +324,6 @@ def _bill(
             claims_by_key=year_claims,
         )
     return notice
-
-
-def _snapshot(
-    person: Person,
-    meter: Meter,
-    period: int,
-    as_of: date,
-    used: Consumption,
-    result: Bill,
-    rules: WaterRules,
-    targets: list[booking.Target],
-    next_targets: list[booking.Target],
-) -> dict[str, Any]:
-    consumption_text = f"Verbrauch {used.m3} m³ × {format_euro(rules.price_per_m3_cents)}" + (
-        " (geschätzt)"
-        if used.estimated
-        else f" (Zählerstand {used.start_reading} → {used.end_reading})"
-    )
-    months = _months_in(meter, period)
-    start, end = date(period, 1, 1).isoformat(), date(period, 12, 31).isoformat()
-    lines = [
-        {
-            "description": f"Grundgebühr Zähler {meter.number} ({meter.size})",
-            "period_start": start,
-            "period_end": end,
-            "months": months,
-            "annual_cents": rules.base_fee_year_cents[meter.size],
-            "amount_cents": result.base_cents,
-        },
-        {
-            "description": consumption_text,
-            "period_start": start,
-            "period_end": end,
-            "months": months,
-            "annual_cents": result.consumption_cents,
-            "amount_cents": result.consumption_cents,
-        },
-    ]
-    if result.vat_cents:
-        lines.append(
-            {
-                "description": f"Umsatzsteuer {rules.vat_basis_points // 100} %",
-                "period_start": start,
-                "period_end": end,
-                "months": months,
-                "annual_cents": result.net_cents,
-                "amount_cents": result.vat_cents,
-            }
-        )
-    rows = [
-        {"due_date": t.due_date.isoformat(), "amount_cents": t.amount_cents}
-        for t in targets + next_targets
-    ]
-    return {
-        "meter_id": meter.id,
-        "recipient": recipient_block(person, as_of),
-        "person_number": person.number,
-        "intro": (
-            f"Für den Wasserzähler {meter.number} ({meter.location}) rechnen wir das Jahr "
-            f"{period} ab"
-            + (
-                ". Es lag kein Zählerstand vor; der Verbrauch wurde nach "
-                "§ 21 AVBWasserV aus den Vorjahren geschätzt."
-                if used.estimated
-                else "."
-            )
-            + " Die Abschläge für das Folgejahr sind unten aufgeführt."
-        ),
-        "legal_basis": rules.legal_basis or rules.source,
-        "remedy": rules.remedy,
-        "statute_source": rules.source,
-        "rate_label": "Satz",
-        "lines": lines,
-        "instalments": rows,
-        "payable_cents": sum(t.amount_cents for t in targets if t.key.endswith(":bill")),
-        "estimated": used.estimated,
-    }
 
 
 @dataclass

@@ -167,6 +167,7 @@ def _run(session: Session, levy: str, year: int, *, confirm_early: bool) -> str:
         return (
             f"Wasser {year}: {water.meters} Zähler abgerechnet, {water.notices} Bescheide, "
             f"davon {water.estimated} geschätzt."
+            + (f" {water.waiting} Zählerstände warteten noch auf Prüfung." if water.waiting else "")
         )
     run = waste_fee_run.assess_all if levy == "waste_fee" else dog_tax_run.assess_all
     stats = run(session, year=year, **args)

@@ -456,7 +456,8 @@ def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> N
         ),
         lambda m, stats: (
             f"{m.name}: Wasser {year} – {stats.meters} Zähler, "
-            f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
+            f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt"
+            + (f", {stats.waiting} Zählerstände warteten auf Prüfung." if stats.waiting else ".")
         ),
     )
 

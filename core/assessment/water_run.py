@@ -331,6 +331,7 @@ class RunStats:
     meters: int = 0
     notices: int = 0
     estimated: int = 0
+    waiting: int = 0  # readings of the period still waiting for a clerk (billed as estimated)
 
 
 def bill_all(
@@ -355,7 +356,7 @@ def bill_all(
         session, municipality.id, period, as_of, rules=rules, meters=meters
     )
     run_guards.require_confirmation(check, confirm_early=confirm_early)
-    stats = RunStats()
+    stats = RunStats(waiting=len(check.waiting))
     for start in range(0, len(meters), chunk_size):
         chunk_meters = meters[start : start + chunk_size]
         chunk = _on_file(session, period, chunk_meters)

@@ -129,3 +129,28 @@ def test_no_annual_run_for_a_year_far_from_its_date(db: Session, make: Any, year
         )
     assert f"Für das Jahr {year} ist kein Lauf möglich" in info.value.message
     assert db.scalar(select(func.count(Claim.id)).where(Claim.municipality_id == town.id)) == 0
+
+
+def test_reading_links_by_email_name_the_statutes_deadline(
+    db: Session, make: Any, town: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from core.water import OutboxMessage
+
+    owner = make.person(town, email="leser@test.example")
+    m = meter(db, town, owner)
+    assert water.reading_deadline(db, town.id, 2026) == date(2027, 1, 15)
+    sent = water.email_reading_links(
+        db,
+        [m],
+        period=2026,
+        secret="s" * 32,
+        public_base_url="https://portal.example",
+        issued_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert sent == 1
+    [message] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.municipality_id == town.id)
+    ).all()
+    assert "bis zum 15.01.2027" in message.body

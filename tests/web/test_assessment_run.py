@@ -16,7 +16,7 @@ from core.identity import Role
 from core.ledger.models import Claim
 from core.notices import Notice
 from core.statutes import Statute
-from tests.conftest import post_form, staff_login
+from tests.conftest import csrf_token, post_form, staff_login
 from tests.integration.test_water_flow import WATER, meter
 
 PAGE = "/backoffice/veranlagung"
@@ -135,3 +135,20 @@ def test_reading_cards_ask_for_the_reading_by_the_statutes_deadline(
     assert f"{clock.today():%d.%m.%Y}" not in text.split("Bitte melden bis")[1][:12]
     for bad in ("abc", "-5", "1999"):
         assert client.get(f"/backoffice/ablesekarten.pdf?period={bad}").status_code == 400
+
+
+def test_assessing_one_person_refuses_a_bad_year(desk: Any, db: Session, make: Any) -> None:
+    client, m = desk
+    person = make.person(m)
+    db.commit()
+    url = f"/backoffice/personen/{person.id}"
+    for bad in ("abc", "-5", "1999", "2100"):
+        response = client.post(
+            f"{url}/veranlagen",
+            data={"csrf_token": csrf_token(client, url), "year": bad},
+            follow_redirects=True,
+        )
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert "vierstellig" in page or "kein Lauf möglich" in page
+    assert claims_of(db, m) == 0

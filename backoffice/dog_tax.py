@@ -189,7 +189,7 @@ def assessment_run() -> str | Response | tuple[str, int]:
     year_text = request.form.get("year") or str(today.year + 1)
     levy = request.form.get("levy", "dog_tax")
     confirm_early = request.form.get("confirm_early", "").lower() in ("1", "y", "on", "true", "ja")
-    check = None
+    check, invalid = None, False
     if form.validate_on_submit():
         session = db()
         try:
@@ -199,9 +199,14 @@ def assessment_run() -> str | Response | tuple[str, int]:
             if levy == "water_fee":
                 check = run_guards.water_billing_check(session, g.municipality.id, year, today)
             message = _run(session, levy, year, confirm_early=confirm_early)
+        except run_guards.EarlyBilling as exc:  # valid input: the screen asks to confirm
+            session.rollback()
+            form.form_errors.append(exc.message)
+            check = exc.check
         except DomainError as exc:
             session.rollback()
             form.form_errors.append(exc.message)
+            invalid = True
         else:
             session.commit()
             flash(message, "success")
@@ -216,7 +221,7 @@ def assessment_run() -> str | Response | tuple[str, int]:
         confirm_early=confirm_early,
         pending=len(notices.pending_documents(db(), current_user.municipality_id)),
     )
-    return (page, 422) if form.form_errors else page
+    return (page, 422) if invalid else page
 
 
 @bp.post("/personen/<int:person_id>/veranlagen")

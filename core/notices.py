@@ -151,6 +151,19 @@ def open_cents(row: dict[str, Any]) -> int:
     return int(row["amount_cents"]) - int(row.get("paid_cents", 0))
 
 
+def replace_payment_rows(notice: Notice, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Put the payment tables as they stand after the notice's booking into its snapshot
+    (before its PDF is made), with collection days for what is still open under a mandate."""
+    debit = notice.data.get("direct_debit")
+    notice.data = {
+        **notice.data,
+        **{
+            name: [_prenotified(row, debit["earliest"]) for row in rows] if debit else rows
+            for name, rows in tables.items()
+        },
+    }
+
+
 def _prenotified(row: dict[str, Any], earliest: str) -> dict[str, Any]:
     """A row with the day its open amount will be collected; a row already paid (or in
     collection) is not announced again: only future collections are pre-notified."""

@@ -24,7 +24,7 @@ from core.assessment.dog_tax import (
     compute_year,
     due_date,
 )
-from core.assessment.schedule import Schedule, schedule
+from core.assessment.schedule import Schedule, schedule, settle
 from core.dogs import Dog
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
@@ -157,7 +157,7 @@ def _assess(
         data=data,
         actor=actor,
     )
-    booking.book(
+    posted = booking.book(
         session,
         person=person,
         municipality=municipality,
@@ -171,6 +171,7 @@ def _assess(
         changes=changes,
         claims_by_key=claims_by_key,
     )
+    settle(session, notice, {"instalments": (targets, claims_by_key, posted)})
     return notice
 
 

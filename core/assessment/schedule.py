@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from core.assessment.booking import Target
 from core.ledger.models import Claim
-from core.ledger.service import ClaimBalance
+from core.ledger.service import ClaimBalance, claim_balances
+from core.notices import Notice, replace_payment_rows
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,32 @@ def schedule(
             more = label + (", Nachforderung" if before else "")
             rows.append(Row(target.due_date, more, after - before, 0))
     return Schedule(_merged(rows), overpaid)
+
+
+Booked = tuple[Sequence[Target], Mapping[str, Sequence[Claim]], Sequence[Claim]]
+
+
+def settle(session: Session, notice: Notice, tables: Mapping[str, Booked]) -> None:
+    """Print what stands paid *after* the notice's booking: posting a claim or a reduction
+    offsets the person's credit against open items at once (§ 226 AO), so a new instalment may
+    already be partly paid, and only the rest is announced for collection. ``tables``: per
+    payment table of the snapshot, its targets, the claims booked before and those posted."""
+    after: dict[str, dict[str, list[Claim]]] = {}
+    for name, (_targets, before, posted) in tables.items():
+        by_key = {key: list(claims) for key, claims in before.items()}
+        for claim in posted:
+            by_key.setdefault(claim.assessment_key or "", []).append(claim)
+        after[name] = by_key
+    balances = claim_balances(
+        session, [c for by_key in after.values() for cs in by_key.values() for c in cs]
+    )
+    replace_payment_rows(
+        notice,
+        {
+            name: schedule(targets, after[name], balances).as_data()
+            for name, (targets, _before, _posted) in tables.items()
+        },
+    )
 
 
 def _label(target: Target | None, claims: Sequence[Claim]) -> str:

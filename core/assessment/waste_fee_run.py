@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.assessment import booking, run_guards
 from core.assessment.periods import Instalment, Line, month_end, month_index
-from core.assessment.schedule import Schedule, schedule
+from core.assessment.schedule import Schedule, schedule, settle
 from core.assessment.waste_fee import (
     LEVY,
     BinFacts,
@@ -193,7 +193,7 @@ def _assess(
         ),
         actor=actor,
     )
-    booking.book(
+    posted = booking.book(
         session,
         person=person,
         municipality=municipality,
@@ -207,6 +207,7 @@ def _assess(
         changes=changes,
         claims_by_key=claims_by_key,
     )
+    settle(session, notice, {"instalments": (targets, claims_by_key, posted)})
     return notice
 
 

@@ -20,7 +20,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking, run_guards, water_notice
+from core.assessment import booking, run_guards, schedule, water_notice
 from core.assessment.periods import add_months, month_end
 from core.assessment.water import LEVY, Bill, WaterRules, advance_payments, bill, estimate
 from core.errors import NotFound
@@ -305,24 +305,30 @@ def _bill(
         ),
         actor=actor,
     )
-    for year, year_targets, year_changes, year_claims in (
-        (period, targets, changes, claims),
-        (period + 1, next_targets, next_changes, next_claims),
+    tables = {}
+    for table, year, year_targets, year_changes, year_claims in (
+        ("instalments", period, targets, changes, claims),
+        ("advances", period + 1, next_targets, next_changes, next_claims),
     ):
-        booking.book(
-            session,
-            person=person,
-            municipality=municipality,
-            levy=ClaimKind.WATER_FEE,
-            year=year,
-            targets=year_targets,
-            kassenzeichen=account.kassenzeichen,
-            notice_id=notice.id,
-            as_of=as_of,
-            actor=actor,
-            changes=year_changes,
-            claims_by_key=year_claims,
+        tables[table] = (
+            year_targets,
+            year_claims,
+            booking.book(
+                session,
+                person=person,
+                municipality=municipality,
+                levy=ClaimKind.WATER_FEE,
+                year=year,
+                targets=year_targets,
+                kassenzeichen=account.kassenzeichen,
+                notice_id=notice.id,
+                as_of=as_of,
+                actor=actor,
+                changes=year_changes,
+                claims_by_key=year_claims,
+            ),
         )
+    schedule.settle(session, notice, tables)
     return notice
 
 

@@ -245,15 +245,33 @@ def test_a_change_notice_with_partly_paid_instalments_says_what_was_paid_and_is_
     assert "Jahressteuer" in text
 
 
-def test_a_water_bill_below_the_paid_advances_shows_the_credit(
-    db: Session, make: Any, town: Any, tmp_path: Path
+@pytest.mark.parametrize("mandate", [False, True])
+def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went(
+    db: Session, make: Any, town: Any, tmp_path: Path, mandate: bool
 ) -> None:
+    """The credit is offset against next year's first advance at once (§ 226 AO): the notice
+    prints that advance as partly paid and announces only the rest for collection, the same
+    amount as the pre-notification on record."""
+    from core.payments.direct_debit import prenotifications_of
+
     owner = make.person(town)
     m = meter(db, town, owner)
     read(db, m, 2025, 195)
     water_run.bill_meter(
         db, meter=m, municipality=town, period=2025, as_of=date(2026, 1, 15), actor="t"
     )
+    if mandate:
+        mandates.grant_mandate(
+            db,
+            person=owner,
+            municipality=town,
+            account_holder=owner.display_name,
+            iban="DE89370400440532013000",
+            tax_account_id=None,
+            signed_on=date(2026, 1, 20),
+            as_of=date(2026, 1, 20),
+            actor="t",
+        )
     ledger.record_payment(
         db,
         person=owner,
@@ -269,10 +287,21 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit(
         db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 20), actor="t"
     )
     assert notice is not None
-    gross = notice.total_cents
-    text, _words = pdf_text(db, notice, tmp_path)
+    gross, credit = notice.total_cents, ADVANCES - notice.total_cents
+    text, words = pdf_text(db, notice, tmp_path)
     rows, total = table(text, "Zahlungen 2026")
     assert_adds_up(rows, total)
     assert total["amount"] == gross == total["paid"] and total["open"] == 0
     assert "Abschlusszahlung" not in text
-    assert cents(re.search(rf"Zu viel gezahlt.*?{EURO}", text).group(1)) == ADVANCES - gross
+    assert cents(re.search(rf"Zu viel gezahlt.*?{EURO}", text).group(1)) == credit
+    next_rows, next_total = table(text, "Abschläge 2027")
+    assert_adds_up(next_rows, next_total)
+    assert next_total["paid"] == min(credit, next_total["amount"]) > 0  # offset at once
+    assert next_rows[0]["open"] == 0  # the oldest first
+    if mandate:
+        announced = {p.claim_id: p for p in prenotifications_of(db, owner)}
+        on_record = sorted(p.amount_cents for p in announced.values())
+        assert sorted(r["open"] for r in next_rows if r["open"]) == on_record
+        assert [r["collection"] for r in next_rows if not r["open"]] == ["bezahlt"] * 3
+        left = next_total["open"]
+        assert f"zusammen {left // 100},{left % 100:02d} €" in words

@@ -72,18 +72,18 @@ def schedule(
         before = sum(assessed for _, assessed, _ in stands)
         after = target.amount_cents if target else 0
         reduce_by = max(0, before - after)
+        more = f"{label}, Nachforderung"  # a key's later claims (as booking.book names them)
         kept: list[Row] = []
-        for claim, assessed, paid in reversed(stands):  # newest first, as booking.book does
+        for i, (claim, assessed, paid) in reversed(list(enumerate(stands))):  # newest first
             part = min(assessed, reduce_by)
             reduce_by -= part
             left = assessed - part
             overpaid += max(0, paid - left)
             if left:
-                kept.append(Row(claim.due_date, label, left, min(paid, left)))
+                kept.append(Row(claim.due_date, more if i else label, left, min(paid, left)))
         rows.extend(reversed(kept))
         if target is not None and after > before:
-            more = label + (", Nachforderung" if before else "")
-            rows.append(Row(target.due_date, more, after - before, 0))
+            rows.append(Row(target.due_date, more if stands else label, after - before, 0))
     return Schedule(_merged(rows), overpaid)
 
 

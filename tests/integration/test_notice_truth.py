@@ -305,3 +305,45 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
         assert [r["collection"] for r in next_rows if not r["open"]] == ["bezahlt"] * 3
         left = next_total["open"]
         assert f"zusammen {left // 100},{left % 100:02d} €" in words
+
+
+def test_a_waste_change_notice_with_partly_paid_instalments(
+    db: Session, make: Any, tmp_path: Path
+) -> None:
+    from core.assessment import waste_fee_run
+    from tests.integration.test_waste_flow import register, waste_claims
+
+    town = make.municipality()
+    make.waste_statute(town)
+    owner = make.person(town)
+    prop = make.waste_property(town, owner, residents=3)
+    register(db, town, owner, prop)  # the first notice: four instalments of 39.18 €
+    first, second = waste_claims(db, owner)[:2]
+    paid = first.amount_cents + second.amount_cents // 2
+    ledger.record_payment(
+        db,
+        person=owner,
+        amount_cents=paid,
+        received_on=date(2026, 5, 20),
+        channel=PaymentChannel.BANK_TRANSFER,
+        as_of=date(2026, 5, 20),
+        actor="t",
+        claim_ids=[first.id, second.id],
+    )
+    prop.residents = 5
+    db.flush()
+    change = waste_fee_run.assess_person(
+        db, person=owner, municipality=town, year=2026, as_of=date(2026, 6, 1), actor="t"
+    )
+    assert change is not None and change.total_cents > change.previous_cents
+    text, words = pdf_text(db, change, tmp_path)
+    rows, total = table(text, "Fälligkeiten")
+    assert_adds_up(rows, total)
+    assert total["amount"] == change.total_cents and total["paid"] == paid
+    assert cents(re.search(rf"Festgesetzter Betrag\s+{EURO}", text).group(1)) == total["amount"]
+    assert [(r["due"], r["paid"]) for r in rows[:2]] == [
+        ("15.02.2026", first.amount_cents),
+        ("15.05.2026", second.amount_cents // 2),
+    ]
+    assert any(r["label"].endswith("Nachforderung") for r in rows)
+    assert "Jahresgebühr" in words and "Jahressteuer" not in words

@@ -154,3 +154,26 @@ def test_reading_links_by_email_name_the_statutes_deadline(
         select(OutboxMessage).where(OutboxMessage.municipality_id == town.id)
     ).all()
     assert "bis zum 15.01.2027" in message.body
+
+
+def test_reading_cards_print_the_statutes_deadline_not_today(
+    db: Session, make: Any, town: Any, tmp_path: Any
+) -> None:
+    import subprocess
+    from datetime import UTC, datetime
+
+    m = meter(db, town, make.person(town))
+    pdf = water.reading_cards_pdf(
+        db,
+        [m],
+        period=2026,
+        secret="s" * 32,
+        public_base_url="https://portal.example",
+        issued_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+    )
+    (tmp_path / "card.pdf").write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "card.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Bitte melden bis 15.01.2027" in " ".join(text.split())
+    assert "01.12.2026" not in text

@@ -24,7 +24,7 @@ from core.assessment.dog_tax import (
     compute_year,
     due_date,
 )
-from core.assessment.schedule import Schedule, schedule, settle
+from core.assessment.schedule import Schedule, balances_of, schedule, settle
 from core.dogs import Dog
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
@@ -137,7 +137,7 @@ def _assess(
     )
     previous = sum(booked.values())
     first = previous == 0 and not has_notice
-    rows = schedule(targets, claims_by_key, _balances(session, claims_by_key))
+    rows = schedule(targets, claims_by_key, balances_of(session, claims_by_key))
     data = _snapshot(person, year, as_of, result, targets, booked, rows, in_force, first=first)
     notice = new_notice(
         session,
@@ -185,14 +185,6 @@ def _target(instalment: Instalment, year: int, as_of: date, rules: DogTaxRules) 
         period_end=_month_end(year, instalment.last_month),
         label=f"Rate {instalment.index}",
     )
-
-
-def _balances(
-    session: Session, claims_by_key: dict[str, list[Claim]]
-) -> dict[int, ledger.ClaimBalance]:
-    """What stands and what is paid of the claims booked so far, as of now (a payment may have
-    come in since the chunk was read)."""
-    return ledger.claim_balances(session, [c for claims in claims_by_key.values() for c in claims])
 
 
 def _snapshot(

@@ -87,6 +87,14 @@ def schedule(
     return Schedule(_merged(rows), overpaid)
 
 
+def balances_of(
+    session: Session, claims_by_key: Mapping[str, Sequence[Claim]]
+) -> dict[int, ClaimBalance]:
+    """What stands and what is paid of the claims booked so far, as of now (a payment or an
+    offset credit may have come in since a run's chunk was read)."""
+    return claim_balances(session, [c for claims in claims_by_key.values() for c in claims])
+
+
 Booked = tuple[Sequence[Target], Mapping[str, Sequence[Claim]], Sequence[Claim]]
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.assessment import booking, run_guards
 from core.assessment.periods import Instalment, Line, month_end, month_index
-from core.assessment.schedule import Schedule, schedule, settle
+from core.assessment.schedule import Schedule, balances_of, schedule, settle
 from core.assessment.waste_fee import (
     LEVY,
     BinFacts,
@@ -187,7 +187,7 @@ def _assess(
             total,
             targets,
             booked,
-            schedule(targets, claims_by_key, _balances(session, claims_by_key)),
+            schedule(targets, claims_by_key, balances_of(session, claims_by_key)),
             in_force,
             first,
         ),
@@ -223,13 +223,6 @@ def _target(
         period_end=month_end(year, instalment.last_month),
         label=f"Rate {instalment.index}",
     )
-
-
-def _balances(
-    session: Session, claims_by_key: dict[str, list[Claim]]
-) -> dict[int, ledger.ClaimBalance]:
-    """What stands and what is paid of the claims booked so far, as of now."""
-    return ledger.claim_balances(session, [c for claims in claims_by_key.values() for c in claims])
 
 
 def _snapshot(

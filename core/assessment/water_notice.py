@@ -16,9 +16,8 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from core.assessment.booking import Target
-from core.assessment.schedule import Schedule, schedule
+from core.assessment.schedule import Schedule, balances_of, schedule
 from core.assessment.water import Bill, WaterRules
-from core.ledger import service as ledger
 from core.ledger.models import Claim
 from core.money import format_euro
 from core.notices import recipient_block
@@ -43,8 +42,7 @@ Booked = tuple[Sequence[Target], dict[str, list[Claim]]]
 def schedules(session: Session, this_year: Booked, next_year: Booked) -> tuple[Schedule, Schedule]:
     """The rows of the period (advances kept, final payment) and of the next period's advances,
     with what of the claims booked so far is paid now (one query)."""
-    claims = [c for _, by_key in (this_year, next_year) for cs in by_key.values() for c in cs]
-    balances = ledger.claim_balances(session, claims)
+    balances = balances_of(session, {**this_year[1], **next_year[1]})
     return (
         schedule(this_year[0], this_year[1], balances),
         schedule(next_year[0], next_year[1], balances),

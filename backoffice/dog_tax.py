@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 
 from backoffice.views import bp
 from core import archive, clock, dog_services, notices, persons, services, workflow
-from core.assessment import dog_tax_run
+from core.assessment import dog_tax_run, run_guards
 from core.dogs import Dog
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationError
 from core.workflow import ReviewCriterion
 from portal.auth import staff_required
 from portal.database import db
@@ -157,16 +157,17 @@ RUNS = {
 }
 
 
-def _run(session: Session, levy: str, year: int) -> str:
+def _run(session: Session, levy: str, year: int, *, confirm_early: bool) -> str:
     """One batch run; returns the German summary for the clerk."""
     from core.assessment import waste_fee_run, water_run
 
     args = {"municipality": g.municipality, "as_of": clock.today(), "actor": current_user.actor}
     if levy == "water_fee":
-        water = water_run.bill_all(session, period=year, **args)
+        water = water_run.bill_all(session, period=year, confirm_early=confirm_early, **args)
         return (
             f"Wasser {year}: {water.meters} Zähler abgerechnet, {water.notices} Bescheide, "
             f"davon {water.estimated} geschätzt."
+            + (f" {water.waiting} Zählerstände warteten noch auf Prüfung." if water.waiting else "")
         )
     run = waste_fee_run.assess_all if levy == "waste_fee" else dog_tax_run.assess_all
     stats = run(session, year=year, **args)
@@ -178,31 +179,49 @@ def _run(session: Session, levy: str, year: int) -> str:
 
 @bp.route("/veranlagung", methods=["GET", "POST"])
 @staff_required()
-def assessment_run() -> str | Response:
+def assessment_run() -> str | Response | tuple[str, int]:
     """Batch runs (Stapellauf) of the clerk's municipality: the annual dog-tax and waste-fee
-    assessments and the water billing; each is idempotent."""
+    assessments and the water billing; each is idempotent. A year that cannot be assessed and
+    a water billing before the reading deadline (unless confirmed) are refused, the latter
+    with what it would do: meters estimated, readings waiting for a clerk."""
     form = ConfirmForm()
-    year = request.form.get("year", type=int) or clock.today().year + 1
+    today = clock.today()
+    year_text = request.form.get("year") or str(today.year + 1)
     levy = request.form.get("levy", "dog_tax")
+    confirm_early = request.form.get("confirm_early", "").lower() in ("1", "y", "on", "true", "ja")
+    check, invalid = None, False
     if form.validate_on_submit():
         session = db()
         try:
-            message = _run(session, levy, year)
+            if levy not in RUNS:
+                raise ValidationError("Bitte wählen Sie einen Lauf aus der Liste.")
+            year = run_guards.parse_year(year_text, today)
+            if levy == "water_fee":
+                check = run_guards.water_billing_check(session, g.municipality.id, year, today)
+            message = _run(session, levy, year, confirm_early=confirm_early)
+        except run_guards.EarlyBilling as exc:  # valid input: the screen asks to confirm
+            session.rollback()
+            form.form_errors.append(exc.message)
+            check = exc.check
         except DomainError as exc:
             session.rollback()
             form.form_errors.append(exc.message)
+            invalid = True
         else:
             session.commit()
             flash(message, "success")
             return redirect(url_for("backoffice.assessment_run"))
-    return render_template(
+    page = render_template(
         "backoffice/assessment_run.html",
         form=form,
-        year=year,
+        year=year_text,
         levy=levy,
         levies=RUNS,
+        check=check,
+        confirm_early=confirm_early,
         pending=len(notices.pending_documents(db(), current_user.municipality_id)),
     )
+    return (page, 422) if invalid else page
 
 
 @bp.post("/personen/<int:person_id>/veranlagen")
@@ -217,7 +236,13 @@ def assess_person(person_id: int) -> Response:
         person = persons.get_person(session, current_user.municipality_id, person_id)
     except NotFound:
         abort(404)
-    year = request.form.get("year", type=int) or clock.today().year
+    try:
+        year = run_guards.parse_year(
+            request.form.get("year") or str(clock.today().year), clock.today()
+        )
+    except ValidationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("backoffice.person_detail", person_id=person.id))
     notice = dog_tax_run.assess_person(
         session,
         person=person,

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Response
 
 from backoffice.views import bp
 from core import clock, water
-from core.errors import ValidationError
+from core.assessment import run_guards
+from core.errors import NotFound, ValidationError
 from portal.auth import staff_required
 from portal.database import db
 from portal.forms import ClerkReadingForm, ConfirmForm, MeterChangeForm
@@ -109,20 +110,28 @@ def reading_entry() -> str | Response:
 @bp.get("/ablesekarten.pdf")
 @staff_required()
 def reading_cards() -> Response:
+    """Reading cards of a period; "Bitte melden bis" is the statute's reading deadline."""
     session = db()
-    period = request.args.get("period", type=int) or clock.today().year
+    try:
+        period = run_guards.parse_year(
+            request.args.get("period") or str(clock.today().year), clock.today()
+        )
+    except ValidationError:
+        abort(400)
     meters = water.meters_for_cards(session, current_user.municipality_id, period)
     if not meters:
         abort(404)
-    pdf = water.reading_cards_pdf(
-        session,
-        meters,
-        period=period,
-        secret=current_app.config["SECRET_KEY"],
-        public_base_url=current_app.config["PUBLIC_BASE_URL"],
-        issued_at=clock.now(),
-        reply_by=clock.today().replace(day=1),
-    )
+    try:
+        pdf = water.reading_cards_pdf(
+            session,
+            meters,
+            period=period,
+            secret=current_app.config["SECRET_KEY"],
+            public_base_url=current_app.config["PUBLIC_BASE_URL"],
+            issued_at=clock.now(),
+        )
+    except NotFound:  # no water statute for the period: no deadline to print
+        abort(404)
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="Ablesekarten-{g.municipality.slug}-{period}.pdf"'

@@ -895,6 +895,7 @@ def water_statute(municipality: Municipality) -> dict[str, Any]:
         "price_per_m3_cents": 216 if musterstadt else 198,
         "vat_basis_points": 700,
         "plausibility_percent": 50,
+        "reading_deadline_days": 15,  # Ablesefrist: readings by 15 January of the next year
         "advance_dates": [[2, 15], [5, 15], [8, 15], [11, 15]] if musterstadt else [[3, 1], [9, 1]],
         "legal_basis": (
             f"Gebührensatzung zur Wasserversorgungssatzung ({municipality.name}) in Verbindung "

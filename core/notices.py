@@ -105,10 +105,11 @@ def new_notice(
         data = {
             **data,
             "direct_debit": debit,
-            "instalments": [
-                {**i, "collection_date": _collection_day(i["due_date"], debit["earliest"])}
-                for i in data.get("instalments", [])
-            ],
+            **{
+                table: [_prenotified(row, debit["earliest"]) for row in data[table]]
+                for table in SCHEDULES
+                if table in data
+            },
         }
     notice = Notice(
         municipality_id=municipality.id,
@@ -140,10 +141,38 @@ def new_notice(
     return notice
 
 
-def _collection_day(due: str, earliest: str) -> str:
+SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot
+# Header of the rate column for snapshots that do not name it (notices issued before it did)
+RATE_LABELS = {"dog_tax": "Jahressteuer", "waste_fee": "Jahresgebühr", "water_fee": "Bemessung"}
+
+
+def open_cents(row: dict[str, Any]) -> int:
+    """What of a payment row was still to pay when the notice was issued."""
+    return int(row["amount_cents"]) - int(row.get("paid_cents", 0))
+
+
+def replace_payment_rows(notice: Notice, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Put the payment tables as they stand after the notice's booking into its snapshot
+    (before its PDF is made), with collection days for what is still open under a mandate."""
+    debit = notice.data.get("direct_debit")
+    notice.data = {
+        **notice.data,
+        **{
+            name: [_prenotified(row, debit["earliest"]) for row in rows] if debit else rows
+            for name, rows in tables.items()
+        },
+    }
+
+
+def _prenotified(row: dict[str, Any], earliest: str) -> dict[str, Any]:
+    """A row with the day its open amount will be collected; a row already paid (or in
+    collection) is not announced again: only future collections are pre-notified."""
     from core.payments.direct_debit import next_target_day
 
-    return next_target_day(date.fromisoformat(max(due, earliest))).isoformat()
+    if open_cents(row) <= 0:
+        return row
+    day = next_target_day(date.fromisoformat(max(row["due_date"], earliest)))
+    return {**row, "collection_date": day.isoformat()}
 
 
 def _direct_debit(
@@ -242,10 +271,20 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
             "intro": data["intro"],
         },
         "lines": [_dated(line, "period_start", "period_end") for line in data["lines"]],
-        "instalments": [
-            _dated(i, *(f for f in ("due_date", "collection_date") if f in i))
-            for i in data["instalments"]
+        "rate_label": data.get("rate_label") or RATE_LABELS.get(notice.levy, "Jahresbetrag"),
+        "previous_label": data.get("previous_label") or "Bisher festgesetzt",
+        "schedules": [
+            {
+                "title": data.get(f"{table}_title") or "Fälligkeiten",
+                "rows": [
+                    _dated(row, *(f for f in ("due_date", "collection_date") if f in row))
+                    for row in data[table]
+                ],
+            }
+            for table in SCHEDULES
+            if data.get(table)
         ],
+        "overpaid_cents": int(data.get("overpaid_cents", 0)),
         "direct_debit": debit,
         "total_cents": notice.total_cents,
         "previous_cents": notice.previous_cents,

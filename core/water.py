@@ -324,6 +324,15 @@ def meters_for_cards(session: Session, municipality_id: int, period: int) -> lis
 # --------------------------------------------------------------------------- reading cards
 
 
+def reading_deadline(session: Session, municipality_id: int, period: int) -> date:
+    """The last day to report the reading of ``period``: the water statute's Ablesefrist."""
+    from core.assessment.water import LEVY, WaterRules
+    from core.statutes import statute_on
+
+    statute = statute_on(session, municipality_id, LEVY, date(period, 12, 31))
+    return WaterRules.from_data(statute.data, statute.source).reading_deadline(period)
+
+
 def reading_url(public_base_url: str, municipality_slug: str, period: int, token: str) -> str:
     return f"{public_base_url.rstrip('/')}/{municipality_slug}/zaehlerstand/{period}/{token}"
 
@@ -336,10 +345,11 @@ def reading_cards_pdf(
     secret: str,
     public_base_url: str,
     issued_at: datetime,
-    reply_by: date,
+    reply_by: date | None = None,
 ) -> bytes:
     """Reading cards of ``meters`` (one municipality), one per page, each with a QR code that
-    opens the reading form for that meter and period without log-in."""
+    opens the reading form for that meter and period without log-in. "Bitte melden bis" is the
+    statute's reading deadline of the period (``reply_by`` only overrides it for a re-issue)."""
     from core.documents.pdf import render_pdf
     from core.notices import recipient_block
     from core.payments.girocode import png_data_uri, qr_png
@@ -349,6 +359,8 @@ def reading_cards_pdf(
     if not meters:
         raise ValidationError("Keine Zähler für Ablesekarten.")
     municipality = session.get_one(Municipality, meters[0].municipality_id)
+    if reply_by is None:
+        reply_by = reading_deadline(session, municipality.id, period)
     cards = []
     for meter in meters:
         if meter.municipality_id != municipality.id:
@@ -391,10 +403,15 @@ def email_reading_links(
     from core.tenancy import Municipality
 
     queued = 0
+    deadlines: dict[int, date] = {}
     for meter in meters:
         person = session.get_one(Person, meter.person_id)
         if not person.email:
             continue
+        if meter.municipality_id not in deadlines:
+            deadlines[meter.municipality_id] = reading_deadline(
+                session, meter.municipality_id, period
+            )
         municipality = session.get_one(Municipality, meter.municipality_id)
         url = reading_url(
             public_base_url,
@@ -409,7 +426,8 @@ def email_reading_links(
             subject=f"Zählerstand {period} für Ihren Wasserzähler {meter.number}",
             body=(
                 f"Guten Tag,\n\nbitte melden Sie den Stand Ihres Wasserzählers "
-                f"{meter.number} ({meter.location}) für {period} hier:\n\n{url}\n\n"
+                f"{meter.number} ({meter.location}) für {period} bis zum "
+                f"{deadlines[meter.municipality_id]:%d.%m.%Y} hier:\n\n{url}\n\n"
                 "Der Link gilt nur für diesen Zähler und dieses Jahr.\n\n"
                 f"{municipality.cash_office_name}\n"
             ),

@@ -140,7 +140,7 @@ def _annual_run_options(year_label: str) -> Callable[[Any], Any]:
                     help="Bescheiddatum (JJJJ-MM-TT).",
                 ),
                 click.option(
-                    "--year", type=int, help=f"{year_label} (Standard: Jahr von --as-of)."
+                    "--year", help=f"{year_label}, vierstellig (Standard: Jahr von --as-of)."
                 ),
                 click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname)."),
                 click.option(
@@ -158,14 +158,25 @@ def _annual_run_options(year_label: str) -> Callable[[Any], Any]:
     return decorate
 
 
+def _year(text: str | None, as_of: Any) -> int:
+    """The run's year, four digits and assessable on ``as_of`` (German error otherwise)."""
+    from core.assessment import run_guards
+    from core.errors import ValidationError
+
+    try:
+        return run_guards.parse_year(text or str(as_of.year), as_of)
+    except ValidationError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @assess_group.command("dog-tax")
 @_annual_run_options("Steuerjahr")
-def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
+def assess_dog_tax(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual dog-tax assessment; idempotent (a second run changes nothing)."""
     from core.assessment import dog_tax_run
 
     day = as_of.date()
-    year = year or day.year
+    year = _year(year, day)
     _batch(
         slug,
         "Halter",
@@ -183,12 +194,12 @@ def assess_dog_tax(as_of, year: int | None, slug: str | None, render: bool) -> N
 
 @assess_group.command("waste")
 @_annual_run_options("Gebührenjahr")
-def assess_waste(as_of, year: int | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
+def assess_waste(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual waste-fee assessment; idempotent (a second run changes nothing)."""
     from core.assessment import waste_fee_run
 
     day = as_of.date()
-    year = year or day.year
+    year = _year(year, day)
     _batch(
         slug,
         "Gebührenpflichtige",
@@ -342,7 +353,7 @@ def meters_group() -> None:
 
 
 @meters_group.command("cards")
-@click.option("--period", required=True, type=int, help="Ablesejahr.")
+@click.option("--period", required=True, help="Ablesejahr (vierstellig).")
 @click.option(
     "--out",
     "out",
@@ -353,16 +364,16 @@ def meters_group() -> None:
 @click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
 @click.option("--email", is_flag=True, help="Den Link auch per E-Mail senden (Postausgang).")
 @with_appcontext
-def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
-    """Reading cards with a QR code per meter (signed, bound to meter and period)."""
-    from datetime import date
-
+def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
+    """Reading cards with a QR code per meter (signed, bound to meter and period); the reply-by
+    date is the statute's reading deadline."""
     from core import water
 
+    year = _year(period, clock.today())
     factory = _session_factory()
     with factory() as session:
         for municipality in _municipalities(session, slug):
-            meters = water.meters_for_cards(session, municipality.id, period)
+            meters = water.meters_for_cards(session, municipality.id, year)
             if not meters:
                 continue
             target = (
@@ -373,11 +384,10 @@ def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
             pdf = water.reading_cards_pdf(
                 session,
                 meters,
-                period=period,
+                period=year,
                 secret=current_app.config["SECRET_KEY"],
                 public_base_url=current_app.config["PUBLIC_BASE_URL"],
                 issued_at=clock.now(),
-                reply_by=date(period + 1, 1, 31),
             )
             target.write_bytes(pdf)
             click.echo(f"{target}: {len(meters)} Ablesekarten")
@@ -385,7 +395,7 @@ def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
                 queued = water.email_reading_links(
                     session,
                     meters,
-                    period=period,
+                    period=year,
                     secret=current_app.config["SECRET_KEY"],
                     public_base_url=current_app.config["PUBLIC_BASE_URL"],
                     issued_at=clock.now(),
@@ -395,7 +405,7 @@ def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
 
 
 @assess_group.command("water")
-@click.option("--period", required=True, type=int, help="Abrechnungsjahr.")
+@click.option("--period", required=True, help="Abrechnungsjahr (vierstellig).")
 @click.option(
     "--as-of",
     "as_of",
@@ -403,21 +413,51 @@ def meters_cards(period: int, out: str, slug: str | None, email: bool) -> None:
     help="Bescheiddatum (Standard: heute).",
 )
 @click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@click.option(
+    "--confirm-early",
+    is_flag=True,
+    help="Vor Ende der Ablesefrist abrechnen (Zähler ohne Stand werden geschätzt).",
+)
 @with_appcontext
-def assess_water(period: int, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Consumption billing with estimates and next year's advance payments; idempotent."""
-    from core.assessment import water_run
+def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> None:  # type: ignore[no-untyped-def]
+    """Consumption billing with estimates and next year's advance payments; idempotent.
+    Before the reading deadline only with --confirm-early, after showing what it would do."""
+    from core.assessment import run_guards, water_run
+    from core.errors import DomainError
 
     day = as_of.date() if as_of else clock.today()
+    year = _year(period, day)
+    with _session_factory()() as session:  # every municipality is checked before any is billed
+        early = []
+        for m in _municipalities(session, slug):
+            try:
+                check = run_guards.water_billing_check(session, m.id, year, day)
+            except DomainError as exc:
+                raise click.ClickException(f"{m.name}: {exc.message}") from exc
+            click.echo(f"{m.name}:\n  " + "\n  ".join(check.lines()))
+            early += [m.name] if check.early else []
+    if early and not confirm_early:
+        raise click.ClickException(
+            f"Die Ablesefrist für {year} ist noch nicht abgelaufen ({', '.join(early)}): nichts "
+            "abgerechnet. Mit --confirm-early trotzdem abrechnen (Zähler ohne übernommenen "
+            "Stand werden geschätzt)."
+        )
     _batch(
         slug,
         "Zähler",
         lambda session, m, progress: water_run.bill_all(
-            session, municipality=m, period=period, as_of=day, actor="cli", chunk_done=progress
+            session,
+            municipality=m,
+            period=year,
+            as_of=day,
+            actor="cli",
+            chunk_done=progress,
+            confirm_early=confirm_early,
         ),
         lambda m, stats: (
-            f"{m.name}: Wasser {period} – {stats.meters} Zähler, "
-            f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt."
+            f"{m.name}: Wasser {year} – {stats.meters} Zähler, "
+            f"{stats.notices} Abrechnungen, davon {stats.estimated} geschätzt"
+            + (f", {stats.waiting} Zählerstände warteten auf Prüfung." if stats.waiting else ".")
         ),
     )
 

@@ -28,6 +28,7 @@ class Target:
     description: str
     period_start: date
     period_end: date
+    label: str = ""  # short name of the row on the notice ("Rate 1", "Abschlag 2")
 
 
 @dataclass(frozen=True)
@@ -113,10 +114,11 @@ def book(
     actor: str,
     changes: list[Change],
     claims_by_key: dict[str, list[Claim]],
-) -> None:
-    """Carry out ``changes`` (from :func:`plan`) in the ledger."""
+) -> list[Claim]:
+    """Carry out ``changes`` (from :func:`plan`) in the ledger; returns the claims posted."""
     by_key = {t.key: t for t in targets}
     touched: list[Claim] = []
+    posted: list[Claim] = []
     for change in changes:
         if change.difference_cents > 0:
             target = by_key[change.key]
@@ -138,6 +140,7 @@ def book(
                 notice_id=notice_id,
             )
             touched.append(claim)
+            posted.append(claim)
             continue
         remaining = -change.difference_cents
         for claim in reversed(claims_by_key.get(change.key, [])):  # newest first
@@ -160,6 +163,7 @@ def book(
         from core.payments.direct_debit import announce_by_notice
 
         announce_by_notice(session, notice_id, touched)
+    return posted
 
 
 @dataclass

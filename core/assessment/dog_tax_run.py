@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards
 from core.assessment.dog_tax import (
     LEVY,
     DogFacts,
@@ -24,6 +24,7 @@ from core.assessment.dog_tax import (
     compute_year,
     due_date,
 )
+from core.assessment.schedule import Schedule, balances_of, schedule, settle
 from core.dogs import Dog
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
@@ -136,9 +137,8 @@ def _assess(
     )
     previous = sum(booked.values())
     first = previous == 0 and not has_notice
-    data = _snapshot(
-        person, year, as_of, result, targets, booked, claims_by_key, in_force, first=first
-    )
+    rows = schedule(targets, claims_by_key, balances_of(session, claims_by_key))
+    data = _snapshot(person, year, as_of, result, targets, booked, rows, in_force, first=first)
     notice = new_notice(
         session,
         municipality=municipality,
@@ -157,7 +157,7 @@ def _assess(
         data=data,
         actor=actor,
     )
-    booking.book(
+    posted = booking.book(
         session,
         person=person,
         municipality=municipality,
@@ -171,6 +171,7 @@ def _assess(
         changes=changes,
         claims_by_key=claims_by_key,
     )
+    settle(session, notice, {"instalments": (targets, claims_by_key, posted)})
     return notice
 
 
@@ -182,6 +183,7 @@ def _target(instalment: Instalment, year: int, as_of: date, rules: DogTaxRules) 
         description=f"Hundesteuer {year}, Rate {instalment.index}",
         period_start=date(year, instalment.first_month, 1),
         period_end=_month_end(year, instalment.last_month),
+        label=f"Rate {instalment.index}",
     )
 
 
@@ -192,25 +194,11 @@ def _snapshot(
     result: Any,
     targets: list[booking.Target],
     booked: dict[str, int],
-    claims_by_key: dict[str, list[Claim]],
+    rows: Schedule,
     rules: DogTaxRules,
     *,
     first: bool,
 ) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    for target in targets:
-        before = booked.get(target.key, 0)
-        original_due = claims_by_key[target.key][0].due_date if before else target.due_date
-        if before == 0:
-            rows.append({"due_date": target.due_date, "amount_cents": target.amount_cents})
-        elif target.amount_cents >= before:
-            rows.append({"due_date": original_due, "amount_cents": before})
-            if target.amount_cents > before:
-                rows.append(
-                    {"due_date": target.due_date, "amount_cents": target.amount_cents - before}
-                )
-        else:
-            rows.append({"due_date": original_due, "amount_cents": target.amount_cents})
     payable = sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets)
     previous = sum(booked.values())
     if first:
@@ -246,11 +234,9 @@ def _snapshot(
             }
             for ln in result.lines
         ],
-        "instalments": [
-            {"due_date": r["due_date"].isoformat(), "amount_cents": r["amount_cents"]}
-            for r in rows
-            if r["amount_cents"]
-        ],
+        "rate_label": "Jahressteuer",
+        "instalments": rows.as_data(),
+        "overpaid_cents": rows.overpaid_cents,
         "payable_cents": payable,
     }
 
@@ -291,6 +277,7 @@ def assess_all(
     """Annual assessment (Jahresveranlagung) of every owner; ``chunk_done(done, total)`` is
     called after each chunk so that the caller can commit and report progress. What is on file
     for the owners of a chunk is read up front (:func:`_on_file`), a few queries per chunk."""
+    run_guards.check_year(year, as_of)
     rules = RulesCache(session, municipality.id)
     owners = owners_in_year(session, municipality.id, year)
     stats = RunStats()

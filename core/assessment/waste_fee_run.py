@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards
 from core.assessment.periods import Instalment, Line, month_end, month_index
+from core.assessment.schedule import Schedule, balances_of, schedule, settle
 from core.assessment.waste_fee import (
     LEVY,
     BinFacts,
@@ -179,11 +180,20 @@ def _assess(
         total_cents=total,
         previous_cents=previous,
         data=_snapshot(
-            person, year, as_of, lines, total, targets, booked, claims_by_key, in_force, first
+            person,
+            year,
+            as_of,
+            lines,
+            total,
+            targets,
+            booked,
+            schedule(targets, claims_by_key, balances_of(session, claims_by_key)),
+            in_force,
+            first,
         ),
         actor=actor,
     )
-    booking.book(
+    posted = booking.book(
         session,
         person=person,
         municipality=municipality,
@@ -197,6 +207,7 @@ def _assess(
         changes=changes,
         claims_by_key=claims_by_key,
     )
+    settle(session, notice, {"instalments": (targets, claims_by_key, posted)})
     return notice
 
 
@@ -210,29 +221,8 @@ def _target(
         description=f"Abfallgebühren {year}, Rate {instalment.index}",
         period_start=date(year, instalment.first_month, 1),
         period_end=month_end(year, instalment.last_month),
+        label=f"Rate {instalment.index}",
     )
-
-
-def _instalment_rows(
-    targets: list[booking.Target], booked: dict[str, int], claims_by_key: dict[str, list[Claim]]
-) -> list[dict[str, Any]]:
-    """What is payable when, per due date: kept amounts at their original date, increases at
-    the new one (the same rows as the dog-tax notice)."""
-    per_day: dict[date, int] = defaultdict(int)
-    for target in targets:
-        before = booked.get(target.key, 0)
-        if before == 0:
-            per_day[target.due_date] += target.amount_cents
-            continue
-        original_due = claims_by_key[target.key][0].due_date
-        per_day[original_due] += min(before, target.amount_cents)
-        if target.amount_cents > before:
-            per_day[target.due_date] += target.amount_cents - before
-    return [
-        {"due_date": day.isoformat(), "amount_cents": amount}
-        for day, amount in sorted(per_day.items())
-        if amount
-    ]
 
 
 def _snapshot(
@@ -243,7 +233,7 @@ def _snapshot(
     total: int,
     targets: list[booking.Target],
     booked: dict[str, int],
-    claims_by_key: dict[str, list[Claim]],
+    rows: Schedule,
     rules: WasteFeeRules,
     first: bool,
 ) -> dict[str, Any]:
@@ -281,7 +271,9 @@ def _snapshot(
             }
             for ln in lines
         ],
-        "instalments": _instalment_rows(targets, booked, claims_by_key),
+        "rate_label": "Jahresgebühr",
+        "instalments": rows.as_data(),
+        "overpaid_cents": rows.overpaid_cents,
         "payable_cents": sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets),
     }
 
@@ -332,6 +324,7 @@ def assess_all(
 ) -> RunStats:
     """Annual assessment of every liable person, in chunks (``chunk_done(done, total)`` after
     each, so that the caller can commit and report progress)."""
+    run_guards.check_year(year, as_of)
     rules = RulesCache(session, municipality.id)
     liable = liable_in_year(session, municipality.id, year)
     stats = RunStats()

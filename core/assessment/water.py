@@ -6,6 +6,11 @@ Estimates (§ 21 AVBWasserV): without a reading (or with a faulty meter) the con
 estimated from the previous periods and marked as estimated. The plausibility band has no legal
 number: it is a statute setting (e.g. ±50 % around last year's consumption).
 
+The reading deadline (Ablesefrist) is a statute setting too: ``reading_deadline_days`` after the
+period's last day readings must be reported (printed on the reading card; the billing run refuses
+to start before it unless a clerk confirms). Without it the deadline is the period's last day:
+no period is billed before it has ended.
+
 Readings are whole cubic metres, as printed on the reading card. VAT is computed once on the
 net total and rounded half-up to the cent; advance payments for the next period are the gross
 amount split evenly over the statute's advance dates (cumulative, so they add up exactly).
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from core.errors import ValidationError
@@ -34,6 +39,11 @@ class WaterRules:
     advance_dates: tuple[tuple[int, int], ...]
     legal_basis: str = ""
     remedy: str = ""
+    reading_deadline_days: int = 0  # days after the period's end to report readings
+
+    def reading_deadline(self, period: int) -> date:
+        """The last day to report the reading of ``period`` (Ablesefrist, from the statute)."""
+        return date(period, 12, 31) + timedelta(days=self.reading_deadline_days)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], source: str) -> WaterRules:
@@ -49,11 +59,14 @@ class WaterRules:
                 advance_dates=tuple((int(m), int(d)) for m, d in data["advance_dates"]),
                 legal_basis=str(data.get("legal_basis", "")),
                 remedy=str(data.get("remedy", "")),
+                reading_deadline_days=int(data.get("reading_deadline_days", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(
                 f"Wassergebührensatzung unvollständig oder fehlerhaft: {exc}"
             ) from exc
+        if not 0 <= rules.reading_deadline_days <= 366:
+            raise ValidationError("Die Ablesefrist muss zwischen 0 und 366 Tagen liegen.")
         if not rules.advance_dates or 12 % len(rules.advance_dates):
             raise ValidationError("Die Abschlagstermine müssen das Jahr in gleiche Teile teilen.")
         return rules

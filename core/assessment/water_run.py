@@ -16,31 +16,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.assessment import booking
+from core.assessment import booking, run_guards, schedule, water_notice
 from core.assessment.periods import add_months, month_end
 from core.assessment.water import LEVY, Bill, WaterRules, advance_payments, bill, estimate
 from core.errors import NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import TaxAccount
-from core.money import format_euro
-from core.notices import Notice, new_notice, recipient_block
+from core.notices import Notice, new_notice
 from core.persons import Person
-from core.statutes import statute_on
 from core.tenancy import Municipality
 from core.water import Meter, MeterReading, ReadingStatus, meters_for_cards
 
 ESTIMATE_YEARS = 3  # § 21 AVBWasserV: the consumption of up to three earlier periods
 
 
-def rules_for(session: Session, municipality_id: int, period: int) -> WaterRules:
-    statute = statute_on(session, municipality_id, LEVY, date(period, 12, 31))
-    return WaterRules.from_data(statute.data, statute.source)
+rules_for = run_guards.water_rules
 
 
 @dataclass(frozen=True)
@@ -243,6 +238,7 @@ def _bill(
                 first.description,
                 first.period_start or date(period, 1, 1),
                 first.period_end or date(period, 12, 31),
+                label=f"Abschlag {key.rsplit(':', 1)[1]}",
             )
         )
     targets.append(
@@ -253,6 +249,7 @@ def _bill(
             f"Wasser {period}, Zähler {meter.number}, Abrechnung",
             date(period, 1, 1),
             date(period, 12, 31),
+            label="Abschlusszahlung",
         )
     )
     targets = [t for t in targets if t.amount_cents]
@@ -271,6 +268,7 @@ def _bill(
                     f"Wasser {period + 1}, Zähler {meter.number}, Abschlag {i + 1}",
                     date(period + 1, i * span + 1, 1),
                     month_end(period + 1, (i + 1) * span),
+                    label=f"Abschlag {i + 1}",
                 )
             )
         next_targets = [t for t in next_targets if t.amount_cents]
@@ -292,105 +290,46 @@ def _bill(
         kassenzeichen=account.kassenzeichen,
         total_cents=result.gross_cents,
         previous_cents=sum(booked.values()),
-        data=_snapshot(person, meter, period, as_of, used, result, rules, targets, next_targets),
+        data=water_notice.snapshot(
+            person,
+            meter,
+            period,
+            as_of,
+            used,
+            result,
+            rules,
+            water_notice.schedules(session, (targets, claims), (next_targets, next_claims)),
+            months=_months_in(meter, period),
+            payable_cents=sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets),
+            rebill=any(key.endswith(":bill") for key in booked),
+        ),
         actor=actor,
     )
-    for year, year_targets, year_changes, year_claims in (
-        (period, targets, changes, claims),
-        (period + 1, next_targets, next_changes, next_claims),
+    tables = {}
+    for table, year, year_targets, year_changes, year_claims in (
+        ("instalments", period, targets, changes, claims),
+        ("advances", period + 1, next_targets, next_changes, next_claims),
     ):
-        booking.book(
-            session,
-            person=person,
-            municipality=municipality,
-            levy=ClaimKind.WATER_FEE,
-            year=year,
-            targets=year_targets,
-            kassenzeichen=account.kassenzeichen,
-            notice_id=notice.id,
-            as_of=as_of,
-            actor=actor,
-            changes=year_changes,
-            claims_by_key=year_claims,
+        tables[table] = (
+            year_targets,
+            year_claims,
+            booking.book(
+                session,
+                person=person,
+                municipality=municipality,
+                levy=ClaimKind.WATER_FEE,
+                year=year,
+                targets=year_targets,
+                kassenzeichen=account.kassenzeichen,
+                notice_id=notice.id,
+                as_of=as_of,
+                actor=actor,
+                changes=year_changes,
+                claims_by_key=year_claims,
+            ),
         )
+    schedule.settle(session, notice, tables)
     return notice
-
-
-def _snapshot(
-    person: Person,
-    meter: Meter,
-    period: int,
-    as_of: date,
-    used: Consumption,
-    result: Bill,
-    rules: WaterRules,
-    targets: list[booking.Target],
-    next_targets: list[booking.Target],
-) -> dict[str, Any]:
-    consumption_text = f"Verbrauch {used.m3} m³ × {format_euro(rules.price_per_m3_cents)}" + (
-        " (geschätzt)"
-        if used.estimated
-        else f" (Zählerstand {used.start_reading} → {used.end_reading})"
-    )
-    months = _months_in(meter, period)
-    start, end = date(period, 1, 1).isoformat(), date(period, 12, 31).isoformat()
-    lines = [
-        {
-            "description": f"Grundgebühr Zähler {meter.number} ({meter.size})",
-            "period_start": start,
-            "period_end": end,
-            "months": months,
-            "annual_cents": rules.base_fee_year_cents[meter.size],
-            "amount_cents": result.base_cents,
-        },
-        {
-            "description": consumption_text,
-            "period_start": start,
-            "period_end": end,
-            "months": months,
-            "annual_cents": result.consumption_cents,
-            "amount_cents": result.consumption_cents,
-        },
-    ]
-    if result.vat_cents:
-        lines.append(
-            {
-                "description": f"Umsatzsteuer {rules.vat_basis_points // 100} %",
-                "period_start": start,
-                "period_end": end,
-                "months": months,
-                "annual_cents": result.net_cents,
-                "amount_cents": result.vat_cents,
-            }
-        )
-    rows = [
-        {"due_date": t.due_date.isoformat(), "amount_cents": t.amount_cents}
-        for t in targets + next_targets
-    ]
-    return {
-        "meter_id": meter.id,
-        "recipient": recipient_block(person, as_of),
-        "person_number": person.number,
-        "intro": (
-            f"Für den Wasserzähler {meter.number} ({meter.location}) rechnen wir das Jahr "
-            f"{period} ab"
-            + (
-                ". Es lag kein Zählerstand vor; der Verbrauch wurde nach "
-                "§ 21 AVBWasserV aus den Vorjahren geschätzt."
-                if used.estimated
-                else "."
-            )
-            + " Die Abschläge für das Folgejahr sind unten aufgeführt."
-        ),
-        "legal_basis": rules.legal_basis or rules.source,
-        "remedy": rules.remedy,
-        "statute_source": rules.source,
-        "rate_label": "Satz",
-        "lines": lines,
-        "instalments": rows,
-        "payable_cents": sum(t.amount_cents for t in targets if t.key.endswith(":bill")),
-        "estimated": used.estimated,
-    }
 
 
 @dataclass
@@ -398,6 +337,7 @@ class RunStats:
     meters: int = 0
     notices: int = 0
     estimated: int = 0
+    waiting: int = 0  # readings of the period still waiting for a clerk (billed as estimated)
 
 
 def bill_all(
@@ -409,13 +349,20 @@ def bill_all(
     actor: str,
     chunk_size: int = 500,
     chunk_done: Callable[[int, int], None] = lambda _d, _t: None,
+    confirm_early: bool = False,
 ) -> RunStats:
     """Bill every meter of the period; ``chunk_done(done, total)`` is called after each chunk so
     that the caller can commit and report progress. What is on file for a chunk's meters is read
-    up front (:func:`_on_file`)."""
+    up front (:func:`_on_file`). Before the period's reading deadline the run is refused
+    (:class:`run_guards.EarlyBilling`) unless ``confirm_early``."""
+    run_guards.check_year(period, as_of)
     rules = rules_for(session, municipality.id, period)
     meters = meters_for_cards(session, municipality.id, period)
-    stats = RunStats()
+    check = run_guards.water_billing_check(
+        session, municipality.id, period, as_of, rules=rules, meters=meters
+    )
+    run_guards.require_confirmation(check, confirm_early=confirm_early)
+    stats = RunStats(waiting=len(check.waiting))
     for start in range(0, len(meters), chunk_size):
         chunk_meters = meters[start : start + chunk_size]
         chunk = _on_file(session, period, chunk_meters)

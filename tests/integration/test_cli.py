@@ -95,14 +95,15 @@ def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) 
     assert "0 neue Bescheide" in second.stdout  # idempotent
 
     this_year = str(year - 1)  # no readings yet in the demo: every meter is estimated
-    water = run(
-        "assess", "water", "--period", this_year, "--municipality", "musterstadt", env=fresh_env
-    )
+    water_args = ("assess", "water", "--period", this_year, "--municipality", "musterstadt")
+    early = run(*water_args, env=fresh_env)  # the period's reading deadline has not passed
+    assert early.returncode != 0
+    assert "Ablesefrist" in early.stderr and "--confirm-early" in early.stderr
+    assert f"bis 15.01.{year}" in early.stdout and "Geschätzt würden" in early.stdout
+    water = run(*water_args, "--confirm-early", env=fresh_env)
     assert water.returncode == 0, water.stderr
     assert "Abrechnungen, davon" in water.stdout and " 0 Abrechnungen" not in water.stdout
-    again = run(
-        "assess", "water", "--period", this_year, "--municipality", "musterstadt", env=fresh_env
-    )
+    again = run(*water_args, "--confirm-early", env=fresh_env)
     assert " 0 Abrechnungen" in again.stdout  # idempotent
 
     listed = run("notices", "list", "--json", env=fresh_env)
@@ -135,3 +136,21 @@ def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) 
         assert f"Abfallgebühren {year}" in waste.stdout
         new_notices.append([int(n) for n in re.findall(r"(\d+) neue Bescheide", waste.stdout)])
     assert all(new_notices[0]) and len(new_notices[0]) == 2 and new_notices[1] == [0, 0]
+
+
+@pytest.mark.parametrize("year", ["abc", "-5", "1999", "2100"])
+def test_annual_runs_refuse_a_year_far_from_today(
+    fresh_env: dict[str, str], tmp_path: Path, year: str
+) -> None:
+    """Refused in German before anything is read or booked (no database needed)."""
+    as_of = f"{clock.today().year}-12-01"
+    for args in (
+        ("assess", "dog-tax", "--as-of", as_of, "--year", year),
+        ("assess", "waste", "--as-of", as_of, "--year", year),
+        ("assess", "water", "--period", year, "--confirm-early"),
+        ("meters", "cards", "--period", year, "--out", str(tmp_path / "karten.pdf")),
+    ):
+        result = run(*args, env=fresh_env)
+        assert result.returncode != 0, args
+        assert "vierstellig" in result.stderr or "kein Lauf möglich" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "Invalid value" not in result.stderr

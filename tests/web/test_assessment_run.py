@@ -1,0 +1,154 @@
+"""The back office's batch-run screen: bad input is a German form error, never a 500 nor
+another year; a water billing before the reading deadline shows what it would do and runs only
+when the clerk ticks the confirmation. The reading cards print the statute's deadline."""
+
+import subprocess
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import clock, water
+from core.identity import Role
+from core.ledger.models import Claim
+from core.notices import Notice
+from core.statutes import Statute
+from tests.conftest import csrf_token, post_form, staff_login
+from tests.integration.test_water_flow import WATER, meter
+
+PAGE = "/backoffice/veranlagung"
+
+
+@pytest.fixture
+def desk(app: Flask, db: Session, make: Any) -> Any:
+    """A clerk's client in a town whose statute ends the reading period 15 days after the
+    year; two meters: one read and accepted this year, one whose reading waits for a clerk."""
+    m = make.municipality()
+    make.dog_tax_statute(m)
+    db.add(
+        Statute(
+            municipality_id=m.id,
+            levy="water_fee",
+            valid_from=date(2020, 1, 1),
+            source="Wassergebührensatzung (Test)",
+            data={**WATER, "reading_deadline_days": 15},
+        )
+    )
+    year = clock.today().year
+    meters = [meter(db, m, make.person(m), n) for n in ("W-OK", "W-WAIT")]
+    for w, value in zip(meters, (290, 900), strict=True):
+        for period, v, confirmed in ((year - 1, 195, False), (year, value, True)):
+            water.submit_reading(
+                db,
+                meter=w,
+                period=period,
+                value=v,
+                read_on=date(period, 1, 2),
+                as_of=date(period, 1, 2),
+                source=water.ReadingSource.CARD,
+                band_percent=50,
+                confirmed=confirmed,
+                actor="test",
+            )
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    db.commit()
+    client = app.test_client()
+    staff_login(client, clerk.email)
+    return client, m
+
+
+def claims_of(db: Session, m: Any) -> int:
+    return db.scalar(select(func.count(Claim.id)).where(Claim.municipality_id == m.id)) or 0
+
+
+@pytest.mark.parametrize(
+    ("levy", "year", "message"),
+    [
+        ("foo", "2026", "Bitte wählen Sie einen Lauf aus der Liste."),
+        ("dog_tax", "abc", "vierstellig"),
+        ("dog_tax", "-5", "vierstellig"),
+        ("dog_tax", "99999999999999999999", "vierstellig"),
+        ("dog_tax", "1999", "Für das Jahr 1999 ist kein Lauf möglich"),
+        ("waste_fee", "2100", "Für das Jahr 2100 ist kein Lauf möglich"),
+        ("water_fee", "1999", "Für das Jahr 1999 ist kein Lauf möglich"),
+    ],
+)
+def test_bad_runs_are_german_form_errors(
+    desk: Any, db: Session, levy: str, year: str, message: str
+) -> None:
+    client, m = desk
+    response = post_form(client, PAGE, {"levy": levy, "year": year})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Bitte prüfen Sie Ihre Angaben" in page and message in page
+    assert claims_of(db, m) == 0  # nothing run, not even for another year
+
+
+def test_early_water_billing_lists_what_it_would_do_and_needs_the_tick(
+    desk: Any, db: Session
+) -> None:
+    client, m = desk
+    year = clock.today().year  # the period has not ended: its deadline is 15 January next year
+    refused = post_form(client, PAGE, {"levy": "water_fee", "year": str(year)})
+    assert refused.status_code == 200  # nothing wrong with the input: it asks to confirm
+    page = refused.get_data(as_text=True)
+    assert f"15.01.{year + 1}" in page and "Ablesefrist" in page
+    assert "Geschätzt würden 1 von 2 Zählern" in page
+    assert "W-WAIT" in page and "900 m³" in page  # the reading still waiting for a clerk
+    assert 'name="confirm_early"' in page
+    assert claims_of(db, m) == 0
+    done = post_form(client, PAGE, {"levy": "water_fee", "year": str(year), "confirm_early": "1"})
+    assert done.status_code == 302
+    assert "2 Zähler abgerechnet" in client.get(PAGE).get_data(as_text=True)
+    assert db.scalar(select(func.count(Notice.id)).where(Notice.municipality_id == m.id)) == 2
+
+
+def test_last_years_billing_after_the_deadline_needs_no_tick(desk: Any) -> None:
+    client, _m = desk
+    today = clock.today()
+    if today <= date(today.year, 1, 15):
+        pytest.skip("the previous period's reading deadline has not passed yet")
+    done = post_form(client, PAGE, {"levy": "water_fee", "year": str(today.year - 1)})
+    assert done.status_code == 302
+
+
+def test_reading_cards_ask_for_the_reading_by_the_statutes_deadline(
+    desk: Any, tmp_path: Any
+) -> None:
+    client, _m = desk
+    year = clock.today().year
+    response = client.get(f"/backoffice/ablesekarten.pdf?period={year}")
+    assert response.status_code == 200
+    (tmp_path / "cards.pdf").write_bytes(response.data)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(tmp_path / "cards.pdf"), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+    )
+    assert text.count(f"Bitte melden bis 15.01.{year + 1}") == 2  # one card per meter
+    assert f"{clock.today():%d.%m.%Y}" not in text.split("Bitte melden bis")[1][:12]
+    for bad in ("abc", "-5", "1999"):
+        assert client.get(f"/backoffice/ablesekarten.pdf?period={bad}").status_code == 400
+
+
+def test_assessing_one_person_refuses_a_bad_year(desk: Any, db: Session, make: Any) -> None:
+    client, m = desk
+    person = make.person(m)
+    db.commit()
+    url = f"/backoffice/personen/{person.id}"
+    for bad in ("abc", "-5", "1999", "2100"):
+        response = client.post(
+            f"{url}/veranlagen",
+            data={"csrf_token": csrf_token(client, url), "year": bad},
+            follow_redirects=True,
+        )
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert "vierstellig" in page or "kein Lauf möglich" in page
+    assert claims_of(db, m) == 0

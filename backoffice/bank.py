@@ -435,18 +435,16 @@ def statement_detail(import_id: int) -> str:
     ).first()
     if record is None:
         abort(404)
-    lines = list(
-        db_session.scalars(
-            select(bank_import.BankLine)
-            .where(
-                bank_import.BankLine.import_id == record.id,
-                bank_import.BankLine.municipality_id == current_user.municipality_id,
-            )
-            .order_by(bank_import.BankLine.entry_index, bank_import.BankLine.id)
-        )
+    page = queue_pages.import_page(
+        db_session,
+        current_user.municipality_id,
+        record.id,
+        page=parse_id(request.args.get("seite")) or 1,
     )
+    lines = page.lines
     return render_template(
         "backoffice/bank/statement_detail.html",
+        page=page,
         record=record,
         report=record.report,
         lines=lines,

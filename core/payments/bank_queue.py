@@ -93,6 +93,31 @@ def queue_page(
     return QueuePage(lines, page, pages, int(total), int(total_cents))
 
 
+def import_page(
+    session: Session, municipality_id: int, import_id: int, *, page: int = 1, per_page: int = 100
+) -> QueuePage:
+    """One page of the lines of one imported statement, in statement order (a statement of
+    12,000 lines is shown 100 at a time)."""
+    where = and_(BankLine.municipality_id == municipality_id, BankLine.import_id == import_id)
+    total, total_cents = session.execute(
+        select(func.count(BankLine.id), func.coalesce(func.sum(BankLine.amount_cents), 0)).where(
+            where
+        )
+    ).one()
+    pages = max(1, -(-int(total) // per_page))
+    page = min(max(page, 1), pages)
+    lines = list(
+        session.scalars(
+            select(BankLine)
+            .where(where)
+            .order_by(BankLine.entry_index, BankLine.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    return QueuePage(lines, page, pages, int(total), int(total_cents))
+
+
 def queued_count(session: Session, municipality_id: int) -> int:
     return int(
         session.scalar(

@@ -190,3 +190,15 @@ def test_amounts_in_the_report_are_read_exactly_up_to_the_limit(db: Session, mak
     )
     report = bank_import.import_statements(db, m, big, filename="g", as_of=clock.today(), actor="t")
     assert report.queued_cents == 2**31 - 1
+
+
+def test_statement_detail_is_paginated(client: FlaskClient, db: Session, desk: Any) -> None:
+    _queued(db, desk, credits=130)
+    (record,) = bank_import.imports_of(db, desk.id)
+    url = f"/backoffice/kontoauszuege/{record.id}"
+    first = client.get(url).get_data(as_text=True)
+    assert first.count("Zahler ") == 100 and "Seite 1 von 2 (130 Umsätze)" in first
+    second = client.get(f"{url}?seite=2").get_data(as_text=True)
+    assert second.count("Zahler ") == 30 and "Zahler 130" in second
+    assert client.get(f"{url}?seite=x").status_code == 200
+    assert client.get(f"/backoffice/kontoauszuege/{2**64}").status_code == 404

@@ -392,11 +392,16 @@ def statement_upload() -> str | Response:
     if form.validate_on_submit():
         db_session = db()
         upload = form.statement.data
+        data = upload.read()
+        # End the request's transaction before reading the file: on SQLite every transaction
+        # holds the write lock (core.db), and parsing needs no database.
+        db_session.commit()
         try:
+            parsed = bank_import.read_bank_file(data)
             report = bank_import.import_statements(
                 db_session,
                 g.municipality,
-                upload.read(),
+                parsed,
                 filename=upload.filename or "kontoauszug.xml",
                 as_of=clock.today(),
                 actor=current_user.actor,

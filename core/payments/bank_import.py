@@ -31,7 +31,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -273,29 +273,59 @@ def _name_tokens(text: str | None) -> set[str]:
 # --------------------------------------------------------------------------- import
 
 
+@dataclass(frozen=True)
+class ParsedFile:
+    """A bank file read and checked without the database: a payment status report (pain.002)
+    or camt statements. Reading it first keeps the parse out of the write transaction (on
+    SQLite every transaction holds the write lock, core.db)."""
+
+    sha256: str
+    status_report: pain002.StatusReport | None
+    statements: list[camt.CamtStatement]
+
+
+def read_bank_file(data: bytes) -> ParsedFile:
+    """Parse (all or nothing): raises a German ValidationError for anything but a readable
+    camt.053/camt.054 or pain.002 file with amounts the ledger can hold."""
+    root = camt.parse_xml(data)
+    sha = hashlib.sha256(data).hexdigest()
+    if pain002.is_status_report(root):
+        return ParsedFile(sha, pain002.parse_status_report(data), [])
+    statements = camt.parse_statements(data)
+    _check_storable(statements)
+    return ParsedFile(sha, None, statements)
+
+
 def import_statements(
     session: Session,
     municipality: Municipality,
-    data: bytes,
+    data: bytes | ParsedFile,
     *,
     filename: str,
     as_of: date,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Parse (all or nothing), then match and book every transaction; the caller commits.
+    """Match and book every transaction of a file (its bytes, or read before with
+    :func:`read_bank_file`); the caller commits.
 
     A payment status report (pain.002) for one of our direct-debit files is taken here too.
     """
-    root = camt.parse_xml(data)  # a file that is no XML at all is refused before any lock
+    parsed = data if isinstance(data, ParsedFile) else read_bank_file(data)
     serialize(session, municipality.id, "bank_import")  # the same file twice at once: one wins
-    if pain002.is_status_report(root):
+    if parsed.status_report is not None:
         return _import_status_report(
-            session, municipality, data, filename=filename, as_of=as_of, actor=actor
+            session,
+            municipality,
+            parsed.status_report,
+            sha256=parsed.sha256,
+            filename=filename,
+            as_of=as_of,
+            actor=actor,
         )
-    statements = camt.parse_statements(data)  # raises ValidationError for a malformed file
+    statements = parsed.statements
     report = ImportReport()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = parsed.sha256
     if session.scalars(
         select(StatementImport.id).where(
             StatementImport.municipality_id == municipality.id, StatementImport.sha256 == sha
@@ -304,7 +334,6 @@ def import_statements(
         report.already_imported = [s.statement_id for s in statements]
         report.duplicates = sum(len(e.transactions) for s in statements for e in s.entries)
         return report
-    _check_storable(statements)
     own_iban = municipality.iban.replace(" ", "").upper()
     for statement in statements:
         if statement.iban.replace(" ", "").upper() != own_iban:
@@ -724,8 +753,9 @@ def _return(
 def _import_status_report(
     session: Session,
     municipality: Municipality,
-    data: bytes,
+    status: pain002.StatusReport,
     *,
+    sha256: str,
     filename: str,
     as_of: date,
     actor: str,
@@ -734,7 +764,6 @@ def _import_status_report(
     open again, nothing moved at the bank), the mandate suspended where the reason says so.
     No flat return fee (the statute's fee is for a return after settlement); charges the bank
     states are passed on where the statute says so (core.payments.returns)."""
-    status = pain002.parse_status_report(data)
     report = ImportReport()
     run = session.scalars(
         select(DirectDebitRun).where(
@@ -767,7 +796,7 @@ def _import_status_report(
         session,
         municipality.id,
         filename=filename,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         kind=status.kind,
         message_id=status.message_id,
         statement_id=status.message_id,

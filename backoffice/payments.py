@@ -12,7 +12,7 @@ from backoffice.views import bp
 from core import clock
 from core.errors import DomainError, NotFound
 from core.ledger.models import Payment
-from core.money import MoneyParseError, parse_euro
+from core.money import parse_euro
 from core.payments import checkout, refund_limits, refunds
 from core.payments.provider import ProviderError
 from core.tenancy import Municipality
@@ -46,7 +46,7 @@ def refund_request(payment_id: int) -> str | Response:
                 actor=current_user.actor,
                 as_of=clock.today(),
             )
-        except MoneyParseError:
+        except ValueError:  # MoneyParseError, or more digits than Python reads as a number
             form.amount.errors = [*form.amount.errors, "Bitte einen Betrag wie 12,50 angeben."]
         except (DomainError, ProviderError) as exc:
             session.rollback()

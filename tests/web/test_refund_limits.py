@@ -182,3 +182,16 @@ def test_bad_refund_id_is_a_german_404(app: Any, make: Any, refund_id: str) -> N
 def test_huge_payment_id_on_the_refund_page_is_404(app: Any, make: Any) -> None:
     desk = _desk(app, make, make.municipality())
     assert desk.get(f"/backoffice/zahlungen/{2**64}/erstattung").status_code == 404
+
+
+@pytest.mark.parametrize("amount", ["99999999999999999999,99", "9" * 5000, "1e9", "-5,00"])
+def test_absurd_refund_amounts_are_form_errors(
+    app: Any, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str, amount: str
+) -> None:
+    m, person = payer
+    payment = paid_card_payment(client, db, make, m, person, localstripe, 1000)
+    answer = _refund(_desk(app, make, m), payment, amount)
+    assert answer.status_code == 200
+    text = answer.get_data(as_text=True)
+    assert "Bitte einen Betrag wie 12,50 angeben." in text or "nicht positiv" in text
+    assert _statuses(db, payment) == []

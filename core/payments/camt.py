@@ -462,15 +462,14 @@ class _Reader:
         tx_elements = [tx for d in details for tx in self.findall(d, "TxDtls")]
         if tx_elements:
             transactions = self.transactions(
-                tx_elements, amount, credit, where, own_iban, is_return_code(bank_code)
+                tx_elements,
+                amount,
+                credit,
+                where,
+                own_iban,
+                is_return_code(bank_code),
+                entry_charges=self.charges(element, where),
             )
-            if len(transactions) == 1 and transactions[0].charges_cents is None:
-                # charges given for the whole entry of a single payment belong to it
-                charges = self.charges(element, where)
-                if charges is not None and (
-                    transactions[0].return_reason or is_return_code(bank_code)
-                ):
-                    transactions = (replace(transactions[0], charges_cents=charges),)
         else:
             transactions = (
                 CamtTransaction(
@@ -526,6 +525,7 @@ class _Reader:
         where: str,
         own_iban: str,
         return_code: bool,
+        entry_charges: int | None = None,
     ) -> tuple[CamtTransaction, ...]:
         """The details of one entry; their amounts must add up to the entry's amount.
 
@@ -562,7 +562,30 @@ class _Reader:
             result.append(
                 self.transaction(element, amount, credit, own_iban, return_code, tx_where)
             )
+        is_return = return_code or result[0].return_reason is not None
+        if single and is_return and result[0].charges_cents is None and entry_charges is not None:
+            # charges given for the whole entry of a single return belong to it
+            result[0] = replace(result[0], charges_cents=entry_charges)
         total = sum(tx.amount_cents for tx in result)
+        if total != entry_amount and any(tx.charges_cents for tx in result):
+            # Some banks give a return's detail as the original amount with the charges beside
+            # it, the entry being both: the detail then is the original, the debit the sum.
+            with_charges = [
+                replace(
+                    tx,
+                    amount_cents=tx.amount_cents + (tx.charges_cents or 0),
+                    original_amount_cents=(
+                        tx.amount_cents
+                        if tx.original_amount_cents is None
+                        else tx.original_amount_cents
+                    ),
+                )
+                if tx.charges_cents
+                else tx
+                for tx in result
+            ]
+            if sum(tx.amount_cents for tx in with_charges) == entry_amount:
+                result, total = with_charges, entry_amount
         if total != entry_amount:
             raise ValidationError(
                 f"{where}: die Einzelumsätze ergeben {_euro(total)} €, "

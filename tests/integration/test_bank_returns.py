@@ -267,3 +267,44 @@ def test_pain002_with_another_original_amount_books_nothing(db: Any, make: Any) 
     assert "30,00 €" in caught.value.message and "33,00 €" in caught.value.message
     assert "Es wurde nichts gebucht" in caught.value.message
     assert item.status is ItemStatus.IN_COLLECTION
+
+
+def _hand_written_return(c: Any, entry_extra: str, details: str) -> bytes:
+    """A return as some banks write it, by hand: the entry is what was debited (36.00 €)."""
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{ns}"><BkToCstmrStmt>'
+        "<GrpHdr><MsgId>HAND-1</MsgId><CreDtTm>2026-03-19T10:00:00</CreDtTm></GrpHdr>"
+        f"<Stmt><Id>HAND-1</Id><Acct><Id><IBAN>{c.m.iban}</IBAN></Id></Acct>"
+        '<Ntry><Amt Ccy="EUR">36.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+        "<BookgDt><Dt>2026-03-19</Dt></BookgDt><AcctSvcrRef>R-1</AcctSvcrRef>"
+        "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>UPDD</SubFmlyCd></Fmly></Domn>"
+        f"</BkTxCd>{entry_extra}<NtryDtls><TxDtls><Refs><EndToEndId>{c.item.end_to_end_id}"
+        f"</EndToEndId></Refs>{details}<RtrInf><Rsn><Cd>AM04</Cd></Rsn></RtrInf></TxDtls>"
+        "</NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("entry_extra", "details"),
+    [
+        # the detail is the original amount, the charges beside it
+        ("", '<Amt Ccy="EUR">33.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Chrgs><Rcrd>'
+             '<Amt Ccy="EUR">3.00</Amt><CdtDbtInd>DBIT</CdtDbtInd></Rcrd></Chrgs>'),
+        # the charges are given for the entry, the detail has no amount of its own
+        ('<Chrgs><TtlChrgsAndTaxAmt Ccy="EUR">3.00</TtlChrgsAndTaxAmt></Chrgs>', ""),
+        # the original as instructed amount, the detail's amount is what was debited
+        ("", '<Amt Ccy="EUR">36.00</Amt><CdtDbtInd>DBIT</CdtDbtInd>'
+             '<AmtDtls><InstdAmt><Amt Ccy="EUR">33.00</Amt></InstdAmt></AmtDtls>'),
+        # two charge records, one the bank books separately (ChrgInclInd false): left out
+        ("", '<Amt Ccy="EUR">36.00</Amt><Chrgs><Rcrd><Amt Ccy="EUR">3.00</Amt></Rcrd>'
+             '<Rcrd><Amt Ccy="EUR">1.00</Amt><ChrgInclInd>false</ChrgInclInd></Rcrd></Chrgs>'),
+    ],
+)  # fmt: skip
+def test_returns_as_banks_write_them(db: Any, make: Any, entry_extra: str, details: str) -> None:
+    c = _collected(db, make)
+    report = _import(db, c, _hand_written_return(c, entry_extra, details))
+    assert (report.returns, report.queued, report.return_charges_cents) == (1, 0, 300)
+    assert ledger.open_amounts(db, [c.claim]) == {c.claim.id: 3300}
+    assert _cost_claims(db, c) == [300]
+    assert _account(db, c, "1800") == 3300 - 3600

@@ -55,7 +55,9 @@ class Refund(Base):
     )
     requested_by: Mapped[str] = mapped_column(String(60))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    requested_on: Mapped[date]  # the business day (as_of) whose sum per clerk it counts in
+    # The business day (as_of) whose sum per clerk it counts in; today for refunds made
+    # elsewhere without one (e.g. automatic ones).
+    requested_on: Mapped[date] = mapped_column(default=clock.today)
     approval_reason: Mapped[str | None] = mapped_column(String(300))  # why four eyes
     decided_by: Mapped[str | None] = mapped_column(String(60))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

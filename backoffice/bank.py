@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from backoffice.form_ids import MAX_ID, form_id, parse_id
 from backoffice.views import bp
 from core import audit, clock, persons
 from core.errors import DomainError, FieldErrors, NotFound
@@ -30,6 +31,7 @@ from core.ledger import service as ledger
 from core.ledger.models import Claim
 from core.money import format_euro
 from core.payments import bank_import, direct_debit, mandates
+from core.payments import bank_queue as queue_pages
 from core.payments.debit_outlook import debit_outlook
 from portal.auth import staff_required
 from portal.database import db
@@ -295,6 +297,8 @@ def _collection_step(
 
 
 def _run(run_id: int) -> direct_debit.DirectDebitRun:
+    if run_id > MAX_ID:
+        abort(404)
     try:
         return direct_debit.get_run(db(), current_user.municipality_id, run_id)
     except NotFound:
@@ -372,7 +376,7 @@ def _statements_page(form: StatementUploadForm) -> str:
         report=session.pop(REPORT_KEY, None),
         imports=imports,
         names=_actor_names(db_session, {i.imported_by for i in imports}),
-        queued=len(bank_import.queue(db_session, current_user.municipality_id)),
+        queued=queue_pages.queued_count(db_session, current_user.municipality_id),
     )
 
 
@@ -389,11 +393,16 @@ def statement_upload() -> str | Response:
     if form.validate_on_submit():
         db_session = db()
         upload = form.statement.data
+        data = upload.read()
+        # End the request's transaction before reading the file: on SQLite every transaction
+        # holds the write lock (core.db), and parsing needs no database.
+        db_session.commit()
         try:
+            parsed = bank_import.read_bank_file(data)
             report = bank_import.import_statements(
                 db_session,
                 g.municipality,
-                upload.read(),
+                parsed,
                 filename=upload.filename or "kontoauszug.xml",
                 as_of=clock.today(),
                 actor=current_user.actor,
@@ -421,6 +430,8 @@ def statement_upload() -> str | Response:
 @bp.get("/kontoauszuege/<int:import_id>")
 @staff_required()
 def statement_detail(import_id: int) -> str:
+    if import_id > MAX_ID:
+        abort(404)
     db_session = db()
     record = db_session.scalars(
         select(bank_import.StatementImport).where(
@@ -430,18 +441,16 @@ def statement_detail(import_id: int) -> str:
     ).first()
     if record is None:
         abort(404)
-    lines = list(
-        db_session.scalars(
-            select(bank_import.BankLine)
-            .where(
-                bank_import.BankLine.import_id == record.id,
-                bank_import.BankLine.municipality_id == current_user.municipality_id,
-            )
-            .order_by(bank_import.BankLine.entry_index, bank_import.BankLine.id)
-        )
+    page = queue_pages.import_page(
+        db_session,
+        current_user.municipality_id,
+        record.id,
+        page=parse_id(request.args.get("seite")) or 1,
     )
+    lines = page.lines
     return render_template(
         "backoffice/bank/statement_detail.html",
+        page=page,
         record=record,
         report=record.report,
         lines=lines,
@@ -454,19 +463,40 @@ def statement_detail(import_id: int) -> str:
 # --------------------------------------------------------------------------- clerks' queue
 
 
+DIRECTIONS = {"eingang": True, "abgang": False}  # the queue's filter "richtung"
+
+
 @bp.get("/zahlungsabgleich")
 @staff_required()
 def bank_queue() -> str:
-    lines = bank_import.queue(db(), current_user.municipality_id)
+    """The queue, a page at a time; the filters travel in the query string of every link."""
+    direction = request.args.get("richtung", "")
+    search = (request.args.get("suche") or "").strip()[: queue_pages.MAX_SEARCH]
+    wanted = queue_pages.QueueFilter(credit=DIRECTIONS.get(direction), search=search)
+    page = queue_pages.queue_page(
+        db(),
+        current_user.municipality_id,
+        page=parse_id(request.args.get("seite")) or 1,
+        wanted=wanted,
+    )
+    filters = {k: v for k, v in (("richtung", direction), ("suche", search)) if v}
+    if direction not in DIRECTIONS:
+        filters.pop("richtung", None)
     return render_template(
         "backoffice/bank/queue.html",
-        lines=lines,
-        total_cents=sum(x.amount_cents for x in lines),
+        page=page,
+        lines=page.lines,
+        total_cents=page.total_cents,
+        filters=filters,
+        direction=filters.get("richtung", ""),
+        search=search,
         mask=mandates.masked_iban,
     )
 
 
 def _line(line_id: int) -> bank_import.BankLine:
+    if line_id > MAX_ID:
+        abort(404)
     try:
         return bank_import.get_line(db(), current_user.municipality_id, line_id)
     except NotFound:
@@ -479,7 +509,7 @@ def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
     results = persons.search_persons(db_session, line.municipality_id, query) if query else []
     chosen = None
     open_claims: list[ledger.ClaimView] = []
-    person_id = request.args.get("person", type=int)
+    person_id = parse_id(request.args.get("person"))
     if person_id:
         try:
             chosen = persons.get_person(db_session, line.municipality_id, person_id)
@@ -516,10 +546,10 @@ def bank_line_assign(line_id: int) -> Response:
     line = _line(line_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    person_id = request.form.get("person_id", type=int)
-    claim_id = request.form.get("claim_id", type=int)
-    if person_id is None:
-        abort(400)
+    person_id = form_id(request.form, "person_id")
+    claim_id = form_id(request.form, "claim_id") if request.form.get("claim_id") else None
+    if person_id is None or (request.form.get("claim_id") and claim_id is None):
+        abort(404)  # an id that names nothing (not a number, too large): German "not found"
     try:
         person = persons.get_person(db_session, current_user.municipality_id, person_id)
     except NotFound:

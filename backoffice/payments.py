@@ -7,14 +7,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from backoffice.form_ids import MAX_ID, form_id
 from backoffice.views import bp
 from core import clock
 from core.errors import DomainError, NotFound
 from core.ledger.models import Payment
-from core.ledger.refunds import refundable_cents
-from core.money import MoneyParseError, parse_euro
-from core.payments import checkout, refunds, surplus
+from core.money import parse_euro
+from core.payments import checkout, refund_limits, refunds, surplus
 from core.payments.provider import ProviderError
+from core.tenancy import Municipality
 from portal.auth import staff_required
 from portal.database import db
 from portal.forms import ConfirmForm, RefundForm
@@ -22,7 +23,7 @@ from portal.pay import provider
 
 
 def _payment(payment_id: int) -> Payment:
-    payment = db().get(Payment, payment_id)
+    payment = db().get(Payment, payment_id) if payment_id <= MAX_ID else None
     if payment is None or payment.municipality_id != current_user.municipality_id:
         abort(404)
     return payment
@@ -45,7 +46,7 @@ def refund_request(payment_id: int) -> str | Response:
                 actor=current_user.actor,
                 as_of=clock.today(),
             )
-        except MoneyParseError:
+        except ValueError:  # MoneyParseError, or more digits than Python reads as a number
             form.amount.errors = [*form.amount.errors, "Bitte einen Betrag wie 12,50 angeben."]
         except (DomainError, ProviderError) as exc:
             session.rollback()
@@ -59,28 +60,44 @@ def refund_request(payment_id: int) -> str | Response:
             flash(
                 "Erstattung ausgeführt."
                 if refund.status is refunds.RefundStatus.EXECUTED
-                else "Erstattung wartet auf Freigabe (Vier-Augen-Prinzip).",
+                else "Erstattung wartet auf Freigabe (Vier-Augen-Prinzip): "
+                f"{refund.approval_reason}.",
                 "success",
             )
             return redirect(url_for("backoffice.person_detail", person_id=payment.person_id))
+    today = clock.today()
     return render_template(
         "backoffice/refund_request.html",
         form=form,
         payment=payment,
-        refundable=refundable_cents(session, payment),
+        refundable=refunds.available_cents(session, payment),
+        limits=refund_limits.limits_on(session, payment_municipality(payment), today),
+        sums=refunds.sums_before(
+            session,
+            payment_id=payment.id,
+            municipality_id=payment.municipality_id,
+            actor=current_user.actor,
+            day=today,
+        ),
     )
+
+
+def payment_municipality(payment: Payment) -> Municipality:
+    return db().get_one(Municipality, payment.municipality_id)
 
 
 @bp.route("/erstattungen", methods=["GET", "POST"])
 @staff_required()
-def refund_approvals() -> str | Response:
+def refund_approvals() -> tuple[str, int] | Response:
     session = db()
     form = ConfirmForm()
+    status = 200
     if form.validate_on_submit():
         try:
-            refund = refunds.get_refund(
-                session, current_user.municipality_id, int(request.form.get("refund_id", "0"))
-            )
+            refund_id = form_id(request.form, "refund_id")
+            if refund_id is None:
+                raise NotFound("Diese Erstattung wurde nicht gefunden.")
+            refund = refunds.get_refund(session, current_user.municipality_id, refund_id)
             if request.form.get("decision") == "approve":
                 refunds.approve(
                     session,
@@ -92,8 +109,10 @@ def refund_approvals() -> str | Response:
                 )
             else:
                 refunds.reject(session, refund, actor=current_user.actor, role=current_user.role)
-        except NotFound:
-            abort(404)
+        except NotFound as exc:
+            session.rollback()
+            status = 404
+            form.form_errors.append(f"{exc.message} Bitte wählen Sie sie aus der Liste unten.")
         except (DomainError, ProviderError) as exc:
             session.rollback()
             form.form_errors.append(
@@ -112,4 +131,4 @@ def refund_approvals() -> str | Response:
         pending=refunds.awaiting(session, current_user.municipality_id),
         events=checkout.events_for_clerk(session, current_user.municipality_id),
         surplus_refunds=surplus.surplus_refunds(session, current_user.municipality_id),
-    )
+    ), status

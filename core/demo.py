@@ -597,6 +597,16 @@ def _statutes_and_criteria(session: Session, municipality: Municipality) -> None
             data=sepa,
         )
     )
+    refunds = refund_statute(municipality)
+    session.add(
+        Statute(
+            municipality_id=municipality.id,
+            levy="refunds",
+            valid_from=date(2020, 1, 1),
+            source=refunds["legal_basis"],
+            data=refunds,
+        )
+    )
     water = water_statute(municipality)
     session.add(
         Statute(
@@ -877,11 +887,25 @@ def sepa_statute(municipality: Municipality) -> dict[str, Any]:
         "prenotification_days": 14,
         "mandate_lapse_months": 36,
         "return_fee_cents": 300 if municipality.slug == "musterstadt" else 450,
+        # Where the bank states its charges for a return, those are claimed instead.
+        "pass_on_bank_charges": True,
         # Returns the debtor is responsible for (account closed or blocked, no funds, no
         # mandate, refused): the bank's charge is passed on.
         "return_fee_reasons": ["AC01", "AC04", "AC06", "AM04", "MD01", "MS02"],
         # The account or the mandate is gone: collect no more until a clerk or the debtor acts.
         "suspend_mandate_reasons": ["AC01", "AC04", "AC06", "MD01", "MD07", "MS02"],
+    }
+
+
+def refund_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo four-eyes limits for refunds (core.payments.refund_limits: no law fixes amounts)."""
+    return {
+        "legal_basis": (
+            f"Dienstanweisung für die Finanzbuchhaltung ({municipality.name}), Abschnitt "
+            "Erstattungen (Vier-Augen-Prinzip), nach § 31 KomHVO NRW"
+        ),
+        "approval_per_payment_cents": 20000,
+        "approval_per_clerk_day_cents": 100000,
     }
 
 

@@ -10,7 +10,9 @@ gives ``[s]`` back. Conventions, chosen so the round trip holds:
 * a missing end-to-end id is written as ``NOTPROVIDED``;
 * the counterparty is written as debtor of a credit and creditor of a debit, swapped for
   returns (a returned direct debit names the original debtor);
-* ``created_at=None`` is written as the first booking date at midnight (CreDtTm is required).
+* ``created_at=None`` is written as the first booking date at midnight (CreDtTm is required);
+* a return's original amount goes to ``AmtDtls/InstdAmt`` and its charges to ``Chrgs`` (one
+  record with ``ChrgInclInd`` true in .08, ``Chrgs/Amt`` in .02).
 
 Linear in the number of entries (lxml elements, one pass); 100,000 entries take seconds.
 """
@@ -172,11 +174,26 @@ class _Writer:
         self.sub(refs, "EndToEndId", tx.end_to_end_id or "NOTPROVIDED")
         if tx.mandate_id is not None:
             self.sub(refs, "MndtId", tx.mandate_id)
+        original = tx.original_amount_cents
         if self.v08:
             self.sub(node, "Amt", _amount(tx.amount_cents), Ccy="EUR")
             self.sub(node, "CdtDbtInd", "CRDT" if entry.credit else "DBIT")
+            if original is not None:
+                self.path(node, "AmtDtls/InstdAmt/Amt", _amount(original)).set("Ccy", "EUR")
         else:
-            self.path(node, "AmtDtls/TxAmt/Amt", _amount(tx.amount_cents)).set("Ccy", "EUR")
+            details = self.sub(node, "AmtDtls")
+            if original is not None:
+                self.path(details, "InstdAmt/Amt", _amount(original)).set("Ccy", "EUR")
+            self.path(details, "TxAmt/Amt", _amount(tx.amount_cents)).set("Ccy", "EUR")
+        if tx.charges_cents is not None:
+            charges = self.sub(node, "Chrgs")
+            if self.v08:
+                self.sub(charges, "TtlChrgsAndTaxAmt", _amount(tx.charges_cents), Ccy="EUR")
+                charges = self.sub(charges, "Rcrd")
+            self.sub(charges, "Amt", _amount(tx.charges_cents), Ccy="EUR")
+            self.sub(charges, "CdtDbtInd", "DBIT")
+            if self.v08:
+                self.sub(charges, "ChrgInclInd", "true")
 
         if tx.counterparty_name is not None or tx.counterparty_iban is not None:
             role = "Dbtr" if entry.credit != (tx.return_reason is not None) else "Cdtr"
@@ -218,6 +235,8 @@ def _bare(tx: CamtTransaction) -> bool:
         and tx.counterparty_name is None
         and tx.counterparty_iban is None
         and tx.return_reason is None
+        and tx.original_amount_cents is None
+        and tx.charges_cents is None
     )
 
 
@@ -229,10 +248,14 @@ def statement_from_pain008(
     returns: dict[str, str] | None = None,
     extra: tuple[CamtEntry, ...] = (),
     statement_id: str = "AUSZUG-1",
+    charges: dict[str, int] | None = None,
+    with_credit: bool = True,
 ) -> CamtStatement:
     """The statement a bank would send for a pain.008 file: one batch credit with a TxDtls per
-    debit (PmtInfId and MsgId of the file), then one return entry per EndToEndId in
-    ``returns`` (EndToEndId → reason code, three bank days later), then ``extra`` entries."""
+    debit (PmtInfId and MsgId of the file; left out with ``with_credit=False``, for the later
+    statement of a return), then one return entry per EndToEndId in ``returns`` (EndToEndId →
+    reason code) — with ``charges`` (EndToEndId → cents) the bank takes its charges with the
+    return and states the original amount and the charges —, then ``extra`` entries."""
     ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.08"}
     doc = etree.fromstring(xml)
     txs = [
@@ -265,13 +288,16 @@ def statement_from_pain008(
             transactions=tuple(txs),
         )
     ]
+    if not with_credit:
+        entries = []
     by_e2e = {t.end_to_end_id: t for t in txs}
     for e2e, reason in (returns or {}).items():
         original = by_e2e[e2e]
+        fee = (charges or {}).get(e2e)
         entries.append(
             CamtEntry(
                 index=len(entries) + 1,
-                amount_cents=original.amount_cents,
+                amount_cents=original.amount_cents + (fee or 0),
                 credit=False,
                 reversal=False,
                 booking_date=booked_on,
@@ -283,7 +309,7 @@ def statement_from_pain008(
                 batch_count=None,
                 transactions=(
                     CamtTransaction(
-                        amount_cents=original.amount_cents,
+                        amount_cents=original.amount_cents + (fee or 0),
                         end_to_end_id=e2e,
                         mandate_id=original.mandate_id,
                         acct_svcr_ref=None,
@@ -292,6 +318,8 @@ def statement_from_pain008(
                         counterparty_name=original.counterparty_name,
                         counterparty_iban=original.counterparty_iban,
                         return_reason=reason,
+                        original_amount_cents=original.amount_cents if fee is not None else None,
+                        charges_cents=fee,
                     ),
                 ),
             )

@@ -48,6 +48,7 @@ class AccountKind(enum.StrEnum):
     BANK = "bank"
     CLEARING = "clearing"
     SUSPENSE = "suspense"
+    EXPENSE = "expense"
 
 
 class EntryKind(enum.StrEnum):

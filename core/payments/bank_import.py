@@ -6,10 +6,12 @@ For each transaction of the statement (a TxDtls, or the entry when the bank give
   pain.008 (or, for a collective entry without details, by the batch's PmtInfId/MsgId and its
   total): the bank's money clears account 1820 ("in collection"); the claims were settled when
   the run was made.
-* **Return** (R-transaction, a debit with a reason code such as AC04, AM04, MD01, MS02): the
-  direct-debit payment is reversed (the claim is open again), the bank's debit clears 1820, a
-  return fee is charged as a claim when the statute says so for that reason, and the mandate is
-  suspended for the reasons the statute lists (DOMAIN.md "SEPA direct debit").
+* **Return** (R-transaction, a debit with a reason code such as AC04, AM04, MD01, MS02),
+  matched by its original EndToEndId and original amount, the bank's charges apart
+  (core.payments.returns): the direct-debit payment is reversed (the claim is open again), the
+  bank's debit clears 1820, the charges are booked and claimed as costs when the statute says
+  so for that reason, and the mandate is suspended for the reasons the statute lists
+  (DOMAIN.md "SEPA direct debit").
 * **Transfer** naming a Kassenzeichen (13 digits with valid check digits) or an RF reference:
   booked to that person and allocated (§ 225 AO; the Kassenzeichen designates its claims).
 * **Anything else** is parked in suspense (account 1890, Verwahrgelder) and put in the clerks'
@@ -29,8 +31,8 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -47,37 +49,33 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, clock
 from core.db import Base, UTCDateTime
-from core.errors import IllegalTransition, LedgerError, NotFound, ValidationError
+from core.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger import service as ledger
-from core.ledger.kinds import ClaimKind
-from core.ledger.models import (
-    Claim,
-    EntryKind,
-    JournalEntry,
-    PaymentChannel,
-    Posting,
-    TaxAccount,
-)
+from core.ledger.models import Claim, PaymentChannel, TaxAccount
+from core.money import format_euro
 from core.payments import camt, pain002
-from core.payments.direct_debit import (
-    CLEARING_ACCOUNT,
-    DirectDebitItem,
-    DirectDebitRun,
-    ItemStatus,
-)
-from core.payments.mandates import (
-    Mandate,
-    MandateStatus,
-    SepaRules,
-    rules_on,
-    suspend_mandate,
+from core.payments.bank_report import ImportReport
+from core.payments.direct_debit import DirectDebitItem, DirectDebitRun, ItemStatus
+from core.payments.mandates import Mandate, SepaRules, rules_on
+from core.payments.returns import (
+    BANK_ACCOUNT,
+    bank_moves,
+    breakdown,
+    claim_costs,
+    costs_to_claim,
+    payment_entry,
+    process_return,
+    suspend_if_due,
 )
 from core.persons import Person
 from core.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
 from core.tenancy import Municipality, serialize
 
-BANK_ACCOUNT = "1800"
+__all__ = ["BANK_ACCOUNT", "ImportReport"]  # re-exported for the callers of this module
 SUSPENSE_ACCOUNT = "1890"
+# Amounts are INTEGER cents in the database (32 bit on PostgreSQL): a statement with a larger
+# one is refused whole with a German message instead of failing in the database.
+MAX_STORED_CENTS = 2**31 - 1
 
 # 13 digits, possibly printed in groups ("101 00000042 87"), not part of a longer number.
 _KZ = re.compile(r"(?<!\d)(\d{3}[ .]?\d{8}[ .]?\d{2})(?!\d)")
@@ -149,6 +147,10 @@ class BankLine(Base):
     remittance: Mapped[str] = mapped_column(String(500), default="")
     end_to_end_id: Mapped[str | None] = mapped_column(String(35))
     return_reason: Mapped[str | None] = mapped_column(String(4))
+    # A return as the bank states it (core.payments.returns): the original collection and the
+    # bank's charges included in ``amount_cents``; None where the bank states nothing.
+    original_amount_cents: Mapped[int | None]
+    charges_cents: Mapped[int | None]
     status: Mapped[LineStatus] = mapped_column(
         Enum(
             LineStatus,
@@ -172,45 +174,10 @@ class BankLine(Base):
     def status_label(self) -> str:
         return LINE_STATUS_LABELS[self.status]
 
-
-# --------------------------------------------------------------------------- report
-
-
-@dataclass
-class ImportReport:
-    statements: int = 0
-    transactions: int = 0
-    credits: int = 0
-    credits_matched: int = 0  # booked, cleared or returned without a clerk
-    booked_cents: int = 0
-    cleared: int = 0
-    cleared_cents: int = 0
-    returns: int = 0
-    return_fees: int = 0
-    mandates_suspended: int = 0
-    queued: int = 0
-    queued_cents: int = 0
-    duplicates: int = 0  # lines known from an earlier import, skipped
-    not_booked: int = 0  # entries the bank has not booked yet (status PDNG/INFO), skipped
-    rejected: int = 0  # direct debits the bank refused before settlement (pain.002)
-    already_imported: list[str] = field(default_factory=list)  # statement ids skipped whole
-    import_ids: list[int] = field(default_factory=list)
-
     @property
-    def match_per_mille(self) -> int | None:
-        """Share of credits matched without a clerk, in tenths of a per cent (rounded)."""
-        if not self.credits:
-            return None
-        return (self.credits_matched * 1000 + self.credits // 2) // self.credits
-
-    def match_rate_text(self) -> str:
-        per_mille = self.match_per_mille
-        return "–" if per_mille is None else f"{per_mille // 10},{per_mille % 10} %"
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["match_rate_text"] = self.match_rate_text()
-        return data
+    def amount_text(self) -> str:
+        """The amount for clerks, a return's original amount and charges beside it."""
+        return breakdown(self.amount_cents, self.original_amount_cents, self.charges_cents)
 
 
 # --------------------------------------------------------------------------- matching context
@@ -306,29 +273,59 @@ def _name_tokens(text: str | None) -> set[str]:
 # --------------------------------------------------------------------------- import
 
 
+@dataclass(frozen=True)
+class ParsedFile:
+    """A bank file read and checked without the database: a payment status report (pain.002)
+    or camt statements. Reading it first keeps the parse out of the write transaction (on
+    SQLite every transaction holds the write lock, core.db)."""
+
+    sha256: str
+    status_report: pain002.StatusReport | None
+    statements: list[camt.CamtStatement]
+
+
+def read_bank_file(data: bytes) -> ParsedFile:
+    """Parse (all or nothing): raises a German ValidationError for anything but a readable
+    camt.053/camt.054 or pain.002 file with amounts the ledger can hold."""
+    root = camt.parse_xml(data)
+    sha = hashlib.sha256(data).hexdigest()
+    if pain002.is_status_report(root):
+        return ParsedFile(sha, pain002.parse_status_report(data), [])
+    statements = camt.parse_statements(data)
+    _check_storable(statements)
+    return ParsedFile(sha, None, statements)
+
+
 def import_statements(
     session: Session,
     municipality: Municipality,
-    data: bytes,
+    data: bytes | ParsedFile,
     *,
     filename: str,
     as_of: date,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Parse (all or nothing), then match and book every transaction; the caller commits.
+    """Match and book every transaction of a file (its bytes, or read before with
+    :func:`read_bank_file`); the caller commits.
 
     A payment status report (pain.002) for one of our direct-debit files is taken here too.
     """
-    root = camt.parse_xml(data)  # a file that is no XML at all is refused before any lock
+    parsed = data if isinstance(data, ParsedFile) else read_bank_file(data)
     serialize(session, municipality.id, "bank_import")  # the same file twice at once: one wins
-    if pain002.is_status_report(root):
+    if parsed.status_report is not None:
         return _import_status_report(
-            session, municipality, data, filename=filename, as_of=as_of, actor=actor
+            session,
+            municipality,
+            parsed.status_report,
+            sha256=parsed.sha256,
+            filename=filename,
+            as_of=as_of,
+            actor=actor,
         )
-    statements = camt.parse_statements(data)  # raises ValidationError for a malformed file
+    statements = parsed.statements
     report = ImportReport()
-    sha = hashlib.sha256(data).hexdigest()
+    sha = parsed.sha256
     if session.scalars(
         select(StatementImport.id).where(
             StatementImport.municipality_id == municipality.id, StatementImport.sha256 == sha
@@ -385,6 +382,22 @@ def import_statements(
         report.import_ids.append(record.id)
     session.flush()
     return report
+
+
+def _check_storable(statements: list[camt.CamtStatement]) -> None:
+    for statement in statements:
+        for entry in statement.entries:
+            amounts = [entry.amount_cents]
+            for tx in entry.transactions:
+                amounts += [tx.amount_cents, tx.original_amount_cents or 0, tx.charges_cents or 0]
+            if max(amounts) > MAX_STORED_CENTS:
+                raise ValidationError(
+                    f"Auszug {statement.statement_id[:35]}, Buchung {entry.index}: der Betrag "
+                    f"{format_euro(max(amounts))} ist größer als der größte Betrag, den die Kasse "
+                    f"verbuchen kann ({format_euro(MAX_STORED_CENTS)}). Es wurde nichts gebucht. "
+                    "Bitte prüfen Sie den Auszug mit Ihrer Bank; einen echten Umsatz dieser Höhe "
+                    "bucht die Kassenleitung außerhalb von OpenKasse."
+                )
 
 
 def _new_import(
@@ -531,27 +544,8 @@ def _entry(
 def _clear_item(
     session: Session, item: DirectDebitItem, line: BankLine, day: date, actor: str
 ) -> None:
-    _bank_moves(session, item, incoming=True, day=day, actor=actor)
+    bank_moves(session, item, incoming=True, day=day, actor=actor)
     item.status, item.credited_on = ItemStatus.CREDITED, day
-
-
-def _bank_moves(
-    session: Session, item: DirectDebitItem, *, incoming: bool, day: date, actor: str
-) -> None:
-    """The bank's side of one of our direct debits: its credit clears "in collection" (1820),
-    its return takes the money out of the bank again."""
-    ledger.book_clearing(
-        session,
-        item.municipality_id,
-        debit=BANK_ACCOUNT if incoming else CLEARING_ACCOUNT,
-        credit=CLEARING_ACCOUNT if incoming else BANK_ACCOUNT,
-        amount_cents=item.amount_cents,
-        value_date=day,
-        text=f"{'Gutschrift' if incoming else 'Rücklastschrift'} Lastschrift {item.end_to_end_id}",
-        actor=actor,
-        person_id=item.person_id,
-        payment_id=item.payment_id,
-    )
 
 
 def _clear_line(
@@ -728,35 +722,6 @@ def _queue(
     session.flush()
 
 
-def _suspend_if_due(
-    session: Session,
-    item: DirectDebitItem,
-    rules: SepaRules,
-    reason: str,
-    text: str,
-    report: ImportReport,
-    as_of: date,
-    actor: str,
-) -> None:
-    """Suspend the item's mandate when the statute lists the reason code (account or mandate
-    gone); a mandate already out of use stays as it is."""
-    mandate = session.get_one(Mandate, item.mandate_id)
-    if reason in rules.suspend_reasons and mandate.status is MandateStatus.ACTIVE:
-        suspend_mandate(session, mandate, as_of=as_of, reason=text, actor=actor)
-        report.mandates_suspended += 1
-
-
-def _payment_entry(session: Session, payment_id: int) -> JournalEntry:
-    entry = session.scalars(
-        select(JournalEntry)
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .where(Posting.payment_id == payment_id, JournalEntry.kind == EntryKind.PAYMENT)
-    ).first()
-    if entry is None:
-        raise LedgerError("Zur Lastschrift gibt es keine Zahlungsbuchung.")
-    return entry
-
-
 def _return(
     session: Session,
     municipality: Municipality,
@@ -770,61 +735,15 @@ def _return(
     actor: str,
 ) -> None:
     item = index.item_by_e2e(line.end_to_end_id) if line.end_to_end_id else None
-    if (
-        item is None
-        or item.status is not ItemStatus.CREDITED
-        or item.amount_cents != line.amount_cents
-    ):
-        line.credit = False
-        _queue(
-            session,
-            line,
-            report,
-            day,
-            actor,
-            f"Rücklastschrift ({line.return_reason or 'ohne Grund'}) ohne passende "
-            "gutgeschriebene Lastschrift.",
-        )
-        return
-    reason = line.return_reason or "MS03"
-    # The bank takes the money back: what it had credited leaves the bank again…
-    _bank_moves(session, item, incoming=False, day=day, actor=actor)
-    # …and the payment is reversed: the claim is open again.
-    ledger.reverse_entry(
-        session,
-        _payment_entry(session, item.payment_id),
-        as_of=as_of,
-        actor=actor,
-        reason=f"Rücklastschrift {reason}",
+    note = process_return(
+        session, municipality, line, tx, item, rules, report, day=day, as_of=as_of, actor=actor
     )
-    item.status, item.returned_on, item.return_reason = ItemStatus.RETURNED, day, reason
+    if note is not None or item is None:
+        line.credit = False
+        _queue(session, line, report, day, actor, note or "Rücklastschrift ohne Lastschrift.")
+        return
     line.status, line.method, line.item_id = LineStatus.RETURNED, "end_to_end_id", item.id
     line.person_id = item.person_id
-    report.returns += 1
-    person = session.get_one(Person, item.person_id)
-    if rules.return_fee_cents and reason in rules.return_fee_reasons:
-        claim = session.get_one(Claim, item.claim_id)
-        ledger.post_claim(
-            session,
-            person=person,
-            municipality=municipality,
-            kind=ClaimKind.RETURN_DEBIT_FEE,
-            amount_cents=rules.return_fee_cents,
-            due_date=as_of + timedelta(days=14),
-            description=f"Rücklastschrift ({reason}) zu Kassenzeichen {claim.kassenzeichen}",
-            as_of=as_of,
-            actor=actor,
-        )
-        report.return_fees += 1
-    _suspend_if_due(session, item, rules, reason, f"Rücklastschrift {reason}", report, as_of, actor)
-    audit.record(
-        session,
-        actor=actor,
-        action="sepa.returned",
-        obj=item,
-        municipality_id=municipality.id,
-        after={"reason": reason, "amount_cents": item.amount_cents},
-    )
     session.flush()
 
 
@@ -834,16 +753,17 @@ def _return(
 def _import_status_report(
     session: Session,
     municipality: Municipality,
-    data: bytes,
+    status: pain002.StatusReport,
     *,
+    sha256: str,
     filename: str,
     as_of: date,
     actor: str,
 ) -> ImportReport:
     """Rejections before settlement: the payment booked at the run is reversed (the claim is
     open again, nothing moved at the bank), the mandate suspended where the reason says so.
-    No return fee: the statute's fee passes on the charge for a return after settlement."""
-    status = pain002.parse_status_report(data)
+    No flat return fee (the statute's fee is for a return after settlement); charges the bank
+    states are passed on where the statute says so (core.payments.returns)."""
     report = ImportReport()
     run = session.scalars(
         select(DirectDebitRun).where(
@@ -854,7 +774,9 @@ def _import_status_report(
     if run is None:
         raise ValidationError(
             "Der Statusbericht bezieht sich auf keine Lastschriftdatei dieser Kasse "
-            f"(Nachricht {status.original_message_id}). Es wurde nichts gebucht."
+            f"(Nachricht {status.original_message_id[:35]}). Es wurde nichts gebucht. Bitte "
+            "prüfen Sie, ob Sie den Statusbericht der richtigen Kasse und des richtigen Kontos "
+            "gewählt haben (Lastschrift → Läufe nennt die Dateien dieser Kasse)."
         )
     if session.scalars(
         select(StatementImport.id).where(
@@ -869,22 +791,12 @@ def _import_status_report(
         i.end_to_end_id: i
         for i in session.scalars(select(DirectDebitItem).where(DirectDebitItem.run_id == run.id))
     }
-    targets: list[tuple[DirectDebitItem, str]] = []
-    for rejection in status.rejections:
-        if rejection.end_to_end_id is None:
-            targets.extend((item, rejection.reason) for item in items.values())
-        elif rejection.end_to_end_id in items:
-            targets.append((items[rejection.end_to_end_id], rejection.reason))
-        else:
-            raise ValidationError(
-                f"Die abgewiesene Lastschrift {rejection.end_to_end_id} gehört nicht zur Datei "
-                f"{run.filename}. Es wurde nichts gebucht."
-            )
+    targets = _rejected_items(status, items, run.filename)
     record = _new_import(
         session,
         municipality.id,
         filename=filename,
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         kind=status.kind,
         message_id=status.message_id,
         statement_id=status.message_id,
@@ -892,26 +804,65 @@ def _import_status_report(
         actor=actor,
     )
     rules = rules_on(session, municipality.id, as_of)
-    for item, reason in targets:
+    for item, reason, charges in targets:
         if item.status is not ItemStatus.IN_COLLECTION:
             report.duplicates += 1
             continue
         ledger.reverse_entry(
             session,
-            _payment_entry(session, item.payment_id),
+            payment_entry(session, item.payment_id),
             as_of=as_of,
             actor=actor,
             reason=f"Lastschrift abgewiesen {reason}",
         )
         item.status, item.returned_on, item.return_reason = ItemStatus.REJECTED, as_of, reason[:4]
         report.rejected += 1
-        _suspend_if_due(
+        claim_costs(
+            session,
+            municipality,
+            item,
+            costs_to_claim(rules, reason, charges, flat_fee=False),
+            reason=reason,
+            report=report,
+            as_of=as_of,
+            actor=actor,
+        )
+        report.return_charges_cents += charges or 0
+        suspend_if_due(
             session, item, rules, reason, f"Lastschrift abgewiesen {reason}", report, as_of, actor
         )
     report.statements = 1
     _finish_import(session, record, report, "bank.status_report_imported", actor)
     report.import_ids.append(record.id)
     return report
+
+
+def _rejected_items(
+    status: pain002.StatusReport, items: dict[str, DirectDebitItem], filename: str
+) -> list[tuple[DirectDebitItem, str, int | None]]:
+    """The debits a status report rejects, each with reason and stated charges; matched by the
+    original EndToEndId and, where the bank states it, the original amount (all or nothing)."""
+    targets: list[tuple[DirectDebitItem, str, int | None]] = []
+    for rejection in status.rejections:
+        if rejection.end_to_end_id is None:
+            targets.extend((item, rejection.reason, None) for item in items.values())
+            continue
+        item = items.get(rejection.end_to_end_id)
+        if item is None:
+            raise ValidationError(
+                f"Die abgewiesene Lastschrift {rejection.end_to_end_id[:35]} gehört nicht zur "
+                f"Datei {filename}. Es wurde nichts gebucht. Bitte prüfen Sie, ob der "
+                "Statusbericht zu dieser Lastschriftdatei gehört, und fragen Sie sonst Ihre Bank."
+            )
+        original = rejection.original_amount_cents
+        if original is not None and original != item.amount_cents:
+            raise ValidationError(
+                f"Die abgewiesene Lastschrift {item.end_to_end_id} lautet laut Statusbericht über "
+                f"{format_euro(original)}, eingezogen wurden {format_euro(item.amount_cents)}. "
+                "Es wurde nichts gebucht. Bitte klären Sie die Abweichung mit Ihrer Bank."
+            )
+        targets.append((item, rejection.reason, rejection.charges_cents))
+    return targets
 
 
 # --------------------------------------------------------------------------- the clerks' queue

@@ -35,7 +35,7 @@ returned). German banks write the proprietary code as ``<Buchungsschlüssel>+<GV
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -54,6 +54,9 @@ RETURN_SUBFAMILIES = frozenset({"UPDD", "PRDD", "RRTN", "RPCR"})
 RETURN_GVCS = frozenset({"108", "109", "159"})
 NOT_PROVIDED = "NOTPROVIDED"
 
+# ISO 20022 amounts have at most 18 digits (ActiveOrHistoricCurrencyAndAmount, totalDigits);
+# anything longer is refused with a German message, never handed on.
+MAX_AMOUNT_CENTS = 10**18 - 1
 _AMOUNT_RE = re.compile(r"^\+?(?:\d+(?:\.\d*)?|\.\d+)$")
 _DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:Z|[+-]\d{2}:\d{2})?$")
 
@@ -74,6 +77,11 @@ class CamtTransaction:
     counterparty_name: str | None
     counterparty_iban: str | None
     return_reason: str | None
+    # Returns only (see core.payments.returns): the amount of the original collection as the
+    # bank states it (AmtDtls/InstdAmt, OrgnlIntrBkSttlmAmt) and the bank's charges included
+    # in this debit (Chrgs); None where the bank states nothing.
+    original_amount_cents: int | None = None
+    charges_cents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +137,73 @@ def is_return_code(code: str) -> bool:
 def parse_statements(data: bytes) -> list[CamtStatement]:
     """All statements (or notifications) of a camt.053/camt.054 file, in file order."""
     root = _parse_xml(data)
-    kind = _kind(root)
-    return _Reader(root, kind).statements()
+    try:
+        kind = _kind(root)
+        return _Reader(root, kind).statements()
+    except ValidationError as exc:
+        raise rejected(exc.message, CONTENT_ADVICE) from exc
+
+
+# --- rejections: German, and each says what to do ---------------------------------------------
+
+NOTHING_BOOKED = "Es wurde nichts gebucht."
+DOWNLOAD_ADVICE = (
+    "Bitte laden Sie den Kontoauszug im Online-Banking erneut im Format camt (XML) herunter "
+    "und laden Sie diese Datei unverändert hier hoch, ohne sie vorher zu öffnen und zu speichern."
+)
+FORMAT_ADVICE = (
+    "Bitte wählen Sie die Datei des Kontoauszugs im Format camt.053 (Tagesauszug) oder "
+    "camt.054 (Buchungsdetails), wie das Online-Banking sie unter „Umsätze exportieren“ oder "
+    "„Kontoauszug als camt“ liefert – nicht PDF, CSV, MT940 oder eine Lastschriftdatei."
+)
+CONTENT_ADVICE = (
+    "Bitte prüfen Sie, ob es die unveränderte Datei der Bank ist, und laden Sie sie sonst "
+    "erneut herunter; bleibt der Fehler, wenden Sie sich mit dieser Meldung an Ihre Bank."
+)
+
+
+def rejected(problem: str, advice: str) -> ValidationError:
+    """The whole file is refused: the problem, that nothing was booked, and what to do."""
+    if NOTHING_BOOKED in problem:
+        return ValidationError(problem)
+    return ValidationError(f"{problem} {NOTHING_BOOKED} {advice}")
+
+
+# libxml2 error codes (xmlerror.h) of the usual ways a file is not XML or got cut off.
+_EXTRA_CONTENT, _TAG_MISMATCH = 5, 76
+_TRUNCATED = frozenset({73, 74, 77})  # '>' missing, end tag missing, data ends inside a tag
+_ENCODING = frozenset({9, 81, 32})  # not UTF-8 / invalid character / unsupported encoding
+
+
+def _syntax_problem(exc: etree.XMLSyntaxError, data: bytes) -> str:
+    """lxml's English parser message, told in German (libxml2's error codes, xmlerror.h)."""
+    line = exc.position[0] if exc.position else exc.lineno
+    stripped = data.strip()
+    lines = stripped.split(b"\n")
+    at_end = exc.position is not None and exc.position == (len(lines), len(lines[-1]) + 1)
+    if not stripped:
+        reason = "die Datei ist leer"
+    elif stripped.startswith(b"%PDF"):
+        reason = "die Datei ist ein PDF-Dokument, kein Kontoauszug im camt-Format"
+    elif not stripped.lstrip(b"\xef\xbb\xbf").startswith(b"<"):
+        reason = "die Datei beginnt nicht mit „<“, sie ist keine XML-Datei (etwa CSV oder MT940)"
+    elif exc.code in _TRUNCATED or (at_end and exc.code != _TAG_MISMATCH):
+        reason = (
+            "die Datei bricht mitten im Inhalt ab, sie wurde wohl unvollständig heruntergeladen "
+            "oder gespeichert"
+        )
+    elif exc.code in _ENCODING:
+        reason = (
+            "die Datei enthält Zeichen, die nicht zu ihrer Zeichenkodierung passen (erwartet "
+            "UTF-8), sie wurde wohl mit einem anderen Programm verändert"
+        )
+    elif exc.code == _EXTRA_CONTENT:
+        reason = "nach dem Ende des Dokuments folgt weiterer Inhalt, die Datei wurde verändert"
+    elif exc.code == _TAG_MISMATCH:
+        reason = "ein Element wird nicht passend geschlossen, die Datei wurde verändert"
+    else:
+        reason = "der Aufbau der Datei ist fehlerhaft"
+    return f"Die Datei ist kein lesbares XML (Zeile {line}): {reason}."
 
 
 # --- XML ---------------------------------------------------------------------------------------
@@ -150,17 +223,21 @@ def _parse_xml(data: bytes) -> _Element:
     try:
         root = etree.fromstring(bytes(data), parser)
     except etree.XMLSyntaxError as exc:
-        line = exc.position[0] if exc.position else exc.lineno
-        raise ValidationError(f"Die Datei ist kein lesbares XML (Zeile {line}): {exc.msg}") from exc
+        raise rejected(_syntax_problem(exc, bytes(data)), DOWNLOAD_ADVICE) from exc
     except ValueError as exc:  # e.g. an empty file on some lxml versions
-        raise ValidationError(f"Die Datei ist kein lesbares XML (Zeile 1): {exc}") from exc
+        raise rejected(
+            "Die Datei ist kein lesbares XML (Zeile 1): die Datei ist leer.", DOWNLOAD_ADVICE
+        ) from exc
     if root is None:
-        raise ValidationError("Die Datei ist kein lesbares XML (Zeile 1): leer")
+        raise rejected(
+            "Die Datei ist kein lesbares XML (Zeile 1): die Datei ist leer.", DOWNLOAD_ADVICE
+        )
     doctype = root.getroottree().docinfo.doctype
     if doctype:
-        raise ValidationError(
+        raise rejected(
             "Die Datei enthält eine DTD (<!DOCTYPE …>); Kontoauszüge im camt-Format haben keine. "
-            "Die Datei wird aus Sicherheitsgründen nicht gelesen."
+            "Die Datei wird aus Sicherheitsgründen nicht gelesen.",
+            DOWNLOAD_ADVICE,
         )
     return root
 
@@ -170,11 +247,12 @@ def _kind(root: _Element) -> str:
     namespace = tag[1:].partition("}")[0] if tag.startswith("{") else ""
     kind = namespace.removeprefix(NS_PREFIX) if namespace.startswith(NS_PREFIX) else ""
     if kind not in SUPPORTED_KINDS or tag != f"{{{namespace}}}Document":
-        shown = namespace or "ohne Namensraum"
-        raise ValidationError(
+        shown = namespace[:100] or "ohne Namensraum"
+        raise rejected(
             "Die Datei ist kein Kontoauszug im Format camt.053 oder camt.054 "
-            f"(gefunden: <{etree.QName(tag).localname}>, {shown}). Unterstützt werden "
-            "camt.053.001.02, camt.053.001.08, camt.054.001.02 und camt.054.001.08."
+            f"(gefunden: <{etree.QName(tag).localname[:40]}>, {shown}). Unterstützt werden "
+            "camt.053.001.02, camt.053.001.08, camt.054.001.02 und camt.054.001.08.",
+            FORMAT_ADVICE,
         )
     return kind
 
@@ -193,7 +271,17 @@ def _parse_cents(text: str | None, where: str) -> int:
     scaled = amount * 100
     if scaled != scaled.to_integral_value():
         raise ValidationError(f"{where}: der Betrag „{text}“ hat mehr als zwei Nachkommastellen.")
+    if scaled > MAX_AMOUNT_CENTS:
+        raise ValidationError(
+            f"{where}: der Betrag „{text[:30]}“ hat mehr Stellen, als ein Kontoauszug "
+            "erlaubt (höchstens 18 Ziffern)."
+        )
     return int(scaled)
+
+
+def parse_cents(text: str | None, where: str) -> int:
+    """A machine amount like ``12.50`` as cents (checked like every amount of a bank file)."""
+    return _parse_cents(text, where)
 
 
 def _parse_date(text: str, where: str) -> date:
@@ -364,13 +452,24 @@ class _Reader:
         batch = next((b for d in details if (b := self.find(d, "Btch")) is not None), None)
         batch_count: int | None = None
         if batch is not None and (count_text := self.text(batch, "NbOfTxs")) is not None:
-            if not count_text.isdigit():
-                raise ValidationError(f"{where}: <Btch/NbOfTxs> „{count_text}“ ist keine Zahl.")
+            if not (count_text.isascii() and count_text.isdigit()) or len(count_text) > 15:
+                raise ValidationError(
+                    f"{where}: <Btch/NbOfTxs> „{count_text[:30]}“ ist keine gültige Anzahl."
+                )
             batch_count = int(count_text)
 
+        bank_code = self.bank_code(element)
         tx_elements = [tx for d in details for tx in self.findall(d, "TxDtls")]
         if tx_elements:
-            transactions = self.transactions(tx_elements, amount, credit, where, own_iban)
+            transactions = self.transactions(
+                tx_elements,
+                amount,
+                credit,
+                where,
+                own_iban,
+                is_return_code(bank_code),
+                entry_charges=self.charges(element, where),
+            )
         else:
             transactions = (
                 CamtTransaction(
@@ -393,7 +492,7 @@ class _Reader:
             booking_date=self.date_choice(element, "BookgDt", where),
             value_date=self.date_choice(element, "ValDt", where),
             acct_svcr_ref=self.ref(element, "AcctSvcrRef"),
-            bank_transaction_code=self.bank_code(element),
+            bank_transaction_code=bank_code,
             batch_payment_info_id=self.ref(batch, "PmtInfId") if batch is not None else None,
             batch_message_id=self.ref(batch, "MsgId") if batch is not None else None,
             batch_count=batch_count,
@@ -425,6 +524,8 @@ class _Reader:
         credit: bool,
         where: str,
         own_iban: str,
+        return_code: bool,
+        entry_charges: int | None = None,
     ) -> tuple[CamtTransaction, ...]:
         """The details of one entry; their amounts must add up to the entry's amount.
 
@@ -438,7 +539,9 @@ class _Reader:
             amount_element = self.find(element, "Amt")
             if amount_element is None:
                 amount_element = self.find(element, "AmtDtls/TxAmt/Amt")
-            if amount_element is None:
+            if amount_element is None and not single:
+                # in a batch the instructed amount is all there is; a single payment's booked
+                # amount is the entry's (a return's instructed amount is the original one)
                 amount_element = self.find(element, "AmtDtls/InstdAmt/Amt")
             if amount_element is not None:
                 amount = self.amount(amount_element, tx_where)
@@ -456,8 +559,33 @@ class _Reader:
                 raise ValidationError(
                     f"{tx_where}: die Soll/Haben-Kennung ({indicator}) weicht von der Buchung ab."
                 )
-            result.append(self.transaction(element, amount, credit, own_iban))
+            result.append(
+                self.transaction(element, amount, credit, own_iban, return_code, tx_where)
+            )
+        is_return = return_code or result[0].return_reason is not None
+        if single and is_return and result[0].charges_cents is None and entry_charges is not None:
+            # charges given for the whole entry of a single return belong to it
+            result[0] = replace(result[0], charges_cents=entry_charges)
         total = sum(tx.amount_cents for tx in result)
+        if total != entry_amount and any(tx.charges_cents for tx in result):
+            # Some banks give a return's detail as the original amount with the charges beside
+            # it, the entry being both: the detail then is the original, the debit the sum.
+            with_charges = [
+                replace(
+                    tx,
+                    amount_cents=tx.amount_cents + (tx.charges_cents or 0),
+                    original_amount_cents=(
+                        tx.amount_cents
+                        if tx.original_amount_cents is None
+                        else tx.original_amount_cents
+                    ),
+                )
+                if tx.charges_cents
+                else tx
+                for tx in result
+            ]
+            if sum(tx.amount_cents for tx in with_charges) == entry_amount:
+                result, total = with_charges, entry_amount
         if total != entry_amount:
             raise ValidationError(
                 f"{where}: die Einzelumsätze ergeben {_euro(total)} €, "
@@ -466,11 +594,18 @@ class _Reader:
         return tuple(result)
 
     def transaction(
-        self, element: _Element, amount: int, credit: bool, own_iban: str
+        self,
+        element: _Element,
+        amount: int,
+        credit: bool,
+        own_iban: str,
+        return_code: bool,
+        where: str,
     ) -> CamtTransaction:
         return_reason = self.text(element, "RtrInf/Rsn/Cd") or self.text(
             element, "RtrInf/Rsn/Prtry"
         )
+        is_return = return_code or return_reason is not None
         unstructured = [
             value
             for node in self.findall(element, "RmtInf/Ustrd")
@@ -492,7 +627,39 @@ class _Reader:
             counterparty_name=name,
             counterparty_iban=iban,
             return_reason=return_reason,
+            original_amount_cents=self.original_amount(element, where) if is_return else None,
+            charges_cents=self.charges(element, where) if is_return else None,
         )
+
+    def original_amount(self, element: _Element, where: str) -> int | None:
+        """A return's original collection: the instructed amount, or the original interbank
+        settlement amount where the bank copies it from the return message (pacs.004)."""
+        for path in ("AmtDtls/InstdAmt/Amt", "OrgnlIntrBkSttlmAmt", "RtrInf/OrgnlIntrBkSttlmAmt"):
+            found = self.find(element, path)
+            if found is not None:
+                return self.amount(found, f"{where}, Originalbetrag")
+        return None
+
+    def charges(self, element: _Element, where: str) -> int | None:
+        """The bank's charges included in this debit: the records of ``Chrgs`` (camt .08:
+        ``Chrgs/Rcrd/Amt``, except those marked ``ChrgInclInd=false``, which the bank books
+        separately), else the total (``Chrgs/TtlChrgsAndTaxAmt``), else the amounts of the
+        repeated ``Chrgs`` (camt .02) or ``ChrgsInf`` elements. None: no charges stated."""
+        where = f"{where}, Entgelte"
+        records = self.findall(element, "Chrgs/Rcrd")
+        if records:
+            return sum(
+                self.amount(self.find(r, "Amt"), where)
+                for r in records
+                if (self.text(r, "ChrgInclInd") or "true").lower() not in ("false", "0")
+            )
+        total = self.find(element, "Chrgs/TtlChrgsAndTaxAmt")
+        if total is not None:
+            return self.amount(total, where)
+        amounts = self.findall(element, "Chrgs/Amt") + self.findall(element, "ChrgsInf/Amt")
+        if amounts:
+            return sum(self.amount(a, where) for a in amounts)
+        return None
 
     def counterparty(
         self, element: _Element, credit: bool, is_return: bool, own_iban: str

@@ -131,7 +131,10 @@ class SepaRules:
 
     prenotification_days: int  # DOMAIN.md: at least 14 days unless a shorter period is agreed
     mandate_lapse_months: int  # rulebook: 36 months without a collection
-    return_fee_cents: int  # passed-on bank charges for a return (0: none)
+    return_fee_cents: int  # flat passed-on bank charges for a return (0: none)
+    # Claim what the bank actually charged for a return (where it states its charges) instead
+    # of the flat fee; only for ``return_fee_reasons`` (core.payments.returns).
+    pass_on_bank_charges: bool
     return_fee_reasons: frozenset[str]  # reason codes the debtor is responsible for
     suspend_reasons: frozenset[str]  # reason codes after which the mandate is not used again
     source: str
@@ -148,6 +151,7 @@ class SepaRules:
             prenotification_days=days,
             mandate_lapse_months=int(data.get("mandate_lapse_months", 36)),
             return_fee_cents=fee,
+            pass_on_bank_charges=data.get("pass_on_bank_charges", False) is True,
             return_fee_reasons=frozenset(data.get("return_fee_reasons", [])),
             suspend_reasons=frozenset(data.get("suspend_mandate_reasons", [])),
             source=source,

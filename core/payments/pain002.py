@@ -5,7 +5,10 @@ R-transaction of the kind "reject", e.g. AC04 account closed, AM04 insufficient 
 mandate; DFÜ-Abkommen Anlage 3, pain.002). German banks send ``pain.002.001.03`` (GBIC_3) or
 ``pain.002.001.10`` (GBIC_4). What is read here: the original message id (our run's MsgId), the
 group status (``RJCT`` for the whole file), and per transaction the original EndToEndId, its
-status and reason code. Only rejections matter to the ledger; accepted statuses are ignored.
+status and reason code, the original amount (``OrgnlTxRef/Amt/InstdAmt`` or
+``OrgnlTxRef/IntrBkSttlmAmt``; checked against our debit, core.payments.returns) and the bank's
+charges (``ChrgsInf/Amt``). Only rejections matter to the ledger; accepted statuses are ignored.
+Every refusal says that nothing was booked and what to do (camt.rejected).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ValidationError
-from core.payments.camt import NS_PREFIX, parse_xml
+from core.payments.camt import CONTENT_ADVICE, FORMAT_ADVICE, NS_PREFIX, parse_cents, parse_xml
+from core.payments.camt import rejected as _rejected
 
 KINDS = frozenset({"pain.002.001.03", "pain.002.001.10"})
 
@@ -23,6 +27,8 @@ KINDS = frozenset({"pain.002.001.03", "pain.002.001.10"})
 class Rejection:
     end_to_end_id: str | None  # None: the whole group/batch was rejected
     reason: str  # ISO reason code, "MS03" (not specified) when the bank gives none
+    original_amount_cents: int | None = None  # as the bank states it (None: not stated)
+    charges_cents: int | None = None  # the bank's charges for the rejection (None: not stated)
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,17 @@ def parse_status_report(data: bytes) -> StatusReport:
     namespace = str(root.tag)[1:].partition("}")[0]
     kind = namespace.removeprefix(NS_PREFIX)
     if kind not in KINDS:
-        raise ValidationError(
-            f"Die Datei ist kein Statusbericht pain.002.001.03 oder .10 (gefunden: {kind})."
+        raise _rejected(
+            f"Die Datei ist kein Statusbericht pain.002.001.03 oder .10 (gefunden: {kind[:40]}).",
+            FORMAT_ADVICE,
         )
+    try:
+        return _read(root, namespace, kind)
+    except ValidationError as exc:
+        raise _rejected(exc.message, CONTENT_ADVICE) from exc
+
+
+def _read(root: Any, namespace: str, kind: str) -> StatusReport:
     ns = {"p": namespace}
 
     def text(element: Any, path: str) -> str | None:
@@ -81,5 +95,44 @@ def parse_status_report(data: bytes) -> StatusReport:
             e2e = text(tx, "p:OrgnlEndToEndId")
             if not e2e:
                 raise ValidationError("Abgewiesene Lastschrift ohne OrgnlEndToEndId.")
-            rejections.append(Rejection(e2e, reason(tx)))
+            where = f"Abgewiesene Lastschrift {e2e[:35]}"
+            rejections.append(
+                Rejection(
+                    e2e,
+                    reason(tx),
+                    original_amount_cents=amount(tx, _ORIGINAL_AMOUNT, where),
+                    charges_cents=total(tx, "p:ChrgsInf/p:Amt", f"{where}, Entgelte"),
+                )
+            )
     return StatusReport(message_id, original, kind, tuple(rejections))
+
+
+_ORIGINAL_AMOUNT = (
+    "p:OrgnlTxRef/p:Amt/p:InstdAmt",
+    "p:OrgnlTxRef/p:IntrBkSttlmAmt",
+    "p:OrgnlIntrBkSttlmAmt",
+)
+
+
+def _euro_cents(element: Any, where: str) -> int:
+    currency = element.get("Ccy")
+    if currency != "EUR":
+        raise ValidationError(f"{where}: Betrag in {currency or 'ohne Währung'}; erwartet EUR.")
+    return parse_cents(element.text.strip() if element.text else None, where)
+
+
+def amount(element: Any, paths: tuple[str, ...], where: str) -> int | None:
+    """The first of ``paths`` that is there, as cents (None: none is there)."""
+    namespace = str(element.tag)[1:].partition("}")[0]
+    for path in paths:
+        found = element.find(path, {"p": namespace})
+        if found is not None:
+            return _euro_cents(found, where)
+    return None
+
+
+def total(element: Any, path: str, where: str) -> int | None:
+    """The sum of every ``path`` element (None: there is none)."""
+    namespace = str(element.tag)[1:].partition("}")[0]
+    found = element.findall(path, {"p": namespace})
+    return sum(_euro_cents(f, where) for f in found) if found else None

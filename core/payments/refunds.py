@@ -1,5 +1,6 @@
-"""Refunds of card payments, initiated in the back office, with four-eyes approval above the
-municipality's threshold (``Municipality.refund_approval_cents``): the requesting clerk may not
+"""Refunds of card payments, initiated in the back office, with four-eyes approval once the
+refunds of a payment, or of a clerk on one day, add up to more than the municipality's limits
+(core.payments.refund_limits; refunds still waiting count): the requesting clerk may not
 approve their own refund; an approver (role) gives the second signature. The money goes back
 through the provider, then the ledger books it (core.ledger.refunds)."""
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, select
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, clock
@@ -18,7 +19,8 @@ from core.identity import Role
 from core.ledger.models import Payment, PaymentChannel
 from core.ledger.refunds import book_refund, refundable_cents
 from core.payments.provider import PaymentProvider
-from core.tenancy import Municipality
+from core.payments.refund_limits import RefundSums, approval_reason, limits_on
+from core.tenancy import Municipality, serialize
 
 
 class RefundStatus(enum.StrEnum):
@@ -32,6 +34,8 @@ class Refund(Base):
     __table_args__ = (
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_refund_status", "municipality_id", "status"),
+        Index("ix_refund_requester_day", "municipality_id", "requested_by", "requested_on"),
+        Index("ix_refund_payment", "payment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,9 +55,46 @@ class Refund(Base):
     )
     requested_by: Mapped[str] = mapped_column(String(60))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    # The business day (as_of) whose sum per clerk it counts in; today for refunds made
+    # elsewhere without one (e.g. automatic ones).
+    requested_on: Mapped[date] = mapped_column(default=clock.today)
+    approval_reason: Mapped[str | None] = mapped_column(String(300))  # why four eyes
     decided_by: Mapped[str | None] = mapped_column(String(60))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_ref: Mapped[str | None] = mapped_column(String(100))
+
+
+def sums_before(
+    session: Session, *, payment_id: int, municipality_id: int, actor: str, day: date
+) -> RefundSums:
+    """Refunds not rejected (executed or waiting) of the payment, and of the clerk that day."""
+    counted = Refund.status != RefundStatus.REJECTED
+    total = func.coalesce(func.sum(Refund.amount_cents), 0)
+    of_payment = session.scalar(select(total).where(Refund.payment_id == payment_id, counted))
+    of_clerk = session.scalar(
+        select(total).where(
+            Refund.municipality_id == municipality_id,
+            Refund.requested_by == actor,
+            Refund.requested_on == day,
+            counted,
+        )
+    )
+    return RefundSums(payment_cents=int(of_payment or 0), clerk_day_cents=int(of_clerk or 0))
+
+
+def waiting_cents(session: Session, payment_id: int) -> int:
+    """Refunds of the payment still waiting for approval (not yet booked)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount_cents), 0)).where(
+            Refund.payment_id == payment_id, Refund.status == RefundStatus.AWAITING_APPROVAL
+        )
+    )
+    return int(total or 0)
+
+
+def available_cents(session: Session, payment: Payment) -> int:
+    """What may still be requested: not yet refunded and not reserved by a waiting refund."""
+    return max(refundable_cents(session, payment) - waiting_cents(session, payment.id), 0)
 
 
 def request_refund(
@@ -70,11 +111,22 @@ def request_refund(
         raise ValidationError("Online erstattet werden können nur Kartenzahlungen.")
     if not reason.strip():
         raise ValidationError("Bitte geben Sie den Grund der Erstattung an.")
-    if not 0 < amount_cents <= refundable_cents(session, payment):
+    # One request at a time per municipality: two tabs must not both see a sum below the limit.
+    serialize(session, payment.municipality_id, "refund")
+    if not 0 < amount_cents <= available_cents(session, payment):
         raise ValidationError(
-            "Der Betrag ist höher als der noch erstattbare Betrag oder nicht positiv."
+            "Der Betrag ist höher als der noch erstattbare Betrag (abzüglich der Erstattungen, "
+            "die auf Freigabe warten) oder nicht positiv."
         )
     municipality = session.get_one(Municipality, payment.municipality_id)
+    sums = sums_before(
+        session,
+        payment_id=payment.id,
+        municipality_id=payment.municipality_id,
+        actor=actor,
+        day=as_of,
+    )
+    why = approval_reason(limits_on(session, municipality, as_of), sums, amount_cents)
     refund = Refund(
         municipality_id=payment.municipality_id,
         payment_id=payment.id,
@@ -82,6 +134,8 @@ def request_refund(
         reason=reason.strip()[:300],
         status=RefundStatus.AWAITING_APPROVAL,
         requested_by=actor,
+        requested_on=as_of,
+        approval_reason=why[:300] if why else None,
     )
     session.add(refund)
     session.flush()
@@ -91,9 +145,13 @@ def request_refund(
         action="refund.requested",
         obj=refund,
         municipality_id=refund.municipality_id,
-        after={"amount_cents": amount_cents, "payment_id": payment.id},
+        after={
+            "amount_cents": amount_cents,
+            "payment_id": payment.id,
+            "needs_approval": why is not None,
+        },
     )
-    if amount_cents <= municipality.refund_approval_cents:
+    if why is None:
         _execute(session, provider, refund, actor=actor, as_of=as_of)
     return refund
 

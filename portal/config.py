@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core.db import DEFAULT_BUSY_TIMEOUT_MS
+
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 
 # Variables read from the environment (all optional in development).
@@ -25,6 +27,7 @@ ENV_KEYS = (
     "SMTP_USER",
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
+    "DATABASE_BUSY_TIMEOUT_MS",  # how long a request waits for SQLite's write lock
 )
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets
@@ -43,6 +46,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "DATABASE_BUSY_TIMEOUT_MS": DEFAULT_BUSY_TIMEOUT_MS,
+        # Seconds a browser may remember to use HTTPS only (production; one year, the value
+        # hstspreload.org asks for).
+        "HSTS_MAX_AGE": 31536000,
     }
     config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
     config.update(overrides or {})

@@ -15,7 +15,10 @@ EXTENSION = "openkasse.sessionmaker"
 
 def init_app(app: Flask, session_factory: sessionmaker[Session] | None = None) -> None:
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(app.config["DATABASE_URL"]))
+        engine = make_engine(
+            app.config["DATABASE_URL"], busy_timeout_ms=int(app.config["DATABASE_BUSY_TIMEOUT_MS"])
+        )
+        session_factory = make_session_factory(engine)
     app.extensions[EXTENSION] = session_factory
     app.teardown_appcontext(_close)
 
@@ -25,6 +28,13 @@ def db() -> Session:
         g.db_session = current_app.extensions[EXTENSION]()
     session: Session = g.db_session
     return session
+
+
+def rollback() -> None:
+    """Roll back this request's transaction (if it has one) so an error page can still read."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def _close(_exc: BaseException | None) -> None:

@@ -63,7 +63,11 @@ def make_engine(
 ) -> Engine:
     """An engine for ``url``. ``sqlite_foreign_keys=False`` is for migrations only: SQLite
     rebuilds tables to alter them, which foreign-key enforcement would refuse.
-    ``busy_timeout_ms``: how long SQLite waits for another connection's write lock."""
+    ``busy_timeout_ms``: how long SQLite waits for another connection's write lock.
+
+    Statement parameters are left out of error messages (``hide_parameters``): they are names,
+    addresses and IBANs, and error messages end up in logs."""
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, sqlite_foreign_keys, busy_timeout_ms)

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -128,3 +129,12 @@ def test_openkasse_run_serves_with_this_handler() -> None:
     from portal.cli import main
 
     assert main.commands["run"] is serving.run_command
+
+
+def test_database_errors_do_not_quote_personal_data(engine: Any) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with engine.connect() as conn, pytest.raises(DBAPIError) as caught:
+        conn.execute(text("SELECT * FROM no_such_table WHERE name = :n"), {"n": "Erika Geheim"})
+    assert "Erika Geheim" not in str(caught.value)

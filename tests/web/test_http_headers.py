@@ -8,8 +8,11 @@ from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import clock
+from core.identity import Role
 from portal.app import create_app
-from tests.conftest import STRIPE_TEST_CONFIG, login
+from tests.conftest import STRIPE_TEST_CONFIG, login, staff_login
+from tests.web.test_meter_pages import setup  # noqa: F401 - a meter with a reading card
 
 
 def _production(session_factory: sessionmaker[Session]) -> Flask:
@@ -68,3 +71,19 @@ def test_downloads_and_pages_are_never_stored_static_assets_may_be(app: Flask, m
         assert static.status_code == 200
         assert "no-store" not in static.headers.get("Cache-Control", "")
     assert "no-store" not in client.get(f"/{m.slug}/theme.css").headers["Cache-Control"]
+
+
+def test_real_reading_cards_pdf_and_token_page_are_not_stored(
+    app: Flask,
+    client: FlaskClient,
+    make: Any,
+    setup: Any,  # noqa: F811
+) -> None:
+    m, _meter, token_url = setup
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    assert client.get(token_url).headers["Cache-Control"] == "no-store"  # the card's QR link
+    desk = app.test_client()
+    staff_login(desk, clerk.email)
+    cards = desk.get(f"/backoffice/ablesekarten.pdf?period={clock.today().year}")
+    assert cards.mimetype == "application/pdf"
+    assert cards.headers["Cache-Control"] == "no-store"

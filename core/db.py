@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# How long a request waits for SQLite's write lock before it gives up (and the edge answers
+# How long a request waits for a lock (SQLite's write lock) before it gives up (and the edge answers
 # "bitte erneut versuchen"): long enough for an ordinary write to finish, short enough that a
 # citizen is not left staring at a spinning page.
 DEFAULT_BUSY_TIMEOUT_MS = 15000
@@ -58,19 +58,28 @@ def make_engine(
     url: str,
     *,
     sqlite_foreign_keys: bool = True,
-    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    busy_timeout_ms: int | None = None,
     **kwargs: Any,
 ) -> Engine:
     """An engine for ``url``. ``sqlite_foreign_keys=False`` is for migrations only: SQLite
     rebuilds tables to alter them, which foreign-key enforcement would refuse.
-    ``busy_timeout_ms``: how long SQLite waits for another connection's write lock.
+
+    ``busy_timeout_ms``: how long a statement waits for another connection's lock before it
+    fails as "busy" (:func:`is_busy_error`). SQLite always waits (default
+    :data:`DEFAULT_BUSY_TIMEOUT_MS`); on PostgreSQL it sets ``lock_timeout`` only when given
+    (the web app does; batch commands keep waiting as long as it takes).
 
     Statement parameters are left out of error messages (``hide_parameters``): they are names,
     addresses and IBANs, and error messages end up in logs."""
     kwargs.setdefault("hide_parameters", True)
+    if busy_timeout_ms is not None and url.startswith("postgresql"):
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args["options"] = (
+            f"{connect_args.get('options', '')} -c lock_timeout={int(busy_timeout_ms)}"
+        )
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, sqlite_foreign_keys, busy_timeout_ms)
+        _configure_sqlite(engine, sqlite_foreign_keys, busy_timeout_ms or DEFAULT_BUSY_TIMEOUT_MS)
     return engine
 
 

@@ -106,3 +106,13 @@ def test_busy_errors_are_recognised_on_both_backends(engine: Any, database_url: 
         holder.commit()
         holder.close()
         waiting.dispose()
+
+
+def test_the_busy_timeout_applies_to_both_backends(database_url: str) -> None:
+    engine = make_engine(database_url, busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        else:
+            assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+    engine.dispose()

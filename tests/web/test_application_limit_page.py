@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import timedelta
+from typing import Any
 
 from flask.testing import FlaskClient
 
 from core import clock
-
 from tests.integration.test_application_limits import _limit
 from tests.web.test_address_change import citizen, move  # noqa: F401 - the fixture
 

@@ -107,7 +107,22 @@ def _configure_sqlite(engine: Engine, foreign_keys: bool, busy_timeout_ms: int) 
         # writes fails at once with "database is locked" when another one does the same (two
         # webhooks at a time); an immediate one waits its turn (busy_timeout). SQLite is the
         # single-node default; several web workers belong on PostgreSQL.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction marked with begin_reading() starts DEFERRED instead: with write-ahead
+        # logging it reads its snapshot while another connection writes, instead of waiting
+        # for (or timing out behind) a long write such as a bank statement import.
+        deferred = conn.get_execution_options().get(READING_OPTION, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
+
+
+READING_OPTION = "openkasse_reading"
+
+
+def begin_reading(session: Session) -> None:
+    """Start ``session``'s transaction as a reading one (a page view): on SQLite it does not take
+    the write lock up front, so it is not held up by a long write. It may still write; if
+    another connection wrote in the meantime, that write fails as busy (:func:`is_busy_error`)
+    and the request can simply be repeated. No effect on PostgreSQL (MVCC reads never wait)."""
+    session.connection(execution_options={READING_OPTION: True})
 
 
 # PostgreSQL SQLSTATEs of a transaction that lost a race, not of a bug: serialization failure,

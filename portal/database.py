@@ -5,10 +5,10 @@ Views call :func:`db` and commit once, at the end, after the core service has do
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine, make_session_factory
+from core.db import begin_reading, make_engine, make_session_factory
 
 EXTENSION = "openkasse.sessionmaker"
 
@@ -26,6 +26,8 @@ def init_app(app: Flask, session_factory: sessionmaker[Session] | None = None) -
 def db() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions[EXTENSION]()
+        if has_request_context() and request.method in ("GET", "HEAD"):
+            begin_reading(g.db_session)  # page views read past a long write (SQLite WAL)
     session: Session = g.db_session
     return session
 

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from werkzeug.routing import IntegerConverter, Map
 
@@ -88,13 +88,13 @@ def contains_control_characters(value: str, *, multi_line: bool) -> bool:
 
 
 def _refuse_control_characters(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
-    one_line = [request.path, *request.args.keys(), *request.args.values()]
+    one_line = [request.path, *(text for pair in request.args.items(multi=True) for text in pair)]
     if any(contains_control_characters(v, multi_line=False) for v in one_line):
         abort(400, description=CONTROL_CHARACTERS_TEXT)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    texts: list[str] = [*request.form.keys(), *request.form.values()]
-    texts += [f.filename or "" for f in request.files.values()]
+    texts = [text for pair in request.form.items(multi=True) for text in pair]
+    texts += [f.filename or "" for _name, f in request.files.items(multi=True)]
     if request.is_json:
         texts += list(_json_strings(request.get_json(silent=True)))
     if any(contains_control_characters(v, multi_line=True) for v in texts):
@@ -133,6 +133,9 @@ def _statement_error(error: StatementError) -> Response | tuple[str, int]:
     handler, so this one sees the others: busy database, or a bind value that overflowed."""
     if isinstance(error, OperationalError) and is_busy_error(error):
         database.rollback()
+        # The rollback expired the loaded municipality; reloading it would wait for the same
+        # lock again. The page does without its name and colours.
+        g.pop("municipality", None)
         current_app.logger.warning("Database busy at %s; asked to retry", request.endpoint)
         body, code = error_page("Bitte erneut versuchen", BUSY_TEXT, 503)
         return Response(body, code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})

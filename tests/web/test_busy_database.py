@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
-from sqlalchemy import text
+from flask import Flask, g
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from core.db import is_busy_error, make_engine
+from core.tenancy import Municipality
 from portal.app import create_app
+from portal.database import db as request_db
 from tests.conftest import STRIPE_TEST_CONFIG, migrated_database
 from tests.factories import municipality
 
@@ -120,3 +122,38 @@ def test_the_busy_timeout_applies_to_both_backends(database_url: str) -> None:
         else:
             assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
     engine.dispose()
+
+
+def test_the_busy_page_itself_does_not_wait_for_the_lock_again(busy_app: Flask) -> None:
+    """A view that committed once and then finds the lock taken: the page must not reload the
+    (expired) municipality for its header — that would wait for the same lock and fail."""
+    engine = make_engine(busy_app.config["DATABASE_URL"])
+    with engine.begin() as conn, Session(bind=conn) as session:
+        slug = municipality(session).slug
+    engine.dispose()
+    holder = sqlite3.connect(_path(busy_app.config["DATABASE_URL"]), isolation_level=None)
+
+    def view() -> str:
+        session = request_db()
+        g.municipality = session.scalars(
+            select(Municipality).where(Municipality.slug == slug)
+        ).one()
+        session.commit()
+        holder.execute("BEGIN IMMEDIATE")  # someone else starts a long write now
+        session.execute(select(Municipality.id)).all()
+        return "nie erreicht"
+
+    busy_app.add_url_rule("/_probe/after-commit", "after_commit", view)
+    try:
+        response = busy_app.test_client().get("/_probe/after-commit")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+
+
+def test_every_value_of_a_repeated_parameter_is_checked(busy_app: Flask) -> None:
+    client = busy_app.test_client()
+    assert client.get("/", query_string=[("a", "gut"), ("a", "x\x00")]).status_code == 400
+    form = client.post("/backoffice/anmelden", data={"email": ["a@b.example", "x\x07"]})
+    assert form.status_code == 400

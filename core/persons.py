@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    event,
     or_,
     select,
 )
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from core import audit, clock
 from core.db import Base, UTCDateTime
 from core.errors import NotFound, ValidationError
+from core.name_folding import SEARCH_NAME_LENGTH, query_words, search_name
 from core.tenancy import next_number
 
 
@@ -43,6 +45,7 @@ class Person(Base):
             name="name_for_kind",
         ),
         Index("ix_person_municipality_family_name", "municipality_id", "family_name"),
+        Index("ix_person_municipality_search_name", "municipality_id", "search_name"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,6 +65,10 @@ class Person(Base):
     family_name: Mapped[str | None] = mapped_column(String(100))
     company_name: Mapped[str | None] = mapped_column(String(140))
     email: Mapped[str | None] = mapped_column(String(254))
+    # All name parts folded for search (core.name_folding), kept up to date on every flush.
+    search_name: Mapped[str] = mapped_column(
+        String(SEARCH_NAME_LENGTH), default="", server_default=""
+    )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
@@ -80,6 +87,12 @@ class Person(Base):
             if address.valid_from <= day and (address.valid_to is None or day < address.valid_to):
                 return address
         return None
+
+
+@event.listens_for(Person, "before_insert")
+@event.listens_for(Person, "before_update")
+def _fold_search_name(_mapper: object, _connection: object, person: Person) -> None:
+    person.search_name = search_name(person.given_name, person.family_name, person.company_name)
 
 
 class Address(Base):
@@ -190,25 +203,32 @@ def person_for_user(session: Session, municipality_id: int, user_id: int) -> Per
     ).first()
 
 
+MAX_PERSON_NUMBER = 2**31 - 1  # an INTEGER column
+
+
 def search_persons(
     session: Session, municipality_id: int, query: str, *, limit: int = 50
 ) -> list[Person]:
-    """Search by name, company or person number within one municipality."""
+    """Search by name, company or person number within one municipality. Every word of the
+    query must occur in the person's folded name, in either spelling of umlauts and without
+    diacritics (``core.name_folding``): "mueller", "muller" and "Müller" all find "Müller"."""
     query = query.strip()
     stmt = select(Person).where(Person.municipality_id == municipality_id)
-    if query.isdigit():
+    if query.isascii() and query.isdigit():
+        if int(query) > MAX_PERSON_NUMBER:
+            return []  # no such number; the database could not even compare it
         stmt = stmt.where(Person.number == int(query))
-    elif query:
-        pattern = f"%{query.lower()}%"
-        from sqlalchemy import func
-
-        stmt = stmt.where(
-            or_(
-                func.lower(Person.family_name).like(pattern),
-                func.lower(Person.given_name).like(pattern),
-                func.lower(Person.company_name).like(pattern),
+    else:
+        words = query_words(query)
+        if not words:
+            return []
+        for word in words:
+            stmt = stmt.where(
+                or_(
+                    Person.search_name.contains(word.german, autoescape=True),
+                    Person.search_name.contains(word.plain, autoescape=True),
+                )
             )
-        )
     return list(
         session.scalars(
             stmt.order_by(Person.family_name, Person.company_name, Person.id).limit(limit)

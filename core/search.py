@@ -1,4 +1,5 @@
-"""Finding a person by what a clerk has at hand: a name, a person number, a Kassenzeichen (as
+"""Finding a person by what a clerk has at hand: a name (in any spelling of umlauts and
+diacritics, see core.name_folding), a person number, a Kassenzeichen (as
 printed, with or without spaces), an RF reference, or a SEPA mandate reference — e.g. when a
 bank or a citizen calls about a payment."""
 

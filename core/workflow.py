@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, clock
+from core.application_limits import check_daily_limit
 from core.db import Base, UTCDateTime
 from core.errors import IllegalTransition, NotFound, ValidationError
 
@@ -288,7 +289,10 @@ def submit(
     approve: Callable[[Session, Application, date, str], object],
     subject_id: int | None = None,
 ) -> Application:
-    """Record an application; without review reasons it is carried out at once (``approve``)."""
+    """Record an application; without review reasons it is carried out at once (``approve``).
+    Refused with :class:`~core.application_limits.DailyLimitReached` beyond the day's limit."""
+    now = clock.now()
+    check_daily_limit(session, person_id=person_id, municipality_id=municipality_id, now=now)
     application = Application(
         municipality_id=municipality_id,
         person_id=person_id,
@@ -297,6 +301,7 @@ def submit(
         status=ApplicationStatus.IN_REVIEW,
         data=data,
         review_reasons=reasons,
+        submitted_at=now,
         submitted_by=actor,
     )
     session.add(application)

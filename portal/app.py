@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
-from portal import database
+from portal import database, http_headers, log_redaction, request_hygiene
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -54,6 +55,7 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     app.jinja_env.add_extension("jinja2.ext.do")
+    request_hygiene.install(app)  # before any route: it replaces the int converter
     database.init_app(app, session_factory)
     csrf.init_app(app)
 
@@ -85,6 +87,7 @@ def create_app(
     app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything
 
     _register_error_pages(app)
+    log_redaction.install(app)  # after the blueprints: the patterns come from the url_map
 
     csp = content_security_policy(app.config["STRIPE_JS_URL"])
 
@@ -94,9 +97,9 @@ def create_app(
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    http_headers.install(app)  # no-store, no server banner, HSTS in production
 
     return app
 
@@ -111,6 +114,7 @@ def _register_error_pages(app: Flask) -> None:
         413: ("Datei zu groß", "Die gesendete Datei ist zu groß. Bitte wählen Sie eine kleinere."),
         429: ("Zu viele Anfragen", "Bitte warten Sie einige Minuten und versuchen Sie es erneut."),
         500: ("Technischer Fehler", "Bitte versuchen Sie es später noch einmal."),
+        503: ("Bitte erneut versuchen", request_hygiene.BUSY_TEXT),
     }
 
     def handler(code: int):  # type: ignore[no-untyped-def]
@@ -119,6 +123,8 @@ def _register_error_pages(app: Flask) -> None:
             if code == 429 and prepared is not None:
                 return prepared  # the throttled form again, with its German message
             title, text = messages[code]
+            if isinstance(error, HTTPException) and error.description != type(error).description:
+                text = error.description or text  # a German text given to abort() on purpose
             return render_template("error.html", title=title, text=text, code=code), code
 
         return _render

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from core import clock
 from core.db import make_engine, make_session_factory, unit_of_work
+from portal import serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,9 @@ def _create_app():  # type: ignore[no-untyped-def]
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
 def main() -> None:
     """OpenKasse – Kommunale Steuern und Gebühren."""
+
+
+main.add_command(serving.run_command)  # replaces Flask's: no version banner, redacted log
 
 
 @main.group("db")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.payments.reservations import DEFAULT_HOLD
+from core.db import DEFAULT_BUSY_TIMEOUT_MS
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 
@@ -38,6 +39,7 @@ ENV_KEYS = (
     "TRUSTED_PROXY_COUNT",  # reverse proxies in front of the app that set X-Forwarded-For
     "LOGIN_LIMIT_PER_ACCOUNT",  # e.g. "10 per 15 minutes" (failed log-ins, sliding window)
     "LOGIN_LIMIT_PER_ADDRESS",
+    "DATABASE_BUSY_TIMEOUT_MS",  # how long a request waits for SQLite's write lock
 )
 INTEGER_KEYS = (
     "PORTAL_IDLE_MINUTES",
@@ -45,6 +47,7 @@ INTEGER_KEYS = (
     "BACKOFFICE_IDLE_MINUTES",
     "BACKOFFICE_SESSION_HOURS",
     "TRUSTED_PROXY_COUNT",
+    "DATABASE_BUSY_TIMEOUT_MS",
 )
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets
@@ -76,6 +79,10 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # per client address across accounts (a password-spraying guard).
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        "DATABASE_BUSY_TIMEOUT_MS": DEFAULT_BUSY_TIMEOUT_MS,
+        # Seconds a browser may remember to use HTTPS only (production; one year, the value
+        # hstspreload.org asks for).
+        "HSTS_MAX_AGE": 31536000,
     }
     config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
     config.update(overrides or {})

@@ -1,0 +1,9 @@
+"""The WSGI entry point for a production server, e.g. ``gunicorn portal.wsgi:app``.
+
+Configuration comes from the environment (portal/config.py); the app factory puts the
+log-redacting filter on gunicorn's access and error loggers as well.
+"""
+
+from portal.app import create_app
+
+app = create_app()

@@ -16,8 +16,11 @@ def main(url: str) -> None:
     body = urllib.parse.urlencode({"url": url, "secret": DEMO_SECRET}).encode()
     for _ in range(50):  # localstripe needs about a second to start
         try:
-            urllib.request.urlopen(f"{LOCALSTRIPE}/_config/webhooks/openkasse", data=body,  # noqa: S310
-                                   timeout=2).close()
+            urllib.request.urlopen(
+                f"{LOCALSTRIPE}/_config/webhooks/openkasse",
+                data=body,  # noqa: S310
+                timeout=2,
+            ).close()
             print(f"localstripe: webhook → {url}")
             return
         except OSError:

@@ -1,7 +1,7 @@
 """refund sums per payment and clerk day; return charges on bank lines; expense accounts
 
 Revision ID: 05c85dbbb70b
-Revises: f612e87a5a99
+Revises: a0f135826dc3
 Create Date: 2026-12-01 20:20:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.schema_changes import replace_enum_check
 
 revision: str = "05c85dbbb70b"
-down_revision: str | None = "f612e87a5a99"
+down_revision: str | None = "a0f135826dc3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -332,8 +332,9 @@ def test_signed_link_finds_the_notice_only_in_its_municipality(
     assert db.get(Notice, notice.id) is not None
 
 
-def test_signed_link_is_valid_at_once_whatever_the_notice_date(db: Session, make: Any,
-                                                               town: Any) -> None:
+def test_signed_link_is_valid_at_once_whatever_the_notice_date(
+    db: Session, make: Any, town: Any
+) -> None:
     """Regression: the link was dated midnight UTC of the notice date, which lies in the future
     during the first hours of a German day (and for notices dated ahead)."""
     from datetime import timedelta

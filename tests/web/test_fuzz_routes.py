@@ -83,12 +83,6 @@ def _files() -> dict[str, Any]:
 
 
 # Views owned by other points of issue #10, fixed in parallel branches; xfail until merged.
-OTHER_POINTS = {
-    "backoffice.assessment_run": "point 4/13: annual run, levy=foo/year=abc (annual runs branch)",
-    "backoffice.refund_approvals": "point 13: refund_id=abc (bank/refunds branch)",
-}
-
-
 def _url_variants(rule: str, slug: str) -> list[str]:
     """The rule's path with its variables filled with bad values (one kind at a time)."""
     variables = list(_VARIABLE.finditer(rule))
@@ -116,15 +110,7 @@ def _url_variants(rule: str, slug: str) -> list[str]:
 def _rules() -> list[Any]:
     app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", **STRIPE_TEST_CONFIG})
     rules = sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint)
-    params = []
-    for rule in rules:
-        marks = []
-        if rule.endpoint in OTHER_POINTS:
-            marks.append(pytest.mark.xfail(reason=OTHER_POINTS[rule.endpoint], strict=False))
-        params.append(
-            pytest.param(rule.rule, sorted(rule.methods or ()), id=rule.endpoint, marks=marks)
-        )
-    return params
+    return [pytest.param(r.rule, sorted(r.methods or ()), id=r.endpoint) for r in rules]
 
 
 @pytest.fixture(scope="module")

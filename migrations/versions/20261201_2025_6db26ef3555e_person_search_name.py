@@ -1,7 +1,7 @@
 """person.search_name: names folded for search (umlauts, ß, diacritics)
 
 Revision ID: 6db26ef3555e
-Revises: f612e87a5a99
+Revises: 05c85dbbb70b
 Create Date: 2026-12-01 20:05:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from core.name_folding import search_name
 
 revision: str = "6db26ef3555e"
-down_revision: str | None = "f612e87a5a99"
+down_revision: str | None = "05c85dbbb70b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import clock
+from core.db import begin_reading
 from core.rate_limits import RateLimitHit
 
 SCHEME = "openkasse+db"
@@ -50,9 +51,15 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         return int(clock.now().timestamp() * 1000)
 
     @contextmanager
-    def _session(self, key: str | None = None) -> Iterator[Session]:
-        """A short transaction of its own, committed at once (not the request's)."""
+    def _session(self, key: str | None = None, *, reading: bool = False) -> Iterator[Session]:
+        """A short transaction of its own, committed at once (not the request's).
+
+        ``reading``: the limit checks run while the request's own transaction may already hold
+        SQLite's write lock (a POST starts IMMEDIATE); a second writer would wait for it until
+        the busy timeout, so a check only reads (WAL: readers never wait for the writer)."""
         with self._sessions()() as session:
+            if reading:
+                begin_reading(session)
             if key is not None and session.get_bind().dialect.name == "postgresql":
                 # One writer per key at a time across workers: count and insert stay exact.
                 session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
@@ -77,7 +84,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         now = self._now_ms()
-        with self._session() as session:
+        with self._session(reading=True) as session:
             count, oldest = session.execute(
                 select(func.count(RateLimitHit.id), func.min(RateLimitHit.at_ms)).where(
                     RateLimitHit.key == key, RateLimitHit.at_ms > now - expiry * 1000
@@ -109,12 +116,12 @@ class DatabaseStorage(Storage, MovingWindowSupport):
             return self._count_unexpired(session, key, now)
 
     def get(self, key: str) -> int:
-        with self._session() as session:
+        with self._session(reading=True) as session:
             return self._count_unexpired(session, key, self._now_ms())
 
     def get_expiry(self, key: str) -> float:
         now = self._now_ms()
-        with self._session() as session:
+        with self._session(reading=True) as session:
             return (self._window_end(session, key, now) or now) / 1000
 
     @staticmethod
@@ -139,7 +146,7 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     # ------------------------------------------------------------------ housekeeping
     def check(self) -> bool:
         try:
-            with self._session() as session:
+            with self._session(reading=True) as session:
                 session.execute(select(1))
         except SQLAlchemyError:
             return False

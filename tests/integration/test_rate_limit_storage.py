@@ -7,7 +7,9 @@ import time_machine
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from sqlalchemy import select
 
+from core.db import make_engine, make_session_factory
 from portal.rate_limit_storage import SCHEME, DatabaseStorage
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -51,3 +53,23 @@ def test_fixed_window_of_the_base_interface(session_factory: Any) -> None:
         assert limiter.hit(two, "k")
         assert (storage.reset() or 0) >= 1
         assert storage.get(two.key_for("k")) == 0
+
+
+def test_a_limit_check_does_not_wait_for_the_requests_own_write_lock(
+    database_url: str,
+) -> None:
+    """A log-in POST holds SQLite's write lock (BEGIN IMMEDIATE) while the limiter checks the
+    counts in a session of its own: the check must read past it, not wait until the busy
+    timeout (which showed every log-in of the embedded default as 'bitte erneut versuchen')."""
+    engine = make_engine(database_url, busy_timeout_ms=300)
+    factory = make_session_factory(engine)
+    request_session = factory()
+    try:
+        request_session.execute(select(1))  # begins: IMMEDIATE on SQLite, holds the write lock
+        limiter = MovingWindowRateLimiter(_storage(factory))
+        assert limiter.test(parse("3 per 10 minutes"), "someone")
+        assert limiter.get_window_stats(parse("3 per 10 minutes"), "someone")[1] == 3
+    finally:
+        request_session.rollback()
+        request_session.close()
+        engine.dispose()

@@ -24,7 +24,13 @@ from core.errors import NotFound, ValidationError
 from core.ledger import service as ledger
 from core.ledger.models import Claim, Payment, PaymentChannel
 from core.payments import reservations, surplus
-from core.payments.attempts import NEEDS_CLERK, AttemptStatus, PaymentAttempt, ProviderEvent
+from core.payments.attempts import (
+    NEEDS_CLERK,
+    AttemptStatus,
+    PaymentAttempt,
+    ProviderEvent,
+    record_first_delivery,
+)
 from core.payments.provider import Intent, PaymentProvider, ProviderError, cancel_unless_done
 from core.persons import Person
 from core.tenancy import Municipality
@@ -314,18 +320,13 @@ def handle_event(
     *,
     as_of: date,
 ) -> str:
-    """Verify and act on a provider notification, once per event id. Returns the outcome.
+    """Verify and act on a provider notification, once per event id (the first delivery's row
+    is stored before anything is done: :func:`record_first_delivery`). Returns the outcome;
+    "duplicate" for an event already processed or being processed at this moment.
 
     Raises ``InvalidSignature`` for anything not signed by the provider: nothing is stored.
     """
     event = provider.parse_event(payload, signature_header)
-    seen = session.scalars(
-        select(ProviderEvent).where(
-            ProviderEvent.provider == provider.name, ProviderEvent.event_id == event.event_id
-        )
-    ).first()
-    if seen is not None:
-        return "duplicate"
     record = ProviderEvent(
         provider=provider.name,
         event_id=event.event_id,
@@ -333,6 +334,8 @@ def handle_event(
         outcome="ignored",
         provider_ref=event.intent.ref if event.intent else None,
     )
+    if not record_first_delivery(session, record):
+        return "duplicate"
     attempt = None
     if event.intent is not None:
         attempt = session.scalars(

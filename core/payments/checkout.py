@@ -31,6 +31,7 @@ from core.payments.attempts import (
     ProviderEvent,
     record_first_delivery,
 )
+from core.payments.debit_outlook import refuse_collected
 from core.payments.provider import Intent, PaymentProvider, ProviderError, cancel_unless_done
 from core.persons import Person
 from core.tenancy import Municipality
@@ -47,6 +48,32 @@ def payable_claims(
     claim_ids: list[int] | None = None,
 ) -> list[tuple[Claim, int]]:
     """Open, not cancelled claims (with their open amount) of a person or a Kassenzeichen."""
+    return with_open_amounts(
+        session,
+        chosen_claims(
+            session,
+            municipality_id,
+            person_id=person_id,
+            kassenzeichen=kassenzeichen,
+            claim_ids=claim_ids,
+        ),
+    )
+
+
+def with_open_amounts(session: Session, claims: list[Claim]) -> list[tuple[Claim, int]]:
+    balances = ledger.claim_balances(session, claims)
+    return [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+
+
+def chosen_claims(
+    session: Session,
+    municipality_id: int,
+    *,
+    person_id: int | None = None,
+    kassenzeichen: str | None = None,
+    claim_ids: list[int] | None = None,
+) -> list[Claim]:
+    """Not cancelled claims of a person or a Kassenzeichen, open or not."""
     stmt = select(Claim).where(
         Claim.municipality_id == municipality_id, Claim.cancelled_by_entry_id.is_(None)
     )
@@ -56,9 +83,7 @@ def payable_claims(
         stmt = stmt.where(Claim.kassenzeichen == kassenzeichen)
     if claim_ids is not None:
         stmt = stmt.where(Claim.id.in_(claim_ids))
-    claims = list(session.scalars(stmt.order_by(Claim.due_date, Claim.id)))
-    balances = ledger.claim_balances(session, claims)
-    return [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+    return list(session.scalars(stmt.order_by(Claim.due_date, Claim.id)))
 
 
 def start(
@@ -74,7 +99,8 @@ def start(
     hold: timedelta = reservations.DEFAULT_HOLD,
 ) -> PaymentAttempt:
     """Create an attempt for the open amount of the chosen claims, reserved for ``hold``, and
-    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim.
+    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim,
+    ``CollectedByDebit`` for a claim a direct debit collects (core.payments.debit_outlook).
 
     ``person_id`` limits the claims to the logged-in person; from a notice link the claims are
     limited to the link's Kassenzeichen instead. The provider is called before the caller
@@ -87,13 +113,16 @@ def start(
     # Lock first, then read what is open and who holds it: all inside this transaction.
     reservations.lock_claims(session, municipality.id, claim_ids)
     _end_expired_holds(session, provider, claim_ids, now=now)
-    items = payable_claims(
+    chosen = chosen_claims(
         session,
         municipality.id,
         person_id=person_id,
         kassenzeichen=kassenzeichen,
         claim_ids=claim_ids,
     )
+    # An item a mandate collects (announced, or with the bank) is never also charged by card.
+    refuse_collected(session, chosen, as_of=clock.today())
+    items = with_open_amounts(session, chosen)
     if {c.id for c, _ in items} != set(claim_ids):
         raise ValidationError("Mindestens einer der gewählten Beträge ist nicht mehr offen.")
     payers = {c.person_id for c, _ in items}

@@ -13,6 +13,14 @@ Cents = NewType("Cents", int)
 
 _EURO_RE = re.compile(r"^\s*(-)?\s*(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?\s*(?:€|EUR)?\s*$")
 
+# The largest amount a ledger column stores: amounts are INTEGER columns, 32 bit on PostgreSQL
+# (21.474.836,47 €). Typed text beyond it is refused, not left to overflow in the database.
+MAX_STORED_CENTS = 2**31 - 1
+# Longest text worth matching: the largest amount with every thousands separator, sign, cents,
+# currency and some spaces fits easily; anything longer is no amount (and is never handed to
+# int(), which refuses more than 4300 digits with a plain ValueError).
+_MAX_TEXT = 64
+
 
 class MoneyParseError(ValueError):
     """Raised for text that is not an amount in German notation."""
@@ -41,13 +49,19 @@ def parse_euro(text: str) -> Cents:
     """Parse German notation: ``1.234,56``, ``12,5``, ``12`` (optionally with ``€``).
 
     A dot is only accepted as a thousands separator, so ``12.50`` is rejected rather than
-    silently read as 1,250 euro.
+    silently read as 1,250 euro. Raises ``MoneyParseError`` (with a German message) for
+    anything else, also for amounts beyond what the ledger stores (``MAX_STORED_CENTS``).
     """
-    match = _EURO_RE.match(text or "")
+    text = text or ""
+    match = _EURO_RE.match(text) if len(text) <= _MAX_TEXT else None
     if not match:
-        raise MoneyParseError(f"Kein gültiger Betrag: {text!r}")
+        raise MoneyParseError(f"Kein gültiger Betrag: {text[:_MAX_TEXT]!r}")
     sign, whole, frac = match.groups()
     value = int(whole.replace(".", "")) * 100 + int((frac or "0").ljust(2, "0"))
+    if value > MAX_STORED_CENTS:
+        raise MoneyParseError(
+            f"Der Betrag ist zu groß; höchstens {format_euro(MAX_STORED_CENTS)} sind möglich."
+        )
     return Cents(-value if sign else value)
 
 

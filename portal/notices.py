@@ -11,7 +11,7 @@ from core import archive, clock, notices
 from core.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger import service as ledger
 from core.ledger.models import Claim
-from core.payments.debit_outlook import debit_outlook
+from core.payments.debit_outlook import collecting, debit_outlook
 from core.persons import Person
 from portal.auth import citizen_required
 from portal.citizen import current_person
@@ -92,6 +92,10 @@ def public_claim(token: str) -> tuple[str, int] | str:
     debits = debit_outlook(session, owner, as_of=today) if owner else {}
     due_now = sum(open_ for c, open_ in items if c.due_date <= today)
     total_open = sum(o for _, o in items)
+    # What pay_from_notice charges: the due (else all) items no mandate collects.
+    collected = collecting(session, [c for c, _ in items], as_of=today)
+    payable = [(c, o) for c, o in items if c.id not in collected]
+    to_pay = sum(o for c, o in payable if c.due_date <= today) or sum(o for _, o in payable)
     return render_template(
         "portal/public_claim.html",
         notice=notice,
@@ -101,5 +105,6 @@ def public_claim(token: str) -> tuple[str, int] | str:
         as_of=today,
         debits=debits,
         token=token,
-        girocode=girocode(due_now or total_open, notice.kassenzeichen) if items else None,
+        to_pay=to_pay,
+        girocode=girocode(to_pay, notice.kassenzeichen) if to_pay else None,
     )

@@ -21,7 +21,7 @@ from core.documents.pdf import render_pdf
 from core.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
 from core.ledger.models import Claim, Payment, Posting
 from core.payments import checkout, reservations, surplus
-from core.payments.debit_outlook import debit_outlook
+from core.payments.debit_outlook import collecting, debit_outlook
 from core.payments.girocode import epc_payload, png_data_uri, qr_png
 from core.payments.provider import CardDeclined, PaymentProvider, ProviderError
 from core.payments.stripe_provider import StripeProvider
@@ -214,7 +214,16 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
     except (InvalidToken, ExpiredToken, NotFound):
         abort(404)
     items = checkout.payable_claims(session, g.municipality.id, kassenzeichen=notice.kassenzeichen)
-    due = [c.id for c, _ in items if c.due_date <= clock.today()] or [c.id for c, _ in items]
+    today = clock.today()
+    collected = collecting(session, [c for c, _ in items], as_of=today)
+    items = [(c, o) for c, o in items if c.id not in collected]  # a mandate pays those
+    due = [c.id for c, _ in items if c.due_date <= today] or [c.id for c, _ in items]
+    if not due and collected:
+        message = (
+            "Die offenen Beträge werden per Lastschrift eingezogen. "
+            "Bitte bezahlen Sie sie nicht zusätzlich."
+        )
+        return render_template("portal/pay/unavailable.html", message=message), 409
     return _start(
         due,
         person_id=None,

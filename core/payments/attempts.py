@@ -6,8 +6,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
 from core.db import Base, UTCDateTime
@@ -79,3 +89,27 @@ class ProviderEvent(Base):
 
 
 NEEDS_CLERK = ("unknown", "mismatch")
+
+
+def record_first_delivery(session: Session, record: ProviderEvent) -> bool:
+    """Store a notification's row *before* acting on it; False if its id is already taken.
+
+    The unique (provider, event_id) decides which delivery acts, not a look-up: a second
+    delivery of the same event at the same moment waits for the first one's transaction
+    (PostgreSQL: for its uncommitted index entry; SQLite: for the write lock), then finds
+    the id taken and is a duplicate — answered "already processed", never booked a second
+    time and never a 500. If the first delivery rolls back (e.g. the provider could not be
+    reached), the waiting one's insert succeeds and it acts instead."""
+    seen = session.scalar(
+        select(ProviderEvent.id).where(
+            ProviderEvent.provider == record.provider, ProviderEvent.event_id == record.event_id
+        )
+    )
+    if seen is not None:
+        return False
+    try:
+        with session.begin_nested():  # only this insert is undone if the id is taken
+            session.add(record)
+    except IntegrityError:
+        return False
+    return True

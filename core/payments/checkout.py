@@ -24,7 +24,14 @@ from core.errors import NotFound, ValidationError
 from core.ledger import service as ledger
 from core.ledger.models import Claim, Payment, PaymentChannel
 from core.payments import reservations, surplus
-from core.payments.attempts import NEEDS_CLERK, AttemptStatus, PaymentAttempt, ProviderEvent
+from core.payments.attempts import (
+    NEEDS_CLERK,
+    AttemptStatus,
+    PaymentAttempt,
+    ProviderEvent,
+    record_first_delivery,
+)
+from core.payments.debit_outlook import refuse_collected
 from core.payments.provider import Intent, PaymentProvider, ProviderError, cancel_unless_done
 from core.persons import Person
 from core.tenancy import Municipality
@@ -41,6 +48,32 @@ def payable_claims(
     claim_ids: list[int] | None = None,
 ) -> list[tuple[Claim, int]]:
     """Open, not cancelled claims (with their open amount) of a person or a Kassenzeichen."""
+    return with_open_amounts(
+        session,
+        chosen_claims(
+            session,
+            municipality_id,
+            person_id=person_id,
+            kassenzeichen=kassenzeichen,
+            claim_ids=claim_ids,
+        ),
+    )
+
+
+def with_open_amounts(session: Session, claims: list[Claim]) -> list[tuple[Claim, int]]:
+    balances = ledger.claim_balances(session, claims)
+    return [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+
+
+def chosen_claims(
+    session: Session,
+    municipality_id: int,
+    *,
+    person_id: int | None = None,
+    kassenzeichen: str | None = None,
+    claim_ids: list[int] | None = None,
+) -> list[Claim]:
+    """Not cancelled claims of a person or a Kassenzeichen, open or not."""
     stmt = select(Claim).where(
         Claim.municipality_id == municipality_id, Claim.cancelled_by_entry_id.is_(None)
     )
@@ -50,9 +83,7 @@ def payable_claims(
         stmt = stmt.where(Claim.kassenzeichen == kassenzeichen)
     if claim_ids is not None:
         stmt = stmt.where(Claim.id.in_(claim_ids))
-    claims = list(session.scalars(stmt.order_by(Claim.due_date, Claim.id)))
-    balances = ledger.claim_balances(session, claims)
-    return [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
+    return list(session.scalars(stmt.order_by(Claim.due_date, Claim.id)))
 
 
 def start(
@@ -68,7 +99,8 @@ def start(
     hold: timedelta = reservations.DEFAULT_HOLD,
 ) -> PaymentAttempt:
     """Create an attempt for the open amount of the chosen claims, reserved for ``hold``, and
-    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim.
+    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim,
+    ``CollectedByDebit`` for a claim a direct debit collects (core.payments.debit_outlook).
 
     ``person_id`` limits the claims to the logged-in person; from a notice link the claims are
     limited to the link's Kassenzeichen instead. The provider is called before the caller
@@ -81,13 +113,16 @@ def start(
     # Lock first, then read what is open and who holds it: all inside this transaction.
     reservations.lock_claims(session, municipality.id, claim_ids)
     _end_expired_holds(session, provider, claim_ids, now=now)
-    items = payable_claims(
+    chosen = chosen_claims(
         session,
         municipality.id,
         person_id=person_id,
         kassenzeichen=kassenzeichen,
         claim_ids=claim_ids,
     )
+    # An item a mandate collects (announced, or with the bank) is never also charged by card.
+    refuse_collected(session, chosen, as_of=clock.today())
+    items = with_open_amounts(session, chosen)
     if {c.id for c, _ in items} != set(claim_ids):
         raise ValidationError("Mindestens einer der gewählten Beträge ist nicht mehr offen.")
     payers = {c.person_id for c, _ in items}
@@ -314,18 +349,13 @@ def handle_event(
     *,
     as_of: date,
 ) -> str:
-    """Verify and act on a provider notification, once per event id. Returns the outcome.
+    """Verify and act on a provider notification, once per event id (the first delivery's row
+    is stored before anything is done: :func:`record_first_delivery`). Returns the outcome;
+    "duplicate" for an event already processed or being processed at this moment.
 
     Raises ``InvalidSignature`` for anything not signed by the provider: nothing is stored.
     """
     event = provider.parse_event(payload, signature_header)
-    seen = session.scalars(
-        select(ProviderEvent).where(
-            ProviderEvent.provider == provider.name, ProviderEvent.event_id == event.event_id
-        )
-    ).first()
-    if seen is not None:
-        return "duplicate"
     record = ProviderEvent(
         provider=provider.name,
         event_id=event.event_id,
@@ -333,6 +363,8 @@ def handle_event(
         outcome="ignored",
         provider_ref=event.intent.ref if event.intent else None,
     )
+    if not record_first_delivery(session, record):
+        return "duplicate"
     attempt = None
     if event.intent is not None:
         attempt = session.scalars(

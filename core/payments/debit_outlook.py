@@ -13,6 +13,10 @@ as :func:`core.payments.direct_debit.create_run`):
 * that mandate is still the one that covers the item (a mandate for the item's tax account
   before the general one): a newer mandate needs a new pre-notification.
 
+A card payment is never started for an announced item (:func:`refuse_collected`); a run
+leaves out an item a card attempt started before the announcement still holds, and collects
+it later under the same pre-notification if the card did not pay it.
+
 An item already handed to the bank is **in collection** (no longer open: the run books it as
 paid into the clearing account) until the bank's statement credits it or returns it; a returned
 or rejected debit leaves the item open, and payable, again.
@@ -27,8 +31,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from core.ledger.models import Claim, TaxAccount
+from core.money import format_euro
 from core.payments.direct_debit import (
     ItemStatus,
     PreNotification,
@@ -92,6 +97,48 @@ def debit_outlook(session: Session, person: Person, *, as_of: date) -> dict[int,
                 pn.mandate_id,
             )
     return result
+
+
+class CollectedByDebit(ValidationError):
+    """A card payment was asked for an item a direct debit collects: paying it by card as
+    well would charge the citizen twice."""
+
+
+def collecting(session: Session, claims: list[Claim], *, as_of: date) -> dict[int, DebitOutlook]:
+    """Those of ``claims`` a direct debit will collect (announced and still valid) or is
+    collecting (handed to the bank, not yet credited or returned): nobody pays them otherwise."""
+    found: dict[int, DebitOutlook] = {}
+    for person_id in sorted({c.person_id for c in claims}):
+        outlook = debit_outlook(session, session.get_one(Person, person_id), as_of=as_of)
+        found.update(
+            (c.id, outlook[c.id])
+            for c in claims
+            if c.person_id == person_id
+            and c.id in outlook
+            and outlook[c.id].state in (DebitState.ANNOUNCED, DebitState.IN_COLLECTION)
+        )
+    return found
+
+
+def refuse_collected(session: Session, claims: list[Claim], *, as_of: date) -> None:
+    """Raise ``CollectedByDebit`` for a claim a direct debit collects (:func:`collecting`) —
+    the pages do not offer those, so only a crafted request gets this far."""
+    collected = collecting(session, claims, as_of=as_of)
+    for claim in claims:
+        found = collected.get(claim.id)
+        if found is None:
+            continue
+        what = f"Kassenzeichen {claim.kassenzeichen} ({format_euro(found.amount_cents)})"
+        if found.state is DebitState.ANNOUNCED:
+            raise CollectedByDebit(
+                f"{what} wird am {found.collection_date:%d.%m.%Y} per Lastschrift "
+                "eingezogen. Bitte bezahlen Sie diesen Betrag nicht zusätzlich mit Karte."
+            )
+        raise CollectedByDebit(
+            f"{what} wird gerade per Lastschrift zum {found.collection_date:%d.%m.%Y} "
+            "eingezogen. Bitte bezahlen Sie diesen Betrag nicht zusätzlich mit Karte; "
+            "kommt die Lastschrift zurück, ist er wieder hier zu bezahlen."
+        )
 
 
 def _valid_announcements(session: Session, person: Person, as_of: date) -> list[PreNotification]:

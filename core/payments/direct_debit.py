@@ -53,6 +53,7 @@ from core.ledger import service as ledger
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim, PaymentChannel, TaxAccount
 from core.money import format_euro
+from core.payments import reservations
 from core.payments.mandates import (
     Mandate,
     MandateStatus,
@@ -641,6 +642,7 @@ class RunResult:
 SKIP_LABELS = {
     "not_prenotified": "ohne gültige Vorabankündigung",
     "mandate_expired": "Mandat erloschen (36 Monate ohne Einzug)",
+    "card_payment_running": "Kartenzahlung läuft gerade (beim nächsten Einzug wieder dabei)",
 }
 
 
@@ -660,6 +662,36 @@ def _reserve(session: Session, municipality_id: int, name: str, count: int) -> i
     return first
 
 
+def _not_held_by_card(
+    session: Session, municipality_id: int, items: list[DueItem], skipped: dict[str, int]
+) -> list[DueItem]:
+    """The items no card payment holds, with their open amounts as they are under lock.
+
+    A claim that a card attempt has reserved (core.payments.reservations; also past its hold
+    time, until the attempt is closed: its card can still be charged) is not collected now —
+    debiting it as well could charge the citizen twice. Refusing or cancelling the card
+    instead cannot protect them: the payer may be in the middle of 3-D Secure and the
+    provider may already have charged. Skipping is within the pre-notification rules: the
+    item keeps its unused pre-notification, which a later run may use (collection on or
+    after the announced day, :func:`_matching`); if the card succeeds, it is no longer open.
+
+    The claims are locked first (in id order, as ``checkout.start`` and ``settle`` lock them),
+    so no attempt starts or is booked while the run decides; the open amounts are read again
+    under the lock, so an item paid by card a moment ago is not collected."""
+    held = reservations.lock_and_find_held(session, municipality_id, [i.claim.id for i in items])
+    claims = [i.claim for i in items]
+    open_now: dict[int, int] = {}
+    for part in _chunks(claims):
+        open_now.update(ledger.open_amounts(session, part))
+    kept = []
+    for item in items:
+        if item.claim.id in held:
+            skipped["card_payment_running"] += 1
+        elif open_now.get(item.claim.id, 0) > 0:  # paid meanwhile: nothing left to collect
+            kept.append(DueItem(item.claim, item.mandate, open_now[item.claim.id]))
+    return kept
+
+
 def create_run(
     session: Session,
     municipality: Municipality,
@@ -668,16 +700,20 @@ def create_run(
     as_of: date,
     actor: str,
 ) -> RunResult:
-    """Collect every due, announced item covered by an active mandate (see module docstring)."""
+    """Collect every due, announced item covered by an active mandate (see module docstring),
+    except one a card payment holds right now (:func:`_not_held_by_card`): it stays for a
+    later run."""
     if collection_date <= as_of:
         raise ValidationError("Der Einzugstag muss nach dem heutigen Tag liegen (D-1).")
     _check_bank_day(collection_date)
     # Two clerks starting a run at once must not both collect the same item.
     serialize(session, municipality.id, "sepa_run")
     rules = rules_on(session, municipality.id, as_of)
-    items = due_items(session, municipality, collection_date)
-    announced = _unused_prenotifications(session, [i.claim.id for i in items])
     skipped: dict[str, int] = defaultdict(int)
+    items = _not_held_by_card(
+        session, municipality.id, due_items(session, municipality, collection_date), skipped
+    )
+    announced = _unused_prenotifications(session, [i.claim.id for i in items])
     chosen: list[tuple[DueItem, PreNotification]] = []
     for item in items:
         if (

@@ -98,6 +98,19 @@ def active(session: Session, claim_ids: Collection[int]) -> list[ClaimReservatio
     )
 
 
+def lock_and_find_held(
+    session: Session, municipality_id: int, claim_ids: Collection[int], chunk: int = 500
+) -> set[int]:
+    """Lock the claims (in id order, in chunks for long lists) and answer which of them an
+    attempt holds: a reservation not released, also one past its hold time — until the
+    attempt is closed at the provider, its card may still be charged."""
+    ids = sorted(claim_ids)
+    parts = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
+    for part in parts:
+        lock_claims(session, municipality_id, part)
+    return {r.claim_id for part in parts for r in active(session, part)}
+
+
 def reserve(
     session: Session,
     *,

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.money import (
+    MAX_STORED_CENTS,
     MoneyParseError,
     cents,
     format_euro,
@@ -45,7 +46,7 @@ def test_format_euro() -> None:
     assert format_euro(100, symbol=False) == "1,00"
 
 
-@given(st.integers(min_value=-(10**12), max_value=10**12))
+@given(st.integers(min_value=-MAX_STORED_CENTS, max_value=MAX_STORED_CENTS))
 def test_format_and_parse_round_trip(value: int) -> None:
     assert parse_euro(format_euro(value)) == value
 
@@ -82,3 +83,43 @@ def test_pro_rata_examples_from_domain() -> None:
 def test_pro_rata_matches_decimal_half_up(annual: int, num: int, den: int) -> None:
     expected = from_decimal(Decimal(annual) * num / den / 100)
     assert pro_rata(annual, num, den) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 5000,  # more digits than Python's int() reads (a plain ValueError before)
+        "1" + ".000" * 2000 + ",00",
+        "-" + "9" * 4301,
+        "21.474.836,48",  # one cent more than an amount column holds
+        "-21474836,48",
+        "99999999999999999999,99",
+        "1 " * 100,
+    ],
+)
+def test_parse_refuses_amounts_beyond_the_ledger_in_german(text: str) -> None:
+    with pytest.raises(MoneyParseError) as caught:
+        parse_euro(text)
+    assert type(caught.value) is MoneyParseError
+    assert "Betrag" in str(caught.value)
+    assert len(str(caught.value)) < 200  # the message does not echo thousands of digits
+
+
+def test_parse_accepts_the_largest_stored_amount() -> None:
+    assert parse_euro("21.474.836,47 €") == MAX_STORED_CENTS
+    assert parse_euro("-21474836,47") == -MAX_STORED_CENTS
+
+
+_AMOUNTISH = st.text(alphabet="0123456789.,- €EUR\t\n\u00a0\u0663", max_size=40)
+
+
+@given(st.one_of(st.text(), _AMOUNTISH, st.from_regex(r"\A-?\d{5,6000}(,\d{1,2})?\Z")))
+def test_parse_raises_only_money_parse_error(text: str) -> None:
+    """Whatever is typed into an amount field: an amount the ledger can store, or a
+    MoneyParseError (the form shows it) — never another exception (a 500)."""
+    try:
+        value = parse_euro(text)
+    except MoneyParseError:
+        return  # anything else (ValueError, OverflowError, …) fails the test
+    assert isinstance(value, int)
+    assert -MAX_STORED_CENTS <= value <= MAX_STORED_CENTS

@@ -8,6 +8,7 @@ work is done on every path that matters for timing (one Argon2 hash on registrat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -89,12 +90,15 @@ def register_citizen(
     now: datetime,
     as_of: date,
     verify_max_age: timedelta = account_tokens.VERIFY_MAX_AGE,
+    may_mail: Callable[[str], bool] = lambda _email: True,
 ) -> None:
     """Create an unconfirmed account with its person and e-mail the confirmation link — or,
     when the address has an account already, e-mail its owner a hint and change nothing.
 
     Raises :class:`~core.errors.ValidationError` (the password rules) the same way on both
-    paths, before looking the address up.
+    paths, before looking the address up. Then ``may_mail(address)`` is asked (the caller's
+    throttle against mail flooding, counted whether or not the address has an account): when
+    it says no, nothing at all is done — the caller still answers "we have sent you an e-mail".
     """
     context = password_context(
         municipality,
@@ -106,6 +110,8 @@ def register_citizen(
         city=data.address.get("city"),
     )
     passwords.check(data.password, context=[*context, data.display_name])
+    if not may_mail(identity.normalize_email(data.email)):
+        return
     existing = identity.find_by_email(session, data.email)
     if existing is not None:
         identity.spend_hashing_time(data.password)

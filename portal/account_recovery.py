@@ -31,6 +31,7 @@ from core.identity import UserAccount
 from portal.auth import citizen_required
 from portal.database import db
 from portal.forms import EMAIL_MESSAGE, NEW_PASSWORD_HINT, GermanForm, RegisterForm, required
+from portal.mail_throttle import mail_throttled, may_mail
 from portal.municipal import bp
 
 RESET_SESSION_KEY = "password_reset_token"
@@ -145,6 +146,7 @@ def register(data: registration.Registration, form: RegisterForm) -> bool:
             now=clock.now(),
             as_of=clock.today(),
             verify_max_age=verify_max_age(),
+            may_mail=may_mail,
         )
         session_.commit()
     except ValidationError as exc:
@@ -213,23 +215,26 @@ def verify_email(token: str) -> Response | tuple[str, int]:
 
 @bp.route("/konto/unbestaetigt", methods=["GET", "POST"])
 @citizen_required
+@mail_throttled
 def unconfirmed() -> str | Response:
     account = _current_account()
     if account is None or account.email_verified:
         return redirect(url_for("portal.account"))
     form = ResendForm()
     if form.validate_on_submit():
-        registration.send_verification(
-            db(),
-            g.municipality,
-            account,
-            secret=current_app.config["SECRET_KEY"],
-            links=links(),
-            now=clock.now(),
-            max_age=verify_max_age(),
-        )
-        db().commit()
-        flash(f"Wir haben den Link noch einmal an {account.email} geschickt.", "success")
+        email = account.email
+        if may_mail(email):  # else the same answer, nothing sent (mail flooding)
+            registration.send_verification(
+                db(),
+                g.municipality,
+                account,
+                secret=current_app.config["SECRET_KEY"],
+                links=links(),
+                now=clock.now(),
+                max_age=verify_max_age(),
+            )
+            db().commit()
+        flash(f"Wir haben den Link noch einmal an {email} geschickt.", "success")
         return redirect(url_for("portal.unconfirmed"))
     return render_template(
         "portal/account/unconfirmed.html",
@@ -243,19 +248,22 @@ def unconfirmed() -> str | Response:
 
 
 @bp.route("/passwort-vergessen", methods=["GET", "POST"])
+@mail_throttled
 def forgot_password() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        registration.request_password_reset(
-            db(),
-            g.municipality,
-            form.email.data or "",
-            secret=current_app.config["SECRET_KEY"],
-            links=links(),
-            now=clock.now(),
-            max_age=reset_max_age(),
-        )
-        db().commit()
+        email = form.email.data or ""
+        if may_mail(email):  # else the same answer, nothing sent (mail flooding)
+            registration.request_password_reset(
+                db(),
+                g.municipality,
+                email,
+                secret=current_app.config["SECRET_KEY"],
+                links=links(),
+                now=clock.now(),
+                max_age=reset_max_age(),
+            )
+            db().commit()
         return redirect(url_for("portal.forgot_password_sent"))
     return render_template("portal/account/forgot_password.html", form=form)
 

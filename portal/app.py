@@ -59,11 +59,12 @@ def create_app(
     database.init_app(app, session_factory)
     csrf.init_app(app)
 
-    from portal import auth, filters, throttle
+    from portal import auth, filters, mail_throttle, throttle
 
     auth.init_app(app)
     filters.init_app(app)
     throttle.init_app(app)
+    mail_throttle.init_app(app)  # after throttle: its hook runs before the limiter's
 
     # These modules register their views on the back-office blueprint.
     import backoffice.bank

@@ -21,6 +21,7 @@ from core.persons import PersonKind
 from portal import sessions
 from portal.database import db
 from portal.forms import LoginForm, RegisterForm
+from portal.mail_throttle import mail_throttled
 from portal.municipal import bp
 from portal.redirects import safe_target
 from portal.throttle import login_throttled, record_failed_login, remember_device
@@ -118,6 +119,7 @@ def login() -> str | Response:
 
 
 @bp.route("/registrieren", methods=["GET", "POST"])
+@mail_throttled
 def register() -> str | Response:
     """The same answer whether or not the address has an account (no enumeration): the
     outcome only shows in the e-mail its owner gets (core/registration.py)."""

@@ -39,6 +39,8 @@ ENV_KEYS = (
     "TRUSTED_PROXY_COUNT",  # reverse proxies in front of the app that set X-Forwarded-For
     "LOGIN_LIMIT_PER_ACCOUNT",  # e.g. "10 per 15 minutes" (failed log-ins, sliding window)
     "LOGIN_LIMIT_PER_ADDRESS",
+    "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT",  # e.g. "3 per hour" (account e-mails to one address)
+    "ACCOUNT_MAIL_LIMIT_PER_ADDRESS",  # e.g. "20 per hour" (such requests from one client)
     "DATABASE_BUSY_TIMEOUT_MS",  # how long a request waits for SQLite's write lock
 )
 INTEGER_KEYS = (
@@ -79,6 +81,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # per client address across accounts (a password-spraying guard).
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        # Registration, "Passwort vergessen", "Link noch einmal senden" (portal/mail_throttle.py):
+        # e-mails to one address (beyond it nothing is sent, the answer stays the same) and
+        # such requests from one client address (beyond it a German 429).
+        "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT": "3 per hour",
+        "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "20 per hour",
         "DATABASE_BUSY_TIMEOUT_MS": DEFAULT_BUSY_TIMEOUT_MS,
         # Seconds a browser may remember to use HTTPS only (production; one year, the value
         # hstspreload.org asks for).

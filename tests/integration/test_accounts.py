@@ -140,7 +140,7 @@ def test_weak_password_is_refused_the_same_way_for_a_known_address(
     messages = []
     for email in ("vergeben@test.example", "frei@test.example"):
         with pytest.raises(ValidationError) as refused:
-            register(db, town, email=email, password="Teststadt2026")
+            register(db, town, email=email, password="Teststadt2026-2027")
         messages.append(refused.value.message)
     assert messages[0] == messages[1] and "Anschrift" in messages[0]
     assert mails(db) == []
@@ -225,7 +225,7 @@ def test_accounts_made_by_staff_demo_and_factories_count_as_confirmed(
 def test_create_user_applies_the_password_rules(db: Session) -> None:
     with pytest.raises(ValidationError, match="Zeichenfolge"):
         identity.create_user(
-            db, email="neu@test.example", password="1234567890", display_name="Neu"
+            db, email="neu@test.example", password="123456789012345", display_name="Neu"
         )
     with pytest.raises(ValidationError, match="E-Mail-Adresse"):
         identity.create_user(

@@ -28,29 +28,30 @@ def problem(password: str) -> str | None:
     [
         ("kurz", passwords.TOO_SHORT),
         ("neun-zchn", passwords.TOO_SHORT),
+        ("Sonnenblume-42", passwords.TOO_SHORT),  # 14: a good password, one character short
         ("x" * 129, passwords.TOO_LONG),
-        ("aaaaaaaaaa", passwords.REPETITIVE),
-        ("AAAAAAAAAAAA", passwords.REPETITIVE),
-        ("abcabcabcabc", passwords.REPETITIVE),
-        ("1212121212", passwords.REPETITIVE),
-        ("1234567890", passwords.SEQUENTIAL),
-        ("0987654321", passwords.SEQUENTIAL),
-        ("abcdefghijk", passwords.SEQUENTIAL),
-        ("qwertzuiop", passwords.SEQUENTIAL),
-        ("qwertz12345", passwords.SEQUENTIAL),
-        ("password123", passwords.COMMON),
-        ("1q2w3e4r5t", passwords.SEQUENTIAL),
-        ("P@ssw0rd2026!", passwords.COMMON),
-        ("Passwort2026", passwords.COMMON),
-        ("ichliebedich", passwords.COMMON),
-        ("manchester", passwords.COMMON),
+        ("aaaaaaaaaaaaaaa", passwords.REPETITIVE),
+        ("AAAAAAAAAAAAAAAA", passwords.REPETITIVE),
+        ("abcabcabcabcabc", passwords.REPETITIVE),
+        ("121212121212121", passwords.REPETITIVE),
+        ("123456789012345", passwords.SEQUENTIAL),
+        ("098765432109876", passwords.SEQUENTIAL),
+        ("abcdefghijklmnop", passwords.SEQUENTIAL),
+        ("qwertzuiopasdfgh", passwords.SEQUENTIAL),
+        ("qwertz123456789", passwords.SEQUENTIAL),
+        ("password1234567", passwords.COMMON),
+        ("1q2w3e4r5t6z7u8i", passwords.SEQUENTIAL),
+        ("P@ssw0rd2026!2027", passwords.COMMON),
+        ("Passwort20262027", passwords.COMMON),
+        ("ichliebedich2026", passwords.COMMON),
+        ("manchester123456", passwords.COMMON),
         ("erika.neu@test.example", passwords.CONTEXT),
         ("ERIKA.NEU@TEST.EXAMPLE", passwords.CONTEXT),
-        ("erika.neu2026", passwords.CONTEXT),
-        ("ErikaNeu!!!!", passwords.CONTEXT),
-        ("Musterstadt2026", passwords.CONTEXT),
-        ("Openkasse-2026", passwords.CONTEXT),
-        ("Lindenallee4a", passwords.CONTEXT),
+        ("erika.neu2026-2027", passwords.CONTEXT),
+        ("ErikaNeu!!!!!!!!", passwords.CONTEXT),
+        ("Musterstadt2026!!", passwords.CONTEXT),
+        ("Openkasse-2026-12", passwords.CONTEXT),
+        ("Lindenallee4a-12345", passwords.CONTEXT),
         ("Erika1234567890", passwords.CONTEXT),
     ],
 )
@@ -66,11 +67,12 @@ def test_weak_passwords_are_refused_with_their_reason(password: str, message: st
     [
         "Regenschirm tanzt im Juni",
         "korrekt pferd batterie heftklammer",  # no capitals, digits or symbols needed
-        "Sonnenblume42",
-        "Erikas Garten am See",  # a context word inside a longer passphrase is fine
+        "Sonnenblume42 Juni",
+        "Regenschirm Juni",  # 16 characters
+        "Erikas Garten am großen See",  # a context word inside a longer passphrase is fine
         "ein-langes-Passwort",
         "Gänseblümchen-Wiese",
-        "日本語のパスワードです",  # any Unicode
+        "日本語のパスワードはとても長いです",  # any Unicode
         "🙂🐕 Bello bellt laut",
         "Am Montag fährt der grüne Bus zum Hafen, wo drei Möwen auf Brot warten",  # > 64
     ],
@@ -87,18 +89,36 @@ def test_no_composition_rules_and_every_message_says_what_to_do() -> None:
     assert passwords.MAX_LENGTH >= 64
 
 
+def test_minimum_length_is_nists_15_for_a_password_as_the_only_factor() -> None:
+    """SP 800-63B rev. 4, § 3.1.1.2: at least 15 characters where the password is the only
+    factor, as it is in the portal and the back office."""
+    assert passwords.MIN_LENGTH == 15
+    assert passwords.problem("Sonnenblume-42") == passwords.TOO_SHORT  # 14
+    assert passwords.problem("Sonnenblume-421") is None  # 15
+    assert "mindestens 15 Zeichen" in passwords.TOO_SHORT
+
+
 def test_length_counts_code_points_after_nfkc_normalisation() -> None:
-    decomposed = "Gänseblümchen".replace("ä", "a\u0308").replace("ü", "u\u0308")
-    assert len(decomposed) == 15
-    assert passwords.normalize(decomposed) == "Gänseblümchen"
-    assert passwords.check(decomposed) == "Gänseblümchen"
-    assert passwords.problem("ääääääääää") == passwords.REPETITIVE  # 10 code points, not bytes
+    decomposed = "Gänseblümchen-Wiese".replace("ä", "a\u0308").replace("ü", "u\u0308")
+    assert len(decomposed) == 21
+    assert passwords.normalize(decomposed) == "Gänseblümchen-Wiese"
+    assert passwords.check(decomposed) == "Gänseblümchen-Wiese"
+    short = "Gänseblümchen!".replace("ä", "a\u0308").replace("ü", "u\u0308")
+    assert len(short) == 16  # 14 once normalised: too short
+    assert passwords.problem(short) == passwords.TOO_SHORT
+    assert passwords.problem("ä" * 15) == passwords.REPETITIVE  # 15 code points, not bytes
 
 
 def test_the_shipped_breach_list_is_large() -> None:
     blocklist = passwords._blocklist()
     assert len(blocklist) >= 10_000
     assert {"123456", "qwerty", "passwort", "hallo123"} <= blocklist
+
+
+def test_what_is_left_without_the_context_words_must_be_long_enough() -> None:
+    """Guessable parts add little: the rest alone must reach the minimum length."""
+    assert problem("Erikas Garten am See") == passwords.CONTEXT  # "sgartenamsee": 12 left
+    assert problem("Erikas Garten am großen See") is None
 
 
 def test_context_words_without_context_are_not_refused() -> None:

@@ -45,14 +45,15 @@ def later(monkeypatch: pytest.MonkeyPatch, delta: timedelta) -> None:
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("aaaaaaaaaa", passwords.REPETITIVE),
-        ("1234567890", passwords.SEQUENTIAL),
-        ("qwertzuiop", passwords.SEQUENTIAL),
-        ("password123", passwords.COMMON),
+        ("aaaaaaaaaaaaaaa", passwords.REPETITIVE),
+        ("123456789012345", passwords.SEQUENTIAL),
+        ("qwertzuiopasdfgh", passwords.SEQUENTIAL),
+        ("password1234567", passwords.COMMON),
         ("erika.neu@test.example", passwords.CONTEXT),
-        ("Erika-Neu-2026", passwords.CONTEXT),
-        ("Lindenallee-4a", passwords.CONTEXT),
+        ("Erika-Neu-2026-2027", passwords.CONTEXT),
+        ("Lindenallee-4a-2026", passwords.CONTEXT),
         ("kurz", passwords.TOO_SHORT),
+        ("Sonnenblume-42", passwords.TOO_SHORT),  # 14 characters
     ],
 )
 def test_registration_refuses_weak_passwords_with_their_reason(

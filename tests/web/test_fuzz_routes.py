@@ -128,10 +128,12 @@ def world(engine: Engine) -> Iterator[tuple[Flask, str, dict[str, str]]]:
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": str(engine.url),
             "WTF_CSRF_ENABLED": False,
-            # The junk log-ins of the fuzz must not throttle the re-log-ins of its own clients
-            # (log-in throttling, point 10, has its own tests).
+            # The junk log-ins and account mails of the fuzz must not throttle its own clients
+            # (log-in throttling, point 10, and mail throttling, point 14, have their own tests).
             "LOGIN_LIMIT_PER_ACCOUNT": "100000 per 15 minutes",
             "LOGIN_LIMIT_PER_ADDRESS": "100000 per 15 minutes",
+            "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT": "100000 per 15 minutes",
+            "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "100000 per 15 minutes",
             **STRIPE_TEST_CONFIG,
         },
         session_factory=factory,

@@ -16,9 +16,9 @@ def main(url: str) -> None:
     body = urllib.parse.urlencode({"url": url, "secret": DEMO_SECRET}).encode()
     for _ in range(50):  # localstripe needs about a second to start
         try:
-            urllib.request.urlopen(
+            urllib.request.urlopen(  # noqa: S310 - our own loopback URL
                 f"{LOCALSTRIPE}/_config/webhooks/openkasse",
-                data=body,  # noqa: S310
+                data=body,
                 timeout=2,
             ).close()
             print(f"localstripe: webhook → {url}")

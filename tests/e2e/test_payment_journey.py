@@ -470,8 +470,8 @@ def test_tampered_card_page_link_gives_the_error_page(
     phone.get_by_role("main").get_by_role("link", name="Online bezahlen").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Online bezahlen")
     check_phone_page(phone)
-    # The business has a mandate (demo): what it will collect is not ticked; tick one item.
-    phone.get_by_role("checkbox").first.check()
+    # The business has a mandate (demo): what it will collect cannot be ticked; tick another.
+    phone.locator("input[name=claim]:not([disabled])").first.check()
     phone.get_by_role("button", name="Weiter zur Kartenzahlung").click()
     expect(phone).to_have_url(re.compile(r"/musterstadt/zahlvorgang/[\w.-]+$"))
     check_phone_page(phone)

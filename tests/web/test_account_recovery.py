@@ -230,7 +230,8 @@ def test_reset_page_without_a_link_is_refused(client: FlaskClient, make: Any) ->
     for forged in ("1-erfunden", "1-" + "x" * 5000, "99999999999999999999-x", "1%00-x"):
         client.get(f"/{m.slug}/passwort/neu/{forged}")
         assert client.get(f"/{m.slug}/passwort/neu").status_code == 404
-        assert client.get(f"/{m.slug}/konto/bestaetigen/{forged}").status_code == 404
+        # a NUL byte is refused at the edge (400) before any view sees it
+        assert client.get(f"/{m.slug}/konto/bestaetigen/{forged}").status_code in (400, 404)
 
 
 def test_new_forms_refuse_posts_without_csrf_token(

@@ -275,7 +275,8 @@ def test_the_account_says_when_an_item_is_debited(
     assert f"wird am {day} eingezogen – bitte nicht überweisen" in account
     pay = text_of(client.get(f"/{m.slug}/bezahlen"))  # shown, but not ticked for the card
     assert f"wird am {day} per Lastschrift eingezogen" in pay
-    assert re.search(rf'value="{claim.id}"\s*>', pay)  # no "checked"
+    # neither ticked nor tickable: the card would pay what the mandate collects anyway
+    assert re.search(rf'value="{claim.id}"\s*disabled>', pay)
     run = direct_debit.create_run(db, m, collection_date=collection, as_of=today, actor="test")
     assert run.run is not None
     db.flush()

@@ -38,6 +38,7 @@ system-deps:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy core
+	$(BIN)/lint-imports  # contracts in .importlinter: core imports no Flask and no upper layer
 
 bench: venv
 	$(BIN)/python -m tests.benchmarks.run --postgres

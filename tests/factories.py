@@ -16,7 +16,9 @@ from core.ledger.models import Claim
 from core.persons import Person, PersonKind
 from core.tenancy import Municipality
 
-PASSWORD = "Test-Passwort-123"
+# Shares no word with the generated e-mails, names and municipalities (user123@test.example
+# made "Test-Passwort-123" a context password and the 123rd user a random failure).
+PASSWORD = "Laterne-Wiese-Sonnenblume"
 AS_OF = date(2026, 3, 1)
 _seq = itertools.count(1)
 

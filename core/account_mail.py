@@ -1,6 +1,6 @@
 """The e-mails of the citizen account: confirm your address, you already have an account, reset.
 
-They go through the outbox (core/water.py ``queue_email``, sent by ``openkasse outbox send``),
+They go through the outbox (core/mail.py ``queue_email``, sent by ``openkasse outbox send``),
 queued in the same transaction as the change they belong to. A link is built by the portal
 (:class:`AccountLinks`) from ``PUBLIC_BASE_URL``, never from the request's Host header, so a
 forged Host cannot send a reset link to another site.
@@ -15,8 +15,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from core.identity import UserAccount
+from core.mail import OutboxMessage, queue_email
 from core.tenancy import Municipality
-from core.water import OutboxMessage, queue_email
 
 
 @dataclass(frozen=True)

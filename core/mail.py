@@ -1,4 +1,4 @@
-"""Sending the outbox (``core.water.OutboxMessage``) by SMTP when a server is configured.
+"""Sending the outbox (the outbox, ``OutboxMessage``) by SMTP when a server is configured.
 
 Messages are queued inside the business transaction (so a rolled-back change sends nothing)
 and sent afterwards by ``openkasse outbox send`` (cron); each message is marked sent once the
@@ -12,10 +12,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.water import OutboxMessage
+from core import clock
+from core.db import Base, UTCDateTime
+
+
+class OutboxMessage(Base):
+    """E-mails to send (reading links, notifications); a mailer sends them when configured."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(4000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def queue_email(
+    session: Session, *, municipality_id: int, recipient: str, subject: str, body: str
+) -> OutboxMessage:
+    message = OutboxMessage(
+        municipality_id=municipality_id, recipient=recipient, subject=subject, body=body
+    )
+    session.add(message)
+    session.flush()
+    return message
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from core.db import Base
 from core.dogs import Dog
 from core.identity import UserAccount
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
+from core.mail import OutboxMessage
 from core.notices import Notice
 from core.payments.attempts import PaymentAttempt, ProviderEvent
 from core.payments.bank_import import BankLine, StatementImport
@@ -18,7 +19,7 @@ from core.rate_limits import RateLimitHit
 from core.statutes import Statute
 from core.tenancy import Counter, Municipality
 from core.waste import WasteBin, WasteProperty, WorkOrder
-from core.water import Meter, MeterReading, OutboxMessage
+from core.water import Meter, MeterReading
 from core.workflow import Application, ReviewCriterion
 
 __all__ = [

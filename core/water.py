@@ -29,6 +29,7 @@ from core import audit, clock
 from core.assessment.water import Plausibility, check_reading
 from core.db import Base, UTCDateTime
 from core.errors import NotFound, ValidationError
+from core.mail import queue_email
 from core.tokens import make_token, read_token
 
 
@@ -102,20 +103,6 @@ class MeterReading(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     created_by: Mapped[str] = mapped_column(String(60))
-
-
-class OutboxMessage(Base):
-    """E-mails to send (reading links, notifications); a mailer sends them when configured."""
-
-    __tablename__ = "outbox_message"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
-    recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(String(4000))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --------------------------------------------------------------------------- reading links
@@ -292,17 +279,6 @@ def review_queue(session: Session, municipality_id: int) -> list[MeterReading]:
             .order_by(MeterReading.id)
         )
     )
-
-
-def queue_email(
-    session: Session, *, municipality_id: int, recipient: str, subject: str, body: str
-) -> OutboxMessage:
-    message = OutboxMessage(
-        municipality_id=municipality_id, recipient=recipient, subject=subject, body=body
-    )
-    session.add(message)
-    session.flush()
-    return message
 
 
 def meters_for_cards(session: Session, municipality_id: int, period: int) -> list[Meter]:

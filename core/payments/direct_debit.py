@@ -52,6 +52,7 @@ from core.errors import NotFound, ValidationError
 from core.ledger import service as ledger
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim, PaymentChannel, TaxAccount
+from core.mail import queue_email
 from core.money import format_euro
 from core.payments import reservations
 from core.payments.mandates import (
@@ -66,7 +67,6 @@ from core.payments.mandates import (
 from core.persons import Person
 from core.references import format_kassenzeichen
 from core.tenancy import Counter, Municipality, serialize
-from core.water import queue_email
 
 _T = TypeVar("_T")
 PAIN_008 = "pain.008.001.08"

@@ -98,7 +98,7 @@ def _latest_mail_link(live_app: Any, recipient: str, path: str) -> str:
     from sqlalchemy import select
 
     from core.db import make_engine, make_session_factory
-    from core.water import OutboxMessage
+    from core.mail import OutboxMessage
 
     engine = make_engine(live_app.database_url)
     try:

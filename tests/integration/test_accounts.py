@@ -15,8 +15,8 @@ from core import account_tokens, identity, registration
 from core.account_mail import AccountLinks
 from core.errors import ExpiredToken, InvalidToken, ValidationError
 from core.identity import Role, UserAccount
+from core.mail import OutboxMessage
 from core.persons import Person, PersonKind
-from core.water import OutboxMessage
 from tests.factories import PASSWORD
 
 SECRET = "a-test-secret-of-at-least-32-characters"

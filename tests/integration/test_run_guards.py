@@ -136,7 +136,7 @@ def test_reading_links_by_email_name_the_statutes_deadline(
 ) -> None:
     from datetime import UTC, datetime
 
-    from core.water import OutboxMessage
+    from core.mail import OutboxMessage
 
     owner = make.person(town, email="leser@test.example")
     m = meter(db, town, owner)

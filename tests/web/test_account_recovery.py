@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import clock, passwords
 from core.identity import UserAccount
-from core.water import OutboxMessage
+from core.mail import OutboxMessage
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD
 from tests.web.test_auth import REGISTRATION

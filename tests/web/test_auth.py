@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.identity import Role
-from core.water import OutboxMessage
+from core.mail import OutboxMessage
 from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.factories import PASSWORD
 

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.water import OutboxMessage
+from core.mail import OutboxMessage
 from portal.app import create_app
 from portal.config import load
 from tests.conftest import CSRF_RE

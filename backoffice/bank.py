@@ -24,16 +24,17 @@ from wtforms.validators import InputRequired, Length
 
 from backoffice.form_ids import MAX_ID, form_id, parse_id
 from backoffice.views import bp
-from core import audit, clock, persons
-from core.errors import DomainError, FieldErrors, NotFound
-from core.identity import UserAccount
+from core.identity.models import UserAccount
+from core.kernel import audit, clock
+from core.kernel.errors import DomainError, FieldErrors, NotFound
+from core.kernel.money import format_euro
 from core.ledger import service as ledger
 from core.ledger.models import Claim
-from core.money import format_euro
-from core.payments import bank_import, direct_debit, mandates
-from core.payments import bank_queue as queue_pages
-from core.payments.debit_outlook import debit_outlook
-from portal.auth import staff_required
+from core.payments.bank import imports as bank_import
+from core.payments.bank import queue as queue_pages
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.debit_outlook import debit_outlook
+from core.persons import models as persons
 from portal.database import db
 from portal.forms import (
     ConfirmForm,
@@ -43,6 +44,7 @@ from portal.forms import (
     scope_choices,
     show_field_errors,
 )
+from portal.identity.auth import staff_required
 
 STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)
 REPORT_KEY = "bank_import_report"  # the last upload's report, shown once after the redirect
@@ -193,7 +195,7 @@ def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm)
     preview_day = request.args.get("vorschau", type=date.fromisoformat) or earliest
     runs = direct_debit.runs_of(db_session, current_user.municipality_id)
     return render_template(
-        "backoffice/bank/direct_debit.html",
+        "backoffice/payments/sepa/direct_debit.html",
         prenotify_form=prenotify_form,
         run_form=run_form,
         earliest=earliest,
@@ -312,7 +314,7 @@ def direct_debit_detail(run_id: int) -> str:
     run = _run(run_id)
     items = direct_debit.items_of(db_session, run)
     return render_template(
-        "backoffice/bank/run_detail.html",
+        "backoffice/payments/sepa/run_detail.html",
         run=run,
         items=items,
         claims=_by_id(db_session, Claim, {i.claim_id for i in items}),
@@ -371,7 +373,7 @@ def _statements_page(form: StatementUploadForm) -> str:
     db_session = db()
     imports = bank_import.imports_of(db_session, current_user.municipality_id)
     return render_template(
-        "backoffice/bank/statements.html",
+        "backoffice/payments/bank/statements.html",
         form=form,
         report=session.pop(REPORT_KEY, None),
         imports=imports,
@@ -395,7 +397,7 @@ def statement_upload() -> str | Response:
         upload = form.statement.data
         data = upload.read()
         # End the request's transaction before reading the file: on SQLite every transaction
-        # holds the write lock (core.db), and parsing needs no database.
+        # holds the write lock (core.kernel.db), and parsing needs no database.
         db_session.commit()
         try:
             parsed = bank_import.read_bank_file(data)
@@ -449,7 +451,7 @@ def statement_detail(import_id: int) -> str:
     )
     lines = page.lines
     return render_template(
-        "backoffice/bank/statement_detail.html",
+        "backoffice/payments/bank/statement_detail.html",
         page=page,
         record=record,
         report=record.report,
@@ -483,7 +485,7 @@ def bank_queue() -> str:
     if direction not in DIRECTIONS:
         filters.pop("richtung", None)
     return render_template(
-        "backoffice/bank/queue.html",
+        "backoffice/payments/bank/queue.html",
         page=page,
         lines=page.lines,
         total_cents=page.total_cents,
@@ -519,7 +521,7 @@ def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
             v for v in ledger.claims_of(db_session, chosen) if v.open_cents > 0 and not v.cancelled
         ]
     return render_template(
-        "backoffice/bank/line_detail.html",
+        "backoffice/payments/bank/line_detail.html",
         line=line,
         close_form=close_form,
         confirm=ConfirmForm(),
@@ -684,7 +686,7 @@ def mandate_paper(person_id: int) -> str | Response:
         if m.status is mandates.MandateStatus.ACTIVE
     ]
     return render_template(
-        "backoffice/bank/mandate_form.html",
+        "backoffice/payments/sepa/mandate_form.html",
         form=form,
         person=person,
         rules=rules,

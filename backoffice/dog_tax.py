@@ -10,14 +10,20 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from backoffice.views import bp
-from core import archive, clock, dog_services, notices, persons, services, workflow
-from core.assessment import dog_tax_run, run_guards
-from core.dogs import Dog
-from core.errors import DomainError, NotFound, ValidationError
-from core.workflow import ReviewCriterion
-from portal.auth import staff_required
+from core import services
+from core.kernel import archive, clock
+from core.kernel.errors import DomainError, NotFound, ValidationError
+from core.levies import run_guards
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.dog_tax import services as dog_services
+from core.levies.dog_tax.models import Dog
+from core.notices import records as notices
+from core.persons import models as persons
+from core.workflow import applications as workflow
+from core.workflow.applications import ReviewCriterion
 from portal.database import db
 from portal.forms import ConfirmForm, CriterionForm, DecisionForm
+from portal.identity.auth import staff_required
 
 
 def _settings() -> notices.NoticeSettings:
@@ -38,7 +44,7 @@ def review_queue() -> str:
         )
     }
     return render_template(
-        "backoffice/review_queue.html",
+        "backoffice/workflow/review_queue.html",
         queue=queue,
         people=people,
         labels=services.SERVICE_LABELS,
@@ -86,7 +92,7 @@ def application_detail(application_id: int) -> str | Response:
             session, current_user.municipality_id, int(application.data["proof_document_id"])
         )
     return render_template(
-        "backoffice/application.html",
+        "backoffice/workflow/application.html",
         application=application,
         form=form,
         person=person,
@@ -146,7 +152,7 @@ def criteria() -> str | Response:
             flash("Kriterium gespeichert.", "success")
             return redirect(url_for("backoffice.criteria"))
     return render_template(
-        "backoffice/criteria.html", rows=rows, form=form, labels=services.SERVICE_LABELS
+        "backoffice/workflow/criteria.html", rows=rows, form=form, labels=services.SERVICE_LABELS
     )
 
 
@@ -159,7 +165,8 @@ RUNS = {
 
 def _run(session: Session, levy: str, year: int, *, confirm_early: bool) -> str:
     """One batch run; returns the German summary for the clerk."""
-    from core.assessment import waste_fee_run, water_run
+    from core.levies.waste import assessment as waste_fee_run
+    from core.levies.water import assessment as water_run
 
     args = {"municipality": g.municipality, "as_of": clock.today(), "actor": current_user.actor}
     if levy == "water_fee":
@@ -212,7 +219,7 @@ def assessment_run() -> str | Response | tuple[str, int]:
             flash(message, "success")
             return redirect(url_for("backoffice.assessment_run"))
     page = render_template(
-        "backoffice/assessment_run.html",
+        "backoffice/levies/assessment_run.html",
         form=form,
         year=year_text,
         levy=levy,

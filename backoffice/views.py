@@ -10,15 +10,24 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core import audit, identity, persons, search
-from core.errors import NotFound
+from core.identity import models as identity
+from core.kernel import audit
+from core.kernel.errors import NotFound
 from core.ledger import service as ledger
-from core.payments import surplus
-from core.tenancy import Municipality
-from portal.auth import WRONG_CREDENTIALS, end_session, safe_next, staff_required, start_session
+from core.payments.card import surplus
+from core.persons import models as persons
+from core.persons import search
+from core.tenancy.municipalities import Municipality
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
-from portal.throttle import login_throttled, record_failed_login
+from portal.identity.auth import (
+    WRONG_CREDENTIALS,
+    end_session,
+    safe_next,
+    staff_required,
+    start_session,
+)
+from portal.identity.throttle import login_throttled, record_failed_login
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")
 
@@ -41,7 +50,7 @@ def login() -> str | Response:
             return redirect(safe_next(url_for("backoffice.index")))
         record_failed_login()
         form.form_errors.append(WRONG_CREDENTIALS)
-    return render_template("backoffice/login.html", form=form)
+    return render_template("backoffice/identity/login.html", form=form)
 
 
 @bp.post("/abmelden")
@@ -63,7 +72,9 @@ def person_search() -> str:
     form = PersonSearchForm(request.args)
     query = (form.q.data or "").strip()
     results = search.find_persons(db(), current_user.municipality_id, query) if query else []
-    return render_template("backoffice/person_search.html", form=form, query=query, results=results)
+    return render_template(
+        "backoffice/persons/person_search.html", form=form, query=query, results=results
+    )
 
 
 @bp.get("/personen/<int:person_id>")
@@ -80,7 +91,7 @@ def person_detail(person_id: int) -> str:
         abort(404)
     claims = ledger.claims_of(session, person)
     return render_template(
-        "backoffice/person_detail.html",
+        "backoffice/persons/person_detail.html",
         person=person,
         claims=claims,
         payments=ledger.payments_of(session, person),

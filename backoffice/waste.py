@@ -10,13 +10,21 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from backoffice.views import bp
-from core import persons, waste_services
-from core.assessment.waste_fee import RHYTHMS
-from core.errors import DomainError
-from core.waste import WasteBin, WasteProperty, WorkOrder, bins_of, properties_of, work_orders
-from portal.auth import staff_required
+from core.kernel.errors import DomainError
+from core.levies.waste import services as waste_services
+from core.levies.waste.models import (
+    WasteBin,
+    WasteProperty,
+    WorkOrder,
+    bins_of,
+    properties_of,
+    work_orders,
+)
+from core.levies.waste.rules import RHYTHMS
+from core.persons import models as persons
 from portal.database import db
 from portal.forms import ConfirmForm
+from portal.identity.auth import staff_required
 
 
 @bp.get("/abfuhrauftraege")
@@ -45,7 +53,7 @@ def work_order_list() -> str:
         )
     }
     return render_template(
-        "backoffice/work_orders.html",
+        "backoffice/waste/work_orders.html",
         orders=orders,
         properties=props,
         bins=bins,

@@ -16,26 +16,28 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import identity, persons, waste_services
-from core.assessment.dog_tax import DogTaxRules
-from core.assessment.dog_tax_run import RulesCache, assess_person
-from core.assessment.waste_fee import WasteFeeRules
-from core.assessment.waste_fee_run import RulesCache as WasteRulesCache
-from core.assessment.waste_fee_run import assess_person as assess_waste
-from core.assessment.water_run import bill_meter
-from core.dog_services import DEFAULT_CRITERIA, Registration, submit_registration
-from core.dogs import Dog, DogStatus
-from core.identity import Role
+from core.identity import models as identity
+from core.identity.models import Role
+from core.kernel.references import is_valid_creditor_id
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
-from core.persons import Person, PersonKind
-from core.references import is_valid_creditor_id
-from core.statutes import Statute
-from core.tenancy import Municipality, next_number
-from core.waste import WasteBin, WasteProperty, bins_of
-from core.water import Meter, ReadingSource, submit_reading
-from core.workflow import ensure_criteria
+from core.levies.dog_tax.assessment import RulesCache, assess_person
+from core.levies.dog_tax.models import Dog, DogStatus
+from core.levies.dog_tax.rules import DogTaxRules
+from core.levies.dog_tax.services import DEFAULT_CRITERIA, Registration, submit_registration
+from core.levies.waste import services as waste_services
+from core.levies.waste.assessment import RulesCache as WasteRulesCache
+from core.levies.waste.assessment import assess_person as assess_waste
+from core.levies.waste.models import WasteBin, WasteProperty, bins_of
+from core.levies.waste.rules import WasteFeeRules
+from core.levies.water.assessment import bill_meter
+from core.levies.water.models import Meter, ReadingSource, submit_reading
+from core.persons import models as persons
+from core.persons.models import Person, PersonKind
+from core.tenancy.municipalities import Municipality, next_number
+from core.tenancy.statutes import Statute
+from core.workflow.applications import ensure_criteria
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - documented demo log-in, README
 ACTOR = "demo"
@@ -826,7 +828,7 @@ def _mandates(
     can write a direct-debit file straight away (``openkasse sepa export``)."""
     from schwifty import IBAN
 
-    from core.payments import direct_debit, mandates
+    from core.payments.sepa import direct_debit, mandates
 
     collection = direct_debit.earliest_collection(session, municipality.id, as_of)
     business = session.scalars(
@@ -898,7 +900,7 @@ def sepa_statute(municipality: Municipality) -> dict[str, Any]:
 
 
 def refund_statute(municipality: Municipality) -> dict[str, Any]:
-    """Demo four-eyes limits for refunds (core.payments.refund_limits: no law fixes amounts)."""
+    """Demo four-eyes limits for refunds (payments.card.refund_limits: no law sets them)."""
     return {
         "legal_basis": (
             f"Dienstanweisung für die Finanzbuchhaltung ({municipality.name}), Abschnitt "

@@ -1,26 +1,26 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
-from core.archive import Document, DocumentDownload
-from core.audit import AuditEvent
-from core.db import Base
-from core.dogs import Dog
-from core.identity import UserAccount
+from core.identity.models import UserAccount
+from core.identity.rate_limits import RateLimitHit
+from core.kernel.archive import Document, DocumentDownload
+from core.kernel.audit import AuditEvent
+from core.kernel.db import Base
+from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
-from core.mail import OutboxMessage
-from core.notices import Notice
-from core.payments.attempts import PaymentAttempt, ProviderEvent
-from core.payments.bank_import import BankLine, StatementImport
-from core.payments.direct_debit import DirectDebitItem, DirectDebitRun, PreNotification
-from core.payments.mandates import Mandate
-from core.payments.refunds import Refund
-from core.payments.reservations import ClaimReservation
-from core.persons import Address, Person
-from core.rate_limits import RateLimitHit
-from core.statutes import Statute
-from core.tenancy import Counter, Municipality
-from core.waste import WasteBin, WasteProperty, WorkOrder
-from core.water import Meter, MeterReading
-from core.workflow import Application, ReviewCriterion
+from core.levies.dog_tax.models import Dog
+from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
+from core.levies.water.models import Meter, MeterReading
+from core.notices.records import Notice
+from core.payments.bank.imports import BankLine, StatementImport
+from core.payments.card.attempts import PaymentAttempt, ProviderEvent
+from core.payments.card.refunds import Refund
+from core.payments.card.reservations import ClaimReservation
+from core.payments.sepa.direct_debit import DirectDebitItem, DirectDebitRun, PreNotification
+from core.payments.sepa.mandates import Mandate
+from core.persons.models import Address, Person
+from core.tenancy.municipalities import Counter, Municipality
+from core.tenancy.statutes import Statute
+from core.workflow.applications import Application, ReviewCriterion
 
 __all__ = [
     "Address",

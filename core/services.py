@@ -7,9 +7,11 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from core import address_services, dog_services, waste_services
-from core.notices import Notice
-from core.workflow import Application
+from core import address as address_services
+from core.levies.dog_tax import services as dog_services
+from core.levies.waste import services as waste_services
+from core.notices.records import Notice
+from core.workflow.applications import Application
 
 SERVICE_LABELS = {
     **dog_services.SERVICE_LABELS,

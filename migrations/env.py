@@ -1,4 +1,4 @@
-"""Alembic environment: uses core.db metadata, needs no Flask."""
+"""Alembic environment: uses core.kernel.db metadata, needs no Flask."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from alembic import context
 
 import core.models  # noqa: F401  (registers every table)
-from core.db import Base, make_engine
+from core.kernel.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,11 +11,12 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Regexp
 
-from core import address_services, clock
-from portal.auth import citizen_required
+from core import address as address_services
+from core.kernel import clock
 from portal.citizen import person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import GermanForm, required
+from portal.identity.auth import citizen_required
 from portal.municipal import bp
 
 
@@ -83,7 +84,7 @@ def change_address() -> str | Response:
             return done
     latest = person.addresses[-1] if person.addresses else None
     return render_template(
-        "portal/address_change.html",
+        "portal/address/change.html",
         form=form,
         current=person.address_on(clock.today()),
         announced=latest if latest and latest.valid_from > clock.today() else None,

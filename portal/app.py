@@ -59,7 +59,8 @@ def create_app(
     database.init_app(app, session_factory)
     csrf.init_app(app)
 
-    from portal import auth, filters, mail_throttle, throttle
+    from portal import filters
+    from portal.identity import auth, mail_throttle, throttle
 
     auth.init_app(app)
     filters.init_app(app)
@@ -69,16 +70,16 @@ def create_app(
     # These modules register their views on the back-office blueprint.
     import backoffice.bank
     import backoffice.dog_tax
-    import backoffice.meters
-    import backoffice.payments
-    import backoffice.waste  # noqa: F401
+    import backoffice.payments.card
+    import backoffice.waste
+    import backoffice.water  # noqa: F401
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.
-    from portal import account, address, applications, dogs, mandates, meters, notices, pay  # noqa: F401
-    from portal import account_recovery as _account_recovery  # noqa: F401
-    from portal import waste as _waste  # noqa: F401
+    from portal import address, dog_tax, ledger, notices, waste, water, workflow  # noqa: F401
+    from portal.identity import account_recovery  # noqa: F401
     from portal.municipal import bp as municipal_bp
+    from portal.payments import card, sepa  # noqa: F401
     from portal.public import bp as public_bp
     from portal.public import stripe_webhook
 

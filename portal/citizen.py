@@ -10,9 +10,9 @@ from flask import g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core import persons
-from core.errors import FieldErrors
-from core.workflow import Application
+from core.kernel.errors import FieldErrors
+from core.persons import models as persons
+from core.workflow.applications import Application
 from portal.database import db
 from portal.forms import show_field_errors
 

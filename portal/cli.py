@@ -15,8 +15,8 @@ from alembic.config import Config
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from core import clock
-from core.db import make_engine, make_session_factory, unit_of_work
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory, unit_of_work
 from portal import serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +89,7 @@ def _session_factory():  # type: ignore[no-untyped-def]
 
 
 def _settings():  # type: ignore[no-untyped-def]
-    from core.notices import NoticeSettings
+    from core.notices.records import NoticeSettings
 
     return NoticeSettings(
         secret=current_app.config["SECRET_KEY"],
@@ -98,7 +98,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def _municipalities(session, slug: str | None):  # type: ignore[no-untyped-def]
-    from core import tenancy
+    from core.tenancy import municipalities as tenancy
 
     if slug:
         try:
@@ -164,8 +164,8 @@ def _annual_run_options(year_label: str) -> Callable[[Any], Any]:
 
 def _year(text: str | None, as_of: Any) -> int:
     """The run's year, four digits and assessable on ``as_of`` (German error otherwise)."""
-    from core.assessment import run_guards
-    from core.errors import ValidationError
+    from core.kernel.errors import ValidationError
+    from core.levies import run_guards
 
     try:
         return run_guards.parse_year(text or str(as_of.year), as_of)
@@ -177,7 +177,7 @@ def _year(text: str | None, as_of: Any) -> int:
 @_annual_run_options("Steuerjahr")
 def assess_dog_tax(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual dog-tax assessment; idempotent (a second run changes nothing)."""
-    from core.assessment import dog_tax_run
+    from core.levies.dog_tax import assessment as dog_tax_run
 
     day = as_of.date()
     year = _year(year, day)
@@ -200,7 +200,7 @@ def assess_dog_tax(as_of, year: str | None, slug: str | None, render: bool) -> N
 @_annual_run_options("Gebührenjahr")
 def assess_waste(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual waste-fee assessment; idempotent (a second run changes nothing)."""
-    from core.assessment import waste_fee_run
+    from core.levies.waste import assessment as waste_fee_run
 
     day = as_of.date()
     year = _year(year, day)
@@ -220,7 +220,7 @@ def assess_waste(as_of, year: str | None, slug: str | None, render: bool) -> Non
 
 
 def _render_pending(slug: str | None) -> None:
-    from core import notices
+    from core.notices import records as notices
 
     factory = _session_factory()
     settings = _settings()
@@ -251,8 +251,8 @@ def notices_list(as_json: bool, slug: str | None) -> None:
 
     from sqlalchemy import select
 
-    from core.notices import Notice
-    from core.persons import Person
+    from core.notices.records import Notice
+    from core.persons.models import Person
 
     factory = _session_factory()
     with factory() as session:
@@ -284,7 +284,7 @@ def notices_list(as_json: bool, slug: str | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
-    from core.money import format_euro
+    from core.kernel.money import format_euro
 
     for r in rows:
         click.echo(
@@ -299,7 +299,7 @@ def notices_list(as_json: bool, slug: str | None) -> None:
 @with_appcontext
 def notices_render(notice_id: int, out: str) -> None:
     """Write the PDF of notice NOTICE_ID (archived on first render) to --out."""
-    from core import notices
+    from core.notices import records as notices
 
     factory = _session_factory()
     with factory() as session:
@@ -332,8 +332,8 @@ def payments_cleanup(older_than_hours: int) -> None:
     """Book late successes and cancel abandoned card payments (run it from cron)."""
     from datetime import timedelta
 
-    from core.payments import checkout
-    from portal.pay import provider
+    from core.payments.card import checkout
+    from portal.payments.card import provider
 
     factory = _session_factory()
     with factory() as session:
@@ -371,7 +371,7 @@ def meters_group() -> None:
 def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
     """Reading cards with a QR code per meter (signed, bound to meter and period); the reply-by
     date is the statute's reading deadline."""
-    from core import water
+    from core.levies.water import models as water
 
     year = _year(period, clock.today())
     factory = _session_factory()
@@ -426,8 +426,9 @@ def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
 def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> None:  # type: ignore[no-untyped-def]
     """Consumption billing with estimates and next year's advance payments; idempotent.
     Before the reading deadline only with --confirm-early, after showing what it would do."""
-    from core.assessment import run_guards, water_run
-    from core.errors import DomainError
+    from core.kernel.errors import DomainError
+    from core.levies import run_guards
+    from core.levies.water import assessment as water_run
 
     day = as_of.date() if as_of else clock.today()
     year = _year(period, day)
@@ -476,7 +477,7 @@ def outbox_group() -> None:
 def outbox_send() -> None:
     """Send queued e-mails by SMTP (SMTP_HOST, SMTP_PORT, SMTP_SENDER, SMTP_USER,
     SMTP_PASSWORD, SMTP_STARTTLS); without SMTP_HOST they stay queued."""
-    from core.mail import SmtpSettings, send_pending
+    from core.kernel.mail import SmtpSettings, send_pending
 
     config = current_app.config
     if not config.get("SMTP_HOST"):
@@ -526,9 +527,9 @@ def sepa_group() -> None:
 def sepa_prenotify(collection_date, as_of, slug: str | None, letters: str | None) -> None:  # type: ignore[no-untyped-def]
     """Announce date and amount of every due item a mandate covers (e-mail where known,
     letters to print for everyone else)."""
-    from core.errors import ValidationError
-    from core.money import format_euro
-    from core.payments import direct_debit
+    from core.kernel.errors import ValidationError
+    from core.kernel.money import format_euro
+    from core.payments.sepa import direct_debit
 
     with _session_factory()() as session:
         municipality = _one_municipality(session, slug)
@@ -569,9 +570,9 @@ def sepa_prenotify(collection_date, as_of, slug: str | None, letters: str | None
 @with_appcontext
 def sepa_export(collection_date, out: str, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
     """Write the direct-debit file (pain.008.001.08) and book its items as in collection."""
-    from core.errors import ValidationError
-    from core.money import format_euro
-    from core.payments import direct_debit
+    from core.kernel.errors import ValidationError
+    from core.kernel.money import format_euro
+    from core.payments.sepa import direct_debit
 
     with _session_factory()() as session:
         municipality = _one_municipality(session, slug)
@@ -613,9 +614,10 @@ def bank_group() -> None:
 @with_appcontext
 def bank_import_command(file: str, as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
     """Import a bank statement: match, book, queue the rest; prints the match rate."""
-    from core.errors import ValidationError
-    from core.money import format_euro
-    from core.payments import bank_import, camt
+    from core.kernel.errors import ValidationError
+    from core.kernel.money import format_euro
+    from core.payments.bank import camt
+    from core.payments.bank import imports as bank_import
 
     data = Path(file).read_bytes()
     with _session_factory()() as session:

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.db import DEFAULT_BUSY_TIMEOUT_MS
-from core.payments.reservations import DEFAULT_HOLD
+from core.kernel.db import DEFAULT_BUSY_TIMEOUT_MS
+from core.payments.card.reservations import DEFAULT_HOLD
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 
@@ -31,7 +31,7 @@ ENV_KEYS = (
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
     "PAYMENT_RESERVATION_MINUTES",  # how long a card payment attempt holds its items
-    # Log-in sessions (portal/sessions.py) and throttling (portal/throttle.py); numbers.
+    # Log-in sessions (identity/sessions.py) and throttling (identity/throttle.py); numbers.
     "PORTAL_IDLE_MINUTES",
     "PORTAL_SESSION_HOURS",
     "BACKOFFICE_IDLE_MINUTES",
@@ -69,7 +69,7 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
-        # Session ends (portal/sessions.py): OWASP ASVS 4.0.3 V3.3.2 — at most 12 h, and idle
+        # Session ends (identity/sessions.py): OWASP ASVS 4.0.3 V3.3.2 — at most 12 h, and idle
         # time; clerks a working day and 30 minutes idle.
         "PORTAL_IDLE_MINUTES": 60,
         "PORTAL_SESSION_HOURS": 12,
@@ -77,11 +77,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "BACKOFFICE_SESSION_HOURS": 8,
         # 0: the client address is the TCP peer; X-Forwarded-For is ignored (anyone can send it).
         "TRUSTED_PROXY_COUNT": 0,
-        # Failed log-ins (portal/throttle.py), moving windows: per account from anywhere, and
+        # Failed log-ins (identity/throttle.py), moving windows: per account from anywhere, and
         # per client address across accounts (a password-spraying guard).
         "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
-        # Registration, "Passwort vergessen", "Link noch einmal senden" (portal/mail_throttle.py):
+        # Registration, "Passwort vergessen", "Link noch einmal senden" (identity/mail_throttle.py):
         # e-mails to one address (beyond it nothing is sent, the answer stays the same) and
         # such requests from one client address (beyond it a German 429).
         "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT": "3 per hour",

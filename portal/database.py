@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import begin_reading, make_engine, make_session_factory
+from core.kernel.db import begin_reading, make_engine, make_session_factory
 
 EXTENSION = "openkasse.sessionmaker"
 

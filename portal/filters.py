@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from core import clock
+from core.kernel import clock
+from core.kernel.money import format_euro
+from core.kernel.references import format_kassenzeichen, format_rf, make_rf
 from core.ledger.kinds import KINDS, ClaimKind
-from core.money import format_euro
-from core.references import format_kassenzeichen, format_rf, make_rf
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -25,7 +25,7 @@ def german_date(value: date | datetime | None) -> str:
 
 def pretty_value(value: object, key: str = "") -> str:
     """Application data for clerks: ISO dates as German dates, codes as words."""
-    from core.dogs import END_REASON_LABELS, EndReason
+    from core.levies.dog_tax.models import END_REASON_LABELS, EndReason
 
     text = str(value)
     if isinstance(value, str) and len(text) == 10 and text[4] == "-" and text[7] == "-":
@@ -34,7 +34,7 @@ def pretty_value(value: object, key: str = "") -> str:
         except ValueError:
             return text
     if key == "rhythm":
-        from core.assessment.waste_fee import RHYTHMS
+        from core.levies.waste.rules import RHYTHMS
 
         return RHYTHMS.get(text, text)
     if key == "reason" and text in EndReason.__members__.values():

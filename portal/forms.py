@@ -19,11 +19,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
-from core import passwords
-from core.errors import FieldErrors
+from core.identity import passwords
+from core.kernel.errors import FieldErrors
+from core.kernel.references import format_kassenzeichen
 from core.ledger.kinds import KINDS
-from core.payments.mandates import check_iban, tax_accounts_of
-from core.references import format_kassenzeichen
+from core.payments.sepa.mandates import check_iban, tax_accounts_of
 
 REQUIRED = "Bitte füllen Sie dieses Feld aus."
 

@@ -11,8 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, g, render_template
 from flask_login import current_user
 
-from core import tenancy
-from core.errors import NotFound
+from core.kernel.errors import NotFound
+from core.tenancy import municipalities as tenancy
 from portal.database import db
 
 bp = Blueprint("portal", __name__, url_prefix="/<muni>")

@@ -7,15 +7,16 @@ from flask import abort, current_app, g, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core import archive, clock, notices
-from core.errors import ExpiredToken, InvalidToken, NotFound
+from core.kernel import archive, clock
+from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger import service as ledger
 from core.ledger.models import Claim
-from core.payments.debit_outlook import collecting, debit_outlook
-from core.persons import Person
-from portal.auth import citizen_required
+from core.notices import records as notices
+from core.payments.sepa.debit_outlook import collecting, debit_outlook
+from core.persons.models import Person
 from portal.citizen import current_person
 from portal.database import db
+from portal.identity.auth import citizen_required
 from portal.municipal import bp
 
 
@@ -31,7 +32,7 @@ def notice_settings() -> notices.NoticeSettings:
 def notice_list() -> str:
     person = current_person()
     found = notices.notices_of(db(), person.id, g.municipality.id) if person else []
-    return render_template("portal/notices.html", notices=found)
+    return render_template("portal/notices/index.html", notices=found)
 
 
 @bp.get("/bescheide/<int:notice_id>.pdf")
@@ -67,12 +68,12 @@ def public_claim(token: str) -> tuple[str, int] | str:
             session, notice_settings(), g.municipality.id, token, now=clock.now()
         )
     except ExpiredToken:
-        return render_template("portal/public_claim_invalid.html", expired=True), 410
+        return render_template("portal/notices/public_claim_invalid.html", expired=True), 410
     except (InvalidToken, NotFound):
-        return render_template("portal/public_claim_invalid.html", expired=False), 404
+        return render_template("portal/notices/public_claim_invalid.html", expired=False), 404
     from sqlalchemy import select
 
-    from portal.pay import girocode
+    from portal.payments.card import girocode
 
     claims = list(
         session.scalars(
@@ -97,7 +98,7 @@ def public_claim(token: str) -> tuple[str, int] | str:
     payable = [(c, o) for c, o in items if c.id not in collected]
     to_pay = sum(o for c, o in payable if c.due_date <= today) or sum(o for _, o in payable)
     return render_template(
-        "portal/public_claim.html",
+        "portal/notices/public_claim.html",
         notice=notice,
         items=items,
         due_now=due_now,

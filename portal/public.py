@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from core import tenancy
+from core.tenancy import municipalities as tenancy
 from portal.database import db
 
 bp = Blueprint("public", __name__)
@@ -28,10 +28,10 @@ def health() -> dict[str, str]:
 @bp.post("/zahlungsdienst/stripe")
 def stripe_webhook() -> tuple[dict[str, str], int]:
     """Provider notifications: signature checked, each event acted on once (idempotent)."""
-    from core import clock
-    from core.payments import checkout
-    from core.payments.provider import InvalidSignature, ProviderError
-    from portal.pay import provider
+    from core.kernel import clock
+    from core.payments.card import checkout
+    from core.payments.card.provider import InvalidSignature, ProviderError
+    from portal.payments.card import provider
 
     session = db()
     try:

@@ -23,7 +23,7 @@ from flask import Flask, Response, abort, current_app, g, render_template, reque
 from sqlalchemy.exc import DataError, OperationalError, StatementError
 from werkzeug.routing import IntegerConverter, Map
 
-from core.db import is_busy_error
+from core.kernel.db import is_busy_error
 from portal import database
 
 # Ids and numbers in URLs are INTEGER columns: signed 32-bit on PostgreSQL (the narrower of the

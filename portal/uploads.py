@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import g
 
-from core import archive
+from core.kernel import archive
 from portal.database import db
 
 SIGNATURES = {b"%PDF": "application/pdf", b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg"}

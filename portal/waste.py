@@ -12,15 +12,25 @@ from werkzeug.wrappers import Response
 from wtforms import DateField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from core import clock, persons, waste_services, workflow
-from core.assessment.waste_fee import RHYTHMS, WasteFeeRules
-from core.errors import NotFound
-from core.waste import WasteBin, bins_of, get_bin, get_property, properties_of, work_orders
-from core.waste_services import BinRegistration
-from portal.auth import citizen_required
+from core.kernel import clock
+from core.kernel.errors import NotFound
+from core.levies.waste import services as waste_services
+from core.levies.waste.models import (
+    WasteBin,
+    bins_of,
+    get_bin,
+    get_property,
+    properties_of,
+    work_orders,
+)
+from core.levies.waste.rules import RHYTHMS, WasteFeeRules
+from core.levies.waste.services import BinRegistration
+from core.persons import models as persons
+from core.workflow import applications as workflow
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
 from portal.forms import GermanForm, required
+from portal.identity.auth import citizen_required
 from portal.municipal import bp
 
 

@@ -1,6 +1,6 @@
 """Writes camt.053 / camt.054 files (ISO 20022, DFÜ-Abkommen Anlage 3) for tests and benchmarks.
 
-The builders take the parser's own dataclasses (``core.payments.camt``) and write a document
+The builders take the parser's own dataclasses (``core.payments.bank.camt``) and write a document
 in the element order of the ISO 20022 schemas, so that ``parse_statements(build_camt053(s))``
 gives ``[s]`` back. Conventions, chosen so the round trip holds:
 
@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from core.payments.camt import NS_PREFIX, CamtEntry, CamtStatement, CamtTransaction
+from core.payments.bank.camt import NS_PREFIX, CamtEntry, CamtStatement, CamtTransaction
 
 MAX_USTRD = 140
 

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import make_engine
+from core.kernel.db import make_engine
 from portal.app import create_app
 from portal.cli import alembic_config
 from tests import factories, pg

@@ -8,13 +8,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import identity, persons
-from core.identity import Role, UserAccount
+from core.identity import models as identity
+from core.identity.models import Role, UserAccount
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.persons import Person, PersonKind
-from core.tenancy import Municipality
+from core.persons import models as persons
+from core.persons.models import Person, PersonKind
+from core.tenancy.municipalities import Municipality
 
 # Shares no word with the generated e-mails, names and municipalities (user123@test.example
 # made "Test-Passwort-123" a context password and the 123rd user a random failure).
@@ -125,9 +126,9 @@ def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The Musterstadt demo statute (graded rates, quarterly, month after) and the default
     review criteria for municipality ``m``."""
     from core.demo import dog_tax_statute as demo_statute
-    from core.dog_services import DEFAULT_CRITERIA
-    from core.statutes import Statute
-    from core.workflow import ensure_criteria
+    from core.levies.dog_tax.services import DEFAULT_CRITERIA
+    from core.tenancy.statutes import Statute
+    from core.workflow.applications import ensure_criteria
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
     statute = Statute(
@@ -147,9 +148,9 @@ def waste_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The Musterstadt demo waste statute (Eichenzell table, min 10 l per resident and week,
     quarterly, month after) and the default waste review criteria for municipality ``m``."""
     from core.demo import waste_statute as demo_statute
-    from core.statutes import Statute
-    from core.waste_services import DEFAULT_CRITERIA
-    from core.workflow import ensure_criteria
+    from core.levies.waste.services import DEFAULT_CRITERIA
+    from core.tenancy.statutes import Statute
+    from core.workflow.applications import ensure_criteria
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
     statute = Statute(
@@ -168,7 +169,7 @@ def waste_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
 def waste_property(
     session: Session, m: Municipality, owner: Person, *, residents: int = 3, **kw: Any
 ) -> Any:
-    from core.waste import WasteProperty
+    from core.levies.waste.models import WasteProperty
 
     values: dict[str, Any] = dict(
         street="Lindenallee",
@@ -187,7 +188,7 @@ def waste_property(
 def sepa_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The demo direct-debit rules (14 days' pre-notification, 3 € return fee) for ``m``."""
     from core.demo import sepa_statute as demo_statute
-    from core.statutes import Statute
+    from core.tenancy.statutes import Statute
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt", "name": "Test"})()), **overrides}
     statute = Statute(

@@ -25,9 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core import audit, clock, notices  # noqa: F401  (claim.notice_id refers to notice)
-from core.db import Base, UTCDateTime
+from core.kernel import audit, clock
+from core.kernel.db import Base, UTCDateTime
 from core.ledger.kinds import ClaimKind
+from core.notices import records as notices  # noqa: F401  (claim.notice_id refers to notice)
 
 
 def _enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:

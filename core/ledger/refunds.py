@@ -12,8 +12,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.errors import LedgerError
+from core.kernel import audit
+from core.kernel.errors import LedgerError
 from core.ledger.models import Claim, EntryKind, JournalEntry, Payment, Posting
 from core.ledger.service import (
     CHANNEL_ACCOUNT,
@@ -25,7 +25,7 @@ from core.ledger.service import (
     person_accounts,
     system_account,
 )
-from core.persons import Person
+from core.persons.models import Person
 
 
 def refunded_cents(session: Session, payment: Payment) -> int:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, inspect, select
 from sqlalchemy.orm import Session, aliased
 
-from core import audit
-from core.errors import LedgerError, ValidationError
+from core.kernel import audit
+from core.kernel.errors import LedgerError, ValidationError
+from core.kernel.references import make_kassenzeichen, make_rf, normalize_kassenzeichen
 from core.ledger.allocation import Allocation, OpenItem, allocate
 from core.ledger.kinds import KINDS, SYSTEM_ACCOUNTS, ClaimKind
 from core.ledger.models import (
@@ -29,9 +30,8 @@ from core.ledger.models import (
     Posting,
     TaxAccount,
 )
-from core.persons import Person
-from core.references import make_kassenzeichen, make_rf, normalize_kassenzeichen
-from core.tenancy import Municipality, next_number
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, next_number
 
 # Where the money of a channel arrives: card payments sit with the provider until paid out.
 CHANNEL_ACCOUNT = {

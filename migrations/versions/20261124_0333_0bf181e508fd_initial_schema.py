@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-from core.schema_changes import (
+import core.kernel.db
+from core.kernel.schema_changes import (
     create_append_only_function,
     create_append_only_trigger,
     drop_append_only_trigger,
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("primary_color", sa.String(length=7), nullable=False),
         sa.Column("logo_path", sa.String(length=200), nullable=True),
         sa.Column("host", sa.String(length=253), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "length(kassenzeichen_prefix) = 3", name=op.f("ck_municipality_kz_prefix_length")
         ),
@@ -62,7 +62,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("municipality_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=60), nullable=False),
         sa.Column("action", sa.String(length=80), nullable=False),
@@ -123,8 +123,8 @@ def upgrade() -> None:
         sa.Column("municipality_id", sa.Integer(), nullable=True),
         sa.Column("display_name", sa.String(length=120), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_login_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "(role = 'citizen') = (municipality_id IS NULL)",
             name=op.f("ck_user_account_staff_has_municipality"),
@@ -160,7 +160,7 @@ def upgrade() -> None:
         sa.Column("company_name", sa.String(length=140), nullable=True),
         sa.Column("email", sa.String(length=254), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(kind = 'natural' AND family_name IS NOT NULL) OR "
             "(kind = 'business' AND company_name IS NOT NULL)",
@@ -236,7 +236,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("value_date", sa.Date(), nullable=False),
-        sa.Column("booked_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("booked_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("text", sa.String(length=200), nullable=False),
         sa.Column("actor", sa.String(length=60), nullable=False),
         sa.Column("reverses_entry_id", sa.Integer(), nullable=True),
@@ -344,7 +344,7 @@ def upgrade() -> None:
         sa.Column("amount_cents", sa.Integer(), nullable=False),
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("kassenzeichen", sa.String(length=20), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("cancelled_by_entry_id", sa.Integer(), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_claim_amount_positive")),
         sa.CheckConstraint(
@@ -401,7 +401,7 @@ def upgrade() -> None:
         ),
         sa.Column("reference_text", sa.String(length=140), nullable=False),
         sa.Column("external_ref", sa.String(length=100), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reversed_by_entry_id", sa.Integer(), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_payment_amount_positive")),
         sa.ForeignKeyConstraint(

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-from core.schema_changes import (
+import core.kernel.db
+from core.kernel.schema_changes import (
     create_append_only_trigger,
     drop_append_only_trigger,
     replace_enum_check,
@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("valid_to", sa.Date(), nullable=True),
         sa.Column("source", sa.String(length=300), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "valid_to IS NULL OR valid_to > valid_from", name=op.f("ck_statute_valid_range")
         ),
@@ -116,9 +116,9 @@ def upgrade() -> None:
         ),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("review_reasons", sa.JSON(), nullable=False),
-        sa.Column("submitted_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("submitted_by", sa.String(length=60), nullable=False),
-        sa.Column("decided_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=60), nullable=True),
         sa.Column("message", sa.String(length=1000), nullable=True),
         sa.ForeignKeyConstraint(
@@ -152,7 +152,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("size_bytes", sa.Integer(), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("length(sha256) = 64", name=op.f("ck_document_sha256_hex")),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
@@ -212,7 +212,7 @@ def upgrade() -> None:
             ),
             nullable=True,
         ),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "chip_number IS NULL OR length(chip_number) = 15", name=op.f("ck_dog_chip_length")
         ),
@@ -291,7 +291,7 @@ def upgrade() -> None:
         sa.Column("document_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("actor", sa.String(length=60), nullable=False),
-        sa.Column("downloaded_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("downloaded_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["document.id"],
@@ -326,7 +326,7 @@ def upgrade() -> None:
         sa.Column("previous_cents", sa.Integer(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("document_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["document.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.kernel.db
 
 revision: str = "afa1a8bfe39b"
 down_revision: str | None = "ef9a18a6b2ae"
@@ -46,8 +46,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("payment_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("finished_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_payment_attempt_amount_positive")),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("provider_ref", sa.String(length=100), nullable=True),
         sa.Column("attempt_id", sa.Integer(), nullable=True),
         sa.Column("municipality_id", sa.Integer(), nullable=True),
-        sa.Column("received_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["attempt_id"],
             ["payment_attempt.id"],

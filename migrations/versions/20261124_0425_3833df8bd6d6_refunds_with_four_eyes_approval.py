@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-from core.schema_changes import replace_enum_check
+import core.kernel.db
+from core.kernel.schema_changes import replace_enum_check
 
 revision: str = "3833df8bd6d6"
 down_revision: str | None = "afa1a8bfe39b"
@@ -45,9 +45,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("requested_by", sa.String(length=60), nullable=False),
-        sa.Column("requested_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("requested_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(length=60), nullable=True),
-        sa.Column("decided_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("provider_ref", sa.String(length=100), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_refund_amount_positive")),
         sa.ForeignKeyConstraint(

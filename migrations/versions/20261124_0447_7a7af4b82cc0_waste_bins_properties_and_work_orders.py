@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.kernel.db
 
 revision: str = "7a7af4b82cc0"
 down_revision: str | None = "3833df8bd6d6"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("city", sa.String(length=80), nullable=False),
         sa.Column("residents", sa.Integer(), nullable=False),
         sa.Column("liable_from", sa.Date(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("residents >= 0", name=op.f("ck_waste_property_residents_not_negative")),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("rhythm", sa.String(length=20), nullable=False),
         sa.Column("start", sa.Date(), nullable=False),
         sa.Column("end", sa.Date(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             '"end" IS NULL OR "end" >= start', name=op.f("ck_waste_bin_end_after_start")
         ),
@@ -117,9 +117,9 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("done_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("done_by", sa.String(length=60), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["bin_id"],
             ["waste_bin.id"],

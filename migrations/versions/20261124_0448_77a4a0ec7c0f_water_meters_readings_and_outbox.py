@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.kernel.db
 
 revision: str = "77a4a0ec7c0f"
 down_revision: str | None = "7a7af4b82cc0"
@@ -27,8 +27,8 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=254), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("body", sa.String(length=4000), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
             ["municipality.id"],
@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("removed_on", sa.Date(), nullable=True),
         sa.Column("initial_reading", sa.Integer(), nullable=False),
         sa.Column("replaces_meter_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "initial_reading >= 0", name=op.f("ck_water_meter_initial_not_negative")
         ),
@@ -118,7 +118,7 @@ def upgrade() -> None:
         sa.Column("current", sa.Boolean(), nullable=True),
         sa.Column("issues", sa.JSON(), nullable=False),
         sa.Column("photo_document_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.CheckConstraint(
             "current IS NULL OR current", name=op.f("ck_meter_reading_current_true_or_null")

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
-from core.schema_changes import replace_enum_check
+import core.kernel.db
+from core.kernel.schema_changes import replace_enum_check
 
 # Frozen here: the migration must not change when the enum in the code grows.
 ENTRY_KINDS = [
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("statement_id", sa.String(length=35), nullable=False),
         sa.Column("iban", sa.String(length=34), nullable=False),
         sa.Column("report", sa.JSON(), nullable=False),
-        sa.Column("imported_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("imported_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("imported_by", sa.String(length=60), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("total_cents", sa.Integer(), nullable=False),
         sa.Column("filename", sa.String(length=120), nullable=False),
         sa.Column("xml", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
@@ -122,7 +122,7 @@ def upgrade() -> None:
         sa.Column("replaced_by_id", sa.Integer(), nullable=True),
         sa.Column("last_collected_on", sa.Date(), nullable=True),
         sa.Column("document_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.CheckConstraint(
             "length(iban) BETWEEN 15 AND 34", name=op.f("ck_sepa_mandate_iban_length")
@@ -262,7 +262,7 @@ def upgrade() -> None:
         sa.Column("sent_on", sa.Date(), nullable=False),
         sa.Column("by_email", sa.Boolean(), nullable=False),
         sa.Column("used_by_item_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "amount_cents > 0", name=op.f("ck_sepa_prenotification_amount_positive")
         ),
@@ -340,7 +340,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Integer(), nullable=True),
         sa.Column("suggestions", sa.JSON(), nullable=False),
         sa.Column("resolved_by", sa.String(length=60), nullable=True),
-        sa.Column("resolved_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_bank_line_amount_positive")),
         sa.ForeignKeyConstraint(
             ["import_id"],

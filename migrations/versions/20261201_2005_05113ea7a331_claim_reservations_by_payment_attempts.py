@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.kernel.db
 
 revision: str = "05113ea7a331"
 down_revision: str | None = "f612e87a5a99"
@@ -26,9 +26,9 @@ def upgrade() -> None:
         sa.Column("claim_id", sa.Integer(), nullable=False),
         sa.Column("attempt_id", sa.Integer(), nullable=False),
         sa.Column("amount_cents", sa.Integer(), nullable=False),
-        sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("released_at", core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", core.kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("amount_cents > 0", name=op.f("ck_claim_reservation_amount_positive")),
         sa.ForeignKeyConstraint(
             ["attempt_id"],

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db
+import core.kernel.db
 
 revision: str = "460e9223cafb"
 down_revision: str | None = "05113ea7a331"
@@ -24,7 +24,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("user_account") as batch_op:
         batch_op.add_column(
-            sa.Column("email_verified_at", core.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("email_verified_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True)
         )
     op.execute("UPDATE user_account SET email_verified_at = created_at")
 

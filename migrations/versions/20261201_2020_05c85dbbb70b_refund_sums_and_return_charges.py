@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.schema_changes import replace_enum_check
+from core.kernel.schema_changes import replace_enum_check
 
 revision: str = "05c85dbbb70b"
 down_revision: str | None = "a0f135826dc3"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from core.name_folding import search_name
+from core.kernel.name_folding import search_name
 
 revision: str = "6db26ef3555e"
 down_revision: str | None = "05c85dbbb70b"

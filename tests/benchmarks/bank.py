@@ -20,8 +20,9 @@ from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.db import make_engine, make_session_factory
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
+from core.kernel.references import make_kassenzeichen, make_rf
 from core.ledger import service as ledger
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import (
@@ -32,13 +33,13 @@ from core.ledger.models import (
     LedgerAccount,
     Posting,
 )
-from core.payments import bank_import, direct_debit
-from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.direct_debit import PreNotification
-from core.payments.mandates import Mandate, MandateStatus
-from core.persons import Person, PersonKind
-from core.references import make_kassenzeichen, make_rf
-from core.tenancy import Counter, Municipality
+from core.payments.bank import imports as bank_import
+from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.sepa import direct_debit
+from core.payments.sepa.direct_debit import PreNotification
+from core.payments.sepa.mandates import Mandate, MandateStatus
+from core.persons.models import Person, PersonKind
+from core.tenancy.municipalities import Counter, Municipality
 from portal.cli import alembic_config
 from tests import factories
 from tests.camt_files import build_camt053

@@ -25,18 +25,18 @@ from alembic import command
 from sqlalchemy import Engine, event, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.assessment.dog_tax import add_months
-from core.assessment.dog_tax_run import assess_all
-from core.db import make_engine, make_session_factory
-from core.dogs import Dog, DogStatus
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
-from core.notices import Notice, NoticeSettings, ensure_document
-from core.persons import Address, Person, PersonKind
-from core.statutes import Statute
-from core.tenancy import Counter, Municipality
+from core.levies.dog_tax.assessment import assess_all
+from core.levies.dog_tax.models import Dog, DogStatus
+from core.levies.dog_tax.rules import add_months
+from core.notices.records import Notice, NoticeSettings, ensure_document
+from core.persons.models import Address, Person, PersonKind
+from core.tenancy.municipalities import Counter, Municipality
+from core.tenancy.statutes import Statute
 from portal.cli import alembic_config
 from tests import factories, pg
 
@@ -275,7 +275,7 @@ WATER_PERIOD = 2026
 def water_setup(session: Session, meters: int) -> Municipality:
     """A municipality with its water statute and ``meters`` meters with two years of accepted
     readings each (bulk insert: set-up, not measured)."""
-    from core.water import Meter, MeterReading, ReadingSource, ReadingStatus
+    from core.levies.water.models import Meter, MeterReading, ReadingSource, ReadingStatus
     from tests.integration.test_water_flow import WATER
 
     m = factories.municipality(session)
@@ -356,7 +356,7 @@ def water_setup(session: Session, meters: int) -> Municipality:
 
 
 def bench_water(url: str, meters: int) -> None:
-    from core.assessment.water_run import bill_all
+    from core.levies.water.assessment import bill_all
 
     backend = url.split(":")[0]
     command.upgrade(alembic_config(url), "head")

@@ -22,8 +22,9 @@ from typing import Any
 from alembic import command
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from core import clock, demo
-from core.db import make_engine, make_session_factory, unit_of_work
+from core import demo
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory, unit_of_work
 from portal import database
 from portal.app import create_app
 from portal.cli import alembic_config

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import clock
+from core.kernel import clock
 from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.helpers import log_in
 from tests.e2e.server import CITIZEN_EMAIL, CLERK_EMAIL

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from core import clock
-from core.db import make_engine, make_session_factory
-from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.direct_debit import next_target_day
-from core.tenancy import get_by_slug
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
+from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.sepa.direct_debit import next_target_day
+from core.tenancy.municipalities import get_by_slug
 from tests.camt_files import build_camt053
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.helpers import log_in

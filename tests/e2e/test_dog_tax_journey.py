@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import clock
-from core.references import is_valid_rf
+from core.kernel import clock
+from core.kernel.references import is_valid_rf
 from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.helpers import (
     EPC_HEADER,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import clock
+from core.kernel import clock
 from tests.e2e.a11y import check_phone_page
 from tests.e2e.helpers import flat_text, log_in
 from tests.e2e.server import CITIZEN_EMAIL

@@ -19,9 +19,10 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core import clock, water
-from core.db import make_engine, make_session_factory
-from core.tenancy import get_by_slug
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
+from core.levies.water import models as water
+from core.tenancy.municipalities import get_by_slug
 from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.helpers import log_in
 from tests.e2e.server import CLERK_EMAIL, LiveServer

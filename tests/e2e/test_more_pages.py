@@ -64,9 +64,9 @@ def test_remaining_small_pages(
     """The invalid reading-card link (phone) and a clerk's refund form."""
     from sqlalchemy import select
 
-    from core.db import make_engine, make_session_factory
+    from core.kernel.db import make_engine, make_session_factory
     from core.ledger.models import Payment
-    from core.tenancy import get_by_slug
+    from core.tenancy.municipalities import get_by_slug
 
     phone.goto("/musterstadt/zaehlerstand/2026/kein-gueltiger-link")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Dieser Link ist ungültig")
@@ -97,8 +97,8 @@ def _latest_mail_link(live_app: Any, recipient: str, path: str) -> str:
     outbox stands in for the mailbox)."""
     from sqlalchemy import select
 
-    from core.db import make_engine, make_session_factory
-    from core.mail import OutboxMessage
+    from core.kernel.db import make_engine, make_session_factory
+    from core.kernel.mail import OutboxMessage
 
     engine = make_engine(live_app.database_url)
     try:

@@ -36,13 +36,13 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
-from core import clock, tokens
+from core.kernel import clock, tokens
+from core.kernel.money import format_euro
+from core.kernel.references import make_rf
 from core.ledger import service as ledger
 from core.ledger.models import Claim, Payment
-from core.money import format_euro
-from core.payments.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
-from core.references import make_rf
-from portal.pay import ATTEMPT_LINK_AGE, ATTEMPT_PURPOSE
+from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
+from portal.payments.card import ATTEMPT_LINK_AGE, ATTEMPT_PURPOSE
 from tests.e2e.a11y import check_phone_page
 from tests.e2e.helpers import (
     EPC_HEADER,

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import account_tokens, identity, registration
-from core.account_mail import AccountLinks
-from core.errors import ExpiredToken, InvalidToken, ValidationError
-from core.identity import Role, UserAccount
-from core.mail import OutboxMessage
-from core.persons import Person, PersonKind
+from core.identity import account_tokens, registration
+from core.identity import models as identity
+from core.identity.account_mail import AccountLinks
+from core.identity.models import Role, UserAccount
+from core.kernel.errors import ExpiredToken, InvalidToken, ValidationError
+from core.kernel.mail import OutboxMessage
+from core.persons.models import Person, PersonKind
 from tests.factories import PASSWORD
 
 SECRET = "a-test-secret-of-at-least-32-characters"
@@ -236,7 +237,7 @@ def test_create_user_applies_the_password_rules(db: Session) -> None:
 def test_account_mails_go_out_through_a_real_smtp_server(db: Session, make: Any, town: Any) -> None:
     from aiosmtpd.controller import Controller
 
-    from core.mail import SmtpSettings, send_pending
+    from core.kernel.mail import SmtpSettings, send_pending
     from tests.pg import free_port
 
     class Inbox:

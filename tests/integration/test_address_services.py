@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from core import address_services, services, workflow
-from core.errors import FieldErrors, ValidationError
-from core.persons import PersonKind
-from core.workflow import ApplicationStatus
+from core import address as address_services
+from core import services
+from core.kernel.errors import FieldErrors, ValidationError
+from core.persons.models import PersonKind
+from core.workflow import applications as workflow
+from core.workflow.applications import ApplicationStatus
 
 AS_OF = date(2026, 6, 15)  # the factories' addresses start on 1 March 2026
 NEW = {"street": "Lindenweg", "house_number": "3", "postal_code": "12345", "city": "Teststadt"}

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.errors import IllegalTransition, ValidationError
-from core.workflow import (
+from core.kernel import audit
+from core.kernel.errors import IllegalTransition, ValidationError
+from core.workflow.applications import (
     MAX_ANSWER_LENGTH,
     Application,
     ApplicationStatus,

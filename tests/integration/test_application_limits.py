@@ -1,6 +1,6 @@
 """One account may submit only so many online applications a day (point 16): the limit is
 statute data, counted in the database for the German calendar day, checked on the one path
-every online service takes (core.workflow.submit)."""
+every online service takes (core.workflow.applications.submit)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core import clock, workflow
-from core.application_limits import (
+from core.kernel import clock
+from core.tenancy.statutes import Statute
+from core.workflow import applications as workflow
+from core.workflow.applications import Application, ApplicationStatus
+from core.workflow.limits import (
     DEFAULT_DAILY_LIMIT,
     ONLINE_SERVICES,
     DailyLimitReached,
     local_day_bounds,
 )
-from core.statutes import Statute
-from core.workflow import Application, ApplicationStatus
 
 
 def _limit(db: Any, m: Any, limit: int) -> None:

@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.errors import ValidationError
+from core.kernel.errors import ValidationError
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.payments import bank_import, direct_debit, mandates
-from core.payments.bank_import import BankLine, LineStatus
-from core.payments.camt import parse_statements
-from core.payments.direct_debit import ItemStatus
-from core.payments.returns import split_return
+from core.payments.bank import imports as bank_import
+from core.payments.bank.camt import parse_statements
+from core.payments.bank.imports import BankLine, LineStatus
+from core.payments.bank.returns import split_return
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.direct_debit import ItemStatus
 from tests.camt_files import build_camt053, build_camt054, statement_from_pain008
 
 AS_OF = date(2026, 3, 1)

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from core import clock
+from core.kernel import clock
 from core.ledger import service as ledger
-from core.payments import checkout, direct_debit, mandates, reservations
-from core.payments.debit_outlook import CollectedByDebit, DebitState, debit_outlook
-from core.payments.provider import Intent
+from core.payments.card import checkout, reservations
+from core.payments.card.provider import Intent
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.debit_outlook import CollectedByDebit, DebitState, debit_outlook
 
 AS_OF = date(2026, 3, 1)
 COLLECTION = date(2026, 3, 16)  # a bank day, 15 days on (the statute asks for 14)

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from core.db import make_engine
+from core.kernel.db import make_engine
 from core.ledger import service as ledger
-from core.payments import checkout
-from core.payments.checkout import PaymentAttempt
-from core.payments.provider import Intent
-from core.payments.reservations import AttemptInProgress, ClaimReservation
-from core.payments.stripe_provider import StripeProvider
+from core.payments.card import checkout
+from core.payments.card.checkout import PaymentAttempt
+from core.payments.card.provider import Intent
+from core.payments.card.reservations import AttemptInProgress, ClaimReservation
+from core.payments.card.stripe import StripeProvider
 from tests import factories
 from tests.conftest import STRIPE_TEST_CONFIG, migrated_database
 

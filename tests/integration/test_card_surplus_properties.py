@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core import clock
+from core.kernel import clock
 from core.ledger import service as ledger
 from core.ledger.models import PaymentChannel
-from core.payments import checkout
-from core.payments.provider import Intent
+from core.payments.card import checkout
+from core.payments.card.provider import Intent
 from tests import factories
 
 

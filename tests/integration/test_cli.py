@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import clock, demo, identity
-from core.db import make_engine, make_session_factory
+from core import demo
+from core.identity import models as identity
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
 from core.ledger import service as ledger
 from core.ledger.models import Claim, Payment
-from core.persons import Person
-from core.tenancy import Municipality
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality
 
 SCRIPT = Path(sys.executable).with_name("openkasse")
 

@@ -1,4 +1,4 @@
-"""core.payments.debit_outlook: the one answer to "will a mandate collect this item, on which
+"""core.payments.sepa.debit_outlook: the one answer to "will a mandate collect this item, on which
 day" — it says yes exactly when a direct-debit run on that day would take the item."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
-from core.payments import direct_debit, mandates
-from core.payments.debit_outlook import DebitState, debit_outlook
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.debit_outlook import DebitState, debit_outlook
 
 AS_OF = date(2026, 3, 1)
 COLLECTION = date(2026, 3, 16)  # a bank day, 15 days on (the statute asks for 14)

@@ -15,20 +15,22 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from core import archive, water
-from core.assessment import dog_tax_run, water_run
-from core.dog_services import Registration, submit_registration
-from core.dogs import Dog, DogStatus
-from core.fee_notices import issue_fee_notice
+from core.kernel import archive
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
-from core.notices import NoticeSettings, notices_of, render
-from core.payments import direct_debit, mandates
-from core.payments.debit_outlook import debit_outlook
-from core.statutes import Statute
-from core.waste_services import BinRegistration
-from core.waste_services import submit_registration as register_bin
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.dog_tax.models import Dog, DogStatus
+from core.levies.dog_tax.services import Registration, submit_registration
+from core.levies.waste.services import BinRegistration
+from core.levies.waste.services import submit_registration as register_bin
+from core.levies.water import assessment as water_run
+from core.levies.water import models as water
+from core.notices.fee_notices import issue_fee_notice
+from core.notices.records import NoticeSettings, notices_of, render
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.debit_outlook import debit_outlook
+from core.tenancy.statutes import Statute
 from tests.conftest import login
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
 

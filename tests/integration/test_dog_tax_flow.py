@@ -7,9 +7,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import archive
-from core.assessment import dog_tax_run
-from core.dog_services import (
+from core.kernel import archive
+from core.kernel.errors import IllegalTransition, NotFound
+from core.ledger import service as ledger
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim, PaymentChannel
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.dog_tax.models import Dog, DogStatus, EndReason, dogs_of
+from core.levies.dog_tax.services import (
     Deregistration,
     FieldErrors,
     Registration,
@@ -21,13 +26,14 @@ from core.dog_services import (
     submit_deregistration,
     submit_registration,
 )
-from core.dogs import Dog, DogStatus, EndReason, dogs_of
-from core.errors import IllegalTransition, NotFound
-from core.ledger import service as ledger
-from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, PaymentChannel
-from core.notices import Notice, NoticeSettings, ensure_document, notice_from_token, notices_of
-from core.workflow import Application, ApplicationStatus, review_queue
+from core.notices.records import (
+    Notice,
+    NoticeSettings,
+    ensure_document,
+    notice_from_token,
+    notices_of,
+)
+from core.workflow.applications import Application, ApplicationStatus, review_queue
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
 JAN = date(2026, 1, 10)
@@ -318,8 +324,8 @@ def test_notice_pdf_is_archived_with_its_hash_and_downloads_are_recorded(
 def test_signed_link_finds_the_notice_only_in_its_municipality(
     db: Session, make: Any, town: Any
 ) -> None:
-    from core.clock import now
-    from core.notices import link_token
+    from core.kernel.clock import now
+    from core.notices.records import link_token
 
     owner = make.person(town)
     register(db, town, owner)
@@ -339,7 +345,7 @@ def test_signed_link_is_valid_at_once_whatever_the_notice_date(
     during the first hours of a German day (and for notices dated ahead)."""
     from datetime import timedelta
 
-    from core.notices import link_token
+    from core.notices.records import link_token
 
     owner = make.person(town)
     register(db, town, owner, as_of=date(2030, 1, 10), acquired_on=date(2029, 12, 20))

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import AuditEvent
-from core.errors import LedgerError, ValidationError
+from core.kernel.audit import AuditEvent
+from core.kernel.errors import LedgerError, ValidationError
+from core.kernel.references import is_valid_kassenzeichen, is_valid_rf
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import EntryKind, JournalEntry, PaymentChannel, Posting
-from core.references import is_valid_kassenzeichen, is_valid_rf
 
 DAY = date(2026, 3, 1)
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from core.errors import LedgerError
+from core.kernel.errors import LedgerError
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import (

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 import core.models  # noqa: F401
-from core.db import Base
+from core.kernel.db import Base
 from core.ledger.models import Posting
 
 

@@ -13,15 +13,16 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from core import water
-from core.assessment import dog_tax_run, water_run
-from core.dogs import Dog, DogStatus
 from core.ledger import service as ledger
 from core.ledger.models import PaymentChannel
-from core.notices import Notice, NoticeSettings, render
-from core.payments import mandates
-from core.payments.direct_debit import next_target_day
-from core.statutes import Statute
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.dog_tax.models import Dog, DogStatus
+from core.levies.water import assessment as water_run
+from core.levies.water import models as water
+from core.notices.records import Notice, NoticeSettings, render
+from core.payments.sepa import mandates
+from core.payments.sepa.direct_debit import next_target_day
+from core.tenancy.statutes import Statute
 from tests.integration.test_water_flow import WATER, meter, read
 
 EURO = r"(\d{1,3}(?:\.\d{3})*,\d{2}) €"
@@ -252,7 +253,7 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
     """The credit is offset against next year's first advance at once (§ 226 AO): the notice
     prints that advance as partly paid and announces only the rest for collection, the same
     amount as the pre-notification on record."""
-    from core.payments.direct_debit import prenotifications_of
+    from core.payments.sepa.direct_debit import prenotifications_of
 
     owner = make.person(town)
     m = meter(db, town, owner)
@@ -310,7 +311,7 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
 def test_a_waste_change_notice_with_partly_paid_instalments(
     db: Session, make: Any, tmp_path: Path
 ) -> None:
-    from core.assessment import waste_fee_run
+    from core.levies.waste import assessment as waste_fee_run
     from tests.integration.test_waste_flow import register, waste_claims
 
     town = make.municipality()

@@ -9,8 +9,8 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from sqlalchemy import select
 
-from core.db import make_engine, make_session_factory
-from portal.rate_limit_storage import SCHEME, DatabaseStorage
+from core.kernel.db import make_engine, make_session_factory
+from portal.identity.rate_limit_storage import SCHEME, DatabaseStorage
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 

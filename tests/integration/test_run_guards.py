@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import water
-from core.assessment import dog_tax_run, run_guards, waste_fee_run, water_run
-from core.errors import ValidationError
+from core.kernel.errors import ValidationError
 from core.ledger.models import Claim
-from core.notices import Notice
-from core.statutes import Statute
+from core.levies import run_guards
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.waste import assessment as waste_fee_run
+from core.levies.water import assessment as water_run
+from core.levies.water import models as water
+from core.notices.records import Notice
+from core.tenancy.statutes import Statute
 from tests.integration.test_water_flow import WATER, meter, read
 
 DEADLINE_DAYS = 15  # readings by 15 January
@@ -136,7 +139,7 @@ def test_reading_links_by_email_name_the_statutes_deadline(
 ) -> None:
     from datetime import UTC, datetime
 
-    from core.mail import OutboxMessage
+    from core.kernel.mail import OutboxMessage
 
     owner = make.person(town, email="leser@test.example")
     m = meter(db, town, owner)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from core.payments import mandates
-from core.references import format_kassenzeichen, make_rf
-from core.search import find_persons
+from core.kernel.references import format_kassenzeichen, make_rf
+from core.payments.sepa import mandates
+from core.persons.search import find_persons
 
 
 def test_find_by_every_reference_a_clerk_has(db: Any, make: Any) -> None:

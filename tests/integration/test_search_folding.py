@@ -10,10 +10,10 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from core.db import make_engine
-from core.name_folding import search_name
-from core.persons import PersonKind, search_persons
-from core.search import find_persons
+from core.kernel.db import make_engine
+from core.kernel.name_folding import search_name
+from core.persons.models import PersonKind, search_persons
+from core.persons.search import find_persons
 from portal.cli import alembic_config
 
 MUELLERS = ["Müller", "Mueller", "Muller", "MÜLLER", "Mu\u0308ller"]  # the last: decomposed ü

@@ -12,9 +12,9 @@ import pytest
 import sepaxml
 from lxml import etree
 
-from core import clock
-from core.db import make_engine, make_session_factory
-from core.payments.direct_debit import next_target_day
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
+from core.payments.sepa.direct_debit import next_target_day
 from tests.camt_files import build_camt053, statement_from_pain008
 
 SCRIPT = Path(sys.executable).with_name("openkasse")
@@ -109,7 +109,7 @@ def test_direct_debit_file_and_statement_round_trip(
     factory = make_session_factory(make_engine(demo_env["DATABASE_URL"]))
     with factory() as session:
         from core.ledger import service as ledger
-        from core.tenancy import get_by_slug
+        from core.tenancy.municipalities import get_by_slug
 
         m = get_by_slug(session, "musterstadt")
         assert ledger.account_balance(session, ledger.system_account(session, m.id, "1820")) == 0

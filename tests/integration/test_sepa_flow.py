@@ -14,13 +14,14 @@ import sepaxml
 from lxml import etree
 from sqlalchemy import select
 
-from core.errors import FieldErrors, ValidationError
+from core.kernel.errors import FieldErrors, ValidationError
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.payments import bank_import, direct_debit, mandates
-from core.payments.direct_debit import ItemStatus
-from core.payments.mandates import MandateStatus
+from core.payments.bank import imports as bank_import
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.direct_debit import ItemStatus
+from core.payments.sepa.mandates import MandateStatus
 from tests.camt_files import build_camt053, statement_from_pain008
 from tests.camt_files import entry as camt_entry
 from tests.camt_files import statement as camt_statement
@@ -428,9 +429,9 @@ def test_prenotification_letters_for_those_without_email(
 def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
     db: Any, make: Any, setup: Any, tmp_path: Path
 ) -> None:
-    from core.assessment import dog_tax_run
-    from core.dogs import Dog, DogStatus
-    from core.notices import NoticeSettings, notices_of, render
+    from core.levies.dog_tax import assessment as dog_tax_run
+    from core.levies.dog_tax.models import Dog, DogStatus
+    from core.notices.records import NoticeSettings, notices_of, render
 
     m = setup
     make.dog_tax_statute(m)
@@ -479,9 +480,9 @@ def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
 def test_the_notice_of_someone_without_mandate_asks_for_a_transfer(
     db: Any, make: Any, setup: Any
 ) -> None:
-    from core.assessment import dog_tax_run
-    from core.dogs import Dog, DogStatus
-    from core.notices import notices_of
+    from core.levies.dog_tax import assessment as dog_tax_run
+    from core.levies.dog_tax.models import Dog, DogStatus
+    from core.notices.records import notices_of
 
     m = setup
     make.dog_tax_statute(m)
@@ -571,7 +572,7 @@ def test_the_database_refuses_a_claim_in_two_collections(db: Any, make: Any, set
     """The last line of defence if two runs raced (create_run also locks per municipality)."""
     from sqlalchemy.exc import IntegrityError
 
-    from core.payments.direct_debit import DirectDebitItem
+    from core.payments.sepa.direct_debit import DirectDebitItem
 
     m = setup
     person = make.person(m)

@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core.ledger import service as ledger
-from core.payments import bank_import, direct_debit
-from core.payments.camt import CamtTransaction
-from core.payments.direct_debit import ItemStatus
-from core.payments.mandates import Mandate, MandateStatus
+from core.payments.bank import imports as bank_import
+from core.payments.bank.camt import CamtTransaction
+from core.payments.sepa import direct_debit
+from core.payments.sepa.direct_debit import ItemStatus
+from core.payments.sepa.mandates import Mandate, MandateStatus
 from tests import factories
 from tests.camt_files import build_camt053, entry, statement, tx
 

@@ -8,14 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.assessment import waste_fee_run
-from core.errors import IllegalTransition, NotFound
+from core.kernel.errors import IllegalTransition, NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
-from core.notices import NoticeSettings, ensure_document, notices_of
-from core.waste import WasteBin, WorkOrderKind, WorkOrderStatus, bins_of, work_orders
-from core.waste_services import (
+from core.levies.waste import assessment as waste_fee_run
+from core.levies.waste.models import WasteBin, WorkOrderKind, WorkOrderStatus, bins_of, work_orders
+from core.levies.waste.services import (
     BinRegistration,
     FieldErrors,
     approve,
@@ -25,7 +24,8 @@ from core.waste_services import (
     submit_deregistration,
     submit_registration,
 )
-from core.workflow import Application, ApplicationStatus, review_queue
+from core.notices.records import NoticeSettings, ensure_document, notices_of
+from core.workflow.applications import Application, ApplicationStatus, review_queue
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
 JAN = date(2026, 1, 10)

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import water
-from core.assessment import water_run
-from core.errors import ValidationError
+from core.kernel.errors import ValidationError
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.statutes import Statute
+from core.levies.water import assessment as water_run
+from core.levies.water import models as water
+from core.tenancy.statutes import Statute
 
 WATER = {
     "base_fee_year_cents": {"Q3 4": 6600},
@@ -118,7 +118,7 @@ def test_a_second_reading_for_the_period_is_refused_until_a_clerk_reopens(
 
 
 def test_reading_links_are_bound_to_meter_and_period(db: Session, make: Any, town: Any) -> None:
-    from core.errors import InvalidToken
+    from core.kernel.errors import InvalidToken
 
     owner = make.person(town)
     a, b = meter(db, town, owner, "W-A"), meter(db, town, owner, "W-B")
@@ -236,7 +236,7 @@ def test_reading_links_by_email_through_a_real_smtp_server(
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from core.mail import SmtpSettings, send_pending
+    from core.kernel.mail import SmtpSettings, send_pending
     from tests.pg import free_port
 
     class Inbox:
@@ -328,8 +328,8 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
     first year (tax accounts opened, one owner with two meters in one chunk) and the next (one
     meter estimated, one whose paid advances exceed its bill)."""
     from core.ledger.models import PaymentChannel
-    from core.notices import Notice
-    from core.persons import Person
+    from core.notices.records import Notice
+    from core.persons.models import Person
 
     def town_with_meters() -> tuple[Any, list[water.Meter]]:
         town = make.municipality()

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from core.db import make_engine
+from core.kernel.db import make_engine
 from core.ledger import service as ledger
 from core.ledger.models import Payment
-from core.payments import checkout
-from core.payments.attempts import PaymentAttempt, ProviderEvent
-from core.payments.provider import Intent, ProviderEventData
+from core.payments.card import checkout
+from core.payments.card.attempts import PaymentAttempt, ProviderEvent
+from core.payments.card.provider import Intent, ProviderEventData
 from tests import factories
 from tests.conftest import migrated_database
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from core.errors import ValidationError
-from core.payments.camt import (
+from core.kernel.errors import ValidationError
+from core.kernel.references import make_rf
+from core.payments.bank.camt import (
     CamtEntry,
     CamtStatement,
     CamtTransaction,
     is_return_code,
     parse_statements,
 )
-from core.references import make_rf
 from tests.camt_files import build_camt053, build_camt054
 
 OWN_IBAN = "DE89370400440532013000"

@@ -5,14 +5,14 @@ from typing import Any
 
 import pytest
 
-from core.assessment.dog_tax import (
+from core.kernel.errors import ValidationError
+from core.levies.dog_tax.rules import (
     DogFacts,
     DogTaxRules,
     add_months,
     compute_year,
     due_date,
 )
-from core.errors import ValidationError
 
 QUARTERLY = [[2, 15], [5, 15], [8, 15], [11, 15]]
 

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from core.errors import ValidationError
-from core.payments.girocode import epc_payload, png_data_uri, qr_png
-from core.references import is_valid_rf, make_rf
+from core.kernel.errors import ValidationError
+from core.kernel.girocode import epc_payload, png_data_uri, qr_png
+from core.kernel.references import is_valid_rf, make_rf
 
 IBAN = "DE89370400440532013000"
 NAME = "Stadtkasse Musterstadt"

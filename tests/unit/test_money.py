@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.money import (
+from core.kernel.money import (
     MAX_STORED_CENTS,
     MoneyParseError,
     cents,

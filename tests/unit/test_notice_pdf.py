@@ -12,10 +12,10 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from core.documents.pdf import date_de, group4, render_html, render_pdf
-from core.payments.girocode import epc_payload, png_data_uri, qr_png
-from core.references import make_kassenzeichen, make_rf
-from core.tokens import make_token
+from core.kernel.girocode import epc_payload, png_data_uri, qr_png
+from core.kernel.pdf import date_de, group4, render_html, render_pdf
+from core.kernel.references import make_kassenzeichen, make_rf
+from core.kernel.tokens import make_token
 
 SECRET = "test-secret-test-secret-test-secret"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import passwords
-from core.errors import ValidationError
+from core.identity import passwords
+from core.kernel.errors import ValidationError
 
 CONTEXT = [
     "erika.neu@test.example",

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.references import (
+from core.kernel.references import (
     format_kassenzeichen,
     format_rf,
     is_valid_creditor_id,

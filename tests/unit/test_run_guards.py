@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from core.assessment import run_guards
-from core.assessment.water import WaterRules
-from core.errors import ValidationError
+from core.kernel.errors import ValidationError
+from core.levies import run_guards
+from core.levies.water.rules import WaterRules
 
 TODAY = date(2026, 12, 1)
 

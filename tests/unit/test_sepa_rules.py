@@ -7,16 +7,16 @@ from datetime import date
 
 import pytest
 
-from core.errors import FieldErrors
-from core.payments.direct_debit import is_target_day, next_target_day, sepa_text
-from core.payments.mandates import (
+from core.kernel.errors import FieldErrors
+from core.kernel.references import is_valid_creditor_id
+from core.payments.sepa.direct_debit import is_target_day, next_target_day, sepa_text
+from core.payments.sepa.mandates import (
     Mandate,
     SepaRules,
     check_iban,
     is_valid_mandate_reference,
     masked_iban,
 )
-from core.references import is_valid_creditor_id
 
 
 @pytest.mark.parametrize(

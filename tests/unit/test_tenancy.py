@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import ValidationError
-from core.tenancy import Municipality, contrast_with_white
+from core.kernel.errors import ValidationError
+from core.tenancy.municipalities import Municipality, contrast_with_white
 
 
 def test_contrast_matches_wcag_reference_values() -> None:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import DomainError, ExpiredToken, InvalidToken
-from core.tokens import make_token, read_token
+from core.kernel.errors import DomainError, ExpiredToken, InvalidToken
+from core.kernel.tokens import make_token, read_token
 
 SECRET = "a-test-secret-of-at-least-32-characters"
 ISSUED = datetime(2026, 1, 15, 8, 0, tzinfo=UTC)

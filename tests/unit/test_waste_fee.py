@@ -5,13 +5,13 @@ from typing import Any
 
 import pytest
 
-from core.assessment.waste_fee import (
+from core.kernel.errors import ValidationError
+from core.levies.waste.rules import (
     BinFacts,
     PropertyFacts,
     WasteFeeRules,
     compute_year,
 )
-from core.errors import ValidationError
 
 EICHENZELL = {
     "base_fee_per_resident_month_cents": 230,

@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.assessment.water import (
+from core.kernel.errors import ValidationError
+from core.levies.water.rules import (
     WaterRules,
     advance_payments,
     bill,
     check_reading,
     estimate,
 )
-from core.errors import ValidationError
 
 DATA = {
     "base_fee_year_cents": {"Q3 4": 6600, "Q3 10": 15840},

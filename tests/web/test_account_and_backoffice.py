@@ -6,11 +6,11 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.identity import Role
+from core.identity.models import Role
+from core.kernel.references import format_kassenzeichen
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
-from core.references import format_kassenzeichen
 from tests.conftest import login, staff_login
 
 

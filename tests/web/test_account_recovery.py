@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock, passwords
-from core.identity import UserAccount
-from core.mail import OutboxMessage
+from core.identity import passwords
+from core.identity.models import UserAccount
+from core.kernel import clock
+from core.kernel.mail import OutboxMessage
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD
 from tests.web.test_auth import REGISTRATION

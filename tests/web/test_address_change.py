@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.address_services import SERVICE_ADDRESS_CHANGE
-from core.identity import Role
-from core.persons import Address
-from core.workflow import Application, ApplicationStatus
+from core.address import SERVICE_ADDRESS_CHANGE
+from core.identity.models import Role
+from core.kernel import clock
+from core.persons.models import Address
+from core.workflow.applications import Application, ApplicationStatus
 from tests import factories
 from tests.conftest import login, post_form, staff_login
 

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.identity import Role
-from core.workflow import Application, ApplicationStatus
+from core.identity.models import Role
+from core.workflow.applications import Application, ApplicationStatus
 from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.web.test_dog_pages import registration
 

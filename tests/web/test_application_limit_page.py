@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from core import clock
+from core.kernel import clock
 from tests.integration.test_application_limits import _limit
 from tests.web.test_address_change import citizen, move  # noqa: F401 - the fixture
 

@@ -11,11 +11,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock, water
-from core.identity import Role
+from core.identity.models import Role
+from core.kernel import clock
 from core.ledger.models import Claim
-from core.notices import Notice
-from core.statutes import Statute
+from core.levies.water import models as water
+from core.notices.records import Notice
+from core.tenancy.statutes import Statute
 from tests.conftest import csrf_token, post_form, staff_login
 from tests.integration.test_water_flow import WATER, meter
 

@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.identity import Role
-from core.mail import OutboxMessage
+from core.identity.models import Role
+from core.kernel.mail import OutboxMessage
 from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.factories import PASSWORD
 

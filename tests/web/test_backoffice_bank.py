@@ -16,15 +16,16 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.identity import Role
+from core.identity.models import Role
+from core.kernel import clock
+from core.kernel.references import format_kassenzeichen
 from core.ledger import service as ledger
 from core.ledger.models import JournalEntry
-from core.payments import bank_import, direct_debit, mandates
-from core.payments.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.direct_debit import ItemStatus
-from core.payments.mandates import MandateStatus
-from core.references import format_kassenzeichen
+from core.payments.bank import imports as bank_import
+from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.direct_debit import ItemStatus
+from core.payments.sepa.mandates import MandateStatus
 from tests.camt_files import build_camt053
 from tests.conftest import csrf_token, login, staff_login
 

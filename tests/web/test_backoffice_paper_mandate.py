@@ -14,12 +14,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.identity import Role
+from core.identity.models import Role
+from core.kernel.references import format_kassenzeichen
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.payments import mandates
-from core.payments.mandates import MandateStatus, months_later
-from core.references import format_kassenzeichen
+from core.payments.sepa import mandates
+from core.payments.sepa.mandates import MandateStatus, months_later
 from tests.conftest import csrf_token, login, staff_login
 
 TODAY = date(2026, 3, 16)

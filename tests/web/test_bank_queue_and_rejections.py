@@ -12,10 +12,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.identity import Role
-from core.payments import bank_import
-from core.payments.bank_queue import PAGE_SIZE, QueueFilter, queue_page
+from core.identity.models import Role
+from core.kernel import clock
+from core.payments.bank import imports as bank_import
+from core.payments.bank.queue import PAGE_SIZE, QueueFilter, queue_page
 from tests.camt_files import build_camt053, entry, statement, tx
 from tests.conftest import staff_login
 from tests.web.test_backoffice_bank import _entries, _statement, _tx, _upload

@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from core.db import is_busy_error, make_engine
-from core.tenancy import Municipality
+from core.kernel.db import is_busy_error, make_engine
+from core.tenancy.municipalities import Municipality
 from portal.app import create_app
 from portal.database import db as request_db
 from tests.conftest import STRIPE_TEST_CONFIG, migrated_database

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.notices import NoticeSettings, link_token
-from core.payments.attempts import PaymentAttempt
+from core.notices.records import NoticeSettings, link_token
+from core.payments.card.attempts import PaymentAttempt
 from tests.conftest import csrf_token, post_form
 from tests.web.test_debit_status_pages import debtor
 

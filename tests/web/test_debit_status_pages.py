@@ -1,4 +1,4 @@
-"""Every page tells the same about a direct debit (core.payments.debit_outlook): while the
+"""Every page tells the same about a direct debit (core.payments.sepa.debit_outlook): while the
 mandate is active the notice's instalments are announced on the account, pay, mandate, notice
 link and back-office pages; once the mandate is suspended (after a return), revoked or expired,
 none of them says "wird eingezogen – bitte nicht überweisen" any more and the items are
@@ -15,12 +15,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.assessment import dog_tax_run
-from core.dogs import Dog, DogStatus
-from core.identity import Role
-from core.notices import NoticeSettings, link_token
-from core.payments import direct_debit, mandates
+from core.identity.models import Role
+from core.kernel import clock
+from core.levies.dog_tax import assessment as dog_tax_run
+from core.levies.dog_tax.models import Dog, DogStatus
+from core.notices.records import NoticeSettings, link_token
+from core.payments.sepa import direct_debit, mandates
 from tests.conftest import login, staff_login
 
 

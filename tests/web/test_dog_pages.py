@@ -11,11 +11,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import archive, clock
-from core.dogs import Dog
-from core.identity import Role
-from core.notices import Notice, NoticeSettings, link_token
-from core.workflow import Application, ApplicationStatus
+from core.identity.models import Role
+from core.kernel import archive, clock
+from core.levies.dog_tax.models import Dog
+from core.notices.records import Notice, NoticeSettings, link_token
+from core.workflow.applications import Application, ApplicationStatus
 from tests.conftest import csrf_token, login, post_form, staff_login
 
 
@@ -123,7 +123,7 @@ def test_citizens_cannot_touch_other_peoples_dogs_or_notices(
     )
     db.add(dog)
     db.flush()
-    from core.assessment import dog_tax_run
+    from core.levies.dog_tax import assessment as dog_tax_run
 
     notice = dog_tax_run.assess_person(
         db, person=other, municipality=m, year=2026, as_of=date(2026, 1, 10), actor="test"
@@ -225,7 +225,7 @@ def test_clerks_of_another_municipality_see_nothing(
 def test_criteria_can_be_switched_off_by_a_clerk(
     client: FlaskClient, app: Any, db: Session, make: Any, citizen: Any
 ) -> None:
-    from core.workflow import ReviewCriterion
+    from core.workflow.applications import ReviewCriterion
 
     m, _user, person = citizen
     clerk = make.user(role=Role.CLERK, municipality=m)

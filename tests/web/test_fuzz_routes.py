@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from core.identity import Role
+from core.identity.models import Role
 from portal.app import create_app
 from tests import factories
 from tests.camt_files import build_camt053, entry, statement, tx

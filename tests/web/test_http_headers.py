@@ -8,8 +8,8 @@ from flask import Flask, Response
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import clock
-from core.identity import Role
+from core.identity.models import Role
+from core.kernel import clock
 from portal.app import create_app
 from tests.conftest import STRIPE_TEST_CONFIG, login, staff_login
 from tests.web.test_meter_pages import setup  # noqa: F401 - a meter with a reading card

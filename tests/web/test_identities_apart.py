@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.identity import Role
-from core.persons import Person
+from core.identity.models import Role
+from core.persons.models import Person
 from tests.conftest import CSRF_RE, login, staff_login
 
 # Portal endpoints that need no citizen account: public pages, log-in itself, and pages bound to

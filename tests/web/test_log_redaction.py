@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from core.tokens import make_token
+from core.kernel.tokens import make_token
 from portal.app import create_app
 from portal.log_redaction import REDACTED, Redactor
 from portal.serving import RequestHandler

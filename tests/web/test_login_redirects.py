@@ -6,8 +6,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from core.identity import Role
-from portal.redirects import is_same_site_path
+from core.identity.models import Role
+from portal.identity.redirects import is_same_site_path
 from tests.conftest import csrf_token
 from tests.factories import PASSWORD
 

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.identity import Role
-from core.rate_limits import RateLimitHit
+from core.identity.models import Role
+from core.identity.rate_limits import RateLimitHit
 from portal.app import create_app
 from portal.config import load
 from tests.conftest import CSRF_RE

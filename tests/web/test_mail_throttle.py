@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.mail import OutboxMessage
+from core.kernel.mail import OutboxMessage
 from portal.app import create_app
 from portal.config import load
 from tests.conftest import CSRF_RE
@@ -111,7 +111,7 @@ def test_the_limit_is_shared_by_registration_reset_and_resend(
 def test_registration_throttled_for_a_new_address_creates_nothing(
     app: Flask, make: Any, db: Session
 ) -> None:
-    from core.identity import UserAccount
+    from core.identity.models import UserAccount
 
     m = make.municipality()
     email = "neu@test.example"

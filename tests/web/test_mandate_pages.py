@@ -16,12 +16,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import archive, clock
+from core.kernel import archive, clock
+from core.kernel.references import format_kassenzeichen
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.payments import direct_debit, mandates
-from core.payments.mandates import Mandate, MandateStatus
-from core.references import format_kassenzeichen
+from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa.mandates import Mandate, MandateStatus
 from tests.conftest import csrf_token, login, post_form
 
 IBAN = "DE89370400440532013000"

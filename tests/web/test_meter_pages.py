@@ -8,9 +8,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core import clock, water
-from core.identity import Role
-from core.statutes import Statute
+from core.identity.models import Role
+from core.kernel import clock
+from core.levies.water import models as water
+from core.tenancy.statutes import Statute
 from tests.conftest import csrf_token, post_form, staff_login
 from tests.integration.test_water_flow import WATER, meter
 
@@ -124,7 +125,7 @@ def test_a_photo_of_the_meter_can_be_sent_along(
 ) -> None:
     import io
 
-    from core import archive
+    from core.kernel import archive
 
     _m, w, url = setup
     fake = {
@@ -187,7 +188,7 @@ def test_clerk_starts_the_water_billing_and_the_waste_run_from_the_back_office(
 ) -> None:
     from sqlalchemy import func, select
 
-    from core.notices import Notice
+    from core.notices.records import Notice
 
     m, w, _url = setup
     clerk = make.user(role=Role.CLERK, municipality=m)

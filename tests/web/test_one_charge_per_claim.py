@@ -14,14 +14,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import clock
+from core.kernel import clock
 from core.ledger import service as ledger
 from core.ledger.models import Payment, PaymentChannel
-from core.notices import NoticeSettings, link_token
-from core.payments import checkout, surplus
-from core.payments.checkout import AttemptStatus, PaymentAttempt
-from core.payments.refunds import Refund, RefundStatus
-from core.payments.reservations import ClaimReservation
+from core.notices.records import NoticeSettings, link_token
+from core.payments.card import checkout, surplus
+from core.payments.card.checkout import AttemptStatus, PaymentAttempt
+from core.payments.card.refunds import Refund, RefundStatus
+from core.payments.card.reservations import ClaimReservation
 from tests.conftest import STRIPE_TEST_CONFIG, csrf_token, login, post_form
 from tests.localstripe import card_token
 from tests.web.test_payments import (
@@ -86,8 +86,8 @@ def refunded_at_provider(localstripe: str, ref: str | None) -> int:
 
 def notice_link(db: Session, make: Any, m: Any, owner: Any) -> str:
     """A dog-tax notice of ``owner`` and the public payment link on it (no log-in)."""
-    from core.assessment import dog_tax_run
-    from core.dogs import Dog
+    from core.levies.dog_tax import assessment as dog_tax_run
+    from core.levies.dog_tax.models import Dog
 
     make.dog_tax_statute(m)
     db.add(
@@ -218,7 +218,7 @@ def test_an_expired_hold_gives_way_and_is_never_charged(
 def test_a_new_attempt_cancels_an_expired_one_at_the_provider(
     app: Flask, db: Session, make: Any, localstripe: str
 ) -> None:
-    from portal.pay import provider
+    from portal.payments.card import provider
 
     m = make.municipality()
     person = make.person(m)
@@ -309,7 +309,7 @@ def test_two_succeeded_card_payments_for_one_claim_book_once_and_refund_the_seco
 
 
 def _trail(db: Session, municipality_id: int) -> list[Any]:
-    from core.audit import AuditEvent
+    from core.kernel.audit import AuditEvent
 
     return list(db.scalars(select(AuditEvent).where(AuditEvent.municipality_id == municipality_id)))
 
@@ -345,7 +345,7 @@ def test_a_transfer_booked_while_the_card_is_charged_is_refunded_in_part(
 def test_clerks_see_the_automatic_refund_with_its_reason(
     app: Flask, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
 ) -> None:
-    from core.identity import Role
+    from core.identity.models import Role
     from tests.conftest import staff_login
 
     m, person = payer

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import nodes
 
-from core.identity import Role
+from core.identity.models import Role
 from tests.conftest import csrf_token, login, staff_login
 
 TITLE = re.compile(r"<title>(.*?)</title>", re.S)
@@ -78,8 +78,9 @@ def test_the_reading_thank_you_page(client: FlaskClient, setup_meter: Any) -> No
 @pytest.fixture
 def setup_meter(db: Any, make: Any, app: Flask) -> str:
     """The reading form's URL for a meter with last year's reading (as the card's QR code)."""
-    from core import clock, water
-    from core.statutes import Statute
+    from core.kernel import clock
+    from core.levies.water import models as water
+    from core.tenancy.statutes import Statute
     from tests.integration.test_water_flow import WATER, meter
 
     m = make.municipality()

@@ -14,12 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import clock
+from core.kernel import clock
 from core.ledger import service as ledger
 from core.ledger.models import Payment
-from core.notices import NoticeSettings, link_token
-from core.payments import checkout
-from core.payments.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
+from core.notices.records import NoticeSettings, link_token
+from core.payments.card import checkout
+from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
 from tests.conftest import STRIPE_TEST_CONFIG, csrf_token, login, post_form
 from tests.localstripe import authenticate, card_token
 
@@ -192,8 +192,8 @@ def test_webhooks_with_bad_signature_or_wrong_amount_book_nothing(
 def test_pay_from_the_notice_link_without_login(
     app: Any, db: Session, make: Any, localstripe: str
 ) -> None:
-    from core.assessment import dog_tax_run
-    from core.dogs import Dog
+    from core.levies.dog_tax import assessment as dog_tax_run
+    from core.levies.dog_tax.models import Dog
 
     m = make.municipality()
     make.dog_tax_statute(m)
@@ -274,7 +274,7 @@ def test_someone_elses_claims_cannot_be_paid_into(
 def test_cleanup_job_cancels_abandoned_attempts(
     app: Any, client: FlaskClient, db: Session, make: Any, payer: Any
 ) -> None:
-    from portal.pay import provider
+    from portal.payments.card import provider
 
     m, person = payer
     c = make.claim(m, person, amount=1000)
@@ -307,7 +307,7 @@ def paid_card_payment(
 def test_small_refund_is_executed_at_once_and_reopens_the_claim(
     app: Any, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
 ) -> None:
-    from core.identity import Role
+    from core.identity.models import Role
     from tests.conftest import staff_login
 
     m, person = payer
@@ -326,8 +326,8 @@ def test_small_refund_is_executed_at_once_and_reopens_the_claim(
 def test_large_refund_needs_a_second_person(
     app: Any, client: FlaskClient, db: Session, make: Any, payer: Any, localstripe: str
 ) -> None:
-    from core.identity import Role
-    from core.payments.refunds import Refund, RefundStatus
+    from core.identity.models import Role
+    from core.payments.card.refunds import Refund, RefundStatus
     from tests.conftest import staff_login
 
     m, person = payer

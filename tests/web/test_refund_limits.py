@@ -10,11 +10,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.identity import Role
+from core.identity.models import Role
 from core.ledger import service as ledger
-from core.payments.refund_limits import REFUND_LEVY, RefundLimits, limits_on
-from core.payments.refunds import Refund, RefundStatus
-from core.statutes import Statute
+from core.payments.card.refund_limits import REFUND_LEVY, RefundLimits, limits_on
+from core.payments.card.refunds import Refund, RefundStatus
+from core.tenancy.statutes import Statute
 from tests.conftest import login, post_form, staff_login
 from tests.web.test_payments import paid_card_payment
 

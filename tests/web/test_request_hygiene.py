@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, OperationalError
 
-from core.identity import Role
-from core.persons import Person
+from core.identity.models import Role
+from core.persons.models import Person
 from portal.database import db as request_db
 from tests.conftest import csrf_token, staff_login
 from tests.web.test_auth import REGISTRATION

@@ -10,7 +10,7 @@ from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from core.identity import Role
+from core.identity.models import Role
 from portal.app import create_app
 from tests.conftest import csrf_token, login, staff_login
 

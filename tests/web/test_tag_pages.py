@@ -11,12 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.dogs import dogs_of
+from core.kernel import clock
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.notices import NoticeSettings, notices_of, render
-from core.workflow import Application
+from core.levies.dog_tax.models import dogs_of
+from core.notices.records import NoticeSettings, notices_of, render
+from core.workflow.applications import Application
 from tests.conftest import login, post_form
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
 from tests.web.test_dog_pages import registration

@@ -4,7 +4,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from core.identity import Role
+from core.identity.models import Role
 from tests.conftest import login, staff_login
 
 

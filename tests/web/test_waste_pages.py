@@ -9,10 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import clock
-from core.identity import Role
-from core.waste import WasteBin, WorkOrder, WorkOrderStatus
-from core.workflow import Application, ApplicationStatus
+from core.identity.models import Role
+from core.kernel import clock
+from core.levies.waste.models import WasteBin, WorkOrder, WorkOrderStatus
+from core.workflow.applications import Application, ApplicationStatus
 from tests.conftest import csrf_token, login, post_form, staff_login
 
 

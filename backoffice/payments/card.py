@@ -1,0 +1,134 @@
+"""Back office for online payments: refunds with four-eyes approval, provider notifications
+that need a clerk. Limited to the clerk's municipality like everything in the back office."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from backoffice.form_ids import MAX_ID, form_id
+from backoffice.views import bp
+from core.kernel import clock
+from core.kernel.errors import DomainError, NotFound
+from core.kernel.money import parse_euro
+from core.ledger.models import Payment
+from core.payments.card import checkout, refund_limits, refunds, surplus
+from core.payments.card.provider import ProviderError
+from core.tenancy.municipalities import Municipality
+from portal.database import db
+from portal.forms import ConfirmForm, RefundForm
+from portal.identity.auth import staff_required
+from portal.payments.card import provider
+
+
+def _payment(payment_id: int) -> Payment:
+    payment = db().get(Payment, payment_id) if payment_id <= MAX_ID else None
+    if payment is None or payment.municipality_id != current_user.municipality_id:
+        abort(404)
+    return payment
+
+
+@bp.route("/zahlungen/<int:payment_id>/erstattung", methods=["GET", "POST"])
+@staff_required()
+def refund_request(payment_id: int) -> str | Response:
+    session = db()
+    payment = _payment(payment_id)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            refund = refunds.request_refund(
+                session,
+                provider(),
+                payment=payment,
+                amount_cents=parse_euro(form.amount.data or ""),
+                reason=form.reason.data or "",
+                actor=current_user.actor,
+                as_of=clock.today(),
+            )
+        except ValueError:  # MoneyParseError, or more digits than Python reads as a number
+            form.amount.errors = [*form.amount.errors, "Bitte einen Betrag wie 12,50 angeben."]
+        except (DomainError, ProviderError) as exc:
+            session.rollback()
+            form.form_errors.append(
+                exc.message
+                if isinstance(exc, DomainError)
+                else "Der Zahlungsdienst hat die Erstattung abgelehnt."
+            )
+        else:
+            session.commit()
+            flash(
+                "Erstattung ausgeführt."
+                if refund.status is refunds.RefundStatus.EXECUTED
+                else "Erstattung wartet auf Freigabe (Vier-Augen-Prinzip): "
+                f"{refund.approval_reason}.",
+                "success",
+            )
+            return redirect(url_for("backoffice.person_detail", person_id=payment.person_id))
+    today = clock.today()
+    return render_template(
+        "backoffice/payments/card/refund_request.html",
+        form=form,
+        payment=payment,
+        refundable=refunds.available_cents(session, payment),
+        limits=refund_limits.limits_on(session, payment_municipality(payment), today),
+        sums=refunds.sums_before(
+            session,
+            payment_id=payment.id,
+            municipality_id=payment.municipality_id,
+            actor=current_user.actor,
+            day=today,
+        ),
+    )
+
+
+def payment_municipality(payment: Payment) -> Municipality:
+    return db().get_one(Municipality, payment.municipality_id)
+
+
+@bp.route("/erstattungen", methods=["GET", "POST"])
+@staff_required()
+def refund_approvals() -> tuple[str, int] | Response:
+    session = db()
+    form = ConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            refund_id = form_id(request.form, "refund_id")
+            if refund_id is None:
+                raise NotFound("Diese Erstattung wurde nicht gefunden.")
+            refund = refunds.get_refund(session, current_user.municipality_id, refund_id)
+            if request.form.get("decision") == "approve":
+                refunds.approve(
+                    session,
+                    provider(),
+                    refund,
+                    actor=current_user.actor,
+                    role=current_user.role,
+                    as_of=clock.today(),
+                )
+            else:
+                refunds.reject(session, refund, actor=current_user.actor, role=current_user.role)
+        except NotFound as exc:
+            session.rollback()
+            status = 404
+            form.form_errors.append(f"{exc.message} Bitte wählen Sie sie aus der Liste unten.")
+        except (DomainError, ProviderError) as exc:
+            session.rollback()
+            form.form_errors.append(
+                exc.message
+                if isinstance(exc, DomainError)
+                else "Der Zahlungsdienst hat die Erstattung abgelehnt."
+            )
+        else:
+            session.commit()
+            done = refund.status is refunds.RefundStatus.EXECUTED
+            flash(f"Erstattung {refund.id}: {'ausgeführt' if done else 'abgelehnt'}.", "success")
+            return redirect(url_for("backoffice.refund_approvals"))
+    return render_template(
+        "backoffice/payments/card/refund_approvals.html",
+        form=form,
+        pending=refunds.awaiting(session, current_user.municipality_id),
+        events=checkout.events_for_clerk(session, current_user.municipality_id),
+        surplus_refunds=surplus.surplus_refunds(session, current_user.municipality_id),
+    ), status

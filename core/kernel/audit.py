@@ -1,0 +1,87 @@
+"""Append-only audit trail written by core services.
+
+Rows are never updated or deleted by the application: a session hook refuses it, and database
+triggers (see the first migration) refuse it too. Actors are ids ("user:12", "cli", "system"),
+never names, so the trail itself holds no more personal data than the records it points to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.kernel import clock
+from core.kernel.db import Base, UTCDateTime
+from core.kernel.errors import LedgerError
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    municipality_id: Mapped[int | None] = mapped_column(
+        ForeignKey("municipality.id", ondelete="RESTRICT"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(80))
+    object_type: Mapped[str] = mapped_column(String(60))
+    object_id: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    obj: Any,
+    municipality_id: int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event_ = AuditEvent(
+        actor=actor,
+        action=action,
+        object_type=type(obj).__tablename__,
+        object_id=getattr(obj, "id", None),
+        municipality_id=municipality_id,
+        before=before,
+        after=after,
+    )
+    session.add(event_)
+    return event_
+
+
+def trail(
+    session: Session, municipality_id: int, object_type: str, object_id: int
+) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.municipality_id == municipality_id,
+                AuditEvent.object_type == object_type,
+                AuditEvent.object_id == object_id,
+            )
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+# Classes whose rows are immutable once written (the ledger registers its own too).
+IMMUTABLE: set[type[Base]] = {AuditEvent}
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_immutable_rows(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if type(obj) in IMMUTABLE and (obj in session.deleted or session.is_modified(obj)):
+            raise LedgerError(
+                f"{type(obj).__name__} ist unveränderlich; Korrekturen nur per Gegenbuchung."
+            )

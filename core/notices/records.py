@@ -1,0 +1,328 @@
+"""Notices (Bescheide): the record of an assessment as issued, and its PDF in the archive.
+
+``data`` is a snapshot of everything printed (computation lines, instalments, recipient), so a
+notice can be reprinted exactly as issued even after the statute or the address changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.kernel import archive, audit, clock
+from core.kernel.db import Base, UTCDateTime
+from core.kernel.errors import NotFound
+from core.kernel.girocode import epc_payload, png_data_uri, qr_png
+from core.kernel.pdf import render_pdf
+from core.kernel.references import make_rf
+from core.kernel.tokens import make_token, read_token
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, next_number
+
+
+class Notice(Base):
+    __tablename__ = "notice"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "number"),
+        Index("ix_notice_person", "person_id", "issued_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    levy: Mapped[str] = mapped_column(String(30))
+    year: Mapped[int]
+    number: Mapped[int]  # Bescheidnummer, per municipality
+    issued_on: Mapped[date]
+    title: Mapped[str] = mapped_column(String(200))
+    kassenzeichen: Mapped[str] = mapped_column(String(20))
+    total_cents: Mapped[int]  # the year's tax as assessed by this notice
+    previous_cents: Mapped[int]  # as assessed before (0 for a first notice)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("document.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    @property
+    def difference_cents(self) -> int:
+        return self.total_cents - self.previous_cents
+
+
+def get_notice(session: Session, municipality_id: int, notice_id: int) -> Notice:
+    notice = session.scalars(
+        select(Notice).where(Notice.id == notice_id, Notice.municipality_id == municipality_id)
+    ).first()
+    if notice is None:
+        raise NotFound("Dieser Bescheid wurde nicht gefunden.")
+    return notice
+
+
+def notices_of(session: Session, person_id: int, municipality_id: int) -> list[Notice]:
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.person_id == person_id, Notice.municipality_id == municipality_id)
+            .order_by(Notice.issued_on.desc(), Notice.id.desc())
+        )
+    )
+
+
+# --------------------------------------------------------------------------- issue and render
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """What the edge passes in for notices: the secret for signed links and the public URL."""
+
+    secret: str
+    public_base_url: str
+    link_max_age: timedelta = timedelta(days=3 * 366)
+
+
+LINK_PURPOSE = "notice"
+
+
+def new_notice(
+    session: Session,
+    *,
+    municipality: Municipality,
+    person: Person,
+    levy: str,
+    year: int,
+    issued_on: date,
+    title: str,
+    kassenzeichen: str,
+    total_cents: int,
+    previous_cents: int,
+    data: dict[str, Any],
+    actor: str,
+) -> Notice:
+    debit = _direct_debit(session, municipality, person, levy, issued_on)
+    if debit is not None:  # the notice is the pre-notification (DOMAIN.md "SEPA")
+        data = {
+            **data,
+            "direct_debit": debit,
+            **{
+                table: [_prenotified(row, debit["earliest"]) for row in data[table]]
+                for table in SCHEDULES
+                if table in data
+            },
+        }
+    notice = Notice(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        levy=levy,
+        year=year,
+        number=next_number(session, municipality.id, "notice"),
+        issued_on=issued_on,
+        title=title,
+        kassenzeichen=kassenzeichen,
+        total_cents=total_cents,
+        previous_cents=previous_cents,
+        data=data,
+    )
+    session.add(notice)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="notice.issued",
+        obj=notice,
+        municipality_id=municipality.id,
+        after={
+            "number": notice.number,
+            "total_cents": total_cents,
+            "previous_cents": previous_cents,
+        },
+    )
+    return notice
+
+
+SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot
+# Header of the rate column for snapshots that do not name it (notices issued before it did)
+RATE_LABELS = {"dog_tax": "Jahressteuer", "waste_fee": "Jahresgebühr", "water_fee": "Bemessung"}
+
+
+def open_cents(row: dict[str, Any]) -> int:
+    """What of a payment row was still to pay when the notice was issued."""
+    return int(row["amount_cents"]) - int(row.get("paid_cents", 0))
+
+
+def replace_payment_rows(notice: Notice, tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Put the payment tables as they stand after the notice's booking into its snapshot
+    (before its PDF is made), with collection days for what is still open under a mandate."""
+    debit = notice.data.get("direct_debit")
+    notice.data = {
+        **notice.data,
+        **{
+            name: [_prenotified(row, debit["earliest"]) for row in rows] if debit else rows
+            for name, rows in tables.items()
+        },
+    }
+
+
+def _prenotified(row: dict[str, Any], earliest: str) -> dict[str, Any]:
+    """A row with the day its open amount will be collected; a row already paid (or in
+    collection) is not announced again: only future collections are pre-notified."""
+    from core.payments.sepa.direct_debit import next_target_day
+
+    if open_cents(row) <= 0:
+        return row
+    day = next_target_day(date.fromisoformat(max(row["due_date"], earliest)))
+    return {**row, "collection_date": day.isoformat()}
+
+
+def _direct_debit(
+    session: Session, municipality: Municipality, person: Person, levy: str, issued_on: date
+) -> dict[str, str] | None:
+    """Mandate facts for a notice whose levy an active mandate covers, or None (also when the
+    municipality has no direct-debit rules). ``earliest`` is the first day a collection may be
+    made after this notice (pre-notification period, then the next bank day)."""
+    from core.kernel.errors import NotFound
+    from core.ledger.models import TaxAccount
+    from core.payments.sepa import direct_debit, mandates
+
+    by_scope = mandates.active_by_person(session, municipality.id, [person.id]).get(person.id)
+    if not by_scope:
+        return None
+    account_id = session.scalar(
+        select(TaxAccount.id).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
+    )
+    mandate = mandates.covering(by_scope, account_id)
+    if mandate is None:
+        return None
+    try:
+        earliest = direct_debit.earliest_collection(session, municipality.id, issued_on)
+    except NotFound:
+        return None
+    return {
+        "reference": mandate.reference,
+        "masked_iban": mandate.masked_iban,
+        "creditor_id": municipality.creditor_id,
+        "earliest": earliest.isoformat(),
+    }
+
+
+def recipient_block(person: Person, on: date) -> dict[str, Any]:
+    address = person.address_on(on)
+    lines = (
+        [f"{address.street} {address.house_number}", f"{address.postal_code} {address.city}"]
+        if address
+        else []
+    )
+    return {"name": person.display_name, "lines": lines}
+
+
+def link_token(settings: NoticeSettings, notice: Notice) -> str:
+    """The signed link's token, dated when the notice was created (a real instant: the notice
+    date at midnight would lie in the future for the first hours of a German day)."""
+    return make_token(settings.secret, LINK_PURPOSE, notice.id, issued_at=notice.created_at)
+
+
+def notice_from_token(
+    session: Session, settings: NoticeSettings, municipality_id: int, token: str, *, now: datetime
+) -> Notice:
+    """The notice a signed link points to; a token of another municipality is not found."""
+    notice_id = read_token(
+        settings.secret, LINK_PURPOSE, token, now=now, max_age=settings.link_max_age
+    )
+    return get_notice(session, municipality_id, notice_id)
+
+
+def public_url(settings: NoticeSettings, municipality: Municipality, notice: Notice) -> str:
+    return (
+        f"{settings.public_base_url.rstrip('/')}/{municipality.slug}/zahlung/"
+        f"{link_token(settings, notice)}"
+    )
+
+
+def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
+    """The notice as PDF, from its snapshot (so a reprint shows what was issued)."""
+    municipality = session.get_one(Municipality, notice.municipality_id)
+    data = notice.data
+    url = public_url(settings, municipality, notice)
+    payable = int(data.get("payable_cents", 0))
+    debit = data.get("direct_debit")
+    epc_qr = None
+    if payable > 0 and debit is None:  # under a mandate nobody should transfer as well
+        payload = epc_payload(
+            name=municipality.cash_office_name,
+            iban=municipality.iban,
+            bic=municipality.bic,
+            amount_cents=payable,
+            rf_reference=make_rf(notice.kassenzeichen),
+        )
+        epc_qr = png_data_uri(qr_png(payload))
+    context = {
+        "municipality": municipality,
+        "recipient": data["recipient"],
+        "notice": {
+            "title": notice.title,
+            "number": notice.number,
+            "issued_on": notice.issued_on,
+            "person_number": data["person_number"],
+            "kassenzeichen": notice.kassenzeichen,
+            "rf": make_rf(notice.kassenzeichen),
+            "legal_basis": data["legal_basis"],
+            "remedy": data["remedy"],
+            "intro": data["intro"],
+        },
+        "lines": [_dated(line, "period_start", "period_end") for line in data["lines"]],
+        "rate_label": data.get("rate_label") or RATE_LABELS.get(notice.levy, "Jahresbetrag"),
+        "previous_label": data.get("previous_label") or "Bisher festgesetzt",
+        "schedules": [
+            {
+                "title": data.get(f"{table}_title") or "Fälligkeiten",
+                "rows": [
+                    _dated(row, *(f for f in ("due_date", "collection_date") if f in row))
+                    for row in data[table]
+                ],
+            }
+            for table in SCHEDULES
+            if data.get(table)
+        ],
+        "overpaid_cents": int(data.get("overpaid_cents", 0)),
+        "direct_debit": debit,
+        "total_cents": notice.total_cents,
+        "previous_cents": notice.previous_cents,
+        "payable_cents": payable,
+        "epc_qr": epc_qr,
+        "link_qr": png_data_uri(qr_png(url)),
+        "link_url": url,
+    }
+    # A fee notice (core.notices.fee_notices) names its own template; levies use notice.html.
+    return render_pdf(data.get("template", "notice.html"), context)
+
+
+def _dated(row: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {**row, **{f: date.fromisoformat(row[f]) for f in fields}}
+
+
+def ensure_document(
+    session: Session, notice: Notice, settings: NoticeSettings, actor: str
+) -> archive.Document:
+    """The archived PDF of a notice, rendered and stored (with its SHA-256) on first need."""
+    if notice.document_id is not None:
+        return session.get_one(archive.Document, notice.document_id)
+    document = archive.store(
+        session,
+        municipality_id=notice.municipality_id,
+        person_id=notice.person_id,
+        kind="notice",
+        filename=f"Bescheid-{notice.number}.pdf",
+        content=render(session, notice, settings),
+        actor=actor,
+    )
+    notice.document_id = document.id
+    session.flush()
+    return document
+
+
+def pending_documents(session: Session, municipality_id: int | None = None) -> list[int]:
+    stmt = select(Notice.id).where(Notice.document_id.is_(None)).order_by(Notice.id)
+    if municipality_id is not None:
+        stmt = stmt.where(Notice.municipality_id == municipality_id)
+    return list(session.scalars(stmt))

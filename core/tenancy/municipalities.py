@@ -1,0 +1,135 @@
+"""Municipalities (tenants) and their per-municipality number sequences.
+
+One deployment serves several municipalities; every citizen-facing row carries
+``municipality_id`` and every query filters by it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
+
+from core.kernel import clock
+from core.kernel.db import Base, UTCDateTime
+from core.kernel.errors import NotFound, ValidationError
+
+# URL prefixes that belong to the application itself, never to a municipality.
+RESERVED_SLUGS = frozenset({"backoffice", "static", "barrierefreiheit", "healthz", "api"})
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
+
+
+def relative_luminance(colour: str) -> Decimal:
+    """WCAG 2.1 relative luminance of an sRGB colour ``#rrggbb`` (exact decimal arithmetic)."""
+    total = Decimal(0)
+    for weight, offset in ((Decimal("0.2126"), 1), (Decimal("0.7152"), 3), (Decimal("0.0722"), 5)):
+        c = Decimal(int(colour[offset : offset + 2], 16)) / 255
+        linear = (
+            c / Decimal("12.92")
+            if c <= Decimal("0.04045")
+            else ((c + Decimal("0.055")) / Decimal("1.055")) ** Decimal("2.4")
+        )
+        total += weight * linear
+    return total
+
+
+def contrast_with_white(colour: str) -> Decimal:
+    return Decimal("1.05") / (relative_luminance(colour) + Decimal("0.05"))
+
+
+class Municipality(Base):
+    __tablename__ = "municipality"
+    __table_args__ = (
+        CheckConstraint("length(official_key) = 8", name="ags_length"),
+        CheckConstraint("length(kassenzeichen_prefix) = 3", name="kz_prefix_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)  # URL prefix: /<slug>/
+    name: Mapped[str] = mapped_column(String(120))
+    official_key: Mapped[str] = mapped_column(String(8), unique=True)  # AGS
+    state: Mapped[str] = mapped_column(String(2))  # Land (ISO 3166-2:DE suffix), picks Land law
+    creditor_id: Mapped[str] = mapped_column(String(35))  # SEPA Gläubiger-ID
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11))
+    bank_name: Mapped[str] = mapped_column(String(120))
+    cash_office_name: Mapped[str] = mapped_column(String(70))  # payee name on transfers
+    street: Mapped[str] = mapped_column(String(120))
+    postal_code: Mapped[str] = mapped_column(String(5))
+    city: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40))
+    kassenzeichen_prefix: Mapped[str] = mapped_column(String(3), unique=True)
+    primary_color: Mapped[str] = mapped_column(String(7), default="#0b5394")
+    logo_path: Mapped[str | None] = mapped_column(String(200))  # relative to static/
+    host: Mapped[str | None] = mapped_column(String(253), unique=True)  # optional own host name
+    # Refunds above this amount need a second person's approval (Vier-Augen-Prinzip).
+    refund_approval_cents: Mapped[int] = mapped_column(default=20000, server_default="20000")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+
+    @validates("slug")
+    def _check_slug(self, _key: str, value: str) -> str:
+        if not _SLUG.match(value) or value in RESERVED_SLUGS:
+            raise ValidationError(f"„{value}“ ist als Kurzname einer Kommune nicht möglich.")
+        return value
+
+    @validates("primary_color")
+    def _check_colour(self, _key: str, value: str) -> str:
+        """White header text must stay readable (WCAG 2.1 AA: contrast at least 4.5:1)."""
+        if not _HEX_COLOUR.match(value):
+            raise ValidationError("Die Farbe muss als #RRGGBB angegeben werden.")
+        if contrast_with_white(value) < Decimal("4.5"):
+            raise ValidationError(
+                "Diese Farbe ist zu hell: weiße Schrift darauf ist nicht gut lesbar "
+                "(Kontrast unter 4,5:1)."
+            )
+        return value
+
+
+class Counter(Base):
+    """Gap-free per-municipality sequences (person numbers, Kassenzeichen serials)."""
+
+    __tablename__ = "counter"
+    __table_args__ = (UniqueConstraint("municipality_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(40))
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+def next_number(session: Session, municipality_id: int, name: str) -> int:
+    """Next value of a sequence; row-locked on PostgreSQL so concurrent requests never collide."""
+    counter = session.scalars(
+        select(Counter)
+        .where(Counter.municipality_id == municipality_id, Counter.name == name)
+        .with_for_update()
+    ).one_or_none()
+    if counter is None:
+        counter = Counter(municipality_id=municipality_id, name=name, last_value=0)
+        session.add(counter)
+    counter.last_value += 1
+    session.flush()
+    return counter.last_value
+
+
+def serialize(session: Session, municipality_id: int, name: str) -> None:
+    """Let only one transaction at a time do ``name`` for a municipality (e.g. a direct-debit
+    run): the counter row stays locked until the transaction ends on PostgreSQL; SQLite
+    transactions take the write lock at their start anyway (core.kernel.db)."""
+    next_number(session, municipality_id, f"lock:{name}")
+
+
+def get_by_slug(session: Session, slug: str) -> Municipality:
+    municipality = session.scalars(select(Municipality).where(Municipality.slug == slug)).first()
+    if municipality is None:
+        raise NotFound("Diese Kommune ist hier nicht bekannt.")
+    return municipality
+
+
+def all_municipalities(session: Session) -> list[Municipality]:
+    return list(session.scalars(select(Municipality).order_by(Municipality.name)))

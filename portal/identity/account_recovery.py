@@ -1,0 +1,315 @@
+"""Confirming the e-mail address of a new account and "Passwort vergessen".
+
+- Registration (auth.py ``register``) answers "we have sent you an e-mail" whatever the
+  address; the owner gets either the confirmation link or a note that the account exists.
+- An unconfirmed account may log in, but every page of the municipal portal except the few
+  below leads to "Bitte bestätigen Sie Ihre E-Mail-Adresse" (with "send the link again"): it can
+  do nothing until the link was followed.
+- "Passwort vergessen" answers the same whatever the address; the link works once, for
+  ``PASSWORD_RESET_MAX_AGE_MINUTES`` (60), and dies with any later password change.
+
+Links are built from ``PUBLIC_BASE_URL``. A link's token is taken out of the address bar at
+once (kept in the session, then a redirect), so that it does not travel on as a Referer.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+from wtforms import EmailField, PasswordField
+from wtforms.validators import Email, EqualTo
+
+from core.identity import account_tokens, registration
+from core.identity.account_mail import AccountLinks, duration_de
+from core.identity.models import UserAccount
+from core.kernel import clock
+from core.kernel.errors import ExpiredToken, InvalidToken, ValidationError
+from portal.database import db
+from portal.forms import EMAIL_MESSAGE, NEW_PASSWORD_HINT, GermanForm, RegisterForm, required
+from portal.identity.auth import citizen_required
+from portal.identity.mail_throttle import mail_throttled, may_mail
+from portal.municipal import bp
+
+RESET_SESSION_KEY = "password_reset_token"
+MAX_TOKEN_LENGTH = 200  # genuine ones have about 80 characters; the session cookie stays small
+
+# What an unconfirmed account may open: these pages, the start page and logging in or out.
+OPEN_TO_UNCONFIRMED = frozenset(
+    {
+        "portal.start",
+        "portal.theme",
+        "portal.login",
+        "portal.logout",
+        "portal.register",
+        "portal.registration_sent",
+        "portal.verify_email",
+        "portal.unconfirmed",
+        "portal.forgot_password",
+        "portal.forgot_password_sent",
+        "portal.reset_password_link",
+        "portal.reset_password",
+    }
+)
+
+
+class ForgotPasswordForm(GermanForm):
+    email = EmailField(
+        "E-Mail-Adresse",
+        validators=[required(), Email(EMAIL_MESSAGE)],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class NewPasswordForm(GermanForm):
+    password = PasswordField(
+        "Neues Passwort",
+        description=NEW_PASSWORD_HINT,
+        validators=[required()],
+        render_kw={"autocomplete": "new-password"},
+    )
+    password_repeat = PasswordField(
+        "Neues Passwort wiederholen",
+        validators=[
+            required(),
+            EqualTo("password", message="Die Passwörter stimmen nicht überein."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ResendForm(GermanForm):
+    """Only the CSRF token: "send the confirmation link again"."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+LIFETIMES = {
+    # config key: (unit, default) — core/identity/account_tokens.py says why these defaults
+    "ACCOUNT_VERIFY_MAX_AGE_HOURS": ("hours", 24),
+    "PASSWORD_RESET_MAX_AGE_MINUTES": ("minutes", 60),
+}
+
+
+def _lifetime(key: str) -> timedelta:
+    unit, default = LIFETIMES[key]
+    value = current_app.config.get(key, default)
+    return timedelta(**{unit: int(value)})
+
+
+@bp.record_once
+def _check_lifetimes(state: Any) -> None:
+    """A mistyped lifetime stops the start, not a citizen's request later."""
+    for key, (_unit, default) in LIFETIMES.items():
+        value = str(state.app.config.get(key, default))
+        if not value.isdigit() or int(value) <= 0:
+            raise RuntimeError(f"{key} must be a positive whole number, not {value!r}.")
+
+
+def verify_max_age() -> timedelta:
+    return _lifetime("ACCOUNT_VERIFY_MAX_AGE_HOURS")
+
+
+def reset_max_age() -> timedelta:
+    return _lifetime("PASSWORD_RESET_MAX_AGE_MINUTES")
+
+
+def links() -> AccountLinks:
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return AccountLinks(
+        verify=lambda token: base + url_for("portal.verify_email", token=token),
+        reset=lambda token: base + url_for("portal.reset_password_link", token=token),
+        login=base + url_for("portal.login"),
+        forgot_password=base + url_for("portal.forgot_password"),
+    )
+
+
+def municipality_context() -> tuple[str | None, ...]:
+    m = g.municipality
+    return (m.name, m.slug, m.city)
+
+
+def register(data: registration.Registration, form: RegisterForm) -> bool:
+    """Run the registration; False (with the message on the form) when it was refused."""
+    session_ = db()
+    try:
+        registration.register_citizen(
+            session_,
+            g.municipality,
+            data,
+            secret=current_app.config["SECRET_KEY"],
+            links=links(),
+            now=clock.now(),
+            as_of=clock.today(),
+            verify_max_age=verify_max_age(),
+            may_mail=may_mail,
+        )
+        session_.commit()
+    except ValidationError as exc:
+        session_.rollback()
+        form.password.errors = [*form.password.errors, exc.message]
+        return False
+    except IntegrityError:
+        # The same address registered at the same moment by another request: it has an
+        # account now, and the answer is the same as for any address that has one.
+        session_.rollback()
+    return True
+
+
+def _current_account() -> UserAccount | None:
+    if not current_user.is_authenticated:
+        return None
+    return db().get(UserAccount, current_user.id)  # the loader's object: no second query
+
+
+@bp.before_request
+def _confine_unconfirmed_accounts() -> Response | None:
+    if request.endpoint in OPEN_TO_UNCONFIRMED or not current_user.is_authenticated:
+        return None
+    account = _current_account()
+    if account is not None and not account.email_verified:
+        return redirect(url_for("portal.unconfirmed"), code=303)
+    return None
+
+
+def _invalid_link(exc: Exception, *, kind: str) -> tuple[str, int]:
+    expired = isinstance(exc, ExpiredToken)
+    page = render_template("portal/identity/link_invalid.html", expired=expired, kind=kind)
+    return page, 410 if expired else 404
+
+
+# --------------------------------------------------------------------------- confirming
+
+
+@bp.get("/registrieren/gesendet")
+def registration_sent() -> str:
+    return render_template(
+        "portal/identity/registration_sent.html", max_age=duration_de(verify_max_age())
+    )
+
+
+@bp.get("/konto/bestaetigen/<token>")
+def verify_email(token: str) -> Response | tuple[str, int]:
+    try:
+        account = account_tokens.verify_email(
+            db(),
+            current_app.config["SECRET_KEY"],
+            token,
+            now=clock.now(),
+            max_age=verify_max_age(),
+        )
+    except (InvalidToken, ExpiredToken) as exc:
+        db().rollback()
+        return _invalid_link(exc, kind="verify")
+    db().commit()
+    if current_user.is_authenticated and current_user.id == account.id:
+        flash("Danke, Ihre E-Mail-Adresse ist bestätigt.", "success")
+        return redirect(url_for("portal.account"))
+    flash("Danke, Ihre E-Mail-Adresse ist bestätigt. Sie können sich jetzt anmelden.", "success")
+    return redirect(url_for("portal.login"))
+
+
+@bp.route("/konto/unbestaetigt", methods=["GET", "POST"])
+@citizen_required
+@mail_throttled
+def unconfirmed() -> str | Response:
+    account = _current_account()
+    if account is None or account.email_verified:
+        return redirect(url_for("portal.account"))
+    form = ResendForm()
+    if form.validate_on_submit():
+        email = account.email
+        if may_mail(email):  # else the same answer, nothing sent (mail flooding)
+            registration.send_verification(
+                db(),
+                g.municipality,
+                account,
+                secret=current_app.config["SECRET_KEY"],
+                links=links(),
+                now=clock.now(),
+                max_age=verify_max_age(),
+            )
+            db().commit()
+        flash(f"Wir haben den Link noch einmal an {email} geschickt.", "success")
+        return redirect(url_for("portal.unconfirmed"))
+    return render_template(
+        "portal/identity/unconfirmed.html",
+        form=form,
+        email=account.email,
+        max_age=duration_de(verify_max_age()),
+    )
+
+
+# --------------------------------------------------------------------------- forgot password
+
+
+@bp.route("/passwort-vergessen", methods=["GET", "POST"])
+@mail_throttled
+def forgot_password() -> str | Response:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        if may_mail(email):  # else the same answer, nothing sent (mail flooding)
+            registration.request_password_reset(
+                db(),
+                g.municipality,
+                email,
+                secret=current_app.config["SECRET_KEY"],
+                links=links(),
+                now=clock.now(),
+                max_age=reset_max_age(),
+            )
+            db().commit()
+        return redirect(url_for("portal.forgot_password_sent"))
+    return render_template("portal/identity/forgot_password.html", form=form)
+
+
+@bp.get("/passwort-vergessen/gesendet")
+def forgot_password_sent() -> str:
+    return render_template(
+        "portal/identity/forgot_password_sent.html", max_age=duration_de(reset_max_age())
+    )
+
+
+@bp.get("/passwort/neu/<token>")
+def reset_password_link(token: str) -> Response:
+    """The e-mailed link: keep its token in the session and drop it from the address bar."""
+    session[RESET_SESSION_KEY] = token[:MAX_TOKEN_LENGTH]  # a longer one is no genuine link
+    return redirect(url_for("portal.reset_password"))
+
+
+@bp.route("/passwort/neu", methods=["GET", "POST"])
+def reset_password() -> str | Response | tuple[str, int]:
+    token = str(session.get(RESET_SESSION_KEY, ""))
+    secret, now, max_age = current_app.config["SECRET_KEY"], clock.now(), reset_max_age()
+    try:
+        account = account_tokens.account_for_reset(db(), secret, token, now=now, max_age=max_age)
+    except (InvalidToken, ExpiredToken) as exc:
+        session.pop(RESET_SESSION_KEY, None)
+        return _invalid_link(exc, kind="reset")
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            account_tokens.reset_password(
+                db(),
+                secret,
+                token,
+                form.password.data or "",
+                now=now,
+                max_age=max_age,
+                context=registration.context_of_account(db(), g.municipality, account),
+            )
+        except ValidationError as exc:
+            db().rollback()
+            form.password.errors = [*form.password.errors, exc.message]
+        else:
+            db().commit()
+            session.pop(RESET_SESSION_KEY, None)
+            flash("Ihr neues Passwort gilt ab sofort. Bitte melden Sie sich damit an.", "success")
+            return redirect(url_for("portal.login"))
+    return render_template("portal/identity/reset_password.html", form=form, email=account.email)

@@ -1,0 +1,102 @@
+"""Meter readings without log-in, from the QR code on the reading card.
+
+The link is signed and bound to one meter and one period. The form is prefilled with the meter
+number and last year's reading; an implausible value is accepted only when the citizen
+confirms it, and then waits for a clerk. static/js/reading.js keeps a typed value in the
+browser and sends it again when a dropped connection comes back.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, render_template, request
+from werkzeug.wrappers import Response
+
+from core.kernel import clock
+from core.kernel.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
+from core.levies.water import models as water
+from core.tenancy.statutes import statute_on
+from portal.database import db
+from portal.forms import ReadingForm
+from portal.municipal import bp
+from portal.uploads import store_upload
+
+
+def band_percent(municipality_id: int, period: int) -> int:
+    from core.levies.water.rules import WaterRules
+
+    statute = statute_on(db(), municipality_id, "water_fee", clock.today())
+    return WaterRules.from_data(statute.data, statute.source).plausibility_percent
+
+
+@bp.route("/zaehlerstand/<int:period>/<token>", methods=["GET", "POST"])
+def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
+    session = db()
+    try:
+        meter = water.meter_from_token(
+            session,
+            current_app.config["SECRET_KEY"],
+            g.municipality.id,
+            period,
+            token,
+            now=clock.now(),
+        )
+    except (InvalidToken, ExpiredToken, NotFound):
+        return render_template("portal/water/invalid.html"), 404
+    existing = water.current_reading(session, meter.id, period)
+    last = water.previous_reading(session, meter, period)
+    form = ReadingForm()
+    issues: list[str] = []
+    if existing is None and form.validate_on_submit():
+        # a photo is checked by its content; without a valid one nothing is saved
+        photo_id = store_upload(
+            form.photo,
+            person_id=meter.person_id,
+            kind="meter_photo",
+            filename=f"Zähler {meter.number}",
+            actor="anonymous:reading-card",
+            allowed=("image/jpeg", "image/png"),
+        )
+        try:
+            if photo_id is False:
+                raise ValidationError("")
+            reading = water.submit_reading(
+                session,
+                meter=meter,
+                period=period,
+                value=int(form.value.data or 0),
+                read_on=clock.today(),
+                as_of=clock.today(),
+                source=water.ReadingSource.PORTAL,
+                band_percent=band_percent(g.municipality.id, period),
+                confirmed=bool(form.confirm.data),
+                actor="anonymous:reading-card",
+                photo_document_id=photo_id or None,
+            )
+        except water.NeedsConfirmation as exc:
+            session.rollback()
+            issues = exc.messages
+        except ValidationError as exc:
+            session.rollback()
+            if exc.message:
+                form.value.errors = [*form.value.errors, exc.message]
+        else:
+            session.commit()
+            return render_template(
+                "portal/water/thanks.html",
+                meter=meter,
+                period=period,
+                reading=reading,
+                token=token,
+            )
+    if existing is not None and request.method == "POST":
+        return render_template("portal/water/already.html", meter=meter, period=period), 409
+    return render_template(
+        "portal/water/form.html",
+        form=form,
+        meter=meter,
+        period=period,
+        last=last,
+        issues=issues,
+        existing=existing,
+        token=token,
+    )

@@ -1,0 +1,111 @@
+"""The status page of an application and the citizen's answer to a clerk's question.
+
+The status page itself is ``portal.dog_tax.application`` (it is older than the other services);
+it renders through ``render_status_page`` here, so a rejected answer comes back on the same
+page with the German message and the text the citizen typed.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms import TextAreaField
+from wtforms.validators import Length
+
+from core import services
+from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.levies.dog_tax import services as dog_services
+from core.levies.dog_tax.models import get_dog
+from core.levies.waste import services as waste_services
+from core.persons import models as persons
+from core.workflow import applications as workflow
+from portal.citizen import current_person
+from portal.database import db
+from portal.forms import GermanForm, required
+from portal.identity.auth import citizen_required
+from portal.municipal import bp
+
+
+class AnswerForm(GermanForm):
+    answer = TextAreaField(
+        "Ihre Antwort",
+        description=f"Höchstens {workflow.MAX_ANSWER_LENGTH} Zeichen.",
+        validators=[
+            required("Bitte geben Sie Ihre Antwort ein."),
+            Length(
+                max=workflow.MAX_ANSWER_LENGTH,
+                message=(
+                    f"Ihre Antwort darf höchstens {workflow.MAX_ANSWER_LENGTH} Zeichen lang sein."
+                ),
+            ),
+        ],
+        render_kw={"rows": 6},
+    )
+
+
+def own_application(application_id: int) -> tuple[persons.Person, workflow.Application]:
+    """The logged-in citizen's application in this municipality; anyone else's is a 404."""
+    person = current_person()
+    try:
+        found = workflow.get_application(db(), g.municipality.id, application_id)
+    except NotFound:
+        abort(404)
+    if person is None or found.person_id != person.id:
+        abort(404)  # another citizen's application does not exist for this one
+    return person, found
+
+
+def render_status_page(
+    person: persons.Person, found: workflow.Application, form: AnswerForm | None = None
+) -> str:
+    dog = None
+    if found.subject_id and found.service in dog_services.SERVICE_LABELS:
+        try:
+            dog = get_dog(db(), g.municipality.id, found.subject_id, person_id=person.id)
+        except NotFound:
+            dog = None
+    asked = found.status is workflow.ApplicationStatus.INFO_REQUESTED
+    history = found.conversation
+    if asked and history and history[-1].from_clerk:
+        history = history[:-1]  # the open question is shown above the answer form
+    return render_template(
+        "portal/workflow/application.html",
+        application=found,
+        dog=dog,
+        label=services.SERVICE_LABELS.get(found.service, found.service),
+        waste=found.service in waste_services.SERVICE_LABELS,
+        dogs=found.service in dog_services.SERVICE_LABELS,
+        approved=workflow.ApplicationStatus.APPROVED,
+        history=history,
+        form=(form or AnswerForm()) if asked else None,
+    )
+
+
+@bp.post("/antraege/<int:application_id>/antwort")
+@citizen_required
+def answer_application(application_id: int) -> str | Response:
+    person, found = own_application(application_id)
+    status_page = url_for("portal.application", application_id=found.id)
+    if found.status is not workflow.ApplicationStatus.INFO_REQUESTED:
+        flash("Zu diesem Antrag ist keine Antwort (mehr) nötig.", "warning")
+        return redirect(status_page)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        session = db()
+        try:
+            workflow.answer_question(
+                session, found, answer=form.answer.data or "", actor=current_user.actor
+            )
+        except IllegalTransition as exc:
+            session.rollback()
+            flash(exc.message, "warning")
+            return redirect(status_page)
+        except ValidationError as exc:
+            session.rollback()
+            form.answer.errors = [*form.answer.errors, exc.message]
+        else:
+            session.commit()
+            flash("Ihre Antwort ist eingegangen.", "success")
+            return redirect(status_page)
+    return render_status_page(person, found, form)

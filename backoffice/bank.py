@@ -28,6 +28,7 @@ from core.identity.models import UserAccount
 from core.kernel import audit, clock
 from core.kernel.errors import DomainError, FieldErrors, NotFound
 from core.kernel.money import format_euro
+from core.kernel.months import add_months
 from core.ledger import service as ledger
 from core.ledger.models import Claim
 from core.payments.bank import imports as bank_import
@@ -133,7 +134,7 @@ class PaperMandateForm(MandateFieldsForm):
                     "Das Datum der Unterschrift darf nicht in der Zukunft liegen."
                 ]
                 ok = False
-            elif mandates.months_later(signed_on, self.lapse_months) <= self.today:
+            elif add_months(signed_on, self.lapse_months) <= self.today:
                 self.signed_on.errors = [
                     f"Das Mandat wurde vor mehr als {self.lapse_months} Monaten unterschrieben; "
                     "ein so altes, nie genutztes Mandat ist bereits erloschen. Bitte lassen Sie "

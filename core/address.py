@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
 from core.kernel.errors import ValidationError
-from core.notices.periods import add_months
+from core.kernel.months import add_months
 from core.persons.models import Person, PersonKind, change_address
 from core.tenancy.municipalities import Municipality
 from core.workflow import applications as workflow

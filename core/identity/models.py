@@ -13,12 +13,12 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, event, func, inspect, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, event, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.identity import passwords
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import ValidationError
 
 
@@ -44,16 +44,7 @@ class UserAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-            create_constraint=True,
-            name="role",
-        )
-    )
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role", 20))
     municipality_id: Mapped[int | None] = mapped_column(
         ForeignKey("municipality.id", ondelete="RESTRICT")
     )

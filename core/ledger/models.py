@@ -17,7 +17,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -26,20 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.ledger.kinds import ClaimKind
 from core.notices import records as notices  # noqa: F401  (claim.notice_id refers to notice)
-
-
-def _enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        create_constraint=True,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class AccountKind(enum.StrEnum):
@@ -83,7 +71,7 @@ class LedgerAccount(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     code: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[AccountKind] = mapped_column(_enum(AccountKind, "account_kind", 20))
+    kind: Mapped[AccountKind] = mapped_column(enum_column(AccountKind, "account_kind", 20))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
 
 
@@ -102,7 +90,7 @@ class Claim(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    kind: Mapped[ClaimKind] = mapped_column(_enum(ClaimKind, "claim_kind"))
+    kind: Mapped[ClaimKind] = mapped_column(enum_column(ClaimKind, "claim_kind"))
     description: Mapped[str] = mapped_column(String(200))
     period_start: Mapped[date | None]
     period_end: Mapped[date | None]
@@ -133,7 +121,7 @@ class TaxAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    levy: Mapped[ClaimKind] = mapped_column(_enum(ClaimKind, "tax_account_levy"))
+    levy: Mapped[ClaimKind] = mapped_column(enum_column(ClaimKind, "tax_account_levy"))
     kassenzeichen: Mapped[str] = mapped_column(String(20))
 
 
@@ -151,7 +139,9 @@ class Payment(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
     amount_cents: Mapped[int]
     received_on: Mapped[date]
-    channel: Mapped[PaymentChannel] = mapped_column(_enum(PaymentChannel, "payment_channel", 20))
+    channel: Mapped[PaymentChannel] = mapped_column(
+        enum_column(PaymentChannel, "payment_channel", 20)
+    )
     reference_text: Mapped[str] = mapped_column(String(140), default="")
     external_ref: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
@@ -167,7 +157,7 @@ class JournalEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "entry_kind", 20))
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind, "entry_kind", 20))
     value_date: Mapped[date]
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     text: Mapped[str] = mapped_column(String(200))

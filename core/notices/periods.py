@@ -10,26 +10,12 @@ cumulatively so that the instalments add up exactly to the year's amount.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from core.kernel.money import pro_rata
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the month's last day (31.1. + 1 → 28./29.2.)."""
-    year, month0 = divmod(day.year * 12 + day.month - 1 + months, 12)
-    return date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
-
-
-def month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
+from core.kernel.months import add_months, month_end
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.name_folding import SEARCH_NAME_LENGTH, query_words, search_name
 from core.tenancy.municipalities import next_number
@@ -51,16 +50,7 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     number: Mapped[int]  # Personenkontonummer, per municipality
-    kind: Mapped[PersonKind] = mapped_column(
-        Enum(
-            PersonKind,
-            native_enum=False,
-            length=10,
-            values_callable=lambda e: [m.value for m in e],
-            create_constraint=True,
-            name="person_kind",
-        )
-    )
+    kind: Mapped[PersonKind] = mapped_column(enum_column(PersonKind, "person_kind", 10))
     given_name: Mapped[str | None] = mapped_column(String(100))
     family_name: Mapped[str | None] = mapped_column(String(100))
     company_name: Mapped[str | None] = mapped_column(String(140))

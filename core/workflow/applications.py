@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.workflow.limits import check_daily_limit
 
@@ -68,14 +68,7 @@ class Application(Base):
     service: Mapped[str] = mapped_column(String(40))  # e.g. "dog_registration"
     subject_id: Mapped[int | None]  # the object it concerns (dog id, …) once known
     status: Mapped[ApplicationStatus] = mapped_column(
-        Enum(
-            ApplicationStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="application_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(ApplicationStatus, "application_status", 20)
     )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the citizen entered
     review_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)

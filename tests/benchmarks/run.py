@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
+from core.kernel.months import add_months
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
 from core.levies.dog_tax.assessment import assess_all
 from core.levies.dog_tax.models import Dog, DogStatus
-from core.levies.dog_tax.rules import add_months
 from core.notices.records import Notice, NoticeSettings, ensure_document
 from core.persons.models import Address, Person, PersonKind
 from core.tenancy.municipalities import Counter, Municipality

@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from core.identity.models import Role
+from core.kernel.months import add_months
 from core.kernel.references import format_kassenzeichen
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.payments.sepa import mandates
-from core.payments.sepa.mandates import MandateStatus, months_later
+from core.payments.sepa.mandates import MandateStatus
 from tests.conftest import csrf_token, login, staff_login
 
 TODAY = date(2026, 3, 16)
@@ -221,11 +222,11 @@ def test_date_of_signature_today_or_less_than_36_months_ago_is_accepted(
 
 
 def test_months_later_counts_like_the_lapse_of_a_mandate() -> None:
-    assert months_later(date(2023, 3, 16), 36) == date(2026, 3, 16)
-    assert months_later(date(2023, 8, 31), 6) == date(2024, 2, 29)
-    assert months_later(date(2023, 11, 30), 3) == date(2024, 2, 29)
-    assert months_later(date(2022, 11, 30), 3) == date(2023, 2, 28)
-    assert months_later(date(2023, 12, 31), 36) == date(2026, 12, 31)
+    assert add_months(date(2023, 3, 16), 36) == date(2026, 3, 16)
+    assert add_months(date(2023, 8, 31), 6) == date(2024, 2, 29)
+    assert add_months(date(2023, 11, 30), 3) == date(2024, 2, 29)
+    assert add_months(date(2022, 11, 30), 3) == date(2023, 2, 28)
+    assert add_months(date(2023, 12, 31), 36) == date(2026, 12, 31)
 
 
 def test_without_direct_debit_rules_nothing_is_recorded(

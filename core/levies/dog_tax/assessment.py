@@ -6,7 +6,6 @@ something changed or the year has no notice yet.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.kernel.months import month_end
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
@@ -55,10 +55,6 @@ def facts(dog: Dog) -> DogFacts:
         dog.dangerous,
         dog.exemption_code,
     )
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def assess_person(
@@ -183,7 +179,7 @@ def _target(instalment: Instalment, year: int, as_of: date, rules: DogTaxRules) 
         due_date=due_date(instalment, as_of, rules),
         description=f"Hundesteuer {year}, Rate {instalment.index}",
         period_start=date(year, instalment.first_month, 1),
-        period_end=_month_end(year, instalment.last_month),
+        period_end=month_end(year, instalment.last_month),
         label=f"Rate {instalment.index}",
     )
 

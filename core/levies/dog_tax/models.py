@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import NotFound
 
 
@@ -54,26 +54,10 @@ class Dog(Base):
     exemption_code: Mapped[str | None] = mapped_column(String(30))
     tag_number: Mapped[int]
     tag_lost_on: Mapped[date | None]
-    status: Mapped[DogStatus] = mapped_column(
-        Enum(
-            DogStatus,
-            native_enum=False,
-            length=10,
-            create_constraint=True,
-            name="dog_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[DogStatus] = mapped_column(enum_column(DogStatus, "dog_status", 10))
     ended_on: Mapped[date | None]
     end_reason: Mapped[EndReason | None] = mapped_column(
-        Enum(
-            EndReason,
-            native_enum=False,
-            length=12,
-            create_constraint=True,
-            name="dog_end_reason",
-            values_callable=lambda e: [m.value for m in e],
-        )
+        enum_column(EndReason, "dog_end_reason", 12)
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 

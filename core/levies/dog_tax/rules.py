@@ -25,14 +25,9 @@ from datetime import date
 from typing import Any, Literal
 
 from core.kernel.errors import ValidationError
+from core.kernel.months import add_months, month_index
 from core.notices import periods
-from core.notices.periods import (
-    Instalment,
-    Line,
-    YearAssessment,
-    add_months,
-    month_index,
-)
+from core.notices.periods import Instalment, Line, YearAssessment
 
 LEVY = "dog_tax"
 
@@ -199,10 +194,8 @@ __all__ = [  # the period helpers are re-exported for the dog-tax callers
     "Line",
     "RulesFor",
     "YearAssessment",
-    "add_months",
     "compute_year",
     "due_date",
     "first_liable_month",
     "last_liable_month",
-    "month_index",
 ]

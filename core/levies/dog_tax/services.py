@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from core.kernel import audit
 from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
+from core.kernel.months import add_months, months_between
 from core.ledger.kinds import ClaimKind
 from core.levies.dog_tax.assessment import RulesCache, assess_person
 from core.levies.dog_tax.models import Dog, DogStatus, EndReason, get_dog
-from core.levies.dog_tax.rules import DogTaxRules, add_months
+from core.levies.dog_tax.rules import DogTaxRules
 from core.notices.fee_notices import issue_fee_notice
 from core.notices.records import Notice
 from core.persons.models import Person
@@ -198,10 +199,6 @@ def check_deregistration(dereg: Deregistration, dog: Dog, as_of: date) -> dict[s
     return errors
 
 
-def _months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
 def review_reasons_registration(
     session: Session, municipality_id: int, reg: Registration, rules: DogTaxRules, as_of: date
 ) -> list[str]:
@@ -214,7 +211,7 @@ def review_reasons_registration(
     if c and c.enabled and reg.exemption_code:
         reasons.append(c.label.replace("N", str(c.parameter)) if c.parameter else c.label)
     c = criteria.get("backdated")
-    if c and c.enabled and _months_between(reg.acquired_on, as_of) > (c.parameter or 0):
+    if c and c.enabled and months_between(reg.acquired_on, as_of) > (c.parameter or 0):
         reasons.append(c.label.replace(" N ", f" {c.parameter} "))
     return reasons
 
@@ -223,7 +220,7 @@ def review_reasons_deregistration(
     session: Session, municipality_id: int, dereg: Deregistration, as_of: date
 ) -> list[str]:
     c = criteria_for(session, municipality_id, SERVICE_DEREGISTER).get("backdated")
-    if c and c.enabled and _months_between(dereg.ended_on, as_of) > (c.parameter or 0):
+    if c and c.enabled and months_between(dereg.ended_on, as_of) > (c.parameter or 0):
         return [c.label.replace(" N ", f" {c.parameter} ")]
     return []
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from core.kernel.months import month_end, month_index
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
@@ -31,7 +32,7 @@ from core.levies.waste.rules import (
     due_date,
 )
 from core.notices import booking
-from core.notices.periods import Instalment, Line, month_end, month_index
+from core.notices.periods import Instalment, Line
 from core.notices.records import Notice, new_notice, recipient_block
 from core.notices.schedule import Schedule, balances_of, schedule, settle
 from core.persons.models import Person

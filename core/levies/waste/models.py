@@ -6,11 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import NotFound
 
 
@@ -86,26 +86,10 @@ class WorkOrder(Base):
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     property_id: Mapped[int] = mapped_column(ForeignKey("waste_property.id", ondelete="RESTRICT"))
     bin_id: Mapped[int] = mapped_column(ForeignKey("waste_bin.id", ondelete="RESTRICT"))
-    kind: Mapped[WorkOrderKind] = mapped_column(
-        Enum(
-            WorkOrderKind,
-            native_enum=False,
-            length=10,
-            create_constraint=True,
-            name="work_order_kind",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[WorkOrderKind] = mapped_column(enum_column(WorkOrderKind, "work_order_kind", 10))
     due_on: Mapped[date]
     status: Mapped[WorkOrderStatus] = mapped_column(
-        Enum(
-            WorkOrderStatus,
-            native_enum=False,
-            length=10,
-            create_constraint=True,
-            name="work_order_status",
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(WorkOrderStatus, "work_order_status", 10),
         default=WorkOrderStatus.OPEN,
     )
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

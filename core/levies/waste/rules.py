@@ -18,8 +18,9 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from core.kernel.errors import ValidationError
+from core.kernel.months import month_index
 from core.notices import periods
-from core.notices.periods import Instalment, YearAssessment, month_index
+from core.notices.periods import Instalment, YearAssessment
 
 LEVY = "waste_fee"
 

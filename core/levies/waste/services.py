@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.kernel import audit, clock
 from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
 from core.kernel.errors import IllegalTransition
+from core.kernel.months import months_between
 from core.levies.waste.assessment import RulesCache, assess_person
 from core.levies.waste.models import (
     WasteBin,
@@ -90,10 +91,6 @@ def _check_size(litres: int, rhythm: str, rules: WasteFeeRules) -> dict[str, str
     return {}
 
 
-def _months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
 def _reasons(
     session: Session,
     municipality_id: int,
@@ -115,7 +112,7 @@ def _reasons(
             else c.label
         )
     c = criteria.get("backdated")
-    if c and c.enabled and _months_between(day, as_of) > (c.parameter or 0):
+    if c and c.enabled and months_between(day, as_of) > (c.parameter or 0):
         reasons.append(c.label.replace(" N ", f" {c.parameter} "))
     return reasons
 

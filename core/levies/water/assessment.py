@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from core.kernel.errors import NotFound
+from core.kernel.months import add_months, month_end
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import TaxAccount
@@ -29,7 +30,6 @@ from core.levies.water import notice as water_notice
 from core.levies.water.models import Meter, MeterReading, ReadingStatus, meters_for_cards
 from core.levies.water.rules import LEVY, Bill, WaterRules, advance_payments, bill, estimate
 from core.notices import booking, schedule
-from core.notices.periods import add_months, month_end
 from core.notices.records import Notice, new_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality

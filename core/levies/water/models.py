@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -26,22 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.mail import queue_email
 from core.kernel.tokens import make_token, read_token
 from core.levies.water.rules import Plausibility, check_reading
-
-
-def _enum(cls: type[enum.Enum], name: str, length: int) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=length,
-        create_constraint=True,
-        name=name,
-        values_callable=lambda e: [m.value for m in e],
-    )
 
 
 class ReadingSource(enum.StrEnum):
@@ -94,8 +82,8 @@ class MeterReading(Base):
     period: Mapped[int]  # billing year
     value: Mapped[int]  # m³
     read_on: Mapped[date]
-    source: Mapped[ReadingSource] = mapped_column(_enum(ReadingSource, "reading_source", 10))
-    status: Mapped[ReadingStatus] = mapped_column(_enum(ReadingStatus, "reading_status", 15))
+    source: Mapped[ReadingSource] = mapped_column(enum_column(ReadingSource, "reading_source", 10))
+    status: Mapped[ReadingStatus] = mapped_column(enum_column(ReadingStatus, "reading_status", 15))
     current: Mapped[bool | None] = mapped_column(default=True)
     issues: Mapped[list[str]] = mapped_column(JSON, default=list)
     photo_document_id: Mapped[int | None] = mapped_column(

@@ -38,7 +38,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -48,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.kernel.money import format_euro
 from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
@@ -151,16 +150,7 @@ class BankLine(Base):
     # bank's charges included in ``amount_cents``; None where the bank states nothing.
     original_amount_cents: Mapped[int | None]
     charges_cents: Mapped[int | None]
-    status: Mapped[LineStatus] = mapped_column(
-        Enum(
-            LineStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="bank_line_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[LineStatus] = mapped_column(enum_column(LineStatus, "bank_line_status", 20))
     method: Mapped[str | None] = mapped_column(String(20))  # how it was matched
     note: Mapped[str | None] = mapped_column(String(500))  # why queued / the clerk's note
     person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))

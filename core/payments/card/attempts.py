@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 
 
 class AttemptStatus(enum.StrEnum):
@@ -47,16 +46,7 @@ class PaymentAttempt(Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_ref: Mapped[str | None] = mapped_column(String(100))
     client_secret: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[AttemptStatus] = mapped_column(
-        Enum(
-            AttemptStatus,
-            native_enum=False,
-            length=12,
-            create_constraint=True,
-            name="attempt_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[AttemptStatus] = mapped_column(enum_column(AttemptStatus, "attempt_status", 12))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

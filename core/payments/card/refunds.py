@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.identity.models import Role
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import AccessDenied, IllegalTransition, NotFound, ValidationError
 from core.ledger.models import Payment, PaymentChannel
 from core.ledger.refunds import book_refund, refundable_cents
@@ -43,16 +43,7 @@ class Refund(Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"))
     amount_cents: Mapped[int]
     reason: Mapped[str] = mapped_column(String(300))
-    status: Mapped[RefundStatus] = mapped_column(
-        Enum(
-            RefundStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="refund_status",
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    status: Mapped[RefundStatus] = mapped_column(enum_column(RefundStatus, "refund_status", 20))
     requested_by: Mapped[str] = mapped_column(String(60))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
     # The business day (as_of) whose sum per clerk it counts in; today for refunds made

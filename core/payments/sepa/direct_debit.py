@@ -32,7 +32,6 @@ from lxml import etree
 from sepaxml import SepaDD
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     LargeBinary,
@@ -47,7 +46,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from text_unidecode import unidecode
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.mail import queue_email
 from core.kernel.money import format_euro
@@ -229,14 +228,7 @@ class DirectDebitItem(Base):
     end_to_end_id: Mapped[str] = mapped_column(String(35))
     payment_id: Mapped[int] = mapped_column(ForeignKey("payment.id", ondelete="RESTRICT"))
     status: Mapped[ItemStatus] = mapped_column(
-        Enum(
-            ItemStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="sepa_item_status",
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(ItemStatus, "sepa_item_status", 20),
         default=ItemStatus.IN_COLLECTION,
     )
     credited_on: Mapped[date | None]

@@ -30,7 +30,6 @@ from schwifty.exceptions import (
 )
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -40,8 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import archive, audit, clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
+from core.kernel.months import add_months
 from core.kernel.references import format_kassenzeichen, is_valid_creditor_id
 from core.ledger.kinds import KINDS
 from core.ledger.models import TaxAccount
@@ -186,15 +186,6 @@ def consent_text(municipality: Municipality, rules: SepaRules) -> str:
 # --------------------------------------------------------------------------- model
 
 
-def months_later(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months; the last day of a shorter month (leap years
-    counted), e.g. 31 August + 6 months = 29 February in a leap year."""
-    total = day.month - 1 + months
-    year, month = day.year + total // 12, total % 12 + 1
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return date(year, month, min(day.day, (following - date(year, month, 1)).days))
-
-
 class MandateStatus(enum.StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"  # after a return whose reason says so; a clerk may reactivate
@@ -235,14 +226,7 @@ class Mandate(Base):
     signed_on: Mapped[date]
     consent_text: Mapped[str] = mapped_column(String(2000))
     status: Mapped[MandateStatus] = mapped_column(
-        Enum(
-            MandateStatus,
-            native_enum=False,
-            length=20,
-            create_constraint=True,
-            name="sepa_mandate_status",
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_column(MandateStatus, "sepa_mandate_status", 20),
         default=MandateStatus.ACTIVE,
     )
     status_reason: Mapped[str | None] = mapped_column(String(200))
@@ -265,7 +249,7 @@ class Mandate(Base):
 
     def lapses_on(self, rules: SepaRules) -> date:
         """The first day on which the mandate may no longer be used."""
-        return months_later(self.last_collected_on or self.signed_on, rules.mandate_lapse_months)
+        return add_months(self.last_collected_on or self.signed_on, rules.mandate_lapse_months)
 
 
 # --------------------------------------------------------------------------- services

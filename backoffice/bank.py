@@ -43,9 +43,9 @@ from portal.forms import (
     MandateFieldsForm,
     required,
     scope_choices,
-    show_field_errors,
 )
 from portal.identity.auth import staff_required
+from portal.requests import show_field_errors
 
 STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)
 REPORT_KEY = "bank_import_report"  # the last upload's report, shown once after the redirect

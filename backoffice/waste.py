@@ -10,7 +10,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from backoffice.views import bp
-from core.kernel.errors import DomainError
 from core.levies.waste import services as waste_services
 from core.levies.waste.models import (
     WasteBin,
@@ -25,6 +24,7 @@ from core.persons import models as persons
 from portal.database import db
 from portal.forms import ConfirmForm
 from portal.identity.auth import staff_required
+from portal.requests import carry_out
 
 
 @bp.get("/abfuhrauftraege")
@@ -76,13 +76,7 @@ def work_order_done(order_id: int) -> Response:
     ).first()
     if order is None:
         abort(404)
-    try:
-        waste_services.mark_done(session, order, actor=current_user.actor)
-    except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-    else:
-        session.commit()
+    if carry_out(lambda: waste_services.mark_done(session, order, actor=current_user.actor)).ok:
         flash(f"Auftrag {order.id} ({order.label}) erledigt.", "success")
     return redirect(url_for("backoffice.work_order_list"))
 

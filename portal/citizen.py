@@ -14,7 +14,7 @@ from core.kernel.errors import FieldErrors
 from core.persons import models as persons
 from core.workflow.applications import Application
 from portal.database import db
-from portal.forms import show_field_errors
+from portal.requests import show_field_errors
 
 
 def current_person() -> persons.Person | None:

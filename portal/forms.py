@@ -24,6 +24,7 @@ from core.kernel.errors import FieldErrors
 from core.kernel.references import format_kassenzeichen
 from core.ledger.kinds import KINDS
 from core.payments.sepa.mandates import check_iban, tax_accounts_of
+from portal.requests import show_field_errors
 
 REQUIRED = "Bitte füllen Sie dieses Feld aus."
 
@@ -382,17 +383,6 @@ class MeterChangeForm(GermanForm):
         ],
     )
     changed_on = DateField("Datum des Wechsels", validators=[required()])
-
-
-def show_field_errors(form: Any, errors: dict[str, str]) -> None:
-    """Put a core service's German messages (FieldErrors) onto the form's fields; those for no
-    field go to the form's own errors (shown in the error summary)."""
-    for name, message in errors.items():
-        target = form[name] if name in form._fields else None
-        if target is None:
-            form.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message]
 
 
 # --------------------------------------------------------------------------- SEPA mandates

@@ -27,10 +27,10 @@ from portal.forms import (
     MandateFieldsForm,
     required,
     scope_choices,
-    show_field_errors,
 )
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
+from portal.requests import show_field_errors
 
 IN_USE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
 

@@ -15,12 +15,12 @@ from core.kernel import archive, clock
 from core.kernel.errors import DomainError, NotFound, ValidationError
 from core.levies import run_guards
 from core.levies.dog_tax import assessment as dog_tax_run
-from core.levies.dog_tax import services as dog_services
 from core.levies.dog_tax.models import Dog
 from core.notices import records as notices
 from core.persons import models as persons
 from core.workflow import applications as workflow
-from core.workflow.applications import ReviewCriterion
+from core.workflow import review
+from core.workflow.criteria import ReviewCriterion, update_criterion
 from portal.database import db
 from portal.forms import ConfirmForm, CriterionForm, DecisionForm
 from portal.identity.auth import staff_required
@@ -71,9 +71,9 @@ def application_detail(application_id: int) -> str | Response:
                     session, application, as_of=clock.today(), actor=current_user.actor
                 )
             elif decision == "reject":
-                dog_services.reject(session, application, reason=message, actor=current_user.actor)
+                review.reject(session, application, reason=message, actor=current_user.actor)
             elif decision == "ask":
-                dog_services.request_information(
+                review.request_information(
                     session, application, question=message, actor=current_user.actor
                 )
             else:
@@ -137,7 +137,7 @@ def criteria() -> str | Response:
         if criterion is None:
             abort(404)
         try:
-            workflow.update_criterion(
+            update_criterion(
                 session,
                 criterion,
                 enabled=form.enabled.data == "1",

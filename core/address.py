@@ -1,40 +1,24 @@
-"""Change of address from the citizen's account: an application that the review criteria send
-straight through or to a clerk, and that, once approved, closes the current address the day
-before the move and opens the new one (``persons.models.change_address``; the history stays)."""
+"""Change of address from the citizen's account: an application on the one pipeline
+(core.workflow.pipeline) that the review criteria send straight through or to a clerk, and that,
+once approved, closes the current address the day before the move and opens the new one
+(``persons.models.change_address``; the history stays)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
-from core.kernel.errors import ValidationError
+from core.kernel.errors import FieldErrors, ValidationError
 from core.kernel.months import add_months
 from core.persons.models import Person, PersonKind, change_address
 from core.tenancy.municipalities import Municipality
-from core.workflow import applications as workflow
-from core.workflow.applications import Application, CriterionSpec, criteria_for, ensure_criteria
-from core.workflow.applications import (
-    reject as reject,  # the common decisions, re-exported for callers
-)
-from core.workflow.applications import request_information as request_information
+from core.workflow.applications import Application
+from core.workflow.criteria import BACKDATED, CriterionSpec
+from core.workflow.pipeline import Approved, CarriedOut, OnlineService, Submission
 
 SERVICE_ADDRESS_CHANGE = "address_change"
-
-SERVICE_LABELS = {SERVICE_ADDRESS_CHANGE: "Änderung der Anschrift"}
-
-DEFAULT_CRITERIA = [
-    CriterionSpec(
-        SERVICE_ADDRESS_CHANGE,
-        "outside",
-        "Neue Anschrift außerhalb der Kommune (andere Postleitzahl)",
-    ),
-    CriterionSpec(SERVICE_ADDRESS_CHANGE, "backdated", "Umzug mehr als N Monate zurück", 3),
-    CriterionSpec(SERVICE_ADDRESS_CHANGE, "business", "Konto eines Unternehmens"),
-]
 
 FUTURE_LIMIT_MONTHS = 3  # an announced move may lie at most this far ahead
 ADDRESS_FIELDS = ("street", "house_number", "postal_code", "city")
@@ -83,33 +67,6 @@ def _errors(
     return errors
 
 
-def _months_between(earlier: date, later: date) -> int:
-    return (later.year - earlier.year) * 12 + later.month - earlier.month
-
-
-def _reasons(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    address: dict[str, str],
-    valid_from: date,
-    as_of: date,
-) -> list[str]:
-    criteria = criteria_for(session, municipality.id, SERVICE_ADDRESS_CHANGE)
-    reasons = []
-    c = criteria.get("outside")
-    if c and c.enabled and address["postal_code"] != municipality.postal_code:
-        reasons.append(c.label)
-    c = criteria.get("backdated")
-    if c and c.enabled and _months_between(valid_from, as_of) > (c.parameter or 0):
-        reasons.append(c.label.replace(" N ", f" {c.parameter or 0} "))
-    c = criteria.get("business")
-    if c and c.enabled and person.kind is PersonKind.BUSINESS:
-        reasons.append(c.label)
-    return reasons
-
-
 def submit_address_change(
     session: Session,
     *,
@@ -129,45 +86,22 @@ def submit_address_change(
     errors = _errors(person, address, valid_from, as_of)
     if errors:
         raise FieldErrors(errors)
-    ensure_criteria(session, municipality.id, DEFAULT_CRITERIA)
-    reasons = _reasons(
-        session,
-        person=person,
-        municipality=municipality,
-        address=address,
-        valid_from=valid_from,
-        as_of=as_of,
-    )
-    return workflow.submit(
-        session,
-        person_id=person.id,
-        municipality_id=municipality.id,
-        service=SERVICE_ADDRESS_CHANGE,
+    submission = Submission(
         data={**address, "from": valid_from.isoformat()},
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
         subject_id=person.id,
-        approve=lambda s, a, day, who: approve(s, a, as_of=day, actor=who),
+        takes_effect_on=valid_from,
+        flags={
+            "outside": address["postal_code"] != municipality.postal_code,
+            "business": person.kind is PersonKind.BUSINESS,
+        },
+    )
+    return ADDRESS_CHANGE.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
-# --------------------------------------------------------------------------- carrying out
-
-
-def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Any]:
-    """Carry out an address change and mark it approved; it causes no notice."""
-    return workflow.approve_with(session, application, CARRY_OUT, as_of=as_of, actor=actor)
-
-
-def _carry_out(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Any]:
+def _carry_out(session: Session, approved: Approved) -> CarriedOut:
+    application, person = approved.application, approved.person
     data = application.data
     address = _clean(data)
     valid_from = date.fromisoformat(data["from"])
@@ -177,10 +111,26 @@ def _carry_out(
         raise ValidationError(
             f"Die neue Anschrift muss nach der bisherigen beginnen ({latest.valid_from:%d.%m.%Y})."
         )
-    new = change_address(session, person, new=address, valid_from=valid_from, actor=actor)
+    new = change_address(session, person, new=address, valid_from=valid_from, actor=approved.actor)
     session.expire(person, ["addresses"])  # the new address is in the history from now on
     application.data = {**data, "address_id": new.id}
-    return []
+    return CarriedOut()  # an address change causes no notice
 
 
-CARRY_OUT: dict[str, workflow.CarryOut] = {SERVICE_ADDRESS_CHANGE: _carry_out}
+ADDRESS_CHANGE = OnlineService(
+    SERVICE_ADDRESS_CHANGE,
+    "Änderung der Anschrift",
+    _carry_out,
+    criteria=(
+        CriterionSpec(
+            SERVICE_ADDRESS_CHANGE,
+            "outside",
+            "Neue Anschrift außerhalb der Kommune (andere Postleitzahl)",
+        ),
+        CriterionSpec(SERVICE_ADDRESS_CHANGE, BACKDATED, "Umzug mehr als N Monate zurück", 3),
+        CriterionSpec(SERVICE_ADDRESS_CHANGE, "business", "Konto eines Unternehmens"),
+    ),
+    criteria_on_first_use=True,
+)
+SERVICES = (ADDRESS_CHANGE,)
+DEFAULT_CRITERIA = list(ADDRESS_CHANGE.criteria)

@@ -37,7 +37,7 @@ from core.persons import models as persons
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality, next_number
 from core.tenancy.statutes import Statute
-from core.workflow.applications import ensure_criteria
+from core.workflow.criteria import ensure_criteria
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - documented demo log-in, README
 ACTOR = "demo"

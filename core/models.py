@@ -20,7 +20,8 @@ from core.payments.sepa.mandates import Mandate
 from core.persons.models import Address, Person
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute
-from core.workflow.applications import Application, ReviewCriterion
+from core.workflow.applications import Application
+from core.workflow.criteria import ReviewCriterion
 
 __all__ = [
     "Address",

@@ -20,6 +20,7 @@ from core.levies.dog_tax.models import get_dog
 from core.levies.waste import services as waste_services
 from core.persons import models as persons
 from core.workflow import applications as workflow
+from core.workflow import review
 from portal.citizen import current_person
 from portal.database import db
 from portal.forms import GermanForm, required
@@ -30,13 +31,13 @@ from portal.municipal import bp
 class AnswerForm(GermanForm):
     answer = TextAreaField(
         "Ihre Antwort",
-        description=f"Höchstens {workflow.MAX_ANSWER_LENGTH} Zeichen.",
+        description=f"Höchstens {review.MAX_ANSWER_LENGTH} Zeichen.",
         validators=[
             required("Bitte geben Sie Ihre Antwort ein."),
             Length(
-                max=workflow.MAX_ANSWER_LENGTH,
+                max=review.MAX_ANSWER_LENGTH,
                 message=(
-                    f"Ihre Antwort darf höchstens {workflow.MAX_ANSWER_LENGTH} Zeichen lang sein."
+                    f"Ihre Antwort darf höchstens {review.MAX_ANSWER_LENGTH} Zeichen lang sein."
                 ),
             ),
         ],
@@ -94,7 +95,7 @@ def answer_application(application_id: int) -> str | Response:
     if form.validate_on_submit():
         session = db()
         try:
-            workflow.answer_question(
+            review.answer_question(
                 session, found, answer=form.answer.data or "", actor=current_user.actor
             )
         except IllegalTransition as exc:

@@ -128,7 +128,7 @@ def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     from core.demo import dog_tax_statute as demo_statute
     from core.levies.dog_tax.services import DEFAULT_CRITERIA
     from core.tenancy.statutes import Statute
-    from core.workflow.applications import ensure_criteria
+    from core.workflow.criteria import ensure_criteria
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
     statute = Statute(
@@ -150,7 +150,7 @@ def waste_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     from core.demo import waste_statute as demo_statute
     from core.levies.waste.services import DEFAULT_CRITERIA
     from core.tenancy.statutes import Statute
-    from core.workflow.applications import ensure_criteria
+    from core.workflow.criteria import ensure_criteria
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
     statute = Statute(

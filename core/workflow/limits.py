@@ -2,7 +2,7 @@
 
 Without a limit one account (or a script behind it) can fill the clerks' review queue and the
 audit trail with thousands of applications a day. Every online service goes through
-:func:`core.workflow.applications.submit`, which calls :func:`check_daily_limit` first.
+:func:`core.workflow.pipeline.submit`, which calls :func:`check_daily_limit` first.
 
 The limit is per person of the municipality — the citizen account's identity there — and per
 calendar day in Germany (Europe/Berlin). It is counted in the database, so it holds across any
@@ -23,7 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import FieldErrors, NotFound
+from core.persons.models import Person
 from core.tenancy.statutes import statute_on
+from core.workflow.applications import Application
 
 ONLINE_SERVICES = "online_services"  # the statute's "levy" key
 DEFAULT_DAILY_LIMIT = 20  # far above what a household needs on one day
@@ -71,9 +73,6 @@ def check_daily_limit(
     session: Session, *, person_id: int, municipality_id: int, now: datetime
 ) -> None:
     """Raise :class:`DailyLimitReached` if the person has used up today's applications."""
-    from core.persons.models import Person
-    from core.workflow.applications import Application
-
     day, start, end = local_day_bounds(now)
     limit = daily_limit(session, municipality_id, day)
     session.execute(select(Person.id).where(Person.id == person_id).with_for_update())

@@ -13,8 +13,8 @@ from core import address as address_services
 from core import services
 from core.kernel.errors import FieldErrors, ValidationError
 from core.persons.models import PersonKind
-from core.workflow import applications as workflow
-from core.workflow.applications import ApplicationStatus
+from core.workflow import criteria
+from core.workflow.applications import Application, ApplicationStatus
 
 AS_OF = date(2026, 6, 15)  # the factories' addresses start on 1 March 2026
 NEW = {"street": "Lindenweg", "house_number": "3", "postal_code": "12345", "city": "Teststadt"}
@@ -26,7 +26,7 @@ def setup(make: Any) -> Any:
     return m, make.person(m)
 
 
-def submit(db: Session, m: Any, person: Any, **kw: Any) -> workflow.Application:
+def submit(db: Session, m: Any, person: Any, **kw: Any) -> Application:
     return address_services.submit_address_change(
         db,
         person=person,
@@ -76,9 +76,9 @@ def test_business_accounts_are_reviewed(db: Session, make: Any) -> None:
 
 def test_a_criterion_switched_off_stays_off(db: Session, setup: Any) -> None:
     m, person = setup
-    workflow.ensure_criteria(db, m.id, address_services.DEFAULT_CRITERIA)
-    outside = workflow.criteria_for(db, m.id, address_services.SERVICE_ADDRESS_CHANGE)["outside"]
-    workflow.update_criterion(db, outside, enabled=False, parameter=None, actor="clerk")
+    criteria.ensure_criteria(db, m.id, address_services.DEFAULT_CRITERIA)
+    outside = criteria.criteria_for(db, m.id, address_services.SERVICE_ADDRESS_CHANGE)["outside"]
+    criteria.update_criterion(db, outside, enabled=False, parameter=None, actor="clerk")
     application = submit(db, m, person, new={**NEW, "postal_code": "99999"})
     assert application.status is ApplicationStatus.APPROVED
     assert outside.enabled is False

@@ -9,16 +9,9 @@ from sqlalchemy.orm import Session
 
 from core.kernel import audit
 from core.kernel.errors import IllegalTransition, ValidationError
-from core.workflow.applications import (
-    MAX_ANSWER_LENGTH,
-    Application,
-    ApplicationStatus,
-    answer_question,
-    reject,
-    request_information,
-    review_queue,
-    submit,
-)
+from core.workflow.applications import Application, ApplicationStatus, review_queue
+from core.workflow.pipeline import submit
+from core.workflow.review import MAX_ANSWER_LENGTH, answer_question, reject, request_information
 
 QUESTION = "Bitte reichen Sie den Sachkundenachweis nach."
 ANSWER = "Der Nachweis liegt seit gestern beim Bürgerbüro,\nabgegeben von Erika Mustermann."

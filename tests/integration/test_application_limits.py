@@ -1,6 +1,6 @@
 """One account may submit only so many online applications a day (point 16): the limit is
 statute data, counted in the database for the German calendar day, checked on the one path
-every online service takes (core.workflow.applications.submit)."""
+every online service takes (core.workflow.pipeline.submit)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from core.kernel import clock
 from core.tenancy.statutes import Statute
-from core.workflow import applications as workflow
+from core.workflow import pipeline
 from core.workflow.applications import Application, ApplicationStatus
 from core.workflow.limits import (
     DEFAULT_DAILY_LIMIT,
@@ -36,7 +36,7 @@ def _limit(db: Any, m: Any, limit: int) -> None:
 
 
 def _submit(db: Any, m: Any, person: Any, *, reasons: list[str] | None = None) -> Application:
-    return workflow.submit(
+    return pipeline.submit(
         db,
         person_id=person.id,
         municipality_id=m.id,

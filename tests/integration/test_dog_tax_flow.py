@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel import archive
-from core.kernel.errors import IllegalTransition, NotFound
+from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
@@ -16,13 +16,9 @@ from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus, EndReason, dogs_of
 from core.levies.dog_tax.services import (
     Deregistration,
-    FieldErrors,
     Registration,
-    approve,
     order_replacement_tag,
-    reject,
     report_lost_tag,
-    request_information,
     submit_deregistration,
     submit_registration,
 )
@@ -33,7 +29,9 @@ from core.notices.records import (
     notice_from_token,
     notices_of,
 )
+from core.services import approve
 from core.workflow.applications import Application, ApplicationStatus, review_queue
+from core.workflow.review import reject, request_information
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
 JAN = date(2026, 1, 10)

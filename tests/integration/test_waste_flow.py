@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.kernel.errors import IllegalTransition, NotFound
+from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
@@ -16,8 +16,6 @@ from core.levies.waste import assessment as waste_fee_run
 from core.levies.waste.models import WasteBin, WorkOrderKind, WorkOrderStatus, bins_of, work_orders
 from core.levies.waste.services import (
     BinRegistration,
-    FieldErrors,
-    approve,
     mark_done,
     report_damaged,
     submit_change,
@@ -25,6 +23,7 @@ from core.levies.waste.services import (
     submit_registration,
 )
 from core.notices.records import NoticeSettings, ensure_document, notices_of
+from core.services import approve
 from core.workflow.applications import Application, ApplicationStatus, review_queue
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")

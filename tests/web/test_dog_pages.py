@@ -225,7 +225,7 @@ def test_clerks_of_another_municipality_see_nothing(
 def test_criteria_can_be_switched_off_by_a_clerk(
     client: FlaskClient, app: Any, db: Session, make: Any, citizen: Any
 ) -> None:
-    from core.workflow.applications import ReviewCriterion
+    from core.workflow.criteria import ReviewCriterion
 
     m, _user, person = citizen
     clerk = make.user(role=Role.CLERK, municipality=m)

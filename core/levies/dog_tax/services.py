@@ -1,19 +1,20 @@
 """The dog-tax online services (Hundemanager): register and deregister a dog, report a lost
-tag, order a replacement tag — each an application that the review criteria send straight
-through or to a clerk, and that, once approved, changes the tax object and re-assesses."""
+tag, order a replacement tag — each an application on the one pipeline (core.workflow.pipeline):
+the review criteria send it straight through or to a clerk; once approved it changes the tax
+object and the dog tax is re-assessed."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.kernel import audit
-from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
-from core.kernel.months import add_months, months_between
+from core.kernel.errors import FieldErrors
+from core.kernel.months import add_months
 from core.ledger.kinds import ClaimKind
 from core.levies.dog_tax.assessment import RulesCache, assess_person
 from core.levies.dog_tax.models import Dog, DogStatus, EndReason, get_dog
@@ -22,74 +23,36 @@ from core.notices.fee_notices import issue_fee_notice
 from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number
-from core.workflow import applications as workflow
-from core.workflow.applications import Application, CriterionSpec, criteria_for
-from core.workflow.applications import (
-    reject as reject,  # the common decisions, re-exported for callers
-)
-from core.workflow.applications import request_information as request_information
+from core.workflow.applications import Application
+from core.workflow.criteria import BACKDATED, CriterionSpec
+from core.workflow.pipeline import Approved, CarriedOut, OnlineService, Reassessment, Submission
+from core.workflow.plausibility import too_far_ahead, too_long_ago
 
 SERVICE_REGISTER = "dog_registration"
 SERVICE_DEREGISTER = "dog_deregistration"
 SERVICE_TAG_LOST = "dog_tag_lost"
 SERVICE_TAG_REPLACEMENT = "dog_tag_replacement"
 
-SERVICE_LABELS = {
-    SERVICE_REGISTER: "Hundeanmeldung",
-    SERVICE_DEREGISTER: "Hundeabmeldung",
-    SERVICE_TAG_LOST: "Verlust der Hundemarke",
-    SERVICE_TAG_REPLACEMENT: "Ersatzmarke",
-}
-
-DEFAULT_CRITERIA = [
-    CriterionSpec(
-        SERVICE_REGISTER,
-        "listed_breed",
-        "Rasse steht auf der Liste gefährlicher Hunde (Kampfhundeliste)",
-    ),
-    CriterionSpec(
-        SERVICE_REGISTER, "exemption_claimed", "Steuerbefreiung oder -ermäßigung beantragt"
-    ),
-    CriterionSpec(SERVICE_REGISTER, "backdated", "Anmeldung mehr als N Monate rückwirkend", 3),
-    CriterionSpec(SERVICE_DEREGISTER, "backdated", "Abmeldung mehr als N Monate rückwirkend", 3),
-]
-
 # Offered in the portal's breed list besides the statute's listed breeds (free text otherwise).
+# fmt: off
 COMMON_BREEDS = (
-    "Mischling",
-    "Labrador Retriever",
-    "Deutscher Schäferhund",
-    "Dackel",
-    "Golden Retriever",
-    "Jack Russell Terrier",
-    "Border Collie",
-    "Beagle",
-    "Pudel",
-    "Französische Bulldogge",
-    "Chihuahua",
-    "Yorkshire Terrier",
-    "Australian Shepherd",
-    "Berner Sennenhund",
-    "Boxer",
-    "Havaneser",
-    "Malteser",
-    "Mops",
-    "Shih Tzu",
-    "Cocker Spaniel",
+    "Mischling", "Labrador Retriever", "Deutscher Schäferhund", "Dackel", "Golden Retriever",
+    "Jack Russell Terrier", "Border Collie", "Beagle", "Pudel", "Französische Bulldogge",
+    "Chihuahua", "Yorkshire Terrier", "Australian Shepherd", "Berner Sennenhund", "Boxer",
+    "Havaneser", "Malteser", "Mops", "Shih Tzu", "Cocker Spaniel",
 )
+# fmt: on
 
 
 def rules_on(session: Session, municipality_id: int, day: date) -> DogTaxRules:
     """The dog-tax rules in force on ``day``."""
-    return RulesCache(session, municipality_id).for_year(day.year)(day.year * 12 + day.month - 1)
+    return RulesCache(session, municipality_id).on(day)
 
 
 def breed_choices(rules: DogTaxRules) -> list[str]:
     return sorted(set(COMMON_BREEDS) | set(rules.listed_breeds), key=str.lower)
 
 
-# How far in the future a date may lie (an announced move, a dog picked up next week).
-FUTURE_LIMIT_DAYS = 31
 CHIP_RE = re.compile(r"^\d{15}$")  # ISO 11784/11785 transponder: 15 digits
 
 
@@ -106,14 +69,9 @@ class Registration:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "name": self.name,
-            "breed": self.breed,
+            **asdict(self),
             "born_on": self.born_on.isoformat() if self.born_on else None,
             "acquired_on": self.acquired_on.isoformat(),
-            "chip_number": self.chip_number,
-            "exemption_code": self.exemption_code,
-            "exemption_note": self.exemption_note,
-            "proof_document_id": self.proof_document_id,
         }
 
     @classmethod
@@ -139,10 +97,9 @@ class Deregistration:
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "dog_id": self.dog_id,
+            **asdict(self),
             "reason": self.reason.value,
             "ended_on": self.ended_on.isoformat(),
-            "new_owner": self.new_owner,
         }
 
     @classmethod
@@ -157,21 +114,18 @@ class Deregistration:
 
 def check_registration(reg: Registration, rules: DogTaxRules, as_of: date) -> dict[str, str]:
     errors: dict[str, str] = {}
-    limit = as_of + timedelta(days=FUTURE_LIMIT_DAYS)
     if not reg.name.strip():
         errors["name"] = "Bitte geben Sie den Namen des Hundes an."
     if not reg.breed.strip():
         errors["breed"] = "Bitte geben Sie die Rasse an (oder „Mischling“)."
     if reg.born_on and reg.born_on > as_of:
         errors["born_on"] = "Das Geburtsdatum darf nicht in der Zukunft liegen."
-    if reg.acquired_on > limit:
-        errors["acquired_on"] = (
-            f"Das Datum darf höchstens {FUTURE_LIMIT_DAYS} Tage in der Zukunft liegen."
-        )
+    if ahead := too_far_ahead(reg.acquired_on, as_of):
+        errors["acquired_on"] = ahead
     elif reg.born_on and reg.acquired_on < reg.born_on:
         errors["acquired_on"] = "Der Hund kann nicht vor seiner Geburt aufgenommen worden sein."
-    elif reg.acquired_on < as_of - timedelta(days=10 * 366):
-        errors["acquired_on"] = "Bitte prüfen Sie das Datum: es liegt mehr als zehn Jahre zurück."
+    elif long_ago := too_long_ago(reg.acquired_on, as_of):
+        errors["acquired_on"] = long_ago
     if reg.chip_number and not CHIP_RE.match(reg.chip_number):
         errors["chip_number"] = "Die Chipnummer hat genau 15 Ziffern."
     if reg.exemption_code and reg.exemption_code not in rules.exemptions:
@@ -188,68 +142,13 @@ def check_deregistration(dereg: Deregistration, dog: Dog, as_of: date) -> dict[s
             f"Die Abmeldung kann nicht vor der Anmeldung liegen "
             f"(Hund gehalten seit {dog.acquired_on:%d.%m.%Y})."
         )
-    elif dereg.ended_on > as_of + timedelta(days=FUTURE_LIMIT_DAYS):
-        errors["ended_on"] = (
-            f"Das Datum darf höchstens {FUTURE_LIMIT_DAYS} Tage in der Zukunft liegen."
-        )
+    elif ahead := too_far_ahead(dereg.ended_on, as_of):
+        errors["ended_on"] = ahead
     if dereg.reason is EndReason.SOLD and not dereg.new_owner.strip():
         errors["new_owner"] = (
             "Bitte geben Sie Name und Anschrift der neuen Halterin oder des neuen Halters an."
         )
     return errors
-
-
-def review_reasons_registration(
-    session: Session, municipality_id: int, reg: Registration, rules: DogTaxRules, as_of: date
-) -> list[str]:
-    criteria = criteria_for(session, municipality_id, SERVICE_REGISTER)
-    reasons = []
-    c = criteria.get("listed_breed")
-    if c and c.enabled and rules.is_listed(reg.breed):
-        reasons.append(c.label)
-    c = criteria.get("exemption_claimed")
-    if c and c.enabled and reg.exemption_code:
-        reasons.append(c.label.replace("N", str(c.parameter)) if c.parameter else c.label)
-    c = criteria.get("backdated")
-    if c and c.enabled and months_between(reg.acquired_on, as_of) > (c.parameter or 0):
-        reasons.append(c.label.replace(" N ", f" {c.parameter} "))
-    return reasons
-
-
-def review_reasons_deregistration(
-    session: Session, municipality_id: int, dereg: Deregistration, as_of: date
-) -> list[str]:
-    c = criteria_for(session, municipality_id, SERVICE_DEREGISTER).get("backdated")
-    if c and c.enabled and months_between(dereg.ended_on, as_of) > (c.parameter or 0):
-        return [c.label.replace(" N ", f" {c.parameter} ")]
-    return []
-
-
-def submit(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    service: str,
-    data: dict[str, Any],
-    reasons: list[str],
-    as_of: date,
-    actor: str,
-    subject_id: int | None = None,
-) -> Application:
-    """Record an application; without review reasons it is carried out at once."""
-    return workflow.submit(
-        session,
-        person_id=person.id,
-        municipality_id=municipality.id,
-        service=service,
-        data=data,
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
-        subject_id=subject_id,
-        approve=lambda s, a, day, who: approve(s, a, as_of=day, actor=who),
-    )
 
 
 def submit_registration(
@@ -265,16 +164,16 @@ def submit_registration(
     errors = check_registration(registration, rules, as_of)
     if errors:
         raise FieldErrors(errors)
-    reasons = review_reasons_registration(session, municipality.id, registration, rules, as_of)
-    return submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_REGISTER,
+    submission = Submission(
         data=registration.to_data(),
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
+        takes_effect_on=registration.acquired_on,
+        flags={
+            "listed_breed": rules.is_listed(registration.breed),
+            "exemption_claimed": bool(registration.exemption_code),
+        },
+    )
+    return REGISTER.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -291,17 +190,11 @@ def submit_deregistration(
     errors = check_deregistration(deregistration, dog, as_of)
     if errors:
         raise FieldErrors(errors)
-    reasons = review_reasons_deregistration(session, municipality.id, deregistration, as_of)
-    return submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_DEREGISTER,
-        data=deregistration.to_data(),
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
-        subject_id=dog.id,
+    submission = Submission(
+        data=deregistration.to_data(), subject_id=dog.id, takes_effect_on=deregistration.ended_on
+    )
+    return DEREGISTER.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -320,16 +213,11 @@ def report_lost_tag(
         raise FieldErrors({"lost_on": "Dieser Hund ist abgemeldet."})
     if lost_on > as_of:
         raise FieldErrors({"lost_on": "Das Datum darf nicht in der Zukunft liegen."})
-    return submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_TAG_LOST,
-        data={"dog_id": dog.id, "lost_on": lost_on.isoformat()},
-        reasons=[],
-        as_of=as_of,
-        actor=actor,
-        subject_id=dog.id,
+    submission = Submission(
+        data={"dog_id": dog.id, "lost_on": lost_on.isoformat()}, subject_id=dog.id
+    )
+    return TAG_LOST.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -345,51 +233,22 @@ def order_replacement_tag(
     dog = get_dog(session, municipality.id, dog_id, person_id=person.id)
     if dog.status is not DogStatus.ACTIVE:
         raise FieldErrors({"dog_id": "Dieser Hund ist abgemeldet."})
-    return submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_TAG_REPLACEMENT,
-        data={"dog_id": dog.id},
-        reasons=[],
-        as_of=as_of,
-        actor=actor,
-        subject_id=dog.id,
+    submission = Submission(data={"dog_id": dog.id}, subject_id=dog.id)
+    return TAG_REPLACEMENT.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
-def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Notice]:
-    """Carry out an application and mark it approved; returns the notices it caused."""
-    return workflow.approve_with(session, application, CARRY_OUT, as_of=as_of, actor=actor)
+# --------------------------------------------------------------------------- carrying out
 
 
-def _reassess(
-    session: Session,
-    person: Person,
-    municipality: Municipality,
-    from_year: int,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    rules = RulesCache(session, municipality.id)
-    return workflow.reassess_person(
-        assess_person, rules, session, person, municipality, from_year, as_of, actor
-    )
-
-
-def _carry_out_registration(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    reg = Registration.from_data(application.data)
-    rules = rules_on(session, municipality.id, as_of)
+def _carry_out_registration(session: Session, approved: Approved) -> CarriedOut:
+    reg = Registration.from_data(approved.application.data)
+    municipality_id = approved.municipality.id
+    rules = rules_on(session, municipality_id, approved.as_of)
     dog = Dog(
-        municipality_id=municipality.id,
-        person_id=person.id,
+        municipality_id=municipality_id,
+        person_id=approved.person.id,
         name=reg.name.strip(),
         breed=reg.breed.strip(),
         born_on=reg.born_on,
@@ -397,87 +256,67 @@ def _carry_out_registration(
         chip_number=reg.chip_number or None,
         dangerous=rules.is_listed(reg.breed),
         exemption_code=reg.exemption_code or None,
-        tag_number=next_number(session, municipality.id, "dog_tag"),
+        tag_number=next_number(session, municipality_id, "dog_tag"),
         status=DogStatus.ACTIVE,
     )
     session.add(dog)
     session.flush()
-    application.subject_id = dog.id
+    approved.application.subject_id = dog.id
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="dog.registered",
         obj=dog,
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         after={
             "tag_number": dog.tag_number,
             "dangerous": dog.dangerous,
             "exemption_code": dog.exemption_code,
-            "application_id": application.id,
+            "application_id": approved.application.id,
         },
     )
-    return _reassess(session, person, municipality, reg.acquired_on.year, as_of, actor)
+    return CarriedOut(reassess_from=reg.acquired_on.year)
 
 
-def _carry_out_deregistration(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    dereg = Deregistration.from_data(application.data)
-    dog = get_dog(session, municipality.id, dereg.dog_id, person_id=person.id)
-    errors = check_deregistration(dereg, dog, as_of)  # the dog may have changed since
+def _carry_out_deregistration(session: Session, approved: Approved) -> CarriedOut:
+    dereg = Deregistration.from_data(approved.application.data)
+    dog = _dog(session, approved, dereg.dog_id)
+    errors = check_deregistration(dereg, dog, approved.as_of)  # the dog may have changed since
     if errors:
         raise FieldErrors(errors)
     dog.status, dog.ended_on, dog.end_reason = DogStatus.ENDED, dereg.ended_on, dereg.reason
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="dog.deregistered",
         obj=dog,
-        municipality_id=municipality.id,
+        municipality_id=dog.municipality_id,
         after={
             "ended_on": dereg.ended_on.isoformat(),
             "reason": dereg.reason.value,
-            "application_id": application.id,
+            "application_id": approved.application.id,
         },
     )
-    return _reassess(session, person, municipality, dereg.ended_on.year, as_of, actor)
+    return CarriedOut(reassess_from=dereg.ended_on.year)
 
 
-def _carry_out_tag_lost(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    dog = get_dog(session, municipality.id, int(application.data["dog_id"]), person_id=person.id)
-    dog.tag_lost_on = date.fromisoformat(application.data["lost_on"])
+def _carry_out_tag_lost(session: Session, approved: Approved) -> CarriedOut:
+    dog = _dog(session, approved, int(approved.application.data["dog_id"]))
+    dog.tag_lost_on = date.fromisoformat(approved.application.data["lost_on"])
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="dog.tag_lost",
         obj=dog,
-        municipality_id=municipality.id,
+        municipality_id=dog.municipality_id,
         after={"tag_number": dog.tag_number},
     )
-    return []
+    return CarriedOut()
 
 
-def _carry_out_replacement(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    dog = get_dog(session, municipality.id, int(application.data["dog_id"]), person_id=person.id)
+def _carry_out_replacement(session: Session, approved: Approved) -> CarriedOut:
+    application, municipality, as_of = approved.application, approved.municipality, approved.as_of
+    dog = _dog(session, approved, int(application.data["dog_id"]))
     rules = rules_on(session, municipality.id, as_of)
     old = dog.tag_number
     dog.tag_number = next_number(session, municipality.id, "dog_tag")
@@ -486,7 +325,7 @@ def _carry_out_replacement(
     if rules.replacement_tag_fee_cents:  # the statute's fee is owed by a fee notice
         notice, _ = issue_fee_notice(
             session,
-            person=person,
+            person=approved.person,
             municipality=municipality,
             kind=ClaimKind.ADMIN_FEE,
             amount_cents=rules.replacement_tag_fee_cents,
@@ -501,25 +340,59 @@ def _carry_out_replacement(
             legal_basis=rules.legal_basis or rules.source,
             remedy=rules.remedy,
             as_of=as_of,
-            actor=actor,
+            actor=approved.actor,
         )
         issued.append(notice)
     application.data = {**application.data, "new_tag_number": dog.tag_number}
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="dog.tag_replaced",
         obj=dog,
         municipality_id=municipality.id,
         before={"tag_number": old},
         after={"tag_number": dog.tag_number},
     )
-    return issued
+    return CarriedOut(notices=issued)
 
 
-CARRY_OUT: dict[str, workflow.CarryOut] = {
-    SERVICE_REGISTER: _carry_out_registration,
-    SERVICE_DEREGISTER: _carry_out_deregistration,
-    SERVICE_TAG_LOST: _carry_out_tag_lost,
-    SERVICE_TAG_REPLACEMENT: _carry_out_replacement,
-}
+def _dog(session: Session, approved: Approved, dog_id: int) -> Dog:
+    return get_dog(session, approved.municipality.id, dog_id, person_id=approved.person.id)
+
+
+# --------------------------------------------------------------------------- the services
+
+DOG_TAX = Reassessment(assess_person, RulesCache)
+
+REGISTER = OnlineService(
+    SERVICE_REGISTER,
+    "Hundeanmeldung",
+    _carry_out_registration,
+    criteria=(
+        CriterionSpec(
+            SERVICE_REGISTER,
+            "listed_breed",
+            "Rasse steht auf der Liste gefährlicher Hunde (Kampfhundeliste)",
+        ),
+        CriterionSpec(
+            SERVICE_REGISTER, "exemption_claimed", "Steuerbefreiung oder -ermäßigung beantragt"
+        ),
+        CriterionSpec(SERVICE_REGISTER, BACKDATED, "Anmeldung mehr als N Monate rückwirkend", 3),
+    ),
+    levy=DOG_TAX,
+)
+DEREGISTER = OnlineService(
+    SERVICE_DEREGISTER,
+    "Hundeabmeldung",
+    _carry_out_deregistration,
+    criteria=(
+        CriterionSpec(SERVICE_DEREGISTER, BACKDATED, "Abmeldung mehr als N Monate rückwirkend", 3),
+    ),
+    levy=DOG_TAX,
+)
+TAG_LOST = OnlineService(SERVICE_TAG_LOST, "Verlust der Hundemarke", _carry_out_tag_lost)
+TAG_REPLACEMENT = OnlineService(SERVICE_TAG_REPLACEMENT, "Ersatzmarke", _carry_out_replacement)
+
+SERVICES = (REGISTER, DEREGISTER, TAG_LOST, TAG_REPLACEMENT)
+SERVICE_LABELS = {service.code: service.label for service in SERVICES}
+DEFAULT_CRITERIA = [spec for service in SERVICES for spec in service.criteria]

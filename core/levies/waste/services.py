@@ -1,20 +1,18 @@
 """The waste online services: register a bin, change its size or rhythm, report a damaged bin
-(swap) and deregister a bin — each an application that the review criteria send straight
-through or to a clerk, and that, once approved, changes the bins, gives the depot its work
-orders and re-assesses the waste fees."""
+(swap) and deregister a bin — each an application on the one pipeline (core.workflow.pipeline):
+the review criteria send it straight through or to a clerk; once approved it changes the bins,
+gives the depot its work orders and the waste fees are re-assessed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.kernel import audit, clock
-from core.kernel.errors import FieldErrors as FieldErrors  # re-exported for callers
-from core.kernel.errors import IllegalTransition
-from core.kernel.months import months_between
+from core.kernel.errors import FieldErrors, IllegalTransition
 from core.levies.waste.assessment import RulesCache, assess_person
 from core.levies.waste.models import (
     WasteBin,
@@ -27,39 +25,18 @@ from core.levies.waste.models import (
     get_property,
 )
 from core.levies.waste.rules import RHYTHMS, WasteFeeRules
-from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number
-from core.workflow import applications as workflow
-from core.workflow.applications import Application, CriterionSpec, criteria_for
-from core.workflow.applications import (
-    reject as reject,  # the common decisions, re-exported for callers
-)
-from core.workflow.applications import request_information as request_information
+from core.workflow.applications import Application
+from core.workflow.criteria import BACKDATED, CriterionSpec
+from core.workflow.pipeline import Approved, CarriedOut, OnlineService, Reassessment, Submission
+from core.workflow.plausibility import too_far_ahead, too_long_ago
 
 SERVICE_REGISTER = "bin_registration"
 SERVICE_CHANGE = "bin_change"
 SERVICE_SWAP = "bin_swap"
 SERVICE_DEREGISTER = "bin_deregistration"
-
-SERVICE_LABELS = {
-    SERVICE_REGISTER: "Anmeldung eines Abfallbehälters",
-    SERVICE_CHANGE: "Änderung eines Abfallbehälters",
-    SERVICE_SWAP: "Tausch eines beschädigten Abfallbehälters",
-    SERVICE_DEREGISTER: "Abmeldung eines Abfallbehälters",
-}
-
-_BELOW = "Behältervolumen unter dem Mindestvolumen je Person und Woche"
-DEFAULT_CRITERIA = [
-    CriterionSpec(SERVICE_REGISTER, "below_minimum", _BELOW),
-    CriterionSpec(SERVICE_REGISTER, "backdated", "Anmeldung mehr als N Monate rückwirkend", 3),
-    CriterionSpec(SERVICE_CHANGE, "below_minimum", _BELOW),
-    CriterionSpec(SERVICE_CHANGE, "backdated", "Änderung mehr als N Monate rückwirkend", 3),
-    CriterionSpec(SERVICE_DEREGISTER, "below_minimum", _BELOW),
-    CriterionSpec(SERVICE_DEREGISTER, "backdated", "Abmeldung mehr als N Monate rückwirkend", 3),
-]
-
-FUTURE_LIMIT_DAYS = 31
+BELOW_MINIMUM = "below_minimum"  # the review criterion of the bins' volume per resident
 
 
 def rules_on(session: Session, municipality_id: int, day: date) -> WasteFeeRules:
@@ -71,12 +48,12 @@ def _active_on(bins: list[WasteBin], day: date) -> list[WasteBin]:
 
 
 def _check_date(day: date, field: str, as_of: date, not_before: date, what: str) -> dict[str, str]:
-    if day > as_of + timedelta(days=FUTURE_LIMIT_DAYS):
-        return {field: f"Das Datum darf höchstens {FUTURE_LIMIT_DAYS} Tage in der Zukunft liegen."}
+    if ahead := too_far_ahead(day, as_of):
+        return {field: ahead}
     if day < not_before:
         return {field: f"Das Datum kann nicht vor {what} ({not_before:%d.%m.%Y}) liegen."}
-    if day < as_of - timedelta(days=10 * 366):
-        return {field: "Bitte prüfen Sie das Datum: es liegt mehr als zehn Jahre zurück."}
+    if long_ago := too_long_ago(day, as_of):
+        return {field: long_ago}
     return {}
 
 
@@ -91,55 +68,22 @@ def _check_size(litres: int, rhythm: str, rules: WasteFeeRules) -> dict[str, str
     return {}
 
 
-def _reasons(
-    session: Session,
-    municipality_id: int,
-    service: str,
-    *,
-    day: date,
-    as_of: date,
-    rules: WasteFeeRules,
-    residents: int,
-    bins_after: list[tuple[int, str]],
-) -> list[str]:
-    criteria = criteria_for(session, municipality_id, service)
-    reasons = []
-    c = criteria.get("below_minimum")
-    if c and c.enabled and rules.below_minimum(residents, bins_after):
-        reasons.append(
-            f"{c.label} ({rules.min_litres_per_resident_week} l)"
-            if rules.min_litres_per_resident_week
-            else c.label
-        )
-    c = criteria.get("backdated")
-    if c and c.enabled and months_between(day, as_of) > (c.parameter or 0):
-        reasons.append(c.label.replace(" N ", f" {c.parameter} "))
-    return reasons
-
-
-def _submit(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    service: str,
-    subject_id: int,
+def _submission(
     data: dict[str, Any],
-    reasons: list[str],
-    as_of: date,
-    actor: str,
-) -> Application:
-    return workflow.submit(
-        session,
-        person_id=person.id,
-        municipality_id=municipality.id,
-        service=service,
+    subject_id: int,
+    day: date,
+    rules: WasteFeeRules,
+    prop: WasteProperty,
+    bins_after: list[tuple[int, str]],
+) -> Submission:
+    """What the criteria judge: the day of the change and the bins the property has after it."""
+    minimum = rules.min_litres_per_resident_week
+    return Submission(
         data=data,
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
         subject_id=subject_id,
-        approve=lambda s, a, day, who: approve(s, a, as_of=day, actor=who),
+        takes_effect_on=day,
+        flags={BELOW_MINIMUM: rules.below_minimum(prop.residents, bins_after)},
+        details={BELOW_MINIMUM: f"{minimum} l"} if minimum else {},
     )
 
 
@@ -149,16 +93,6 @@ class BinRegistration:
     litres: int
     rhythm: str
     start: date
-
-
-def _registration_errors(
-    reg: BinRegistration, prop: WasteProperty, rules: WasteFeeRules, as_of: date
-) -> dict[str, str]:
-    errors = _check_size(reg.litres, reg.rhythm, rules)
-    errors.update(
-        _check_date(reg.start, "start", as_of, prop.liable_from, "dem Beginn der Gebührenpflicht")
-    )
-    return errors
 
 
 def submit_registration(
@@ -172,37 +106,20 @@ def submit_registration(
 ) -> Application:
     prop = get_property(session, municipality.id, registration.property_id, person_id=person.id)
     rules = rules_on(session, municipality.id, as_of)
-    errors = _registration_errors(registration, prop, rules, as_of)
+    errors = _check_size(registration.litres, registration.rhythm, rules)
+    errors.update(
+        _check_date(
+            registration.start, "start", as_of, prop.liable_from, "dem Beginn der Gebührenpflicht"
+        )
+    )
     if errors:
         raise FieldErrors(errors)
-    after = [
-        (b.litres, b.rhythm) for b in _active_on(bins_of(session, [prop.id]), registration.start)
-    ]
-    reasons = _reasons(
-        session,
-        municipality.id,
-        SERVICE_REGISTER,
-        day=registration.start,
-        as_of=as_of,
-        rules=rules,
-        residents=prop.residents,
-        bins_after=[*after, (registration.litres, registration.rhythm)],
-    )
-    return _submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_REGISTER,
-        subject_id=prop.id,
-        data={
-            "property_id": prop.id,
-            "litres": registration.litres,
-            "rhythm": registration.rhythm,
-            "start": registration.start.isoformat(),
-        },
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
+    data = {**asdict(registration), "start": registration.start.isoformat()}
+    new = (registration.litres, registration.rhythm)
+    after = [*_in_use(session, prop.id, registration.start), new]
+    submission = _submission(data, prop.id, registration.start, rules, prop, after)
+    return REGISTER.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -243,36 +160,12 @@ def submit_change(
         )
     if errors:
         raise FieldErrors(errors)
-    others = [
-        (b.litres, b.rhythm)
-        for b in _active_on(bins_of(session, [prop.id]), change_from)
-        if b.id != waste_bin.id
-    ]
-    reasons = _reasons(
-        session,
-        municipality.id,
-        SERVICE_CHANGE,
-        day=change_from,
-        as_of=as_of,
-        rules=rules,
-        residents=prop.residents,
-        bins_after=[*others, (litres, rhythm)],
-    )
-    return _submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_CHANGE,
-        subject_id=waste_bin.id,
-        data={
-            "bin_id": waste_bin.id,
-            "litres": litres,
-            "rhythm": rhythm,
-            "from": change_from.isoformat(),
-        },
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
+    data = {"bin_id": waste_bin.id, "litres": litres, "rhythm": rhythm}
+    data["from"] = change_from.isoformat()
+    after = [*_in_use(session, prop.id, change_from, without=waste_bin), (litres, rhythm)]
+    submission = _submission(data, waste_bin.id, change_from, rules, prop, after)
+    return CHANGE.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -293,16 +186,11 @@ def report_damaged(
         errors["note"] = "Bitte fassen Sie sich kürzer (höchstens 500 Zeichen)."
     if errors:
         raise FieldErrors(errors)
-    return _submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_SWAP,
-        subject_id=waste_bin.id,
-        data={"bin_id": waste_bin.id, "note": note.strip()},
-        reasons=[],
-        as_of=as_of,
-        actor=actor,
+    submission = Submission(
+        data={"bin_id": waste_bin.id, "note": note.strip()}, subject_id=waste_bin.id
+    )
+    return SWAP.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
     )
 
 
@@ -325,40 +213,26 @@ def submit_deregistration(
     )
     if errors:
         raise FieldErrors(errors)
-    others = [
+    data = {"bin_id": waste_bin.id, "end": end.isoformat()}
+    after = _in_use(session, prop.id, end + timedelta(days=1), without=waste_bin)
+    submission = _submission(data, waste_bin.id, end, rules, prop, after)
+    return DEREGISTER.submit(
+        session, submission, person=person, municipality=municipality, as_of=as_of, actor=actor
+    )
+
+
+def _in_use(
+    session: Session, property_id: int, day: date, *, without: WasteBin | None = None
+) -> list[tuple[int, str]]:
+    """Size and rhythm of the property's bins in use on ``day`` (but ``without``)."""
+    return [
         (b.litres, b.rhythm)
-        for b in _active_on(bins_of(session, [prop.id]), end + timedelta(days=1))
-        if b.id != waste_bin.id
+        for b in _active_on(bins_of(session, [property_id]), day)
+        if without is None or b.id != without.id
     ]
-    reasons = _reasons(
-        session,
-        municipality.id,
-        SERVICE_DEREGISTER,
-        day=end,
-        as_of=as_of,
-        rules=rules,
-        residents=prop.residents,
-        bins_after=others,
-    )
-    return _submit(
-        session,
-        person=person,
-        municipality=municipality,
-        service=SERVICE_DEREGISTER,
-        subject_id=waste_bin.id,
-        data={"bin_id": waste_bin.id, "end": end.isoformat()},
-        reasons=reasons,
-        as_of=as_of,
-        actor=actor,
-    )
 
 
 # --------------------------------------------------------------------------- carrying out
-
-
-def approve(session: Session, application: Application, *, as_of: date, actor: str) -> list[Notice]:
-    """Carry out an application and mark it approved; returns the notices it caused."""
-    return workflow.approve_with(session, application, CARRY_OUT, as_of=as_of, actor=actor)
 
 
 def _new_bin(
@@ -391,112 +265,78 @@ def _order(session: Session, waste_bin: WasteBin, kind: WorkOrderKind, due_on: d
     return order
 
 
-def _reassess(
-    session: Session,
-    person: Person,
-    municipality: Municipality,
-    from_year: int,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    rules = RulesCache(session, municipality.id)
-    return workflow.reassess_person(
-        assess_person, rules, session, person, municipality, from_year, as_of, actor
-    )
+def _bin(session: Session, approved: Approved) -> WasteBin:
+    bin_id = int(approved.application.data["bin_id"])
+    return get_bin(session, approved.municipality.id, bin_id, person_id=approved.person.id)
 
 
-def _carry_out_registration(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
+def _carry_out_registration(session: Session, approved: Approved) -> CarriedOut:
+    application, municipality_id = approved.application, approved.municipality.id
     data = application.data
-    prop = get_property(session, municipality.id, int(data["property_id"]), person_id=person.id)
+    prop = get_property(
+        session, municipality_id, int(data["property_id"]), person_id=approved.person.id
+    )
     start = date.fromisoformat(data["start"])
     waste_bin = _new_bin(session, prop, int(data["litres"]), data["rhythm"], start)
-    _order(session, waste_bin, WorkOrderKind.DELIVER, max(start, as_of))
+    _order(session, waste_bin, WorkOrderKind.DELIVER, max(start, approved.as_of))
     application.data = {**data, "bin_id": waste_bin.id, "bin_number": waste_bin.number}
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="waste_bin.registered",
         obj=waste_bin,
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         after={"number": waste_bin.number, "application_id": application.id},
     )
-    return _reassess(session, person, municipality, start.year, as_of, actor)
+    return CarriedOut(reassess_from=start.year)
 
 
-def _carry_out_change(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
+def _carry_out_change(session: Session, approved: Approved) -> CarriedOut:
+    application, municipality_id = approved.application, approved.municipality.id
     data = application.data
-    old = get_bin(session, municipality.id, int(data["bin_id"]), person_id=person.id)
+    old = _bin(session, approved)
     if old.end is not None:
         raise FieldErrors({"change_from": "Dieser Behälter ist bereits abgemeldet."})
     change_from = date.fromisoformat(data["from"])
-    prop = get_property(session, municipality.id, old.property_id)
+    prop = get_property(session, municipality_id, old.property_id)
     old.end = change_from - timedelta(days=1)
     new = _new_bin(session, prop, int(data["litres"]), data["rhythm"], change_from)
-    due = max(change_from, as_of)
+    due = max(change_from, approved.as_of)
     _order(session, old, WorkOrderKind.PICK_UP, due)
     _order(session, new, WorkOrderKind.DELIVER, due)
     application.data = {**data, "new_bin_id": new.id, "bin_number": new.number}
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="waste_bin.changed",
         obj=new,
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         before={"bin_id": old.id, "litres": old.litres, "rhythm": old.rhythm},
         after={"litres": new.litres, "rhythm": new.rhythm, "application_id": application.id},
     )
-    return _reassess(session, person, municipality, change_from.year, as_of, actor)
+    return CarriedOut(reassess_from=change_from.year)
 
 
-def _carry_out_swap(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    waste_bin = get_bin(session, municipality.id, int(application.data["bin_id"]), person.id)
-    _order(session, waste_bin, WorkOrderKind.SWAP, as_of)
-    return []
+def _carry_out_swap(session: Session, approved: Approved) -> CarriedOut:
+    _order(session, _bin(session, approved), WorkOrderKind.SWAP, approved.as_of)
+    return CarriedOut()
 
 
-def _carry_out_deregistration(
-    session: Session,
-    application: Application,
-    person: Person,
-    municipality: Municipality,
-    as_of: date,
-    actor: str,
-) -> list[Notice]:
-    waste_bin = get_bin(session, municipality.id, int(application.data["bin_id"]), person.id)
+def _carry_out_deregistration(session: Session, approved: Approved) -> CarriedOut:
+    waste_bin = _bin(session, approved)
     if waste_bin.end is not None:
         raise FieldErrors({"end": "Dieser Behälter ist bereits abgemeldet."})
-    waste_bin.end = date.fromisoformat(application.data["end"])
-    _order(session, waste_bin, WorkOrderKind.PICK_UP, max(waste_bin.end, as_of))
+    waste_bin.end = date.fromisoformat(approved.application.data["end"])
+    _order(session, waste_bin, WorkOrderKind.PICK_UP, max(waste_bin.end, approved.as_of))
     audit.record(
         session,
-        actor=actor,
+        actor=approved.actor,
         action="waste_bin.deregistered",
         obj=waste_bin,
-        municipality_id=municipality.id,
-        after={"end": waste_bin.end.isoformat(), "application_id": application.id},
+        municipality_id=waste_bin.municipality_id,
+        after={"end": waste_bin.end.isoformat(), "application_id": approved.application.id},
     )
-    return _reassess(session, person, municipality, waste_bin.end.year, as_of, actor)
+    return CarriedOut(reassess_from=waste_bin.end.year)
 
 
 def mark_done(session: Session, order: WorkOrder, *, actor: str) -> None:
@@ -515,9 +355,43 @@ def mark_done(session: Session, order: WorkOrder, *, actor: str) -> None:
     session.flush()
 
 
-CARRY_OUT: dict[str, workflow.CarryOut] = {
-    SERVICE_REGISTER: _carry_out_registration,
-    SERVICE_CHANGE: _carry_out_change,
-    SERVICE_SWAP: _carry_out_swap,
-    SERVICE_DEREGISTER: _carry_out_deregistration,
-}
+# --------------------------------------------------------------------------- the services
+
+WASTE_FEE = Reassessment(assess_person, RulesCache)
+
+
+def _criteria(service: str, change: str) -> tuple[CriterionSpec, ...]:
+    return (
+        CriterionSpec(
+            service, BELOW_MINIMUM, "Behältervolumen unter dem Mindestvolumen je Person und Woche"
+        ),
+        CriterionSpec(service, BACKDATED, f"{change} mehr als N Monate rückwirkend", 3),
+    )
+
+
+REGISTER = OnlineService(
+    SERVICE_REGISTER,
+    "Anmeldung eines Abfallbehälters",
+    _carry_out_registration,
+    criteria=_criteria(SERVICE_REGISTER, "Anmeldung"),
+    levy=WASTE_FEE,
+)
+CHANGE = OnlineService(
+    SERVICE_CHANGE,
+    "Änderung eines Abfallbehälters",
+    _carry_out_change,
+    criteria=_criteria(SERVICE_CHANGE, "Änderung"),
+    levy=WASTE_FEE,
+)
+SWAP = OnlineService(SERVICE_SWAP, "Tausch eines beschädigten Abfallbehälters", _carry_out_swap)
+DEREGISTER = OnlineService(
+    SERVICE_DEREGISTER,
+    "Abmeldung eines Abfallbehälters",
+    _carry_out_deregistration,
+    criteria=_criteria(SERVICE_DEREGISTER, "Abmeldung"),
+    levy=WASTE_FEE,
+)
+
+SERVICES = (REGISTER, CHANGE, SWAP, DEREGISTER)
+SERVICE_LABELS = {service.code: service.label for service in SERVICES}
+DEFAULT_CRITERIA = [spec for service in SERVICES for spec in service.criteria]

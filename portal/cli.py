@@ -427,8 +427,8 @@ def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> N
     """Consumption billing with estimates and next year's advance payments; idempotent.
     Before the reading deadline only with --confirm-early, after showing what it would do."""
     from core.kernel.errors import DomainError
-    from core.levies import run_guards
     from core.levies.water import assessment as water_run
+    from core.levies.water import guard as water_guard
 
     day = as_of.date() if as_of else clock.today()
     year = _year(period, day)
@@ -436,7 +436,7 @@ def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> N
         early = []
         for m in _municipalities(session, slug):
             try:
-                check = run_guards.water_billing_check(session, m.id, year, day)
+                check = water_guard.water_billing_check(session, m.id, year, day)
             except DomainError as exc:
                 raise click.ClickException(f"{m.name}: {exc.message}") from exc
             click.echo(f"{m.name}:\n  " + "\n  ".join(check.lines()))

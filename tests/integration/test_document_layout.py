@@ -22,11 +22,11 @@ from core.ledger.models import PaymentChannel
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.services import Registration, submit_registration
+from core.levies.fee_notices import issue_fee_notice
 from core.levies.waste.services import BinRegistration
 from core.levies.waste.services import submit_registration as register_bin
 from core.levies.water import assessment as water_run
 from core.levies.water import models as water
-from core.notices.fee_notices import issue_fee_notice
 from core.notices.records import NoticeSettings, notices_of, render
 from core.payments.sepa import direct_debit, mandates
 from core.payments.sepa.debit_outlook import debit_outlook

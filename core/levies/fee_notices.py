@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from core.ledger import service as ledger
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
+from core.levies.prenotification import with_direct_debit
 from core.notices.records import Notice, new_notice, recipient_block
+from core.payments.sepa.direct_debit import announce_by_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -52,26 +54,33 @@ def issue_fee_notice(
         kassenzeichen=account.kassenzeichen,
         total_cents=amount_cents,
         previous_cents=0,
-        data={
-            "template": TEMPLATE,
-            "recipient": recipient_block(person, as_of),
-            "person_number": person.number,
-            "intro": intro,
-            "legal_basis": legal_basis,
-            "remedy": remedy,
-            "lines": [
-                {
-                    "description": description,
-                    "label": KINDS[kind].label,
-                    # A fee is owed for the day of the act; notices.render reads these dates.
-                    "period_start": as_of.isoformat(),
-                    "period_end": as_of.isoformat(),
-                    "amount_cents": amount_cents,
-                }
-            ],
-            "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
-            "payable_cents": amount_cents,
-        },
+        data=with_direct_debit(
+            session,
+            municipality,
+            person,
+            kind.value,
+            as_of,
+            {
+                "template": TEMPLATE,
+                "recipient": recipient_block(person, as_of),
+                "person_number": person.number,
+                "intro": intro,
+                "legal_basis": legal_basis,
+                "remedy": remedy,
+                "lines": [
+                    {
+                        "description": description,
+                        "label": KINDS[kind].label,
+                        # A fee is owed for the day of the act; notices.render reads these dates.
+                        "period_start": as_of.isoformat(),
+                        "period_end": as_of.isoformat(),
+                        "amount_cents": amount_cents,
+                    }
+                ],
+                "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
+                "payable_cents": amount_cents,
+            },
+        ),
         actor=actor,
     )
     claim = ledger.post_claim(
@@ -87,7 +96,5 @@ def issue_fee_notice(
         kassenzeichen=account.kassenzeichen,
         notice_id=notice.id,
     )
-    from core.payments.sepa.direct_debit import announce_by_notice  # payments sit above notices
-
     announce_by_notice(session, notice.id, [claim])
     return notice, claim

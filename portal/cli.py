@@ -371,6 +371,7 @@ def meters_group() -> None:
 def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
     """Reading cards with a QR code per meter (signed, bound to meter and period); the reply-by
     date is the statute's reading deadline."""
+    from core.levies.water import cards as water_cards
     from core.levies.water import models as water
 
     year = _year(period, clock.today())
@@ -385,7 +386,7 @@ def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
                 if slug
                 else Path(out).with_name(f"{Path(out).stem}-{municipality.slug}{Path(out).suffix}")
             )
-            pdf = water.reading_cards_pdf(
+            pdf = water_cards.reading_cards_pdf(
                 session,
                 meters,
                 period=year,
@@ -396,7 +397,7 @@ def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
             target.write_bytes(pdf)
             click.echo(f"{target}: {len(meters)} Ablesekarten")
             if email:
-                queued = water.email_reading_links(
+                queued = water_cards.email_reading_links(
                     session,
                     meters,
                     period=year,

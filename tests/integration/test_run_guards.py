@@ -14,6 +14,7 @@ from core.ledger.models import Claim
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.waste import assessment as waste_fee_run
 from core.levies.water import assessment as water_run
+from core.levies.water import cards as water_cards
 from core.levies.water import guard as water_guard
 from core.levies.water import models as water
 from core.notices.records import Notice
@@ -143,8 +144,8 @@ def test_reading_links_by_email_name_the_statutes_deadline(
 
     owner = make.person(town, email="leser@test.example")
     m = meter(db, town, owner)
-    assert water.reading_deadline(db, town.id, 2026) == date(2027, 1, 15)
-    sent = water.email_reading_links(
+    assert water_cards.reading_deadline(db, town.id, 2026) == date(2027, 1, 15)
+    sent = water_cards.email_reading_links(
         db,
         [m],
         period=2026,
@@ -166,7 +167,7 @@ def test_reading_cards_print_the_statutes_deadline_not_today(
     from datetime import UTC, datetime
 
     m = meter(db, town, make.person(town))
-    pdf = water.reading_cards_pdf(
+    pdf = water_cards.reading_cards_pdf(
         db,
         [m],
         period=2026,

@@ -138,26 +138,34 @@ def book(
             touched.append(claim)
             posted.append(claim)
             continue
-        remaining = -change.difference_cents
-        for claim in reversed(claims_by_key.get(change.key, [])):  # newest first
-            assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
-            part = min(assessed, remaining)
-            if part:
-                ledger.reduce_claim(
-                    session,
-                    claim,
-                    part,
-                    as_of=as_of,
-                    actor=actor,
-                    reason=f"Änderungsbescheid {year}",
-                )
-                touched.append(claim)
-                remaining -= part
-            if not remaining:
-                break
+        touched += _reduce(
+            session,
+            claims_by_key.get(change.key, []),
+            -change.difference_cents,
+            reason=f"Änderungsbescheid {year}",
+            as_of=as_of,
+            actor=actor,
+        )
     if touched:
         announce_by_notice(session, notice_id, touched)
     return posted
+
+
+def _reduce(
+    session: Session, claims: list[Claim], cents: int, *, reason: str, as_of: date, actor: str
+) -> list[Claim]:
+    """Lower a key's claims by ``cents``, newest first; returns the claims reduced."""
+    reduced = []
+    for claim in reversed(claims):
+        assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+        part = min(assessed, cents)
+        if part:
+            ledger.reduce_claim(session, claim, part, as_of=as_of, actor=actor, reason=reason)
+            reduced.append(claim)
+            cents -= part
+        if not cents:
+            break
+    return reduced
 
 
 @dataclass

@@ -9,6 +9,7 @@ the fee; without the claim the notice would ask for nothing.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -60,26 +61,15 @@ def issue_fee_notice(
             person,
             kind.value,
             as_of,
-            {
-                "template": TEMPLATE,
-                "recipient": recipient_block(person, as_of),
-                "person_number": person.number,
-                "intro": intro,
-                "legal_basis": legal_basis,
-                "remedy": remedy,
-                "lines": [
-                    {
-                        "description": description,
-                        "label": KINDS[kind].label,
-                        # A fee is owed for the day of the act; notices.render reads these dates.
-                        "period_start": as_of.isoformat(),
-                        "period_end": as_of.isoformat(),
-                        "amount_cents": amount_cents,
-                    }
-                ],
-                "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
-                "payable_cents": amount_cents,
-            },
+            _snapshot(
+                person,
+                kind,
+                amount_cents,
+                due_date,
+                description,
+                texts=(intro, legal_basis, remedy),
+                as_of=as_of,
+            ),
         ),
         actor=actor,
     )
@@ -98,3 +88,37 @@ def issue_fee_notice(
     )
     announce_by_notice(session, notice.id, [claim])
     return notice, claim
+
+
+def _snapshot(
+    person: Person,
+    kind: ClaimKind,
+    amount_cents: int,
+    due_date: date,
+    description: str,
+    *,
+    texts: tuple[str, str, str],
+    as_of: date,
+) -> dict[str, Any]:
+    """What the fee notice prints; ``texts``: intro, legal basis and remedy."""
+    intro, legal_basis, remedy = texts
+    return {
+        "template": TEMPLATE,
+        "recipient": recipient_block(person, as_of),
+        "person_number": person.number,
+        "intro": intro,
+        "legal_basis": legal_basis,
+        "remedy": remedy,
+        "lines": [
+            {
+                "description": description,
+                "label": KINDS[kind].label,
+                # A fee is owed for the day of the act; notices.render reads these dates.
+                "period_start": as_of.isoformat(),
+                "period_end": as_of.isoformat(),
+                "amount_cents": amount_cents,
+            }
+        ],
+        "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
+        "payable_cents": amount_cents,
+    }

@@ -220,13 +220,6 @@ def _assess(
     booked = case.booked[tables[INSTALMENTS].year][0]
     previous = sum(booked.values())
     first = previous == 0 and not case.has_notice
-    balances = balances_of(
-        session, {k: c for t in tables.values() for k, c in case.booked[t.year][1].items()}
-    )
-    rows = {
-        name: schedule(table.targets, case.booked[table.year][1], balances)
-        for name, table in tables.items()
-    }
     payable = sum(
         max(0, t.amount_cents - booked.get(t.key, 0)) for t in tables[INSTALMENTS].targets
     )
@@ -247,7 +240,7 @@ def _assess(
             person,
             levy.kind.value,
             as_of,
-            assessment.snapshot(rows, first, payable),
+            assessment.snapshot(_rows(session, case, tables), first, payable),
         ),
         actor=actor,
     )
@@ -260,6 +253,18 @@ def _assess(
         },
     )
     return notice
+
+
+def _rows(session: Session, case: Case[Any], tables: dict[str, Table]) -> dict[str, Schedule]:
+    """The payment rows per table as they stand before the booking, with what of the claims
+    booked so far is paid now (one query)."""
+    balances = balances_of(
+        session, {k: c for t in tables.values() for k, c in case.booked[t.year][1].items()}
+    )
+    return {
+        name: schedule(table.targets, case.booked[table.year][1], balances)
+        for name, table in tables.items()
+    }
 
 
 def _book(

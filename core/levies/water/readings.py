@@ -50,6 +50,23 @@ class AlreadySubmitted(ValidationError):
     pass
 
 
+def _check_submission(
+    session: Session, meter: Meter, period: int, value: int, read_on: date, as_of: date
+) -> None:
+    """Refuse a reading that cannot be right whatever its value, or a second one."""
+    if value < 0:
+        raise ValidationError("Der Zählerstand kann nicht negativ sein.")
+    if read_on > as_of:
+        raise ValidationError("Das Ablesedatum darf nicht in der Zukunft liegen.")
+    if read_on < meter.installed_on:
+        raise ValidationError("Das Ablesedatum liegt vor dem Einbau dieses Zählers.")
+    if current_reading(session, meter.id, period) is not None:
+        raise AlreadySubmitted(
+            "Für diesen Zähler liegt für dieses Jahr schon ein Zählerstand "
+            "vor. Bitte wenden Sie sich an die Verwaltung, wenn er falsch ist."
+        )
+
+
 def submit_reading(
     session: Session,
     *,
@@ -66,17 +83,7 @@ def submit_reading(
 ) -> MeterReading:
     """Record a reading. Implausible → ``NeedsConfirmation`` unless confirmed; confirmed
     implausible readings wait for a clerk. A second reading for the period is refused."""
-    if value < 0:
-        raise ValidationError("Der Zählerstand kann nicht negativ sein.")
-    if read_on > as_of:
-        raise ValidationError("Das Ablesedatum darf nicht in der Zukunft liegen.")
-    if read_on < meter.installed_on:
-        raise ValidationError("Das Ablesedatum liegt vor dem Einbau dieses Zählers.")
-    if current_reading(session, meter.id, period) is not None:
-        raise AlreadySubmitted(
-            "Für diesen Zähler liegt für dieses Jahr schon ein Zählerstand "
-            "vor. Bitte wenden Sie sich an die Verwaltung, wenn er falsch ist."
-        )
+    _check_submission(session, meter, period, value, read_on, as_of)
     check: Plausibility = check_reading(
         previous_reading(session, meter, period),
         value,

@@ -16,6 +16,7 @@ from core.kernel.errors import DomainError, NotFound, ValidationError
 from core.levies import run_guards
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog
+from core.levies.water import guard as water_guard
 from core.notices import records as notices
 from core.persons import models as persons
 from core.workflow import applications as workflow
@@ -204,9 +205,9 @@ def assessment_run() -> str | Response | tuple[str, int]:
                 raise ValidationError("Bitte wählen Sie einen Lauf aus der Liste.")
             year = run_guards.parse_year(year_text, today)
             if levy == "water_fee":
-                check = run_guards.water_billing_check(session, g.municipality.id, year, today)
+                check = water_guard.water_billing_check(session, g.municipality.id, year, today)
             message = _run(session, levy, year, confirm_early=confirm_early)
-        except run_guards.EarlyBilling as exc:  # valid input: the screen asks to confirm
+        except water_guard.EarlyBilling as exc:  # valid input: the screen asks to confirm
             session.rollback()
             form.form_errors.append(exc.message)
             check = exc.check

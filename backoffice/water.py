@@ -12,7 +12,9 @@ from backoffice.views import bp
 from core.kernel import clock
 from core.kernel.errors import NotFound, ValidationError
 from core.levies import run_guards
+from core.levies.water import cards as water_cards
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from portal.database import db
 from portal.forms import ClerkReadingForm, ConfirmForm, MeterChangeForm
 from portal.identity.auth import staff_required
@@ -23,7 +25,7 @@ from portal.water import band_percent
 @staff_required()
 def readings() -> str:
     session = db()
-    queue = water.review_queue(session, current_user.municipality_id)
+    queue = water_readings.review_queue(session, current_user.municipality_id)
     meters = {
         m.id: m
         for m in session.scalars(
@@ -49,10 +51,10 @@ def reading_decision(reading_id: int, action: str) -> Response:
     if reading is None or reading.municipality_id != current_user.municipality_id:
         abort(404)
     if action == "uebernehmen":
-        water.accept(session, reading, actor=current_user.actor)
+        water_readings.accept(session, reading, actor=current_user.actor)
         flash(f"Zählerstand {reading.value} m³ übernommen.", "success")
     elif action == "oeffnen":
-        water.reopen(session, reading, actor=current_user.actor)
+        water_readings.reopen(session, reading, actor=current_user.actor)
         flash("Zählerstand verworfen: der Zeitraum ist wieder offen.", "success")
     else:
         abort(404)
@@ -82,7 +84,7 @@ def reading_entry() -> str | Response:
             ]
         else:
             try:
-                reading = water.submit_reading(
+                reading = water_readings.submit_reading(
                     session,
                     meter=meter,
                     period=period,
@@ -123,7 +125,7 @@ def reading_cards() -> Response:
     if not meters:
         abort(404)
     try:
-        pdf = water.reading_cards_pdf(
+        pdf = water_cards.reading_cards_pdf(
             session,
             meters,
             period=period,
@@ -160,7 +162,7 @@ def meter_change() -> str | Response:
             ]
         else:
             try:
-                new = water.change_meter(
+                new = water_readings.change_meter(
                     session,
                     old,
                     new_number=form.new_number.data or "",

@@ -32,7 +32,8 @@ from core.levies.waste.assessment import assess_person as assess_waste
 from core.levies.waste.models import WasteBin, WasteProperty, bins_of
 from core.levies.waste.rules import WasteFeeRules
 from core.levies.water.assessment import bill_meter
-from core.levies.water.models import Meter, ReadingSource, submit_reading
+from core.levies.water.models import Meter, ReadingSource
+from core.levies.water.readings import submit_reading
 from core.persons import models as persons
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality, next_number

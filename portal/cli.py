@@ -371,6 +371,7 @@ def meters_group() -> None:
 def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
     """Reading cards with a QR code per meter (signed, bound to meter and period); the reply-by
     date is the statute's reading deadline."""
+    from core.levies.water import cards as water_cards
     from core.levies.water import models as water
 
     year = _year(period, clock.today())
@@ -385,7 +386,7 @@ def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
                 if slug
                 else Path(out).with_name(f"{Path(out).stem}-{municipality.slug}{Path(out).suffix}")
             )
-            pdf = water.reading_cards_pdf(
+            pdf = water_cards.reading_cards_pdf(
                 session,
                 meters,
                 period=year,
@@ -396,7 +397,7 @@ def meters_cards(period: str, out: str, slug: str | None, email: bool) -> None:
             target.write_bytes(pdf)
             click.echo(f"{target}: {len(meters)} Ablesekarten")
             if email:
-                queued = water.email_reading_links(
+                queued = water_cards.email_reading_links(
                     session,
                     meters,
                     period=year,
@@ -427,8 +428,8 @@ def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> N
     """Consumption billing with estimates and next year's advance payments; idempotent.
     Before the reading deadline only with --confirm-early, after showing what it would do."""
     from core.kernel.errors import DomainError
-    from core.levies import run_guards
     from core.levies.water import assessment as water_run
+    from core.levies.water import guard as water_guard
 
     day = as_of.date() if as_of else clock.today()
     year = _year(period, day)
@@ -436,7 +437,7 @@ def assess_water(period: str, as_of, slug: str | None, confirm_early: bool) -> N
         early = []
         for m in _municipalities(session, slug):
             try:
-                check = run_guards.water_billing_check(session, m.id, year, day)
+                check = water_guard.water_billing_check(session, m.id, year, day)
             except DomainError as exc:
                 raise click.ClickException(f"{m.name}: {exc.message}") from exc
             click.echo(f"{m.name}:\n  " + "\n  ".join(check.lines()))

@@ -13,7 +13,9 @@ from werkzeug.wrappers import Response
 
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
+from core.levies.water import links as water_links
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.tenancy.statutes import statute_on
 from portal.database import db
 from portal.forms import ReadingForm
@@ -32,7 +34,7 @@ def band_percent(municipality_id: int, period: int) -> int:
 def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
     session = db()
     try:
-        meter = water.meter_from_token(
+        meter = water_links.meter_from_token(
             session,
             current_app.config["SECRET_KEY"],
             g.municipality.id,
@@ -43,7 +45,7 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
     except (InvalidToken, ExpiredToken, NotFound):
         return render_template("portal/water/invalid.html"), 404
     existing = water.current_reading(session, meter.id, period)
-    last = water.previous_reading(session, meter, period)
+    last = water_readings.previous_reading(session, meter, period)
     form = ReadingForm()
     issues: list[str] = []
     if existing is None and form.validate_on_submit():
@@ -59,7 +61,7 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
         try:
             if photo_id is False:
                 raise ValidationError("")
-            reading = water.submit_reading(
+            reading = water_readings.submit_reading(
                 session,
                 meter=meter,
                 period=period,
@@ -72,7 +74,7 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
                 actor="anonymous:reading-card",
                 photo_document_id=photo_id or None,
             )
-        except water.NeedsConfirmation as exc:
+        except water_readings.NeedsConfirmation as exc:
             session.rollback()
             issues = exc.messages
         except ValidationError as exc:

@@ -100,17 +100,8 @@ def new_notice(
     data: dict[str, Any],
     actor: str,
 ) -> Notice:
-    debit = _direct_debit(session, municipality, person, levy, issued_on)
-    if debit is not None:  # the notice is the pre-notification (DOMAIN.md "SEPA")
-        data = {
-            **data,
-            "direct_debit": debit,
-            **{
-                table: [_prenotified(row, debit["earliest"]) for row in data[table]]
-                for table in SCHEDULES
-                if table in data
-            },
-        }
+    """Record a notice as issued; ``data`` is its complete snapshot (a notice that pre-notifies
+    a direct debit carries the mandate facts and collection days the levy put in)."""
     notice = Notice(
         municipality_id=municipality.id,
         person_id=person.id,
@@ -146,64 +137,10 @@ SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snap
 RATE_LABELS = {"dog_tax": "Jahressteuer", "waste_fee": "Jahresgebühr", "water_fee": "Bemessung"}
 
 
-def open_cents(row: dict[str, Any]) -> int:
-    """What of a payment row was still to pay when the notice was issued."""
-    return int(row["amount_cents"]) - int(row.get("paid_cents", 0))
-
-
 def replace_payment_rows(notice: Notice, tables: dict[str, list[dict[str, Any]]]) -> None:
     """Put the payment tables as they stand after the notice's booking into its snapshot
-    (before its PDF is made), with collection days for what is still open under a mandate."""
-    debit = notice.data.get("direct_debit")
-    notice.data = {
-        **notice.data,
-        **{
-            name: [_prenotified(row, debit["earliest"]) for row in rows] if debit else rows
-            for name, rows in tables.items()
-        },
-    }
-
-
-def _prenotified(row: dict[str, Any], earliest: str) -> dict[str, Any]:
-    """A row with the day its open amount will be collected; a row already paid (or in
-    collection) is not announced again: only future collections are pre-notified."""
-    from core.payments.sepa.direct_debit import next_target_day
-
-    if open_cents(row) <= 0:
-        return row
-    day = next_target_day(date.fromisoformat(max(row["due_date"], earliest)))
-    return {**row, "collection_date": day.isoformat()}
-
-
-def _direct_debit(
-    session: Session, municipality: Municipality, person: Person, levy: str, issued_on: date
-) -> dict[str, str] | None:
-    """Mandate facts for a notice whose levy an active mandate covers, or None (also when the
-    municipality has no direct-debit rules). ``earliest`` is the first day a collection may be
-    made after this notice (pre-notification period, then the next bank day)."""
-    from core.kernel.errors import NotFound
-    from core.ledger.models import TaxAccount
-    from core.payments.sepa import direct_debit, mandates
-
-    by_scope = mandates.active_by_person(session, municipality.id, [person.id]).get(person.id)
-    if not by_scope:
-        return None
-    account_id = session.scalar(
-        select(TaxAccount.id).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
-    )
-    mandate = mandates.covering(by_scope, account_id)
-    if mandate is None:
-        return None
-    try:
-        earliest = direct_debit.earliest_collection(session, municipality.id, issued_on)
-    except NotFound:
-        return None
-    return {
-        "reference": mandate.reference,
-        "masked_iban": mandate.masked_iban,
-        "creditor_id": municipality.creditor_id,
-        "earliest": earliest.isoformat(),
-    }
+    (before its PDF is made)."""
+    notice.data = {**notice.data, **tables}
 
 
 def recipient_block(person: Person, on: date) -> dict[str, Any]:
@@ -293,7 +230,7 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
         "link_qr": png_data_uri(qr_png(url)),
         "link_url": url,
     }
-    # A fee notice (core.notices.fee_notices) names its own template; levies use notice.html.
+    # A fee notice (core.levies.fee_notices) names its own template; levies use notice.html.
     return render_pdf(data.get("template", "notice.html"), context)
 
 

@@ -21,7 +21,9 @@ from playwright.sync_api import Page, expect
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
+from core.levies.water import links as water_links
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.tenancy.municipalities import get_by_slug
 from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.helpers import log_in
@@ -54,7 +56,7 @@ def meter_of(live_app: LiveServer, link: str) -> tuple[str, int, int | None, str
     try:
         with make_session_factory(engine)() as session:
             period = int(link.split("/")[-2])
-            meter = water.meter_from_token(
+            meter = water_links.meter_from_token(
                 session,
                 live_app.app.config["SECRET_KEY"],
                 get_by_slug(session, "musterstadt").id,
@@ -65,8 +67,8 @@ def meter_of(live_app: LiveServer, link: str) -> tuple[str, int, int | None, str
             current = water.current_reading(session, meter.id, period)
             return (
                 meter.number,
-                water.previous_reading(session, meter, period),
-                water.last_consumption(session, meter, period),
+                water_readings.previous_reading(session, meter, period),
+                water_readings.last_consumption(session, meter, period),
                 current.status.value if current else "",
             )
     finally:

@@ -22,11 +22,13 @@ from core.ledger.models import PaymentChannel
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.services import Registration, submit_registration
+from core.levies.fee_notices import issue_fee_notice
 from core.levies.waste.services import BinRegistration
 from core.levies.waste.services import submit_registration as register_bin
 from core.levies.water import assessment as water_run
+from core.levies.water import cards as water_cards
 from core.levies.water import models as water
-from core.notices.fee_notices import issue_fee_notice
+from core.levies.water import readings as water_readings
 from core.notices.records import NoticeSettings, notices_of, render
 from core.payments.sepa import direct_debit, mandates
 from core.payments.sepa.debit_outlook import debit_outlook
@@ -161,7 +163,7 @@ def water_meter(db: Session, town: Any, owner: Any) -> water.Meter:
 
 def test_water_notice(db: Session, town: Any, owner: Any) -> None:
     meter = water_meter(db, town, owner)
-    water.submit_reading(
+    water_readings.submit_reading(
         db,
         meter=meter,
         period=2026,
@@ -182,7 +184,7 @@ def test_water_notice(db: Session, town: Any, owner: Any) -> None:
 
 def test_reading_cards(db: Session, town: Any, owner: Any) -> None:
     meter = water_meter(db, town, owner)
-    pdf = water.reading_cards_pdf(
+    pdf = water_cards.reading_cards_pdf(
         db,
         [meter],
         period=2026,

@@ -18,7 +18,7 @@ from core.ledger.models import PaymentChannel
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.water import assessment as water_run
-from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.notices.records import Notice, NoticeSettings, render
 from core.payments.sepa import mandates
 from core.payments.sepa.direct_debit import next_target_day
@@ -283,7 +283,7 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
         actor="t",
     )
     low = read(db, m, 2026, 230, confirmed=True)  # 35 m³ instead of 95
-    water.accept(db, low, actor="user:clerk")
+    water_readings.accept(db, low, actor="user:clerk")
     notice = water_run.bill_meter(
         db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 20), actor="t"
     )

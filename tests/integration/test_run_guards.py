@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from core.kernel.errors import ValidationError
 from core.ledger.models import Claim
-from core.levies import run_guards
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.waste import assessment as waste_fee_run
 from core.levies.water import assessment as water_run
+from core.levies.water import cards as water_cards
+from core.levies.water import guard as water_guard
 from core.levies.water import models as water
 from core.notices.records import Notice
 from core.tenancy.statutes import Statute
@@ -58,7 +59,7 @@ def test_billing_before_the_reading_deadline_is_refused_with_what_it_would_do(
 ) -> None:
     three_meters(db, make, town)
     for as_of in (date(2026, 12, 1), date(2027, 1, 15)):  # the deadline day itself is early
-        with pytest.raises(run_guards.EarlyBilling) as info:
+        with pytest.raises(water_guard.EarlyBilling) as info:
             water_run.bill_all(db, municipality=town, period=2026, as_of=as_of, actor="user:clerk")
         check = info.value.check
         assert check.deadline == date(2027, 1, 15) and check.early
@@ -108,7 +109,7 @@ def test_without_a_deadline_in_the_statute_no_period_is_billed_before_it_ended(
     db.flush()
     m = meter(db, town, make.person(town))
     read(db, m, 2025, 195)
-    with pytest.raises(run_guards.EarlyBilling):
+    with pytest.raises(water_guard.EarlyBilling):
         water_run.bill_all(db, municipality=town, period=2026, as_of=date(2026, 12, 31), actor="t")
     stats = water_run.bill_all(
         db, municipality=town, period=2026, as_of=date(2027, 1, 1), actor="t"
@@ -143,8 +144,8 @@ def test_reading_links_by_email_name_the_statutes_deadline(
 
     owner = make.person(town, email="leser@test.example")
     m = meter(db, town, owner)
-    assert water.reading_deadline(db, town.id, 2026) == date(2027, 1, 15)
-    sent = water.email_reading_links(
+    assert water_cards.reading_deadline(db, town.id, 2026) == date(2027, 1, 15)
+    sent = water_cards.email_reading_links(
         db,
         [m],
         period=2026,
@@ -166,7 +167,7 @@ def test_reading_cards_print_the_statutes_deadline_not_today(
     from datetime import UTC, datetime
 
     m = meter(db, town, make.person(town))
-    pdf = water.reading_cards_pdf(
+    pdf = water_cards.reading_cards_pdf(
         db,
         [m],
         period=2026,

@@ -13,7 +13,10 @@ from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies.water import assessment as water_run
+from core.levies.water import cards as water_cards
+from core.levies.water import links as water_links
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.tenancy.statutes import Statute
 
 WATER = {
@@ -67,7 +70,7 @@ def read(
     confirmed: bool = False,
     source: water.ReadingSource = water.ReadingSource.PORTAL,
 ) -> water.MeterReading:
-    return water.submit_reading(
+    return water_readings.submit_reading(
         db,
         meter=m,
         period=period,
@@ -93,16 +96,16 @@ def test_implausible_reading_needs_confirmation_and_then_a_clerk(
 ) -> None:
     m = meter(db, town, make.person(town))
     read(db, m, 2025, 195)
-    with pytest.raises(water.NeedsConfirmation) as info:
+    with pytest.raises(water_readings.NeedsConfirmation) as info:
         read(db, m, 2026, 190)  # below the last reading
     assert "kleiner als der letzte" in info.value.messages[0]
-    with pytest.raises(water.NeedsConfirmation):
+    with pytest.raises(water_readings.NeedsConfirmation):
         read(db, m, 2026, 400)  # 205 m³ instead of 95: more than +50 %
     reading = read(db, m, 2026, 400, confirmed=True)
     assert reading.status is water.ReadingStatus.NEEDS_REVIEW
-    assert reading in water.review_queue(db, town.id)
-    water.accept(db, reading, actor="user:clerk")
-    assert reading not in water.review_queue(db, town.id)
+    assert reading in water_readings.review_queue(db, town.id)
+    water_readings.accept(db, reading, actor="user:clerk")
+    assert reading not in water_readings.review_queue(db, town.id)
 
 
 def test_a_second_reading_for_the_period_is_refused_until_a_clerk_reopens(
@@ -110,9 +113,9 @@ def test_a_second_reading_for_the_period_is_refused_until_a_clerk_reopens(
 ) -> None:
     m = meter(db, town, make.person(town))
     first = read(db, m, 2026, 150)
-    with pytest.raises(water.AlreadySubmitted):
+    with pytest.raises(water_readings.AlreadySubmitted):
         read(db, m, 2026, 160)
-    water.reopen(db, first, actor="user:clerk")
+    water_readings.reopen(db, first, actor="user:clerk")
     assert read(db, m, 2026, 160).value == 160
     assert first.status is water.ReadingStatus.SUPERSEDED
 
@@ -123,10 +126,10 @@ def test_reading_links_are_bound_to_meter_and_period(db: Session, make: Any, tow
     owner = make.person(town)
     a, b = meter(db, town, owner, "W-A"), meter(db, town, owner, "W-B")
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    token = water.reading_token("s" * 32, a, 2026, issued_at=now)
-    assert water.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == a.id
+    token = water_links.reading_token("s" * 32, a, 2026, issued_at=now)
+    assert water_links.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == a.id
     with pytest.raises(InvalidToken):
-        water.meter_from_token(db, "s" * 32, town.id, 2025, token, now=now)
+        water_links.meter_from_token(db, "s" * 32, town.id, 2025, token, now=now)
     assert b.id != a.id
 
 
@@ -163,7 +166,8 @@ def test_advances_are_credited_against_next_years_bill(db: Session, make: Any, t
         db, meter=m, municipality=town, period=2026, as_of=date(2027, 1, 15), actor="test"
     )
     unusual = read(db, m, 2027, 240, confirmed=True)  # 45 m³: cheaper than the advances
-    water.accept(db, unusual, actor="user:clerk")  # until a clerk accepts it, it is estimated
+    # until a clerk accepts it, it is estimated
+    water_readings.accept(db, unusual, actor="user:clerk")
     notice = water_run.bill_meter(
         db, meter=m, municipality=town, period=2027, as_of=date(2028, 1, 15), actor="test"
     )
@@ -203,7 +207,7 @@ def test_reading_cards_carry_a_working_qr_link(
     owner = make.person(town)
     m = meter(db, town, owner)
     now = datetime(2026, 12, 1, tzinfo=UTC)
-    pdf = water.reading_cards_pdf(
+    pdf = water_cards.reading_cards_pdf(
         db,
         [m],
         period=2026,
@@ -228,7 +232,7 @@ def test_reading_cards_carry_a_working_qr_link(
     [code] = zxingcpp.read_barcodes(Image.open(tmp_path / "card.png"))
     assert code.text.startswith(f"https://portal.example/{town.slug}/zaehlerstand/2026/")
     token = code.text.rsplit("/", 1)[1]
-    assert water.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == m.id
+    assert water_links.meter_from_token(db, "s" * 32, town.id, 2026, token, now=now).id == m.id
 
 
 def test_reading_links_by_email_through_a_real_smtp_server(
@@ -252,7 +256,7 @@ def test_reading_links_by_email_through_a_real_smtp_server(
     meters = [meter(db, town, with_mail, "W-MAIL"), meter(db, town, without, "W-POST")]
     now = datetime(2026, 12, 1, tzinfo=UTC)
     assert (
-        water.email_reading_links(
+        water_cards.email_reading_links(
             db,
             meters,
             period=2026,
@@ -281,7 +285,7 @@ def test_meter_change_bills_both_meters_for_their_months(db: Session, make: Any,
     owner = make.person(town)
     old = meter(db, town, owner, "W-ALT")
     read(db, old, 2025, 195)
-    new = water.change_meter(
+    new = water_readings.change_meter(
         db,
         old,
         new_number="W-NEU",
@@ -309,7 +313,7 @@ def test_meter_change_bills_both_meters_for_their_months(db: Session, make: Any,
     ).all()
     assert no_advances == []  # a removed meter gets no advance payments
     with pytest.raises(ValidationError):
-        water.change_meter(
+        water_readings.change_meter(
             db,
             old,
             new_number="X",
@@ -387,7 +391,7 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
         read(db, meters[0], 2026, 380)
         read(db, meters[1], 2026, 290)
         low = read(db, meters[3], 2026, 325, confirmed=True)  # 35 m³ instead of 95
-        water.accept(db, low, actor="user:clerk")
+        water_readings.accept(db, low, actor="user:clerk")
         # W-3 sent no reading for 2026: estimated from 2024 and 2025
         assert bill(town, meters, 2026, chunks=town is chunked[0]) == 4
         assert bill(town, meters, 2026, chunks=town is chunked[0]) == 0  # nothing twice

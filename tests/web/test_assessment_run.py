@@ -15,6 +15,7 @@ from core.identity.models import Role
 from core.kernel import clock
 from core.ledger.models import Claim
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.notices.records import Notice
 from core.tenancy.statutes import Statute
 from tests.conftest import csrf_token, post_form, staff_login
@@ -42,7 +43,7 @@ def desk(app: Flask, db: Session, make: Any) -> Any:
     meters = [meter(db, m, make.person(m), n) for n in ("W-OK", "W-WAIT")]
     for w, value in zip(meters, (290, 900), strict=True):
         for period, v, confirmed in ((year - 1, 195, False), (year, value, True)):
-            water.submit_reading(
+            water_readings.submit_reading(
                 db,
                 meter=w,
                 period=period,

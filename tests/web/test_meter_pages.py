@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import Role
 from core.kernel import clock
+from core.levies.water import links as water_links
 from core.levies.water import models as water
+from core.levies.water import readings as water_readings
 from core.tenancy.statutes import Statute
 from tests.conftest import csrf_token, post_form, staff_login
 from tests.integration.test_water_flow import WATER, meter
@@ -31,7 +33,7 @@ def setup(db: Session, make: Any, app: Flask) -> Any:
     owner = make.person(m, family_name="Wassermann")
     w = meter(db, m, owner)
     year = clock.today().year
-    water.submit_reading(
+    water_readings.submit_reading(
         db,
         meter=w,
         period=year - 1,
@@ -44,7 +46,7 @@ def setup(db: Session, make: Any, app: Flask) -> Any:
         actor="test",
     )
     db.commit()
-    token = water.reading_token(app.config["SECRET_KEY"], w, year, issued_at=clock.now())
+    token = water_links.reading_token(app.config["SECRET_KEY"], w, year, issued_at=clock.now())
     return m, w, f"/{m.slug}/zaehlerstand/{year}/{token}"
 
 

@@ -79,7 +79,9 @@ def test_the_reading_thank_you_page(client: FlaskClient, setup_meter: Any) -> No
 def setup_meter(db: Any, make: Any, app: Flask) -> str:
     """The reading form's URL for a meter with last year's reading (as the card's QR code)."""
     from core.kernel import clock
+    from core.levies.water import links as water_links
     from core.levies.water import models as water
+    from core.levies.water import readings as water_readings
     from core.tenancy.statutes import Statute
     from tests.integration.test_water_flow import WATER, meter
 
@@ -95,7 +97,7 @@ def setup_meter(db: Any, make: Any, app: Flask) -> str:
     )
     w = meter(db, m, make.person(m))
     year = clock.today().year
-    water.submit_reading(
+    water_readings.submit_reading(
         db,
         meter=w,
         period=year - 1,
@@ -108,7 +110,7 @@ def setup_meter(db: Any, make: Any, app: Flask) -> str:
         actor="test",
     )
     db.commit()
-    token = water.reading_token(app.config["SECRET_KEY"], w, year, issued_at=clock.now())
+    token = water_links.reading_token(app.config["SECRET_KEY"], w, year, issued_at=clock.now())
     return f"/{m.slug}/zaehlerstand/{year}/{token}"
 
 

@@ -19,7 +19,7 @@ from core.ledger.kinds import ClaimKind
 from core.levies.dog_tax.assessment import RulesCache, assess_person
 from core.levies.dog_tax.models import Dog, DogStatus, EndReason, get_dog
 from core.levies.dog_tax.rules import DogTaxRules
-from core.notices.fee_notices import issue_fee_notice
+from core.levies.fee_notices import issue_fee_notice
 from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number

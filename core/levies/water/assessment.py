@@ -1,43 +1,43 @@
 """Consumption billing run (Verbrauchsabrechnung) for water meters.
 
-Per meter and period: consumption from the period's reading and the one before (or an estimate
-from earlier periods, marked as such), the bill by the statute, the final payment (bill minus
-the advance payments assessed for the period; if they were more, they are lowered and what was
-paid too much becomes credit), and the advance payments for the next period. Booked through
-``booking.plan``/``book``: a second run books nothing and issues no notice.
+The water billing as a levy of the pipeline (:mod:`core.levies.pipeline`), one notice per meter
+and period. Per meter and period: consumption from the period's reading and the one before (or
+an estimate from earlier periods, marked as such), the bill by the statute, the final payment
+(bill minus the advance payments assessed for the period; if they were more, they are lowered
+and what was paid too much becomes credit), and the advance payments for the next period. The
+pipeline books only differences: a second run books nothing and issues no notice.
 
-What is on file for the meters of a chunk (readings, booked claims, notices, tax accounts,
-owners with their addresses) is read up front in a few queries (:func:`_on_file`); a single
-meter (:func:`bill_meter`) takes the same path as a chunk of one.
+What is on file for the meters of a chunk (readings, booked claims, notices, owners with their
+addresses) is read up front in a few queries (:meth:`Water.read`); a single meter
+(:func:`bill_meter`) takes the same path as a chunk of one. The run guard is the reading
+deadline (:mod:`core.levies.water.guard`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core.kernel.errors import NotFound
 from core.kernel.months import add_months, month_end
-from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import TaxAccount
-from core.levies import run_guards
+from core.levies import booking, pipeline
+from core.levies.pipeline import Assessment, Case, Table
+from core.levies.schedule import Schedule
+from core.levies.water import guard
 from core.levies.water import notice as water_notice
 from core.levies.water.models import Meter, MeterReading, ReadingStatus, meters_for_cards
-from core.levies.water.rules import LEVY, Bill, WaterRules, advance_payments, bill, estimate
-from core.notices import booking, schedule
-from core.notices.records import Notice, new_notice
-from core.persons.models import Person
+from core.levies.water.rules import LEVY, WaterRules, advance_payments, bill, estimate
+from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
 
 ESTIMATE_YEARS = 3  # § 21 AVBWasserV: the consumption of up to three earlier periods
-
-
-rules_for = run_guards.water_rules
+ADVANCES = "advances"  # the payment table of the next period's advance payments
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,6 @@ class Consumption:
     estimated: bool
     start_reading: int
     end_reading: int | None
-
-
-def consumption_of(session: Session, meter: Meter, period: int) -> Consumption:
-    return _consumption(meter, period, _readings_of(session, [meter.id], period)[meter.id])
 
 
 def _readings_of(
@@ -100,24 +96,12 @@ def _months_in(meter: Meter, period: int) -> int:
     return max(0, (last.year - first.year) * 12 + last.month - first.month + 1)
 
 
-@dataclass
-class _OnFile:
+@dataclass(frozen=True)
+class OnFile:
     """What the database holds for one meter before it is billed."""
 
-    person: Person
+    meter: Meter
     readings: dict[int, MeterReading]  # current reading per period (see _readings_of)
-    booked: booking.Booked  # the meter's claims of the period, per key
-    next_booked: booking.Booked  # and of the next period (advance payments)
-    has_notice: bool
-
-
-@dataclass
-class _Chunk:
-    """What is on file for a chunk of meters; billing one meter never changes what another
-    meter's bill depends on, except its owner's tax account, which the first bill may open."""
-
-    meters: dict[int, _OnFile] = field(default_factory=dict)
-    tax_accounts: dict[int, TaxAccount] = field(default_factory=dict)  # per person
 
 
 def _by_meter(found: booking.Booked, year: int) -> dict[str, booking.Booked]:
@@ -133,103 +117,140 @@ def _by_meter(found: booking.Booked, year: int) -> dict[str, booking.Booked]:
     return per_meter
 
 
-def _on_file(session: Session, period: int, meters: Sequence[Meter]) -> _Chunk:
-    """Owners with their addresses, readings, booked claims of the period and the next, which
-    meters have a notice for the period, and the owners' water tax accounts: a handful of
-    queries for a chunk of meters instead of a dozen or more per meter."""
-    meter_ids = [m.id for m in meters]
-    person_ids = sorted({m.person_id for m in meters})
-    persons = {
-        p.id: p
-        for p in session.scalars(
-            select(Person)
-            .where(Person.id.in_(person_ids))
-            .options(selectinload(Person.addresses))  # printed on the notice
-        )
-    }
-    readings = _readings_of(session, meter_ids, period)
-    booked = booking.booked_per_key_of(session, person_ids, ClaimKind.WATER_FEE, period)
-    next_booked = booking.booked_per_key_of(session, person_ids, ClaimKind.WATER_FEE, period + 1)
-    notice_meter = Notice.data["meter_id"].as_integer()
-    with_notice = {
-        (person_id, meter_id)
-        for person_id, meter_id in session.execute(
-            select(Notice.person_id, notice_meter)
-            .where(
-                Notice.person_id.in_(person_ids),
-                Notice.levy == LEVY,
-                Notice.year == period,
-                notice_meter.in_(meter_ids),
+@dataclass
+class RunStats:
+    meters: int = 0
+    notices: int = 0
+    estimated: int = 0
+    waiting: int = 0  # readings of the period still waiting for a clerk (billed as estimated)
+
+
+class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
+    """Subjects: the meters of the period (:func:`meters_for_cards`); facts: their readings."""
+
+    kind = ClaimKind.WATER_FEE
+
+    def rules(self, session: Session, municipality_id: int, year: int) -> WaterRules:
+        return guard.water_rules(session, municipality_id, year)
+
+    def liable(self, session: Session, municipality_id: int, year: int) -> list[Meter]:
+        return meters_for_cards(session, municipality_id, year)
+
+    def read(
+        self, session: Session, municipality: Municipality, year: int, subjects: Sequence[Meter]
+    ) -> list[Case[OnFile]]:
+        """Owners, readings, booked claims of the period and the next (per meter), and which
+        meters have a notice for the period: a handful of queries for a chunk of meters."""
+        meter_ids = [m.id for m in subjects]
+        person_ids = sorted({m.person_id for m in subjects})
+        persons = pipeline.persons_of(session, person_ids)
+        readings = _readings_of(session, meter_ids, year)
+        booked = {
+            y: {
+                pid: _by_meter(found, y)
+                for pid, found in booking.booked_per_key_of(
+                    session, person_ids, self.kind, y
+                ).items()
+            }
+            for y in (year, year + 1)
+        }
+        notice_meter = Notice.data["meter_id"].as_integer()
+        with_notice = {
+            (person_id, meter_id)
+            for person_id, meter_id in session.execute(
+                select(Notice.person_id, notice_meter)
+                .where(
+                    Notice.person_id.in_(person_ids),
+                    Notice.levy == LEVY,
+                    Notice.year == year,
+                    notice_meter.in_(meter_ids),
+                )
+                .distinct()
             )
-            .distinct()
+        }
+        return [
+            Case(
+                persons[m.person_id],
+                OnFile(m, readings[m.id]),
+                {y: booked[y][m.person_id].get(str(m.id), ({}, {})) for y in (year, year + 1)},
+                (m.person_id, m.id) in with_notice,
+            )
+            for m in subjects
+        ]
+
+    def start(
+        self,
+        session: Session,
+        municipality_id: int,
+        year: int,
+        as_of: date,
+        *,
+        rules: WaterRules,
+        subjects: list[Meter],
+        confirm_early: bool,
+    ) -> RunStats:
+        """Before the period's reading deadline the run is refused
+        (:class:`guard.EarlyBilling`) unless ``confirm_early``."""
+        check = guard.water_billing_check(
+            session, municipality_id, year, as_of, rules=rules, meters=subjects
         )
-    }
-    this_year = {pid: _by_meter(booked[pid], period) for pid in person_ids}
-    next_year = {pid: _by_meter(next_booked[pid], period + 1) for pid in person_ids}
-    chunk = _Chunk()
-    for m in meters:
-        chunk.meters[m.id] = _OnFile(
-            persons[m.person_id],
-            readings[m.id],
-            this_year[m.person_id].get(str(m.id), ({}, {})),
-            next_year[m.person_id].get(str(m.id), ({}, {})),
-            (m.person_id, m.id) in with_notice,
+        guard.require_confirmation(check, confirm_early=confirm_early)
+        return RunStats(waiting=len(check.waiting))
+
+    def count(self, stats: RunStats, case: Case[OnFile], notice: Notice | None) -> None:
+        stats.meters += 1
+        if notice is not None:
+            stats.notices += 1
+            stats.estimated += bool(notice.data.get("estimated"))
+
+    def assess(
+        self, case: Case[OnFile], year: int, as_of: date, rules: WaterRules
+    ) -> Assessment | None:
+        meter, period = case.facts.meter, year
+        used = _consumption(meter, period, case.facts.readings)
+        months = _months_in(meter, period)
+        result = bill(used.m3, meter.size, rules, months=months, estimated=used.estimated)
+        booked = case.booked[period][0]
+
+        def snapshot(rows: dict[str, Schedule], _first: bool, payable: int) -> dict[str, Any]:
+            return water_notice.snapshot(
+                case.person,
+                meter,
+                period,
+                as_of,
+                used,
+                result,
+                rules,
+                (rows[pipeline.INSTALMENTS], rows[ADVANCES]),
+                months=months,
+                payable_cents=payable,
+                rebill=any(key.endswith(":bill") for key in booked),
+            )
+
+        return Assessment(
+            tables={
+                pipeline.INSTALMENTS: Table(
+                    period,
+                    _this_period(meter, period, as_of, result.gross_cents, case.booked[period]),
+                ),
+                ADVANCES: Table(period + 1, _advances(meter, period, result.gross_cents, rules)),
+            },
+            total_cents=result.gross_cents,
+            printable=True,
+            title=lambda _first: f"Abrechnung Wasser {period}, Zähler {meter.number}",
+            snapshot=snapshot,
         )
-    for account in session.scalars(
-        select(TaxAccount).where(
-            TaxAccount.person_id.in_(person_ids), TaxAccount.levy == ClaimKind.WATER_FEE
-        )
-    ):
-        chunk.tax_accounts[account.person_id] = account
-    return chunk
 
 
-def bill_meter(
-    session: Session,
-    *,
-    meter: Meter,
-    municipality: Municipality,
-    period: int,
-    as_of: date,
-    actor: str,
-    rules: WaterRules | None = None,
-) -> Notice | None:
-    """Bill one meter (a chunk of one: see :func:`bill_all`)."""
-    return _bill(
-        session,
-        meter=meter,
-        municipality=municipality,
-        period=period,
-        as_of=as_of,
-        actor=actor,
-        rules=rules or rules_for(session, municipality.id, period),
-        chunk=_on_file(session, period, [meter]),
-    )
-
-
-def _bill(
-    session: Session,
-    *,
-    meter: Meter,
-    municipality: Municipality,
-    period: int,
-    as_of: date,
-    actor: str,
-    rules: WaterRules,
-    chunk: _Chunk,
-) -> Notice | None:
-    on_file = chunk.meters[meter.id]
-    person = on_file.person
-    used = _consumption(meter, period, on_file.readings)
-    result: Bill = bill(
-        used.m3, meter.size, rules, months=_months_in(meter, period), estimated=used.estimated
-    )
-    due = add_months(as_of, 1)
-    # this period: keep the advances (lowered from the last if the bill is smaller), add the rest
-    booked, claims = on_file.booked
-    targets, left = [], result.gross_cents
-    for key in sorted(k for k in booked if ":advance:" in k):
-        keep = min(booked[key], left)
+def _this_period(
+    meter: Meter, period: int, as_of: date, gross_cents: int, booked: booking.Booked
+) -> list[booking.Target]:
+    """The period's advances kept (lowered from the last if the bill is smaller) and the final
+    payment of the rest."""
+    amounts, claims = booked
+    targets, left = [], gross_cents
+    for key in sorted(k for k in amounts if ":advance:" in k):
+        keep = min(amounts[key], left)
         left -= keep
         first = claims[key][0]
         targets.append(
@@ -247,99 +268,62 @@ def _bill(
         booking.Target(
             f"{LEVY}:{period}:{meter.id}:bill",
             left,
-            due,
+            add_months(as_of, 1),
             f"Wasser {period}, Zähler {meter.number}, Abrechnung",
             date(period, 1, 1),
             date(period, 12, 31),
             label="Abschlusszahlung",
         )
     )
-    targets = [t for t in targets if t.amount_cents]
-    changes = booking.plan(targets, booked)
-    # next period: advance payments from this bill
-    next_booked, next_claims = on_file.next_booked
-    next_targets = []
-    if meter.removed_on is None:
-        span = 12 // len(rules.advance_dates)
-        for i, (day, amount) in enumerate(advance_payments(result.gross_cents, rules, period + 1)):
-            next_targets.append(
-                booking.Target(
-                    f"{LEVY}:{period + 1}:{meter.id}:advance:{i + 1}",
-                    amount,
-                    day,
-                    f"Wasser {period + 1}, Zähler {meter.number}, Abschlag {i + 1}",
-                    date(period + 1, i * span + 1, 1),
-                    month_end(period + 1, (i + 1) * span),
-                    label=f"Abschlag {i + 1}",
-                )
-            )
-        next_targets = [t for t in next_targets if t.amount_cents]
-    next_changes = booking.plan(next_targets, next_booked)
-    if not changes and not next_changes and on_file.has_notice:
-        return None
-    account = chunk.tax_accounts.get(person.id)
-    if account is None:  # the owner's first water bill (a second meter of theirs finds it)
-        account = ledger.open_tax_account(session, person, municipality, ClaimKind.WATER_FEE)
-        chunk.tax_accounts[person.id] = account
-    notice = new_notice(
-        session,
-        municipality=municipality,
-        person=person,
-        levy=LEVY,
-        year=period,
-        issued_on=as_of,
-        title=f"Abrechnung Wasser {period}, Zähler {meter.number}",
-        kassenzeichen=account.kassenzeichen,
-        total_cents=result.gross_cents,
-        previous_cents=sum(booked.values()),
-        data=water_notice.snapshot(
-            person,
-            meter,
-            period,
-            as_of,
-            used,
-            result,
-            rules,
-            water_notice.schedules(session, (targets, claims), (next_targets, next_claims)),
-            months=_months_in(meter, period),
-            payable_cents=sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets),
-            rebill=any(key.endswith(":bill") for key in booked),
-        ),
-        actor=actor,
-    )
-    tables = {}
-    for table, year, year_targets, year_changes, year_claims in (
-        ("instalments", period, targets, changes, claims),
-        ("advances", period + 1, next_targets, next_changes, next_claims),
-    ):
-        tables[table] = (
-            year_targets,
-            year_claims,
-            booking.book(
-                session,
-                person=person,
-                municipality=municipality,
-                levy=ClaimKind.WATER_FEE,
-                year=year,
-                targets=year_targets,
-                kassenzeichen=account.kassenzeichen,
-                notice_id=notice.id,
-                as_of=as_of,
-                actor=actor,
-                changes=year_changes,
-                claims_by_key=year_claims,
-            ),
+    return [t for t in targets if t.amount_cents]
+
+
+def _advances(
+    meter: Meter, period: int, gross_cents: int, rules: WaterRules
+) -> list[booking.Target]:
+    """The next period's advance payments from this bill (none for a removed meter)."""
+    if meter.removed_on is not None:
+        return []
+    span = 12 // len(rules.advance_dates)
+    targets = [
+        booking.Target(
+            f"{LEVY}:{period + 1}:{meter.id}:advance:{i + 1}",
+            amount,
+            day,
+            f"Wasser {period + 1}, Zähler {meter.number}, Abschlag {i + 1}",
+            date(period + 1, i * span + 1, 1),
+            month_end(period + 1, (i + 1) * span),
+            label=f"Abschlag {i + 1}",
         )
-    schedule.settle(session, notice, tables)
-    return notice
+        for i, (day, amount) in enumerate(advance_payments(gross_cents, rules, period + 1))
+    ]
+    return [t for t in targets if t.amount_cents]
 
 
-@dataclass
-class RunStats:
-    meters: int = 0
-    notices: int = 0
-    estimated: int = 0
-    waiting: int = 0  # readings of the period still waiting for a clerk (billed as estimated)
+WATER = Water()
+
+
+def bill_meter(
+    session: Session,
+    *,
+    meter: Meter,
+    municipality: Municipality,
+    period: int,
+    as_of: date,
+    actor: str,
+    rules: WaterRules | None = None,
+) -> Notice | None:
+    """Bill one meter (a chunk of one: see :func:`bill_all`)."""
+    return pipeline.assess_one(
+        session,
+        WATER,
+        meter,
+        municipality=municipality,
+        year=period,
+        as_of=as_of,
+        actor=actor,
+        rules=rules,
+    )
 
 
 def bill_all(
@@ -353,35 +337,16 @@ def bill_all(
     chunk_done: Callable[[int, int], None] = lambda _d, _t: None,
     confirm_early: bool = False,
 ) -> RunStats:
-    """Bill every meter of the period; ``chunk_done(done, total)`` is called after each chunk so
-    that the caller can commit and report progress. What is on file for a chunk's meters is read
-    up front (:func:`_on_file`). Before the period's reading deadline the run is refused
-    (:class:`run_guards.EarlyBilling`) unless ``confirm_early``."""
-    run_guards.check_year(period, as_of)
-    rules = rules_for(session, municipality.id, period)
-    meters = meters_for_cards(session, municipality.id, period)
-    check = run_guards.water_billing_check(
-        session, municipality.id, period, as_of, rules=rules, meters=meters
+    """Bill every meter of the period, in chunks (:func:`pipeline.run`); before the period's
+    reading deadline only if ``confirm_early``."""
+    return pipeline.run(
+        session,
+        WATER,
+        municipality=municipality,
+        year=period,
+        as_of=as_of,
+        actor=actor,
+        chunk_size=chunk_size,
+        chunk_done=chunk_done,
+        confirm_early=confirm_early,
     )
-    run_guards.require_confirmation(check, confirm_early=confirm_early)
-    stats = RunStats(waiting=len(check.waiting))
-    for start in range(0, len(meters), chunk_size):
-        chunk_meters = meters[start : start + chunk_size]
-        chunk = _on_file(session, period, chunk_meters)
-        for meter in chunk_meters:
-            stats.meters += 1
-            notice = _bill(
-                session,
-                meter=meter,
-                municipality=municipality,
-                period=period,
-                as_of=as_of,
-                actor=actor,
-                rules=rules,
-                chunk=chunk,
-            )
-            if notice is not None:
-                stats.notices += 1
-                stats.estimated += bool(notice.data.get("estimated"))
-        chunk_done(min(start + chunk_size, len(meters)), len(meters))
-    return stats

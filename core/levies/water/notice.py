@@ -4,24 +4,19 @@ It says what is assessed (base fee, consumption, VAT, each with what it is compu
 had been assessed before as advance payments and what of it was paid, what remains (the final
 payment, or a credit where the advances paid exceed the bill), and the advance payments of the
 next period. As pre-notification of a direct debit a notice announces only what is still open
-(:func:`core.notices.records.new_notice` adds collection days to open rows only).
+(:mod:`core.levies.prenotification` adds collection days to open rows only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
-
 from core.kernel.money import format_euro
-from core.ledger.models import Claim
+from core.levies.schedule import Schedule
 from core.levies.water.models import Meter
 from core.levies.water.rules import Bill, WaterRules
-from core.notices.booking import Target
 from core.notices.records import recipient_block
-from core.notices.schedule import Schedule, balances_of, schedule
 from core.persons.models import Person
 
 
@@ -34,19 +29,6 @@ class Consumption(Protocol):
     def start_reading(self) -> int: ...
     @property
     def end_reading(self) -> int | None: ...
-
-
-Booked = tuple[Sequence[Target], dict[str, list[Claim]]]
-
-
-def schedules(session: Session, this_year: Booked, next_year: Booked) -> tuple[Schedule, Schedule]:
-    """The rows of the period (advances kept, final payment) and of the next period's advances,
-    with what of the claims booked so far is paid now (one query)."""
-    balances = balances_of(session, {**this_year[1], **next_year[1]})
-    return (
-        schedule(this_year[0], this_year[1], balances),
-        schedule(next_year[0], next_year[1], balances),
-    )
 
 
 def snapshot(

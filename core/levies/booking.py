@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, TaxAccount
+from core.ledger.models import Claim
+from core.notices.records import Notice
+from core.payments.sepa.direct_debit import announce_by_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -50,17 +52,11 @@ def key_prefix(levy: ClaimKind, year: int) -> str:
 Booked = tuple[dict[str, int], dict[str, list[Claim]]]
 
 
-def booked_per_key(session: Session, person: Person, levy: ClaimKind, year: int) -> Booked:
-    """What stands booked of ``levy`` for ``year`` per assessment key, and the claims per key
-    (oldest first)."""
-    return booked_per_key_of(session, [person.id], levy, year)[person.id]
-
-
 def booked_per_key_of(
     session: Session, person_ids: Collection[int], levy: ClaimKind, year: int
 ) -> dict[int, Booked]:
-    """:func:`booked_per_key` of many persons at once (two queries per 500 persons), for batch
-    runs."""
+    """What stands booked of ``levy`` for ``year`` per assessment key, and the claims per key
+    (oldest first), of many persons at once (two queries per 500 persons)."""
     ids = list(person_ids)
     claims = [
         claim
@@ -142,28 +138,34 @@ def book(
             touched.append(claim)
             posted.append(claim)
             continue
-        remaining = -change.difference_cents
-        for claim in reversed(claims_by_key.get(change.key, [])):  # newest first
-            assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
-            part = min(assessed, remaining)
-            if part:
-                ledger.reduce_claim(
-                    session,
-                    claim,
-                    part,
-                    as_of=as_of,
-                    actor=actor,
-                    reason=f"Änderungsbescheid {year}",
-                )
-                touched.append(claim)
-                remaining -= part
-            if not remaining:
-                break
+        touched += _reduce(
+            session,
+            claims_by_key.get(change.key, []),
+            -change.difference_cents,
+            reason=f"Änderungsbescheid {year}",
+            as_of=as_of,
+            actor=actor,
+        )
     if touched:
-        from core.payments.sepa.direct_debit import announce_by_notice
-
         announce_by_notice(session, notice_id, touched)
     return posted
+
+
+def _reduce(
+    session: Session, claims: list[Claim], cents: int, *, reason: str, as_of: date, actor: str
+) -> list[Claim]:
+    """Lower a key's claims by ``cents``, newest first; returns the claims reduced."""
+    reduced = []
+    for claim in reversed(claims):
+        assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+        part = min(assessed, cents)
+        if part:
+            ledger.reduce_claim(session, claim, part, as_of=as_of, actor=actor, reason=reason)
+            reduced.append(claim)
+            cents -= part
+        if not cents:
+            break
+    return reduced
 
 
 @dataclass
@@ -173,16 +175,13 @@ class OnFile:
     booked: dict[str, int]
     claims_by_key: dict[str, list[Claim]]
     has_notice: bool = False
-    tax_account: TaxAccount | None = None
 
 
 def on_file_of(
     session: Session, person_ids: Collection[int], levy: ClaimKind, year: int
 ) -> dict[int, OnFile]:
-    """Booked claims per key, whether a notice of the year exists and the tax account, of many
-    persons at once (a few queries per chunk instead of several per person)."""
-    from core.notices.records import Notice
-
+    """Booked claims per key and whether a notice of the year exists, of many persons at once
+    (a few queries per chunk instead of several per person)."""
     ids = list(person_ids)
     found = {
         pid: OnFile(booked, claims)
@@ -194,8 +193,4 @@ def on_file_of(
         .distinct()
     ):
         found[pid].has_notice = True
-    for account in session.scalars(
-        select(TaxAccount).where(TaxAccount.person_id.in_(ids), TaxAccount.levy == levy)
-    ):
-        found[account.person_id].tax_account = account
     return found

@@ -9,13 +9,16 @@ the fee; without the claim the notice would ask for nothing.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.ledger import service as ledger
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
+from core.levies.prenotification import with_direct_debit
 from core.notices.records import Notice, new_notice, recipient_block
+from core.payments.sepa.direct_debit import announce_by_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -52,26 +55,22 @@ def issue_fee_notice(
         kassenzeichen=account.kassenzeichen,
         total_cents=amount_cents,
         previous_cents=0,
-        data={
-            "template": TEMPLATE,
-            "recipient": recipient_block(person, as_of),
-            "person_number": person.number,
-            "intro": intro,
-            "legal_basis": legal_basis,
-            "remedy": remedy,
-            "lines": [
-                {
-                    "description": description,
-                    "label": KINDS[kind].label,
-                    # A fee is owed for the day of the act; notices.render reads these dates.
-                    "period_start": as_of.isoformat(),
-                    "period_end": as_of.isoformat(),
-                    "amount_cents": amount_cents,
-                }
-            ],
-            "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
-            "payable_cents": amount_cents,
-        },
+        data=with_direct_debit(
+            session,
+            municipality,
+            person,
+            kind.value,
+            as_of,
+            _snapshot(
+                person,
+                kind,
+                amount_cents,
+                due_date,
+                description,
+                texts=(intro, legal_basis, remedy),
+                as_of=as_of,
+            ),
+        ),
         actor=actor,
     )
     claim = ledger.post_claim(
@@ -87,7 +86,39 @@ def issue_fee_notice(
         kassenzeichen=account.kassenzeichen,
         notice_id=notice.id,
     )
-    from core.payments.sepa.direct_debit import announce_by_notice  # payments sit above notices
-
     announce_by_notice(session, notice.id, [claim])
     return notice, claim
+
+
+def _snapshot(
+    person: Person,
+    kind: ClaimKind,
+    amount_cents: int,
+    due_date: date,
+    description: str,
+    *,
+    texts: tuple[str, str, str],
+    as_of: date,
+) -> dict[str, Any]:
+    """What the fee notice prints; ``texts``: intro, legal basis and remedy."""
+    intro, legal_basis, remedy = texts
+    return {
+        "template": TEMPLATE,
+        "recipient": recipient_block(person, as_of),
+        "person_number": person.number,
+        "intro": intro,
+        "legal_basis": legal_basis,
+        "remedy": remedy,
+        "lines": [
+            {
+                "description": description,
+                "label": KINDS[kind].label,
+                # A fee is owed for the day of the act; notices.render reads these dates.
+                "period_start": as_of.isoformat(),
+                "period_end": as_of.isoformat(),
+                "amount_cents": amount_cents,
+            }
+        ],
+        "instalments": [{"due_date": due_date.isoformat(), "amount_cents": amount_cents}],
+        "payable_cents": amount_cents,
+    }

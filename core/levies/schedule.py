@@ -3,7 +3,7 @@ already paid when the notice was issued, and what is still open.
 
 A notice must say what is true: what is assessed, what was already assessed and paid, what
 remains (a final payment or a credit), and as direct-debit pre-notification only the amounts
-still to be collected. The rows mirror :func:`core.notices.booking.book` exactly: claims
+still to be collected. The rows mirror :func:`core.levies.booking.book` exactly: claims
 kept stand at their own due dates, a reduction lowers the newest claims of a key first (what
 had been paid beyond the new amount becomes credit, :func:`core.ledger.service.reduce_claim`),
 an increase is a new claim at the target's due date.
@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from core.ledger.models import Claim
 from core.ledger.service import ClaimBalance, claim_balances
-from core.notices.booking import Target
-from core.notices.records import Notice, replace_payment_rows
+from core.levies import prenotification
+from core.levies.booking import Target
+from core.notices.records import Notice
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def settle(session: Session, notice: Notice, tables: Mapping[str, Booked]) -> No
     balances = claim_balances(
         session, [c for by_key in after.values() for cs in by_key.values() for c in cs]
     )
-    replace_payment_rows(
+    prenotification.replace_rows(
         notice,
         {
             name: schedule(targets, after[name], balances).as_data()

@@ -12,7 +12,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
+from core.ledger.claims import post_claim
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
 from core.notices.records import Notice, new_notice, recipient_block
@@ -40,7 +41,7 @@ def issue_fee_notice(
 ) -> tuple[Notice, Claim]:
     """Issue the fee notice and book its claim (pre-notified by the notice where a mandate
     pays the person's fees); returns both."""
-    account = ledger.tax_account(session, person, municipality, kind)
+    account = tax_account(session, person, municipality, kind)
     notice = new_notice(
         session,
         municipality=municipality,
@@ -74,7 +75,7 @@ def issue_fee_notice(
         },
         actor=actor,
     )
-    claim = ledger.post_claim(
+    claim = post_claim(
         session,
         person=person,
         municipality=municipality,

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.kernel.months import month_end
-from core.ledger import service as ledger
+from core.ledger.accounts import open_tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import run_guards
@@ -129,7 +129,7 @@ def _assess(
     has_notice = on_file.has_notice
     if not changes and (has_notice or not result.lines):
         return None
-    account = on_file.tax_account or ledger.open_tax_account(
+    account = on_file.tax_account or open_tax_account(
         session, person, municipality, ClaimKind.DOG_TAX
     )
     previous = sum(booked.values())

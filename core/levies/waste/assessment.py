@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from core.kernel.months import month_end, month_index
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import run_guards
@@ -161,9 +161,7 @@ def _assess(
     changes = booking.plan(targets, booked)
     if not changes and (on_file.has_notice or not lines):
         return None
-    account = on_file.tax_account or ledger.tax_account(
-        session, person, municipality, ClaimKind.WASTE_FEE
-    )
+    account = on_file.tax_account or tax_account(session, person, municipality, ClaimKind.WASTE_FEE)
     previous = sum(booked.values())
     first = previous == 0 and not on_file.has_notice
     notice = new_notice(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.kernel.errors import NotFound
 from core.kernel.months import add_months, month_end
-from core.ledger import service as ledger
+from core.ledger.accounts import open_tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import TaxAccount
 from core.levies import run_guards
@@ -279,7 +279,7 @@ def _bill(
         return None
     account = chunk.tax_accounts.get(person.id)
     if account is None:  # the owner's first water bill (a second meter of theirs finds it)
-        account = ledger.open_tax_account(session, person, municipality, ClaimKind.WATER_FEE)
+        account = open_tax_account(session, person, municipality, ClaimKind.WATER_FEE)
         chunk.tax_accounts[person.id] = account
     notice = new_notice(
         session,

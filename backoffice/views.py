@@ -17,8 +17,8 @@ from core.ledger.accounts import accounts_by_id
 from core.ledger.balances import credit_balance, person_balance
 from core.ledger.queries import claims_of, entries_of, payments_of
 from core.payments.card import surplus
+from core.payments.sepa.person_search import find_persons
 from core.persons import models as persons
-from core.persons import search
 from core.tenancy.municipalities import Municipality
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
@@ -73,7 +73,7 @@ def index() -> Response:
 def person_search() -> str:
     form = PersonSearchForm(request.args)
     query = (form.q.data or "").strip()
-    results = search.find_persons(db(), current_user.municipality_id, query) if query else []
+    results = find_persons(db(), current_user.municipality_id, query) if query else []
     return render_template(
         "backoffice/persons/person_search.html", form=form, query=query, results=results
     )

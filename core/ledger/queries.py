@@ -1,17 +1,20 @@
 """What a person's account shows (Kontoauszug): their claims with balances, open items, journal
-entries and payments, always within the person's own municipality. Read-only."""
+entries and payments, always within the person's own municipality; and whose account a
+Kassenzeichen names. Read-only."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
 from core.ledger.allocation import OpenItem
 from core.ledger.balances import ClaimBalance, claim_balances
 from core.ledger.kinds import KINDS
-from core.ledger.models import Claim, JournalEntry, Payment
+from core.ledger.models import Claim, JournalEntry, Payment, TaxAccount
 from core.persons.models import Person
 
 
@@ -82,5 +85,31 @@ def payments_of(session: Session, person: Person) -> list[Payment]:
                 Payment.person_id == person.id, Payment.municipality_id == person.municipality_id
             )
             .order_by(Payment.received_on.desc(), Payment.id.desc())
+        )
+    )
+
+
+def persons_by_kassenzeichen(session: Session, municipality_id: int, query: str) -> set[int] | None:
+    """The persons a Kassenzeichen (as printed, with or without spaces) or its RF reference
+    names, through their tax accounts or claims; None when the query is neither."""
+    compact = re.sub(r"\s", "", query).upper()
+    kassenzeichen = normalize_kassenzeichen(query)
+    if is_valid_rf(compact) and is_valid_kassenzeichen(compact[4:]):
+        kassenzeichen = compact[4:]
+    if not is_valid_kassenzeichen(kassenzeichen):
+        return None
+    return set(
+        session.scalars(
+            select(TaxAccount.person_id).where(
+                TaxAccount.municipality_id == municipality_id,
+                TaxAccount.kassenzeichen == kassenzeichen,
+            )
+        )
+    ) | set(
+        session.scalars(
+            select(Claim.person_id).where(
+                Claim.municipality_id == municipality_id,
+                Claim.kassenzeichen == kassenzeichen,
+            )
         )
     )

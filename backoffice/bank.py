@@ -29,8 +29,8 @@ from core.kernel import audit, clock
 from core.kernel.errors import DomainError, FieldErrors, NotFound
 from core.kernel.money import format_euro
 from core.kernel.months import add_months
-from core.ledger import service as ledger
 from core.ledger.models import Claim
+from core.ledger.queries import ClaimView, claims_of
 from core.payments.bank import imports as bank_import
 from core.payments.bank import queue as queue_pages
 from core.payments.sepa import direct_debit, mandates
@@ -511,7 +511,7 @@ def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
     query = (request.args.get("q") or "").strip()[:100]
     results = persons.search_persons(db_session, line.municipality_id, query) if query else []
     chosen = None
-    open_claims: list[ledger.ClaimView] = []
+    open_claims: list[ClaimView] = []
     person_id = parse_id(request.args.get("person"))
     if person_id:
         try:
@@ -519,7 +519,7 @@ def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
         except NotFound:
             abort(404)
         open_claims = [
-            v for v in ledger.claims_of(db_session, chosen) if v.open_cents > 0 and not v.cancelled
+            v for v in claims_of(db_session, chosen) if v.open_cents > 0 and not v.cancelled
         ]
     return render_template(
         "backoffice/payments/bank/line_detail.html",

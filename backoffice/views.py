@@ -13,10 +13,12 @@ from werkzeug.wrappers import Response
 from core.identity import models as identity
 from core.kernel import audit
 from core.kernel.errors import NotFound
-from core.ledger import service as ledger
+from core.ledger.accounts import accounts_by_id
+from core.ledger.balances import credit_balance, person_balance
+from core.ledger.queries import claims_of, entries_of, payments_of
 from core.payments.card import surplus
+from core.payments.sepa.person_search import find_persons
 from core.persons import models as persons
-from core.persons import search
 from core.tenancy.municipalities import Municipality
 from portal.database import db
 from portal.forms import LoginForm, PersonSearchForm
@@ -71,7 +73,7 @@ def index() -> Response:
 def person_search() -> str:
     form = PersonSearchForm(request.args)
     query = (form.q.data or "").strip()
-    results = search.find_persons(db(), current_user.municipality_id, query) if query else []
+    results = find_persons(db(), current_user.municipality_id, query) if query else []
     return render_template(
         "backoffice/persons/person_search.html", form=form, query=query, results=results
     )
@@ -89,20 +91,20 @@ def person_detail(person_id: int) -> str:
         person = persons.get_person(session, current_user.municipality_id, person_id)
     except NotFound:
         abort(404)
-    claims = ledger.claims_of(session, person)
+    claims = claims_of(session, person)
     return render_template(
         "backoffice/persons/person_detail.html",
         person=person,
         claims=claims,
-        payments=ledger.payments_of(session, person),
-        entries=ledger.entries_of(session, person),
-        balance=ledger.person_balance(session, person),
-        credit=ledger.credit_balance(session, person),
+        payments=payments_of(session, person),
+        entries=entries_of(session, person),
+        balance=person_balance(session, person),
+        credit=credit_balance(session, person),
         trail=audit.trail(session, current_user.municipality_id, "person", person.id),
         surplus_refunds=surplus.surplus_refunds(
             session, current_user.municipality_id, person_id=person.id
         ),
-        accounts=ledger.accounts_by_id(session, person.municipality_id),
+        accounts=accounts_by_id(session, person.municipality_id),
         **dog_tax_context(person),
         **waste_context(person),
         **mandate_context(person),

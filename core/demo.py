@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from core.identity import models as identity
 from core.identity.models import Role
 from core.kernel.references import is_valid_creditor_id
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts
+from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
+from core.ledger.receipts import record_payment
 from core.levies.dog_tax.assessment import RulesCache, assess_person
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.rules import DogTaxRules
@@ -338,7 +340,7 @@ def _claims_and_payments(
     for kind, amount, text, due_dates in plan:
         for n, due in enumerate(due_dates, start=1):
             label = f"{text}, Rate {n}" if len(due_dates) > 1 else text
-            claim = ledger.post_claim(
+            claim = post_claim(
                 session,
                 person=person,
                 municipality=municipality,
@@ -366,7 +368,7 @@ def _claims_and_payments(
             overdue.append(claim.id)
     if overdue:
         reminder_day = as_of - timedelta(days=5)
-        ledger.post_claim(
+        post_claim(
             session,
             person=person,
             municipality=municipality,
@@ -392,7 +394,7 @@ def _settle(
     """Pay a due claim like most citizens do (on time, partly or not at all); False if unpaid."""
     if claim.due_date > as_of:
         return True
-    amount = ledger.open_amounts(session, [claim])[claim.id]
+    amount = open_amounts(session, [claim])[claim.id]
     if not amount:
         return True
     fate = rng.randrange(100) if forced_fate is None else forced_fate  # percent
@@ -402,7 +404,7 @@ def _settle(
     paid_on = claim.due_date + timedelta(
         days=rng.randint(0, 20) if partial else -rng.randint(0, 10)
     )
-    ledger.record_payment(
+    record_payment(
         session,
         person=person,
         amount_cents=amount // 2 if partial else amount,
@@ -862,7 +864,7 @@ def _mandates(
             as_of=as_of,
             actor=ACTOR,
         )
-        ledger.post_claim(
+        post_claim(
             session,
             person=person,
             municipality=municipality,

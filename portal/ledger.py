@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core.kernel import clock
-from core.ledger import service as ledger
+from core.ledger.balances import credit_balance
+from core.ledger.queries import claims_of
 from core.payments.card.checkout import AttemptStatus, PaymentAttempt
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.persons import models as persons
@@ -21,7 +22,7 @@ from portal.municipal import bp
 def account() -> str:
     session = db()
     person = persons.person_for_user(session, g.municipality.id, current_user.id)
-    views = ledger.claims_of(session, person) if person else []
+    views = claims_of(session, person) if person else []
     open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
     paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
     online = (
@@ -45,7 +46,7 @@ def account() -> str:
         open_items=open_views,
         paid_items=list(reversed(paid_views)),
         total_open=sum(v.open_cents for v in open_views),
-        credit=ledger.credit_balance(session, person) if person else 0,
+        credit=credit_balance(session, person) if person else 0,
         as_of=clock.today(),
         debits=debit_outlook(session, person, as_of=clock.today()) if person else {},
     )

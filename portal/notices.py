@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from core.kernel import archive, clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
-from core.ledger import service as ledger
+from core.ledger.balances import claim_balances
 from core.ledger.models import Claim
 from core.notices import records as notices
 from core.payments.sepa.debit_outlook import collecting, debit_outlook
@@ -86,7 +86,7 @@ def public_claim(token: str) -> tuple[str, int] | str:
             .order_by(Claim.due_date, Claim.id)
         )
     )
-    balances = ledger.claim_balances(session, claims)
+    balances = claim_balances(session, claims)
     today = clock.today()
     items = [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
     owner = session.get(Person, notice.person_id)

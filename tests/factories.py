@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.identity import models as identity
 from core.identity.models import Role, UserAccount
-from core.ledger import service as ledger
+from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.persons import models as persons
@@ -109,7 +109,7 @@ def claim(
     description: str = "Hundesteuer 2026",
     as_of: date = AS_OF,
 ) -> Claim:
-    return ledger.post_claim(
+    return post_claim(
         session,
         person=owner,
         municipality=municipality,

@@ -119,6 +119,20 @@ def register_citizen(
         identity.spend_hashing_time(data.password)
         account_mail.send_already_registered(session, municipality, existing, links)
         return
+    account = _create_account_with_person(session, municipality, data, context, as_of=as_of)
+    send_verification(
+        session, municipality, account, secret=secret, links=links, now=now, max_age=verify_max_age
+    )
+
+
+def _create_account_with_person(
+    session: Session,
+    municipality: Municipality,
+    data: Registration,
+    context: list[str | None],
+    *,
+    as_of: date,
+) -> UserAccount:
     account = identity.create_user(
         session,
         email=data.email,
@@ -140,9 +154,7 @@ def register_citizen(
         user_id=account.id,
         address=data.address,
     )
-    send_verification(
-        session, municipality, account, secret=secret, links=links, now=now, max_age=verify_max_age
-    )
+    return account
 
 
 def send_verification(

@@ -13,8 +13,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime
-from core.kernel.errors import NotFound
+from core.kernel.db import Base, UTCDateTime, get_scoped
 
 
 class Document(Base):
@@ -86,14 +85,13 @@ def store(
 
 
 def get_document(session: Session, municipality_id: int, document_id: int) -> Document:
-    document = session.scalars(
-        select(Document).where(
-            Document.id == document_id, Document.municipality_id == municipality_id
-        )
-    ).first()
-    if document is None:
-        raise NotFound("Dieses Dokument wurde nicht gefunden.")
-    return document
+    return get_scoped(
+        session,
+        Document,
+        municipality_id,
+        document_id,
+        not_found="Dieses Dokument wurde nicht gefunden.",
+    )
 
 
 def record_download(

@@ -1,4 +1,5 @@
-"""Declarative base, engines and sessions. No Flask: the portal, CLI and tests all use this."""
+"""Declarative base, engines and sessions, and the one tenancy-scoped lookup. No Flask: the
+portal, CLI and tests all use this."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from core.kernel.errors import NotFound
 
 # Stable constraint names so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -63,6 +66,30 @@ def enum_column(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+def get_scoped(
+    session: Session,
+    model: type[Row],
+    municipality_id: int,
+    object_id: int,
+    *,
+    not_found: str = "Dieser Eintrag wurde nicht gefunden.",
+) -> Row:
+    """The row ``object_id`` of ``model`` *of this municipality*: another municipality's row is
+    simply not found (NotFound with the German ``not_found``), so that no one learns it exists.
+
+    ``model`` has the columns ``id`` and ``municipality_id``."""
+    columns = model.__table__.c
+    row = session.scalars(
+        select(model).where(columns.id == object_id, columns.municipality_id == municipality_id)
+    ).first()
+    if row is None:
+        raise NotFound(not_found)
+    return row
 
 
 # How long a request waits for a lock (SQLite's write lock) before it gives up (and the edge answers

@@ -68,33 +68,15 @@ def epc_payload(
     if version not in ("001", "002"):
         raise ValidationError("Die GiroCode-Version muss 001 oder 002 sein.")
 
-    bic_text = bic.replace(" ", "").upper()
-    if bic_text:
-        try:
-            BIC(bic_text)
-        except SchwiftyException as exc:
-            raise ValidationError(f"Die BIC {bic!r} ist ungültig.") from exc
-    elif version == "001":
-        raise ValidationError("Für GiroCode-Version 001 ist die BIC anzugeben.")
-
+    bic_text = _bic_text(bic, version)
     name_text = _clean(name, "Der Name des Zahlungsempfängers", MAX_NAME, required=True)
 
     try:
         iban_text = IBAN(iban).compact
     except SchwiftyException as exc:
         raise ValidationError(f"Die IBAN {iban!r} ist ungültig.") from exc
-
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
-        raise ValidationError("Der Betrag muss in ganzen Cent angegeben werden.")
-    if not MIN_AMOUNT_CENTS <= amount_cents <= MAX_AMOUNT_CENTS:
-        raise ValidationError("Der Betrag muss zwischen 0,01 € und 999.999.999,99 € liegen.")
-    amount_text = f"EUR{to_decimal(amount_cents)}"
-
-    rf_text = ""
-    if rf_reference is not None and rf_reference.strip():
-        rf_text = rf_reference.replace(" ", "").upper()
-        if len(rf_text) > MAX_RF or not is_valid_rf(rf_text):
-            raise ValidationError(f"Die RF-Referenz {rf_reference!r} ist ungültig.")
+    amount_text = _amount_text(amount_cents)
+    rf_text = _rf_text(rf_reference)
     free_text = _clean(text or "", "Der Verwendungszweck", MAX_TEXT)
     if rf_text and free_text:
         raise ValidationError(
@@ -125,6 +107,35 @@ def epc_payload(
             f"Der GiroCode ist zu lang (höchstens {MAX_PAYLOAD_BYTES} Byte): Texte kürzen."
         )
     return payload
+
+
+def _bic_text(bic: str, version: str) -> str:
+    bic_text = bic.replace(" ", "").upper()
+    if bic_text:
+        try:
+            BIC(bic_text)
+        except SchwiftyException as exc:
+            raise ValidationError(f"Die BIC {bic!r} ist ungültig.") from exc
+    elif version == "001":
+        raise ValidationError("Für GiroCode-Version 001 ist die BIC anzugeben.")
+    return bic_text
+
+
+def _amount_text(amount_cents: int) -> str:
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
+        raise ValidationError("Der Betrag muss in ganzen Cent angegeben werden.")
+    if not MIN_AMOUNT_CENTS <= amount_cents <= MAX_AMOUNT_CENTS:
+        raise ValidationError("Der Betrag muss zwischen 0,01 € und 999.999.999,99 € liegen.")
+    return f"EUR{to_decimal(amount_cents)}"
+
+
+def _rf_text(rf_reference: str | None) -> str:
+    if rf_reference is None or not rf_reference.strip():
+        return ""
+    rf_text = rf_reference.replace(" ", "").upper()
+    if len(rf_text) > MAX_RF or not is_valid_rf(rf_text):
+        raise ValidationError(f"Die RF-Referenz {rf_reference!r} ist ungültig.")
+    return rf_text
 
 
 def qr_png(payload: str, *, box_size: int = 6) -> bytes:

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.kernel import audit, clock
 from core.kernel.db import Base, UTCDateTime, enum_column
 from core.ledger.kinds import ClaimKind
-from core.notices import records as notices  # noqa: F401  (claim.notice_id refers to notice)
 
 
 class AccountKind(enum.StrEnum):

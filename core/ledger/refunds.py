@@ -14,17 +14,15 @@ from sqlalchemy.orm import Session
 
 from core.kernel import audit
 from core.kernel.errors import LedgerError
-from core.ledger.models import Claim, EntryKind, JournalEntry, Payment, Posting
-from core.ledger.service import (
+from core.ledger.accounts import (
     CHANNEL_ACCOUNT,
-    _entry,
-    _post,
-    _save,
-    claim_balances,
-    credit_balance,
+    PersonAccounts,
     person_accounts,
     system_account,
 )
+from core.ledger.balances import claim_balances, credit_balance
+from core.ledger.journal import add_posting, new_entry, save_entry
+from core.ledger.models import Claim, EntryKind, JournalEntry, LedgerAccount, Payment, Posting
 from core.persons.models import Person
 
 
@@ -51,8 +49,7 @@ def book_refund(
     person = session.get_one(Person, payment.person_id)
     accounts = person_accounts(session, person)
     cash = system_account(session, payment.municipality_id, CHANNEL_ACCOUNT[payment.channel])
-    entry = _entry(
-        session,
+    entry = new_entry(
         person,
         EntryKind.REFUND,
         value_date=as_of,
@@ -62,8 +59,35 @@ def book_refund(
     remaining = amount_cents
     from_credit = min(remaining, max(credit_balance(session, person), 0))
     if from_credit:
-        _post(entry, accounts.credit, cash, from_credit, payment_id=payment.id)
+        add_posting(entry, accounts.credit, cash, from_credit, payment_id=payment.id)
         remaining -= from_credit
+    remaining -= _reopen_settled_claims(session, entry, payment, accounts, cash, remaining)
+    if remaining:
+        raise LedgerError(
+            "Dieser Betrag ist nicht mehr als Zahlung vorhanden und kann nicht erstattet werden."
+        )
+    save_entry(session, entry)
+    audit.record(
+        session,
+        actor=actor,
+        action="payment.refunded",
+        obj=payment,
+        municipality_id=payment.municipality_id,
+        after={"amount_cents": amount_cents, "reason": reason},
+    )
+    return entry
+
+
+def _reopen_settled_claims(
+    session: Session,
+    entry: JournalEntry,
+    payment: Payment,
+    accounts: PersonAccounts,
+    cash: LedgerAccount,
+    amount_cents: int,
+) -> int:
+    """Refund up to ``amount_cents`` from the claims the payment settled, newest first, each
+    only as far as it is still paid; returns how much that covered."""
     settled = list(
         session.scalars(
             select(Posting)
@@ -77,12 +101,13 @@ def book_refund(
     )
     claims = session.scalars(select(Claim).where(Claim.id.in_({p.claim_id for p in settled})))
     room = {cid: b.paid_cents for cid, b in claim_balances(session, claims).items()}
+    remaining = amount_cents
     for posting in settled:
         if not remaining:
             break
         part = min(remaining, posting.amount_cents, room.get(posting.claim_id or 0, 0))
         if part:
-            _post(
+            add_posting(
                 entry,
                 accounts.receivable,
                 cash,
@@ -92,17 +117,4 @@ def book_refund(
             )
             room[posting.claim_id or 0] -= part
             remaining -= part
-    if remaining:
-        raise LedgerError(
-            "Dieser Betrag ist nicht mehr als Zahlung vorhanden und kann nicht erstattet werden."
-        )
-    _save(session, entry)
-    audit.record(
-        session,
-        actor=actor,
-        action="payment.refunded",
-        obj=payment,
-        municipality_id=payment.municipality_id,
-        after={"amount_cents": amount_cents, "reason": reason},
-    )
-    return entry
+    return amount_cents - remaining

@@ -11,7 +11,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.ledger import service as ledger
+from core.ledger.balances import ClaimBalance, claim_balances
+from core.ledger.claims import post_claim, reduce_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.notices.records import Notice
@@ -72,9 +73,9 @@ def booked_per_key_of(
             .order_by(Claim.id)
         )
     ]
-    balances: dict[int, ledger.ClaimBalance] = {}
+    balances: dict[int, ClaimBalance] = {}
     for start in range(0, len(claims), 2000):
-        balances.update(ledger.claim_balances(session, claims[start : start + 2000]))
+        balances.update(claim_balances(session, claims[start : start + 2000]))
     amounts: dict[int, dict[str, int]] = {pid: defaultdict(int) for pid in ids}
     by_key: dict[int, dict[str, list[Claim]]] = {pid: defaultdict(list) for pid in ids}
     for claim in claims:
@@ -119,7 +120,7 @@ def book(
         if change.difference_cents > 0:
             target = by_key[change.key]
             description = target.description + (", Nachforderung" if change.before_cents else "")
-            claim = ledger.post_claim(
+            claim = post_claim(
                 session,
                 person=person,
                 municipality=municipality,
@@ -157,10 +158,10 @@ def _reduce(
     """Lower a key's claims by ``cents``, newest first; returns the claims reduced."""
     reduced = []
     for claim in reversed(claims):
-        assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+        assessed = claim_balances(session, [claim])[claim.id].assessed_cents
         part = min(assessed, cents)
         if part:
-            ledger.reduce_claim(session, claim, part, as_of=as_of, actor=actor, reason=reason)
+            reduce_claim(session, claim, part, as_of=as_of, actor=actor, reason=reason)
             reduced.append(claim)
             cents -= part
         if not cents:

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
+from core.ledger.claims import post_claim
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
 from core.levies.prenotification import with_direct_debit
@@ -43,7 +44,7 @@ def issue_fee_notice(
 ) -> tuple[Notice, Claim]:
     """Issue the fee notice and book its claim (pre-notified by the notice where a mandate
     pays the person's fees); returns both."""
-    account = ledger.tax_account(session, person, municipality, kind)
+    account = tax_account(session, person, municipality, kind)
     notice = new_notice(
         session,
         municipality=municipality,
@@ -73,7 +74,7 @@ def issue_fee_notice(
         ),
         actor=actor,
     )
-    claim = ledger.post_claim(
+    claim = post_claim(
         session,
         person=person,
         municipality=municipality,

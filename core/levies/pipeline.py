@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core.ledger import service as ledger
+from core.ledger.accounts import open_tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
 from core.levies import booking, run_guards
@@ -215,7 +215,7 @@ def _assess(
     person = case.person
     account = accounts.get(person.id)
     if account is None:  # the person's first notice of the levy (a second subject finds it)
-        account = ledger.open_tax_account(session, person, municipality, levy.kind)
+        account = open_tax_account(session, person, municipality, levy.kind)
         accounts[person.id] = account
     booked = case.booked[tables[INSTALMENTS].year][0]
     previous = sum(booked.values())

@@ -5,7 +5,7 @@ A notice must say what is true: what is assessed, what was already assessed and 
 remains (a final payment or a credit), and as direct-debit pre-notification only the amounts
 still to be collected. The rows mirror :func:`core.levies.booking.book` exactly: claims
 kept stand at their own due dates, a reduction lowers the newest claims of a key first (what
-had been paid beyond the new amount becomes credit, :func:`core.ledger.service.reduce_claim`),
+had been paid beyond the new amount becomes credit, :func:`core.ledger.claims.reduce_claim`),
 an increase is a new claim at the target's due date.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.ledger.balances import ClaimBalance, claim_balances
 from core.ledger.models import Claim
-from core.ledger.service import ClaimBalance, claim_balances
 from core.levies import prenotification
 from core.levies.booking import Target
 from core.notices.records import Notice

@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime, enum_column
-from core.kernel.errors import NotFound, ValidationError
+from core.kernel.db import Base, UTCDateTime, enum_column, get_scoped
+from core.kernel.errors import ValidationError
 from core.kernel.name_folding import SEARCH_NAME_LENGTH, query_words, search_name
 from core.tenancy.municipalities import next_number
 
@@ -179,12 +179,9 @@ def change_address(
 
 def get_person(session: Session, municipality_id: int, person_id: int) -> Person:
     """Load a person *of this municipality*; another municipality's person is simply not found."""
-    person = session.scalars(
-        select(Person).where(Person.id == person_id, Person.municipality_id == municipality_id)
-    ).first()
-    if person is None:
-        raise NotFound("Diese Person wurde nicht gefunden.")
-    return person
+    return get_scoped(
+        session, Person, municipality_id, person_id, not_found="Diese Person wurde nicht gefunden."
+    )
 
 
 def person_for_user(session: Session, municipality_id: int, user_id: int) -> Person | None:

@@ -1,51 +1,38 @@
 """Finding a person by what a clerk has at hand: a name (in any spelling of umlauts and
-diacritics, see core.kernel.name_folding), a person number, a Kassenzeichen (as
-printed, with or without spaces), an RF reference, or a SEPA mandate reference — e.g. when a
-bank or a citizen calls about a payment."""
+diacritics, see core.kernel.name_folding) or a person number — or a reference that an upper
+layer keeps (a Kassenzeichen or RF reference of the ledger, a SEPA mandate reference), looked up
+by the finders the caller passes (core.payments.sepa.person_search), so that persons import
+nothing above them."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
-from core.ledger.models import Claim, TaxAccount
-from core.payments.sepa.mandates import find_by_reference, is_valid_mandate_reference
 from core.persons.models import Person, search_persons
 
+# (session, municipality_id, query) -> ids of the persons the query names as a reference of this
+# kind, or None when the query is not such a reference (the next finder, then names, are tried).
+ReferenceFinder = Callable[[Session, int, str], set[int] | None]
 
-def find_persons(session: Session, municipality_id: int, query: str) -> list[Person]:
+
+def find_persons(
+    session: Session,
+    municipality_id: int,
+    query: str,
+    *,
+    reference_finders: Sequence[ReferenceFinder] = (),
+) -> list[Person]:
     """Persons of this municipality the query names (references first, then names)."""
     text = query.strip()
     if not text:
         return []
-    compact = re.sub(r"\s", "", text).upper()
-    kassenzeichen = normalize_kassenzeichen(text)
-    if is_valid_rf(compact) and is_valid_kassenzeichen(compact[4:]):
-        kassenzeichen = compact[4:]
-    if is_valid_kassenzeichen(kassenzeichen):
-        ids = set(
-            session.scalars(
-                select(TaxAccount.person_id).where(
-                    TaxAccount.municipality_id == municipality_id,
-                    TaxAccount.kassenzeichen == kassenzeichen,
-                )
-            )
-        ) | set(
-            session.scalars(
-                select(Claim.person_id).where(
-                    Claim.municipality_id == municipality_id,
-                    Claim.kassenzeichen == kassenzeichen,
-                )
-            )
-        )
-        return _persons(session, municipality_id, ids)
-    if not text.isdigit() and is_valid_mandate_reference(compact):
-        mandate = find_by_reference(session, municipality_id, compact)
-        if mandate is not None:
-            return _persons(session, municipality_id, {mandate.person_id})
+    for finder in reference_finders:
+        ids = finder(session, municipality_id, text)
+        if ids is not None:
+            return _persons(session, municipality_id, ids)
     return search_persons(session, municipality_id, text)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
 from core.kernel.references import make_kassenzeichen, make_rf
-from core.ledger import service as ledger
+from core.ledger.accounts import system_account
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import (
     AccountKind,
@@ -57,7 +57,7 @@ def _bulk(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
 def setup(session: Session, persons: int, with_mandate: int) -> tuple[Municipality, list[Claim]]:
     m = factories.municipality(session)
     factories.sepa_statute(session, m)
-    revenue = ledger.system_account(session, m.id, KINDS[ClaimKind.PROPERTY_TAX].revenue_account)
+    revenue = system_account(session, m.id, KINDS[ClaimKind.PROPERTY_TAX].revenue_account)
     created = clock.now()
     _bulk(
         session,

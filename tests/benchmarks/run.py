@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
 from core.kernel.months import add_months
-from core.ledger import service as ledger
+from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
+from core.ledger.receipts import record_payment
 from core.levies.dog_tax.assessment import assess_all
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.notices.records import Notice, NoticeSettings, ensure_document
@@ -54,7 +55,7 @@ def bench_ledger(url: str, claims: int) -> None:
         made = []
         for i in range(claims):
             made.append(
-                ledger.post_claim(
+                post_claim(
                     session,
                     person=people[i % len(people)],
                     municipality=m,
@@ -72,7 +73,7 @@ def bench_ledger(url: str, claims: int) -> None:
         claim_s = time.perf_counter() - started
         started = time.perf_counter()
         for i, claim in enumerate(made):
-            ledger.record_payment(
+            record_payment(
                 session,
                 person=people[i % len(people)],
                 amount_cents=7200,

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from core.kernel import clock, tokens
 from core.kernel.money import format_euro
 from core.kernel.references import make_rf
-from core.ledger import service as ledger
+from core.ledger.balances import claim_balances
 from core.ledger.models import Claim, Payment
 from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
 from portal.payments.card import ATTEMPT_LINK_AGE, ATTEMPT_PURPOSE
@@ -112,7 +112,7 @@ def booking(engine: Engine, attempt_id: int) -> Booking:
     with Session(engine) as session:
         attempt = session.get_one(PaymentAttempt, attempt_id)
         claims = session.scalars(select(Claim).where(Claim.id.in_(attempt.claim_ids))).all()
-        balances = ledger.claim_balances(session, claims)
+        balances = claim_balances(session, claims)
         payments = session.execute(
             select(Payment.id, Payment.amount_cents)
             .where(Payment.external_ref == attempt.provider_ref)

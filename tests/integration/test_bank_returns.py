@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from core.kernel.errors import ValidationError
-from core.ledger import service as ledger
+from core.ledger.accounts import system_account
+from core.ledger.balances import account_balance, open_amounts, trial_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments.bank import imports as bank_import
@@ -87,7 +88,7 @@ def _import(db: Any, c: Any, data: bytes) -> bank_import.ImportReport:
 
 
 def _account(db: Any, c: Any, code: str) -> int:
-    return ledger.account_balance(db, ledger.system_account(db, c.m.id, code))
+    return account_balance(db, system_account(db, c.m.id, code))
 
 
 def _cost_claims(db: Any, c: Any) -> list[int]:
@@ -126,12 +127,12 @@ def test_return_with_charges_reverses_the_debit_and_claims_the_charges(
     assert (report.returns, report.queued) == (1, 0)
     assert report.return_charges_cents == 300 and report.return_charges_passed_on_cents == 300
     assert c.item.status is ItemStatus.RETURNED
-    assert ledger.open_amounts(db, [c.claim]) == {c.claim.id: 3300}  # open again
+    assert open_amounts(db, [c.claim]) == {c.claim.id: 3300}  # open again
     assert _cost_claims(db, c) == [300]  # what the bank charged, statute passes it on
     assert _account(db, c, "1800") == 3300 - 3600  # the bank took 36 €
     assert _account(db, c, "6750") == 300
     assert _account(db, c, "1820") == 0
-    assert sum(ledger.trial_balance(db, c.m.id).values()) == 0
+    assert sum(trial_balance(db, c.m.id).values()) == 0
     line = db.scalars(select(BankLine).where(BankLine.status == LineStatus.RETURNED)).one()
     assert (line.amount_cents, line.original_amount_cents, line.charges_cents) == (3600, 3300, 300)
     assert line.amount_text == "36,00 € (Originalbetrag 33,00 € + Bankentgelt 3,00 €)"
@@ -185,8 +186,8 @@ def test_a_return_that_does_not_add_up_goes_to_the_queue_with_both_amounts(
     assert (report.returns, report.queued, report.queued_cents) == (0, 1, 3600)
     (line,) = bank_import.queue(db, c.m.id)
     assert shown in (line.note or "") and "36,00 €" in (line.note or "")
-    assert ledger.open_amounts(db, [c.claim]) == {c.claim.id: 0}  # nothing guessed
-    assert sum(ledger.trial_balance(db, c.m.id).values()) == 0
+    assert open_amounts(db, [c.claim]) == {c.claim.id: 0}  # nothing guessed
+    assert sum(trial_balance(db, c.m.id).values()) == 0
 
 
 def test_split_return() -> None:
@@ -255,7 +256,7 @@ def test_pain002_rejection_matched_by_original_amount_and_charges_passed_on(
     data = _pain002(run.message_id, item.end_to_end_id, "33.00", "3.00")
     report = bank_import.import_statements(db, m, data, filename="p", as_of=COLLECTION, actor="t")
     assert (report.rejected, report.return_fees, report.return_charges_cents) == (1, 1, 300)
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 3300}
+    assert open_amounts(db, [claim]) == {claim.id: 3300}
     fee = db.scalars(select(Claim).where(Claim.kind == ClaimKind.RETURN_DEBIT_FEE)).one()
     assert (fee.person_id, fee.amount_cents) == (person.id, 300)
 
@@ -306,6 +307,6 @@ def test_returns_as_banks_write_them(db: Any, make: Any, entry_extra: str, detai
     c = _collected(db, make)
     report = _import(db, c, _hand_written_return(c, entry_extra, details))
     assert (report.returns, report.queued, report.return_charges_cents) == (1, 0, 300)
-    assert ledger.open_amounts(db, [c.claim]) == {c.claim.id: 3300}
+    assert open_amounts(db, [c.claim]) == {c.claim.id: 3300}
     assert _cost_claims(db, c) == [300]
     assert _account(db, c, "1800") == 3300 - 3600

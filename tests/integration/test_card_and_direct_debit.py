@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.kernel import clock
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts, trial_balance
 from core.payments.card import checkout, reservations
 from core.payments.card.provider import Intent
 from core.payments.sepa import direct_debit, mandates
@@ -132,13 +132,13 @@ def test_a_run_leaves_out_an_item_a_card_payment_holds_and_takes_it_later(
     assert result.run is not None
     assert {i.claim_id for i in direct_debit.items_of(db, result.run)} == {free.id}
     assert result.skipped.get("card_payment_running") == 1
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 4500}
+    assert open_amounts(db, [claim]) == {claim.id: 4500}
 
     reservations.release(db, attempt.id, now=clock.now())  # the attempt ended unpaid
     later = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert later.run is not None
     assert {i.claim_id for i in direct_debit.items_of(db, later.run)} == {claim.id}
-    assert sum(ledger.trial_balance(db, m.id).values()) == 0
+    assert sum(trial_balance(db, m.id).values()) == 0
 
 
 def test_a_hold_past_its_time_still_keeps_the_run_away(db: Any, setup: Any) -> None:
@@ -152,4 +152,4 @@ def test_a_hold_past_its_time_still_keeps_the_run_away(db: Any, setup: Any) -> N
     direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert result.skipped.get("card_payment_running") == 1
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 4500}
+    assert open_amounts(db, [claim]) == {claim.id: 4500}

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from core.kernel.db import make_engine
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts, trial_balance
 from core.payments.card import checkout
 from core.payments.card.checkout import PaymentAttempt
 from core.payments.card.provider import Intent
@@ -84,8 +84,8 @@ def test_simultaneous_attempts_on_one_claim_reserve_it_once(
             assert len(attempts) == 1 and attempts[0].amount_cents == 4842
             assert check.scalar(select(func.count(ClaimReservation.id))) == 1
             claims = [check.get_one(type(claim), claim.id), check.get_one(type(other), other.id)]
-            assert ledger.open_amounts(check, claims) == {claim.id: 4842, other.id: 1000}
-            assert sum(ledger.trial_balance(check, m.id).values()) == 0
+            assert open_amounts(check, claims) == {claim.id: 4842, other.id: 1000}
+            assert sum(trial_balance(check, m.id).values()) == 0
     finally:
         engine.dispose()
 

@@ -11,8 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
-from core.ledger import service as ledger
+from core.ledger.balances import credit_balance, open_amounts, trial_balance
 from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
 from core.payments.card import checkout
 from core.payments.card.provider import Intent
 from tests import factories
@@ -71,7 +72,7 @@ def _run(session: Session, due: int, other: int, paid_meanwhile: int, notificati
     )
     today = clock.today()
     if paid_meanwhile:
-        ledger.record_payment(
+        record_payment(
             session,
             person=person,
             amount_cents=paid_meanwhile,
@@ -91,7 +92,7 @@ def _run(session: Session, due: int, other: int, paid_meanwhile: int, notificati
             as_of=today,
             provider=provider,  # type: ignore[arg-type]
         )
-    assert ledger.open_amounts(session, [claim, untouched]) == {claim.id: 0, untouched.id: other}
+    assert open_amounts(session, [claim, untouched]) == {claim.id: 0, untouched.id: other}
     assert list(provider.refunds.values()) == ([paid_meanwhile] if paid_meanwhile else [])
-    assert ledger.credit_balance(session, person) == 0
-    assert sum(ledger.trial_balance(session, m.id).values()) == 0
+    assert credit_balance(session, person) == 0
+    assert sum(trial_balance(session, m.id).values()) == 0

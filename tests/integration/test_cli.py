@@ -13,8 +13,9 @@ from core import demo
 from core.identity import models as identity
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
-from core.ledger import service as ledger
+from core.ledger.balances import trial_balance
 from core.ledger.models import Claim, Payment
+from core.ledger.queries import claims_of
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -56,11 +57,11 @@ def test_upgrade_and_demo_on_a_fresh_database(fresh_env: dict[str, str]) -> None
         assert session.scalar(select(func.count(Claim.id))) > 50
         assert session.scalar(select(func.count(Payment.id))) > 10
         for m in municipalities:
-            assert sum(ledger.trial_balance(session, m.id).values()) == 0
+            assert sum(trial_balance(session, m.id).values()) == 0
         for login in demo.LOGINS:
             assert identity.authenticate(session, login.email, demo.DEMO_PASSWORD) is not None
         erika = session.scalars(select(Person).where(Person.family_name == "Mustermann")).one()
-        views = ledger.claims_of(session, erika)
+        views = claims_of(session, erika)
         assert any(v.open_cents and v.claim.due_date < clock.today() for v in views)  # overdue
         assert any(v.open_cents == 0 and not v.cancelled for v in views)  # paid
         session.rollback()

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
 from core.payments.sepa import direct_debit, mandates
 from core.payments.sepa.debit_outlook import DebitState, debit_outlook
 
@@ -112,7 +113,7 @@ def test_a_changed_amount_or_a_passed_day_is_no_announcement(db: Any, setup: Any
     grant(db, m, person)
     announce(db, m)
     assert debit_outlook(db, person, as_of=COLLECTION.replace(day=17)) == {}  # day passed
-    ledger.record_payment(
+    record_payment(
         db,
         person=person,
         amount_cents=500,
@@ -127,7 +128,7 @@ def test_a_changed_amount_or_a_passed_day_is_no_announcement(db: Any, setup: Any
 
 def test_scope_only_the_levy_of_a_levy_mandate(db: Any, make: Any, setup: Any) -> None:
     m, person, dog_claim = setup
-    waste_account = ledger.tax_account(db, person, m, ClaimKind.WASTE_FEE)
+    waste_account = tax_account(db, person, m, ClaimKind.WASTE_FEE)
     waste = make.claim(
         m,
         person,

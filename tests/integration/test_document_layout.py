@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.kernel import archive
-from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.services import Registration, submit_registration
@@ -283,7 +283,7 @@ def test_payment_receipt(client: Any, db: Session, make: Any, town: Any) -> None
     user = make.user()
     payer = make.person(town, user=user, family_name="Zahlemann")
     claim = make.claim(town, payer, amount=4842, description="Hundesteuer 2026, 1. Rate")
-    payment = ledger.record_payment(
+    payment = record_payment(
         db,
         person=payer,
         amount_cents=5000,  # 1.58 € more: the receipt shows the credit

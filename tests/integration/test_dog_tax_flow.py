@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from core.kernel import archive
 from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
-from core.ledger import service as ledger
+from core.ledger.balances import credit_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
+from core.ledger.queries import claims_of
+from core.ledger.receipts import record_payment
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus, EndReason, dogs_of
 from core.levies.dog_tax.services import (
@@ -167,7 +169,7 @@ def test_deregistration_mid_year_turns_the_paid_surplus_into_credit(
 ) -> None:
     owner = make.person(town)
     register(db, town, owner)
-    ledger.record_payment(
+    record_payment(
         db,
         person=owner,
         amount_cents=9600,
@@ -191,8 +193,8 @@ def test_deregistration_mid_year_turns_the_paid_surplus_into_credit(
     change = notices_of(db, owner.id, town.id)[0]
     assert change.title.startswith("Änderungsbescheid")
     assert (change.previous_cents, change.total_cents) == (9600, 4800)  # January–June
-    assert ledger.credit_balance(db, owner) == 4800
-    assert sum(v.open_cents for v in ledger.claims_of(db, owner)) == 0
+    assert credit_balance(db, owner) == 4800
+    assert sum(v.open_cents for v in claims_of(db, owner)) == 0
 
 
 def test_deregistration_before_registration_is_refused(db: Session, make: Any, town: Any) -> None:

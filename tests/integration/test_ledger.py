@@ -10,16 +10,21 @@ from sqlalchemy.orm import Session
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
 from core.kernel.references import is_valid_kassenzeichen, is_valid_rf
-from core.ledger import service as ledger
+from core.ledger.accounts import system_account
+from core.ledger.balances import account_balance, credit_balance, open_amounts, person_balance
+from core.ledger.claims import rf_reference
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import EntryKind, JournalEntry, PaymentChannel, Posting
+from core.ledger.queries import payments_of
+from core.ledger.receipts import record_payment
+from core.ledger.reversals import reverse_entry
 
 DAY = date(2026, 3, 1)
 
 
 def pay(db: Session, person: Any, amount: int, **kw: Any) -> Any:
     kw.setdefault("received_on", DAY)
-    return ledger.record_payment(
+    return record_payment(
         db,
         person=person,
         amount_cents=amount,
@@ -31,7 +36,7 @@ def pay(db: Session, person: Any, amount: int, **kw: Any) -> Any:
 
 
 def open_of(db: Session, claim: Any) -> int:
-    return ledger.open_amounts(db, [claim])[claim.id]
+    return open_amounts(db, [claim])[claim.id]
 
 
 def test_claim_gets_kassenzeichen_and_books_receivable_against_revenue(
@@ -42,11 +47,11 @@ def test_claim_gets_kassenzeichen_and_books_receivable_against_revenue(
     c = make.claim(m, p, amount=13525)
     assert c.kassenzeichen.startswith("555")
     assert is_valid_kassenzeichen(c.kassenzeichen)
-    assert is_valid_rf(ledger.rf_reference(c))
+    assert is_valid_rf(rf_reference(c))
     assert open_of(db, c) == 13525
-    assert ledger.person_balance(db, p) == 13525
-    revenue = ledger.system_account(db, m.id, "4010")
-    assert ledger.account_balance(db, revenue) == -13525
+    assert person_balance(db, p) == 13525
+    revenue = system_account(db, m.id, "4010")
+    assert account_balance(db, revenue) == -13525
     assert (
         db.scalar(
             select(func.count())
@@ -94,12 +99,12 @@ def test_overpayment_becomes_credit_and_is_offset_against_the_next_claim(
     c = make.claim(m, p, amount=2500)
     pay(db, p, 4000)
     assert open_of(db, c) == 0
-    assert ledger.credit_balance(db, p) == 1500
-    assert ledger.person_balance(db, p) == -1500
+    assert credit_balance(db, p) == 1500
+    assert person_balance(db, p) == -1500
     nxt = make.claim(m, p, amount=2500, due=date(2026, 5, 15))
     assert open_of(db, nxt) == 1000
-    assert ledger.credit_balance(db, p) == 0
-    assert ledger.person_balance(db, p) == 1000
+    assert credit_balance(db, p) == 0
+    assert person_balance(db, p) == 1000
 
 
 def test_partial_payment_leaves_the_rest_open(db: Session, make: Any) -> None:
@@ -117,7 +122,7 @@ def test_same_external_transaction_is_booked_once(db: Session, make: Any) -> Non
     first = pay(db, p, 2500, channel=PaymentChannel.CARD, external_ref="pi_123")
     again = pay(db, p, 2500, channel=PaymentChannel.CARD, external_ref="pi_123")
     assert first.id == again.id
-    assert len(ledger.payments_of(db, p)) == 1
+    assert len(payments_of(db, p)) == 1
     with pytest.raises(LedgerError):
         pay(db, p, 9999, channel=PaymentChannel.CARD, external_ref="pi_123")
 
@@ -132,14 +137,14 @@ def test_reversing_a_payment_reopens_the_claim(db: Session, make: Any) -> None:
             JournalEntry.kind == EntryKind.PAYMENT, JournalEntry.person_id == p.id
         )
     ).one()
-    reversal = ledger.reverse_entry(db, entry, as_of=DAY, actor="test", reason="Rücklastschrift")
+    reversal = reverse_entry(db, entry, as_of=DAY, actor="test", reason="Rücklastschrift")
     assert reversal.reverses_entry_id == entry.id
     assert open_of(db, c) == 2500
     assert payment.reversed_by_entry_id == reversal.id
     with pytest.raises(LedgerError, match="bereits storniert"):
-        ledger.reverse_entry(db, entry, as_of=DAY, actor="test", reason="nochmal")
+        reverse_entry(db, entry, as_of=DAY, actor="test", reason="nochmal")
     with pytest.raises(LedgerError, match="Nur Sollstellungen und Zahlungen"):
-        ledger.reverse_entry(db, reversal, as_of=DAY, actor="test", reason="x")
+        reverse_entry(db, reversal, as_of=DAY, actor="test", reason="x")
 
 
 def test_cancelling_a_paid_claim_turns_the_payment_into_credit(db: Session, make: Any) -> None:
@@ -152,10 +157,10 @@ def test_cancelling_a_paid_claim_turns_the_payment_into_credit(db: Session, make
             JournalEntry.kind == EntryKind.CLAIM, JournalEntry.person_id == p.id
         )
     ).one()
-    ledger.reverse_entry(db, claim_entry, as_of=DAY, actor="test", reason="Hund abgemeldet")
+    reverse_entry(db, claim_entry, as_of=DAY, actor="test", reason="Hund abgemeldet")
     assert c.cancelled_by_entry_id is not None
     assert open_of(db, c) == 0
-    assert ledger.credit_balance(db, p) == 1000
+    assert credit_balance(db, p) == 1000
 
 
 def test_reversing_a_payment_whose_credit_was_used_reopens_the_other_claim(
@@ -172,10 +177,10 @@ def test_reversing_a_payment_whose_credit_was_used_reopens_the_other_claim(
             JournalEntry.kind == EntryKind.PAYMENT, JournalEntry.person_id == p.id
         )
     ).one()
-    ledger.reverse_entry(db, payment_entry, as_of=DAY, actor="test", reason="Rückbuchung")
+    reverse_entry(db, payment_entry, as_of=DAY, actor="test", reason="Rückbuchung")
     assert open_of(db, first) == 1000
     assert open_of(db, second) == 2000
-    assert ledger.credit_balance(db, p) == 0
+    assert credit_balance(db, p) == 0
 
 
 def test_posted_rows_cannot_be_changed_through_the_orm(db: Session, make: Any) -> None:

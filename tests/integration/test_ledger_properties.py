@@ -10,7 +10,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import LedgerError
-from core.ledger import service as ledger
+from core.ledger.balances import account_balance, claim_balances, credit_balance, person_balance
+from core.ledger.claims import post_claim, reduce_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import (
     AccountKind,
@@ -21,6 +22,9 @@ from core.ledger.models import (
     PaymentChannel,
     Posting,
 )
+from core.ledger.queries import claims_of
+from core.ledger.receipts import record_payment
+from core.ledger.reversals import reverse_entry
 from tests import factories
 
 START = date(2026, 1, 1)
@@ -52,7 +56,7 @@ def check_invariants(session: Session, municipality_id: int, people: list[Any]) 
             select(LedgerAccount).where(LedgerAccount.municipality_id == municipality_id)
         )
     )
-    balances = {a.id: ledger.account_balance(session, a) for a in accounts}
+    balances = {a.id: account_balance(session, a) for a in accounts}
     # double entry: all balances of the municipality add up to zero
     assert sum(balances.values()) == 0
     by_kind: dict[AccountKind, int] = {}
@@ -66,20 +70,20 @@ def check_invariants(session: Session, municipality_id: int, people: list[Any]) 
     )
     assert by_kind.get(AccountKind.BANK, 0) + by_kind.get(AccountKind.CLEARING, 0) == standing
     for person in people:
-        views = ledger.claims_of(session, person)
+        views = claims_of(session, person)
         for v in views:
             # never over-paid, never more than assessed, never more than the original claim
             assert 0 <= v.open_cents <= v.assessed_cents <= v.claim.amount_cents
             if v.cancelled:
                 assert v.open_cents == 0
-        credit = ledger.credit_balance(session, person)
+        credit = credit_balance(session, person)
         assert credit >= 0
         open_total = sum(v.open_cents for v in views)
-        assert ledger.person_balance(session, person) == open_total - credit
+        assert person_balance(session, person) == open_total - credit
         # credit is always offset against open items right away
         assert credit == 0 or open_total == 0
     # revenue equals what stands of the claims
-    standing_claims = sum(v.assessed_cents for p in people for v in ledger.claims_of(session, p))
+    standing_claims = sum(v.assessed_cents for p in people for v in claims_of(session, p))
     assert -by_kind.get(AccountKind.REVENUE, 0) == standing_claims
 
 
@@ -106,7 +110,7 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
         if op[0] == "claim":
             _, who, kind, amount, offset = op
             claims.append(
-                ledger.post_claim(
+                post_claim(
                     session,
                     person=people[who],
                     municipality=m,
@@ -126,7 +130,7 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
                 if own and claim_index is not None
                 else None
             )
-            ledger.record_payment(
+            record_payment(
                 session,
                 person=people[who],
                 amount_cents=amount,
@@ -140,10 +144,10 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
             _, pick, percent = op
             if claims:
                 claim = claims[pick % len(claims)]
-                assessed = ledger.claim_balances(session, [claim])[claim.id].assessed_cents
+                assessed = claim_balances(session, [claim])[claim.id].assessed_cents
                 by = max(1, assessed * percent // 100)
                 if claim.cancelled_by_entry_id is None and assessed:
-                    ledger.reduce_claim(
+                    reduce_claim(
                         session, claim, by, as_of=START, actor="test", reason="Änderungsbescheid"
                     )
         else:
@@ -159,7 +163,7 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
             )
             if entries:
                 try:
-                    ledger.reverse_entry(
+                    reverse_entry(
                         session,
                         entries[op[1] % len(entries)],
                         as_of=START,

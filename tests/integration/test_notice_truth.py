@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from core.ledger import service as ledger
 from core.ledger.models import PaymentChannel
+from core.ledger.queries import claims_of, open_items
+from core.ledger.receipts import record_payment
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.water import assessment as water_run
@@ -117,10 +118,10 @@ def water_bill_after_paid_advances(db: Session, make: Any, town: Any, *, mandate
             as_of=date(2026, 1, 20),
             actor="t",
         )
-    ledger.record_payment(
+    record_payment(
         db,
         person=owner,
-        amount_cents=sum(item.open_cents for item in ledger.open_items(db, owner)),
+        amount_cents=sum(item.open_cents for item in open_items(db, owner)),
         received_on=date(2026, 11, 20),
         channel=PaymentChannel.BANK_TRANSFER,
         as_of=date(2026, 11, 20),
@@ -217,10 +218,8 @@ def test_a_change_notice_with_partly_paid_instalments_says_what_was_paid_and_is_
     )
     assert first is not None
     rate = first.data["instalments"][0]["amount_cents"]
-    claims = sorted(
-        (v.claim for v in ledger.claims_of(db, owner)), key=lambda c: c.assessment_key or ""
-    )
-    ledger.record_payment(  # the first instalment and 10 € of the second
+    claims = sorted((v.claim for v in claims_of(db, owner)), key=lambda c: c.assessment_key or "")
+    record_payment(  # the first instalment and 10 € of the second
         db,
         person=owner,
         amount_cents=rate + 1000,
@@ -273,10 +272,10 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
             as_of=date(2026, 1, 20),
             actor="t",
         )
-    ledger.record_payment(
+    record_payment(
         db,
         person=owner,
-        amount_cents=sum(item.open_cents for item in ledger.open_items(db, owner)),
+        amount_cents=sum(item.open_cents for item in open_items(db, owner)),
         received_on=date(2026, 11, 20),
         channel=PaymentChannel.BANK_TRANSFER,
         as_of=date(2026, 11, 20),
@@ -321,7 +320,7 @@ def test_a_waste_change_notice_with_partly_paid_instalments(
     register(db, town, owner, prop)  # the first notice: four instalments of 39.18 €
     first, second = waste_claims(db, owner)[:2]
     paid = first.amount_cents + second.amount_cents // 2
-    ledger.record_payment(
+    record_payment(
         db,
         person=owner,
         amount_cents=paid,

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.kernel.references import format_kassenzeichen, make_rf
 from core.payments.sepa import mandates
-from core.persons.search import find_persons
+from core.payments.sepa.person_search import find_persons
 
 
 def test_find_by_every_reference_a_clerk_has(db: Any, make: Any) -> None:

@@ -108,9 +108,10 @@ def test_direct_debit_file_and_statement_round_trip(
 
     factory = make_session_factory(make_engine(demo_env["DATABASE_URL"]))
     with factory() as session:
-        from core.ledger import service as ledger
+        from core.ledger.accounts import system_account
+        from core.ledger.balances import account_balance, trial_balance
         from core.tenancy.municipalities import get_by_slug
 
         m = get_by_slug(session, "musterstadt")
-        assert ledger.account_balance(session, ledger.system_account(session, m.id, "1820")) == 0
-        assert sum(ledger.trial_balance(session, m.id).values()) == 0
+        assert account_balance(session, system_account(session, m.id, "1820")) == 0
+        assert sum(trial_balance(session, m.id).values()) == 0

@@ -15,7 +15,9 @@ from lxml import etree
 from sqlalchemy import select
 
 from core.kernel.errors import FieldErrors, ValidationError
-from core.ledger import service as ledger
+from core.ledger.accounts import system_account, tax_account
+from core.ledger.balances import account_balance, credit_balance, open_amounts, trial_balance
+from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments.bank import imports as bank_import
@@ -152,7 +154,7 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     assert doc.xpath("string(//p:CdtrSchmeId//p:Othr/p:Id)", namespaces=ns) == m.creditor_id
     assert doc.xpath("string(//p:GrpHdr/p:CtrlSum)", namespaces=ns) == "165.00"
     # In collection: the claims are settled (into clearing), the later one is untouched.
-    open_now = ledger.open_amounts(db, [c1, c2, later])
+    open_now = open_amounts(db, [c1, c2, later])
     assert open_now == {c1.id: 0, c2.id: 0, later.id: 999}
     # A second run finds nothing new.
     again = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
@@ -196,7 +198,7 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     )
     assert report.queued == 1 and report.queued_cents == 777
 
-    balances = ledger.open_amounts(db, [c1, c2, transfer_claim])
+    balances = open_amounts(db, [c1, c2, transfer_claim])
     assert balances == {c1.id: 0, c2.id: 12000, transfer_claim.id: 0}  # the return re-opened c2
     fee = db.scalars(select(Claim).where(Claim.kind == ClaimKind.RETURN_DEBIT_FEE)).one()
     assert fee.person_id == schmidt.id and fee.amount_cents == 300
@@ -204,24 +206,24 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     assert items[4500].status is ItemStatus.CREDITED
     assert items[12000].status is ItemStatus.RETURNED and items[12000].return_reason == "AC04"
     assert mandates.mandates_of(db, schmidt)[0].status is MandateStatus.SUSPENDED
-    trial = ledger.trial_balance(db, m.id)
+    trial = trial_balance(db, m.id)
     assert sum(trial.values()) == 0
-    bank = ledger.account_balance(db, ledger.system_account(db, m.id, "1800"))
+    bank = account_balance(db, system_account(db, m.id, "1800"))
     assert bank == 16500 - 12000 + 3000 + 777  # the ledger's bank account follows the statement
-    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1820")) == 0
+    assert account_balance(db, system_account(db, m.id, "1820")) == 0
 
     # The same statement again (even under another file name): nothing is booked twice.
     again = bank_import.import_statements(
         db, m, xml, filename="nochmal.xml", as_of=as_of, actor="t"
     )
     assert again.already_imported == ["2026-03-16-001"] and again.credits == 0
-    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1800")) == bank
+    assert account_balance(db, system_account(db, m.id, "1800")) == bank
 
     # The clerk assigns the unknown transfer to Weber: booked from suspense as credit.
     line = bank_import.queue(db, m.id)[0]
     bank_import.assign_line(db, line, other, claim_ids=[], as_of=as_of, actor="clerk")
-    assert ledger.credit_balance(db, other) == 777
-    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1890")) == 0
+    assert credit_balance(db, other) == 777
+    assert account_balance(db, system_account(db, m.id, "1890")) == 0
     assert bank_import.queue(db, m.id) == []
 
 
@@ -285,8 +287,8 @@ def test_expired_mandate_is_not_used(db: Any, make: Any, setup: Any) -> None:
 def test_levy_mandate_covers_only_its_tax_account(db: Any, make: Any, setup: Any) -> None:
     m = setup
     person = make.person(m)
-    account = ledger.tax_account(db, person, m, ClaimKind.DOG_TAX)
-    dog = ledger.post_claim(
+    account = tax_account(db, person, m, ClaimKind.DOG_TAX)
+    dog = post_claim(
         db,
         person=person,
         municipality=m,
@@ -355,11 +357,11 @@ def test_rejection_before_settlement_reopens_the_claim(db: Any, make: Any, setup
         db, m, report_xml, filename="p2.xml", as_of=as_of, actor="t"
     )
     assert (report.rejected, report.mandates_suspended, report.return_fees) == (1, 1, 0)
-    assert ledger.open_amounts(db, [ca, cb]) == {ca.id: 0, cb.id: 2000}
+    assert open_amounts(db, [ca, cb]) == {ca.id: 0, cb.id: 2000}
     assert item_b.status is ItemStatus.REJECTED and item_b.return_reason == "MD01"
     assert mandate_b.status is MandateStatus.SUSPENDED
-    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1820")) == 1000
-    assert ledger.account_balance(db, ledger.system_account(db, m.id, "1800")) == 0
+    assert account_balance(db, system_account(db, m.id, "1820")) == 1000
+    assert account_balance(db, system_account(db, m.id, "1800")) == 0
     again = bank_import.import_statements(
         db, m, report_xml, filename="p2.xml", as_of=as_of, actor="t"
     )
@@ -564,8 +566,8 @@ def test_the_days_statement_after_its_notification_books_nothing_twice(
         db, m, build_camt053(evening), filename="s", as_of=COLLECTION, actor="t"
     )
     assert second.duplicates == 1 and second.credits == 0
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 0}
-    assert ledger.credit_balance(db, person) == 0
+    assert open_amounts(db, [claim]) == {claim.id: 0}
+    assert credit_balance(db, person) == 0
 
 
 def test_the_database_refuses_a_claim_in_two_collections(db: Any, make: Any, setup: Any) -> None:

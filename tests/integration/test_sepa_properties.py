@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.ledger import service as ledger
+from core.ledger.accounts import system_account
+from core.ledger.balances import account_balance, open_amounts, trial_balance
 from core.payments.bank import imports as bank_import
 from core.payments.bank.camt import CamtTransaction
 from core.payments.sepa import direct_debit
@@ -92,12 +93,12 @@ def _run(session: Session, population: list[Any], lines: list[Any], split: int) 
         bank_import.import_statements(session, m, xml, filename="s", as_of=COLLECTION, actor="t")
         _check(session, m.id, claims, items)
         if k == 0:
-            before = ledger.trial_balance(session, m.id)
+            before = trial_balance(session, m.id)
             again = bank_import.import_statements(
                 session, m, xml, filename="again", as_of=COLLECTION, actor="t"
             )
             assert again.credits == 0 and again.returns == 0
-            assert ledger.trial_balance(session, m.id) == before
+            assert trial_balance(session, m.id) == before
 
 
 def _entry(spec: Any, items: list[Any], claims: list[Any]) -> tuple[bool, CamtTransaction] | None:
@@ -137,11 +138,9 @@ def _statement(iban: str, sid: str, entries: list[tuple[bool, CamtTransaction]])
 
 def _check(session: Session, municipality_id: int, claims: list[Any], items: list[Any]) -> None:
     def balance(code: str) -> int:
-        return ledger.account_balance(
-            session, ledger.system_account(session, municipality_id, code)
-        )
+        return account_balance(session, system_account(session, municipality_id, code))
 
-    assert sum(ledger.trial_balance(session, municipality_id).values()) == 0
+    assert sum(trial_balance(session, municipality_id).values()) == 0
     lines = session.query(bank_import.BankLine).filter_by(municipality_id=municipality_id).all()
     # the ledger's bank account is the statement: every credit in, every debit out
     assert balance("1800") == sum(x.amount_cents if x.credit else -x.amount_cents for x in lines)
@@ -154,6 +153,6 @@ def _check(session: Session, municipality_id: int, claims: list[Any], items: lis
     # suspense holds exactly what waits for a clerk
     queued = [x for x in lines if x.status is bank_import.LineStatus.QUEUED]
     assert -balance("1890") == sum(x.amount_cents if x.credit else -x.amount_cents for x in queued)
-    for view in ledger.open_amounts(session, claims).items():
+    for view in open_amounts(session, claims).items():
         claim = next(c for c in claims if c.id == view[0])
         assert 0 <= view[1] <= claim.amount_cents

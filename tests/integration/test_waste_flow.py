@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
-from core.ledger import service as ledger
+from core.ledger.balances import credit_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
+from core.ledger.queries import claims_of
+from core.ledger.receipts import record_payment
 from core.levies.waste import assessment as waste_fee_run
 from core.levies.waste.models import WasteBin, WorkOrderKind, WorkOrderStatus, bins_of, work_orders
 from core.levies.waste.services import (
@@ -170,7 +172,7 @@ def test_deregistration_reduces_and_turns_the_paid_surplus_into_credit(
 ) -> None:
     prop = make.waste_property(town, owner, residents=0)  # no base fee: only the bin
     register(db, town, owner, prop)
-    ledger.record_payment(
+    record_payment(
         db,
         person=owner,
         amount_cents=2 * 1848,
@@ -198,8 +200,8 @@ def test_deregistration_reduces_and_turns_the_paid_surplus_into_credit(
     )
     change = notices_of(db, owner.id, town.id)[0]
     assert (change.previous_cents, change.total_cents) == (4 * 1848, 1848)  # January–March
-    assert ledger.credit_balance(db, owner) == 1848
-    assert sum(v.open_cents for v in ledger.claims_of(db, owner)) == 0
+    assert credit_balance(db, owner) == 1848
+    assert sum(v.open_cents for v in claims_of(db, owner)) == 0
 
 
 @pytest.mark.parametrize(

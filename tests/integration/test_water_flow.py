@@ -9,9 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import ValidationError
-from core.ledger import service as ledger
+from core.ledger.balances import claim_balances, credit_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
+from core.ledger.queries import claims_of, open_items
+from core.ledger.receipts import record_payment
 from core.levies.water import assessment as water_run
 from core.levies.water import cards as water_cards
 from core.levies.water import links as water_links
@@ -176,7 +178,7 @@ def test_advances_are_credited_against_next_years_bill(db: Session, make: Any, t
     assert notice.total_cents == expected
     year = [
         v
-        for v in ledger.claims_of(db, owner)
+        for v in claims_of(db, owner)
         if v.claim.kind is ClaimKind.WATER_FEE
         and v.claim.assessment_key.startswith("water_fee:2027:")
     ]
@@ -379,10 +381,10 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
     for town, meters in (chunked, one_by_one):
         assert bill(town, meters, 2025, chunks=town is chunked[0]) == 4
         frugal = db.get_one(Person, meters[3].person_id)
-        ledger.record_payment(  # pays the 2025 bill and the advances for 2026 in full
+        record_payment(  # pays the 2025 bill and the advances for 2026 in full
             db,
             person=frugal,
-            amount_cents=sum(item.open_cents for item in ledger.open_items(db, frugal)),
+            amount_cents=sum(item.open_cents for item in open_items(db, frugal)),
             received_on=date(2026, 2, 10),
             channel=PaymentChannel.BANK_TRANSFER,
             as_of=date(2026, 2, 10),
@@ -413,7 +415,7 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
             .where(Claim.municipality_id == town.id, Claim.kind == ClaimKind.WATER_FEE)
             .order_by(Claim.assessment_key, Claim.id)
         ).all()
-        balances = ledger.claim_balances(db, claims)
+        balances = claim_balances(db, claims)
         owners = sorted({m.person_id for m in meters})
         return {
             "notices": sorted(
@@ -443,7 +445,7 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
                 )
                 for c in claims
             ],
-            "credit": [ledger.credit_balance(db, db.get_one(Person, p)) for p in owners],
+            "credit": [credit_balance(db, db.get_one(Person, p)) for p in owners],
             "accounts": len({c.kassenzeichen for c in claims}),
         }
 

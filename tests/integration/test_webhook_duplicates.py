@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from core.kernel.db import make_engine
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts, trial_balance
 from core.ledger.models import Payment
 from core.payments.card import checkout
 from core.payments.card.attempts import PaymentAttempt, ProviderEvent
@@ -112,10 +112,8 @@ def test_an_event_delivered_twice_at_once_is_booked_once_and_the_second_is_a_dup
             assert check.scalar(select(func.count(Payment.id))) == 1
             attempt = check.scalars(select(PaymentAttempt)).one()
             assert attempt.payment_id is not None
-            assert ledger.open_amounts(check, [check.get_one(type(claim), claim.id)]) == {
-                claim.id: 0
-            }
-            assert sum(ledger.trial_balance(check, m.id).values()) == 0
+            assert open_amounts(check, [check.get_one(type(claim), claim.id)]) == {claim.id: 0}
+            assert sum(trial_balance(check, m.id).values()) == 0
     finally:
         engine.dispose()
 

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import Role
 from core.kernel.references import format_kassenzeichen
-from core.ledger import service as ledger
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
 from tests.conftest import login, staff_login
 
 
@@ -26,7 +26,7 @@ def test_account_lists_open_and_paid_items_with_kassenzeichen(
     paid = make.claim(
         m, p, amount=3918, kind=ClaimKind.WASTE_FEE, description="Abfallgebühren 2026, Rate 1"
     )
-    ledger.record_payment(
+    record_payment(
         db,
         person=p,
         amount_cents=3918,
@@ -53,7 +53,7 @@ def test_clerk_sees_claims_payments_postings_and_audit_trail(
     clerk = make.user(role=Role.CLERK, municipality=m)
     p = make.person(m, family_name="Quast")
     c = make.claim(m, p, amount=5000)
-    ledger.record_payment(
+    record_payment(
         db,
         person=p,
         amount_cents=6000,

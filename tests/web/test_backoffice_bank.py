@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from core.identity.models import Role
 from core.kernel import clock
 from core.kernel.references import format_kassenzeichen
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts
 from core.ledger.models import JournalEntry
 from core.payments.bank import imports as bank_import
 from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
@@ -263,7 +263,7 @@ def test_upload_statement_shows_report_and_credits_items(
     assert "AUSZUG-1" in page  # in the list of imports
     db.expire_all()
     assert {i.status for i in direct_debit.items_of(db, run)} == {ItemStatus.CREDITED}
-    assert ledger.open_amounts(db, [transfer]) == {transfer.id: 0}
+    assert open_amounts(db, [transfer]) == {transfer.id: 0}
     # The report is shown once; the import's own page keeps it, with its lines.
     assert "Bericht des Einlesens" not in client.get(UPLOAD).get_data(as_text=True)
     record = bank_import.imports_of(db, town.m.id)[0]
@@ -364,7 +364,7 @@ def test_queue_assign_to_claim_and_close_with_note(
     )
     assert f"Personenkonto {payer.number}) zugeordnet" in assigned.get_data(as_text=True)
     db.expire_all()
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 0}
+    assert open_amounts(db, [claim]) == {claim.id: 0}
     again = _post(client, f"{url}/zuordnen", {"person_id": str(payer.id)}, page=url)
     assert again.status_code == 302  # already resolved: back to the line with a message
     assert "bereits geklärt" in client.get(again.headers["Location"]).get_data(as_text=True)

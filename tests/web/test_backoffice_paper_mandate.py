@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.identity.models import Role
 from core.kernel.months import add_months
 from core.kernel.references import format_kassenzeichen
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.payments.sepa import mandates
 from core.payments.sepa.mandates import MandateStatus
@@ -42,7 +42,7 @@ def town(db: Session, make: Any) -> Any:
     make.sepa_statute(m)
     clerk = make.user(role=Role.CLERK, municipality=m)
     person = make.person(m, family_name="Papier", given_name="Paula")
-    dog_account = ledger.tax_account(db, person, m, ClaimKind.DOG_TAX)
+    dog_account = tax_account(db, person, m, ClaimKind.DOG_TAX)
     old = mandates.grant_mandate(
         db,
         person=person,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.kernel import archive, clock
 from core.kernel.references import format_kassenzeichen
-from core.ledger import service as ledger
+from core.ledger.accounts import tax_account
+from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.payments.sepa import direct_debit, mandates
 from core.payments.sepa.mandates import Mandate, MandateStatus
@@ -34,9 +35,9 @@ def citizen(client: FlaskClient, db: Session, make: Any) -> Any:
     make.sepa_statute(m)
     user = make.user()
     person = make.person(m, user=user, family_name="Zahler", given_name="Zora")
-    dog_account = ledger.tax_account(db, person, m, ClaimKind.DOG_TAX)
-    ledger.tax_account(db, person, m, ClaimKind.WASTE_FEE)
-    dog_claim = ledger.post_claim(
+    dog_account = tax_account(db, person, m, ClaimKind.DOG_TAX)
+    tax_account(db, person, m, ClaimKind.WASTE_FEE)
+    dog_claim = post_claim(
         db,
         person=person,
         municipality=m,
@@ -158,7 +159,7 @@ def test_foreign_scope_is_refused(
 ) -> None:
     m, person, _claim = citizen
     stranger = make.person(m)
-    account = ledger.tax_account(db, stranger, m, ClaimKind.DOG_TAX)
+    account = tax_account(db, stranger, m, ClaimKind.DOG_TAX)
     page = text_of(grant(client, m, scope=str(account.id)))
     assert "Bitte wählen Sie eine der Möglichkeiten." in page
     assert own_mandates(db, person) == []

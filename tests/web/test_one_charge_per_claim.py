@@ -15,8 +15,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
-from core.ledger import service as ledger
+from core.ledger.balances import credit_balance, open_amounts, person_balance, trial_balance
 from core.ledger.models import Payment, PaymentChannel
+from core.ledger.receipts import record_payment
 from core.notices.records import NoticeSettings, link_token
 from core.payments.card import checkout, surplus
 from core.payments.card.checkout import AttemptStatus, PaymentAttempt
@@ -133,7 +134,7 @@ def test_second_attempt_on_a_claim_is_refused_with_a_link_to_the_running_one(
     # the running attempt can be resumed and paid; then everything is paid exactly once
     assert pay_by_card(client, first, localstripe).get_json() == {"next": "result"}
     assert "eingegangen" in client.get(f"{first}/ergebnis").get_data(as_text=True)
-    assert ledger.open_amounts(db, [claim]) == {claim.id: 0}
+    assert open_amounts(db, [claim]) == {claim.id: 0}
     assert active_reservations(db, claim.id) == 0
 
 
@@ -174,7 +175,7 @@ def test_cancelling_ends_the_reservation_and_the_provider_payment(
     assert active_reservations(db, claim.id) == 0
     assert "beendet" in client.get(f"{first}/ergebnis").get_data(as_text=True)
     assert client.get(first).status_code == 302  # the card page is gone: to the result
-    assert ledger.open_amounts(db, [claim]) == {claim.id: DUE}  # nothing charged
+    assert open_amounts(db, [claim]) == {claim.id: DUE}  # nothing charged
     start_from_account(client, m, [claim.id])  # now a new attempt may start
     assert app_client_without_login(client).post(f"{first}/abbrechen").status_code == 400
 
@@ -244,7 +245,7 @@ def test_amount_paid_meanwhile_is_rechecked_before_the_card_is_charged(
     m, person = payer
     claim = make.claim(m, person, amount=DUE)
     first = start_from_account(client, m, [claim.id])
-    ledger.record_payment(
+    record_payment(
         db,
         person=person,
         amount_cents=2000,
@@ -258,7 +259,7 @@ def test_amount_paid_meanwhile_is_rechecked_before_the_card_is_charged(
     assert pay_by_card(client, first, localstripe).status_code == 409
     attempt = attempts_of(db, person)[0]
     assert intent_status(localstripe, attempt.provider_ref) == "canceled"
-    assert ledger.open_amounts(db, [claim]) == {claim.id: DUE - 2000}
+    assert open_amounts(db, [claim]) == {claim.id: DUE - 2000}
     second = start_from_account(client, m, [claim.id])
     assert "28,42 €" in client.get(second).get_data(as_text=True)
 
@@ -284,7 +285,7 @@ def test_two_succeeded_card_payments_for_one_claim_book_once_and_refund_the_seco
     result = client.get(f"{second}/ergebnis").get_data(as_text=True)  # books nothing more
     assert "48,42 € gehen auf Ihre Karte zurück" in result
     db.expire_all()
-    assert ledger.open_amounts(db, [claim, other]) == {claim.id: 0, other.id: 1000}
+    assert open_amounts(db, [claim, other]) == {claim.id: 0, other.id: 1000}
     payments = list(db.scalars(select(Payment).where(Payment.person_id == person.id)))
     assert sorted(p.amount_cents for p in payments) == [DUE, DUE]  # both charges are on record
     refund = db.scalars(select(Refund).where(Refund.municipality_id == m.id)).one()
@@ -294,8 +295,8 @@ def test_two_succeeded_card_payments_for_one_claim_book_once_and_refund_the_seco
     assert "Überzahlung" in refund.reason and refund.requested_by == surplus.AUTOMATIC
     assert refunded_at_provider(localstripe, b.provider_ref) == DUE
     assert refunded_at_provider(localstripe, a.provider_ref) == 0
-    assert ledger.credit_balance(db, person) == 0 and ledger.person_balance(db, person) == 1000
-    assert sum(ledger.trial_balance(db, m.id).values()) == 0
+    assert credit_balance(db, person) == 0 and person_balance(db, person) == 1000
+    assert sum(trial_balance(db, m.id).values()) == 0
     receipt = client.get(f"{second}/quittung.pdf")
     text = " ".join(
         subprocess.run(["pdftotext", "-", "-"], input=receipt.data, capture_output=True, check=True)
@@ -323,7 +324,7 @@ def test_a_transfer_booked_while_the_card_is_charged_is_refunded_in_part(
     url = start_from_account(client, m, [claim.id])
     assert pay_by_card(client, url, localstripe).status_code == 200
     # the bank statement is imported between the charge and its booking
-    ledger.record_payment(
+    record_payment(
         db,
         person=person,
         amount_cents=1500,
@@ -336,10 +337,10 @@ def test_a_transfer_booked_while_the_card_is_charged_is_refunded_in_part(
     db.commit()
     assert "eingegangen" in client.get(f"{url}/ergebnis").get_data(as_text=True)
     attempt = attempts_of(db, person)[0]
-    assert ledger.open_amounts(db, [claim, other]) == {claim.id: 0, other.id: 700}
+    assert open_amounts(db, [claim, other]) == {claim.id: 0, other.id: 700}
     assert refunded_at_provider(localstripe, attempt.provider_ref) == 1500
-    assert ledger.credit_balance(db, person) == 0
-    assert sum(ledger.trial_balance(db, m.id).values()) == 0
+    assert credit_balance(db, person) == 0
+    assert sum(trial_balance(db, m.id).values()) == 0
 
 
 def test_clerks_see_the_automatic_refund_with_its_reason(
@@ -352,7 +353,7 @@ def test_clerks_see_the_automatic_refund_with_its_reason(
     claim = make.claim(m, person, amount=DUE)
     url = start_from_account(client, m, [claim.id])
     pay_by_card(client, url, localstripe)
-    ledger.record_payment(
+    record_payment(
         db,
         person=person,
         amount_cents=DUE,

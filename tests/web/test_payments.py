@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts, person_balance
 from core.ledger.models import Payment
+from core.ledger.queries import claims_of
 from core.notices.records import NoticeSettings, link_token
 from core.payments.card import checkout
 from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
@@ -101,7 +102,7 @@ def test_pay_two_items_from_the_account(
     assert answer.get_json() == {"next": "result"}
     result = client.get(f"{attempt_url}/ergebnis").get_data(as_text=True)
     assert "Ihre Zahlung ist eingegangen" in result
-    assert ledger.open_amounts(db, [a, b]) == {a.id: 0, b.id: 0}
+    assert open_amounts(db, [a, b]) == {a.id: 0, b.id: 0}
     receipt = client.get(f"{attempt_url}/quittung.pdf")
     assert receipt.data.startswith(b"%PDF")
     account = client.get(f"/{m.slug}/konto").get_data(as_text=True)
@@ -123,14 +124,14 @@ def test_declined_card_and_3d_secure(
     declined = pay_by_card(client, attempt_url, localstripe, "4000000000000341")
     assert declined.status_code == 402
     assert declined.get_json()["message"] == "Die Karte wurde abgelehnt."
-    assert ledger.open_amounts(db, [c])[c.id] == 5000
+    assert open_amounts(db, [c])[c.id] == 5000
     answer = pay_by_card(client, attempt_url, localstripe, "4000002500003155").get_json()
     assert answer["next"] == "authenticate"
     attempt = db.scalars(select(PaymentAttempt).where(PaymentAttempt.person_id == person.id)).one()
     assert "Noch nichts bezahlt" in client.get(f"{attempt_url}/ergebnis").get_data(as_text=True)
     assert authenticate(localstripe, attempt.provider_ref, answer["client_secret"]) == "succeeded"
     assert "eingegangen" in client.get(f"{attempt_url}/ergebnis").get_data(as_text=True)
-    assert ledger.open_amounts(db, [c])[c.id] == 0
+    assert open_amounts(db, [c])[c.id] == 0
 
 
 def test_webhook_books_once_and_replays_book_nothing(
@@ -153,7 +154,7 @@ def test_webhook_books_once_and_replays_book_nothing(
     ).get_json() == {"status": "booked"}
     client.get(f"{attempt_url}/ergebnis")  # the browser returning after the webhook
     assert db.scalar(select(func.count(Payment.id)).where(Payment.person_id == person.id)) == 1
-    assert ledger.open_amounts(db, [c])[c.id] == 0
+    assert open_amounts(db, [c])[c.id] == 0
 
 
 def test_webhooks_with_bad_signature_or_wrong_amount_book_nothing(
@@ -179,7 +180,7 @@ def test_webhooks_with_bad_signature_or_wrong_amount_book_nothing(
     ).get_json() == {"status": "mismatch"}
     body, signature = signed(succeeded_event("evt_usd", attempt, currency="usd"))
     hook.post("/zahlungsdienst/stripe", data=body, headers={"Stripe-Signature": signature})
-    assert ledger.open_amounts(db, [c])[c.id] == 7200
+    assert open_amounts(db, [c])[c.id] == 7200
     assert {e.event_id for e in checkout.events_for_clerk(db, m.id)} == {"evt_cheap", "evt_usd"}
     assert (
         db.scalar(
@@ -237,7 +238,7 @@ def test_pay_from_the_notice_link_without_login(
     assert "Zettelmann" not in card_page and "Weg" not in card_page
     assert pay_by_card(anonymous, attempt_url, localstripe).get_json() == {"next": "result"}
     assert "eingegangen" in anonymous.get(f"{attempt_url}/ergebnis").get_data(as_text=True)
-    due = [v for v in ledger.claims_of(db, owner) if v.claim.due_date <= today]
+    due = [v for v in claims_of(db, owner) if v.claim.due_date <= today]
     assert due and all(v.open_cents == 0 for v in due)
     after = anonymous.get(f"/{m.slug}/zahlung/{token}").get_data(as_text=True)
     assert "0,00 €" in after  # nothing due any more
@@ -320,7 +321,7 @@ def test_small_refund_is_executed_at_once_and_reopens_the_claim(
     assert "höher als der noch erstattbare Betrag" in too_much.get_data(as_text=True)
     done = post_form(desk, url, {"amount": "20,00", "reason": "Hund verstorben"})
     assert done.status_code == 302
-    assert ledger.person_balance(db, person) == 2000  # 20 € of the claim open again
+    assert person_balance(db, person) == 2000  # 20 € of the claim open again
 
 
 def test_large_refund_needs_a_second_person(
@@ -343,7 +344,7 @@ def test_large_refund_needs_a_second_person(
     )
     refund = db.scalars(select(Refund).where(Refund.payment_id == payment.id)).one()
     assert refund.status is RefundStatus.AWAITING_APPROVAL
-    assert ledger.person_balance(db, person) == 0  # nothing booked yet
+    assert person_balance(db, person) == 0  # nothing booked yet
     own = post_form(
         desk, "/backoffice/erstattungen", {"refund_id": str(refund.id), "decision": "approve"}
     )
@@ -358,4 +359,4 @@ def test_large_refund_needs_a_second_person(
     )
     db.refresh(refund)
     assert refund.status is RefundStatus.EXECUTED and refund.provider_ref
-    assert ledger.person_balance(db, person) == 30000
+    assert person_balance(db, person) == 30000

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.identity.models import Role
-from core.ledger import service as ledger
+from core.ledger.balances import person_balance
 from core.payments.card.refund_limits import REFUND_LEVY, RefundLimits, limits_on
 from core.payments.card.refunds import Refund, RefundStatus
 from core.tenancy.statutes import Statute
@@ -62,7 +62,7 @@ def test_pieces_of_one_payment_add_up_to_the_threshold(
     executed, waiting = RefundStatus.EXECUTED, RefundStatus.AWAITING_APPROVAL
     # the second crosses 200 € together with the first; the third counts the waiting second
     assert _statuses(db, payment) == [executed, waiting, waiting]
-    assert ledger.person_balance(db, person) == 20000  # only the first was paid out
+    assert person_balance(db, person) == 20000  # only the first was paid out
     second = db.scalars(select(Refund).where(Refund.payment_id == payment.id)).all()[1]
     assert "dieser Zahlung ergeben zusammen 400,00 €" in (second.approval_reason or "")
     page = _desk(app, make, m, Role.APPROVER).get("/backoffice/erstattungen")
@@ -93,7 +93,7 @@ def test_waiting_refunds_count_and_reserve_the_amount(
     # 400 € paid, 350 € waiting: no more than 50 € may still be requested
     too_much = _refund(desk, payment, "60,00").get_data(as_text=True)
     assert "abzüglich der Erstattungen, die auf Freigabe warten" in too_much
-    assert ledger.person_balance(db, person) == 0
+    assert person_balance(db, person) == 0
 
 
 def test_rejected_refunds_do_not_count(

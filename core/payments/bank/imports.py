@@ -51,8 +51,11 @@ from core.kernel.db import Base, UTCDateTime, enum_column
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.kernel.money import format_euro
 from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts
+from core.ledger.journal import book_clearing
 from core.ledger.models import Claim, PaymentChannel, TaxAccount
+from core.ledger.receipts import record_payment
+from core.ledger.reversals import reverse_entry
 from core.payments.bank import camt, pain002
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import (
@@ -234,7 +237,7 @@ class _Index:
             result: dict[int, list[tuple[int, int]]] = defaultdict(list)
             for start in range(0, len(claims), 500):
                 chunk = claims[start : start + 500]
-                for claim_id, open_cents in ledger.open_amounts(self.session, chunk).items():
+                for claim_id, open_cents in open_amounts(self.session, chunk).items():
                     if open_cents > 0:
                         result[open_cents].append((claim_id, owner[claim_id]))
             self._open_by_amount = result
@@ -618,7 +621,7 @@ def _credit(
     if len(persons) == 1:
         person = session.get_one(Person, persons.pop())
         kz = next(k for k in references if person.id in index.kz_persons.get(k, set()))
-        payment = ledger.record_payment(
+        payment = record_payment(
             session,
             person=person,
             amount_cents=line.amount_cents,
@@ -696,7 +699,7 @@ def _queue(
     session: Session, line: BankLine, report: ImportReport, day: date, actor: str, reason: str
 ) -> None:
     """Park the money in suspense (or take it from there, for a debit) and ask a clerk."""
-    ledger.book_clearing(
+    book_clearing(
         session,
         line.municipality_id,
         debit=BANK_ACCOUNT if line.credit else SUSPENSE_ACCOUNT,
@@ -798,7 +801,7 @@ def _import_status_report(
         if item.status is not ItemStatus.IN_COLLECTION:
             report.duplicates += 1
             continue
-        ledger.reverse_entry(
+        reverse_entry(
             session,
             payment_entry(session, item.payment_id),
             as_of=as_of,
@@ -901,7 +904,7 @@ def assign_line(
     if person.municipality_id != line.municipality_id:
         raise NotFound("Diese Person wurde nicht gefunden.")
     _resolve(line, LineStatus.ASSIGNED, actor)
-    payment = ledger.record_payment(
+    payment = record_payment(
         session,
         person=person,
         amount_cents=line.amount_cents,

@@ -35,9 +35,11 @@ from sqlalchemy.orm import Session
 from core.kernel import audit
 from core.kernel.errors import LedgerError
 from core.kernel.money import format_euro
-from core.ledger import service as ledger
+from core.ledger.claims import post_claim
+from core.ledger.journal import book_clearing
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, EntryKind, JournalEntry, Posting
+from core.ledger.reversals import reverse_entry
 from core.payments.bank.camt import CamtTransaction
 from core.payments.bank.report import ImportReport
 from core.payments.sepa.direct_debit import CLEARING_ACCOUNT, DirectDebitItem, ItemStatus
@@ -111,7 +113,7 @@ def claim_costs(
     if amount_cents <= 0:
         return
     claim = session.get_one(Claim, item.claim_id)
-    ledger.post_claim(
+    post_claim(
         session,
         person=session.get_one(Person, item.person_id),
         municipality=municipality,
@@ -131,7 +133,7 @@ def bank_moves(
 ) -> None:
     """The bank's side of one of our direct debits: its credit clears "in collection" (1820),
     its return takes the money out of the bank again."""
-    ledger.book_clearing(
+    book_clearing(
         session,
         item.municipality_id,
         debit=BANK_ACCOUNT if incoming else CLEARING_ACCOUNT,
@@ -227,7 +229,7 @@ def process_return(
     bank_moves(session, item, incoming=False, day=day, actor=actor)
     # …its charges are the municipality's expense (claimed back below where the statute says)…
     if amounts.charges_cents:
-        ledger.book_clearing(
+        book_clearing(
             session,
             municipality.id,
             debit=CHARGES_ACCOUNT,
@@ -241,7 +243,7 @@ def process_return(
         )
         report.return_charges_cents += amounts.charges_cents
     # …and the payment is reversed: the claim is open again.
-    ledger.reverse_entry(
+    reverse_entry(
         session,
         payment_entry(session, item.payment_id),
         as_of=as_of,

@@ -4,7 +4,7 @@ A citizen pays chosen open items from the account, or the items of a Kassenzeich
 code on a paper notice. Each try is a ``PaymentAttempt`` bound to one provider payment; it is
 booked when the provider says it succeeded — by the browser returning, by a webhook, or by the
 clean-up job, whichever comes first — and only once: the attempt row is locked, and the ledger's
-payment is unique per provider reference (``core.ledger.service.record_payment``).
+payment is unique per provider reference (``core.ledger.receipts.record_payment``).
 
 A claim is charged by one attempt at a time: an attempt reserves the open amounts it covers
 (core.payments.card.reservations), and a surplus the provider still reports goes back to the card
@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from core.kernel import audit, clock
 from core.kernel.errors import NotFound, ValidationError
-from core.ledger import service as ledger
+from core.ledger.balances import claim_balances
 from core.ledger.models import Claim, Payment, PaymentChannel
+from core.ledger.receipts import record_payment
 from core.payments.card import reservations, surplus
 from core.payments.card.attempts import (
     NEEDS_CLERK,
@@ -61,7 +62,7 @@ def payable_claims(
 
 
 def with_open_amounts(session: Session, claims: list[Claim]) -> list[tuple[Claim, int]]:
-    balances = ledger.claim_balances(session, claims)
+    balances = claim_balances(session, claims)
     return [(c, balances[c.id].open_cents) for c in claims if balances[c.id].open_cents > 0]
 
 
@@ -295,7 +296,7 @@ def settle(
         return session.get_one(Payment, attempt.payment_id)
     reservations.lock_claims(session, attempt.municipality_id, attempt.claim_ids)
     person = session.get_one(Person, attempt.person_id)
-    payment = ledger.record_payment(
+    payment = record_payment(
         session,
         person=person,
         amount_cents=intent.amount_cents,

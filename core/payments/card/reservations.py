@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.kernel import clock
 from core.kernel.db import Base, UTCDateTime
 from core.kernel.errors import ValidationError
-from core.ledger import service as ledger
+from core.ledger.balances import claim_balances
 from core.ledger.models import Claim
 
 DEFAULT_HOLD = timedelta(minutes=30)
@@ -169,7 +169,7 @@ def still_covers(session: Session, attempt_id: int, *, now: datetime) -> bool:
     if not held or any(r.expires_at <= now for r in held):
         return False
     claims = list(session.scalars(select(Claim).where(Claim.id.in_([r.claim_id for r in held]))))
-    balances = ledger.claim_balances(session, claims)
+    balances = claim_balances(session, claims)
     return all(
         r.claim_id in balances and balances[r.claim_id].open_cents >= r.amount_cents for r in held
     )

@@ -51,9 +51,10 @@ from core.kernel.errors import NotFound, ValidationError
 from core.kernel.mail import queue_email
 from core.kernel.money import format_euro
 from core.kernel.references import format_kassenzeichen
-from core.ledger import service as ledger
+from core.ledger.balances import open_amounts
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim, PaymentChannel, TaxAccount
+from core.ledger.receipts import record_payment
 from core.payments.card import reservations
 from core.payments.sepa.mandates import (
     Mandate,
@@ -277,7 +278,7 @@ def due_items(session: Session, municipality: Municipality, collection_date: dat
     ]
     balances: dict[int, int] = {}
     for chunk in _chunks(claims):
-        balances.update(ledger.open_amounts(session, chunk))
+        balances.update(open_amounts(session, chunk))
     result = []
     for claim in claims:
         if balances[claim.id] <= 0:
@@ -452,7 +453,7 @@ def announce_by_notice(session: Session, notice_id: int, claims: list[Claim]) ->
         return 0
     earliest = date.fromisoformat(debit["earliest"])
     unique = list({c.id: c for c in claims}.values())
-    open_now = ledger.open_amounts(session, unique)
+    open_now = open_amounts(session, unique)
     existing = _unused_prenotifications(session, [c.id for c in unique])
     made = 0
     for claim in unique:
@@ -585,7 +586,7 @@ def prenotifications_of(session: Session, person: Person) -> list[PreNotificatio
     claims = session.scalars(
         select(Claim).where(Claim.id.in_({pn.claim_id for pn in announced}))
     ).all()
-    open_now = ledger.open_amounts(session, claims)
+    open_now = open_amounts(session, claims)
     return [pn for pn in announced if open_now.get(pn.claim_id) == pn.amount_cents]
 
 
@@ -674,7 +675,7 @@ def _not_held_by_card(
     claims = [i.claim for i in items]
     open_now: dict[int, int] = {}
     for part in _chunks(claims):
-        open_now.update(ledger.open_amounts(session, part))
+        open_now.update(open_amounts(session, part))
     kept = []
     for item in items:
         if item.claim.id in held:
@@ -747,7 +748,7 @@ def create_run(
     for n, (item, _pn) in enumerate(chosen):
         claim, mandate = item.claim, item.mandate
         end_to_end = f"{claim.kassenzeichen}-{first + n}"
-        payment = ledger.record_payment(
+        payment = record_payment(
             session,
             person=persons[claim.person_id],
             amount_cents=item.open_cents,

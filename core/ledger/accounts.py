@@ -1,0 +1,160 @@
+"""The ledger's accounts: the municipality's own (bank, clearing, suspense, revenue), each
+person's Personenkonto (receivable and credit) and the Steuerkonto per levy with its Kassenzeichen.
+
+Accounts are created on first use; a per-session memo spares batch runs a lookup per posting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from core.kernel.references import make_kassenzeichen
+from core.ledger.kinds import SYSTEM_ACCOUNTS, ClaimKind
+from core.ledger.models import AccountKind, LedgerAccount, PaymentChannel, TaxAccount
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, next_number
+
+# Where the money of a channel arrives: card payments sit with the provider until paid out.
+CHANNEL_ACCOUNT = {
+    PaymentChannel.BANK_TRANSFER: "1800",
+    PaymentChannel.DIRECT_DEBIT: "1800",
+    PaymentChannel.CASH: "1800",
+    PaymentChannel.CARD: "1810",
+}
+
+
+# Per-session memo of accounts already loaded (session.info), so that a batch run does not look
+# them up again for every posting. An entry counts only while its rows are persistent in this
+# very session: a rollback expunges rows it created, and then they are looked up afresh.
+_SYSTEM_ACCOUNTS = "openkasse.ledger.system_accounts"
+_PERSON_ACCOUNTS = "openkasse.ledger.person_accounts"
+_PERSON_ACCOUNTS_KEPT = 64  # the persons booked last (one at a time in batch runs)
+
+
+def _in_session(session: Session, *rows: Any) -> bool:
+    return all(row in session and inspect(row).persistent for row in rows)
+
+
+def system_account(session: Session, municipality_id: int, code: str) -> LedgerAccount:
+    memo: dict[tuple[int, str], LedgerAccount] = session.info.setdefault(_SYSTEM_ACCOUNTS, {})
+    account = memo.get((municipality_id, code))
+    if account is not None and _in_session(session, account):
+        return account
+    account = session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.municipality_id == municipality_id, LedgerAccount.code == code
+        )
+    ).first()
+    if account is None:
+        name, kind = SYSTEM_ACCOUNTS[code]
+        account = LedgerAccount(
+            municipality_id=municipality_id, code=code, name=name, kind=AccountKind(kind)
+        )
+        session.add(account)
+        session.flush()
+    memo[(municipality_id, code)] = account
+    return account
+
+
+def accounts_by_id(session: Session, municipality_id: int) -> dict[int, LedgerAccount]:
+    return {
+        a.id: a
+        for a in session.scalars(
+            select(LedgerAccount).where(LedgerAccount.municipality_id == municipality_id)
+        )
+    }
+
+
+@dataclass(frozen=True)
+class PersonAccounts:
+    """The Personenkonto: what the person owes (receivable) and what they have paid in excess."""
+
+    receivable: LedgerAccount
+    credit: LedgerAccount
+
+
+def known_person_accounts(session: Session, person_id: int) -> PersonAccounts | None:
+    """The person's accounts if this session has already loaded them (no query)."""
+    memo: dict[int, PersonAccounts] = session.info.get(_PERSON_ACCOUNTS, {})
+    accounts = memo.get(person_id)
+    if accounts is not None and _in_session(session, accounts.receivable, accounts.credit):
+        return accounts
+    return None
+
+
+def person_accounts(session: Session, person: Person) -> PersonAccounts:
+    known = known_person_accounts(session, person.id)
+    if known is not None:
+        return known
+    rows = {
+        a.kind: a
+        for a in session.scalars(select(LedgerAccount).where(LedgerAccount.person_id == person.id))
+    }
+    for kind, prefix, name in (
+        (AccountKind.RECEIVABLE, "P", "Forderungen"),
+        (AccountKind.CREDIT, "G", "Guthaben"),
+    ):
+        if kind not in rows:
+            rows[kind] = LedgerAccount(
+                municipality_id=person.municipality_id,
+                code=f"{prefix}{person.number:08d}",
+                name=f"{name} Personenkonto {person.number}",
+                kind=kind,
+                person_id=person.id,
+            )
+            session.add(rows[kind])
+    session.flush()
+    accounts = PersonAccounts(rows[AccountKind.RECEIVABLE], rows[AccountKind.CREDIT])
+    memo: dict[int, PersonAccounts] = session.info.setdefault(_PERSON_ACCOUNTS, {})
+    memo.pop(person.id, None)
+    memo[person.id] = accounts
+    while len(memo) > _PERSON_ACCOUNTS_KEPT:
+        del memo[next(iter(memo))]  # the oldest entry
+    return accounts
+
+
+def existing_person_account(
+    session: Session, person: Person, kind: AccountKind
+) -> LedgerAccount | None:
+    """The person's account of this kind, or None if nothing was ever booked for them."""
+    return session.scalars(
+        select(LedgerAccount).where(
+            LedgerAccount.person_id == person.id, LedgerAccount.kind == kind
+        )
+    ).first()
+
+
+def new_kassenzeichen(session: Session, municipality: Municipality) -> str:
+    serial = next_number(session, municipality.id, "kassenzeichen")
+    return make_kassenzeichen(municipality.kassenzeichen_prefix, serial)
+
+
+def tax_account(
+    session: Session, person: Person, municipality: Municipality, levy: ClaimKind
+) -> TaxAccount:
+    """The person's Steuerkonto for a levy, created with a new Kassenzeichen on first use."""
+    account = session.scalars(
+        select(TaxAccount).where(TaxAccount.person_id == person.id, TaxAccount.levy == levy)
+    ).first()
+    return account or open_tax_account(session, person, municipality, levy)
+
+
+def open_tax_account(
+    session: Session, person: Person, municipality: Municipality, levy: ClaimKind
+) -> TaxAccount:
+    """A new Steuerkonto with a new Kassenzeichen, for a caller that has already found that the
+    person has none for the levy (batch runs look this up for many persons at once); the
+    database refuses a second one (unique person and levy)."""
+    account = TaxAccount(
+        municipality_id=municipality.id,
+        person_id=person.id,
+        levy=levy,
+        kassenzeichen=new_kassenzeichen(session, municipality),
+    )
+    session.add(account)
+    session.flush()
+    return account

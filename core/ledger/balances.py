@@ -1,0 +1,134 @@
+"""Balances summed from postings: an account's, a person's credit and net balance, each claim's
+assessed and open amount, and a municipality's trial balance. Read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from core.ledger.accounts import existing_person_account, known_person_accounts
+from core.ledger.models import AccountKind, Claim, LedgerAccount, Posting
+from core.persons.models import Person
+
+
+def _side_total(side: Any) -> Any:
+    return (
+        select(func.coalesce(func.sum(Posting.amount_cents), 0))
+        .where(side == bindparam("account_id"))
+        .scalar_subquery()
+    )
+
+
+# Built once: the balance is asked for after every claim (credit check), so a batch run would
+# otherwise spend more time building this statement than the database spends answering it.
+_BALANCE = select(_side_total(Posting.debit_account_id) - _side_total(Posting.credit_account_id))
+
+
+def account_balance(session: Session, account: LedgerAccount) -> int:
+    """Debits minus credits: the sum of the account's postings (one round trip).
+
+    No autoflush: postings never wait in the session (:func:`core.ledger.journal.save_entry`
+    adds an entry with its postings and flushes at once), so what is pending (e.g. an audit
+    event) cannot change the sum, and a flush only for that would be wasted.
+    """
+    account_id = account.id
+    with session.no_autoflush:
+        balance = session.scalar(_BALANCE, {"account_id": account_id})
+    return int(balance or 0)
+
+
+def credit_balance(session: Session, person: Person) -> int:
+    """The person's credit (Guthaben), a positive number when they have paid in excess."""
+    known = known_person_accounts(session, person.id)
+    account = (
+        known.credit if known else existing_person_account(session, person, AccountKind.CREDIT)
+    )
+    return -account_balance(session, account) if account else 0
+
+
+def person_balance(session: Session, person: Person) -> int:
+    """What the person owes, net: open items minus credit (the Personenkonto's balance)."""
+    return sum(
+        account_balance(session, account)
+        for kind in (AccountKind.RECEIVABLE, AccountKind.CREDIT)
+        if (account := existing_person_account(session, person, kind)) is not None
+    )
+
+
+# Made once: an alias copies the table's columns, and balances are asked for after every booking.
+_DEBIT_ACCOUNT, _CREDIT_ACCOUNT = aliased(LedgerAccount), aliased(LedgerAccount)
+
+
+@dataclass(frozen=True)
+class ClaimBalance:
+    assessed_cents: int  # what stands of the claim after reductions (0 when cancelled)
+    open_cents: int  # what is still to pay
+
+    @property
+    def paid_cents(self) -> int:
+        return self.assessed_cents - self.open_cents
+
+
+def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
+    """Assessed and open amount per claim, both summed from the claim's postings.
+
+    Every posting of a claim touches the person's receivable account on one side: debits there
+    raise the open amount, credits lower it. Postings against a revenue account are the
+    assessment itself (the claim) or its reductions.
+    """
+    claims = list(claims)
+    if not claims:
+        return {}
+    debit, credit = _DEBIT_ACCOUNT, _CREDIT_ACCOUNT
+    amount = Posting.amount_cents
+    open_signed = case((debit.kind == AccountKind.RECEIVABLE, amount), else_=-amount)
+    assessed_signed = case(
+        (credit.kind == AccountKind.REVENUE, amount),
+        (debit.kind == AccountKind.REVENUE, -amount),
+        else_=0,
+    )
+    rows = session.execute(
+        select(Posting.claim_id, func.sum(assessed_signed), func.sum(open_signed))
+        .join(debit, Posting.debit_account_id == debit.id)
+        .join(credit, Posting.credit_account_id == credit.id)
+        .where(Posting.claim_id.in_([c.id for c in claims]))
+        .group_by(Posting.claim_id)
+    )
+    result = {c.id: ClaimBalance(0, 0) for c in claims}
+    result.update({cid: ClaimBalance(int(a), int(o)) for cid, a, o in rows})
+    return result
+
+
+def open_amounts(session: Session, claims: Iterable[Claim]) -> dict[int, int]:
+    return {cid: b.open_cents for cid, b in claim_balances(session, claims).items()}
+
+
+def trial_balance(session: Session, municipality_id: int) -> dict[str, Any]:
+    """Sum of all debits and credits of a municipality (equal by construction) and the per-kind
+    account balances, for the invariant tests and the back office."""
+    totals = session.execute(
+        select(
+            LedgerAccount.kind,
+            func.coalesce(
+                func.sum(
+                    case(
+                        (Posting.debit_account_id == LedgerAccount.id, Posting.amount_cents),
+                        else_=-Posting.amount_cents,
+                    )
+                ),
+                0,
+            ),
+        )
+        .join(
+            Posting,
+            (Posting.debit_account_id == LedgerAccount.id)
+            | (Posting.credit_account_id == LedgerAccount.id),
+        )
+        .where(LedgerAccount.municipality_id == municipality_id)
+        .group_by(LedgerAccount.kind)
+    )
+    return {kind.value if hasattr(kind, "value") else kind: int(v) for kind, v in totals}

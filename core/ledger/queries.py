@@ -1,0 +1,115 @@
+"""What a person's account shows (Kontoauszug): their claims with balances, open items, journal
+entries and payments, always within the person's own municipality; and whose account a
+Kassenzeichen names. Read-only."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
+from core.ledger.allocation import OpenItem
+from core.ledger.balances import ClaimBalance, claim_balances
+from core.ledger.kinds import KINDS
+from core.ledger.models import Claim, JournalEntry, Payment, TaxAccount
+from core.persons.models import Person
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    claim: Claim
+    balance: ClaimBalance
+
+    @property
+    def open_cents(self) -> int:
+        return self.balance.open_cents
+
+    @property
+    def assessed_cents(self) -> int:
+        return self.balance.assessed_cents
+
+    @property
+    def paid_cents(self) -> int:
+        return self.balance.paid_cents
+
+    @property
+    def cancelled(self) -> bool:
+        return self.claim.cancelled_by_entry_id is not None
+
+    @property
+    def label(self) -> str:
+        return KINDS[self.claim.kind].label
+
+
+def claims_of(session: Session, person: Person) -> list[ClaimView]:
+    claims = list(
+        session.scalars(
+            select(Claim)
+            .where(Claim.person_id == person.id, Claim.municipality_id == person.municipality_id)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )
+    balances = claim_balances(session, claims)
+    return [ClaimView(c, balances[c.id]) for c in claims]
+
+
+def open_items(session: Session, person: Person) -> list[OpenItem]:
+    return [
+        OpenItem(v.claim.id, KINDS[v.claim.kind].group, v.claim.due_date, v.open_cents)
+        for v in claims_of(session, person)
+        if v.open_cents > 0 and not v.cancelled
+    ]
+
+
+def entries_of(session: Session, person: Person) -> list[JournalEntry]:
+    return list(
+        session.scalars(
+            select(JournalEntry)
+            .where(
+                JournalEntry.person_id == person.id,
+                JournalEntry.municipality_id == person.municipality_id,
+            )
+            .order_by(JournalEntry.id)
+        )
+    )
+
+
+def payments_of(session: Session, person: Person) -> list[Payment]:
+    return list(
+        session.scalars(
+            select(Payment)
+            .where(
+                Payment.person_id == person.id, Payment.municipality_id == person.municipality_id
+            )
+            .order_by(Payment.received_on.desc(), Payment.id.desc())
+        )
+    )
+
+
+def persons_by_kassenzeichen(session: Session, municipality_id: int, query: str) -> set[int] | None:
+    """The persons a Kassenzeichen (as printed, with or without spaces) or its RF reference
+    names, through their tax accounts or claims; None when the query is neither."""
+    compact = re.sub(r"\s", "", query).upper()
+    kassenzeichen = normalize_kassenzeichen(query)
+    if is_valid_rf(compact) and is_valid_kassenzeichen(compact[4:]):
+        kassenzeichen = compact[4:]
+    if not is_valid_kassenzeichen(kassenzeichen):
+        return None
+    return set(
+        session.scalars(
+            select(TaxAccount.person_id).where(
+                TaxAccount.municipality_id == municipality_id,
+                TaxAccount.kassenzeichen == kassenzeichen,
+            )
+        )
+    ) | set(
+        session.scalars(
+            select(Claim.person_id).where(
+                Claim.municipality_id == municipality_id,
+                Claim.kassenzeichen == kassenzeichen,
+            )
+        )
+    )

@@ -37,14 +37,9 @@ from core.payments.sepa import direct_debit, mandates
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.persons import models as persons
 from portal.database import db
-from portal.forms import (
-    ConfirmForm,
-    GermanForm,
-    MandateFieldsForm,
-    required,
-    scope_choices,
-)
+from portal.form_fields import ConfirmForm, GermanForm, required
 from portal.identity.auth import staff_required
+from portal.payments.forms import MandateFieldsForm, scope_choices
 from portal.requests import show_field_errors
 
 STATEMENT_MAX_BYTES = 8 * 1024 * 1024  # below the app's request limit (MAX_CONTENT_LENGTH)

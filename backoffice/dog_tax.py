@@ -3,7 +3,7 @@ assessment and reprint of notices. Every query is limited to the clerk's municip
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,15 +23,11 @@ from core.workflow import applications as workflow
 from core.workflow import review
 from core.workflow.criteria import ReviewCriterion, update_criterion
 from portal.database import db
-from portal.forms import ConfirmForm, CriterionForm, DecisionForm
+from portal.downloads import send_recorded
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
-
-
-def _settings() -> notices.NoticeSettings:
-    return notices.NoticeSettings(
-        secret=current_app.config["SECRET_KEY"],
-        public_base_url=current_app.config["PUBLIC_BASE_URL"],
-    )
+from portal.notice_settings import notice_settings
+from portal.workflow.forms import CriterionForm, DecisionForm
 
 
 @bp.get("/pruefung")
@@ -114,11 +110,7 @@ def document(document_id: int) -> Response:
         found = archive.get_document(session, current_user.municipality_id, document_id)
     except NotFound:
         abort(404)
-    archive.record_download(session, found, user_id=current_user.id, actor=current_user.actor)
-    session.commit()
-    response = Response(found.content, mimetype=found.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
-    return response
+    return send_recorded(found)
 
 
 @bp.route("/kriterien", methods=["GET", "POST"])
@@ -276,12 +268,9 @@ def notice_pdf(notice_id: int) -> Response:
         notice = notices.get_notice(session, current_user.municipality_id, notice_id)
     except NotFound:
         abort(404)
-    document = notices.ensure_document(session, notice, _settings(), actor=current_user.actor)
-    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
-    session.commit()
-    response = Response(document.content, mimetype=document.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-    return response
+    return send_recorded(
+        notices.ensure_document(session, notice, notice_settings(), actor=current_user.actor)
+    )
 
 
 def dog_tax_context(person: persons.Person) -> dict[str, object]:

@@ -21,7 +21,7 @@ from core.payments.sepa.person_search import find_persons
 from core.persons import models as persons
 from core.tenancy.municipalities import Municipality
 from portal.database import db
-from portal.forms import LoginForm, PersonSearchForm
+from portal.form_fields import PersonSearchForm
 from portal.identity.auth import (
     WRONG_CREDENTIALS,
     end_session,
@@ -29,6 +29,7 @@ from portal.identity.auth import (
     staff_required,
     start_session,
 )
+from portal.identity.forms import LoginForm
 from portal.identity.throttle import login_throttled, record_failed_login
 
 bp = Blueprint("backoffice", __name__, url_prefix="/backoffice")

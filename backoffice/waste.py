@@ -22,7 +22,7 @@ from core.levies.waste.models import (
 from core.levies.waste.rules import RHYTHMS
 from core.persons import models as persons
 from portal.database import db
-from portal.forms import ConfirmForm
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
 from portal.requests import carry_out
 

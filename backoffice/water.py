@@ -16,9 +16,10 @@ from core.levies.water import cards as water_cards
 from core.levies.water import models as water
 from core.levies.water import readings as water_readings
 from portal.database import db
-from portal.forms import ClerkReadingForm, ConfirmForm, MeterChangeForm
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
-from portal.water import band_percent
+from portal.water.forms import ClerkReadingForm, MeterChangeForm
+from portal.water.plausibility import band_percent
 
 
 @bp.get("/zaehlerstaende")

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.payments.card.provider import PaymentProvider
 from portal import config as config_module
 from portal import database, http_headers, log_redaction, request_hygiene
+from portal.payments import provider as payments_provider
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -38,7 +40,10 @@ def create_app(
     config: dict[str, Any] | None = None,
     *,
     session_factory: sessionmaker[Session] | None = None,
+    payment_provider: PaymentProvider | None = None,
 ) -> Flask:
+    """The app from ``config`` (over the environment's); tests may hand in the database's
+    session factory and a payment provider instead of those the configuration names."""
     app = Flask(
         "portal",
         template_folder=str(ROOT / "templates"),
@@ -57,6 +62,7 @@ def create_app(
     app.jinja_env.add_extension("jinja2.ext.do")
     request_hygiene.install(app)  # before any route: it replaces the int converter
     database.init_app(app, session_factory)
+    payments_provider.install(app, payment_provider)
     csrf.init_app(app)
 
     from portal import filters
@@ -67,6 +73,17 @@ def create_app(
     throttle.init_app(app)
     mail_throttle.init_app(app)  # after throttle: its hook runs before the limiter's
 
+    _register_blueprints(app)
+    _register_error_pages(app)
+    log_redaction.install(app)  # after the blueprints: the patterns come from the url_map
+
+    _install_security_headers(app)
+    http_headers.install(app)  # no-store, no server banner, HSTS in production
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
     # These modules register their views on the back-office blueprint.
     import backoffice.bank
     import backoffice.dog_tax
@@ -76,21 +93,22 @@ def create_app(
     from backoffice.views import bp as backoffice_bp
 
     # These modules register their views on the municipal blueprint.
-    from portal import address, dog_tax, ledger, notices, waste, water, workflow  # noqa: F401
+    from portal import address, dog_tax, ledger, notices, waste  # noqa: F401
     from portal.identity import account_recovery  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.payments import card, sepa  # noqa: F401
     from portal.public import bp as public_bp
     from portal.public import stripe_webhook
+    from portal.water import views as water_views  # noqa: F401
+    from portal.workflow import views as workflow_views  # noqa: F401
 
     csrf.exempt(stripe_webhook)  # signed by the provider instead of a CSRF token
     app.register_blueprint(public_bp)
     app.register_blueprint(backoffice_bp)
     app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything
 
-    _register_error_pages(app)
-    log_redaction.install(app)  # after the blueprints: the patterns come from the url_map
 
+def _install_security_headers(app: Flask) -> None:
     csp = content_security_policy(app.config["STRIPE_JS_URL"])
 
     @app.after_request
@@ -100,10 +118,6 @@ def create_app(
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
-
-    http_headers.install(app)  # no-store, no server banner, HSTS in production
-
-    return app
 
 
 def _register_error_pages(app: Flask) -> None:

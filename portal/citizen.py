@@ -1,5 +1,5 @@
 """What every citizen service needs: the logged-in citizen's person in this municipality, and
-German plausibility errors put back on the form's fields."""
+submitting an application (committed once, or its German messages put back on the form)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from flask import g, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core.kernel.errors import FieldErrors
 from core.persons import models as persons
 from core.workflow.applications import Application
 from portal.database import db
-from portal.requests import show_field_errors
+from portal.requests import carry_out
 
 
 def current_person() -> persons.Person | None:
@@ -34,15 +33,10 @@ def submit_application(
 ) -> Response | None:
     """Call a core service that records an application, then commit and show its status page.
 
-    On plausibility errors nothing is kept (rollback) and the German messages go back onto the
-    form's fields (``rename`` maps the service's names to the form's); the caller re-renders.
+    When the service refuses, nothing is kept and its German messages go back onto the form's
+    fields (``rename`` maps the service's names to the form's); the caller re-renders.
     """
-    session = db()
-    try:
-        application = submit()
-    except FieldErrors as exc:
-        session.rollback()
-        show_field_errors(form, {(rename or {}).get(k, k): v for k, v in exc.errors.items()})
+    submitted = carry_out(submit, form=form, rename=rename)
+    if not submitted.ok:
         return None
-    session.commit()
-    return redirect(url_for("portal.application", application_id=application.id))
+    return redirect(url_for("portal.application", application_id=submitted.result().id))

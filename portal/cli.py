@@ -333,7 +333,7 @@ def payments_cleanup(older_than_hours: int) -> None:
     from datetime import timedelta
 
     from core.payments.card import checkout
-    from portal.payments.card import provider
+    from portal.payments.provider import payment_provider as provider
 
     factory = _session_factory()
     with factory() as session:

@@ -19,6 +19,7 @@ ENV_KEYS = (
     "PUBLIC_BASE_URL",
     "ACCOUNT_VERIFY_MAX_AGE_HOURS",  # e-mail confirmation links (default 24)
     "PASSWORD_RESET_MAX_AGE_MINUTES",  # "Passwort vergessen" links (default 60)
+    "PAYMENT_PROVIDER",  # which adapter takes card payments (portal/payments/provider.py)
     "STRIPE_SECRET_KEY",
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_WEBHOOK_SECRET",
@@ -58,8 +59,8 @@ LOCALSTRIPE = "http://127.0.0.1:8420"
 DEFAULT_HOLD_MINUTES = int(DEFAULT_HOLD.total_seconds() // 60)
 
 
-def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    config: dict[str, Any] = {
+def _defaults(instance_path: str) -> dict[str, Any]:
+    return {
         "OPENKASSE_ENV": "development",
         "SECRET_KEY": DEV_SECRET_KEY,
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'openkasse.sqlite3'}",
@@ -91,6 +92,11 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         # hstspreload.org asks for).
         "HSTS_MAX_AGE": 31536000,
     }
+
+
+def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The defaults, then the environment (ENV_KEYS), then ``overrides``; checked."""
+    config = _defaults(instance_path)
     config.update({k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)})
     config.update(overrides or {})
     for key in INTEGER_KEYS:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, g, redirect, render_template, url_for
+from flask import abort, g, render_template
 from flask_login import current_user
+from flask_wtf.file import FileAllowed, FileField, FileSize
 from werkzeug.wrappers import Response
+from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import Length, Optional
 
 from core.kernel import clock
 from core.kernel.errors import NotFound
@@ -17,53 +20,98 @@ from core.levies.dog_tax import services as dog_services
 from core.levies.dog_tax.models import END_REASON_LABELS, DogStatus, EndReason, dogs_of, get_dog
 from core.levies.dog_tax.services import Deregistration, Registration
 from core.persons import models as persons
-from core.persons.models import PersonKind
 from core.workflow import applications as workflow
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
-from portal.forms import (
-    AddressFields,
-    ConfirmForm,
-    DeregistrationForm,
-    DogRegistrationForm,
-    LostTagForm,
-)
-from portal.identity.auth import citizen_required, safe_next
+from portal.form_fields import UPLOAD_MAX_BYTES, ConfirmForm, GermanForm, required
+from portal.identity.auth import citizen_required
 from portal.municipal import bp
 from portal.uploads import store_upload
-from portal.workflow import own_application, render_status_page
+
+PROOF_TYPES = ["pdf", "jpg", "jpeg", "png"]
 
 
-@bp.route("/finanzadresse", methods=["GET", "POST"])
-@citizen_required
-def finance_address() -> str | Response:
-    """First use of a service in a municipality: record name and address (Finanzadresse)."""
-    if current_person() is not None:
-        return redirect(url_for("portal.account"))
-    form = AddressFields()
-    if form.validate_on_submit():
-        persons.create_person(
-            db(),
-            municipality_id=g.municipality.id,
-            kind=PersonKind.NATURAL,
-            as_of=clock.today(),
-            actor=current_user.actor,
-            given_name=form.given_name.data or None,
-            family_name=form.family_name.data,
-            user_id=current_user.id,
-            address={
-                "street": form.street.data or "",
-                "house_number": form.house_number.data or "",
-                "postal_code": form.postal_code.data or "",
-                "city": form.city.data or "",
-            },
-        )
-        db().commit()
-        target = safe_next(url_for("portal.account"))
-        return redirect(
-            target if target.startswith(f"/{g.municipality.slug}/") else url_for("portal.account")
-        )
-    return render_template("portal/ledger/finance_address.html", form=form)
+class DogRegistrationForm(GermanForm):
+    name = StringField("Name des Hundes", validators=[required(), Length(max=60)])
+    breed = SelectField("Rasse", validators=[required("Bitte wählen Sie die Rasse.")])
+    breed_other = StringField(
+        "Andere Rasse",
+        validators=[Optional(), Length(max=80)],
+        description="Nur ausfüllen, wenn Sie oben „andere Rasse“ gewählt haben.",
+    )
+    born_on = DateField("Geburtsdatum des Hundes", validators=[Optional()])
+    acquired_on = DateField(
+        "Seit wann halten Sie den Hund?",
+        validators=[required("Bitte geben Sie das Datum an.")],
+        description="Tag der Aufnahme oder Ihres Zuzugs mit dem Hund.",
+    )
+    chip_number = StringField(
+        "Chipnummer (Transponder)",
+        validators=[Optional()],
+        description="15 Ziffern, steht im Heimtierausweis.",
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+    )
+    exemption_code = SelectField("Steuerbefreiung oder -ermäßigung", validators=[Optional()])
+    exemption_note = TextAreaField(
+        "Begründung der Befreiung", validators=[Optional(), Length(max=1000)]
+    )
+    proof = FileField(
+        "Nachweis (PDF, JPG oder PNG, höchstens 5 MB)",
+        validators=[
+            FileAllowed(PROOF_TYPES, "Bitte laden Sie eine PDF-, JPG- oder PNG-Datei hoch."),
+            FileSize(UPLOAD_MAX_BYTES, message="Die Datei ist größer als 5 MB."),
+        ],
+    )
+
+    OTHER = "__andere__"
+
+    def set_choices(self, breeds: list[str], exemptions: dict[str, str]) -> None:
+        self.breed.choices = [
+            SelectChoice("", "Bitte wählen"),
+            *(SelectChoice(b, b) for b in breeds),
+            SelectChoice(self.OTHER, "andere Rasse"),
+        ]
+        self.exemption_code.choices = [
+            SelectChoice("", "keine"),
+            *(SelectChoice(k, v) for k, v in exemptions.items()),
+        ]
+
+    def breed_name(self) -> str:
+        if self.breed.data == self.OTHER:
+            return (self.breed_other.data or "").strip()
+        return self.breed.data or ""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.breed.data == self.OTHER and not (self.breed_other.data or "").strip():
+            self.breed_other.errors = [*self.breed_other.errors, "Bitte geben Sie die Rasse an."]
+            ok = False
+        return ok
+
+
+class DeregistrationForm(GermanForm):
+    reason = RadioField(
+        "Grund der Abmeldung",
+        choices=[
+            SelectChoice("died", "Der Hund ist verstorben"),
+            SelectChoice("sold", "Abgegeben oder verkauft"),
+            SelectChoice("moved_away", "Ich ziehe mit dem Hund weg"),
+            SelectChoice("lost", "Der Hund ist entlaufen"),
+        ],
+        validators=[required("Bitte wählen Sie einen Grund.")],
+    )
+    ended_on = DateField("Datum", validators=[required("Bitte geben Sie das Datum an.")])
+    new_owner = TextAreaField(
+        "Name und Anschrift der neuen Halterin oder des neuen Halters",
+        validators=[Optional(), Length(max=500)],
+        description="Nur bei Abgabe oder Verkauf.",
+    )
+
+
+class LostTagForm(GermanForm):
+    lost_on = DateField(
+        "Wann ging die Marke verloren?", validators=[required("Bitte geben Sie das Datum an.")]
+    )
 
 
 @bp.get("/hunde")
@@ -237,12 +285,3 @@ def replacement_tag(dog_id: int) -> str | Response:
     return render_template(
         "portal/dog_tax/replacement.html", form=form, dog=dog, fee=rules.replacement_tag_fee_cents
     )
-
-
-@bp.get("/antraege/<int:application_id>")
-@citizen_required
-def application(application_id: int) -> str:
-    """The status of one of the citizen's applications (any service), with the conversation
-    and, while a clerk's question is open, the form to answer it (portal/workflow.py)."""
-    person, found = own_application(application_id)
-    return render_status_page(person, found)

@@ -3,11 +3,11 @@ QR code on the paper notice (no log-in, no personal data)."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, render_template
+from flask import abort, g, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core.kernel import archive, clock
+from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger.balances import claim_balances
 from core.ledger.models import Claim
@@ -16,15 +16,10 @@ from core.payments.sepa.debit_outlook import collecting, debit_outlook
 from core.persons.models import Person
 from portal.citizen import current_person
 from portal.database import db
+from portal.downloads import send_recorded
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
-
-
-def notice_settings() -> notices.NoticeSettings:
-    return notices.NoticeSettings(
-        secret=current_app.config["SECRET_KEY"],
-        public_base_url=current_app.config["PUBLIC_BASE_URL"],
-    )
+from portal.notice_settings import notice_settings
 
 
 @bp.get("/bescheide")
@@ -46,13 +41,9 @@ def notice_pdf(notice_id: int) -> Response:
         abort(404)
     if person is None or notice.person_id != person.id:
         abort(404)
-    document = notices.ensure_document(session, notice, notice_settings(), actor=current_user.actor)
-    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
-    session.commit()
-    response = Response(document.content, mimetype=document.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_recorded(
+        notices.ensure_document(session, notice, notice_settings(), actor=current_user.actor)
+    )
 
 
 @bp.get("/zahlung/<token>")

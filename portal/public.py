@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 from core.tenancy import municipalities as tenancy
 from portal.database import db
+from portal.payments.provider import payment_provider
 
 bp = Blueprint("public", __name__)
 
@@ -31,13 +32,12 @@ def stripe_webhook() -> tuple[dict[str, str], int]:
     from core.kernel import clock
     from core.payments.card import checkout
     from core.payments.card.provider import InvalidSignature, ProviderError
-    from portal.payments.card import provider
 
     session = db()
     try:
         outcome = checkout.handle_event(
             session,
-            provider(),
+            payment_provider(),
             request.get_data(),
             request.headers.get("Stripe-Signature", ""),
             as_of=clock.today(),

@@ -6,12 +6,14 @@ committed once when the call returns. A :class:`~core.kernel.errors.DomainError`
 back and its German message goes where the user looks: onto the form's fields (``FieldErrors``),
 onto one named field, into the form's error summary, or — without a form — into a flash message.
 Side effects that must not happen for a rolled-back change (mail, provider calls, redirects) come
-after, guarded by ``outcome.ok``. In the spirit of Indico's ``RH.process``, without the classes.
+after, guarded by ``outcome.ok``. Errors the view answers in its own way (a question to confirm, a
+page of its own) are named in ``handled``: they are rolled back too, but shown by the caller from
+``outcome.error``. In the spirit of Indico's ``RH.process``, without the classes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -47,18 +49,22 @@ def carry_out(
     form: Any | None = None,
     field: str | None = None,
     flash_category: str = "error",
+    handled: tuple[type[DomainError], ...] = (),
+    rename: Mapping[str, str] | None = None,
 ) -> Outcome[T]:
     """Run one core service call as the request's unit of work: commit, or roll back and show.
 
     Without ``form`` the message is flashed; with ``form`` it goes onto ``field`` (when named), the
-    fields of a ``FieldErrors``, or the form's own errors shown in its error summary.
+    fields of a ``FieldErrors`` (``rename`` maps the service's field names to the form's), or the
+    form's own errors shown in its error summary. An error of a ``handled`` type is not shown.
     """
     session = db()
     try:
         value = call()
     except DomainError as exc:
         session.rollback()
-        show_error(exc, form=form, field=field, flash_category=flash_category)
+        if not isinstance(exc, handled):
+            show_error(exc, form=form, field=field, flash_category=flash_category, rename=rename)
         return Outcome(error=exc)
     session.commit()
     return Outcome(value=value)
@@ -70,12 +76,13 @@ def show_error(
     form: Any | None = None,
     field: str | None = None,
     flash_category: str = "error",
+    rename: Mapping[str, str] | None = None,
 ) -> None:
     """Put a refused call's German message where the user sees it (see :func:`carry_out`)."""
     if form is None:
         flash(exc.message, flash_category)
     elif isinstance(exc, FieldErrors) and field is None:
-        show_field_errors(form, exc.errors)
+        show_field_errors(form, {(rename or {}).get(k, k): v for k, v in exc.errors.items()})
     elif field is not None:
         target = form[field]
         target.errors = [*target.errors, exc.message]

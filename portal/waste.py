@@ -29,7 +29,7 @@ from core.persons import models as persons
 from core.workflow import applications as workflow
 from portal.citizen import current_person, person_or_redirect, submit_application
 from portal.database import db
-from portal.forms import GermanForm, required
+from portal.form_fields import GermanForm, required
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
 

@@ -17,9 +17,10 @@ from core.payments.card import checkout, refund_limits, refunds, surplus
 from core.payments.card.provider import ProviderError
 from core.tenancy.municipalities import Municipality
 from portal.database import db
-from portal.forms import ConfirmForm, RefundForm
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
-from portal.payments.card import provider
+from portal.payments.forms import RefundForm
+from portal.payments.provider import payment_provider
 
 
 def _payment(payment_id: int) -> Payment:
@@ -39,7 +40,7 @@ def refund_request(payment_id: int) -> str | Response:
         try:
             refund = refunds.request_refund(
                 session,
-                provider(),
+                payment_provider(),
                 payment=payment,
                 amount_cents=parse_euro(form.amount.data or ""),
                 reason=form.reason.data or "",
@@ -101,7 +102,7 @@ def refund_approvals() -> tuple[str, int] | Response:
             if request.form.get("decision") == "approve":
                 refunds.approve(
                     session,
-                    provider(),
+                    payment_provider(),
                     refund,
                     actor=current_user.actor,
                     role=current_user.role,

@@ -21,19 +21,18 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
-from wtforms import EmailField, PasswordField
-from wtforms.validators import Email, EqualTo
 
 from core.identity import account_tokens, registration
 from core.identity.account_mail import AccountLinks, duration_de
 from core.identity.models import UserAccount
 from core.kernel import clock
-from core.kernel.errors import ExpiredToken, InvalidToken, ValidationError
+from core.kernel.errors import ExpiredToken, InvalidToken
 from portal.database import db
-from portal.forms import EMAIL_MESSAGE, NEW_PASSWORD_HINT, GermanForm, RegisterForm, required
 from portal.identity.auth import citizen_required
+from portal.identity.forms import ForgotPasswordForm, NewPasswordForm, RegisterForm, ResendForm
 from portal.identity.mail_throttle import mail_throttled, may_mail
 from portal.municipal import bp
+from portal.requests import carry_out
 
 RESET_SESSION_KEY = "password_reset_token"
 MAX_TOKEN_LENGTH = 200  # genuine ones have about 80 characters; the session cookie stays small
@@ -55,35 +54,6 @@ OPEN_TO_UNCONFIRMED = frozenset(
         "portal.reset_password",
     }
 )
-
-
-class ForgotPasswordForm(GermanForm):
-    email = EmailField(
-        "E-Mail-Adresse",
-        validators=[required(), Email(EMAIL_MESSAGE)],
-        render_kw={"autocomplete": "email"},
-    )
-
-
-class NewPasswordForm(GermanForm):
-    password = PasswordField(
-        "Neues Passwort",
-        description=NEW_PASSWORD_HINT,
-        validators=[required()],
-        render_kw={"autocomplete": "new-password"},
-    )
-    password_repeat = PasswordField(
-        "Neues Passwort wiederholen",
-        validators=[
-            required(),
-            EqualTo("password", message="Die Passwörter stimmen nicht überein."),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
-
-
-class ResendForm(GermanForm):
-    """Only the CSRF token: "send the confirmation link again"."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -136,29 +106,28 @@ def municipality_context() -> tuple[str | None, ...]:
 
 def register(data: registration.Registration, form: RegisterForm) -> bool:
     """Run the registration; False (with the message on the form) when it was refused."""
-    session_ = db()
     try:
-        registration.register_citizen(
-            session_,
-            g.municipality,
-            data,
-            secret=current_app.config["SECRET_KEY"],
-            links=links(),
-            now=clock.now(),
-            as_of=clock.today(),
-            verify_max_age=verify_max_age(),
-            may_mail=may_mail,
+        registered = carry_out(
+            lambda: registration.register_citizen(
+                db(),
+                g.municipality,
+                data,
+                secret=current_app.config["SECRET_KEY"],
+                links=links(),
+                now=clock.now(),
+                as_of=clock.today(),
+                verify_max_age=verify_max_age(),
+                may_mail=may_mail,
+            ),
+            form=form,
+            field="password",
         )
-        session_.commit()
-    except ValidationError as exc:
-        session_.rollback()
-        form.password.errors = [*form.password.errors, exc.message]
-        return False
     except IntegrityError:
         # The same address registered at the same moment by another request: it has an
         # account now, and the answer is the same as for any address that has one.
-        session_.rollback()
-    return True
+        db().rollback()
+        return True
+    return registered.ok
 
 
 def _current_account() -> UserAccount | None:
@@ -195,18 +164,19 @@ def registration_sent() -> str:
 
 @bp.get("/konto/bestaetigen/<token>")
 def verify_email(token: str) -> Response | tuple[str, int]:
-    try:
-        account = account_tokens.verify_email(
+    verified = carry_out(
+        lambda: account_tokens.verify_email(
             db(),
             current_app.config["SECRET_KEY"],
             token,
             now=clock.now(),
             max_age=verify_max_age(),
-        )
-    except (InvalidToken, ExpiredToken) as exc:
-        db().rollback()
-        return _invalid_link(exc, kind="verify")
-    db().commit()
+        ),
+        handled=(InvalidToken, ExpiredToken),
+    )
+    if verified.error is not None:
+        return _invalid_link(verified.error, kind="verify")
+    account = verified.result()
     if current_user.is_authenticated and current_user.id == account.id:
         flash("Danke, Ihre E-Mail-Adresse ist bestätigt.", "success")
         return redirect(url_for("portal.account"))
@@ -294,8 +264,8 @@ def reset_password() -> str | Response | tuple[str, int]:
         return _invalid_link(exc, kind="reset")
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
-            account_tokens.reset_password(
+        reset = carry_out(
+            lambda: account_tokens.reset_password(
                 db(),
                 secret,
                 token,
@@ -303,12 +273,11 @@ def reset_password() -> str | Response | tuple[str, int]:
                 now=now,
                 max_age=max_age,
                 context=registration.context_of_account(db(), g.municipality, account),
-            )
-        except ValidationError as exc:
-            db().rollback()
-            form.password.errors = [*form.password.errors, exc.message]
-        else:
-            db().commit()
+            ),
+            form=form,
+            field="password",
+        )
+        if reset.ok:
             session.pop(RESET_SESSION_KEY, None)
             flash("Ihr neues Passwort gilt ab sofort. Bitte melden Sie sich damit an.", "success")
             return redirect(url_for("portal.login"))

@@ -20,8 +20,8 @@ from core.identity import registration
 from core.identity.models import Role, UserAccount
 from core.persons.models import PersonKind
 from portal.database import db
-from portal.forms import LoginForm, RegisterForm
 from portal.identity import sessions
+from portal.identity.forms import LoginForm, RegisterForm
 from portal.identity.mail_throttle import mail_throttled
 from portal.identity.redirects import safe_target
 from portal.identity.throttle import login_throttled, record_failed_login, remember_device

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, cast
 
 from limits.storage import MovingWindowSupport, Storage
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +29,7 @@ SCHEME = "openkasse+db"
 
 
 class DatabaseStorage(Storage, MovingWindowSupport):
-    STORAGE_SCHEME: ClassVar[list[str] | None] = [SCHEME]
+    STORAGE_SCHEME: list[str] | None = [SCHEME]  # noqa: RUF012 - limits registers it by class
 
     def __init__(
         self,
@@ -154,7 +154,8 @@ class DatabaseStorage(Storage, MovingWindowSupport):
 
     def reset(self) -> int | None:
         with self._session() as session:
-            return session.execute(delete(RateLimitHit)).rowcount
+            deleted = cast(CursorResult[Any], session.execute(delete(RateLimitHit)))
+            return deleted.rowcount
 
     def clear(self, key: str) -> None:
         with self._session() as session:

@@ -24,7 +24,7 @@ import hmac
 import ipaddress
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter, RequestLimit
@@ -32,8 +32,8 @@ from flask_limiter import Limiter, RequestLimit
 from core.identity.models import normalize_email
 from core.kernel import clock
 from portal import database
-from portal.forms import LoginForm
 from portal.identity import login_devices
+from portal.identity.forms import LoginForm
 from portal.identity.rate_limit_storage import SCHEME
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,7 +74,8 @@ def _database_sessions() -> Any:
 
 limiter = Limiter(
     key_func=address_key,
-    storage_options={"sessions": _database_sessions},
+    # DatabaseStorage takes a callable; Flask-Limiter's hint only knows strings and numbers.
+    storage_options=cast(dict[str, str | int], {"sessions": _database_sessions}),
 )
 
 
@@ -162,7 +163,7 @@ _per_address = limiter.shared_limit(
 
 def login_throttled(view: F) -> F:
     """For a log-in view: refused while a window is full; call :func:`record_failed_login`."""
-    return _per_address(_per_known_device(_per_account(view)))
+    return cast(F, _per_address(_per_known_device(_per_account(view))))
 
 
 def init_app(app: Flask) -> None:

@@ -9,6 +9,7 @@ gets the link to resume or cancel it.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask import session as browser_session
@@ -17,42 +18,31 @@ from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
 from core.kernel import clock, tokens
-from core.kernel.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
+from core.kernel.errors import DomainError, ExpiredToken, InvalidToken, NotFound
 from core.kernel.girocode import epc_payload, png_data_uri, qr_png
 from core.kernel.pdf import render_pdf
 from core.kernel.references import make_rf
 from core.ledger.models import Claim, Payment, Posting
 from core.notices import records as notices
 from core.payments.card import checkout, reservations, surplus
-from core.payments.card.provider import CardDeclined, PaymentProvider, ProviderError
-from core.payments.card.stripe import StripeProvider
+from core.payments.card.provider import CardDeclined, ProviderError
 from core.payments.sepa.debit_outlook import collecting, debit_outlook
 from portal.citizen import current_person
 from portal.database import db
-from portal.forms import ConfirmForm
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
+from portal.notice_settings import notice_settings
+from portal.payments.provider import payment_provider
+from portal.requests import carry_out
 
 ATTEMPT_PURPOSE = "payment_attempt"
 ATTEMPT_LINK_AGE = timedelta(days=2)
-EXTENSION = "openkasse.payment_provider"
 OWN_ATTEMPTS = "pay_attempts"  # attempts this browser started (session), so it may resume them
-
-
-def provider() -> PaymentProvider:
-    """The configured provider, built once per application."""
-    if EXTENSION not in current_app.extensions:
-        config = current_app.config
-        current_app.extensions[EXTENSION] = StripeProvider(
-            secret_key=config["STRIPE_SECRET_KEY"],
-            publishable_key=config["STRIPE_PUBLISHABLE_KEY"],
-            webhook_secret=config["STRIPE_WEBHOOK_SECRET"],
-            js_url=config["STRIPE_JS_URL"],
-            api_base=config.get("STRIPE_API_BASE") or None,
-            max_network_retries=0 if current_app.testing else 2,
-        )
-    found: PaymentProvider = current_app.extensions[EXTENSION]
-    return found
+PROVIDER_UNAVAILABLE = (
+    "Die Online-Zahlung ist gerade nicht erreichbar. Bitte versuchen Sie es später "
+    "oder überweisen Sie den Betrag."
+)
 
 
 def attempt_token(attempt: checkout.PaymentAttempt) -> str:
@@ -127,37 +117,36 @@ def _start(
     kassenzeichen: str | None,
     origin: str,
     actor: str,
-) -> Response | str:
-    session = db()
+) -> Response | tuple[str, int]:
     try:
-        attempt = checkout.start(
-            session,
-            provider(),
-            municipality=g.municipality,
-            person_id=person_id,
-            claim_ids=claim_ids,
-            origin=origin,
-            actor=actor,
-            kassenzeichen=kassenzeichen,
-            hold=reservation_hold(),
+        started = carry_out(
+            lambda: checkout.start(
+                db(),
+                payment_provider(),
+                municipality=g.municipality,
+                person_id=person_id,
+                claim_ids=claim_ids,
+                origin=origin,
+                actor=actor,
+                kassenzeichen=kassenzeichen,
+                hold=reservation_hold(),
+            ),
+            handled=(DomainError,),
         )
-    except reservations.AttemptInProgress as exc:
-        session.rollback()
-        return _in_progress(exc)
-    except (ValidationError, ProviderError) as exc:
-        session.rollback()
-        message = (
-            exc.message
-            if isinstance(exc, ValidationError)
-            else (
-                "Die Online-Zahlung ist gerade nicht erreichbar. Bitte versuchen Sie es später "
-                "oder überweisen Sie den Betrag."
-            )
-        )
-        return render_template("portal/payments/card/unavailable.html", message=message), 409
-    session.commit()
+    except ProviderError:  # not a DomainError: the provider could not be reached
+        db().rollback()
+        return _unavailable(PROVIDER_UNAVAILABLE)
+    if isinstance(started.error, reservations.AttemptInProgress):
+        return _in_progress(started.error)
+    if started.error is not None:
+        return _unavailable(started.error.message)
+    attempt = started.result()
     _remember(attempt)
     return redirect(url_for("portal.pay_attempt", token=attempt_token(attempt)))
+
+
+def _unavailable(message: str) -> tuple[str, int]:
+    return render_template("portal/payments/card/unavailable.html", message=message), 409
 
 
 @bp.route("/bezahlen", methods=["GET", "POST"])
@@ -204,10 +193,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
     try:
         notice = notices.notice_from_token(
             session,
-            notices.NoticeSettings(
-                secret=current_app.config["SECRET_KEY"],
-                public_base_url=current_app.config["PUBLIC_BASE_URL"],
-            ),
+            notice_settings(),
             g.municipality.id,
             token,
             now=clock.now(),
@@ -220,11 +206,10 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
     items = [(c, o) for c, o in items if c.id not in collected]  # a mandate pays those
     due = [c.id for c, _ in items if c.due_date <= today] or [c.id for c, _ in items]
     if not due and collected:
-        message = (
+        return _unavailable(
             "Die offenen Beträge werden per Lastschrift eingezogen. "
             "Bitte bezahlen Sie sie nicht zusätzlich."
         )
-        return render_template("portal/payments/card/unavailable.html", message=message), 409
     return _start(
         due,
         person_id=None,
@@ -250,7 +235,7 @@ def pay_attempt(token: str) -> str | Response:
         attempt=attempt,
         references=references,
         claims=claims,
-        client=provider().client_config(),
+        client=payment_provider().client_config(),
         token=token,
         return_url=url_for("portal.pay_result", token=token, _external=True),
         girocode=girocode(attempt.amount_cents, references[0]) if len(references) == 1 else None,
@@ -258,7 +243,7 @@ def pay_attempt(token: str) -> str | Response:
     )
 
 
-def select_claims(attempt: checkout.PaymentAttempt) -> Select[tuple[Claim]]:
+def select_claims(attempt: checkout.PaymentAttempt) -> Select[Claim]:
     return (
         select(Claim)
         .where(Claim.id.in_(attempt.claim_ids), Claim.municipality_id == attempt.municipality_id)
@@ -281,10 +266,10 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
     intent_ref = attempt.provider_ref
     db().commit()  # hold no transaction open while the provider is busy (and calls back)
     try:
-        intent = provider().pay_with_card_token(intent_ref, card_token)
+        intent = payment_provider().pay_with_card_token(intent_ref, card_token)
     except CardDeclined as exc:
         attempt = _attempt_from_token(token)
-        checkout.renew_intent(db(), provider(), attempt, actor="portal:card")
+        checkout.renew_intent(db(), payment_provider(), attempt, actor="portal:card")
         db().commit()
         return {"next": "error", "message": exc.message}, 402
     except ProviderError:
@@ -298,7 +283,7 @@ def _close(token: str, *, actor: str) -> tuple[dict[str, str], int]:
     attempt = _attempt_from_token(token, lock=True)
     try:
         checkout.close_attempt(
-            db(), provider(), attempt, actor=actor, now=clock.now(), as_of=clock.today()
+            db(), payment_provider(), attempt, actor=actor, now=clock.now(), as_of=clock.today()
         )
     except ProviderError:
         db().rollback()
@@ -321,7 +306,9 @@ def pay_result(token: str) -> str:
     session = db()
     attempt = _attempt_from_token(token, lock=True)
     try:
-        checkout.refresh(session, provider(), attempt, actor="portal:return", as_of=clock.today())
+        checkout.refresh(
+            session, payment_provider(), attempt, actor="portal:return", as_of=clock.today()
+        )
     except ProviderError:
         session.rollback()
         attempt = _attempt_from_token(token)
@@ -372,7 +359,7 @@ def _receipt(payment: Payment) -> Response:
         c.id: c
         for c in session.scalars(select(Claim).where(Claim.id.in_({p.claim_id for p in postings})))
     }
-    lines = [
+    lines: list[dict[str, Any]] = [
         {
             "description": claims[p.claim_id].description,
             "kassenzeichen": claims[p.claim_id].kassenzeichen,

@@ -11,10 +11,9 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import BooleanField
 
 from core.kernel import archive, clock
-from core.kernel.errors import FieldErrors, IllegalTransition, NotFound
+from core.kernel.errors import NotFound
 from core.ledger.models import Claim
 from core.payments.sepa import mandates
 from core.payments.sepa.debit_outlook import debit_outlook
@@ -22,26 +21,14 @@ from core.payments.sepa.mandates import Mandate, MandateStatus
 from core.persons import models as persons
 from portal.citizen import current_person, person_or_redirect
 from portal.database import db
-from portal.forms import (
-    ConfirmForm,
-    MandateFieldsForm,
-    required,
-    scope_choices,
-)
+from portal.downloads import send_recorded
+from portal.form_fields import ConfirmForm
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
-from portal.requests import show_field_errors
+from portal.payments.forms import MandateForm, scope_choices
+from portal.requests import carry_out
 
 IN_USE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
-
-
-class MandateForm(MandateFieldsForm):
-    consent = BooleanField(
-        "Ich erteile dieses SEPA-Lastschriftmandat",
-        validators=[
-            required("Bitte kreuzen Sie an, dass Sie das Mandat erteilen – sonst gilt es nicht.")
-        ],
-    )
 
 
 def _sepa_rules() -> mandates.SepaRules | None:
@@ -120,8 +107,8 @@ def _grant(replacing: Mandate | None) -> str | Response:
             replacing.tax_account_id if replacing is not None else form.tax_account_id()
         )
         today = clock.today()
-        try:
-            mandate = mandates.grant_mandate(
+        granted = carry_out(
+            lambda: mandates.grant_mandate(
                 session,
                 person=person,
                 municipality=g.municipality,
@@ -132,12 +119,11 @@ def _grant(replacing: Mandate | None) -> str | Response:
                 signed_on=today,
                 as_of=today,
                 actor=current_user.actor,
-            )
-        except FieldErrors as exc:
-            session.rollback()
-            show_field_errors(form, exc.errors)
-        else:
-            session.commit()
+            ),
+            form=form,
+        )
+        if granted.ok:
+            mandate = granted.result()
             flash(f"Ihr Lastschriftmandat {mandate.reference} ist erteilt.", "success")
             return redirect(url_for("portal.mandate_detail", mandate_id=mandate.id))
     return render_template(
@@ -187,17 +173,11 @@ def mandate_pdf(mandate_id: int) -> Response:
     _person, mandate = _own_mandate(mandate_id)
     if mandate.document_id is None:
         abort(404)
-    session = db()
     try:
-        document = archive.get_document(session, g.municipality.id, mandate.document_id)
+        document = archive.get_document(db(), g.municipality.id, mandate.document_id)
     except NotFound:
         abort(404)
-    archive.record_download(session, document, user_id=current_user.id, actor=current_user.actor)
-    session.commit()
-    response = Response(document.content, mimetype=document.media_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return send_recorded(document)
 
 
 @bp.route("/lastschrift/<int:mandate_id>/widerrufen", methods=["GET", "POST"])
@@ -207,13 +187,13 @@ def revoke_mandate(mandate_id: int) -> str | Response:
     session = db()
     form = ConfirmForm()
     if mandate.status in IN_USE and form.validate_on_submit():
-        try:
-            mandates.revoke_mandate(session, mandate, as_of=clock.today(), actor=current_user.actor)
-        except IllegalTransition as exc:
-            session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            session.commit()
+        revoked = carry_out(
+            lambda: mandates.revoke_mandate(
+                session, mandate, as_of=clock.today(), actor=current_user.actor
+            ),
+            form=form,
+        )
+        if revoked.ok:
             flash(f"Ihr Lastschriftmandat {mandate.reference} ist widerrufen.", "success")
             return redirect(url_for("portal.mandate_list"))
     return render_template(

@@ -62,3 +62,19 @@ def test_no_proxy_is_trusted_by_default() -> None:
     assert app.config["TRUSTED_PROXY_COUNT"] == 0
     assert app.config["BACKOFFICE_IDLE_MINUTES"] == 30
     assert app.config["BACKOFFICE_SESSION_HOURS"] == 8
+
+
+def test_payment_provider_is_wired_in_the_factory_from_config_or_given() -> None:
+    from core.payments.card.stripe import StripeProvider
+    from portal.payments.provider import payment_provider
+
+    base = {"DATABASE_URL": "sqlite://"}
+    built = create_app(base)
+    with built.app_context():
+        assert isinstance(payment_provider(), StripeProvider)
+    given = object()
+    app = create_app(base, payment_provider=given)  # type: ignore[arg-type]
+    with app.app_context():
+        assert payment_provider() is given
+    with pytest.raises(RuntimeError, match="PAYMENT_PROVIDER"):
+        create_app({**base, "PAYMENT_PROVIDER": "epaybl"})

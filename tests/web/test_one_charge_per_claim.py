@@ -219,7 +219,7 @@ def test_an_expired_hold_gives_way_and_is_never_charged(
 def test_a_new_attempt_cancels_an_expired_one_at_the_provider(
     app: Flask, db: Session, make: Any, localstripe: str
 ) -> None:
-    from portal.payments.card import provider
+    from portal.payments.provider import payment_provider
 
     m = make.municipality()
     person = make.person(m)
@@ -232,8 +232,8 @@ def test_a_new_attempt_cancels_an_expired_one_at_the_provider(
             "origin": "account",
             "actor": "test",
         }
-        old = checkout.start(db, provider(), hold=timedelta(0), **kwargs)
-        new = checkout.start(db, provider(), **kwargs)
+        old = checkout.start(db, payment_provider(), hold=timedelta(0), **kwargs)
+        new = checkout.start(db, payment_provider(), **kwargs)
     assert old.status is AttemptStatus.ABANDONED
     assert intent_status(localstripe, old.provider_ref) == "canceled"
     assert new.status is AttemptStatus.OPEN and active_reservations(db, claim.id) == 1

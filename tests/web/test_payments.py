@@ -275,7 +275,7 @@ def test_someone_elses_claims_cannot_be_paid_into(
 def test_cleanup_job_cancels_abandoned_attempts(
     app: Any, client: FlaskClient, db: Session, make: Any, payer: Any
 ) -> None:
-    from portal.payments.card import provider
+    from portal.payments.provider import payment_provider
 
     m, person = payer
     c = make.claim(m, person, amount=1000)
@@ -283,7 +283,7 @@ def test_cleanup_job_cancels_abandoned_attempts(
     with app.app_context():
         counts = checkout.abandon_stale(
             db,
-            provider(),
+            payment_provider(),
             now=clock.now() + timedelta(hours=3),
             older_than=timedelta(hours=2),
             as_of=clock.today(),

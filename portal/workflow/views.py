@@ -1,8 +1,6 @@
-"""The status page of an application and the citizen's answer to a clerk's question.
-
-The status page itself is ``portal.dog_tax.application`` (it is older than the other services);
-it renders through ``render_status_page`` here, so a rejected answer comes back on the same
-page with the German message and the text the citizen typed.
+"""The status page of an application (any service) and the citizen's answer to a clerk's
+question. Both render through ``render_status_page``, so a rejected answer comes back on the
+same page with the German message and the text the citizen typed.
 """
 
 from __future__ import annotations
@@ -10,11 +8,9 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import TextAreaField
-from wtforms.validators import Length
 
 from core import services
-from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.kernel.errors import IllegalTransition, NotFound
 from core.levies.dog_tax import services as dog_services
 from core.levies.dog_tax.models import get_dog
 from core.levies.waste import services as waste_services
@@ -23,26 +19,10 @@ from core.workflow import applications as workflow
 from core.workflow import review
 from portal.citizen import current_person
 from portal.database import db
-from portal.forms import GermanForm, required
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
-
-
-class AnswerForm(GermanForm):
-    answer = TextAreaField(
-        "Ihre Antwort",
-        description=f"Höchstens {review.MAX_ANSWER_LENGTH} Zeichen.",
-        validators=[
-            required("Bitte geben Sie Ihre Antwort ein."),
-            Length(
-                max=review.MAX_ANSWER_LENGTH,
-                message=(
-                    f"Ihre Antwort darf höchstens {review.MAX_ANSWER_LENGTH} Zeichen lang sein."
-                ),
-            ),
-        ],
-        render_kw={"rows": 6},
-    )
+from portal.requests import carry_out
+from portal.workflow.forms import AnswerForm
 
 
 def own_application(application_id: int) -> tuple[persons.Person, workflow.Application]:
@@ -83,6 +63,15 @@ def render_status_page(
     )
 
 
+@bp.get("/antraege/<int:application_id>")
+@citizen_required
+def application(application_id: int) -> str:
+    """The status of one of the citizen's applications, with the conversation and, while a
+    clerk's question is open, the form to answer it."""
+    person, found = own_application(application_id)
+    return render_status_page(person, found)
+
+
 @bp.post("/antraege/<int:application_id>/antwort")
 @citizen_required
 def answer_application(application_id: int) -> str | Response:
@@ -93,20 +82,18 @@ def answer_application(application_id: int) -> str | Response:
         return redirect(status_page)
     form = AnswerForm()
     if form.validate_on_submit():
-        session = db()
-        try:
-            review.answer_question(
-                session, found, answer=form.answer.data or "", actor=current_user.actor
-            )
-        except IllegalTransition as exc:
-            session.rollback()
-            flash(exc.message, "warning")
+        answered = carry_out(
+            lambda: review.answer_question(
+                db(), found, answer=form.answer.data or "", actor=current_user.actor
+            ),
+            form=form,
+            field="answer",
+            handled=(IllegalTransition,),
+        )
+        if isinstance(answered.error, IllegalTransition):
+            flash(answered.error.message, "warning")
             return redirect(status_page)
-        except ValidationError as exc:
-            session.rollback()
-            form.answer.errors = [*form.answer.errors, exc.message]
-        else:
-            session.commit()
+        if answered.ok:
             flash("Ihre Antwort ist eingegangen.", "success")
             return redirect(status_page)
     return render_status_page(person, found, form)

@@ -12,22 +12,16 @@ from flask import current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
 from core.kernel import clock
-from core.kernel.errors import ExpiredToken, InvalidToken, NotFound, ValidationError
+from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.levies.water import links as water_links
 from core.levies.water import models as water
 from core.levies.water import readings as water_readings
-from core.tenancy.statutes import statute_on
 from portal.database import db
-from portal.forms import ReadingForm
 from portal.municipal import bp
+from portal.requests import Outcome, carry_out
 from portal.uploads import store_upload
-
-
-def band_percent(municipality_id: int, period: int) -> int:
-    from core.levies.water.rules import WaterRules
-
-    statute = statute_on(db(), municipality_id, "water_fee", clock.today())
-    return WaterRules.from_data(statute.data, statute.source).plausibility_percent
+from portal.water.forms import ReadingForm
+from portal.water.plausibility import band_percent
 
 
 @bp.route("/zaehlerstand/<int:period>/<token>", methods=["GET", "POST"])
@@ -49,45 +43,15 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
     form = ReadingForm()
     issues: list[str] = []
     if existing is None and form.validate_on_submit():
-        # a photo is checked by its content; without a valid one nothing is saved
-        photo_id = store_upload(
-            form.photo,
-            person_id=meter.person_id,
-            kind="meter_photo",
-            filename=f"Zähler {meter.number}",
-            actor="anonymous:reading-card",
-            allowed=("image/jpeg", "image/png"),
-        )
-        try:
-            if photo_id is False:
-                raise ValidationError("")
-            reading = water_readings.submit_reading(
-                session,
-                meter=meter,
-                period=period,
-                value=int(form.value.data or 0),
-                read_on=clock.today(),
-                as_of=clock.today(),
-                source=water.ReadingSource.PORTAL,
-                band_percent=band_percent(g.municipality.id, period),
-                confirmed=bool(form.confirm.data),
-                actor="anonymous:reading-card",
-                photo_document_id=photo_id or None,
-            )
-        except water_readings.NeedsConfirmation as exc:
-            session.rollback()
-            issues = exc.messages
-        except ValidationError as exc:
-            session.rollback()
-            if exc.message:
-                form.value.errors = [*form.value.errors, exc.message]
-        else:
-            session.commit()
+        submitted = _submit(form, meter, period)
+        if submitted is not None and isinstance(submitted.error, water_readings.NeedsConfirmation):
+            issues = submitted.error.messages
+        elif submitted is not None and submitted.ok:
             return render_template(
                 "portal/water/thanks.html",
                 meter=meter,
                 period=period,
-                reading=reading,
+                reading=submitted.result(),
                 token=token,
             )
     if existing is not None and request.method == "POST":
@@ -101,4 +65,39 @@ def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
         issues=issues,
         existing=existing,
         token=token,
+    )
+
+
+def _submit(
+    form: ReadingForm, meter: water.Meter, period: int
+) -> Outcome[water.MeterReading] | None:
+    """Archive the photo, then submit the reading; None when the photo is refused (its message
+    is on the field, nothing is saved). An implausible value comes back unshown (``issues``)."""
+    photo_id = store_upload(  # checked by its content
+        form.photo,
+        person_id=meter.person_id,
+        kind="meter_photo",
+        filename=f"Zähler {meter.number}",
+        actor="anonymous:reading-card",
+        allowed=("image/jpeg", "image/png"),
+    )
+    if photo_id is False:
+        return None
+    return carry_out(
+        lambda: water_readings.submit_reading(
+            db(),
+            meter=meter,
+            period=period,
+            value=int(form.value.data or 0),
+            read_on=clock.today(),
+            as_of=clock.today(),
+            source=water.ReadingSource.PORTAL,
+            band_percent=band_percent(g.municipality.id, period),
+            confirmed=bool(form.confirm.data),
+            actor="anonymous:reading-card",
+            photo_document_id=photo_id or None,
+        ),
+        form=form,
+        field="value",
+        handled=(water_readings.NeedsConfirmation,),
     )

@@ -65,18 +65,7 @@ def bins_and_notices(
     change_day = date(year, 4, 2)
     if showcase and not business and change_day <= as_of:
         bigger = next(k for k in sizes if k[0] > litres and k[1] == rhythm)
-        [waste_bin] = bins_of(session, [prop.id])
-        waste_services.submit_change(
-            session,
-            person=person,
-            municipality=municipality,
-            bin_id=waste_bin.id,
-            litres=bigger[0],
-            rhythm=rhythm,
-            change_from=date(year, 5, 1),
-            as_of=change_day,
-            actor=ACTOR,
-        )
+        _order_bin_from_may(session, municipality, person, prop, bigger, change_day)
 
 
 def _property(
@@ -108,3 +97,27 @@ def _property(
     session.add(prop)
     session.flush()
     return prop
+
+
+def _order_bin_from_may(
+    session: Session,
+    municipality: Municipality,
+    person: Person,
+    prop: WasteProperty,
+    size: tuple[int, str],
+    day: date,
+) -> None:
+    """The online change of the property's bin to ``size`` (litres, rhythm) from May, asked
+    for on ``day`` (a change notice)."""
+    [waste_bin] = bins_of(session, [prop.id])
+    waste_services.submit_change(
+        session,
+        person=person,
+        municipality=municipality,
+        bin_id=waste_bin.id,
+        litres=size[0],
+        rhythm=size[1],
+        change_from=date(day.year, 5, 1),
+        as_of=day,
+        actor=ACTOR,
+    )

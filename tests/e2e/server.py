@@ -28,7 +28,7 @@ from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory, unit_of_work
 from portal import database
 from portal.app import create_app
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 
 HOST = "127.0.0.1"
 SECRET_KEY = "e2e-secret"

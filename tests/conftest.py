@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.db import make_engine
 from portal.app import create_app
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 from tests import factories, pg
 from tests.localstripe import running_localstripe
 

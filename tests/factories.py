@@ -125,7 +125,7 @@ def claim(
 def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The Musterstadt demo statute (graded rates, quarterly, month after) and the default
     review criteria for municipality ``m``."""
-    from core.demo import dog_tax_statute as demo_statute
+    from core.demo.statutes import dog_tax_statute as demo_statute
     from core.levies.dog_tax.services import DEFAULT_CRITERIA
     from core.tenancy.statutes import Statute
     from core.workflow.criteria import ensure_criteria
@@ -147,7 +147,7 @@ def dog_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
 def waste_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The Musterstadt demo waste statute (Eichenzell table, min 10 l per resident and week,
     quarterly, month after) and the default waste review criteria for municipality ``m``."""
-    from core.demo import waste_statute as demo_statute
+    from core.demo.statutes import waste_statute as demo_statute
     from core.levies.waste.services import DEFAULT_CRITERIA
     from core.tenancy.statutes import Statute
     from core.workflow.criteria import ensure_criteria
@@ -187,7 +187,7 @@ def waste_property(
 
 def sepa_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     """The demo direct-debit rules (14 days' pre-notification, 3 € return fee) for ``m``."""
-    from core.demo import sepa_statute as demo_statute
+    from core.demo.statutes import sepa_statute as demo_statute
     from core.tenancy.statutes import Statute
 
     data = {**demo_statute(type("M", (), {"slug": "musterstadt", "name": "Test"})()), **overrides}

@@ -40,7 +40,7 @@ from core.payments.sepa.direct_debit import PreNotification
 from core.payments.sepa.mandates import Mandate, MandateStatus
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Counter, Municipality
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 from tests import factories
 from tests.camt_files import build_camt053
 

@@ -38,7 +38,7 @@ from core.notices.records import Notice, NoticeSettings, ensure_document
 from core.persons.models import Address, Person, PersonKind
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 from tests import factories, pg
 
 AS_OF = date(2026, 1, 10)

@@ -1,7 +1,7 @@
 """A real HTTP server around the portal with demo data, for browser tests and tools/screenshot.py.
 
 The database is a throw-away SQLite file, migrated by Alembic like production and filled with a
-small demo (core/demo.py). The server runs Werkzeug in a daemon thread on a free loopback port.
+small demo (core/demo/). The server runs Werkzeug in a daemon thread on a free loopback port.
 The browser tests give it their own localstripe (tests/localstripe.py) as its Stripe server and
 register its webhook there (:func:`stripe_config`, :func:`register_webhook`).
 """
@@ -23,11 +23,12 @@ from alembic import command
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core import demo
+from core.demo.identity import DEMO_PASSWORD
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory, unit_of_work
 from portal import database
 from portal.app import create_app
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 
 HOST = "127.0.0.1"
 SECRET_KEY = "e2e-secret"
@@ -35,7 +36,7 @@ PERSONS_PER_MUNICIPALITY = 5
 
 CITIZEN_EMAIL = "erika.mustermann@musterstadt.example"
 CLERK_EMAIL = "sachbearbeitung@musterstadt.example"
-PASSWORD = demo.DEMO_PASSWORD
+PASSWORD = DEMO_PASSWORD
 
 # The live server's Stripe keys; localstripe accepts any key of the right prefix.
 STRIPE_SECRET_KEY = "sk_test_openkasse_e2e"

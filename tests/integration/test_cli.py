@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core import demo
+from core.demo.identity import DEMO_PASSWORD, LOGINS
 from core.identity import models as identity
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
@@ -58,8 +58,8 @@ def test_upgrade_and_demo_on_a_fresh_database(fresh_env: dict[str, str]) -> None
         assert session.scalar(select(func.count(Payment.id))) > 10
         for m in municipalities:
             assert sum(trial_balance(session, m.id).values()) == 0
-        for login in demo.LOGINS:
-            assert identity.authenticate(session, login.email, demo.DEMO_PASSWORD) is not None
+        for login in LOGINS:
+            assert identity.authenticate(session, login.email, DEMO_PASSWORD) is not None
         erika = session.scalars(select(Person).where(Person.family_name == "Mustermann")).one()
         views = claims_of(session, erika)
         assert any(v.open_cents and v.claim.due_date < clock.today() for v in views)  # overdue

@@ -14,7 +14,7 @@ from core.kernel.db import make_engine
 from core.kernel.name_folding import search_name
 from core.persons.models import PersonKind, search_persons
 from core.persons.search import find_persons
-from portal.cli import alembic_config
+from portal.cli.db import alembic_config
 
 MUELLERS = ["Müller", "Mueller", "Muller", "MÜLLER", "Mu\u0308ller"]  # the last: decomposed ü
 

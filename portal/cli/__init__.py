@@ -1,0 +1,37 @@
+"""`openkasse` command line: Flask's CLI for this app plus OpenKasse's own commands.
+
+Each command is a thin call into core; it opens one unit of work and commits once. One module
+per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
+SEPA direct debit, bank statements), mail (the outbox); context holds what they share.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import FlaskGroup
+
+from portal import serving
+from portal.cli import db, demo, levies, mail, notices, payments
+
+
+def _create_app():  # type: ignore[no-untyped-def]
+    from portal.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """OpenKasse – Kommunale Steuern und Gebühren."""
+
+
+main.add_command(serving.run_command)  # replaces Flask's: no version banner, redacted log
+main.add_command(db.db_group)
+main.add_command(demo.demo)
+main.add_command(levies.assess_group)
+main.add_command(levies.meters_group)
+main.add_command(notices.notices_group)
+main.add_command(payments.payments_group)
+main.add_command(payments.sepa_group)
+main.add_command(payments.bank_group)
+main.add_command(mail.outbox_group)

@@ -1,0 +1,35 @@
+"""`openkasse demo`: load the demo data (core/demo/) into an empty database."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from core.kernel import clock
+from core.kernel.db import unit_of_work
+from portal.cli import context
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Nur laden, wenn noch keine Kommune existiert.")
+@click.option("--persons", default=180, show_default=True, help="Personen je Kommune.")
+@click.option("--seed", default=2026, show_default=True)
+@with_appcontext
+def demo(if_empty: bool, persons: int, seed: int) -> None:
+    """Load demo data: two municipalities, persons, claims, payments, log-ins."""
+    from core import demo as demo_data
+
+    with unit_of_work(context.session_factory()) as session:
+        if demo_data.has_data(session):
+            if if_empty:
+                click.echo("Demodaten sind bereits geladen.")
+                return
+            raise click.ClickException("Die Datenbank enthält schon Daten.")
+        summary = demo_data.load(
+            session,
+            as_of=clock.today(),
+            persons_per_municipality=persons,
+            seed=seed,
+            progress=click.echo,
+        )
+    click.echo(summary)

@@ -831,9 +831,9 @@ def _mandates(
     can write a direct-debit file straight away (``openkasse sepa export``)."""
     from schwifty import IBAN
 
-    from core.payments.sepa import direct_debit, mandates
+    from core.payments.sepa import mandates, prenotifications
 
-    collection = direct_debit.earliest_collection(session, municipality.id, as_of)
+    collection = prenotifications.earliest_collection(session, municipality.id, as_of)
     business = session.scalars(
         select(Person).where(
             Person.municipality_id == municipality.id,
@@ -875,7 +875,7 @@ def _mandates(
             as_of=as_of,
             actor=ACTOR,
         )
-    direct_debit.prenotify(
+    prenotifications.prenotify(
         session, municipality, collection_date=collection, as_of=as_of, actor=ACTOR
     )
     return len(chosen)

@@ -31,10 +31,17 @@ from core.kernel.money import format_euro
 from core.kernel.months import add_months
 from core.ledger.models import Claim
 from core.ledger.queries import ClaimView, claims_of
+from core.payments.bank import import_records
 from core.payments.bank import imports as bank_import
 from core.payments.bank import queue as queue_pages
-from core.payments.sepa import direct_debit, mandates
+from core.payments.bank.models import BankLine, StatementImport
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.debit_outlook import debit_outlook
+from core.payments.sepa.due import due_items
+from core.payments.sepa.identifiers import masked_iban
+from core.payments.sepa.models import DirectDebitRun, Mandate, MandateStatus
+from core.payments.sepa.rules import SepaRules, rules_on
 from core.persons import models as persons
 from portal.database import db
 from portal.form_fields import ConfirmForm, GermanForm, required
@@ -164,7 +171,7 @@ def _by_id(db_session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
 def _earliest_collection(db_session: Session) -> date | None:
     """The first bank day a collection announced today may take place (None without rules)."""
     try:
-        return direct_debit.earliest_collection(
+        return prenotifications.earliest_collection(
             db_session, current_user.municipality_id, clock.today()
         )
     except DomainError:
@@ -173,7 +180,7 @@ def _earliest_collection(db_session: Session) -> date | None:
 
 def _preview(db_session: Session, day: date) -> dict[str, Any]:
     """Due items a mandate covers up to ``day``, counted and summed by due date."""
-    items = direct_debit.due_items(db_session, g.municipality, day)
+    items = due_items(db_session, g.municipality, day)
     by_due: dict[date, list[int]] = defaultdict(list)
     for item in items:
         by_due[item.claim.due_date].append(item.open_cents)
@@ -189,7 +196,7 @@ def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm)
     db_session = db()
     earliest = _earliest_collection(db_session)
     preview_day = request.args.get("vorschau", type=date.fromisoformat) or earliest
-    runs = direct_debit.runs_of(db_session, current_user.municipality_id)
+    runs = debit_runs.runs_of(db_session, current_user.municipality_id)
     return render_template(
         "backoffice/payments/sepa/direct_debit.html",
         prenotify_form=prenotify_form,
@@ -197,7 +204,7 @@ def _direct_debit_page(prenotify_form: CollectionForm, run_form: CollectionForm)
         earliest=earliest,
         preview=_preview(db_session, preview_day) if preview_day else None,
         runs=runs,
-        announced=direct_debit.announced_collections(db_session, current_user.municipality_id),
+        announced=prenotifications.announced_collections(db_session, current_user.municipality_id),
         names=_actor_names(db_session, {r.created_by for r in runs}),
     )
 
@@ -207,7 +214,7 @@ def _forms() -> tuple[CollectionForm, CollectionForm]:
     nearest day already announced."""
     db_session = db()
     earliest = _earliest_collection(db_session)
-    announced = direct_debit.next_announced_date(
+    announced = prenotifications.next_announced_date(
         db_session, current_user.municipality_id, clock.today()
     )
     return (
@@ -227,7 +234,7 @@ def direct_debit_page() -> str:
 def direct_debit_prenotify() -> str | Response:
     forms = _forms()
 
-    def done(result: direct_debit.PrenotifyResult, day: date) -> Response:
+    def done(result: prenotifications.PrenotifyResult, day: date) -> Response:
         already = f" {result.already} Posten waren schon angekündigt." if result.already else ""
         flash(
             f"Vorabankündigung zum {day:%d.%m.%Y} versandt: {result.items} Posten von "
@@ -238,7 +245,7 @@ def direct_debit_prenotify() -> str | Response:
         )
         return redirect(url_for("backoffice.direct_debit_page"))
 
-    return _collection_step(forms, forms[0], direct_debit.prenotify, done)
+    return _collection_step(forms, forms[0], prenotifications.prenotify, done)
 
 
 @bp.post("/lastschrift/lauf")
@@ -246,9 +253,9 @@ def direct_debit_prenotify() -> str | Response:
 def direct_debit_run() -> str | Response:
     forms = _forms()
 
-    def done(result: direct_debit.RunResult, day: date) -> Response:
+    def done(result: debit_runs.RunResult, day: date) -> Response:
         skipped = "; ".join(
-            f"{n} {direct_debit.SKIP_LABELS.get(code, code)}"
+            f"{n} {debit_runs.SKIP_LABELS.get(code, code)}"
             for code, n in sorted(result.skipped.items())
             if n
         )
@@ -263,7 +270,7 @@ def direct_debit_run() -> str | Response:
         )
         return redirect(url_for("backoffice.direct_debit_detail", run_id=result.run.id))
 
-    return _collection_step(forms, forms[1], direct_debit.create_run, done)
+    return _collection_step(forms, forms[1], debit_runs.create_run, done)
 
 
 def _collection_step(
@@ -294,11 +301,11 @@ def _collection_step(
     return _direct_debit_page(*forms)
 
 
-def _run(run_id: int) -> direct_debit.DirectDebitRun:
+def _run(run_id: int) -> DirectDebitRun:
     if run_id > MAX_ID:
         abort(404)
     try:
-        return direct_debit.get_run(db(), current_user.municipality_id, run_id)
+        return debit_runs.get_run(db(), current_user.municipality_id, run_id)
     except NotFound:
         abort(404)
 
@@ -308,7 +315,7 @@ def _run(run_id: int) -> direct_debit.DirectDebitRun:
 def direct_debit_detail(run_id: int) -> str:
     db_session = db()
     run = _run(run_id)
-    items = direct_debit.items_of(db_session, run)
+    items = debit_runs.items_of(db_session, run)
     return render_template(
         "backoffice/payments/sepa/run_detail.html",
         run=run,
@@ -317,7 +324,7 @@ def direct_debit_detail(run_id: int) -> str:
         people=_by_id(db_session, persons.Person, {i.person_id for i in items}),
         mandate_refs={
             m.id: m.reference
-            for m in _by_id(db_session, mandates.Mandate, {i.mandate_id for i in items}).values()
+            for m in _by_id(db_session, Mandate, {i.mandate_id for i in items}).values()
         },
         names=_actor_names(db_session, {run.created_by}),
     )
@@ -331,7 +338,7 @@ def prenotification_letters(day: str) -> Response:
         collection_date = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    letters = direct_debit.prenotification_letters(
+    letters = prenotifications.prenotification_letters(
         db(), g.municipality, collection_date=collection_date
     )
     if letters is None:
@@ -367,7 +374,7 @@ def direct_debit_xml(run_id: int) -> Response:
 
 def _statements_page(form: StatementUploadForm) -> str:
     db_session = db()
-    imports = bank_import.imports_of(db_session, current_user.municipality_id)
+    imports = import_records.imports_of(db_session, current_user.municipality_id)
     return render_template(
         "backoffice/payments/bank/statements.html",
         form=form,
@@ -432,9 +439,9 @@ def statement_detail(import_id: int) -> str:
         abort(404)
     db_session = db()
     record = db_session.scalars(
-        select(bank_import.StatementImport).where(
-            bank_import.StatementImport.id == import_id,
-            bank_import.StatementImport.municipality_id == current_user.municipality_id,
+        select(StatementImport).where(
+            StatementImport.id == import_id,
+            StatementImport.municipality_id == current_user.municipality_id,
         )
     ).first()
     if record is None:
@@ -454,7 +461,7 @@ def statement_detail(import_id: int) -> str:
         lines=lines,
         people=_by_id(db_session, persons.Person, {x.person_id for x in lines if x.person_id}),
         names=_actor_names(db_session, {record.imported_by}),
-        mask=mandates.masked_iban,
+        mask=masked_iban,
     )
 
 
@@ -488,20 +495,20 @@ def bank_queue() -> str:
         filters=filters,
         direction=filters.get("richtung", ""),
         search=search,
-        mask=mandates.masked_iban,
+        mask=masked_iban,
     )
 
 
-def _line(line_id: int) -> bank_import.BankLine:
+def _line(line_id: int) -> BankLine:
     if line_id > MAX_ID:
         abort(404)
     try:
-        return bank_import.get_line(db(), current_user.municipality_id, line_id)
+        return queue_pages.get_line(db(), current_user.municipality_id, line_id)
     except NotFound:
         abort(404)
 
 
-def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
+def _line_page(line: BankLine, close_form: CloseLineForm) -> str:
     db_session = db()
     query = (request.args.get("q") or "").strip()[:100]
     results = persons.search_persons(db_session, line.municipality_id, query) if query else []
@@ -525,7 +532,7 @@ def _line_page(line: bank_import.BankLine, close_form: CloseLineForm) -> str:
         results=results,
         chosen=chosen,
         open_claims=open_claims,
-        mask=mandates.masked_iban,
+        mask=masked_iban,
         names=_actor_names(db_session, {line.resolved_by} if line.resolved_by else set()),
     )
 
@@ -557,7 +564,7 @@ def bank_line_assign(line_id: int) -> Response:
         if claim is None or claim.person_id != person.id:
             abort(404)
     try:
-        bank_import.assign_line(
+        queue_pages.assign_line(
             db_session,
             line,
             person,
@@ -586,7 +593,7 @@ def bank_line_close(line_id: int) -> str | Response:
     form = CloseLineForm()
     if form.validate_on_submit():
         try:
-            bank_import.close_line(
+            queue_pages.close_line(
                 db_session, line, note=form.note.data or "", actor=current_user.actor
             )
         except DomainError as exc:
@@ -624,10 +631,10 @@ def mandate_reactivate(person_id: int, mandate_id: int) -> Response:
     return redirect(url_for("backoffice.person_detail", person_id=person.id, _anchor="mandate"))
 
 
-def _sepa_rules(db_session: Session) -> mandates.SepaRules | None:
+def _sepa_rules(db_session: Session) -> SepaRules | None:
     """The municipality's direct-debit rules today; None where it has none."""
     try:
-        return mandates.rules_on(db_session, current_user.municipality_id, clock.today())
+        return rules_on(db_session, current_user.municipality_id, clock.today())
     except NotFound:
         return None
 
@@ -679,7 +686,7 @@ def mandate_paper(person_id: int) -> str | Response:
     in_use = [
         (m, mandates.scope_label(db_session, m))
         for m in mandates.mandates_of(db_session, person)
-        if m.status is mandates.MandateStatus.ACTIVE
+        if m.status is MandateStatus.ACTIVE
     ]
     return render_template(
         "backoffice/payments/sepa/mandate_form.html",
@@ -698,6 +705,6 @@ def mandate_context(person: persons.Person) -> dict[str, object]:
             (m, mandates.scope_label(db_session, m))
             for m in mandates.mandates_of(db_session, person)
         ],
-        "mandate_suspended": mandates.MandateStatus.SUSPENDED,
+        "mandate_suspended": MandateStatus.SUSPENDED,
         "debits": debit_outlook(db_session, person, as_of=clock.today()),
     }

@@ -11,12 +11,11 @@ from core.levies.dog_tax.models import Dog
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
 from core.notices.records import Notice
-from core.payments.bank.imports import BankLine, StatementImport
+from core.payments.bank.models import BankLine, StatementImport
 from core.payments.card.attempts import PaymentAttempt, ProviderEvent
 from core.payments.card.refunds import Refund
-from core.payments.card.reservations import ClaimReservation
-from core.payments.sepa.direct_debit import DirectDebitItem, DirectDebitRun, PreNotification
-from core.payments.sepa.mandates import Mandate
+from core.payments.reservations import ClaimReservation
+from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate, PreNotification
 from core.persons.models import Address, Person
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.kernel.db import DEFAULT_BUSY_TIMEOUT_MS
-from core.payments.card.reservations import DEFAULT_HOLD
+from core.payments.reservations import DEFAULT_HOLD
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-change-me"  # noqa: S105 - refused in production
 

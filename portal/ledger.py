@@ -9,7 +9,7 @@ from sqlalchemy import select
 from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
-from core.payments.card.checkout import AttemptStatus, PaymentAttempt
+from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.persons import models as persons
 from portal.database import db

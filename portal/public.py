@@ -30,12 +30,12 @@ def health() -> dict[str, str]:
 def stripe_webhook() -> tuple[dict[str, str], int]:
     """Provider notifications: signature checked, each event acted on once (idempotent)."""
     from core.kernel import clock
-    from core.payments.card import checkout
+    from core.payments.card import settlement
     from core.payments.card.provider import InvalidSignature, ProviderError
 
     session = db()
     try:
-        outcome = checkout.handle_event(
+        outcome = settlement.handle_event(
             session,
             payment_provider(),
             request.get_data(),

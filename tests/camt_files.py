@@ -24,7 +24,8 @@ from typing import Any
 
 from lxml import etree
 
-from core.payments.bank.camt import NS_PREFIX, CamtEntry, CamtStatement, CamtTransaction
+from core.payments.bank.bank_xml import NS_PREFIX
+from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
 
 MAX_USTRD = 140
 

@@ -13,7 +13,7 @@ from core.kernel import clock
 from core.kernel.errors import DomainError, NotFound
 from core.kernel.money import parse_euro
 from core.ledger.models import Payment
-from core.payments.card import checkout, refund_limits, refunds, surplus
+from core.payments.card import refund_limits, refunds, settlement, surplus
 from core.payments.card.provider import ProviderError
 from core.tenancy.municipalities import Municipality
 from portal.database import db
@@ -130,6 +130,6 @@ def refund_approvals() -> tuple[str, int] | Response:
         "backoffice/payments/card/refund_approvals.html",
         form=form,
         pending=refunds.awaiting(session, current_user.municipality_id),
-        events=checkout.events_for_clerk(session, current_user.municipality_id),
+        events=settlement.events_for_clerk(session, current_user.municipality_id),
         surplus_refunds=surplus.surplus_refunds(session, current_user.municipality_id),
     ), status

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.demo.identity import ACTOR
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality
 
@@ -23,7 +23,7 @@ def grant_mandates(
     """SEPA mandates for the business log-in and ``count`` random persons, each with a water
     advance falling due on the first possible collection day, announced today — so a fresh demo
     can write a direct-debit file straight away (``openkasse sepa export``)."""
-    collection = direct_debit.earliest_collection(session, municipality.id, as_of)
+    collection = prenotifications.earliest_collection(session, municipality.id, as_of)
     business = session.scalars(
         select(Person).where(
             Person.municipality_id == municipality.id,
@@ -65,7 +65,7 @@ def grant_mandates(
             as_of=as_of,
             actor=ACTOR,
         )
-    direct_debit.prenotify(
+    prenotifications.prenotify(
         session, municipality, collection_date=collection, as_of=as_of, actor=ACTOR
     )
     return len(chosen)

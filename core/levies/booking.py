@@ -16,7 +16,7 @@ from core.ledger.claims import post_claim, reduce_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.notices.records import Notice
-from core.payments.sepa.direct_debit import announce_by_notice
+from core.payments.sepa.prenotifications import announce_by_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 

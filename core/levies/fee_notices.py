@@ -19,7 +19,7 @@ from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
 from core.levies.prenotification import with_direct_debit
 from core.notices.records import Notice, new_notice, recipient_block
-from core.payments.sepa.direct_debit import announce_by_notice
+from core.payments.sepa.prenotifications import announce_by_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from core.kernel.errors import NotFound
 from core.ledger.models import TaxAccount
 from core.notices.records import SCHEDULES, Notice, replace_payment_rows
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa.bank_days import next_target_day
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -44,7 +45,7 @@ def direct_debit_facts(
     if mandate is None:
         return None
     try:
-        earliest = direct_debit.earliest_collection(session, municipality.id, issued_on)
+        earliest = prenotifications.earliest_collection(session, municipality.id, issued_on)
     except NotFound:
         return None
     return {
@@ -95,5 +96,5 @@ def _prenotified(row: dict[str, Any], earliest: str) -> dict[str, Any]:
     """A row with the day its open amount will be collected."""
     if open_cents(row) <= 0:
         return row
-    day = direct_debit.next_target_day(date.fromisoformat(max(row["due_date"], earliest)))
+    day = next_target_day(date.fromisoformat(max(row["due_date"], earliest)))
     return {**row, "collection_date": day.isoformat()}

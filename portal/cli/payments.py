@@ -26,12 +26,12 @@ def payments_cleanup(older_than_hours: int) -> None:
     """Book late successes and cancel abandoned card payments (run it from cron)."""
     from datetime import timedelta
 
-    from core.payments.card import checkout
+    from core.payments.card import settlement
     from portal.payments.provider import payment_provider as provider
 
     factory = context.session_factory()
     with factory() as session:
-        counts = checkout.abandon_stale(
+        counts = settlement.abandon_stale(
             session,
             provider(),
             now=clock.now(),
@@ -65,12 +65,12 @@ def sepa_prenotify(collection_date, as_of, slug: str | None, letters: str | None
     letters to print for everyone else)."""
     from core.kernel.errors import ValidationError
     from core.kernel.money import format_euro
-    from core.payments.sepa import direct_debit
+    from core.payments.sepa import prenotifications
 
     with context.session_factory()() as session:
         municipality = context.one_municipality(session, slug)
         try:
-            result = direct_debit.prenotify(
+            result = prenotifications.prenotify(
                 session,
                 municipality,
                 collection_date=collection_date.date(),
@@ -81,7 +81,7 @@ def sepa_prenotify(collection_date, as_of, slug: str | None, letters: str | None
             raise click.ClickException(str(exc)) from exc
         printed = None
         if letters:
-            printed = direct_debit.prenotification_letters(
+            printed = prenotifications.prenotification_letters(
                 session, municipality, collection_date=collection_date.date()
             )
             if printed is not None:
@@ -108,12 +108,12 @@ def sepa_export(collection_date, out: str, as_of, slug: str | None) -> None:  # 
     """Write the direct-debit file (pain.008.001.08) and book its items as in collection."""
     from core.kernel.errors import ValidationError
     from core.kernel.money import format_euro
-    from core.payments.sepa import direct_debit
+    from core.payments.sepa import runs as debit_runs
 
     with context.session_factory()() as session:
         municipality = context.one_municipality(session, slug)
         try:
-            result = direct_debit.create_run(
+            result = debit_runs.create_run(
                 session,
                 municipality,
                 collection_date=collection_date.date(),
@@ -123,7 +123,7 @@ def sepa_export(collection_date, out: str, as_of, slug: str | None) -> None:  # 
         except ValidationError as exc:
             raise click.ClickException(str(exc)) from exc
         skipped = ", ".join(
-            f"{n} {direct_debit.SKIP_LABELS.get(k, k)}" for k, n in sorted(result.skipped.items())
+            f"{n} {debit_runs.SKIP_LABELS.get(k, k)}" for k, n in sorted(result.skipped.items())
         )
         if result.run is None:
             session.rollback()
@@ -145,11 +145,11 @@ def bank_group() -> None:
 
 def _statement_municipality(session, data: bytes, slug: str | None):  # type: ignore[no-untyped-def]
     """The municipality named by ``slug``, else the one whose account the statement is of."""
-    from core.payments.bank import camt
+    from core.payments.bank import camt_parser
 
     if slug:
         return context.one_municipality(session, slug)
-    statements = camt.parse_statements(data)
+    statements = camt_parser.parse_statements(data)
     ibans = {s.iban.replace(" ", "").upper() for s in statements}
     matches = [
         m for m in context.municipalities(session, None) if m.iban.replace(" ", "").upper() in ibans

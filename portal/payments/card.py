@@ -24,7 +24,9 @@ from core.kernel.pdf import render_pdf
 from core.kernel.references import make_rf
 from core.ledger.models import Claim, Payment, Posting
 from core.notices import records as notices
-from core.payments.card import checkout, reservations, surplus
+from core.payments import reservations
+from core.payments.card import checkout, settlement, surplus
+from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.card.provider import CardDeclined, ProviderError
 from core.payments.sepa.debit_outlook import collecting, debit_outlook
 from portal.citizen import current_person
@@ -45,13 +47,13 @@ PROVIDER_UNAVAILABLE = (
 )
 
 
-def attempt_token(attempt: checkout.PaymentAttempt) -> str:
+def attempt_token(attempt: PaymentAttempt) -> str:
     return tokens.make_token(
         current_app.config["SECRET_KEY"], ATTEMPT_PURPOSE, attempt.id, issued_at=attempt.created_at
     )
 
 
-def _attempt_from_token(token: str, *, lock: bool = False) -> checkout.PaymentAttempt:
+def _attempt_from_token(token: str, *, lock: bool = False) -> PaymentAttempt:
     try:
         attempt_id = tokens.read_token(
             current_app.config["SECRET_KEY"],
@@ -71,11 +73,11 @@ def reservation_hold() -> timedelta:
     return timedelta(minutes=minutes) if minutes else reservations.DEFAULT_HOLD
 
 
-def _remember(attempt: checkout.PaymentAttempt) -> None:
+def _remember(attempt: PaymentAttempt) -> None:
     browser_session[OWN_ATTEMPTS] = [*browser_session.get(OWN_ATTEMPTS, [])[-9:], attempt.id]
 
 
-def _is_own(attempt: checkout.PaymentAttempt) -> bool:
+def _is_own(attempt: PaymentAttempt) -> bool:
     if attempt.id in browser_session.get(OWN_ATTEMPTS, []):
         return True
     if not current_user.is_authenticated or getattr(current_user, "is_staff", False):
@@ -222,7 +224,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
 @bp.get("/zahlvorgang/<token>")
 def pay_attempt(token: str) -> str | Response:
     attempt = _attempt_from_token(token)
-    if attempt.status is not checkout.AttemptStatus.OPEN:
+    if attempt.status is not AttemptStatus.OPEN:
         return redirect(url_for("portal.pay_result", token=token))
     held = reservations.holds_until(db(), attempt.id)
     if held is None or held <= clock.now():  # expired: end it rather than offer to pay
@@ -243,7 +245,7 @@ def pay_attempt(token: str) -> str | Response:
     )
 
 
-def select_claims(attempt: checkout.PaymentAttempt) -> Select[Claim]:
+def select_claims(attempt: PaymentAttempt) -> Select[Claim]:
     return (
         select(Claim)
         .where(Claim.id.in_(attempt.claim_ids), Claim.municipality_id == attempt.municipality_id)
@@ -256,7 +258,7 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
     """Called by pay.js with the card token Stripe.js made; answers what the page does next."""
     attempt = _attempt_from_token(token)
     card_token = request.form.get("card_token", "")
-    if attempt.status is not checkout.AttemptStatus.OPEN or not attempt.provider_ref:
+    if attempt.status is not AttemptStatus.OPEN or not attempt.provider_ref:
         return {"next": "result"}, 200
     if not card_token.startswith("tok_"):
         return {"next": "error", "message": "Bitte geben Sie Ihre Kartendaten ein."}, 400
@@ -282,7 +284,7 @@ def pay_card(token: str) -> tuple[dict[str, str], int]:
 def _close(token: str, *, actor: str) -> tuple[dict[str, str], int]:
     attempt = _attempt_from_token(token, lock=True)
     try:
-        checkout.close_attempt(
+        settlement.close_attempt(
             db(), payment_provider(), attempt, actor=actor, now=clock.now(), as_of=clock.today()
         )
     except ProviderError:
@@ -306,13 +308,13 @@ def pay_result(token: str) -> str:
     session = db()
     attempt = _attempt_from_token(token, lock=True)
     try:
-        checkout.refresh(
+        settlement.refresh(
             session, payment_provider(), attempt, actor="portal:return", as_of=clock.today()
         )
     except ProviderError:
         session.rollback()
         attempt = _attempt_from_token(token)
-    except checkout.Mismatch:
+    except settlement.Mismatch:
         session.rollback()
         abort(409)
     session.commit()
@@ -323,7 +325,7 @@ def pay_result(token: str) -> str:
         attempt=attempt,
         token=token,
         claims=claims,
-        succeeded=attempt.status is checkout.AttemptStatus.SUCCEEDED,
+        succeeded=attempt.status is AttemptStatus.SUCCEEDED,
         returned_cents=surplus.returned_cents(session, payment) if payment else 0,
     )
 

@@ -11,7 +11,8 @@ from wtforms.validators import Length
 from core.kernel.errors import FieldErrors
 from core.kernel.references import format_kassenzeichen
 from core.ledger.kinds import KINDS
-from core.payments.sepa.mandates import check_iban, tax_accounts_of
+from core.payments.sepa.identifiers import check_iban
+from core.payments.sepa.mandates import tax_accounts_of
 from portal.form_fields import GermanForm, required
 from portal.requests import show_field_errors
 

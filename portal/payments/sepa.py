@@ -17,7 +17,8 @@ from core.kernel.errors import NotFound
 from core.ledger.models import Claim
 from core.payments.sepa import mandates
 from core.payments.sepa.debit_outlook import debit_outlook
-from core.payments.sepa.mandates import Mandate, MandateStatus
+from core.payments.sepa.models import Mandate, MandateStatus
+from core.payments.sepa.rules import SepaRules, consent_text, rules_on
 from core.persons import models as persons
 from portal.citizen import current_person, person_or_redirect
 from portal.database import db
@@ -31,10 +32,10 @@ from portal.requests import carry_out
 IN_USE = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
 
 
-def _sepa_rules() -> mandates.SepaRules | None:
+def _sepa_rules() -> SepaRules | None:
     """The municipality's direct-debit rules; None where it offers no direct debit."""
     try:
-        return mandates.rules_on(db(), g.municipality.id, clock.today())
+        return rules_on(db(), g.municipality.id, clock.today())
     except NotFound:
         return None
 
@@ -132,7 +133,7 @@ def _grant(replacing: Mandate | None) -> str | Response:
         title="Lastschriftmandat ändern" if replacing else "Lastschriftmandat erteilen",
         replacing=replacing,
         replacing_scope=mandates.scope_label(session, replacing) if replacing else None,
-        consent=mandates.consent_text(g.municipality, rules).split("\n"),
+        consent=consent_text(g.municipality, rules).split("\n"),
         in_use=[m for m in mandates.mandates_of(session, person) if m.status in IN_USE],
     )
 

@@ -35,9 +35,8 @@ from core.ledger.models import (
 )
 from core.payments.bank import imports as bank_import
 from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.sepa import direct_debit
-from core.payments.sepa.direct_debit import PreNotification
-from core.payments.sepa.mandates import Mandate, MandateStatus
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.models import Mandate, MandateStatus, PreNotification
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Counter, Municipality
 from portal.cli.db import alembic_config
@@ -303,13 +302,13 @@ def bench_bank(url: str, entries: int) -> None:
             file=sys.stderr,
         )
         started = time.perf_counter()
-        result = direct_debit.create_run(
+        result = debit_runs.create_run(
             session, m, collection_date=COLLECTION, as_of=AS_OF, actor="bench"
         )
         session.commit()
         run_s = time.perf_counter() - started
         assert result.run is not None
-        items = direct_debit.items_of(session, result.run)
+        items = debit_runs.items_of(session, result.run)
         print(
             f"direct-debit run/{backend}: {len(items) / run_s:,.0f} items/s — {len(items)} "
             f"items, pain.008 of {len(result.run.xml) / 1e6:.1f} MB (XSD-checked) in {run_s:,.1f} s"

@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
 from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.sepa.direct_debit import next_target_day
+from core.payments.sepa.bank_days import next_target_day
 from core.tenancy.municipalities import get_by_slug
 from tests.camt_files import build_camt053
 from tests.e2e.a11y import assert_accessible

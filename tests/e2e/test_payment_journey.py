@@ -41,7 +41,7 @@ from core.kernel.money import format_euro
 from core.kernel.references import make_rf
 from core.ledger.balances import claim_balances
 from core.ledger.models import Claim, Payment
-from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
+from core.payments.card.attempts import AttemptStatus, PaymentAttempt, ProviderEvent
 from portal.payments.card import ATTEMPT_LINK_AGE, ATTEMPT_PURPOSE
 from tests.e2e.a11y import check_phone_page
 from tests.e2e.helpers import (

@@ -18,11 +18,14 @@ from core.ledger.balances import account_balance, open_amounts, trial_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments.bank import imports as bank_import
-from core.payments.bank.camt import parse_statements
-from core.payments.bank.imports import BankLine, LineStatus
+from core.payments.bank import queue as bank_queue
+from core.payments.bank.camt_parser import parse_statements
+from core.payments.bank.models import BankLine, LineStatus
+from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import split_return
-from core.payments.sepa import direct_debit, mandates
-from core.payments.sepa.direct_debit import ItemStatus
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.models import ItemStatus
 from tests.camt_files import build_camt053, build_camt054, statement_from_pain008
 
 AS_OF = date(2026, 3, 1)
@@ -47,14 +50,14 @@ def _collected(db: Any, make: Any, amount: int = 3300, **statute: Any) -> Any:
         as_of=AS_OF,
         actor="t",
     )
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
     credit = statement_from_pain008(run.xml, iban=m.iban, booked_on=COLLECTION, statement_id="A1")
     bank_import.import_statements(
         db, m, build_camt053(credit), filename="a1.xml", as_of=COLLECTION, actor="t"
     )
-    (item,) = direct_debit.items_of(db, run)
+    (item,) = debit_runs.items_of(db, run)
     assert item.status is ItemStatus.CREDITED
     return type(
         "Collected", (), {"m": m, "person": person, "claim": claim, "run": run, "item": item}
@@ -81,7 +84,7 @@ def _return_file(
     return bytes(build(statement, **({"version": kw.pop("version")} if "version" in kw else {})))
 
 
-def _import(db: Any, c: Any, data: bytes) -> bank_import.ImportReport:
+def _import(db: Any, c: Any, data: bytes) -> ImportReport:
     return bank_import.import_statements(
         db, c.m, data, filename="a2.xml", as_of=RETURNED_ON, actor="t"
     )
@@ -184,7 +187,7 @@ def test_a_return_that_does_not_add_up_goes_to_the_queue_with_both_amounts(
     c = _collected(db, make)
     report = _import(db, c, _return_file(c, amount_cents=3600, **changes))
     assert (report.returns, report.queued, report.queued_cents) == (0, 1, 3600)
-    (line,) = bank_import.queue(db, c.m.id)
+    (line,) = bank_queue.queued_lines(db, c.m.id)
     assert shown in (line.note or "") and "36,00 €" in (line.note or "")
     assert open_amounts(db, [c.claim]) == {c.claim.id: 0}  # nothing guessed
     assert sum(trial_balance(db, c.m.id).values()) == 0
@@ -242,10 +245,10 @@ def _in_collection(db: Any, make: Any) -> Any:
         db, person=person, municipality=m, account_holder="X", iban="DE02120300000000202051",
         tax_account_id=None, signed_on=AS_OF, as_of=AS_OF, actor="t",
     )  # fmt: skip
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
-    (item,) = direct_debit.items_of(db, run)
+    (item,) = debit_runs.items_of(db, run)
     return m, person, claim, run, item
 
 

@@ -10,9 +10,11 @@ import pytest
 
 from core.kernel import clock
 from core.ledger.balances import open_amounts, trial_balance
-from core.payments.card import checkout, reservations
+from core.payments import reservations
+from core.payments.card import checkout
 from core.payments.card.provider import Intent
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.debit_outlook import CollectedByDebit, DebitState, debit_outlook
 
 AS_OF = date(2026, 3, 1)
@@ -88,7 +90,7 @@ def test_no_card_payment_for_an_item_a_direct_debit_will_collect(
 ) -> None:
     m, person, claim, _free = setup
     grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert debit_outlook(db, person, as_of=AS_OF)[claim.id].state is DebitState.ANNOUNCED
     provider = RecordingProvider()
     who = {"person_id": person.id} if via == "account" else {"kassenzeichen": claim.kassenzeichen}
@@ -101,8 +103,8 @@ def test_no_card_payment_for_an_item_a_direct_debit_will_collect(
 def test_no_card_payment_for_an_item_in_collection(db: Any, setup: Any) -> None:
     m, person, claim, _free = setup
     grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
     provider = RecordingProvider()
     with pytest.raises(CollectedByDebit, match="wird gerade per Lastschrift"):
@@ -127,17 +129,17 @@ def test_a_run_leaves_out_an_item_a_card_payment_holds_and_takes_it_later(
     provider = RecordingProvider()
     attempt = pay_by_card(db, m, provider, [claim.id], person_id=person.id)
     grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert result.run is not None
-    assert {i.claim_id for i in direct_debit.items_of(db, result.run)} == {free.id}
+    assert {i.claim_id for i in debit_runs.items_of(db, result.run)} == {free.id}
     assert result.skipped.get("card_payment_running") == 1
     assert open_amounts(db, [claim]) == {claim.id: 4500}
 
     reservations.release(db, attempt.id, now=clock.now())  # the attempt ended unpaid
-    later = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    later = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert later.run is not None
-    assert {i.claim_id for i in direct_debit.items_of(db, later.run)} == {claim.id}
+    assert {i.claim_id for i in debit_runs.items_of(db, later.run)} == {claim.id}
     assert sum(trial_balance(db, m.id).values()) == 0
 
 
@@ -149,7 +151,7 @@ def test_a_hold_past_its_time_still_keeps_the_run_away(db: Any, setup: Any) -> N
     for held in reservations.active(db, [claim.id]):
         held.expires_at = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)  # expired, not yet released
     grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert result.skipped.get("card_payment_running") == 1
     assert open_amounts(db, [claim]) == {claim.id: 4500}

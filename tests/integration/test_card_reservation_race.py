@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from core.kernel.db import make_engine
 from core.ledger.balances import open_amounts, trial_balance
 from core.payments.card import checkout
-from core.payments.card.checkout import PaymentAttempt
+from core.payments.card.attempts import PaymentAttempt
 from core.payments.card.provider import Intent
-from core.payments.card.reservations import AttemptInProgress, ClaimReservation
 from core.payments.card.stripe import StripeProvider
+from core.payments.reservations import AttemptInProgress, ClaimReservation
 from tests import factories
 from tests.conftest import STRIPE_TEST_CONFIG, migrated_database
 

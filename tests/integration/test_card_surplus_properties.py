@@ -14,7 +14,7 @@ from core.kernel import clock
 from core.ledger.balances import credit_balance, open_amounts, trial_balance
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
-from core.payments.card import checkout
+from core.payments.card import checkout, settlement
 from core.payments.card.provider import Intent
 from tests import factories
 
@@ -84,7 +84,7 @@ def _run(session: Session, due: int, other: int, paid_meanwhile: int, notificati
         )
     succeeded = Intent(attempt.provider_ref or "", "succeeded", due, "EUR")
     for _ in range(notifications):
-        checkout.settle(
+        settlement.settle(
             session,
             attempt,
             succeeded,

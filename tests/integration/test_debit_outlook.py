@@ -12,8 +12,11 @@ from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.debit_outlook import DebitState, debit_outlook
+from core.payments.sepa.models import ItemStatus
+from core.payments.sepa.rules import rules_on
 
 AS_OF = date(2026, 3, 1)
 COLLECTION = date(2026, 3, 16)  # a bank day, 15 days on (the statute asks for 14)
@@ -43,14 +46,14 @@ def grant(db: Any, m: Any, person: Any, *, signed_on: date = AS_OF, **kw: Any) -
 
 
 def announce(db: Any, m: Any) -> None:
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="test")
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="test")
 
 
 def would_be_collected(db: Any, m: Any) -> set[int]:
     """What a run on the announced day really takes (rolled back by the test's transaction)."""
     nested = db.begin_nested()
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    items = {i.claim_id for i in direct_debit.items_of(db, result.run)} if result.run else set()
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    items = {i.claim_id for i in debit_runs.items_of(db, result.run)} if result.run else set()
     nested.rollback()
     return items
 
@@ -84,7 +87,7 @@ def test_an_ended_mandate_collects_nothing_and_the_item_is_payable_again(
     elif end == "revoke":
         mandates.revoke_mandate(db, mandate, as_of=AS_OF, actor="t")
     elif end == "expire":
-        mandates.expire_mandate(db, mandate, mandates.rules_on(db, m.id, AS_OF), actor="t")
+        mandates.expire_mandate(db, mandate, rules_on(db, m.id, AS_OF), actor="t")
     else:  # a new account: the old announcement named the old mandate
         grant(db, m, person, iban="DE02120300000000202051")
     assert debit_outlook(db, person, as_of=AS_OF) == {}
@@ -147,12 +150,12 @@ def test_in_collection_then_returned(db: Any, setup: Any) -> None:
     m, person, claim = setup
     grant(db, m, person)
     announce(db, m)
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert result.run is not None
     [outlook] = debit_outlook(db, person, as_of=AS_OF).values()
     assert outlook.claim_id == claim.id and outlook.collection_date == COLLECTION
     assert outlook.state is DebitState.IN_COLLECTION and not outlook.will_be_collected
-    [item] = direct_debit.items_of(db, result.run)
-    item.status = direct_debit.ItemStatus.RETURNED  # as the bank import marks a return
+    [item] = debit_runs.items_of(db, result.run)
+    item.status = ItemStatus.RETURNED  # as the bank import marks a return
     db.flush()
     assert debit_outlook(db, person, as_of=AS_OF) == {}

@@ -30,8 +30,9 @@ from core.levies.water import cards as water_cards
 from core.levies.water import models as water
 from core.levies.water import readings as water_readings
 from core.notices.records import NoticeSettings, notices_of, render
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
 from core.payments.sepa.debit_outlook import debit_outlook
+from core.payments.sepa.models import Mandate
 from core.tenancy.statutes import Statute
 from tests.conftest import login
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
@@ -197,7 +198,7 @@ def test_reading_cards(db: Session, town: Any, owner: Any) -> None:
     assert owner.display_name.split()[0] in card and "Bitte melden bis" in card
 
 
-def grant(db: Session, town: Any, owner: Any, signed_on: date) -> mandates.Mandate:
+def grant(db: Session, town: Any, owner: Any, signed_on: date) -> Mandate:
     return mandates.grant_mandate(
         db,
         person=owner,
@@ -242,8 +243,10 @@ def test_notice_under_a_mandate_and_pre_notification_letters(
 
     make.claim(town, owner, amount=2550, due=date(2026, 3, 10), description="Grundsteuer 2026")
     collection = date(2026, 3, 16)
-    direct_debit.prenotify(db, town, collection_date=collection, as_of=date(2026, 3, 1), actor="t")
-    letters = direct_debit.prenotification_letters(db, town, collection_date=collection)
+    prenotifications.prenotify(
+        db, town, collection_date=collection, as_of=date(2026, 3, 1), actor="t"
+    )
+    letters = prenotifications.prenotification_letters(db, town, collection_date=collection)
     assert letters is not None
     [letter] = checked(letters[0], recipient=owner.display_name)
     assert "Vorabankündigung Ihrer SEPA-Lastschrift" in letter

@@ -22,7 +22,7 @@ from core.levies.water import assessment as water_run
 from core.levies.water import readings as water_readings
 from core.notices.records import Notice, NoticeSettings, render
 from core.payments.sepa import mandates
-from core.payments.sepa.direct_debit import next_target_day
+from core.payments.sepa.bank_days import next_target_day
 from core.tenancy.statutes import Statute
 from tests.integration.test_water_flow import WATER, meter, read
 
@@ -252,7 +252,7 @@ def test_a_water_bill_below_the_paid_advances_shows_the_credit_and_where_it_went
     """The credit is offset against next year's first advance at once (§ 226 AO): the notice
     prints that advance as partly paid and announces only the rest for collection, the same
     amount as the pre-notification on record."""
-    from core.payments.sepa.direct_debit import prenotifications_of
+    from core.payments.sepa.prenotifications import prenotifications_of
 
     owner = make.person(town)
     m = meter(db, town, owner)

@@ -14,7 +14,7 @@ from lxml import etree
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
-from core.payments.sepa.direct_debit import next_target_day
+from core.payments.sepa.bank_days import next_target_day
 from tests.camt_files import build_camt053, statement_from_pain008
 
 SCRIPT = Path(sys.executable).with_name("openkasse")

@@ -20,10 +20,15 @@ from core.ledger.balances import account_balance, credit_balance, open_amounts, 
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
+from core.payments.bank import import_records
 from core.payments.bank import imports as bank_import
-from core.payments.sepa import direct_debit, mandates
-from core.payments.sepa.direct_debit import ItemStatus
-from core.payments.sepa.mandates import MandateStatus
+from core.payments.bank import queue as bank_queue
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.bank_days import next_target_day
+from core.payments.sepa.due import due_items
+from core.payments.sepa.identifiers import is_valid_mandate_reference
+from core.payments.sepa.models import ItemStatus, MandateStatus
 from tests.camt_files import build_camt053, statement_from_pain008
 from tests.camt_files import entry as camt_entry
 from tests.camt_files import statement as camt_statement
@@ -69,7 +74,7 @@ def test_mandate_reference_and_pdf_confirmation(
     m = setup
     person = make.person(m, family_name="Müller")
     mandate = _grant(db, m, person, holder="Jürgen Müller")
-    assert mandates.is_valid_mandate_reference(mandate.reference)
+    assert is_valid_mandate_reference(mandate.reference)
     assert mandate.reference == f"{m.kassenzeichen_prefix}-SEPA-0000001"
     assert mandate.bic == "COBADEFFXXX"  # derived from the IBAN (schwifty's bank registry)
     assert "Gläubiger-Identifikationsnummer DE98ZZZ09999999999" in mandate.consent_text
@@ -132,17 +137,18 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
 
     # Without a pre-notification nothing is collected.
     assert (
-        direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
-        is None
+        debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run is None
     )
     with pytest.raises(ValidationError, match="14 Tage"):
-        direct_debit.prenotify(
+        prenotifications.prenotify(
             db, m, collection_date=AS_OF + timedelta(days=10), as_of=AS_OF, actor="t"
         )
-    announced = direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    announced = prenotifications.prenotify(
+        db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t"
+    )
     assert (announced.items, announced.total_cents) == (2, 16500)
 
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     run = result.run
     assert run is not None and (run.count, run.total_cents) == (2, 16500)
     doc = _validate(run.xml)
@@ -157,12 +163,12 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     open_now = open_amounts(db, [c1, c2, later])
     assert open_now == {c1.id: 0, c2.id: 0, later.id: 999}
     # A second run finds nothing new.
-    again = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    again = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert again.run is None
 
     # The bank's statement: the batch credited with details, then one return, one transfer
     # naming the Kassenzeichen (printed in groups), one transfer nobody can place.
-    returned = next(i for i in direct_debit.items_of(db, run) if i.amount_cents == 12000)
+    returned = next(i for i in debit_runs.items_of(db, run) if i.amount_cents == 12000)
     kz = transfer_claim.kassenzeichen
     statement = statement_from_pain008(
         run.xml,
@@ -202,7 +208,7 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     assert balances == {c1.id: 0, c2.id: 12000, transfer_claim.id: 0}  # the return re-opened c2
     fee = db.scalars(select(Claim).where(Claim.kind == ClaimKind.RETURN_DEBIT_FEE)).one()
     assert fee.person_id == schmidt.id and fee.amount_cents == 300
-    items = {i.amount_cents: i for i in direct_debit.items_of(db, run)}
+    items = {i.amount_cents: i for i in debit_runs.items_of(db, run)}
     assert items[4500].status is ItemStatus.CREDITED
     assert items[12000].status is ItemStatus.RETURNED and items[12000].return_reason == "AC04"
     assert mandates.mandates_of(db, schmidt)[0].status is MandateStatus.SUSPENDED
@@ -220,11 +226,11 @@ def test_round_trip(db: Any, make: Any, setup: Any) -> None:
     assert account_balance(db, system_account(db, m.id, "1800")) == bank
 
     # The clerk assigns the unknown transfer to Weber: booked from suspense as credit.
-    line = bank_import.queue(db, m.id)[0]
-    bank_import.assign_line(db, line, other, claim_ids=[], as_of=as_of, actor="clerk")
+    line = bank_queue.queued_lines(db, m.id)[0]
+    bank_queue.assign_line(db, line, other, claim_ids=[], as_of=as_of, actor="clerk")
     assert credit_balance(db, other) == 777
     assert account_balance(db, system_account(db, m.id, "1890")) == 0
-    assert bank_import.queue(db, m.id) == []
+    assert bank_queue.queued_lines(db, m.id) == []
 
 
 def test_collective_credit_without_details_is_split_back(db: Any, make: Any, setup: Any) -> None:
@@ -233,8 +239,8 @@ def test_collective_credit_without_details_is_split_back(db: Any, make: Any, set
     for p in people:
         make.claim(m, p, amount=1000, due=date(2026, 3, 10))
         _grant(db, m, p)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
     statement = camt_statement(
         m.iban,
@@ -254,14 +260,14 @@ def test_collective_credit_without_details_is_split_back(db: Any, make: Any, set
         db, m, build_camt053(statement, version="02"), filename="s.xml", as_of=COLLECTION, actor="t"
     )
     assert report.cleared == 3 and report.credits_matched == 1 and report.queued == 0
-    assert {i.status for i in direct_debit.items_of(db, run)} == {ItemStatus.CREDITED}
+    assert {i.status for i in debit_runs.items_of(db, run)} == {ItemStatus.CREDITED}
 
 
 def test_malformed_file_books_nothing(db: Any, make: Any, setup: Any) -> None:
     m = setup
     with pytest.raises(ValidationError):
         bank_import.import_statements(db, m, b"<kein xml", filename="x", as_of=AS_OF, actor="t")
-    assert bank_import.imports_of(db, m.id) == []
+    assert import_records.imports_of(db, m.id) == []
 
 
 def test_statement_of_another_account_is_refused(db: Any, make: Any, setup: Any) -> None:
@@ -278,8 +284,8 @@ def test_expired_mandate_is_not_used(db: Any, make: Any, setup: Any) -> None:
     person = make.person(m)
     make.claim(m, person, amount=1000, due=date(2026, 3, 10))
     mandate = _grant(db, m, person, signed_on=date(2023, 1, 10))  # never used since
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    result = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert result.run is None and result.skipped == {"mandate_expired": 1}
     assert mandate.status is MandateStatus.EXPIRED
 
@@ -302,7 +308,7 @@ def test_levy_mandate_covers_only_its_tax_account(db: Any, make: Any, setup: Any
     )
     make.claim(m, person, amount=5000, due=date(2026, 3, 10), kind=ClaimKind.WASTE_FEE)
     _grant(db, m, person, tax_account_id=account.id)
-    due = direct_debit.due_items(db, m, COLLECTION)
+    due = due_items(db, m, COLLECTION)
     assert [d.claim.id for d in due] == [dog.id]
 
 
@@ -310,9 +316,9 @@ def test_collection_only_on_bank_days(db: Any, make: Any, setup: Any) -> None:
     m = setup
     good_friday = date(2026, 4, 3)
     with pytest.raises(ValidationError, match="kein Bankarbeitstag"):
-        direct_debit.create_run(db, m, collection_date=good_friday, as_of=AS_OF, actor="t")
-    assert direct_debit.next_target_day(good_friday) == date(2026, 4, 7)  # after Easter Monday
-    assert direct_debit.earliest_collection(db, m.id, date(2026, 12, 11)) == date(2026, 12, 28)
+        debit_runs.create_run(db, m, collection_date=good_friday, as_of=AS_OF, actor="t")
+    assert next_target_day(good_friday) == date(2026, 4, 7)  # after Easter Monday
+    assert prenotifications.earliest_collection(db, m.id, date(2026, 12, 11)) == date(2026, 12, 28)
 
 
 def _pain002(
@@ -347,10 +353,10 @@ def test_rejection_before_settlement_reopens_the_claim(db: Any, make: Any, setup
     cb = make.claim(m, b, amount=2000, due=date(2026, 3, 10))
     _grant(db, m, a)
     mandate_b = _grant(db, m, b)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
-    item_b = next(i for i in direct_debit.items_of(db, run) if i.claim_id == cb.id)
+    item_b = next(i for i in debit_runs.items_of(db, run) if i.claim_id == cb.id)
     report_xml = _pain002(run.message_id, {item_b.end_to_end_id: "MD01"})
     as_of = COLLECTION - timedelta(days=1)
     report = bank_import.import_statements(
@@ -379,8 +385,8 @@ def test_credit_without_end_to_end_id_found_by_mandate_reference(
     person = make.person(m)
     make.claim(m, person, amount=4200, due=date(2026, 3, 10))
     mandate = _grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
     statement = camt_statement(
         m.iban,
@@ -397,7 +403,7 @@ def test_credit_without_end_to_end_id_found_by_mandate_reference(
         db, m, build_camt053(statement), filename="s", as_of=COLLECTION, actor="t"
     )
     assert report.cleared == 1 and report.credits_matched == 1
-    assert direct_debit.items_of(db, run)[0].status is ItemStatus.CREDITED
+    assert debit_runs.items_of(db, run)[0].status is ItemStatus.CREDITED
 
 
 def test_prenotification_letters_for_those_without_email(
@@ -411,9 +417,9 @@ def test_prenotification_letters_for_those_without_email(
     make.claim(m, by_post, amount=450, due=date(2026, 3, 12), description="Mahngebühr")
     _grant(db, m, by_mail)
     mandate = _grant(db, m, by_post)
-    result = direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    result = prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
     assert (result.persons, result.emails) == (2, 1)
-    letters = direct_debit.prenotification_letters(db, m, collection_date=COLLECTION)
+    letters = prenotifications.prenotification_letters(db, m, collection_date=COLLECTION)
     assert letters is not None and letters[1] == 1
     pdf = tmp_path / "briefe.pdf"
     pdf.write_bytes(letters[0])
@@ -425,7 +431,9 @@ def test_prenotification_letters_for_those_without_email(
     assert "Jörg Großmann" in text and "Erika" not in text
     assert "16.03.2026" in text and "30,00 €" in text and mandate.reference in text
     assert mandate.masked_iban in text
-    assert direct_debit.prenotification_letters(db, m, collection_date=date(2026, 3, 17)) is None
+    assert (
+        prenotifications.prenotification_letters(db, m, collection_date=date(2026, 3, 17)) is None
+    )
 
 
 def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
@@ -457,7 +465,7 @@ def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
     assert notice.data["direct_debit"]["reference"] == mandate.reference
     days = [i["collection_date"] for i in notice.data["instalments"]]
     assert days == ["2026-02-16", "2026-05-15", "2026-08-17", "2026-11-16"]  # next bank days
-    announced = direct_debit.prenotifications_of(db, owner)
+    announced = prenotifications.prenotifications_of(db, owner)
     assert [p.collection_date.isoformat() for p in announced] == days
     assert all(p.sent_on == issued and p.mandate_id == mandate.id for p in announced)
 
@@ -473,7 +481,7 @@ def test_the_notice_of_a_mandate_holder_is_the_pre_notification(
     assert "GiroCode" not in text
 
     # The run on the first collection day needs no separate pre-notification.
-    result = direct_debit.create_run(
+    result = debit_runs.create_run(
         db, m, collection_date=date(2026, 2, 16), as_of=date(2026, 2, 1), actor="t"
     )
     assert result.run is not None and result.run.count == 1 and not result.skipped
@@ -504,7 +512,7 @@ def test_the_notice_of_someone_without_mandate_asks_for_a_transfer(
     dog_tax_run.assess_all(db, municipality=m, year=2026, as_of=date(2026, 1, 10), actor="t")
     [notice] = notices_of(db, owner.id, m.id)
     assert "direct_debit" not in notice.data
-    assert direct_debit.prenotifications_of(db, owner) == []
+    assert prenotifications.prenotifications_of(db, owner) == []
 
 
 def test_collection_details_by_camt054_notification(db: Any, make: Any, setup: Any) -> None:
@@ -515,8 +523,8 @@ def test_collection_details_by_camt054_notification(db: Any, make: Any, setup: A
         person = make.person(m)
         make.claim(m, person, amount=amount, due=date(2026, 3, 10))
         _grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
     notification = statement_from_pain008(
         run.xml, iban=m.iban, booked_on=COLLECTION, statement_id="NTF-1"
@@ -530,7 +538,7 @@ def test_collection_details_by_camt054_notification(db: Any, make: Any, setup: A
             assert report.cleared == 2 and report.match_rate_text() == "100,0 %"
         else:
             assert report.already_imported == ["NTF-1"] and report.cleared == 0
-    assert {i.status for i in direct_debit.items_of(db, run)} == {ItemStatus.CREDITED}
+    assert {i.status for i in debit_runs.items_of(db, run)} == {ItemStatus.CREDITED}
 
 
 def test_the_days_statement_after_its_notification_books_nothing_twice(
@@ -574,16 +582,16 @@ def test_the_database_refuses_a_claim_in_two_collections(db: Any, make: Any, set
     """The last line of defence if two runs raced (create_run also locks per municipality)."""
     from sqlalchemy.exc import IntegrityError
 
-    from core.payments.sepa.direct_debit import DirectDebitItem
+    from core.payments.sepa.models import DirectDebitItem
 
     m = setup
     person = make.person(m)
     make.claim(m, person, amount=1000, due=date(2026, 3, 10))
     _grant(db, m, person)
-    direct_debit.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t").run
     assert run is not None
-    [item] = direct_debit.items_of(db, run)
+    [item] = debit_runs.items_of(db, run)
     twin = DirectDebitItem(
         municipality_id=m.id,
         run_id=run.id,

@@ -17,9 +17,10 @@ from core.ledger.accounts import system_account
 from core.ledger.balances import account_balance, open_amounts, trial_balance
 from core.payments.bank import imports as bank_import
 from core.payments.bank.camt import CamtTransaction
-from core.payments.sepa import direct_debit
-from core.payments.sepa.direct_debit import ItemStatus
-from core.payments.sepa.mandates import Mandate, MandateStatus
+from core.payments.bank.models import BankLine, LineStatus
+from core.payments.sepa import prenotifications
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.models import ItemStatus, Mandate, MandateStatus
 from tests import factories
 from tests.camt_files import build_camt053, entry, statement, tx
 
@@ -81,9 +82,9 @@ def _run(session: Session, population: list[Any], lines: list[Any], split: int) 
                 )
             )
     session.flush()
-    direct_debit.prenotify(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    run = direct_debit.create_run(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
-    items = direct_debit.items_of(session, run.run) if run.run else []
+    prenotifications.prenotify(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    run = debit_runs.create_run(session, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    items = debit_runs.items_of(session, run.run) if run.run else []
 
     entries = [_entry(spec, items, claims) for spec in lines]
     entries = [e for e in entries if e is not None]
@@ -141,7 +142,7 @@ def _check(session: Session, municipality_id: int, claims: list[Any], items: lis
         return account_balance(session, system_account(session, municipality_id, code))
 
     assert sum(trial_balance(session, municipality_id).values()) == 0
-    lines = session.query(bank_import.BankLine).filter_by(municipality_id=municipality_id).all()
+    lines = session.query(BankLine).filter_by(municipality_id=municipality_id).all()
     # the ledger's bank account is the statement: every credit in, every debit out
     assert balance("1800") == sum(x.amount_cents if x.credit else -x.amount_cents for x in lines)
     # "in collection" holds exactly the debits handed to the bank and not yet settled
@@ -151,7 +152,7 @@ def _check(session: Session, municipality_id: int, claims: list[Any], items: lis
         i.amount_cents for i in items if i.status is ItemStatus.IN_COLLECTION
     )
     # suspense holds exactly what waits for a clerk
-    queued = [x for x in lines if x.status is bank_import.LineStatus.QUEUED]
+    queued = [x for x in lines if x.status is LineStatus.QUEUED]
     assert -balance("1890") == sum(x.amount_cents if x.credit else -x.amount_cents for x in queued)
     for view in open_amounts(session, claims).items():
         claim = next(c for c in claims if c.id == view[0])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core.kernel.db import make_engine
 from core.ledger.balances import open_amounts, trial_balance
 from core.ledger.models import Payment
-from core.payments.card import checkout
+from core.payments.card import checkout, settlement
 from core.payments.card.attempts import PaymentAttempt, ProviderEvent
 from core.payments.card.provider import Intent, ProviderEventData
 from tests import factories
@@ -86,14 +86,14 @@ def test_an_event_delivered_twice_at_once_is_booked_once_and_the_second_is_a_dup
         as_of = claim.due_date
         first = Session(engine)
         # the first delivery is being processed: booked, not yet committed
-        assert checkout.handle_event(first, provider, b"{}", "sig", as_of=as_of) == "booked"  # type: ignore[arg-type]
+        assert settlement.handle_event(first, provider, b"{}", "sig", as_of=as_of) == "booked"  # type: ignore[arg-type]
         second_outcome: list[object] = []
 
         def deliver_again() -> None:
             with Session(engine) as session:
                 try:
                     second_outcome.append(
-                        checkout.handle_event(session, provider, b"{}", "sig", as_of=as_of)  # type: ignore[arg-type]
+                        settlement.handle_event(session, provider, b"{}", "sig", as_of=as_of)  # type: ignore[arg-type]
                     )
                     session.commit()
                 except Exception as exc:  # the webhook would answer with a 500
@@ -135,7 +135,7 @@ def test_a_delivery_after_a_rolled_back_first_one_acts(db: Session, make: Any) -
         actor="citizen",
     )
     outer = db.begin_nested()
-    assert checkout.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "booked"  # type: ignore[arg-type]
+    assert settlement.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "booked"  # type: ignore[arg-type]
     outer.rollback()
-    assert checkout.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "booked"  # type: ignore[arg-type]
-    assert checkout.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "duplicate"  # type: ignore[arg-type]
+    assert settlement.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "booked"  # type: ignore[arg-type]
+    assert settlement.handle_event(db, provider, b"{}", "sig", as_of=claim.due_date) == "duplicate"  # type: ignore[arg-type]

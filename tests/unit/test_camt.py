@@ -12,13 +12,8 @@ from lxml import etree
 
 from core.kernel.errors import ValidationError
 from core.kernel.references import make_rf
-from core.payments.bank.camt import (
-    CamtEntry,
-    CamtStatement,
-    CamtTransaction,
-    is_return_code,
-    parse_statements,
-)
+from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction, is_return_code
+from core.payments.bank.camt_parser import parse_statements
 from tests.camt_files import build_camt053, build_camt054
 
 OWN_IBAN = "DE89370400440532013000"

@@ -9,14 +9,11 @@ import pytest
 
 from core.kernel.errors import FieldErrors
 from core.kernel.references import is_valid_creditor_id
-from core.payments.sepa.direct_debit import is_target_day, next_target_day, sepa_text
-from core.payments.sepa.mandates import (
-    Mandate,
-    SepaRules,
-    check_iban,
-    is_valid_mandate_reference,
-    masked_iban,
-)
+from core.payments.sepa.bank_days import is_target_day, next_target_day
+from core.payments.sepa.identifiers import check_iban, is_valid_mandate_reference, masked_iban
+from core.payments.sepa.models import Mandate
+from core.payments.sepa.pain008 import sepa_text
+from core.payments.sepa.rules import SepaRules
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,14 @@ from core.kernel import clock
 from core.kernel.references import format_kassenzeichen
 from core.ledger.balances import open_amounts
 from core.ledger.models import JournalEntry
-from core.payments.bank import imports as bank_import
+from core.payments.bank import import_records
+from core.payments.bank import queue as bank_queue
 from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.sepa import direct_debit, mandates
-from core.payments.sepa.direct_debit import ItemStatus
-from core.payments.sepa.mandates import MandateStatus
+from core.payments.bank.models import LineStatus
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.bank_days import next_target_day
+from core.payments.sepa.models import DirectDebitRun, ItemStatus, MandateStatus
 from tests.camt_files import build_camt053
 from tests.conftest import csrf_token, login, staff_login
 
@@ -41,7 +44,7 @@ def _day(offset: int) -> date:
 def _bank_day(offset: int) -> date:
     """The first TARGET2 bank day ``offset`` days from today or later (collections settle
     only on those)."""
-    return direct_debit.next_target_day(_day(offset))
+    return next_target_day(_day(offset))
 
 
 @pytest.fixture
@@ -79,11 +82,11 @@ def _post(client: FlaskClient, url: str, data: dict[str, Any], page: str = PAGE,
     return client.post(url, data={"csrf_token": csrf_token(client, page), **data}, **kw)
 
 
-def _run(db: Session, m: Any) -> direct_debit.DirectDebitRun:
+def _run(db: Session, m: Any) -> DirectDebitRun:
     """Pre-notify and collect in the core (the screens are tested separately)."""
     collection = _bank_day(14)
-    direct_debit.prenotify(db, m, collection_date=collection, as_of=clock.today(), actor="t")
-    run = direct_debit.create_run(
+    prenotifications.prenotify(db, m, collection_date=collection, as_of=clock.today(), actor="t")
+    run = debit_runs.create_run(
         db, m, collection_date=collection, as_of=clock.today(), actor="t"
     ).run
     assert run is not None
@@ -190,11 +193,11 @@ def test_prenotify_run_and_download_the_pain008(
 
     d_minus_1 = _post(client, f"{PAGE}/lauf", {"lauf-collection_date": _day(0).isoformat()})
     assert "D-1" in d_minus_1.get_data(as_text=True)
-    assert direct_debit.runs_of(db, town.m.id) == []
+    assert debit_runs.runs_of(db, town.m.id) == []
 
     created = _post(client, f"{PAGE}/lauf", {"lauf-collection_date": collection.isoformat()})
     assert created.status_code == 302
-    run = direct_debit.runs_of(db, town.m.id)[0]
+    run = debit_runs.runs_of(db, town.m.id)[0]
     assert created.headers["Location"].endswith(f"{PAGE}/{run.id}")
     detail = client.get(created.headers["Location"]).get_data(as_text=True)
     assert "Lastschriftdatei erstellt: 2 Lastschriften, zusammen 165,00 €" in detail
@@ -239,7 +242,7 @@ def test_upload_statement_shows_report_and_credits_items(
     client: FlaskClient, db: Session, town: Any, make: Any
 ) -> None:
     run = _run(db, town.m)
-    items = direct_debit.items_of(db, run)
+    items = debit_runs.items_of(db, run)
     other = make.person(town.m, family_name="Weber")
     transfer = make.claim(town.m, other, amount=3000)
     db.commit()
@@ -262,11 +265,11 @@ def test_upload_statement_shows_report_and_credits_items(
     assert "1 (7,77 €)" in page  # queued to the clerk
     assert "AUSZUG-1" in page  # in the list of imports
     db.expire_all()
-    assert {i.status for i in direct_debit.items_of(db, run)} == {ItemStatus.CREDITED}
+    assert {i.status for i in debit_runs.items_of(db, run)} == {ItemStatus.CREDITED}
     assert open_amounts(db, [transfer]) == {transfer.id: 0}
     # The report is shown once; the import's own page keeps it, with its lines.
     assert "Bericht des Einlesens" not in client.get(UPLOAD).get_data(as_text=True)
-    record = bank_import.imports_of(db, town.m.id)[0]
+    record = import_records.imports_of(db, town.m.id)[0]
     detail = client.get(f"{UPLOAD}/{record.id}").get_data(as_text=True)
     assert "Trefferquote 75,0 %" in detail and "Spende Vereinsfest" in detail
     assert "Lastschrift gutgeschrieben" in detail and "zu klären" in detail
@@ -286,7 +289,7 @@ def test_malformed_or_foreign_statement_books_nothing(
     wrong_type = _upload(client, b"%PDF-1.4", filename="auszug.pdf")
     assert "Bitte laden Sie eine XML-Datei" in wrong_type.get_data(as_text=True)
     assert _entries(db) == before
-    assert bank_import.imports_of(db, town.m.id) == []
+    assert import_records.imports_of(db, town.m.id) == []
 
 
 def test_a_file_above_the_request_limit_gets_a_german_page(
@@ -301,7 +304,7 @@ def test_a_file_above_the_request_limit_gets_a_german_page(
     )
     assert response.status_code == 413
     assert "Datei zu groß" in response.get_data(as_text=True)
-    assert bank_import.imports_of(db, town.m.id) == []
+    assert import_records.imports_of(db, town.m.id) == []
 
 
 def test_same_statement_twice_is_already_imported(
@@ -314,7 +317,7 @@ def test_same_statement_twice_is_already_imported(
     again = _upload(client, xml, filename="nochmal.xml").get_data(as_text=True)
     assert "bereits eingelesen" in again
     assert _entries(db) == before
-    assert len(bank_import.imports_of(db, town.m.id)) == 1
+    assert len(import_records.imports_of(db, town.m.id)) == 1
 
 
 # --------------------------------------------------------------------------- queue
@@ -346,7 +349,7 @@ def test_queue_assign_to_claim_and_close_with_note(
     assert "Kein gültiges Kassenzeichen" in queue
     assert f"Krause ({payer.number})" in queue  # suggested by amount and name
 
-    lines = {x.amount_cents: x for x in bank_import.queue(db, town.m.id)}
+    lines = {x.amount_cents: x for x in bank_queue.queued_lines(db, town.m.id)}
     url = f"/backoffice/zahlungsabgleich/{lines[4321].id}"
     detail = client.get(url).get_data(as_text=True)
     assert "Betrag und Name" in detail
@@ -381,7 +384,7 @@ def test_queue_assign_to_claim_and_close_with_note(
     )
     assert "als erledigt vermerkt" in closed.get_data(as_text=True)
     assert "Keine Umsätze zu klären" in closed.get_data(as_text=True)
-    assert bank_import.queue(db, town.m.id) == []
+    assert bank_queue.queued_lines(db, town.m.id) == []
 
 
 # --------------------------------------------------------------------------- tenancy, roles
@@ -394,8 +397,8 @@ def test_another_municipalitys_clerk_gets_404(
     xml = _statement(town.m.iban, [_tx(999, remittance="unbekannt")])
     staff_login(client, town.clerk.email)
     _upload(client, xml)
-    line = bank_import.queue(db, town.m.id)[0]
-    record = bank_import.imports_of(db, town.m.id)[0]
+    line = bank_queue.queued_lines(db, town.m.id)[0]
+    record = import_records.imports_of(db, town.m.id)[0]
     mandate = mandates.mandates_of(db, town.debtors[0])[0]
     client.post("/backoffice/abmelden", data={"csrf_token": csrf_token(client, PAGE)})
 
@@ -425,7 +428,7 @@ def test_another_municipalitys_clerk_gets_404(
     )
     assert reactivate.status_code == 404
     db.expire_all()
-    assert bank_import.get_line(db, town.m.id, line.id).status is bank_import.LineStatus.QUEUED
+    assert bank_queue.get_line(db, town.m.id, line.id).status is LineStatus.QUEUED
 
 
 def test_clerk_cannot_assign_to_a_person_of_another_municipality(
@@ -435,7 +438,7 @@ def test_clerk_cannot_assign_to_a_person_of_another_municipality(
     db.commit()
     staff_login(client, town.clerk.email)
     _upload(client, _statement(town.m.iban, [_tx(999, remittance="unbekannt")]))
-    url = f"/backoffice/zahlungsabgleich/{bank_import.queue(db, town.m.id)[0].id}"
+    url = f"/backoffice/zahlungsabgleich/{bank_queue.queued_lines(db, town.m.id)[0].id}"
     assert client.get(f"{url}?person={stranger.id}").status_code == 404
     response = _post(client, f"{url}/zuordnen", {"person_id": str(stranger.id)}, page=url)
     assert response.status_code == 404

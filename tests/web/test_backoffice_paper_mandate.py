@@ -20,7 +20,7 @@ from core.kernel.references import format_kassenzeichen
 from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.payments.sepa import mandates
-from core.payments.sepa.mandates import MandateStatus
+from core.payments.sepa.models import Mandate, MandateStatus
 from tests.conftest import csrf_token, login, staff_login
 
 TODAY = date(2026, 3, 16)
@@ -87,7 +87,7 @@ def _text(response: Any) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
-def _of(db: Session, person: Any) -> list[mandates.Mandate]:
+def _of(db: Session, person: Any) -> list[Mandate]:
     db.expire_all()
     return mandates.mandates_of(db, person)
 

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import Role
 from core.kernel import clock
+from core.payments.bank import import_records
 from core.payments.bank import imports as bank_import
+from core.payments.bank import queue as bank_queue
 from core.payments.bank.queue import PAGE_SIZE, QueueFilter, queue_page
 from tests.camt_files import build_camt053, entry, statement, tx
 from tests.conftest import staff_login
@@ -149,14 +151,14 @@ def test_junk_bank_files_are_refused_in_german_with_what_to_do(
     message = re.search(r'class="kern-error"[^>]*>(.*?)</p>', page, re.S)
     assert message is not None and not ENGLISH.search(message.group(1)), message
     assert _entries(db) == before
-    assert bank_import.imports_of(db, desk.id) == []
+    assert import_records.imports_of(db, desk.id) == []
 
 
 def test_bad_ids_on_the_bank_forms_are_a_german_404(
     client: FlaskClient, db: Session, desk: Any
 ) -> None:
     _upload(client, _statement(desk.iban, [_tx(777, remittance="unbekannt")]))
-    (line,) = bank_import.queue(db, desk.id)
+    (line,) = bank_queue.queued_lines(db, desk.id)
     detail = f"{QUEUE}/{line.id}"
     for value in ("abc", "", str(2**64), "-3", "1.0"):
         page = client.get(f"{detail}?person={value}")
@@ -173,7 +175,7 @@ def test_bad_ids_on_the_bank_forms_are_a_german_404(
         )
         assert with_claim.status_code == 404, value
     assert client.get(f"{QUEUE}/{2**64}").status_code == 404
-    assert bank_import.queue(db, desk.id)[0].id == line.id  # nothing changed
+    assert bank_queue.queued_lines(db, desk.id)[0].id == line.id  # nothing changed
 
 
 def _csrf(client: FlaskClient, url: str) -> str:
@@ -194,7 +196,7 @@ def test_amounts_in_the_report_are_read_exactly_up_to_the_limit(db: Session, mak
 
 def test_statement_detail_is_paginated(client: FlaskClient, db: Session, desk: Any) -> None:
     _queued(db, desk, credits=130)
-    (record,) = bank_import.imports_of(db, desk.id)
+    (record,) = import_records.imports_of(db, desk.id)
     url = f"/backoffice/kontoauszuege/{record.id}"
     first = client.get(url).get_data(as_text=True)
     assert first.count("Zahler ") == 100 and "Seite 1 von 2 (130 Umsätze)" in first

@@ -20,7 +20,8 @@ from core.kernel import clock
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.notices.records import NoticeSettings, link_token
-from core.payments.sepa import direct_debit, mandates
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa.rules import rules_on
 from tests.conftest import login, staff_login
 
 
@@ -60,7 +61,7 @@ def debtor(client: FlaskClient, db: Session, make: Any) -> Any:
         db, person=person, municipality=m, year=today.year + 1, as_of=today, actor="test"
     )
     assert notice is not None and notice.data["direct_debit"]
-    [first, *_] = sorted(direct_debit.prenotifications_of(db, person), key=lambda p: p.id)
+    [first, *_] = sorted(prenotifications.prenotifications_of(db, person), key=lambda p: p.id)
     db.flush()
     login(client, m.slug, user.email)
     return m, person, mandate, notice, first
@@ -95,7 +96,7 @@ def end(db: Session, m: Any, mandate: Any, how: str) -> None:
     elif how == "revoke":
         mandates.revoke_mandate(db, mandate, as_of=today, actor="test")
     else:
-        mandates.expire_mandate(db, mandate, mandates.rules_on(db, m.id, today), actor="test")
+        mandates.expire_mandate(db, mandate, rules_on(db, m.id, today), actor="test")
     db.flush()
 
 

@@ -21,8 +21,11 @@ from core.kernel.references import format_kassenzeichen
 from core.ledger.accounts import tax_account
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
-from core.payments.sepa import direct_debit, mandates
-from core.payments.sepa.mandates import Mandate, MandateStatus
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa import runs as debit_runs
+from core.payments.sepa.bank_days import next_target_day
+from core.payments.sepa.models import Mandate, MandateStatus
+from core.payments.sepa.rules import consent_text, rules_on
 from tests.conftest import csrf_token, login, post_form
 
 IBAN = "DE89370400440532013000"
@@ -80,8 +83,8 @@ def test_the_form_shows_the_consent_text_and_every_scope(
 ) -> None:
     m, person, _claim = citizen
     page = text_of(client.get(f"/{m.slug}/lastschrift/neu"))
-    rules = mandates.rules_on(db, m.id, clock.today())
-    for paragraph in mandates.consent_text(m, rules).split("\n"):
+    rules = rules_on(db, m.id, clock.today())
+    for paragraph in consent_text(m, rules).split("\n"):
         assert paragraph in page
     assert "alle Steuern und Gebühren" in page
     for account in mandates.tax_accounts_of(db, person):
@@ -252,8 +255,8 @@ def test_announced_collections_are_listed(client: FlaskClient, db: Session, citi
     m, _person, claim = citizen
     grant(client, m)
     today = clock.today()
-    collection = direct_debit.next_target_day(today + timedelta(days=20))  # a bank day
-    direct_debit.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
+    collection = next_target_day(today + timedelta(days=20))  # a bank day
+    prenotifications.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
     db.flush()
     page = text_of(client.get(f"/{m.slug}/lastschrift"))
     assert "Angekündigte Einzüge" in page
@@ -268,8 +271,8 @@ def test_the_account_says_when_an_item_is_debited(
     m, _person, claim = citizen
     grant(client, m)
     today = clock.today()
-    collection = direct_debit.next_target_day(today + timedelta(days=20))
-    direct_debit.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
+    collection = next_target_day(today + timedelta(days=20))
+    prenotifications.prenotify(db, m, collection_date=collection, as_of=today, actor="test")
     db.flush()
     day = collection.strftime("%d.%m.%Y")
     account = text_of(client.get(f"/{m.slug}/konto"))
@@ -278,7 +281,7 @@ def test_the_account_says_when_an_item_is_debited(
     assert f"wird am {day} per Lastschrift eingezogen" in pay
     # neither ticked nor tickable: the card would pay what the mandate collects anyway
     assert re.search(rf'value="{claim.id}"\s*disabled>', pay)
-    run = direct_debit.create_run(db, m, collection_date=collection, as_of=today, actor="test")
+    run = debit_runs.create_run(db, m, collection_date=collection, as_of=today, actor="test")
     assert run.run is not None
     db.flush()
     account = text_of(client.get(f"/{m.slug}/konto"))

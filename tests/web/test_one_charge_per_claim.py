@@ -20,9 +20,9 @@ from core.ledger.models import Payment, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.notices.records import NoticeSettings, link_token
 from core.payments.card import checkout, surplus
-from core.payments.card.checkout import AttemptStatus, PaymentAttempt
+from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.card.refunds import Refund, RefundStatus
-from core.payments.card.reservations import ClaimReservation
+from core.payments.reservations import ClaimReservation
 from tests.conftest import STRIPE_TEST_CONFIG, csrf_token, login, post_form
 from tests.localstripe import card_token
 from tests.web.test_payments import (

@@ -19,8 +19,8 @@ from core.ledger.balances import open_amounts, person_balance
 from core.ledger.models import Payment
 from core.ledger.queries import claims_of
 from core.notices.records import NoticeSettings, link_token
-from core.payments.card import checkout
-from core.payments.card.checkout import AttemptStatus, PaymentAttempt, ProviderEvent
+from core.payments.card import settlement
+from core.payments.card.attempts import AttemptStatus, PaymentAttempt, ProviderEvent
 from tests.conftest import STRIPE_TEST_CONFIG, csrf_token, login, post_form
 from tests.localstripe import authenticate, card_token
 
@@ -181,7 +181,7 @@ def test_webhooks_with_bad_signature_or_wrong_amount_book_nothing(
     body, signature = signed(succeeded_event("evt_usd", attempt, currency="usd"))
     hook.post("/zahlungsdienst/stripe", data=body, headers={"Stripe-Signature": signature})
     assert open_amounts(db, [c])[c.id] == 7200
-    assert {e.event_id for e in checkout.events_for_clerk(db, m.id)} == {"evt_cheap", "evt_usd"}
+    assert {e.event_id for e in settlement.events_for_clerk(db, m.id)} == {"evt_cheap", "evt_usd"}
     assert (
         db.scalar(
             select(func.count(ProviderEvent.id)).where(ProviderEvent.event_id == "evt_forged")
@@ -281,7 +281,7 @@ def test_cleanup_job_cancels_abandoned_attempts(
     c = make.claim(m, person, amount=1000)
     start_from_account(client, m, [c.id])
     with app.app_context():
-        counts = checkout.abandon_stale(
+        counts = settlement.abandon_stale(
             db,
             payment_provider(),
             now=clock.now() + timedelta(hours=3),

@@ -8,7 +8,7 @@ group status (``RJCT`` for the whole file), and per transaction the original End
 status and reason code, the original amount (``OrgnlTxRef/Amt/InstdAmt`` or
 ``OrgnlTxRef/IntrBkSttlmAmt``; checked against our debit, core.payments.bank.returns) and the bank's
 charges (``ChrgsInf/Amt``). Only rejections matter to the ledger; accepted statuses are ignored.
-Every refusal says that nothing was booked and what to do (camt.rejected).
+Every refusal says that nothing was booked and what to do (core.payments.bank.bank_xml.rejected).
 """
 
 from __future__ import annotations
@@ -17,8 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.kernel.errors import ValidationError
-from core.payments.bank.camt import CONTENT_ADVICE, FORMAT_ADVICE, NS_PREFIX, parse_cents, parse_xml
-from core.payments.bank.camt import rejected as _rejected
+from core.payments.bank.bank_xml import (
+    CONTENT_ADVICE,
+    FORMAT_ADVICE,
+    NS_PREFIX,
+    parse_cents,
+    parse_xml,
+)
+from core.payments.bank.bank_xml import rejected as _rejected
 
 KINDS = frozenset({"pain.002.001.03", "pain.002.001.10"})
 

@@ -3,17 +3,25 @@
 A statement of 36,000 unmatched lines once made a 22.9 MB page: the queue is read in pages of
 ``PAGE_SIZE`` lines (oldest booking day first), with the count and the sum of everything that
 matches the filters — direction (incoming / outgoing) and a text in the payer's name or the
-remittance text — so the clerk sees how much is open without loading it all.
+remittance text — so the clerk sees how much is open without loading it all. A clerk assigns
+a parked credit to a person or closes a line with a note.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.payments.bank.imports import BankLine, LineStatus
+from core.kernel import audit, clock
+from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
+from core.payments.bank.booking import SUSPENSE_ACCOUNT
+from core.payments.bank.models import BankLine, LineStatus
+from core.persons.models import Person
 
 PAGE_SIZE = 50
 MAX_SEARCH = 100  # characters of the search text that are used
@@ -125,3 +133,89 @@ def queued_count(session: Session, municipality_id: int) -> int:
         )
         or 0
     )
+
+
+def queued_lines(session: Session, municipality_id: int) -> list[BankLine]:
+    return list(
+        session.scalars(
+            select(BankLine)
+            .where(
+                BankLine.municipality_id == municipality_id, BankLine.status == LineStatus.QUEUED
+            )
+            .order_by(BankLine.booking_date, BankLine.id)
+        )
+    )
+
+
+def get_line(session: Session, municipality_id: int, line_id: int) -> BankLine:
+    line = session.scalars(
+        select(BankLine).where(BankLine.id == line_id, BankLine.municipality_id == municipality_id)
+    ).first()
+    if line is None:
+        raise NotFound("Dieser Umsatz wurde nicht gefunden.")
+    return line
+
+
+def _resolve(line: BankLine, status: LineStatus, actor: str) -> None:
+    if line.status is not LineStatus.QUEUED:
+        raise IllegalTransition("Dieser Umsatz ist bereits geklärt.")
+    line.status, line.resolved_by, line.resolved_at = status, actor, clock.now()
+
+
+def assign_line(
+    session: Session,
+    line: BankLine,
+    person: Person,
+    *,
+    claim_ids: list[int],
+    as_of: date,
+    actor: str,
+) -> None:
+    """A clerk assigns a parked credit to a person (and optionally to claims): it is booked
+    from suspense and allocated (§ 225 AO, the named claims first)."""
+    if not line.credit:
+        raise IllegalTransition("Nur Gutschriften können einer Person zugeordnet werden.")
+    if person.municipality_id != line.municipality_id:
+        raise NotFound("Diese Person wurde nicht gefunden.")
+    _resolve(line, LineStatus.ASSIGNED, actor)
+    payment = record_payment(
+        session,
+        person=person,
+        amount_cents=line.amount_cents,
+        received_on=line.booking_date,
+        channel=PaymentChannel.BANK_TRANSFER,
+        as_of=as_of,
+        actor=actor,
+        reference_text=line.remittance[:140],
+        claim_ids=claim_ids,
+        external_ref=line.external_ref,
+        cash_account=SUSPENSE_ACCOUNT,
+    )
+    line.person_id, line.payment_id, line.method = person.id, payment.id, "clerk"
+    audit.record(
+        session,
+        actor=actor,
+        action="bank.line_assigned",
+        obj=line,
+        municipality_id=line.municipality_id,
+        after={"person_id": person.id, "claim_ids": claim_ids},
+    )
+    session.flush()
+
+
+def close_line(session: Session, line: BankLine, *, note: str, actor: str) -> None:
+    """A clerk closes a line that belongs to no claim (bank charges, money sent back, …); the
+    amount stays in suspense for the general ledger, with the note."""
+    if not note.strip():
+        raise ValidationError("Bitte vermerken Sie, was mit dem Umsatz geschehen ist.")
+    _resolve(line, LineStatus.CLOSED, actor)
+    line.note = note.strip()[:500]
+    audit.record(
+        session,
+        actor=actor,
+        action="bank.line_closed",
+        obj=line,
+        municipality_id=line.municipality_id,
+        after={"note": line.note},
+    )
+    session.flush()

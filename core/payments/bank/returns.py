@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,14 +40,14 @@ from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, EntryKind, JournalEntry, Posting
 from core.ledger.reversals import reverse_entry
 from core.payments.bank.camt import CamtTransaction
+from core.payments.bank.models import BankLine, breakdown
 from core.payments.bank.report import ImportReport
-from core.payments.sepa.direct_debit import CLEARING_ACCOUNT, DirectDebitItem, ItemStatus
-from core.payments.sepa.mandates import Mandate, MandateStatus, SepaRules, suspend_mandate
+from core.payments.sepa.mandates import suspend_mandate
+from core.payments.sepa.models import DirectDebitItem, ItemStatus, Mandate, MandateStatus
+from core.payments.sepa.rules import SepaRules
+from core.payments.sepa.runs import CLEARING_ACCOUNT
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
-
-if TYPE_CHECKING:
-    from core.payments.bank.imports import BankLine
 
 BANK_ACCOUNT = "1800"
 CHARGES_ACCOUNT = "6750"  # Bankentgelte (Kosten des Geldverkehrs)
@@ -72,18 +71,6 @@ def split_return(
     if original <= 0 or charges < 0 or original + charges != debited_cents:
         return None
     return ReturnAmounts(original, charges)
-
-
-def breakdown(debited_cents: int, original_cents: int | None, charges_cents: int | None) -> str:
-    """``36,00 € (Lastschrift 33,00 € + Bankentgelt 3,00 €)`` for clerks; the bare amount when
-    the bank states nothing else."""
-    parts = []
-    if original_cents is not None:
-        parts.append(f"Originalbetrag {format_euro(original_cents)}")
-    if charges_cents:
-        parts.append(f"Bankentgelt {format_euro(charges_cents)}")
-    shown = format_euro(debited_cents)
-    return f"{shown} ({' + '.join(parts)})" if parts else shown
 
 
 def costs_to_claim(
@@ -202,6 +189,30 @@ def _mismatch(line: BankLine, item: DirectDebitItem | None, reason: str) -> str 
     )
 
 
+def _book_bank_charges(
+    session: Session,
+    municipality: Municipality,
+    item: DirectDebitItem,
+    charges_cents: int,
+    report: ImportReport,
+    day: date,
+    actor: str,
+) -> None:
+    book_clearing(
+        session,
+        municipality.id,
+        debit=CHARGES_ACCOUNT,
+        credit=BANK_ACCOUNT,
+        amount_cents=charges_cents,
+        value_date=day,
+        text=f"Bankentgelt Rücklastschrift {item.end_to_end_id}",
+        actor=actor,
+        person_id=item.person_id,
+        payment_id=item.payment_id,
+    )
+    report.return_charges_cents += charges_cents
+
+
 def process_return(
     session: Session,
     municipality: Municipality,
@@ -229,19 +240,7 @@ def process_return(
     bank_moves(session, item, incoming=False, day=day, actor=actor)
     # …its charges are the municipality's expense (claimed back below where the statute says)…
     if amounts.charges_cents:
-        book_clearing(
-            session,
-            municipality.id,
-            debit=CHARGES_ACCOUNT,
-            credit=BANK_ACCOUNT,
-            amount_cents=amounts.charges_cents,
-            value_date=day,
-            text=f"Bankentgelt Rücklastschrift {item.end_to_end_id}",
-            actor=actor,
-            person_id=item.person_id,
-            payment_id=item.payment_id,
-        )
-        report.return_charges_cents += amounts.charges_cents
+        _book_bank_charges(session, municipality, item, amounts.charges_cents, report, day, actor)
     # …and the payment is reversed: the claim is open again.
     reverse_entry(
         session,

@@ -1,6 +1,6 @@
 """A card payment larger than what is still open on its claims goes back to the card.
 
-Reservations (core.payments.card.reservations) keep a second card charge for the same claim from
+Reservations (core.payments.reservations) keep a second card charge for the same claim from
 starting; what they cannot prevent (a bank transfer booked while the card was being charged,
 an attempt from before reservations existed) ends here: the payment is booked, only the open
 amount of the attempt's own claims is allocated, and the rest is refunded automatically through

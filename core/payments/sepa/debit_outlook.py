@@ -3,7 +3,7 @@ gives (account, pay pages, mandate page, notice link page, back office), so none
 "wird am … eingezogen – bitte nicht überweisen" while another already asks to pay.
 
 An open item **will be collected** when a direct-debit run would take it (the same conditions
-as :func:`core.payments.sepa.direct_debit.create_run`):
+as :func:`core.payments.sepa.runs.create_run`):
 
 * a pre-notification (Vorabankündigung) for it is unused and still tells the truth: its amount
   is the item's open amount now, and its day has not passed;
@@ -34,13 +34,11 @@ from sqlalchemy.orm import Session
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.money import format_euro
 from core.ledger.models import Claim, TaxAccount
-from core.payments.sepa.direct_debit import (
-    ItemStatus,
-    PreNotification,
-    collections_by_claim,
-    prenotifications_of,
-)
-from core.payments.sepa.mandates import Mandate, MandateStatus, covering, rules_on
+from core.payments.sepa.mandates import covering
+from core.payments.sepa.models import ItemStatus, Mandate, MandateStatus, PreNotification
+from core.payments.sepa.prenotifications import prenotifications_of
+from core.payments.sepa.rules import rules_on
+from core.payments.sepa.runs import collections_by_claim
 from core.persons.models import Person
 
 

@@ -9,7 +9,8 @@ import re
 from sqlalchemy.orm import Session
 
 from core.ledger.queries import persons_by_kassenzeichen
-from core.payments.sepa.mandates import find_by_reference, is_valid_mandate_reference
+from core.payments.sepa.identifiers import is_valid_mandate_reference
+from core.payments.sepa.mandates import find_by_reference
 from core.persons import search
 from core.persons.models import Person
 

@@ -1,12 +1,15 @@
 """Reservations of open amounts by card payment attempts: one claim, one charge in progress.
 
+It sits beside card/ and sepa/ because both consult it: a direct-debit run skips a claim that a
+card attempt holds (core.payments.sepa.runs).
+
 When an attempt is created it reserves the open amount of every claim it covers. The database
 guards this twice: the claims' rows are locked while the reservation is written (``SELECT … FOR
 UPDATE`` on PostgreSQL; SQLite has a single writer), and a partial unique index allows at most
 one active (not released) reservation per claim, so a second attempt for a claim already being
 paid is refused instead of charging the card a second time. A reservation ends when its attempt
 is booked, cancelled or abandoned; after ``expires_at`` it no longer blocks a new attempt once
-the old one has been cancelled at the provider (core.payments.card.checkout.close_attempt).
+the old one has been cancelled at the provider (core.payments.card.settlement.close_attempt).
 
 Hold time: ``DEFAULT_HOLD`` (30 minutes), overridable per installation (config
 ``PAYMENT_RESERVATION_MINUTES``). It covers entering card data and a 3-D Secure challenge

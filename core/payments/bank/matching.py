@@ -1,0 +1,155 @@
+"""How a bank line is recognised: Kassenzeichen and RF references in the remittance text, our
+direct-debit items by EndToEndId, runs by batch id, mandate references, and suggestions for the
+clerk by amount and name."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
+from core.ledger.balances import open_amounts
+from core.ledger.models import Claim, TaxAccount
+from core.payments.bank.models import BankLine
+from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, ItemStatus, Mandate
+from core.persons.models import Person
+
+# 13 digits, possibly printed in groups ("101 00000042 87"), not part of a longer number.
+_KZ = re.compile(r"(?<!\d)(\d{3}[ .]?\d{8}[ .]?\d{2})(?!\d)")
+_RF = re.compile(r"RF\d{2}[A-Z0-9]{1,21}", re.IGNORECASE)
+
+
+class MatchIndex:
+    """What the matching needs, read once per import: Kassenzeichen → persons, our direct-debit
+    items by EndToEndId, runs by batch id, and open claims by amount (for suggestions)."""
+
+    def __init__(self, session: Session, municipality_id: int) -> None:
+        self.session, self.municipality_id = session, municipality_id
+        self.kz_persons: dict[str, set[int]] = defaultdict(set)
+        for kz, person_id in session.execute(
+            select(TaxAccount.kassenzeichen, TaxAccount.person_id).where(
+                TaxAccount.municipality_id == municipality_id
+            )
+        ):
+            self.kz_persons[kz].add(person_id)
+        for kz, person_id in session.execute(
+            select(Claim.kassenzeichen, Claim.person_id)
+            .where(Claim.municipality_id == municipality_id)
+            .distinct()
+        ):
+            self.kz_persons[kz].add(person_id)
+        self._open_by_amount: dict[int, list[tuple[int, int]]] | None = None
+
+    def item_by_e2e(self, end_to_end_id: str) -> DirectDebitItem | None:
+        return self.session.scalars(
+            select(DirectDebitItem).where(
+                DirectDebitItem.municipality_id == self.municipality_id,
+                DirectDebitItem.end_to_end_id == end_to_end_id,
+            )
+        ).first()
+
+    def run_by_batch(
+        self, payment_info_id: str | None, message_id: str | None
+    ) -> DirectDebitRun | None:
+        for column, value in (
+            (DirectDebitRun.payment_info_id, payment_info_id),
+            (DirectDebitRun.message_id, message_id),
+        ):
+            if value:
+                run = self.session.scalars(
+                    select(DirectDebitRun).where(
+                        DirectDebitRun.municipality_id == self.municipality_id, column == value
+                    )
+                ).first()
+                if run is not None:
+                    return run
+        return None
+
+    def open_by_amount(self) -> dict[int, list[tuple[int, int]]]:
+        """Open amount → [(claim id, person id)], for suggestions (loaded on first need)."""
+        if self._open_by_amount is None:
+            claims = list(
+                self.session.scalars(
+                    select(Claim).where(
+                        Claim.municipality_id == self.municipality_id,
+                        Claim.cancelled_by_entry_id.is_(None),
+                    )
+                )
+            )
+            owner = {c.id: c.person_id for c in claims}
+            result: dict[int, list[tuple[int, int]]] = defaultdict(list)
+            for start in range(0, len(claims), 500):
+                chunk = claims[start : start + 500]
+                for claim_id, open_cents in open_amounts(self.session, chunk).items():
+                    if open_cents > 0:
+                        result[open_cents].append((claim_id, owner[claim_id]))
+            self._open_by_amount = result
+        return self._open_by_amount
+
+
+def references_in(text: str) -> list[str]:
+    """Kassenzeichen named in a remittance text: 13-digit numbers with valid check digits, and
+    the Kassenzeichen inside valid RF references (ISO 11649)."""
+    found: list[str] = []
+    for match in _RF.finditer(text or ""):
+        rf = match.group(0).upper()
+        if is_valid_rf(rf) and is_valid_kassenzeichen(rf[4:]):
+            found.append(rf[4:])
+    for match in _KZ.finditer(text or ""):
+        kz = normalize_kassenzeichen(match.group(1))
+        if is_valid_kassenzeichen(kz) and kz not in found:
+            found.append(kz)
+    return found
+
+
+def name_tokens(text: str | None) -> set[str]:
+    return {t for t in re.split(r"[^a-zäöüß]+", (text or "").lower()) if len(t) >= 3}
+
+
+def item_by_mandate(
+    session: Session, municipality_id: int, reference: str, amount_cents: int
+) -> DirectDebitItem | None:
+    """The one debit in collection under this mandate with this amount (when the bank gives
+    the mandate reference but no EndToEndId); None when there is none or more than one."""
+    items = session.scalars(
+        select(DirectDebitItem)
+        .join(Mandate, Mandate.id == DirectDebitItem.mandate_id)
+        .where(
+            DirectDebitItem.municipality_id == municipality_id,
+            DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            DirectDebitItem.amount_cents == amount_cents,
+            Mandate.reference_key == reference.strip().upper(),
+        )
+    ).all()
+    return items[0] if len(items) == 1 else None
+
+
+def suggest(
+    session: Session, index: MatchIndex, line: BankLine, limit: int = 3
+) -> list[dict[str, Any]]:
+    """Open items of exactly this amount, best first: those whose debtor's name appears in the
+    payer's name."""
+    candidates = index.open_by_amount().get(line.amount_cents, [])
+    if not candidates:
+        return []
+    payer = name_tokens(line.counterparty_name)
+    scored = []
+    for claim_id, person_id in candidates[:200]:
+        person = session.get_one(Person, person_id)
+        common = payer & name_tokens(f"{person.display_name}")
+        scored.append((len(common), claim_id, person))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [
+        {
+            "person_id": person.id,
+            "person_number": person.number,
+            "name": person.display_name,
+            "claim_id": claim_id,
+            "reason": "Betrag und Name" if score else "Betrag",
+        }
+        for score, claim_id, person in scored[:limit]
+    ]

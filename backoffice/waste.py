@@ -9,7 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from backoffice.views import bp
+from backoffice.blueprint import bp
+from backoffice.lookups import rows_by_id
+from backoffice.persons import person_page_section
 from core.levies.waste import services as waste_services
 from core.levies.waste.models import (
     WasteBin,
@@ -32,32 +34,13 @@ from portal.requests import carry_out
 def work_order_list() -> str:
     session = db()
     orders = work_orders(session, current_user.municipality_id)
-    props = {
-        p.id: p
-        for p in session.scalars(
-            select(WasteProperty).where(WasteProperty.id.in_({o.property_id for o in orders}))
-        )
-    }
-    bins = {
-        b.id: b
-        for b in session.scalars(
-            select(WasteBin).where(WasteBin.id.in_({o.bin_id for o in orders}))
-        )
-    }
-    people = {
-        p.id: p
-        for p in session.scalars(
-            select(persons.Person).where(
-                persons.Person.id.in_({p.person_id for p in props.values()})
-            )
-        )
-    }
+    props = rows_by_id(session, WasteProperty, {o.property_id for o in orders})
     return render_template(
         "backoffice/waste/work_orders.html",
         orders=orders,
         properties=props,
-        bins=bins,
-        people=people,
+        bins=rows_by_id(session, WasteBin, {o.bin_id for o in orders}),
+        people=rows_by_id(session, persons.Person, {p.person_id for p in props.values()}),
         rhythms=RHYTHMS,
         form=ConfirmForm(),
     )
@@ -81,8 +64,9 @@ def work_order_done(order_id: int) -> Response:
     return redirect(url_for("backoffice.work_order_list"))
 
 
-def waste_context(person: persons.Person) -> dict[str, object]:
-    """Properties and their bins for the person detail page."""
+@person_page_section
+def waste_section(person: persons.Person) -> dict[str, object]:
+    """The person's properties and their bins."""
     session = db()
     props = properties_of(session, person.id, person.municipality_id)
     bins: dict[int, list[WasteBin]] = {}

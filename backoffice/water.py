@@ -8,7 +8,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from backoffice.views import bp
+from backoffice.blueprint import bp
+from backoffice.lookups import rows_by_id
 from core.kernel import clock
 from core.kernel.errors import NotFound, ValidationError
 from core.levies import run_guards
@@ -18,6 +19,7 @@ from core.levies.water import readings as water_readings
 from portal.database import db
 from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
+from portal.requests import carry_out
 from portal.water.forms import ClerkReadingForm, MeterChangeForm
 from portal.water.plausibility import band_percent
 
@@ -27,16 +29,10 @@ from portal.water.plausibility import band_percent
 def readings() -> str:
     session = db()
     queue = water_readings.review_queue(session, current_user.municipality_id)
-    meters = {
-        m.id: m
-        for m in session.scalars(
-            select(water.Meter).where(water.Meter.id.in_({r.meter_id for r in queue}))
-        )
-    }
     return render_template(
         "backoffice/water/readings.html",
         queue=queue,
-        meters=meters,
+        meters=rows_by_id(session, water.Meter, {r.meter_id for r in queue}),
         form=ConfirmForm(),
         period=clock.today().year,
     )
@@ -84,8 +80,8 @@ def reading_entry() -> str | Response:
                 "Diese Zählernummer gibt es hier nicht.",
             ]
         else:
-            try:
-                reading = water_readings.submit_reading(
+            entered = carry_out(
+                lambda: water_readings.submit_reading(
                     session,
                     meter=meter,
                     period=period,
@@ -96,12 +92,12 @@ def reading_entry() -> str | Response:
                     band_percent=band_percent(current_user.municipality_id, period),
                     confirmed=True,
                     actor=current_user.actor,
-                )
-            except ValidationError as exc:
-                session.rollback()
-                form.value.errors = [*form.value.errors, exc.message]
-            else:
-                session.commit()
+                ),
+                form=form,
+                field="value",
+            )
+            if entered.ok:
+                reading = entered.result()
                 flash(
                     f"Zähler {meter.number}: {reading.value} m³ erfasst"
                     + (" – zur Prüfung vorgemerkt." if reading.issues else "."),
@@ -162,8 +158,8 @@ def meter_change() -> str | Response:
                 "Diese Zählernummer gibt es hier nicht.",
             ]
         else:
-            try:
-                new = water_readings.change_meter(
+            changed = carry_out(
+                lambda: water_readings.change_meter(
                     session,
                     old,
                     new_number=form.new_number.data or "",
@@ -173,12 +169,10 @@ def meter_change() -> str | Response:
                     changed_on=form.changed_on.data,
                     as_of=clock.today(),
                     actor=current_user.actor,
-                )
-            except ValidationError as exc:
-                session.rollback()
-                form.form_errors.append(exc.message)
-            else:
-                session.commit()
-                flash(f"Zähler {old.number} ersetzt durch {new.number}.", "success")
+                ),
+                form=form,
+            )
+            if changed.ok:
+                flash(f"Zähler {old.number} ersetzt durch {changed.result().number}.", "success")
                 return redirect(url_for("backoffice.readings"))
     return render_template("backoffice/water/meter_change.html", form=form)

@@ -84,13 +84,7 @@ def create_app(
 
 
 def _register_blueprints(app: Flask) -> None:
-    # These modules register their views on the back-office blueprint.
-    import backoffice.bank
-    import backoffice.dog_tax
-    import backoffice.payments.card
-    import backoffice.waste
-    import backoffice.water  # noqa: F401
-    from backoffice.views import bp as backoffice_bp
+    from backoffice import areas as backoffice_areas
 
     # These modules register their views on the municipal blueprint.
     from portal import address, dog_tax, ledger, notices, waste  # noqa: F401
@@ -104,7 +98,7 @@ def _register_blueprints(app: Flask) -> None:
 
     csrf.exempt(stripe_webhook)  # signed by the provider instead of a CSRF token
     app.register_blueprint(public_bp)
-    app.register_blueprint(backoffice_bp)
+    backoffice_areas.register(app)  # the back-office blueprint with every area's views
     app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything
 
 

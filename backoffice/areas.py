@@ -1,0 +1,24 @@
+"""The back office assembled: every area module adds its views to the one blueprint."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Add every area's views to the blueprint and register it on ``app``."""
+    # Importing an area module adds its routes (and its section of the person page).
+    import backoffice.dog_tax
+    import backoffice.identity
+    import backoffice.levies
+    import backoffice.payments.bank
+    import backoffice.payments.card
+    import backoffice.payments.sepa.direct_debit
+    import backoffice.payments.sepa.mandates
+    import backoffice.persons
+    import backoffice.waste
+    import backoffice.water
+    import backoffice.workflow  # noqa: F401
+    from backoffice.blueprint import bp
+
+    app.register_blueprint(bp)

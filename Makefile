@@ -37,8 +37,9 @@ system-deps:
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy core
-	$(BIN)/lint-imports  # contracts in .importlinter: core imports no Flask and no upper layer
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy core portal backoffice  # strict for core/, normal for the web layers (pyproject)
+	$(BIN)/lint-imports  # .importlinter: core's layers, no web framework in core, no cycles
 
 bench: venv
 	$(BIN)/python -m tests.benchmarks.run --postgres

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import core.models  # noqa: F401  (every table known before the first flush: FKs name tables by string)
 from core.payments.card.provider import PaymentProvider
 from portal import config as config_module
 from portal import database, http_headers, log_redaction, request_hygiene

@@ -45,6 +45,10 @@ def issue_fee_notice(
     """Issue the fee notice and book its claim (pre-notified by the notice where a mandate
     pays the person's fees); returns both."""
     account = tax_account(session, person, municipality, kind)
+    texts = (intro, legal_basis, remedy)
+    snapshot = _snapshot(
+        person, kind, amount_cents, due_date, description, texts=texts, as_of=as_of
+    )
     notice = new_notice(
         session,
         municipality=municipality,
@@ -56,22 +60,7 @@ def issue_fee_notice(
         kassenzeichen=account.kassenzeichen,
         total_cents=amount_cents,
         previous_cents=0,
-        data=with_direct_debit(
-            session,
-            municipality,
-            person,
-            kind.value,
-            as_of,
-            _snapshot(
-                person,
-                kind,
-                amount_cents,
-                due_date,
-                description,
-                texts=(intro, legal_basis, remedy),
-                as_of=as_of,
-            ),
-        ),
+        data=with_direct_debit(session, municipality, person, kind.value, as_of, snapshot),
         actor=actor,
     )
     claim = post_claim(

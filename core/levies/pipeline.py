@@ -213,16 +213,12 @@ def _assess(
     if not any(changes.values()) and (case.has_notice or not assessment.printable):
         return None
     person = case.person
-    account = accounts.get(person.id)
-    if account is None:  # the person's first notice of the levy (a second subject finds it)
-        account = open_tax_account(session, person, municipality, levy.kind)
-        accounts[person.id] = account
+    account = _tax_account(session, levy, person, municipality, accounts)
     booked = case.booked[tables[INSTALMENTS].year][0]
     previous = sum(booked.values())
     first = previous == 0 and not case.has_notice
-    payable = sum(
-        max(0, t.amount_cents - booked.get(t.key, 0)) for t in tables[INSTALMENTS].targets
-    )
+    targets = tables[INSTALMENTS].targets
+    payable = sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets)
     notice = new_notice(
         session,
         municipality=municipality,
@@ -253,6 +249,21 @@ def _assess(
         },
     )
     return notice
+
+
+def _tax_account(
+    session: Session,
+    levy: Levy[Any, Any, Any, Any],
+    person: Person,
+    municipality: Municipality,
+    accounts: dict[int, TaxAccount],
+) -> TaxAccount:
+    """The person's account of the levy, opened by the first notice; a second subject finds it."""
+    account = accounts.get(person.id)
+    if account is None:
+        account = open_tax_account(session, person, municipality, levy.kind)
+        accounts[person.id] = account
+    return account
 
 
 def _rows(session: Session, case: Case[Any], tables: dict[str, Table]) -> dict[str, Schedule]:

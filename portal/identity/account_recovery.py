@@ -27,6 +27,7 @@ from core.identity.account_mail import AccountLinks, duration_de
 from core.identity.models import UserAccount
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken
+from core.persons.models import PersonKind
 from portal.database import db
 from portal.identity.auth import citizen_required
 from portal.identity.forms import ForgotPasswordForm, NewPasswordForm, RegisterForm, ResendForm
@@ -104,7 +105,7 @@ def municipality_context() -> tuple[str | None, ...]:
     return (m.name, m.slug, m.city)
 
 
-def register(data: registration.Registration, form: RegisterForm) -> bool:
+def register_account(data: registration.Registration, form: RegisterForm) -> bool:
     """Run the registration; False (with the message on the form) when it was refused."""
     try:
         registered = carry_out(
@@ -282,3 +283,30 @@ def reset_password() -> str | Response | tuple[str, int]:
             flash("Ihr neues Passwort gilt ab sofort. Bitte melden Sie sich damit an.", "success")
             return redirect(url_for("portal.login"))
     return render_template("portal/identity/reset_password.html", form=form, email=account.email)
+
+
+@bp.route("/registrieren", methods=["GET", "POST"])
+@mail_throttled
+def register() -> str | Response:
+    """The same answer whether or not the address has an account (no enumeration): the
+    outcome only shows in the e-mail its owner gets (core/identity/registration.py)."""
+    form = RegisterForm()
+    form.password_context = municipality_context()
+    if form.validate_on_submit():
+        data = registration.Registration(
+            kind=PersonKind(form.kind.data),
+            email=form.email.data or "",
+            password=form.password.data or "",
+            given_name=form.given_name.data or None,
+            family_name=form.family_name.data or None,
+            company_name=form.company_name.data or None,
+            address={
+                "street": form.street.data or "",
+                "house_number": form.house_number.data or "",
+                "postal_code": form.postal_code.data or "",
+                "city": form.city.data or "",
+            },
+        )
+        if register_account(data, form):
+            return redirect(url_for("portal.registration_sent"))
+    return render_template("portal/identity/register.html", form=form)

@@ -16,13 +16,10 @@ from flask_login import LoginManager, current_user, login_required
 from werkzeug.wrappers import Response
 
 from core.identity import models as identity
-from core.identity import registration
 from core.identity.models import Role, UserAccount
-from core.persons.models import PersonKind
 from portal.database import db
 from portal.identity import sessions
-from portal.identity.forms import LoginForm, RegisterForm
-from portal.identity.mail_throttle import mail_throttled
+from portal.identity.forms import LoginForm
 from portal.identity.redirects import safe_target
 from portal.identity.throttle import login_throttled, record_failed_login, remember_device
 from portal.municipal import bp
@@ -117,35 +114,6 @@ def login() -> str | Response:
         record_failed_login()
         form.form_errors.append(WRONG_CREDENTIALS)
     return render_template("portal/identity/login.html", form=form)
-
-
-@bp.route("/registrieren", methods=["GET", "POST"])
-@mail_throttled
-def register() -> str | Response:
-    """The same answer whether or not the address has an account (no enumeration): the
-    outcome only shows in the e-mail its owner gets (core/identity/registration.py)."""
-    from portal.identity import account_recovery
-
-    form = RegisterForm()
-    form.password_context = account_recovery.municipality_context()
-    if form.validate_on_submit():
-        data = registration.Registration(
-            kind=PersonKind(form.kind.data),
-            email=form.email.data or "",
-            password=form.password.data or "",
-            given_name=form.given_name.data or None,
-            family_name=form.family_name.data or None,
-            company_name=form.company_name.data or None,
-            address={
-                "street": form.street.data or "",
-                "house_number": form.house_number.data or "",
-                "postal_code": form.postal_code.data or "",
-                "city": form.city.data or "",
-            },
-        )
-        if account_recovery.register(data, form):
-            return redirect(url_for("portal.registration_sent"))
-    return render_template("portal/identity/register.html", form=form)
 
 
 @bp.post("/abmelden")

@@ -57,3 +57,32 @@ def test_core_uses_no_float(path: Path) -> None:
 def test_portal_and_backoffice_do_not_import_each_others_views() -> None:
     for path in (ROOT / "portal").rglob("*.py"):
         assert "backoffice" not in imported_modules(path) or path.name == "app.py", path
+
+
+APP_FILES = sorted(
+    p for layer in ("core", "portal", "backoffice") for p in (ROOT / layer).rglob("*.py")
+)
+MAX_MODULE_LINES = 400  # ARCHITECTURE.md "Size"
+MAX_FUNCTION_LINES = 60
+LONG_REASON = "# long because"  # on the def line or the line above: why it cannot be split
+
+
+@pytest.mark.parametrize("path", APP_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_modules_stay_small(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_MODULE_LINES, f"{lines} lines: cut it by responsibility"
+
+
+@pytest.mark.parametrize("path", APP_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_long_functions_say_why(path: Path) -> None:
+    source = path.read_text(encoding="utf-8")
+    lines = source.splitlines()
+    too_long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines, line {node.lineno})"
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+        and not any(LONG_REASON in line for line in lines[max(0, node.lineno - 2) : node.lineno])
+    ]
+    assert not too_long, too_long

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.identity.models import Role
 from core.workflow.applications import Application, ApplicationStatus
 from tests.conftest import csrf_token, login, post_form, staff_login
-from tests.web.test_dog_pages import registration
+from tests.web.test_dog_tax_pages import registration
 
 QUESTION = "Bitte laden Sie den Sachkundenachweis hoch."
 ANSWER = "Den Nachweis habe ich am Montag im Bürgerbüro abgegeben."

@@ -12,7 +12,7 @@ from core.identity.models import Role
 from core.kernel import clock
 from portal.app import create_app
 from tests.conftest import STRIPE_TEST_CONFIG, login, staff_login
-from tests.web.test_meter_pages import setup  # noqa: F401 - a meter with a reading card
+from tests.web.test_water_pages import setup  # noqa: F401 - a meter with a reading card
 
 
 def _production(session_factory: sessionmaker[Session]) -> Flask:

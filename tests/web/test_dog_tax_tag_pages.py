@@ -19,7 +19,7 @@ from core.notices.records import NoticeSettings, notices_of, render
 from core.workflow.applications import Application
 from tests.conftest import login, post_form
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
-from tests.web.test_dog_pages import registration
+from tests.web.test_dog_tax_pages import registration
 
 PROMISE = "finden Sie unter „Meine Bescheide“"
 SETTINGS = NoticeSettings(secret="test-secret", public_base_url="https://portal.example")

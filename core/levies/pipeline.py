@@ -13,18 +13,18 @@ the year has no notice yet; running it twice changes nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core.ledger.accounts import open_tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
 from core.levies import booking, run_guards
+from core.levies.cases import Case, tax_accounts_of
 from core.levies.prenotification import with_direct_debit
 from core.levies.schedule import Schedule, balances_of, schedule, settle
 from core.notices.records import Notice, new_notice
@@ -37,16 +37,6 @@ R = TypeVar("R")  # the levy's rules for one run (its statutes, parsed)
 St = TypeVar("St")  # the run's statistics, as the levy counts them
 
 INSTALMENTS = "instalments"  # the payment table of the assessed year (others: "advances")
-
-
-@dataclass
-class Case(Generic[F]):
-    """What is on file for one subject before it is assessed."""
-
-    person: Person  # liable, with the addresses printed on the notice
-    facts: F
-    booked: dict[int, booking.Booked]  # per year of a payment table: amounts and claims per key
-    has_notice: bool  # a notice of the year exists already
 
 
 @dataclass(frozen=True)
@@ -113,6 +103,57 @@ class Levy(ABC, Generic[S, F, R, St]):
     @abstractmethod
     def assess(self, case: Case[F], year: int, as_of: date, rules: R) -> Assessment | None:
         """What is owed and printed for one subject; None when nothing is on file."""
+
+
+class PersonLevy(Levy[int, F, R, St]):
+    """A levy assessed per liable person (dog tax, waste fees): its two entry points."""
+
+    def assess_person(
+        self,
+        session: Session,
+        *,
+        person: Person,
+        municipality: Municipality,
+        year: int,
+        as_of: date,
+        actor: str,
+        rules: R | None = None,
+    ) -> Notice | None:
+        """Change assessment of one person for ``year``; book the difference; return the
+        new notice, if any."""
+        return assess_one(
+            session,
+            self,
+            person.id,
+            municipality=municipality,
+            year=year,
+            as_of=as_of,
+            actor=actor,
+            rules=rules,
+        )
+
+    def assess_all(
+        self,
+        session: Session,
+        *,
+        municipality: Municipality,
+        year: int,
+        as_of: date,
+        actor: str,
+        chunk_size: int = 500,
+        chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
+    ) -> St:
+        """Annual assessment (Jahresveranlagung) of every liable person, in chunks (:func:`run`)."""
+        return run(
+            session,
+            self,
+            municipality=municipality,
+            year=year,
+            as_of=as_of,
+            actor=actor,
+            chunk_size=chunk_size,
+            chunk_done=chunk_done,
+        )
 
 
 def assess_one(
@@ -305,51 +346,3 @@ def _book(
         claims_by_key=claims,
     )
     return table.targets, claims, posted
-
-
-def tax_accounts_of(
-    session: Session, kind: ClaimKind, person_ids: Collection[int]
-) -> dict[int, TaxAccount]:
-    """The persons' tax accounts of the levy, per person (one query)."""
-    return {
-        account.person_id: account
-        for account in session.scalars(
-            select(TaxAccount).where(
-                TaxAccount.person_id.in_(list(person_ids)), TaxAccount.levy == kind
-            )
-        )
-    }
-
-
-def persons_of(session: Session, person_ids: Collection[int]) -> dict[int, Person]:
-    """The persons with their addresses (printed on the notice), per id (two queries)."""
-    return {
-        p.id: p
-        for p in session.scalars(
-            select(Person)
-            .where(Person.id.in_(list(person_ids)))
-            .options(selectinload(Person.addresses))
-        )
-    }
-
-
-def person_cases(
-    session: Session,
-    kind: ClaimKind,
-    year: int,
-    person_ids: Sequence[int],
-    facts: Mapping[int, F],
-) -> list[Case[F]]:
-    """The cases of a levy assessed per person (one notice per person and year): the persons,
-    what is booked for the year and whether a notice of the year exists, a few queries."""
-    persons = persons_of(session, person_ids)
-    on_file = booking.on_file_of(session, person_ids, kind, year)
-    return [
-        Case(
-            persons[pid],
-            facts[pid],
-            {year: (on_file[pid].booked, on_file[pid].claims_by_key)},
-            on_file[pid].has_notice,
-        )
-        for pid in person_ids
-    ]

@@ -1,0 +1,2 @@
+"""Notices (Bescheide): the record of an assessment as issued, its PDF, and the instalment
+periods."""

@@ -1,4 +1,2 @@
-"""Payments: pure building blocks for paying a claim (EPC QR code / GiroCode, later SEPA files).
-
-Nothing here touches the database or the web framework.
-"""
+"""Payments: card payments through a provider port (card/), SEPA mandates and direct debits (sepa/),
+bank statements and their matching (bank/), and the reservations card and SEPA share."""

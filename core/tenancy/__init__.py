@@ -1,0 +1,2 @@
+"""Tenancy: the municipalities one deployment serves, their number sequences, and their statutes as
+effective-dated data ("law as data")."""

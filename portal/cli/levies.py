@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import current_app
@@ -14,6 +14,9 @@ from flask.cli import AppGroup, with_appcontext
 from core.kernel import clock
 from portal.cli import context
 from portal.cli.notices import render_pending
+
+if TYPE_CHECKING:
+    from core.levies.pipeline import PersonLevy
 
 
 @click.group("assess", cls=AppGroup)
@@ -81,50 +84,69 @@ def _year(text: str | None, as_of: Any) -> int:
         raise click.ClickException(exc.message) from exc
 
 
+def _person_levy_run(
+    levy: PersonLevy[Any, Any, Any],
+    *,
+    as_of: Any,
+    year: str | None,
+    slug: str | None,
+    render: bool,
+    who: str,
+    summary: Callable[[Any, int, Any], str],
+) -> None:
+    """The annual run of a levy assessed per person, per municipality, with progress."""
+    day = as_of.date()
+    run_year = _year(year, day)
+    _batch(
+        slug,
+        who,
+        lambda session, m, progress: levy.assess_all(
+            session, municipality=m, year=run_year, as_of=day, actor="cli", chunk_done=progress
+        ),
+        lambda m, stats: summary(m, run_year, stats),
+    )
+    if render:
+        render_pending(slug)
+
+
 @assess_group.command("dog-tax")
 @_annual_run_options("Steuerjahr")
 def assess_dog_tax(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual dog-tax assessment; idempotent (a second run changes nothing)."""
-    from core.levies.dog_tax import assessment as dog_tax_run
+    from core.levies.dog_tax.assessment import DOG_TAX
 
-    day = as_of.date()
-    tax_year = _year(year, day)
-    _batch(
-        slug,
-        "Halter",
-        lambda session, m, progress: dog_tax_run.assess_all(
-            session, municipality=m, year=tax_year, as_of=day, actor="cli", chunk_done=progress
-        ),
-        lambda m, stats: (
+    _person_levy_run(
+        DOG_TAX,
+        as_of=as_of,
+        year=year,
+        slug=slug,
+        render=render,
+        who="Halter",
+        summary=lambda m, tax_year, stats: (
             f"{m.name}: Hundesteuer {tax_year} – {stats.persons} Halter, "
             f"{stats.notices} neue Bescheide."
         ),
     )
-    if render:
-        render_pending(slug)
 
 
 @assess_group.command("waste")
 @_annual_run_options("Gebührenjahr")
 def assess_waste(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
     """Annual waste-fee assessment; idempotent (a second run changes nothing)."""
-    from core.levies.waste import assessment as waste_fee_run
+    from core.levies.waste.assessment import WASTE_FEE
 
-    day = as_of.date()
-    fee_year = _year(year, day)
-    _batch(
-        slug,
-        "Gebührenpflichtige",
-        lambda session, m, progress: waste_fee_run.assess_all(
-            session, municipality=m, year=fee_year, as_of=day, actor="cli", chunk_done=progress
-        ),
-        lambda m, stats: (
+    _person_levy_run(
+        WASTE_FEE,
+        as_of=as_of,
+        year=year,
+        slug=slug,
+        render=render,
+        who="Gebührenpflichtige",
+        summary=lambda m, fee_year, stats: (
             f"{m.name}: Abfallgebühren {fee_year} – {stats.persons} "
             f"Gebührenpflichtige, {stats.bins} Behälter, {stats.notices} neue Bescheide."
         ),
     )
-    if render:
-        render_pending(slug)
 
 
 @click.group("meters", cls=AppGroup)

@@ -7,7 +7,7 @@ and issues a notice only when something changed or the year has no notice yet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.levies import booking, pipeline, yearly
+from core.levies import booking, cases, pipeline, yearly
+from core.levies.cases import Case
 from core.levies.dog_tax.models import Dog
 from core.levies.dog_tax.rules import LEVY, DogFacts, DogTaxRules, compute_year, due_date
-from core.levies.pipeline import Assessment, Case, Table
+from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.notices.records import Notice
-from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.tenancy.statutes import StatuteCache
 
@@ -56,7 +56,7 @@ class RunStats:
     dogs: int = 0  # dogs on file of the owners assessed
 
 
-class DogTax(pipeline.Levy[int, list[Dog], RulesCache, RunStats]):
+class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
     """Subjects: the owners (person ids); facts: their dogs in the municipality."""
 
     kind = ClaimKind.DOG_TAX
@@ -89,7 +89,7 @@ class DogTax(pipeline.Levy[int, list[Dog], RulesCache, RunStats]):
             .order_by(Dog.id)
         ):
             dogs[dog.person_id].append(dog)
-        return pipeline.person_cases(session, self.kind, year, subjects, dogs)
+        return cases.person_cases(session, self.kind, year, subjects, dogs)
 
     def start(
         self,
@@ -166,47 +166,5 @@ class DogTax(pipeline.Levy[int, list[Dog], RulesCache, RunStats]):
 DOG_TAX = DogTax()
 
 
-def assess_person(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    actor: str,
-    rules: RulesCache | None = None,
-) -> Notice | None:
-    """Assess one owner's dog tax for ``year``; book the difference; return the new notice."""
-    return pipeline.assess_one(
-        session,
-        DOG_TAX,
-        person.id,
-        municipality=municipality,
-        year=year,
-        as_of=as_of,
-        actor=actor,
-        rules=rules,
-    )
-
-
-def assess_all(
-    session: Session,
-    *,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    actor: str,
-    chunk_size: int = 500,
-    chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
-) -> RunStats:
-    """Annual assessment (Jahresveranlagung) of every owner, in chunks (:func:`pipeline.run`)."""
-    return pipeline.run(
-        session,
-        DOG_TAX,
-        municipality=municipality,
-        year=year,
-        as_of=as_of,
-        actor=actor,
-        chunk_size=chunk_size,
-        chunk_done=chunk_done,
-    )
+assess_person = DOG_TAX.assess_person
+assess_all = DOG_TAX.assess_all

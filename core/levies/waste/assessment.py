@@ -9,7 +9,7 @@ or the year has no notice yet; running it twice changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
-from core.levies import booking, pipeline, yearly
-from core.levies.pipeline import Assessment, Case, Table
+from core.levies import booking, cases, pipeline, yearly
+from core.levies.cases import Case
+from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.levies.waste.models import WasteBin, WasteProperty
 from core.levies.waste.rules import (
@@ -33,7 +34,6 @@ from core.levies.waste.rules import (
 )
 from core.notices.periods import Line
 from core.notices.records import Notice
-from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.tenancy.statutes import StatuteCache
 
@@ -80,7 +80,7 @@ class RunStats:
     bins: int = 0
 
 
-class WasteFee(pipeline.Levy[int, Properties, RulesCache, RunStats]):
+class WasteFee(pipeline.PersonLevy[Properties, RulesCache, RunStats]):
     """Subjects: the liable persons (ids); facts: their properties with bins."""
 
     kind = ClaimKind.WASTE_FEE
@@ -138,7 +138,7 @@ class WasteFee(pipeline.Levy[int, Properties, RulesCache, RunStats]):
         found: dict[int, Properties] = {pid: [] for pid in subjects}
         for p in props:
             found[p.person_id].append((p, bins[p.id]))
-        return pipeline.person_cases(session, self.kind, year, subjects, found)
+        return cases.person_cases(session, self.kind, year, subjects, found)
 
     def start(
         self,
@@ -220,47 +220,5 @@ class WasteFee(pipeline.Levy[int, Properties, RulesCache, RunStats]):
 WASTE_FEE = WasteFee()
 
 
-def assess_person(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    actor: str,
-    rules: RulesCache | None = None,
-) -> Notice | None:
-    """Assess one person's waste fees for ``year``; book the difference; return the notice."""
-    return pipeline.assess_one(
-        session,
-        WASTE_FEE,
-        person.id,
-        municipality=municipality,
-        year=year,
-        as_of=as_of,
-        actor=actor,
-        rules=rules,
-    )
-
-
-def assess_all(
-    session: Session,
-    *,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    actor: str,
-    chunk_size: int = 500,
-    chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
-) -> RunStats:
-    """Annual assessment of every liable person, in chunks (:func:`pipeline.run`)."""
-    return pipeline.run(
-        session,
-        WASTE_FEE,
-        municipality=municipality,
-        year=year,
-        as_of=as_of,
-        actor=actor,
-        chunk_size=chunk_size,
-        chunk_done=chunk_done,
-    )
+assess_person = WASTE_FEE.assess_person
+assess_all = WASTE_FEE.assess_all

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from core.kernel.errors import NotFound
 from core.kernel.months import add_months, month_end
 from core.ledger.kinds import ClaimKind
-from core.levies import booking, pipeline
-from core.levies.pipeline import Assessment, Case, Table
+from core.levies import booking, cases, pipeline
+from core.levies.cases import Case
+from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.levies.water import guard
 from core.levies.water import notice as water_notice
@@ -143,7 +144,7 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
         meters have a notice for the period: a handful of queries for a chunk of meters."""
         meter_ids = [m.id for m in subjects]
         person_ids = sorted({m.person_id for m in subjects})
-        persons = pipeline.persons_of(session, person_ids)
+        persons = cases.persons_of(session, person_ids)
         readings = _readings_of(session, meter_ids, year)
         booked = {
             y: {

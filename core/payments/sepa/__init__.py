@@ -1,0 +1,1 @@
+"""SEPA Core direct debit: mandates, pre-notifications, collection runs and the pain.008 file."""

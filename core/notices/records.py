@@ -14,8 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import archive, audit, clock
-from core.kernel.db import Base, UTCDateTime
-from core.kernel.errors import NotFound
+from core.kernel.db import Base, UTCDateTime, get_scoped
 from core.kernel.girocode import epc_payload, png_data_uri, qr_png
 from core.kernel.pdf import render_pdf
 from core.kernel.references import make_rf
@@ -52,12 +51,13 @@ class Notice(Base):
 
 
 def get_notice(session: Session, municipality_id: int, notice_id: int) -> Notice:
-    notice = session.scalars(
-        select(Notice).where(Notice.id == notice_id, Notice.municipality_id == municipality_id)
-    ).first()
-    if notice is None:
-        raise NotFound("Dieser Bescheid wurde nicht gefunden.")
-    return notice
+    return get_scoped(
+        session,
+        Notice,
+        municipality_id,
+        notice_id,
+        not_found="Dieser Bescheid wurde nicht gefunden.",
+    )
 
 
 def notices_of(session: Session, person_id: int, municipality_id: int) -> list[Notice]:

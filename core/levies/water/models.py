@@ -26,8 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime, enum_column
-from core.kernel.errors import NotFound
+from core.kernel.db import Base, UTCDateTime, enum_column, get_scoped
 
 
 class ReadingSource(enum.StrEnum):
@@ -92,12 +91,9 @@ class MeterReading(Base):
 
 
 def get_meter(session: Session, municipality_id: int, meter_id: int) -> Meter:
-    meter = session.scalars(
-        select(Meter).where(Meter.id == meter_id, Meter.municipality_id == municipality_id)
-    ).first()
-    if meter is None:
-        raise NotFound("Dieser Zähler wurde nicht gefunden.")
-    return meter
+    return get_scoped(
+        session, Meter, municipality_id, meter_id, not_found="Dieser Zähler wurde nicht gefunden."
+    )
 
 
 def current_reading(session: Session, meter_id: int, period: int) -> MeterReading | None:

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.kernel import audit, clock
+from core.kernel.db import get_scoped
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
@@ -148,12 +149,9 @@ def queued_lines(session: Session, municipality_id: int) -> list[BankLine]:
 
 
 def get_line(session: Session, municipality_id: int, line_id: int) -> BankLine:
-    line = session.scalars(
-        select(BankLine).where(BankLine.id == line_id, BankLine.municipality_id == municipality_id)
-    ).first()
-    if line is None:
-        raise NotFound("Dieser Umsatz wurde nicht gefunden.")
-    return line
+    return get_scoped(
+        session, BankLine, municipality_id, line_id, not_found="Dieser Umsatz wurde nicht gefunden."
+    )
 
 
 def _resolve(line: BankLine, status: LineStatus, actor: str) -> None:

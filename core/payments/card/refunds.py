@@ -14,8 +14,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.identity.models import Role
 from core.kernel import audit, clock
-from core.kernel.db import Base, UTCDateTime, enum_column
-from core.kernel.errors import AccessDenied, IllegalTransition, NotFound, ValidationError
+from core.kernel.db import Base, UTCDateTime, enum_column, get_scoped
+from core.kernel.errors import AccessDenied, IllegalTransition, ValidationError
 from core.ledger.models import Payment, PaymentChannel
 from core.ledger.refunds import book_refund, refundable_cents
 from core.payments.card.provider import PaymentProvider
@@ -209,12 +209,13 @@ def _execute(
 
 
 def get_refund(session: Session, municipality_id: int, refund_id: int) -> Refund:
-    refund = session.scalars(
-        select(Refund).where(Refund.id == refund_id, Refund.municipality_id == municipality_id)
-    ).first()
-    if refund is None:
-        raise NotFound("Diese Erstattung wurde nicht gefunden.")
-    return refund
+    return get_scoped(
+        session,
+        Refund,
+        municipality_id,
+        refund_id,
+        not_found="Diese Erstattung wurde nicht gefunden.",
+    )
 
 
 def awaiting(session: Session, municipality_id: int) -> list[Refund]:

@@ -2,7 +2,8 @@
 
 Each command is a thin call into core; it opens one unit of work and commits once. One module
 per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
-SEPA direct debit, bank statements), mail (the outbox); context holds what they share.
+SEPA direct debit, bank statements), mail (the outbox), serve (the production web server);
+context holds what they share.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import serving
-from portal.cli import db, demo, levies, mail, notices, payments
+from portal.cli import db, demo, levies, mail, notices, payments, serve
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -26,6 +27,7 @@ def main() -> None:
 
 
 main.add_command(serving.run_command)  # replaces Flask's: no version banner, redacted log
+main.add_command(serve.serve_command)  # production: gunicorn workers on portal.wsgi
 main.add_command(db.db_group)
 main.add_command(demo.demo)
 main.add_command(levies.assess_group)

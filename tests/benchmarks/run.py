@@ -413,7 +413,9 @@ def main() -> None:
         "--entries", type=int, default=100_000, help="entries of the camt.053 statement"
     )
     parser.add_argument(
-        "--only", choices=("ledger", "dog-tax", "water", "bank"), help="run one benchmark only"
+        "--only",
+        choices=("ledger", "dog-tax", "water", "bank", "web"),
+        help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
     parser.add_argument(
@@ -439,6 +441,10 @@ def main() -> None:
             from tests.benchmarks.bank import bench_bank
 
             bench_bank(url_for("bench_bank"), args.entries)
+        if args.only in (None, "web"):
+            from tests.benchmarks.web import bench_web
+
+            bench_web(url_for("bench_web"))
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

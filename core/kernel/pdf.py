@@ -9,12 +9,17 @@ Own :class:`jinja2.Environment` (autoescape on, undefined variables are errors) 
 * ``kassenzeichen``: ``PPP SSSSSSSS CC`` (core.kernel.references.format_kassenzeichen)
 
 Relative URLs in the HTML (e.g. the stylesheet ``templates/documents/notice.css``) resolve
-against the repository root. WeasyPrint needs Pango and, for fast font subsetting, HarfBuzz's
-subset library (Debian: libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core).
+against the repository root. A :class:`Renderer` (one per thread or worker process) keeps what
+repeats between documents: the fonts (one ``FontConfiguration``), the house stylesheet parsed once
+(passed as a ready ``CSS`` object instead of the ``<link>`` when the page has no ``<style>`` of
+its own, so the cascade is the same) and images fetched by URL (logos, letterhead).
+WeasyPrint needs Pango and, for fast font subsetting, HarfBuzz's subset library (Debian:
+libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +32,11 @@ from core.kernel.references import format_kassenzeichen, format_rf
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "templates" / "documents"
+STYLESHEET = TEMPLATE_DIR / "notice.css"
+STYLESHEET_LINK = '<link rel="stylesheet" href="templates/documents/notice.css">'
+# Images are kept by URL; the QR codes are data: URLs unique to one notice, so the cache is
+# emptied when it grows past this (a logo is then fetched again once).
+IMAGE_CACHE_LIMIT = 64
 
 
 def date_de(value: date) -> str:
@@ -62,12 +72,50 @@ def render_html(template: str, context: dict[str, Any]) -> str:
     return environment().get_template(template).render(context)
 
 
+class Renderer:
+    """WeasyPrint with the fonts, the parsed house stylesheet and fetched images kept."""
+
+    def __init__(self) -> None:
+        from weasyprint import CSS  # imported late: loading Pango costs ~0.3 s
+        from weasyprint.text.fonts import FontConfiguration
+
+        self.font_config = FontConfiguration()
+        self.stylesheet = CSS(
+            filename=str(STYLESHEET), base_url=str(ROOT), font_config=self.font_config
+        )
+        self.images: dict[str, Any] = {}
+
+    def pdf(self, html: str) -> bytes:
+        """The PDF of ``html`` (byte for byte what a fresh WeasyPrint makes of it)."""
+        from weasyprint import HTML
+
+        stylesheets = []
+        if STYLESHEET_LINK in html and "<style" not in html:
+            html = html.replace(STYLESHEET_LINK, "", 1)
+            stylesheets.append(self.stylesheet)
+        pdf = HTML(string=html, base_url=str(ROOT)).write_pdf(
+            stylesheets=stylesheets, font_config=self.font_config, cache=self.images
+        )
+        if len(self.images) > IMAGE_CACHE_LIMIT:
+            self.images.clear()
+        if not isinstance(
+            pdf, bytes
+        ):  # pragma: no cover - write_pdf() without target returns bytes
+            raise TypeError("WeasyPrint returned no PDF")
+        return pdf
+
+
+_local = threading.local()  # WeasyPrint's font configuration is not shared between threads
+
+
+def renderer() -> Renderer:
+    """This thread's renderer, made on first use."""
+    current: Renderer | None = getattr(_local, "renderer", None)
+    if current is None:
+        current = _local.renderer = Renderer()
+    return current
+
+
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     """Render ``templates/documents/<template>`` with ``context`` to a PDF (bytes)."""
-    from weasyprint import HTML  # imported late: loading Pango costs ~0.3 s
-
-    html = render_html(template, context)
-    pdf = HTML(string=html, base_url=str(ROOT)).write_pdf()
-    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without target returns bytes
-        raise TypeError("WeasyPrint returned no PDF")
-    return pdf
+    return renderer().pdf(render_html(template, context))

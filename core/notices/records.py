@@ -15,10 +15,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import archive, audit, clock
 from core.kernel.db import Base, UTCDateTime, get_scoped
-from core.kernel.girocode import epc_payload, png_data_uri, qr_png
-from core.kernel.pdf import render_pdf
+from core.kernel.girocode import epc_payload
 from core.kernel.references import make_rf
 from core.kernel.tokens import make_token, read_token
+from core.notices.rendering import RenderJob, pdf_of
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number
 
@@ -176,25 +176,24 @@ def public_url(settings: NoticeSettings, municipality: Municipality, notice: Not
     )
 
 
-def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
-    """The notice as PDF, from its snapshot (so a reprint shows what was issued)."""
+def render_job(session: Session, notice: Notice, settings: NoticeSettings) -> RenderJob:
+    """What the notice's PDF is made of, from its snapshot (so a reprint shows what was issued),
+    as plain values a worker process can take."""
     municipality = session.get_one(Municipality, notice.municipality_id)
     data = notice.data
-    url = public_url(settings, municipality, notice)
     payable = int(data.get("payable_cents", 0))
     debit = data.get("direct_debit")
-    epc_qr = None
+    epc = None
     if payable > 0 and debit is None:  # under a mandate nobody should transfer as well
-        payload = epc_payload(
+        epc = epc_payload(
             name=municipality.cash_office_name,
             iban=municipality.iban,
             bic=municipality.bic,
             amount_cents=payable,
             rf_reference=make_rf(notice.kassenzeichen),
         )
-        epc_qr = png_data_uri(qr_png(payload))
     context = {
-        "municipality": municipality,
+        "municipality": {c.key: getattr(municipality, c.key) for c in Municipality.__table__.c},
         "recipient": data["recipient"],
         "notice": {
             "title": notice.title,
@@ -226,12 +225,20 @@ def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
         "total_cents": notice.total_cents,
         "previous_cents": notice.previous_cents,
         "payable_cents": payable,
-        "epc_qr": epc_qr,
-        "link_qr": png_data_uri(qr_png(url)),
-        "link_url": url,
     }
-    # A fee notice (core.levies.fee_notices) names its own template; levies use notice.html.
-    return render_pdf(data.get("template", "notice.html"), context)
+    return RenderJob(
+        notice_id=notice.id,
+        # A fee notice (core.levies.fee_notices) names its own template; levies use notice.html.
+        template=data.get("template", "notice.html"),
+        context=context,
+        epc_payload=epc,
+        link_url=public_url(settings, municipality, notice),
+    )
+
+
+def render(session: Session, notice: Notice, settings: NoticeSettings) -> bytes:
+    """The notice as PDF, made in this process."""
+    return pdf_of(render_job(session, notice, settings))
 
 
 def _dated(row: dict[str, Any], *fields: str) -> dict[str, Any]:
@@ -244,13 +251,21 @@ def ensure_document(
     """The archived PDF of a notice, rendered and stored (with its SHA-256) on first need."""
     if notice.document_id is not None:
         return session.get_one(archive.Document, notice.document_id)
+    return archive_pdf(session, notice, render(session, notice, settings), actor)
+
+
+def archive_pdf(session: Session, notice: Notice, content: bytes, actor: str) -> archive.Document:
+    """Store a notice's PDF in the archive and point the notice at it (once: a notice that
+    has its document keeps it)."""
+    if notice.document_id is not None:
+        raise ValueError(f"notice {notice.id} is archived already")
     document = archive.store(
         session,
         municipality_id=notice.municipality_id,
         person_id=notice.person_id,
         kind="notice",
         filename=f"Bescheid-{notice.number}.pdf",
-        content=render(session, notice, settings),
+        content=content,
         actor=actor,
     )
     notice.document_id = document.id

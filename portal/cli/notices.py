@@ -24,20 +24,32 @@ def _settings() -> NoticeSettings:
     )
 
 
-def render_pending(slug: str | None) -> None:
+def render_pending(slug: str | None, workers: int | None = None) -> None:
+    """Render and archive the pending PDFs, ``workers`` processes (default: one per core)."""
     from core.notices import records as notices
+    from core.notices.pending import render_pending as render_in_pool
+    from core.notices.rendering import default_workers
 
     factory = context.session_factory()
     settings = _settings()
     with factory() as session:
         for municipality in context.municipalities(session, slug):
             pending = notices.pending_documents(session, municipality.id)
-            for i, notice_id in enumerate(pending, start=1):
-                notice = session.get_one(notices.Notice, notice_id)
-                notices.ensure_document(session, notice, settings, actor="cli")
-                if i % 50 == 0 or i == len(pending):
-                    session.commit()
-                    click.echo(f"  {municipality.name}: {i}/{len(pending)} PDFs", err=True)
+            if not pending:
+                continue
+
+            def chunk_done(done: int, total: int, name: str = municipality.name) -> None:
+                session.commit()
+                click.echo(f"  {name}: {done}/{total} PDFs", err=True)
+
+            render_in_pool(
+                session,
+                settings,
+                pending,
+                workers=workers or default_workers(),
+                actor="cli",
+                chunk_done=chunk_done,
+            )
             session.commit()
 
 
@@ -119,7 +131,12 @@ def notices_render(notice_id: int, out: str) -> None:
 
 @notices_group.command("render-pending")
 @click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Anzahl der Prozesse, die PDFs erzeugen (Vorgabe: einer je Prozessorkern).",
+)
 @with_appcontext
-def noticesrender_pending(slug: str | None) -> None:
+def noticesrender_pending(slug: str | None, workers: int | None) -> None:
     """Render and archive the PDFs of all notices that have none yet."""
-    render_pending(slug)
+    render_pending(slug, workers)

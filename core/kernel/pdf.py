@@ -19,6 +19,8 @@ libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core).
 
 from __future__ import annotations
 
+import atexit
+import gc
 import threading
 from datetime import date
 from functools import lru_cache
@@ -113,7 +115,16 @@ def renderer() -> Renderer:
     current: Renderer | None = getattr(_local, "renderer", None)
     if current is None:
         current = _local.renderer = Renderer()
+        if threading.current_thread() is threading.main_thread():
+            atexit.register(_release)
     return current
+
+
+def _release() -> None:
+    """Free the main thread's renderer before the interpreter shuts down: left to the final
+    clean-up, Fontconfig may be gone before Pango's font map that uses it (a segfault)."""
+    _local.__dict__.pop("renderer", None)
+    gc.collect()
 
 
 def render_pdf(template: str, context: dict[str, Any]) -> bytes:

@@ -1,10 +1,14 @@
 """Notices rendered in a pool of worker processes: archived exactly once, the same PDFs as in one
-process, nothing rendered twice, and a run broken off mid-batch completed by a rerun."""
+process, nothing rendered twice, a run broken off mid-batch completed by a rerun, and
+`openkasse notices render-pending --workers N`."""
 
 from __future__ import annotations
 
 import io
+import os
+import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pdfplumber
@@ -12,10 +16,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.kernel import archive, audit
+from core.kernel import archive, audit, clock
+from core.kernel.db import make_engine, make_session_factory
 from core.levies.dog_tax.services import Registration, submit_registration
 from core.notices import pending as pending_run
 from core.notices.records import Notice, NoticeSettings, pending_documents, render
+from tests.integration.test_cli import run
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
 JAN = date(2026, 1, 10)
@@ -138,3 +144,37 @@ def test_a_run_broken_off_mid_batch_loses_nothing_and_a_rerun_completes_it(
     documents = stored(db)
     assert len(documents) == NOTICES
     assert {db.get_one(Notice, i).document_id for i in notice_ids} == {d.id for d in documents}
+
+
+def test_cli_renders_the_pending_notices_with_the_workers_asked_for(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("demo", "--persons", "6", env=env).returncode == 0
+    year = str(clock.today().year + 1)
+    assessed = run("assess", "dog-tax", "--as-of", f"{year}-01-10", "--no-render", env=env)
+    assert assessed.returncode == 0, assessed.stderr
+    engine = make_engine(env["DATABASE_URL"])
+    with make_session_factory(engine)() as session:
+        pending = len(pending_documents(session))
+        before = len(stored(session))
+    assert pending > 0
+
+    rendered = run("notices", "render-pending", "--workers", "2", env=env)
+    assert rendered.returncode == 0, rendered.stderr
+    finished = {
+        name: (int(done), int(total))
+        for name, done, total in re.findall(r"(\S.*): (\d+)/(\d+) PDFs", rendered.stderr)
+    }
+    assert sum(total for _, total in finished.values()) == pending
+    assert all(done == total for done, total in finished.values())
+    with make_session_factory(engine)() as session:
+        assert pending_documents(session) == []
+        assert len(stored(session)) == before + pending
+
+    again = run("notices", "render-pending", "--workers", "2", env=env)
+    assert again.returncode == 0 and "PDFs" not in again.stderr
+    with make_session_factory(engine)() as session:
+        assert len(stored(session)) == before + pending
+    refused = run("notices", "render-pending", "--workers", "0", env=env)
+    assert refused.returncode != 0 and "--workers" in refused.stderr
+    engine.dispose()

@@ -1,12 +1,13 @@
 """Throughput benchmarks (not part of `make test`): `make bench` or
-`python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--entries N] [--only WHAT]
-[--postgres]`.
+`python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--entries N] [--notices N]
+[--only WHAT] [--postgres]`.
 
 Ledger: post claims and book payments with § 225 allocation, the core of every batch run.
 Dog tax (issue 3): the annual assessment (Jahresveranlagung) of 100,000 dogs — computation,
 notice records and booking — then rendering and archiving the PDFs of a sample of the notices.
 Water (issue 5): the yearly water billing. Bank (issue 6): a direct-debit run and the import of
-a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py).
+a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py). Notices (issue 12): PDFs
+rendered in a pool of one and of two workers against bare WeasyPrint (tests/benchmarks/notices.py).
 Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
@@ -412,9 +413,10 @@ def main() -> None:
     parser.add_argument(
         "--entries", type=int, default=100_000, help="entries of the camt.053 statement"
     )
+    parser.add_argument("--notices", type=int, default=200, help="notices per pool size")
     parser.add_argument(
         "--only",
-        choices=("ledger", "dog-tax", "water", "bank", "web"),
+        choices=("ledger", "dog-tax", "water", "bank", "web", "notices"),
         help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
@@ -445,6 +447,10 @@ def main() -> None:
             from tests.benchmarks.web import bench_web
 
             bench_web(url_for("bench_web"))
+        if args.only in (None, "notices"):
+            from tests.benchmarks.notices import bench_notices
+
+            bench_notices(url_for("bench_notices"), args.notices)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,8 @@ The parent reads each chunk of notices and hands the workers plain data (core.no
 while they render one chunk the parent reads the next, then archives the finished chunk and lets
 the caller commit. A notice is archived in the same transaction that gives it its document, so a
 run broken off mid-batch loses at most the uncommitted chunk and a rerun renders only what is
-still pending; a notice that has its document is never rendered or stored again.
+still pending; a notice that has its document is never rendered or stored again (one that got
+it while being rendered, from a reprint or a second run, keeps that one).
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ def _jobs(session: Session, settings: NoticeSettings, chunk: Sequence[int]) -> l
 def _archive(session: Session, futures: list[Future[tuple[int, bytes]]], actor: str) -> int:
     archived = 0
     for notice_id, content in results(futures):
-        notice = session.get_one(Notice, notice_id)
-        if notice.document_id is None:  # archived meanwhile by a reprint in this session
+        # Locked and read afresh (PostgreSQL): a second run at the same time waits here and
+        # then finds the document the first one stored.
+        notice = session.get_one(Notice, notice_id, with_for_update=True, populate_existing=True)
+        if notice.document_id is None:
             archive_pdf(session, notice, content, actor)
             archived += 1
     return archived

@@ -16,7 +16,7 @@ from core.kernel.references import make_kassenzeichen
 from core.ledger.kinds import SYSTEM_ACCOUNTS, ClaimKind
 from core.ledger.models import AccountKind, LedgerAccount, PaymentChannel, TaxAccount
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality, next_number
+from core.tenancy.municipalities import Municipality, next_number, reserve_numbers
 
 # Where the money of a channel arrives: card payments sit with the provider until paid out.
 CHANNEL_ACCOUNT = {
@@ -158,3 +158,23 @@ def open_tax_account(
     session.add(account)
     session.flush()
     return account
+
+
+def open_tax_accounts(
+    session: Session, persons: list[Person], municipality: Municipality, levy: ClaimKind
+) -> dict[int, TaxAccount]:
+    """New Steuerkonten for ``persons`` (who have none for the levy), their Kassenzeichen
+    reserved as one block in the persons' order: one counter update and one batched INSERT."""
+    serials = reserve_numbers(session, municipality.id, "kassenzeichen", len(persons))
+    accounts = {
+        person.id: TaxAccount(
+            municipality_id=municipality.id,
+            person_id=person.id,
+            levy=levy,
+            kassenzeichen=make_kassenzeichen(municipality.kassenzeichen_prefix, serial),
+        )
+        for person, serial in zip(persons, serials, strict=True)
+    }
+    session.add_all(accounts.values())
+    session.flush()
+    return accounts

@@ -99,15 +99,17 @@ def new_notice(
     previous_cents: int,
     data: dict[str, Any],
     actor: str,
+    number: int | None = None,
 ) -> Notice:
     """Record a notice as issued; ``data`` is its complete snapshot (a notice that pre-notifies
-    a direct debit carries the mandate facts and collection days the levy put in)."""
+    a direct debit carries the mandate facts and collection days the levy put in). ``number``:
+    one a run reserved in its block (:func:`core.tenancy.municipalities.reserve_numbers`)."""
     notice = Notice(
         municipality_id=municipality.id,
         person_id=person.id,
         levy=levy,
         year=year,
-        number=next_number(session, municipality.id, "notice"),
+        number=number if number is not None else next_number(session, municipality.id, "notice"),
         issued_on=issued_on,
         title=title,
         kassenzeichen=kassenzeichen,
@@ -115,21 +117,28 @@ def new_notice(
         previous_cents=previous_cents,
         data=data,
     )
-    session.add(notice)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.issued",
-        obj=notice,
-        municipality_id=municipality.id,
-        after={
-            "number": notice.number,
-            "total_cents": total_cents,
-            "previous_cents": previous_cents,
-        },
-    )
+    issue_notices(session, [notice], actor=actor)
     return notice
+
+
+def issue_notices(session: Session, notices: list[Notice], *, actor: str) -> None:
+    """Record notices (numbered from a reserved block) as issued, all in one batched INSERT,
+    each with its audit row ``notice.issued``."""
+    session.add_all(notices)
+    session.flush()
+    for notice in notices:
+        audit.record(
+            session,
+            actor=actor,
+            action="notice.issued",
+            obj=notice,
+            municipality_id=notice.municipality_id,
+            after={
+                "number": notice.number,
+                "total_cents": notice.total_cents,
+                "previous_cents": notice.previous_cents,
+            },
+        )
 
 
 SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot

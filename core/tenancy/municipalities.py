@@ -104,6 +104,12 @@ class Counter(Base):
 
 def next_number(session: Session, municipality_id: int, name: str) -> int:
     """Next value of a sequence; row-locked on PostgreSQL so concurrent requests never collide."""
+    return reserve_numbers(session, municipality_id, name, 1).start
+
+
+def reserve_numbers(session: Session, municipality_id: int, name: str, count: int) -> range:
+    """The next ``count`` values of a sequence as one block (one counter update, e.g. the
+    Kassenzeichen of a run's chunk), gap-free like :func:`next_number`."""
     counter = session.scalars(
         select(Counter)
         .where(Counter.municipality_id == municipality_id, Counter.name == name)
@@ -112,9 +118,10 @@ def next_number(session: Session, municipality_id: int, name: str) -> int:
     if counter is None:
         counter = Counter(municipality_id=municipality_id, name=name, last_value=0)
         session.add(counter)
-    counter.last_value += 1
+    first = counter.last_value + 1
+    counter.last_value += count
     session.flush()
-    return counter.last_value
+    return range(first, first + count)
 
 
 def serialize(session: Session, municipality_id: int, name: str) -> None:

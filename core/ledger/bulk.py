@@ -1,5 +1,6 @@
 """Bulk booking: a chunk of claims (Sollstellungen) with their journal entries, postings and
-audit rows in a handful of multi-row INSERT … RETURNING statements, for the annual runs.
+audit rows in a handful of statements (one executemany per table, the ids reserved up front),
+for the annual runs.
 
 Each claim is booked exactly as :func:`core.ledger.claims.post_claim` books it, row for row:
 a claim, one journal entry with one posting (person's receivable ← the levy's revenue), the
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
+from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
 from core.ledger.accounts import system_account
@@ -25,7 +27,7 @@ from core.ledger.credit import apply_credit
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import AccountKind, Claim, EntryKind, JournalEntry, LedgerAccount, Posting
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality
+from core.tenancy.municipalities import Municipality, reserve_ids
 
 
 @dataclass(frozen=True)
@@ -55,19 +57,21 @@ def post_claims(
     """Book ``claims`` (a chunk) at once; returns the new claims' ids in their order.
 
     The same rows as one :func:`~core.ledger.claims.post_claim` per claim, in four INSERTs
-    (plus those of person accounts opened now); then credit is offset for the persons who
+    (plus the one of the person accounts opened now); then credit is offset for the persons who
     have any (Verrechnung), as after each single claim."""
     for new in claims:
         _check(new, municipality)
     if not claims:
         return []
     session.flush()  # what the session holds goes first, as it would before a single claim
+    now = clock.now()  # one instant for the chunk's rows (one transaction)
     persons = {new.person.id: new.person for new in claims}
     receivable = receivable_accounts(session, list(persons.values()))
-    claim_ids = _insert_claims(session, claims, municipality)
-    entry_ids = _insert_entries(session, claims, as_of, actor)
-    session.execute(
-        insert(Posting),
+    claim_ids = _insert_claims(session, claims, municipality, now)
+    entry_ids = _insert_entries(session, claims, as_of, actor, now)
+    _insert(
+        session,
+        Posting,
         [
             {
                 "entry_id": entry_id,
@@ -80,7 +84,7 @@ def post_claims(
             for new, claim_id, entry_id in zip(claims, claim_ids, entry_ids, strict=True)
         ],
     )
-    session.execute(insert(AuditEvent), _audit_rows(claims, claim_ids, municipality, actor))
+    _insert(session, AuditEvent, _audit_rows(claims, claim_ids, municipality, actor, now))
     for person_id in with_credit(session, persons):
         apply_credit(session, persons[person_id], as_of=as_of, actor=actor)
     return claim_ids
@@ -100,7 +104,7 @@ def _revenue(session: Session, municipality_id: int, kind: ClaimKind) -> int:
 
 
 def _insert_claims(
-    session: Session, claims: Sequence[NewClaim], municipality: Municipality
+    session: Session, claims: Sequence[NewClaim], municipality: Municipality, now: datetime
 ) -> list[int]:
     rows = [
         {
@@ -115,14 +119,16 @@ def _insert_claims(
             "kassenzeichen": new.kassenzeichen,
             "assessment_key": new.assessment_key,
             "notice_id": new.notice_id,
+            "created_at": now,
+            "cancelled_by_entry_id": None,
         }
         for new in claims
     ]
-    return _returning_ids(session, Claim, rows)
+    return _insert(session, Claim, rows)
 
 
 def _insert_entries(
-    session: Session, claims: Sequence[NewClaim], as_of: date, actor: str
+    session: Session, claims: Sequence[NewClaim], as_of: date, actor: str, now: datetime
 ) -> list[int]:
     rows = [
         {
@@ -130,27 +136,36 @@ def _insert_entries(
             "person_id": new.person.id,
             "kind": EntryKind.CLAIM,
             "value_date": as_of,
+            "booked_at": now,
             "text": f"Sollstellung {KINDS[new.kind].label}: {new.description[:200]}"[:200],
             "actor": actor,
             "reverses_entry_id": None,
         }
         for new in claims
     ]
-    return _returning_ids(session, JournalEntry, rows)
+    return _insert(session, JournalEntry, rows)
 
 
-def _returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """One multi-row INSERT … RETURNING (batched by SQLAlchemy), ids in the order of ``rows``."""
-    result = session.execute(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
-    return list(result.scalars())
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """``rows`` as new rows of ``model`` with reserved ids, in one executemany; their ids."""
+    ids = reserve_ids(session, model, len(rows))
+    session.connection().execute(
+        insert(model.__table__), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
+    )
+    return ids
 
 
 def _audit_rows(
-    claims: Sequence[NewClaim], claim_ids: list[int], municipality: Municipality, actor: str
+    claims: Sequence[NewClaim],
+    claim_ids: list[int],
+    municipality: Municipality,
+    actor: str,
+    now: datetime,
 ) -> list[dict[str, Any]]:
     """The rows audit.record writes for ``claim.posted`` in post_claim, with the same content."""
     return [
         {
+            "occurred_at": now,
             "actor": actor,
             "action": "claim.posted",
             "object_type": Claim.__tablename__,
@@ -196,7 +211,7 @@ def receivable_accounts(session: Session, persons: Sequence[Person]) -> dict[int
         if (person.id, kind) not in found
     ]
     if missing:
-        ids = _returning_ids(session, LedgerAccount, missing)
+        ids = _insert(session, LedgerAccount, missing)
         for row, account_id in zip(missing, ids, strict=True):
             found[(int(row["person_id"]), AccountKind(row["kind"]))] = account_id
     return {p.id: found[(p.id, AccountKind.RECEIVABLE)] for p in persons}

@@ -7,7 +7,9 @@ file for them (:meth:`Levy.read`: the tax objects as facts, what is booked), its
 statistics (:meth:`Levy.start`, :meth:`Levy.count`), and, from the statute's rules, what is
 owed per instalment and what the notice prints (:meth:`Levy.assess`). The pipeline books only
 the differences (:mod:`core.levies.booking`) and issues a notice only when something changed or
-the year has no notice yet; running it twice changes nothing.
+the year has no notice yet; running it twice changes nothing. An annual run reads a chunk,
+assesses it in memory and writes it in bulk (:mod:`core.levies.assessing`), then the caller
+commits: an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Municipalities (tenants) and their per-municipality number sequences.
+"""Municipalities (tenants), their per-municipality number sequences, and blocks of primary
+keys for bulk inserts.
 
 One deployment serves several municipalities; every citizen-facing row carries
 ``municipality_id`` and every query filters by it.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.kernel import clock
@@ -122,6 +124,23 @@ def reserve_numbers(session: Session, municipality_id: int, name: str, count: in
     counter.last_value += count
     session.flush()
     return range(first, first + count)
+
+
+def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows of ``model``, so that the rows go in as one
+    executemany: SQLite cannot tie a batch's RETURNING rows to its parameter sets, and
+    SQLAlchemy then sends one INSERT per row. On SQLite the transaction holds the write lock
+    from its start (core.kernel.db), so the ids after the largest are free; on PostgreSQL
+    they are drawn from the table's sequence."""
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": count},
+        )
+        return [int(i) for (i,) in drawn]
+    first = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def serialize(session: Session, municipality_id: int, name: str) -> None:

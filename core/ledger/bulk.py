@@ -149,9 +149,9 @@ def _insert_entries(
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
     """``rows`` as new rows of ``model`` with reserved ids, in one executemany; their ids."""
     ids = reserve_ids(session, model, len(rows))
-    session.connection().execute(
-        insert(model.__table__), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)]
-    )
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id  # the rows are this module's own, made for this insert
+    session.connection().execute(insert(model.__table__), rows)
     return ids
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
 
 from core.kernel.references import make_kassenzeichen
 from core.ledger.kinds import SYSTEM_ACCOUNTS, ClaimKind
 from core.ledger.models import AccountKind, LedgerAccount, PaymentChannel, TaxAccount
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality, next_number
+from core.tenancy.municipalities import Municipality, next_number, reserve_ids, reserve_numbers
 
 # Where the money of a channel arrives: card payments sit with the provider until paid out.
 CHANNEL_ACCOUNT = {
@@ -158,3 +158,29 @@ def open_tax_account(
     session.add(account)
     session.flush()
     return account
+
+
+def open_tax_accounts(
+    session: Session, persons: list[Person], municipality: Municipality, levy: ClaimKind
+) -> dict[int, TaxAccount]:
+    """New Steuerkonten for ``persons`` (who have none for the levy), their Kassenzeichen
+    reserved as one block in the persons' order: one counter update and one executemany (the
+    objects get their ids and stay outside the session)."""
+    serials = reserve_numbers(session, municipality.id, "kassenzeichen", len(persons))
+    ids = reserve_ids(session, TaxAccount, len(persons))
+    accounts = {
+        person.id: TaxAccount(
+            id=account_id,
+            municipality_id=municipality.id,
+            person_id=person.id,
+            levy=levy,
+            kassenzeichen=make_kassenzeichen(municipality.kassenzeichen_prefix, serial),
+        )
+        for person, serial, account_id in zip(persons, serials, ids, strict=True)
+    }
+    table = TaxAccount.metadata.tables[TaxAccount.__tablename__]
+    session.connection().execute(
+        insert(table),
+        [{c.key: getattr(a, c.key) for c in table.columns} for a in accounts.values()],
+    )
+    return accounts

@@ -7,27 +7,25 @@ file for them (:meth:`Levy.read`: the tax objects as facts, what is booked), its
 statistics (:meth:`Levy.start`, :meth:`Levy.count`), and, from the statute's rules, what is
 owed per instalment and what the notice prints (:meth:`Levy.assess`). The pipeline books only
 the differences (:mod:`core.levies.booking`) and issues a notice only when something changed or
-the year has no notice yet; running it twice changes nothing.
+the year has no notice yet; running it twice changes nothing. An annual run reads a chunk,
+assesses it in memory and writes it in bulk (:mod:`core.levies.assessing`), then the caller
+commits: an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
-from core.ledger.accounts import open_tax_account
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, TaxAccount
-from core.levies import booking, run_guards
+from core.levies import assessing, run_guards
+from core.levies.assessing import Assessment
 from core.levies.cases import Case, tax_accounts_of
-from core.levies.prenotification import with_direct_debit
-from core.levies.schedule import Schedule, balances_of, schedule, settle
-from core.notices.records import Notice, new_notice
+from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -35,30 +33,6 @@ S = TypeVar("S")  # the subject of one assessment: a person (dog tax, waste fees
 F = TypeVar("F")  # what is on file for one subject: its tax objects (dogs, properties, readings)
 R = TypeVar("R")  # the levy's rules for one run (its statutes, parsed)
 St = TypeVar("St")  # the run's statistics, as the levy counts them
-
-INSTALMENTS = "instalments"  # the payment table of the assessed year (others: "advances")
-
-
-@dataclass(frozen=True)
-class Table:
-    """One payment table of the notice: what is owed per key for one year."""
-
-    year: int
-    targets: list[booking.Target]
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What a levy computes for one subject (no database): the payment tables and the notice.
-
-    ``snapshot(rows, first, payable_cents)`` is the notice's printed snapshot given the payment
-    rows per table as they stand before the booking; ``title(first)`` its title."""
-
-    tables: dict[str, Table]  # INSTALMENTS first, then e.g. the next year's advances
-    total_cents: int
-    printable: bool  # something to print: a year without anything liable gets no first notice
-    title: Callable[[bool], str]
-    snapshot: Callable[[dict[str, Schedule], bool, int], dict[str, Any]]
 
 
 class Levy(ABC, Generic[S, F, R, St]):
@@ -170,16 +144,13 @@ def assess_one(
     """Change assessment of one subject for ``year`` (a chunk of one: see :func:`run`); books
     the difference; returns the new notice, if any."""
     [case] = levy.read(session, municipality, year, [subject])
-    return _assess(
-        session,
-        levy,
-        case,
-        municipality=municipality,
-        year=year,
-        as_of=as_of,
-        actor=actor,
-        rules=rules if rules is not None else levy.rules(session, municipality.id, year),
-        accounts=tax_accounts_of(session, levy.kind, [case.person.id]),
+    rules = rules if rules is not None else levy.rules(session, municipality.id, year)
+    plan = assessing.plan(case, levy.assess(case, year, as_of, rules))
+    if plan is None:
+        return None
+    how = assessing.Issuing(levy.kind, municipality, year, as_of, actor)
+    return assessing.issue(
+        session, how, plan, tax_accounts_of(session, levy.kind, [case.person.id])
     )
 
 
@@ -194,10 +165,13 @@ def run(
     chunk_size: int = 500,
     chunk_done: Callable[[int, int], None] = lambda _done, _total: None,
     confirm_early: bool = False,
+    bulk: bool = True,
 ) -> St:
     """Annual run (Jahresveranlagung, Verbrauchsabrechnung) of every liable subject, after the
-    run guards; ``chunk_done(done, total)`` is called after each chunk so that the caller can
-    commit and report progress. What is on file for a chunk is read up front."""
+        run guards; ``chunk_done(done, total)`` is called after each chunk so that the caller can
+        commit and report progress. What is on file for a chunk is read up front, assessed in memory
+    and written in bulk (:func:`assessing.issue_chunk`); ``bulk=False`` books case by case, the
+    same ledger (tests and the benchmark compare both)."""
     run_guards.check_year(year, as_of)
     rules = levy.rules(session, municipality.id, year)
     subjects = levy.liable(session, municipality.id, year)
@@ -210,139 +184,18 @@ def run(
         subjects=subjects,
         confirm_early=confirm_early,
     )
+    how = assessing.Issuing(levy.kind, municipality, year, as_of, actor)
     for start in range(0, len(subjects), chunk_size):
         cases = levy.read(session, municipality, year, subjects[start : start + chunk_size])
         accounts = tax_accounts_of(session, levy.kind, {c.person.id for c in cases})
-        for case in cases:
-            notice = _assess(
-                session,
-                levy,
-                case,
-                municipality=municipality,
-                year=year,
-                as_of=as_of,
-                actor=actor,
-                rules=rules,
-                accounts=accounts,
-            )
+        plans = [assessing.plan(c, levy.assess(c, year, as_of, rules)) for c in cases]
+        if bulk:
+            notices = assessing.issue_chunk(session, how, plans, accounts)
+        else:
+            notices = [
+                p if p is None else assessing.issue(session, how, p, accounts) for p in plans
+            ]
+        for case, notice in zip(cases, notices, strict=True):
             levy.count(stats, case, notice)
         chunk_done(min(start + chunk_size, len(subjects)), len(subjects))
     return stats
-
-
-def _assess(
-    session: Session,
-    levy: Levy[Any, F, R, Any],
-    case: Case[F],
-    *,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    actor: str,
-    rules: R,
-    accounts: dict[int, TaxAccount],
-) -> Notice | None:
-    """Assess one case; issue the notice and book the differences of each payment table."""
-    assessment = levy.assess(case, year, as_of, rules)
-    if assessment is None:
-        return None
-    tables = assessment.tables
-    changes = {
-        name: booking.plan(table.targets, case.booked[table.year][0])
-        for name, table in tables.items()
-    }
-    if not any(changes.values()) and (case.has_notice or not assessment.printable):
-        return None
-    person = case.person
-    account = _tax_account(session, levy, person, municipality, accounts)
-    booked = case.booked[tables[INSTALMENTS].year][0]
-    previous = sum(booked.values())
-    first = previous == 0 and not case.has_notice
-    targets = tables[INSTALMENTS].targets
-    payable = sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets)
-    notice = new_notice(
-        session,
-        municipality=municipality,
-        person=person,
-        levy=levy.kind.value,
-        year=year,
-        issued_on=as_of,
-        title=assessment.title(first),
-        kassenzeichen=account.kassenzeichen,
-        total_cents=assessment.total_cents,
-        previous_cents=previous,
-        data=with_direct_debit(
-            session,
-            municipality,
-            person,
-            levy.kind.value,
-            as_of,
-            assessment.snapshot(_rows(session, case, tables), first, payable),
-        ),
-        actor=actor,
-    )
-    settle(
-        session,
-        notice,
-        {
-            name: _book(session, levy.kind, case, table, changes[name], notice, municipality, actor)
-            for name, table in tables.items()
-        },
-    )
-    return notice
-
-
-def _tax_account(
-    session: Session,
-    levy: Levy[Any, Any, Any, Any],
-    person: Person,
-    municipality: Municipality,
-    accounts: dict[int, TaxAccount],
-) -> TaxAccount:
-    """The person's account of the levy, opened by the first notice; a second subject finds it."""
-    account = accounts.get(person.id)
-    if account is None:
-        account = open_tax_account(session, person, municipality, levy.kind)
-        accounts[person.id] = account
-    return account
-
-
-def _rows(session: Session, case: Case[Any], tables: dict[str, Table]) -> dict[str, Schedule]:
-    """The payment rows per table as they stand before the booking, with what of the claims
-    booked so far is paid now (one query)."""
-    balances = balances_of(
-        session, {k: c for t in tables.values() for k, c in case.booked[t.year][1].items()}
-    )
-    return {
-        name: schedule(table.targets, case.booked[table.year][1], balances)
-        for name, table in tables.items()
-    }
-
-
-def _book(
-    session: Session,
-    kind: ClaimKind,
-    case: Case[Any],
-    table: Table,
-    changes: list[booking.Change],
-    notice: Notice,
-    municipality: Municipality,
-    actor: str,
-) -> tuple[list[booking.Target], dict[str, list[Claim]], list[Claim]]:
-    """Book one payment table's differences; its targets, the claims before, those posted."""
-    claims = case.booked[table.year][1]
-    posted = booking.book(
-        session,
-        person=case.person,
-        municipality=municipality,
-        levy=kind,
-        year=table.year,
-        targets=table.targets,
-        kassenzeichen=notice.kassenzeichen,
-        notice_id=notice.id,
-        as_of=notice.issued_on,
-        actor=actor,
-        changes=changes,
-        claims_by_key=claims,
-    )
-    return table.targets, claims, posted

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import archive, audit, clock
@@ -20,7 +20,7 @@ from core.kernel.references import make_rf
 from core.kernel.tokens import make_token, read_token
 from core.notices.rendering import RenderJob, pdf_of
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality, next_number
+from core.tenancy.municipalities import Municipality, next_number, reserve_ids
 
 
 class Notice(Base):
@@ -99,15 +99,17 @@ def new_notice(
     previous_cents: int,
     data: dict[str, Any],
     actor: str,
+    number: int | None = None,
 ) -> Notice:
     """Record a notice as issued; ``data`` is its complete snapshot (a notice that pre-notifies
-    a direct debit carries the mandate facts and collection days the levy put in)."""
+    a direct debit carries the mandate facts and collection days the levy put in). ``number``:
+    one a run reserved in its block (:func:`core.tenancy.municipalities.reserve_numbers`)."""
     notice = Notice(
         municipality_id=municipality.id,
         person_id=person.id,
         levy=levy,
         year=year,
-        number=next_number(session, municipality.id, "notice"),
+        number=number if number is not None else next_number(session, municipality.id, "notice"),
         issued_on=issued_on,
         title=title,
         kassenzeichen=kassenzeichen,
@@ -117,19 +119,54 @@ def new_notice(
     )
     session.add(notice)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.issued",
-        obj=notice,
-        municipality_id=municipality.id,
-        after={
-            "number": notice.number,
-            "total_cents": total_cents,
-            "previous_cents": previous_cents,
-        },
-    )
+    audit.record(session, **_issued(notice, actor))
     return notice
+
+
+def _issued(notice: Notice, actor: str) -> dict[str, Any]:
+    """The audit row of an issued notice."""
+    return {
+        "actor": actor,
+        "action": "notice.issued",
+        "obj": notice,
+        "municipality_id": notice.municipality_id,
+        "after": {
+            "number": notice.number,
+            "total_cents": notice.total_cents,
+            "previous_cents": notice.previous_cents,
+        },
+    }
+
+
+def issue_notices(session: Session, notices: list[Notice], *, actor: str) -> None:
+    """Record notices (numbered from a reserved block, not in the session) as issued: one
+    executemany for the notices, one for their audit rows ``notice.issued`` (as new_notice
+    writes them); the objects get their ids and stay outside the session."""
+    now = clock.now()  # one instant for the chunk (one transaction)
+    ids = reserve_ids(session, Notice, len(notices))
+    for notice, notice_id in zip(notices, ids, strict=True):
+        notice.id, notice.created_at = notice_id, now
+    table = Notice.metadata.tables[Notice.__tablename__]
+    connection = session.connection()
+    connection.execute(
+        insert(table), [{c.key: getattr(n, c.key) for c in table.columns} for n in notices]
+    )
+    audit_ids = reserve_ids(session, audit.AuditEvent, len(notices))
+    rows = []
+    for notice, audit_id in zip(notices, audit_ids, strict=True):
+        issued = _issued(notice, actor)
+        obj = issued.pop("obj")
+        rows.append(
+            {
+                **issued,
+                "id": audit_id,
+                "occurred_at": now,
+                "object_type": Notice.__tablename__,
+                "object_id": obj.id,
+                "before": None,
+            }
+        )
+    connection.execute(insert(Notice.metadata.tables[audit.AuditEvent.__tablename__]), rows)
 
 
 SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot

@@ -1,4 +1,5 @@
-"""Municipalities (tenants) and their per-municipality number sequences.
+"""Municipalities (tenants), their per-municipality number sequences, and blocks of primary
+keys for bulk inserts.
 
 One deployment serves several municipalities; every citizen-facing row carries
 ``municipality_id`` and every query filters by it.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.kernel import clock
@@ -104,6 +106,12 @@ class Counter(Base):
 
 def next_number(session: Session, municipality_id: int, name: str) -> int:
     """Next value of a sequence; row-locked on PostgreSQL so concurrent requests never collide."""
+    return reserve_numbers(session, municipality_id, name, 1).start
+
+
+def reserve_numbers(session: Session, municipality_id: int, name: str, count: int) -> range:
+    """The next ``count`` values of a sequence as one block (one counter update, e.g. the
+    Kassenzeichen of a run's chunk), gap-free like :func:`next_number`."""
     counter = session.scalars(
         select(Counter)
         .where(Counter.municipality_id == municipality_id, Counter.name == name)
@@ -112,9 +120,27 @@ def next_number(session: Session, municipality_id: int, name: str) -> int:
     if counter is None:
         counter = Counter(municipality_id=municipality_id, name=name, last_value=0)
         session.add(counter)
-    counter.last_value += 1
+    first = counter.last_value + 1
+    counter.last_value += count
     session.flush()
-    return counter.last_value
+    return range(first, first + count)
+
+
+def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows of ``model``, so that the rows go in as one
+    executemany: SQLite cannot tie a batch's RETURNING rows to its parameter sets, and
+    SQLAlchemy then sends one INSERT per row. On SQLite the transaction holds the write lock
+    from its start (core.kernel.db), so the ids after the largest are free; on PostgreSQL
+    they are drawn from the table's sequence."""
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": count},
+        )
+        return [int(i) for (i,) in drawn]
+    first = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def serialize(session: Session, municipality_id: int, name: str) -> None:

@@ -1,5 +1,5 @@
-"""Property-based tests of the ledger invariants, for any sequence of claims, payments and
-reversals, on SQLite and PostgreSQL."""
+"""Property-based tests of the ledger invariants, for any sequence of claims (one by one or a
+chunk booked in bulk), payments and reversals, on SQLite and PostgreSQL."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -9,12 +9,16 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError
+from core.ledger import bulk
+from core.ledger.accounts import new_kassenzeichen
 from core.ledger.balances import account_balance, claim_balances, credit_balance, person_balance
 from core.ledger.claims import post_claim, reduce_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import (
     AccountKind,
+    Claim,
     EntryKind,
     JournalEntry,
     LedgerAccount,
@@ -43,10 +47,23 @@ pay_op = st.tuples(
     st.one_of(st.none(), st.integers(0, 50)),
     st.sampled_from(list(PaymentChannel)),
 )
+bulk_op = st.tuples(
+    st.just("bulk"),
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.sampled_from(list(ClaimKind)),
+            st.integers(1, 50_000),
+            st.integers(0, 300),
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
 reverse_op = st.tuples(st.just("reverse"), st.integers(0, 10_000))
 reduce_op = st.tuples(st.just("reduce"), st.integers(0, 10_000), st.integers(1, 100))
 operations = st.lists(
-    st.one_of(claim_op, claim_op, pay_op, pay_op, reverse_op, reduce_op), max_size=25
+    st.one_of(claim_op, claim_op, bulk_op, pay_op, pay_op, reverse_op, reduce_op), max_size=25
 )
 
 
@@ -122,6 +139,8 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
                     actor="test",
                 )
             )
+        elif op[0] == "bulk":
+            claims += _post_in_bulk(session, m, people, op[1])
         elif op[0] == "pay":
             _, who, amount, claim_index, channel = op
             own = [c for c in claims if c.person_id == people[who].id]
@@ -174,6 +193,20 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
                     if "bereits storniert" not in exc.message:  # the only refusal expected
                         raise
         check_invariants(session, m.id, people)
+    # every claim, one by one or in bulk, was posted once: one claim entry, one audit row
+    for claim in claims:
+        posted = session.scalars(
+            select(Posting.amount_cents)
+            .join(JournalEntry, Posting.entry_id == JournalEntry.id)
+            .where(Posting.claim_id == claim.id, JournalEntry.kind == EntryKind.CLAIM)
+        ).all()
+        assert posted == [claim.amount_cents]
+        audited = session.scalars(
+            select(AuditEvent.after).where(
+                AuditEvent.action == "claim.posted", AuditEvent.object_id == claim.id
+            )
+        ).all()
+        assert [a["kassenzeichen"] for a in audited] == [claim.kassenzeichen]
     # every posting names accounts of this municipality only
     foreign = session.scalar(
         select(func.count(Posting.id))
@@ -182,3 +215,30 @@ def _run(session: Session, ops: list[tuple[Any, ...]]) -> None:
         .where(JournalEntry.municipality_id == m.id, LedgerAccount.municipality_id != m.id)
     )
     assert foreign == 0
+
+
+def _post_in_bulk(
+    session: Session, m: Any, people: list[Any], chunk: list[tuple[Any, ...]]
+) -> list[Claim]:
+    """A chunk of claims booked at once (core.ledger.bulk), as the annual runs book them."""
+    ids = bulk.post_claims(
+        session,
+        [
+            bulk.NewClaim(
+                person=people[who],
+                kind=kind,
+                amount_cents=amount,
+                due_date=START + timedelta(days=offset),
+                description="Eigenschaftstest im Stapel",
+                kassenzeichen=new_kassenzeichen(session, m),
+            )
+            for who, kind, amount, offset in chunk
+        ],
+        municipality=m,
+        as_of=START,
+        actor="test",
+    )
+    assert len(ids) == len(chunk)
+    posted = list(session.scalars(select(Claim).where(Claim.id.in_(ids)).order_by(Claim.id)))
+    assert [c.amount_cents for c in posted] == [amount for _, _, amount, _ in chunk]
+    return posted

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking, cases, pipeline, yearly
+from core.levies.assessing import INSTALMENTS, Assessment, Table
 from core.levies.cases import Case
 from core.levies.dog_tax.models import Dog
 from core.levies.dog_tax.rules import LEVY, DogFacts, DogTaxRules, compute_year, due_date
-from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
@@ -146,12 +146,12 @@ class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
                 rules=in_force,
                 lines=result.lines,
                 rate_label="Jahressteuer",
-                rows=rows[pipeline.INSTALMENTS],
+                rows=rows[INSTALMENTS],
                 payable_cents=payable,
             )
 
         return Assessment(
-            tables={pipeline.INSTALMENTS: Table(year, targets)},
+            tables={INSTALMENTS: Table(year, targets)},
             total_cents=result.total_cents,
             printable=bool(result.lines),
             title=lambda first: (

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking, cases, pipeline, yearly
+from core.levies.assessing import INSTALMENTS, Assessment, Table
 from core.levies.cases import Case
-from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.levies.waste.models import WasteBin, WasteProperty
 from core.levies.waste.rules import (
@@ -200,12 +200,12 @@ class WasteFee(pipeline.PersonLevy[Properties, RulesCache, RunStats]):
                 rules=in_force,
                 lines=lines,
                 rate_label="Jahresgebühr",
-                rows=rows[pipeline.INSTALMENTS],
+                rows=rows[INSTALMENTS],
                 payable_cents=payable,
             )
 
         return Assessment(
-            tables={pipeline.INSTALMENTS: Table(year, targets)},
+            tables={INSTALMENTS: Table(year, targets)},
             total_cents=total,
             printable=bool(lines),
             title=lambda first: (

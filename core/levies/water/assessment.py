@@ -27,8 +27,8 @@ from core.kernel.errors import NotFound
 from core.kernel.months import add_months, month_end
 from core.ledger.kinds import ClaimKind
 from core.levies import booking, cases, pipeline
+from core.levies.assessing import INSTALMENTS, Assessment, Table
 from core.levies.cases import Case
-from core.levies.pipeline import Assessment, Table
 from core.levies.schedule import Schedule
 from core.levies.water import guard
 from core.levies.water import notice as water_notice
@@ -222,7 +222,7 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
                 used,
                 result,
                 rules,
-                (rows[pipeline.INSTALMENTS], rows[ADVANCES]),
+                (rows[INSTALMENTS], rows[ADVANCES]),
                 months=months,
                 payable_cents=payable,
                 rebill=any(key.endswith(":bill") for key in booked),
@@ -230,7 +230,7 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
 
         return Assessment(
             tables={
-                pipeline.INSTALMENTS: Table(
+                INSTALMENTS: Table(
                     period,
                     _this_period(meter, period, as_of, result.gross_cents, case.booked[period]),
                 ),

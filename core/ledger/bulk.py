@@ -1,0 +1,239 @@
+"""Bulk booking: a chunk of claims (Sollstellungen) with their journal entries, postings and
+audit rows in a handful of statements (one executemany per table, the ids reserved up front),
+for the annual runs.
+
+Each claim is booked exactly as :func:`core.ledger.claims.post_claim` books it, row for row:
+a claim, one journal entry with one posting (person's receivable ← the levy's revenue), the
+audit row ``claim.posted`` with the same actor and content. The rows are only inserted, never
+updated, so the append-only guards (session hook, database triggers) and the CHECKs see them
+as any other insert. Credit is offset afterwards only for the persons who have credit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.orm import Session
+
+from core.kernel import clock
+from core.kernel.audit import AuditEvent
+from core.kernel.errors import LedgerError, ValidationError
+from core.ledger.accounts import system_account
+from core.ledger.credit import apply_credit
+from core.ledger.kinds import KINDS, ClaimKind
+from core.ledger.models import AccountKind, Claim, EntryKind, JournalEntry, LedgerAccount, Posting
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, reserve_ids
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    """One claim to book, with what :func:`core.ledger.claims.post_claim` takes for it."""
+
+    person: Person
+    kind: ClaimKind
+    amount_cents: int
+    due_date: date
+    description: str
+    kassenzeichen: str
+    period_start: date | None = None
+    period_end: date | None = None
+    assessment_key: str | None = None
+    notice_id: int | None = None
+
+
+def post_claims(
+    session: Session,
+    claims: Sequence[NewClaim],
+    *,
+    municipality: Municipality,
+    as_of: date,
+    actor: str,
+) -> list[int]:
+    """Book ``claims`` (a chunk) at once; returns the new claims' ids in their order.
+
+    The same rows as one :func:`~core.ledger.claims.post_claim` per claim, in four INSERTs
+    (plus the one of the person accounts opened now); then credit is offset for the persons who
+    have any (Verrechnung), as after each single claim."""
+    for new in claims:
+        _check(new, municipality)
+    if not claims:
+        return []
+    session.flush()  # what the session holds goes first, as it would before a single claim
+    now = clock.now()  # one instant for the chunk's rows (one transaction)
+    persons = {new.person.id: new.person for new in claims}
+    receivable = receivable_accounts(session, list(persons.values()))
+    claim_ids = _insert_claims(session, claims, municipality, now)
+    entry_ids = _insert_entries(session, claims, as_of, actor, now)
+    _insert(
+        session,
+        Posting,
+        [
+            {
+                "entry_id": entry_id,
+                "debit_account_id": receivable[new.person.id],
+                "credit_account_id": _revenue(session, municipality.id, new.kind),
+                "amount_cents": new.amount_cents,
+                "claim_id": claim_id,
+                "payment_id": None,
+            }
+            for new, claim_id, entry_id in zip(claims, claim_ids, entry_ids, strict=True)
+        ],
+    )
+    _insert(session, AuditEvent, _audit_rows(claims, claim_ids, municipality, actor, now))
+    for person_id in with_credit(session, persons):
+        apply_credit(session, persons[person_id], as_of=as_of, actor=actor)
+    return claim_ids
+
+
+def _check(new: NewClaim, municipality: Municipality) -> None:
+    """The checks of post_claim, for every claim before anything is written."""
+    if new.person.municipality_id != municipality.id:
+        raise LedgerError("Person und Kommune passen nicht zusammen.")
+    amount = new.amount_cents
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError("Der Betrag einer Forderung muss positiv sein (in Cent).")
+
+
+def _revenue(session: Session, municipality_id: int, kind: ClaimKind) -> int:
+    return system_account(session, municipality_id, KINDS[kind].revenue_account).id
+
+
+def _insert_claims(
+    session: Session, claims: Sequence[NewClaim], municipality: Municipality, now: datetime
+) -> list[int]:
+    rows = [
+        {
+            "municipality_id": municipality.id,
+            "person_id": new.person.id,
+            "kind": new.kind,
+            "description": new.description[:200],
+            "period_start": new.period_start,
+            "period_end": new.period_end,
+            "amount_cents": new.amount_cents,
+            "due_date": new.due_date,
+            "kassenzeichen": new.kassenzeichen,
+            "assessment_key": new.assessment_key,
+            "notice_id": new.notice_id,
+            "created_at": now,
+            "cancelled_by_entry_id": None,
+        }
+        for new in claims
+    ]
+    return _insert(session, Claim, rows)
+
+
+def _insert_entries(
+    session: Session, claims: Sequence[NewClaim], as_of: date, actor: str, now: datetime
+) -> list[int]:
+    rows = [
+        {
+            "municipality_id": new.person.municipality_id,
+            "person_id": new.person.id,
+            "kind": EntryKind.CLAIM,
+            "value_date": as_of,
+            "booked_at": now,
+            "text": f"Sollstellung {KINDS[new.kind].label}: {new.description[:200]}"[:200],
+            "actor": actor,
+            "reverses_entry_id": None,
+        }
+        for new in claims
+    ]
+    return _insert(session, JournalEntry, rows)
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """``rows`` as new rows of ``model`` with reserved ids, in one executemany; their ids."""
+    ids = reserve_ids(session, model, len(rows))
+    for row, row_id in zip(rows, ids, strict=True):
+        row["id"] = row_id  # the rows are this module's own, made for this insert
+    session.connection().execute(insert(model.__table__), rows)
+    return ids
+
+
+def _audit_rows(
+    claims: Sequence[NewClaim],
+    claim_ids: list[int],
+    municipality: Municipality,
+    actor: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows audit.record writes for ``claim.posted`` in post_claim, with the same content."""
+    return [
+        {
+            "occurred_at": now,
+            "actor": actor,
+            "action": "claim.posted",
+            "object_type": Claim.__tablename__,
+            "object_id": claim_id,
+            "municipality_id": municipality.id,
+            "before": None,
+            "after": {
+                "amount_cents": new.amount_cents,
+                "kind": new.kind.value,
+                "due_date": new.due_date.isoformat(),
+                "kassenzeichen": new.kassenzeichen,
+            },
+        }
+        for new, claim_id in zip(claims, claim_ids, strict=True)
+    ]
+
+
+def receivable_accounts(session: Session, persons: Sequence[Person]) -> dict[int, int]:
+    """The receivable account id per person; the Personenkonto (receivable and credit) of a
+    person who has none yet is opened as :func:`core.ledger.accounts.person_accounts` opens it,
+    for all of them in one INSERT."""
+    found = {
+        (person_id, kind): account_id
+        for account_id, person_id, kind in session.execute(
+            select(LedgerAccount.id, LedgerAccount.person_id, LedgerAccount.kind).where(
+                LedgerAccount.person_id.in_([p.id for p in persons])
+            )
+        )
+    }
+    missing: list[dict[str, Any]] = [
+        {
+            "municipality_id": person.municipality_id,
+            "code": f"{prefix}{person.number:08d}",
+            "name": f"{name} Personenkonto {person.number}",
+            "kind": kind,
+            "person_id": person.id,
+        }
+        for person in persons
+        for kind, prefix, name in (
+            (AccountKind.RECEIVABLE, "P", "Forderungen"),
+            (AccountKind.CREDIT, "G", "Guthaben"),
+        )
+        if (person.id, kind) not in found
+    ]
+    if missing:
+        ids = _insert(session, LedgerAccount, missing)
+        for row, account_id in zip(missing, ids, strict=True):
+            found[(int(row["person_id"]), AccountKind(row["kind"]))] = account_id
+    return {p.id: found[(p.id, AccountKind.RECEIVABLE)] for p in persons}
+
+
+def with_credit(session: Session, person_ids: Collection[int]) -> list[int]:
+    """The persons (of ``person_ids``) whose credit account holds credit, in one query."""
+    if not person_ids:
+        return []
+    amount = Posting.amount_cents
+    signed = case((Posting.credit_account_id == LedgerAccount.id, amount), else_=-amount)
+    rows = session.execute(
+        select(LedgerAccount.person_id, func.sum(signed))
+        .join(
+            Posting,
+            (Posting.debit_account_id == LedgerAccount.id)
+            | (Posting.credit_account_id == LedgerAccount.id),
+        )
+        .where(
+            LedgerAccount.person_id.in_(list(person_ids)),
+            LedgerAccount.kind == AccountKind.CREDIT,
+        )
+        .group_by(LedgerAccount.person_id)
+    )
+    return sorted(pid for pid, credit in rows if credit and credit > 0)

@@ -1,0 +1,270 @@
+"""What a levy computes for one subject (:class:`Assessment` with its payment :class:`Table`s)
+and how the pipeline issues it: a notice and the booking of the differences, one case at a
+time (:func:`issue`) or a whole chunk at once (:func:`issue_chunk`, the annual runs).
+
+In a chunk, the cases with nothing booked yet, no direct-debit mandate and no credit — the
+common first assessment — are drafted in memory and written in bulk (notices, then claims via
+:func:`core.ledger.bulk.post_claims`); every other case is issued one by one as before. Tax
+accounts and notice numbers are reserved as one block in the order of the cases, so both ways
+give the same numbers, Kassenzeichen and ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from core.ledger import bulk
+from core.ledger.accounts import open_tax_account, open_tax_accounts
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim, TaxAccount
+from core.levies import booking
+from core.levies.cases import Case
+from core.levies.prenotification import with_direct_debit
+from core.levies.schedule import Schedule, balances_of, schedule, settle
+from core.notices.records import Notice, issue_notices, new_notice
+from core.payments.sepa.mandates import active_by_person
+from core.tenancy.municipalities import Municipality, reserve_numbers
+
+F = TypeVar("F")  # what is on file for one subject: its tax objects (dogs, properties, readings)
+
+INSTALMENTS = "instalments"  # the payment table of the assessed year (others: "advances")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One payment table of the notice: what is owed per key for one year."""
+
+    year: int
+    targets: list[booking.Target]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a levy computes for one subject (no database): the payment tables and the notice.
+
+    ``snapshot(rows, first, payable_cents)`` is the notice's printed snapshot given the payment
+    rows per table as they stand before the booking; ``title(first)`` its title."""
+
+    tables: dict[str, Table]  # INSTALMENTS first, then e.g. the next year's advances
+    total_cents: int
+    printable: bool  # something to print: a year without anything liable gets no first notice
+    title: Callable[[bool], str]
+    snapshot: Callable[[dict[str, Schedule], bool, int], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Plan(Generic[F]):
+    """A case whose assessment issues a notice, with the differences to book per table."""
+
+    case: Case[F]
+    assessment: Assessment
+    changes: dict[str, list[booking.Change]]
+
+    @property
+    def booked_before(self) -> bool:
+        return any(self.case.booked[t.year][1] for t in self.assessment.tables.values())
+
+
+def plan(case: Case[F], assessment: Assessment | None) -> Plan[F] | None:
+    """None when no notice is to be issued: nothing on file, or nothing changed and the year
+    has its notice (or nothing to print)."""
+    if assessment is None:
+        return None
+    changes = {
+        name: booking.plan(table.targets, case.booked[table.year][0])
+        for name, table in assessment.tables.items()
+    }
+    if not any(changes.values()) and (case.has_notice or not assessment.printable):
+        return None
+    return Plan(case, assessment, changes)
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """What every notice of a run shares."""
+
+    kind: ClaimKind
+    municipality: Municipality
+    year: int
+    as_of: date
+    actor: str
+
+
+def issue(
+    session: Session,
+    how: Issuing,
+    plan_: Plan[Any],
+    accounts: dict[int, TaxAccount],
+    number: int | None = None,
+) -> Notice:
+    """Issue the notice of one case and book its differences claim by claim."""
+    case, assessment = plan_.case, plan_.assessment
+    tables, person = assessment.tables, case.person
+    account = accounts.get(person.id)
+    if account is None:  # opened by the first notice; a second subject finds it
+        account = open_tax_account(session, person, how.municipality, how.kind)
+        accounts[person.id] = account
+    booked = case.booked[tables[INSTALMENTS].year][0]
+    previous = sum(booked.values())
+    first = previous == 0 and not case.has_notice
+    targets = tables[INSTALMENTS].targets
+    payable = sum(max(0, t.amount_cents - booked.get(t.key, 0)) for t in targets)
+    snapshot = assessment.snapshot(_rows(session, case, tables), first, payable)
+    notice = new_notice(
+        session,
+        municipality=how.municipality,
+        person=person,
+        levy=how.kind.value,
+        year=how.year,
+        issued_on=how.as_of,
+        title=assessment.title(first),
+        kassenzeichen=account.kassenzeichen,
+        total_cents=assessment.total_cents,
+        previous_cents=previous,
+        data=with_direct_debit(
+            session, how.municipality, person, how.kind.value, how.as_of, snapshot
+        ),
+        actor=how.actor,
+        number=number,
+    )
+    settle(
+        session,
+        notice,
+        {
+            name: _book(session, how, case, table, plan_.changes[name], notice)
+            for name, table in tables.items()
+        },
+    )
+    return notice
+
+
+def _rows(session: Session, case: Case[Any], tables: dict[str, Table]) -> dict[str, Schedule]:
+    """The payment rows per table as they stand before the booking, with what of the claims
+    booked so far is paid now (one query)."""
+    balances = balances_of(
+        session, {k: c for t in tables.values() for k, c in case.booked[t.year][1].items()}
+    )
+    return {
+        name: schedule(table.targets, case.booked[table.year][1], balances)
+        for name, table in tables.items()
+    }
+
+
+def _book(
+    session: Session,
+    how: Issuing,
+    case: Case[Any],
+    table: Table,
+    changes: list[booking.Change],
+    notice: Notice,
+) -> tuple[list[booking.Target], dict[str, list[Claim]], list[Claim]]:
+    """Book one payment table's differences; its targets, the claims before, those posted."""
+    claims = case.booked[table.year][1]
+    posted = booking.book(
+        session,
+        person=case.person,
+        municipality=how.municipality,
+        levy=how.kind,
+        year=table.year,
+        targets=table.targets,
+        kassenzeichen=notice.kassenzeichen,
+        notice_id=notice.id,
+        as_of=notice.issued_on,
+        actor=how.actor,
+        changes=changes,
+        claims_by_key=claims,
+    )
+    return table.targets, claims, posted
+
+
+def issue_chunk(
+    session: Session,
+    how: Issuing,
+    plans: Sequence[Plan[Any] | None],
+    accounts: dict[int, TaxAccount],
+) -> list[Notice | None]:
+    """Issue the notices of a chunk's plans (None: no notice), in their order: tax accounts and
+    notice numbers reserved as one block each, first assessments written in bulk."""
+    issuing = [p for p in plans if p is not None]
+    if not issuing:
+        return [None for _ in plans]
+    new_accounts = {p.case.person.id: p.case.person for p in issuing}
+    for person_id in accounts:
+        new_accounts.pop(person_id, None)
+    if new_accounts:
+        persons = list(new_accounts.values())
+        accounts.update(open_tax_accounts(session, persons, how.municipality, how.kind))
+    numbers = iter(reserve_numbers(session, how.municipality.id, "notice", len(issuing)))
+    person_ids = list({p.case.person.id for p in issuing})
+    one_by_one = set(active_by_person(session, how.municipality.id, person_ids))
+    one_by_one.update(bulk.with_credit(session, person_ids))
+    notices: list[Notice | None] = []
+    drafts: list[tuple[Plan[Any], Notice]] = []
+    for plan_ in plans:
+        if plan_ is None:
+            notices.append(None)
+        elif plan_.booked_before or plan_.case.person.id in one_by_one:
+            notices.append(issue(session, how, plan_, accounts, next(numbers)))
+        else:
+            notice = _draft(how, plan_, accounts[plan_.case.person.id], next(numbers))
+            drafts.append((plan_, notice))
+            notices.append(notice)
+    _write(session, how, drafts)
+    return notices
+
+
+def _draft(how: Issuing, plan_: Plan[Any], account: TaxAccount, number: int) -> Notice:
+    """The notice of a first assessment, in memory. Nothing is booked, no mandate, no credit:
+    the payment rows after the booking are those before it (:func:`schedule.settle`), and
+    :func:`with_direct_debit` adds nothing."""
+    case, assessment = plan_.case, plan_.assessment
+    first = not case.has_notice
+    payable = sum(max(0, t.amount_cents) for t in assessment.tables[INSTALMENTS].targets)
+    rows = {name: schedule(t.targets, {}, {}) for name, t in assessment.tables.items()}
+    data = assessment.snapshot(rows, first, payable)
+    return Notice(
+        municipality_id=how.municipality.id,
+        person_id=case.person.id,
+        levy=how.kind.value,
+        year=how.year,
+        number=number,
+        issued_on=how.as_of,
+        title=assessment.title(first),
+        kassenzeichen=account.kassenzeichen,
+        total_cents=assessment.total_cents,
+        previous_cents=0,
+        data={**data, **{name: r.as_data() for name, r in rows.items()}},
+    )
+
+
+def _write(session: Session, how: Issuing, drafts: list[tuple[Plan[Any], Notice]]) -> None:
+    """The drafted notices in one batched INSERT, then all their claims in bulk."""
+    if not drafts:
+        return
+    issue_notices(session, [notice for _, notice in drafts], actor=how.actor)
+    claims = [
+        bulk.NewClaim(
+            person=plan_.case.person,
+            kind=how.kind,
+            amount_cents=change.difference_cents,
+            due_date=target.due_date,
+            description=target.description,
+            kassenzeichen=notice.kassenzeichen,
+            period_start=target.period_start,
+            period_end=target.period_end,
+            assessment_key=change.key,
+            notice_id=notice.id,
+        )
+        for plan_, notice in drafts
+        for name, table in plan_.assessment.tables.items()
+        for change in plan_.changes[name]
+        for target in [next(t for t in table.targets if t.key == change.key)]
+    ]
+    bulk.post_claims(
+        session, claims, municipality=how.municipality, as_of=how.as_of, actor=how.actor
+    )

@@ -44,19 +44,25 @@ class OneEventProvider:
         )
 
 
-def _wait_until_blocked(engine: Any, backend: str) -> None:
+def _wait_until_blocked(
+    engine: Any, backend: str, second: threading.Thread, outcome: list[object]
+) -> None:
     """Until the second delivery waits for the first one's transaction (PostgreSQL: a backend
-    waiting for a lock); SQLite's waiting writer cannot be seen, so give it a moment."""
+    waiting for a lock); SQLite's waiting writer cannot be seen, so give it a moment. Up to a
+    minute on a loaded machine; a second delivery that ends without waiting fails at once."""
     if backend == "sqlite":
         time.sleep(0.5)
         return
+    deadline = time.monotonic() + 60
     with engine.connect() as probe:
-        for _ in range(200):
+        while time.monotonic() < deadline:
             waiting = probe.scalar(
                 text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
             )
             if waiting:
                 return
+            if not second.is_alive():
+                pytest.fail(f"the second delivery ended without waiting: {outcome!r}")
             time.sleep(0.05)
     pytest.fail("the second delivery never waited for the first one")
 
@@ -102,10 +108,12 @@ def test_an_event_delivered_twice_at_once_is_booked_once_and_the_second_is_a_dup
 
         second = threading.Thread(target=deliver_again)
         second.start()
-        _wait_until_blocked(engine, backend)
-        first.commit()
-        first.close()
-        second.join(timeout=60)
+        try:
+            _wait_until_blocked(engine, backend, second, second_outcome)
+            first.commit()
+        finally:  # never leave the second delivery running into the next test
+            first.close()
+            second.join(timeout=60)
         assert second_outcome == ["duplicate"]
         with Session(engine) as check:
             assert check.scalar(select(func.count(ProviderEvent.id))) == 1

@@ -143,12 +143,17 @@ def compute_year(dogs: Sequence[DogFacts], rules_for: RulesFor, year: int) -> Ye
     # per dog, per month (1..12): (annual cents, note) or absent when not liable
     monthly: dict[int, dict[int, tuple[int, str]]] = {d.dog_id: {} for d in dogs}
     ordered = sorted(dogs, key=lambda d: (d.acquired_on, d.dog_id))
+    lasts = [last_liable_month(dog) for dog in ordered]
+    firsts: list[int] = []
+    rules_of_firsts: DogTaxRules | None = None
     for month in range(1, 13):
         m_index = year * 12 + month - 1
         rules = rules_for(m_index)
+        if rules is not rules_of_firsts:  # the rules mostly stay the same all year
+            firsts = [first_liable_month(dog, rules) for dog in ordered]
+            rules_of_firsts = rules
         position = 0
-        for dog in ordered:
-            first, last = first_liable_month(dog, rules), last_liable_month(dog)
+        for dog, first, last in zip(ordered, firsts, lasts, strict=True):
             if m_index < first or (last is not None and m_index > last):
                 continue
             exemption = rules.exemptions.get(dog.exemption_code or "")

@@ -152,11 +152,11 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[in
     ids = reserve_ids(session, model, len(rows))
     for row, row_id in zip(rows, ids, strict=True):
         row["id"] = row_id  # the rows are this module's own, made for this insert
-    _executemany(session.connection(), model.__table__, rows)
+    executemany(session.connection(), model.__table__, rows)
     return ids
 
 
-def _executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT ``rows`` (all with the same keys) in one executemany, each value converted by its
     column type's bind processor once: SQLAlchemy's own executemany rebuilds the parameters of
     every row through the compiled statement, the largest cost of a bulk run."""

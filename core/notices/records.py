@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, insert, select
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import archive, audit, clock
@@ -18,6 +18,7 @@ from core.kernel.db import Base, UTCDateTime, get_scoped
 from core.kernel.girocode import epc_payload
 from core.kernel.references import make_rf
 from core.kernel.tokens import make_token, read_token
+from core.ledger.bulk import executemany
 from core.notices.rendering import RenderJob, pdf_of
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number, reserve_ids
@@ -148,8 +149,8 @@ def issue_notices(session: Session, notices: list[Notice], *, actor: str) -> Non
         notice.id, notice.created_at = notice_id, now
     table = Notice.metadata.tables[Notice.__tablename__]
     connection = session.connection()
-    connection.execute(
-        insert(table), [{c.key: getattr(n, c.key) for c in table.columns} for n in notices]
+    executemany(
+        connection, table, [{c.key: getattr(n, c.key) for c in table.columns} for n in notices]
     )
     audit_ids = reserve_ids(session, audit.AuditEvent, len(notices))
     rows = []
@@ -166,7 +167,7 @@ def issue_notices(session: Session, notices: list[Notice], *, actor: str) -> Non
                 "before": None,
             }
         )
-    connection.execute(insert(Notice.metadata.tables[audit.AuditEvent.__tablename__]), rows)
+    executemany(connection, Notice.metadata.tables[audit.AuditEvent.__tablename__], rows)
 
 
 SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot

@@ -11,7 +11,7 @@ as any other insert. Credit is offset afterwards only for the persons who have c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -158,29 +158,39 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[in
 
 def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT ``rows`` (all with the same keys) in one executemany, each value converted by its
-    column type's bind processor once: SQLAlchemy's own executemany rebuilds the parameters of
-    every row through the compiled statement, the largest cost of a bulk run."""
+    column type's bind processor: SQLAlchemy's own executemany rebuilds the parameters of every
+    row through the compiled statement, the largest cost of a bulk run."""
     keys = list(rows[0])
     dialect = connection.dialect
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     if compiled.insert_prefetch or set(compiled.binds) != set(keys):
         raise LedgerError(f"Bulk insert into {table.name} must name every column it fills.")
     order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
-    converters = [
-        (key, table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) for key in order
-    ]
-    params: list[Any]
-    if compiled.positional:
-        params = [
-            tuple(row[key] if convert is None else convert(row[key]) for key, convert in converters)
-            for row in rows
-        ]
-    else:
-        params = [
-            {key: row[key] if convert is None else convert(row[key]) for key, convert in converters}
-            for row in rows
-        ]
+    values = [list(map(row.__getitem__, order)) for row in rows]
+    for position, key in enumerate(order):
+        convert = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            _convert_column(values, position, convert)
+    params: list[Any] = (
+        [tuple(v) for v in values]
+        if compiled.positional
+        else [dict(zip(order, v, strict=True)) for v in values]
+    )
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _convert_column(values: list[list[Any]], position: int, convert: Callable[[Any], Any]) -> None:
+    """Convert one column in place; a value repeated in the column (the chunk's instant, its
+    dates, an enum) is converted once, as the processors are pure."""
+    done: dict[Any, Any] = {}
+    for row in values:
+        value = row[position]
+        try:
+            row[position] = done[value]
+        except KeyError:
+            row[position] = done[value] = convert(value)
+        except TypeError:  # unhashable (a JSON document)
+            row[position] = convert(value)
 
 
 def _audit_rows(

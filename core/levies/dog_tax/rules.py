@@ -145,18 +145,19 @@ def compute_year(dogs: Sequence[DogFacts], rules_for: RulesFor, year: int) -> Ye
     ordered = sorted(dogs, key=lambda d: (d.acquired_on, d.dog_id))
     lasts = [last_liable_month(dog) for dog in ordered]
     firsts: list[int] = []
+    granted: list[Exemption | None] = []
     rules_of_firsts: DogTaxRules | None = None
     for month in range(1, 13):
         m_index = year * 12 + month - 1
         rules = rules_for(m_index)
         if rules is not rules_of_firsts:  # the rules mostly stay the same all year
             firsts = [first_liable_month(dog, rules) for dog in ordered]
+            granted = [rules.exemptions.get(dog.exemption_code or "") for dog in ordered]
             rules_of_firsts = rules
         position = 0
-        for dog, first, last in zip(ordered, firsts, lasts, strict=True):
+        for dog, first, last, exemption in zip(ordered, firsts, lasts, granted, strict=True):
             if m_index < first or (last is not None and m_index > last):
                 continue
-            exemption = rules.exemptions.get(dog.exemption_code or "")
             if exemption and exemption.months is not None and m_index >= first + exemption.months:
                 exemption = None  # a time-limited exemption has run out
             if exemption and exemption.kind == "exempt":
@@ -180,9 +181,11 @@ def compute_year(dogs: Sequence[DogFacts], rules_for: RulesFor, year: int) -> Ye
     return YearAssessment(year, tuple(lines), tuple(periods.instalments(lines, schedule, year)))
 
 
+_POSITION_NAMES = {1: "Ersthund", 2: "Zweithund"}
+
+
 def _position_note(position: int, dangerous: bool) -> str:
-    names = {1: "Ersthund", 2: "Zweithund"}
-    note = names.get(position, "weiterer Hund")
+    note = _POSITION_NAMES.get(position, "weiterer Hund")
     return f"{note}, gefährlicher Hund" if dangerous else note
 
 

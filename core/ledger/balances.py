@@ -73,16 +73,14 @@ class ClaimBalance:
         return self.assessed_cents - self.open_cents
 
 
-def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
-    """Assessed and open amount per claim, both summed from the claim's postings.
+def claim_totals(claim_ids: Any) -> Any:
+    """A subquery of (claim_id, assessed, open) for the claims ``claim_ids`` names (a list of
+    ids or a SELECT of them), both summed from the claims' postings.
 
     Every posting of a claim touches the person's receivable account on one side: debits there
     raise the open amount, credits lower it. Postings against a revenue account are the
     assessment itself (the claim) or its reductions.
     """
-    claims = list(claims)
-    if not claims:
-        return {}
     debit, credit = _DEBIT_ACCOUNT, _CREDIT_ACCOUNT
     amount = Posting.amount_cents
     open_signed = case((debit.kind == AccountKind.RECEIVABLE, amount), else_=-amount)
@@ -91,13 +89,26 @@ def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, Claim
         (debit.kind == AccountKind.REVENUE, -amount),
         else_=0,
     )
-    rows = session.execute(
-        select(Posting.claim_id, func.sum(assessed_signed), func.sum(open_signed))
+    return (
+        select(
+            Posting.claim_id,
+            func.sum(assessed_signed).label("assessed"),
+            func.sum(open_signed).label("open"),
+        )
         .join(debit, Posting.debit_account_id == debit.id)
         .join(credit, Posting.credit_account_id == credit.id)
-        .where(Posting.claim_id.in_([c.id for c in claims]))
+        .where(Posting.claim_id.in_(claim_ids))
         .group_by(Posting.claim_id)
+        .subquery()
     )
+
+
+def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
+    """Assessed and open amount per claim (:func:`claim_totals`)."""
+    claims = list(claims)
+    if not claims:
+        return {}
+    rows = session.execute(select(claim_totals([c.id for c in claims])))
     result = {c.id: ClaimBalance(0, 0) for c in claims}
     result.update({cid: ClaimBalance(int(a), int(o)) for cid, a, o in rows})
     return result

@@ -15,17 +15,36 @@ from core.ledger.models import AccountKind, Claim, LedgerAccount, Posting
 from core.persons.models import Person
 
 
-def _side_total(side: Any) -> Any:
+def _side_total(side: Any, account_id: Any) -> Any:
     return (
         select(func.coalesce(func.sum(Posting.amount_cents), 0))
-        .where(side == bindparam("account_id"))
+        .where(side == account_id)
         .scalar_subquery()
+    )
+
+
+def _balance_of(account_id: Any) -> Any:
+    return select(
+        _side_total(Posting.debit_account_id, account_id)
+        - _side_total(Posting.credit_account_id, account_id)
     )
 
 
 # Built once: the balance is asked for after every claim (credit check), so a batch run would
 # otherwise spend more time building this statement than the database spends answering it.
-_BALANCE = select(_side_total(Posting.debit_account_id) - _side_total(Posting.credit_account_id))
+_BALANCE = _balance_of(bindparam("account_id"))
+# A person's credit account found within the same statement (0 when there is none): one round
+# trip where looking the account up first would take two.
+_PERSON_CREDIT = _balance_of(
+    select(LedgerAccount.id)
+    .where(
+        LedgerAccount.person_id == bindparam("person_id"),
+        LedgerAccount.kind == AccountKind.CREDIT,
+    )
+    .order_by(LedgerAccount.id)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def account_balance(session: Session, account: LedgerAccount) -> int:
@@ -44,10 +63,11 @@ def account_balance(session: Session, account: LedgerAccount) -> int:
 def credit_balance(session: Session, person: Person) -> int:
     """The person's credit (Guthaben), a positive number when they have paid in excess."""
     known = known_person_accounts(session, person.id)
-    account = (
-        known.credit if known else existing_person_account(session, person, AccountKind.CREDIT)
-    )
-    return -account_balance(session, account) if account else 0
+    if known:
+        return -account_balance(session, known.credit)
+    with session.no_autoflush:  # as in account_balance
+        balance = session.scalar(_PERSON_CREDIT, {"person_id": person.id})
+    return -int(balance or 0)
 
 
 def person_balance(session: Session, person: Person) -> int:

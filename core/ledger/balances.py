@@ -15,17 +15,36 @@ from core.ledger.models import AccountKind, Claim, LedgerAccount, Posting
 from core.persons.models import Person
 
 
-def _side_total(side: Any) -> Any:
+def _side_total(side: Any, account_id: Any) -> Any:
     return (
         select(func.coalesce(func.sum(Posting.amount_cents), 0))
-        .where(side == bindparam("account_id"))
+        .where(side == account_id)
         .scalar_subquery()
+    )
+
+
+def _balance_of(account_id: Any) -> Any:
+    return select(
+        _side_total(Posting.debit_account_id, account_id)
+        - _side_total(Posting.credit_account_id, account_id)
     )
 
 
 # Built once: the balance is asked for after every claim (credit check), so a batch run would
 # otherwise spend more time building this statement than the database spends answering it.
-_BALANCE = select(_side_total(Posting.debit_account_id) - _side_total(Posting.credit_account_id))
+_BALANCE = _balance_of(bindparam("account_id"))
+# A person's credit account found within the same statement (0 when there is none): one round
+# trip where looking the account up first would take two.
+_PERSON_CREDIT = _balance_of(
+    select(LedgerAccount.id)
+    .where(
+        LedgerAccount.person_id == bindparam("person_id"),
+        LedgerAccount.kind == AccountKind.CREDIT,
+    )
+    .order_by(LedgerAccount.id)
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 def account_balance(session: Session, account: LedgerAccount) -> int:
@@ -44,10 +63,11 @@ def account_balance(session: Session, account: LedgerAccount) -> int:
 def credit_balance(session: Session, person: Person) -> int:
     """The person's credit (Guthaben), a positive number when they have paid in excess."""
     known = known_person_accounts(session, person.id)
-    account = (
-        known.credit if known else existing_person_account(session, person, AccountKind.CREDIT)
-    )
-    return -account_balance(session, account) if account else 0
+    if known:
+        return -account_balance(session, known.credit)
+    with session.no_autoflush:  # as in account_balance
+        balance = session.scalar(_PERSON_CREDIT, {"person_id": person.id})
+    return -int(balance or 0)
 
 
 def person_balance(session: Session, person: Person) -> int:
@@ -73,16 +93,14 @@ class ClaimBalance:
         return self.assessed_cents - self.open_cents
 
 
-def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
-    """Assessed and open amount per claim, both summed from the claim's postings.
+def claim_totals(claim_ids: Any) -> Any:
+    """A subquery of (claim_id, assessed, open) for the claims ``claim_ids`` names (a list of
+    ids or a SELECT of them), both summed from the claims' postings.
 
     Every posting of a claim touches the person's receivable account on one side: debits there
     raise the open amount, credits lower it. Postings against a revenue account are the
     assessment itself (the claim) or its reductions.
     """
-    claims = list(claims)
-    if not claims:
-        return {}
     debit, credit = _DEBIT_ACCOUNT, _CREDIT_ACCOUNT
     amount = Posting.amount_cents
     open_signed = case((debit.kind == AccountKind.RECEIVABLE, amount), else_=-amount)
@@ -91,13 +109,26 @@ def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, Claim
         (debit.kind == AccountKind.REVENUE, -amount),
         else_=0,
     )
-    rows = session.execute(
-        select(Posting.claim_id, func.sum(assessed_signed), func.sum(open_signed))
+    return (
+        select(
+            Posting.claim_id,
+            func.sum(assessed_signed).label("assessed"),
+            func.sum(open_signed).label("open"),
+        )
         .join(debit, Posting.debit_account_id == debit.id)
         .join(credit, Posting.credit_account_id == credit.id)
-        .where(Posting.claim_id.in_([c.id for c in claims]))
+        .where(Posting.claim_id.in_(claim_ids))
         .group_by(Posting.claim_id)
+        .subquery()
     )
+
+
+def claim_balances(session: Session, claims: Iterable[Claim]) -> dict[int, ClaimBalance]:
+    """Assessed and open amount per claim (:func:`claim_totals`)."""
+    claims = list(claims)
+    if not claims:
+        return {}
+    rows = session.execute(select(claim_totals([c.id for c in claims])))
     result = {c.id: ClaimBalance(0, 0) for c in claims}
     result.update({cid: ClaimBalance(int(a), int(o)) for cid, a, o in rows})
     return result

@@ -1,0 +1,76 @@
+"""The account page asks the database a fixed number of statements, however many items the
+citizen has (issue 12: no query per item, e.g. a lazy load or a lookup in the item's card)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
+from core.payments.sepa import mandates
+from tests.conftest import login
+
+
+def citizen(db: Session, make: Any, m: Any, email: str, items: int) -> None:
+    """A citizen with ``items`` claims, every other one paid, and a direct-debit mandate."""
+    person = make.person(m, user=make.user(email=email))
+    mandates.grant_mandate(
+        db,
+        person=person,
+        municipality=m,
+        account_holder=person.display_name,
+        iban="DE89370400440532013000",
+        tax_account_id=None,
+        signed_on=date(2026, 1, 5),
+        as_of=date(2026, 1, 5),
+        actor="test",
+    )
+    for n in range(items):
+        claim = make.claim(m, person, amount=1000 + n, due=date(2026, 2, 15) + timedelta(n))
+        if n % 2:
+            record_payment(
+                db,
+                person=person,
+                amount_cents=claim.amount_cents,
+                received_on=date(2026, 2, 1),
+                channel=PaymentChannel.BANK_TRANSFER,
+                as_of=date(2026, 2, 1),
+                actor="test",
+                kassenzeichen=claim.kassenzeichen,
+            )
+
+
+def statements_of_account_page(app: Flask, connection: Any, slug: str, email: str) -> int:
+    client = app.test_client()
+    login(client, slug, email)
+    client.get(f"/{slug}/konto")  # warm: what a first request loads once is not per item
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        page = client.get(f"/{slug}/konto")
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    assert page.status_code == 200 and "Offene Posten" in page.get_data(as_text=True)
+    return len(statements)
+
+
+def test_account_page_statements_do_not_grow_with_items(
+    app: Flask, connection: Any, db: Session, make: Any
+) -> None:
+    m = make.municipality()
+    make.sepa_statute(m)
+    citizen(db, make, m, "fuenf@example.org", 5)
+    citizen(db, make, m, "vierzig@example.org", 40)
+    db.commit()
+    few = statements_of_account_page(app, connection, m.slug, "fuenf@example.org")
+    many = statements_of_account_page(app, connection, m.slug, "vierzig@example.org")
+    assert few == many

@@ -2,6 +2,7 @@
 
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
+from core.jobs.models import Job, JobChunk, JobFailure
 from core.kernel.archive import Document, DocumentDownload
 from core.kernel.audit import AuditEvent
 from core.kernel.db import Base
@@ -36,6 +37,9 @@ __all__ = [
     "Document",
     "DocumentDownload",
     "Dog",
+    "Job",
+    "JobChunk",
+    "JobFailure",
     "JournalEntry",
     "LedgerAccount",
     "Mandate",

@@ -43,6 +43,7 @@ ENV_KEYS = (
     "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT",  # e.g. "3 per hour" (account e-mails to one address)
     "ACCOUNT_MAIL_LIMIT_PER_ADDRESS",  # e.g. "20 per hour" (such requests from one client)
     "DATABASE_BUSY_TIMEOUT_MS",  # how long a request waits for SQLite's write lock
+    "JOBS_WORKER",  # "in-process" (SQLite default) or "external" (openkasse jobs work)
 )
 INTEGER_KEYS = (
     "PORTAL_IDLE_MINUTES",
@@ -123,6 +124,12 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         "STRIPE_JS_URL",
         f"{api_base}/js.stripe.com/v3/" if api_base else "https://js.stripe.com/v3/",
     )
+    # Jobs (core.jobs): the embedded SQLite default does them in a thread of the web process,
+    # so `make run` needs nothing else; on PostgreSQL job workers run beside the web workers.
+    in_process = str(config["DATABASE_URL"]).startswith("sqlite")
+    config.setdefault("JOBS_WORKER", "in-process" if in_process else "external")
+    if config["JOBS_WORKER"] not in ("in-process", "external"):
+        raise RuntimeError('JOBS_WORKER must be "in-process" or "external".')
     if config["OPENKASSE_ENV"] == "production":
         if config["SECRET_KEY"] in (DEV_SECRET_KEY, "") or len(config["SECRET_KEY"]) < 32:
             raise RuntimeError(

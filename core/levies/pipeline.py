@@ -78,9 +78,23 @@ class Levy(ABC, Generic[S, F, R, St]):
     def assess(self, case: Case[F], year: int, as_of: date, rules: R) -> Assessment | None:
         """What is owed and printed for one subject; None when nothing is on file."""
 
+    @abstractmethod
+    def key(self, subject: S) -> int:
+        """The id a job stores for ``subject`` (core.levies.jobs)."""
+
+    @abstractmethod
+    def subjects_of(self, session: Session, municipality_id: int, keys: Sequence[int]) -> list[S]:
+        """The subjects of ``keys`` (ids of :meth:`key`), in their order."""
+
 
 class PersonLevy(Levy[int, F, R, St]):
     """A levy assessed per liable person (dog tax, waste fees): its two entry points."""
+
+    def key(self, subject: int) -> int:
+        return subject
+
+    def subjects_of(self, session: Session, municipality_id: int, keys: Sequence[int]) -> list[int]:
+        return list(keys)
 
     def assess_person(
         self,
@@ -154,6 +168,57 @@ def assess_one(
     )
 
 
+def plan(
+    session: Session,
+    levy: Levy[S, F, R, St],
+    *,
+    municipality: Municipality,
+    year: int,
+    as_of: date,
+    confirm_early: bool = False,
+) -> tuple[list[S], R, St]:
+    """The run guards, then the subjects of an annual run, its rules and its statistics as the
+    levy's start counts them (a job's plan: core.levies.jobs)."""
+    run_guards.check_year(year, as_of)
+    rules = levy.rules(session, municipality.id, year)
+    subjects = levy.liable(session, municipality.id, year)
+    stats = levy.start(
+        session,
+        municipality.id,
+        year,
+        as_of,
+        rules=rules,
+        subjects=subjects,
+        confirm_early=confirm_early,
+    )
+    return subjects, rules, stats
+
+
+def run_chunk(
+    session: Session,
+    levy: Levy[S, F, R, St],
+    subjects: Sequence[S],
+    *,
+    how: assessing.Issuing,
+    rules: R,
+    stats: St,
+    bulk: bool = True,
+) -> None:
+    """Assess and book one chunk of an annual run: what is on file for it is read up front,
+    assessed in memory and written in bulk (:func:`assessing.issue_chunk`); ``bulk=False``
+    books case by case, the same ledger (tests and the benchmark compare both). Doing a chunk
+    again books nothing: only differences are booked."""
+    cases = levy.read(session, how.municipality, how.year, subjects)
+    accounts = tax_accounts_of(session, levy.kind, {c.person.id for c in cases})
+    plans = [assessing.plan(c, levy.assess(c, how.year, how.as_of, rules)) for c in cases]
+    if bulk:
+        notices = assessing.issue_chunk(session, how, plans, accounts)
+    else:
+        notices = [p if p is None else assessing.issue(session, how, p, accounts) for p in plans]
+    for case, notice in zip(cases, notices, strict=True):
+        levy.count(stats, case, notice)
+
+
 def run(
     session: Session,
     levy: Levy[S, F, R, St],
@@ -167,35 +232,21 @@ def run(
     confirm_early: bool = False,
     bulk: bool = True,
 ) -> St:
-    """Annual run (Jahresveranlagung, Verbrauchsabrechnung) of every liable subject, after the
-        run guards; ``chunk_done(done, total)`` is called after each chunk so that the caller can
-        commit and report progress. What is on file for a chunk is read up front, assessed in memory
-    and written in bulk (:func:`assessing.issue_chunk`); ``bulk=False`` books case by case, the
-    same ledger (tests and the benchmark compare both)."""
-    run_guards.check_year(year, as_of)
-    rules = levy.rules(session, municipality.id, year)
-    subjects = levy.liable(session, municipality.id, year)
-    stats = levy.start(
+    """Annual run (Jahresveranlagung, Verbrauchsabrechnung) of every liable subject in this
+    process, after the run guards; ``chunk_done(done, total)`` is called after each chunk so
+    that the caller can commit and report progress (the job engine runs the same chunks on
+    any number of workers: core.levies.jobs)."""
+    subjects, rules, stats = plan(
         session,
-        municipality.id,
-        year,
-        as_of,
-        rules=rules,
-        subjects=subjects,
+        levy,
+        municipality=municipality,
+        year=year,
+        as_of=as_of,
         confirm_early=confirm_early,
     )
     how = assessing.Issuing(levy.kind, municipality, year, as_of, actor)
     for start in range(0, len(subjects), chunk_size):
-        cases = levy.read(session, municipality, year, subjects[start : start + chunk_size])
-        accounts = tax_accounts_of(session, levy.kind, {c.person.id for c in cases})
-        plans = [assessing.plan(c, levy.assess(c, year, as_of, rules)) for c in cases]
-        if bulk:
-            notices = assessing.issue_chunk(session, how, plans, accounts)
-        else:
-            notices = [
-                p if p is None else assessing.issue(session, how, p, accounts) for p in plans
-            ]
-        for case, notice in zip(cases, notices, strict=True):
-            levy.count(stats, case, notice)
+        chunk = subjects[start : start + chunk_size]
+        run_chunk(session, levy, chunk, how=how, rules=rules, stats=stats, bulk=bulk)
         chunk_done(min(start + chunk_size, len(subjects)), len(subjects))
     return stats

@@ -2,8 +2,8 @@
 
 Each command is a thin call into core; it opens one unit of work and commits once. One module
 per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
-SEPA direct debit, bank statements), mail (the outbox), serve (the production web server);
-context holds what they share.
+SEPA direct debit, bank statements), mail (the outbox), jobs (Job-Steuerung and the job
+worker), serve (the production web server); context holds what they share.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import serving
-from portal.cli import db, demo, levies, mail, notices, payments, serve
+from portal.cli import db, demo, jobs, levies, mail, notices, payments, serve
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -37,3 +37,4 @@ main.add_command(payments.payments_group)
 main.add_command(payments.sepa_group)
 main.add_command(payments.bank_group)
 main.add_command(mail.outbox_group)
+main.add_command(jobs.jobs_group)

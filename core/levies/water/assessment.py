@@ -137,6 +137,20 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
     def liable(self, session: Session, municipality_id: int, year: int) -> list[Meter]:
         return meters_for_cards(session, municipality_id, year)
 
+    def key(self, subject: Meter) -> int:
+        return subject.id
+
+    def subjects_of(
+        self, session: Session, municipality_id: int, keys: Sequence[int]
+    ) -> list[Meter]:
+        found = {
+            m.id: m
+            for m in session.scalars(
+                select(Meter).where(Meter.municipality_id == municipality_id, Meter.id.in_(keys))
+            )
+        }
+        return [found[k] for k in keys if k in found]
+
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[Meter]
     ) -> list[Case[OnFile]]:

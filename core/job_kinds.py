@@ -1,0 +1,73 @@
+"""Every kind of job the back office and the command line can start (core.jobs' registry)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlalchemy.orm import Session
+
+from core.jobs.kinds import register
+from core.levies.dog_tax.assessment import DOG_TAX
+from core.levies.jobs import AnnualRun
+from core.levies.waste.assessment import WASTE_FEE
+from core.levies.water.assessment import WATER
+from core.levies.water.models import Meter
+from core.notices.jobs import RenderNotices
+
+
+def _persons_summary(levy: str) -> Callable[[int, Mapping[str, int]], str]:
+    def summary(year: int, counts: Mapping[str, int]) -> str:
+        return (
+            f"{levy} {year}: {counts.get('persons', 0)} Personen geprüft, "
+            f"{counts.get('notices', 0)} Bescheide erstellt."
+        )
+
+    return summary
+
+
+def _water_summary(year: int, counts: Mapping[str, int]) -> str:
+    waiting = counts.get("waiting", 0)
+    return (
+        f"Wasser {year}: {counts.get('meters', 0)} Zähler abgerechnet, "
+        f"{counts.get('notices', 0)} Bescheide, davon {counts.get('estimated', 0)} geschätzt."
+        + (f" {waiting} Zählerstände warteten noch auf Prüfung." if waiting else "")
+    )
+
+
+def _meter_label(session: Session, key: int) -> str:
+    meter = session.get(Meter, key)
+    return f"Zähler {meter.number}" if meter is not None else f"Zähler (id {key})"
+
+
+DOG_TAX_RUN = register(
+    AnnualRun(
+        DOG_TAX,
+        name="dog_tax",
+        title="Hundesteuer (Jahresveranlagung)",
+        short="Hundesteuer",
+        unit="Halterinnen und Halter",
+        summary=_persons_summary("Hundesteuer"),
+    )
+)
+WASTE_FEE_RUN = register(
+    AnnualRun(
+        WASTE_FEE,
+        name="waste_fee",
+        title="Abfallgebühren (Jahresveranlagung)",
+        short="Abfallgebühren",
+        unit="Gebührenpflichtige",
+        summary=_persons_summary("Abfallgebühren"),
+    )
+)
+WATER_RUN = register(
+    AnnualRun(
+        WATER,
+        name="water_fee",
+        title="Wasser (Verbrauchsabrechnung des Jahres)",
+        short="Wasserabrechnung",
+        unit="Zähler",
+        summary=_water_summary,
+        label=_meter_label,
+    )
+)
+RENDER_NOTICES = register(RenderNotices())

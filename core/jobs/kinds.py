@@ -34,6 +34,7 @@ class JobKind(ABC):
     name: str  # registry key, stored with the job
     title: str  # German, for the list of kinds to start
     chunk_size: int = 500
+    reads_first: bool = False  # long work before the first write (core.jobs.worker, SQLite)
 
     @abstractmethod
     def params(self, given: Mapping[str, str]) -> dict[str, Any]:

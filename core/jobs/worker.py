@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,13 +25,15 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.jobs.kinds import JobKind, kind_named
+from core.jobs.kinds import KINDS, JobKind, kind_named
 from core.jobs.models import ChunkState, Job, JobChunk, JobFailure, JobState
 from core.kernel import audit, clock
+from core.kernel.db import begin_reading, is_busy_error
 from core.kernel.errors import DomainError
 from core.tenancy.municipalities import Municipality
 
 log = logging.getLogger(__name__)
+BUSY_RETRIES = 50  # a chunk that lost the race for the database this often in a row: give up
 
 UNEXPECTED = (
     "Unerwarteter technischer Fehler bei diesem Objekt; die Einzelheiten stehen im "
@@ -63,6 +66,28 @@ def _claim(session: Session, job_id: int | None) -> JobChunk | None:
     return session.scalars(pick).first()
 
 
+def _next_kind_reads_first(factory: sessionmaker[Session], job_id: int | None) -> bool:
+    """SQLite: whether the next chunk's kind does a long read before it writes (rendering),
+    so that its transaction should not take SQLite's write lock up front: the web requests
+    go on writing meanwhile, and if one wrote in between, the chunk's final write fails as
+    busy and the chunk is done again (:func:`drain`). PostgreSQL: never needed."""
+    with factory() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            return False
+        begin_reading(session)
+        query = (
+            select(Job.kind)
+            .join(JobChunk, JobChunk.job_id == Job.id)
+            .where(Job.state == JobState.RUNNING, JobChunk.state == ChunkState.PENDING)
+            .order_by(JobChunk.job_id, JobChunk.seq)
+            .limit(1)
+        )
+        if job_id is not None:
+            query = query.where(Job.id == job_id)
+        kind = session.scalar(query)
+        return kind is not None and kind in KINDS and KINDS[kind].reads_first
+
+
 def run_next_chunk(
     factory: sessionmaker[Session],
     *,
@@ -72,7 +97,10 @@ def run_next_chunk(
 ) -> ChunkDone | None:
     """Claim and do one pending chunk (of ``job_id``, or of any running job); None when there
     is none to take."""
+    reads_first = _next_kind_reads_first(factory, job_id)
     with factory() as session:
+        if reads_first:
+            begin_reading(session)
         chunk = _claim(session, job_id)
         if chunk is None:
             session.rollback()
@@ -186,9 +214,19 @@ def drain(
     chunk_done: Callable[[ChunkDone], None] = lambda _done: None,
 ) -> int:
     """Do chunks until none is left (or ``stop`` is set); the number of chunks done."""
-    worker, done = worker_name(), 0
+    worker, done, busy = worker_name(), 0, 0
     while stop is None or not stop.is_set():
-        finished = run_next_chunk(factory, environment=environment, worker=worker, job_id=job_id)
+        try:
+            finished = run_next_chunk(
+                factory, environment=environment, worker=worker, job_id=job_id
+            )
+        except OperationalError as error:
+            busy += 1
+            if not is_busy_error(error) or busy > BUSY_RETRIES:
+                raise
+            time.sleep(min(5.0, 0.2 * busy))  # the chunk stays pending: take it again
+            continue
+        busy = 0
         if finished is None:
             break
         done += 1

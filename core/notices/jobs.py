@@ -20,7 +20,8 @@ SETTINGS = "notice_settings"  # the environment's key: the host's NoticeSettings
 class RenderNotices(JobKind):
     name = "notices"
     title = "Bescheide als PDF erzeugen und archivieren"
-    chunk_size = 8  # a few seconds of rendering per chunk (SQLite holds its write lock)
+    chunk_size = 8  # a few seconds of rendering per chunk
+    reads_first = True  # renders before it writes: SQLite's write lock only for the archive
 
     def params(self, given: Mapping[str, str]) -> dict[str, Any]:
         return {}
@@ -47,14 +48,12 @@ class RenderNotices(JobKind):
             select(Notice)
             .where(Notice.id.in_(keys), Notice.municipality_id == municipality.id)
             .order_by(Notice.id)
-            .with_for_update()
+            .with_for_update()  # PostgreSQL: a reprint at the same time waits, then finds it
         )
-        archived = 0
-        for notice in notices:
-            if notice.document_id is None:
-                archive_pdf(session, notice, render(session, notice, settings), actor)
-                archived += 1
-        return {"archived": archived}
+        rendered = [(n, render(session, n, settings)) for n in notices if n.document_id is None]
+        for notice, content in rendered:
+            archive_pdf(session, notice, content, actor)
+        return {"archived": len(rendered)}
 
     def label(self, session: Session, key: int) -> str:
         number = session.scalar(select(Notice.number).where(Notice.id == key))

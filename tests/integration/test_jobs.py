@@ -201,3 +201,30 @@ def test_unknown_kind_and_wrong_year_get_german_errors(db: Session, make: Any) -
         control.start(db, m, "dog_tax", {"year": "26"}, actor="user:1")
     with pytest.raises(ValidationError, match="JJJJ-MM-TT"):
         control.start(db, m, "dog_tax", {"year": "2026", "as_of": "10.1."}, actor="user:1")
+
+
+def test_notice_pdfs_as_a_job_are_archived_once(
+    db: Session, make: Any, session_factory: sessionmaker[Session]
+) -> None:
+    from core.notices.jobs import SETTINGS
+    from core.notices.records import NoticeSettings
+
+    m = _town(db, make, 2)
+    _dog_tax_job(db, m)
+    env = {SETTINGS: NoticeSettings(secret="s" * 32, public_base_url="http://127.0.0.1")}
+    worker.drain(session_factory, environment=env)
+    job = control.start(db, m, "notices", {}, actor="user:3")
+    db.commit()
+    assert job.total == 2
+    worker.drain(session_factory, environment=env)
+    db.expire_all()
+    assert control.progress(db, job).counts == {"archived": 2}
+    assert job.state is JobState.DONE
+    notices = list(db.scalars(select(Notice).where(Notice.municipality_id == m.id)))
+    assert all(n.document_id is not None for n in notices)
+
+    nothing = control.start(db, m, "notices", {}, actor="user:3")  # nothing pending any more
+    db.commit()
+    worker.drain(session_factory, environment=env)
+    db.expire_all()
+    assert (nothing.total, nothing.state) == (0, JobState.DONE)

@@ -224,7 +224,7 @@ def drain(
             busy += 1
             if not is_busy_error(error) or busy > BUSY_RETRIES:
                 raise
-            time.sleep(min(5.0, 0.2 * busy))  # the chunk stays pending: take it again
+            time.sleep(min(5000, 200 * busy) / 1000)  # the chunk stays pending: take it again
             continue
         busy = 0
         if finished is None:

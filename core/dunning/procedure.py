@@ -85,6 +85,13 @@ class DunningRules:
     def last_level(self) -> int:
         return len(self.levels)
 
+    def fee(self, level: Level, dunned_cents: int, *, already_charged: bool = False) -> int:
+        """The fee of a letter of ``level`` for ``dunned_cents`` (the main claims' open amount);
+        the NRW cap of 52 € applies because, and where, this procedure charges surcharges."""
+        return level.fee.fee(
+            dunned_cents, surcharges_charged=self.surcharges, already_charged=already_charged
+        )
+
 
 def _whole(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

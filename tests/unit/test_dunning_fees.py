@@ -5,11 +5,13 @@ euro, never falling as the amount grows."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.dunning.fees import FeeModel, federal_fee, nrw_fee
 from core.kernel.errors import ValidationError
+
+untimed = settings(deadline=None)  # Hypothesis's deadline would be a timed assertion
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,7 @@ def test_wrong_fee_data_is_refused_in_german(data: dict[str, object], message: s
 amounts = st.integers(min_value=1, max_value=10_000_000_00)
 
 
+@untimed
 @given(amounts, st.booleans())
 def test_nrw_fee_within_its_bounds(dunned: int, surcharges: bool) -> None:
     fee = nrw_fee(dunned, surcharges_charged=surcharges)
@@ -91,6 +94,7 @@ def test_nrw_fee_within_its_bounds(dunned: int, surcharges: bool) -> None:
     assert fee <= 600 + max(dunned - 5000, 0) // 100
 
 
+@untimed
 @given(amounts)
 def test_federal_fee_within_its_bounds(dunned: int) -> None:
     fee = federal_fee(dunned)
@@ -98,6 +102,7 @@ def test_federal_fee_within_its_bounds(dunned: int) -> None:
     assert fee >= min(dunned // 200, 15000)  # never less than half a percent, up to the cap
 
 
+@untimed
 @given(amounts, amounts, st.booleans())
 def test_fees_never_fall_as_the_amount_grows(a: int, b: int, surcharges: bool) -> None:
     low, high = sorted((a, b))

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.demo.statutes import dunning_statute
@@ -17,6 +17,8 @@ from core.kernel.errors import ValidationError
 from core.tenancy.holidays import is_working_day
 
 NW = "NW"
+
+untimed = settings(deadline=None)  # Hypothesis's deadline would be a timed assertion
 
 
 def demo(slug: str = "musterstadt", **overrides: Any) -> DunningRules:
@@ -34,6 +36,17 @@ def test_demo_procedures_parse() -> None:
     assert [level.fee.model for level in rules.levels] == ["none", "nrw", "nrw"]
     assert rules.surcharges and rules.tolerance_cents == 500 and rules.delivery_days == 4
     assert [level.fee.model for level in demo("beispielhausen").levels][1:] == ["federal"] * 2
+
+
+def test_letter_fees_follow_the_procedure() -> None:
+    rules = demo()
+    reminder, mahnung, _ = rules.levels
+    assert rules.fee(reminder, 1_000_000) == 0
+    assert rules.fee(mahnung, 1_000_000) == 5200  # NRW, capped: surcharges are charged
+    assert rules.fee(mahnung, 1_000_000, already_charged=True) == 0  # once per claim
+    assert demo(surcharges=False).fee(mahnung, 1_000_000) == 10500
+    federal = demo("beispielhausen")
+    assert federal.fee(federal.levels[2], 1_000_000, already_charged=True) == 5000
 
 
 def level(name: str, days: int, pay: int = 7, **kw: Any) -> dict[str, Any]:
@@ -143,6 +156,7 @@ def test_inconsistent_claim_states_are_refused() -> None:
         next_step(rules, ClaimDunning(DUE, 10_000, 4, date(2026, 3, 9)), date(2026, 6, 1), NW)
 
 
+@untimed
 @given(
     st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
     st.integers(0, 400),

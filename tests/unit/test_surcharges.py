@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.dunning.surcharges import (
@@ -23,6 +23,8 @@ from core.ledger.kinds import ClaimKind
 from core.tenancy.holidays import LANDS
 
 NW = "NW"
+
+untimed = settings(deadline=None)  # Hypothesis's deadline would be a timed assertion
 
 
 def test_domain_example_two_started_months() -> None:
@@ -176,6 +178,7 @@ payments = st.lists(
 )
 
 
+@untimed
 @given(amounts, due_dates, payments, st.integers(0, 1500), lands, ancillary)
 def test_never_on_ancillary_claims(
     amount: int, due: date, paid: list[Payment], days: int, land: str, kind: ClaimKind
@@ -183,6 +186,7 @@ def test_never_on_ancillary_claims(
     assert surcharges(amount, due, paid, due + timedelta(days=days), land, kind).total_cents == 0
 
 
+@untimed
 @given(amounts, due_dates, st.integers(0, 1000), st.integers(0, 400), lands, channels)
 def test_a_later_payment_never_costs_less(
     amount: int, due: date, late: int, later: int, land: str, channel: Channel
@@ -194,6 +198,7 @@ def test_a_later_payment_never_costs_less(
     )
 
 
+@untimed
 @given(amounts, due_dates, payments, st.integers(0, 1500), st.integers(0, 400), lands)
 def test_monotone_in_the_run_date(
     amount: int, due: date, paid: list[Payment], days: int, more: int, land: str
@@ -206,6 +211,7 @@ def test_monotone_in_the_run_date(
     )
 
 
+@untimed
 @given(amounts, due_dates, st.integers(-30, 10), lands)
 def test_zero_inside_the_grace(amount: int, due: date, offset: int, land: str) -> None:
     grace = grace_end(due, land)
@@ -215,6 +221,7 @@ def test_zero_inside_the_grace(amount: int, due: date, offset: int, land: str) -
     assert surcharges(amount, due, [], grace, land).total_cents == 0
 
 
+@untimed
 @given(amounts, due_dates, payments, st.integers(0, 1500), lands)
 def test_each_month_is_one_percent_of_a_multiple_of_fifty_euro(
     amount: int, due: date, paid: list[Payment], days: int, land: str

@@ -5,6 +5,7 @@ always 1 % of a multiple of 50 €."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -195,6 +196,23 @@ def test_a_later_payment_never_costs_less(
     second = first + timedelta(days=later)
     assert surcharge_on_payment(amount, due, first, land, channel) <= surcharge_on_payment(
         amount, due, second, land, channel
+    )
+
+
+@untimed
+@given(amounts, due_dates, payments, st.data(), st.integers(1, 400), lands)
+def test_paying_any_part_later_never_costs_less(
+    amount: int, due: date, paid: list[Payment], data: st.DataObject, later: int, land: str
+) -> None:
+    total = sum(p.amount_cents for p in paid)
+    if not paid or total > amount:  # payments allocated to the claim never exceed it
+        return
+    i = data.draw(st.integers(0, len(paid) - 1))
+    delayed = [*paid[:i], replace(paid[i], day=paid[i].day + timedelta(days=later)), *paid[i + 1 :]]
+    as_of = date(2035, 1, 1)  # after every payment: the surcharge once all have come in
+    assert (
+        surcharges(amount, due, paid, as_of, land).total_cents
+        <= surcharges(amount, due, delayed, as_of, land).total_cents
     )
 
 

@@ -201,3 +201,23 @@ def sepa_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     session.add(statute)
     session.flush()
     return statute
+
+
+def dunning_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """The Musterstadt demo dunning procedure (reminder, Mahnung, announcement of enforcement;
+    NRW fee, surcharges, 5 € tolerance) for ``m``."""
+    from core.demo.statutes import dunning_statute as demo_statute
+    from core.dunning.procedure import LEVY
+    from core.tenancy.statutes import Statute
+
+    data = {**demo_statute(type("M", (), {"slug": "musterstadt"})()), **overrides}
+    statute = Statute(
+        municipality_id=m.id,
+        levy=LEVY,
+        valid_from=date(2020, 1, 1),
+        source="Mahnordnung (Test)",
+        data=data,
+    )
+    session.add(statute)
+    session.flush()
+    return statute

@@ -204,3 +204,32 @@ def water_statute(municipality: Municipality) -> dict[str, Any]:
             "erhoben oder Klage beim Verwaltungsgericht eingereicht werden."
         ),
     }
+
+
+def dunning_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo dunning procedures (DOMAIN.md "Late payment and dunning"): Musterstadt with the NRW
+    fee (§ 9 VO VwVG NRW, once per claim), Beispielhausen with the federal VwVG § 19 (2) model
+    standing in for Bavarian law, which the demo does not model."""
+    musterstadt = municipality.slug == "musterstadt"
+    fee = {"model": "nrw"} if musterstadt else {"model": "federal"}
+    return {
+        "levels": [
+            {"name": "Zahlungserinnerung", "days_after_due": 7, "payment_days": 7},
+            {"name": "Mahnung", "days_after_due": 21, "payment_days": 7, "fee": fee},
+            {
+                "name": "Ankündigung der Vollstreckung",
+                "days_after_due": 42,
+                "payment_days": 14,
+                "fee": fee,
+            },
+        ],
+        "surcharges": True,
+        "tolerance_cents": 500,
+        "delivery_days": 4,
+        "legal_basis": (
+            "§ 19 VwVG NRW, § 9 VO VwVG NRW, § 240 AO in Verbindung mit § 12 KAG NRW"
+            if musterstadt
+            else "§ 240 AO in Verbindung mit Art. 13 KAG (Bayern); Mahngebühr nach dem Modell "
+            "des § 19 Abs. 2 VwVG (Demo)"
+        ),
+    }

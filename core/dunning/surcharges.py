@@ -1,0 +1,194 @@
+"""Säumniszuschläge (late-payment surcharges, § 240 AO; for municipal levies through the KAG of
+the Länder, e.g. § 12 (1) Nr. 5 b KAG NRW): pure and exact, integer cents.
+
+The rules implemented (shared DOMAIN.md "Late payment and dunning"):
+* § 240 (1) 1 AO: for every *started* month of Säumnis 1 % of the overdue amount, rounded down
+  to the next multiple of 50 € (so every month's surcharge is a multiple of 50 cents).
+* Säumnis begins when the due date has passed. A due date on a Saturday, Sunday or public
+  holiday of the Land moves to the next working day (§ 108 (3) AO). Month *n* of Säumnis runs
+  from the day after ``add_months(due, n - 1)`` to ``add_months(due, n)``, counted from the due
+  date and clamped to shorter months (§ 108 (1) AO with §§ 187 (1), 188 (2), (3) BGB): due 31.01.
+  → months end 28./29.02., 31.03., 30.04. The month ends themselves do not move.
+* § 240 (3) AO (Schonfrist): no surcharge for a Säumnis of up to three days; where the third day
+  is a Saturday, Sunday or public holiday, the grace ends on the next working day. Not for
+  payments under § 224 (2) Nr. 1 AO (cash handed over, cheques), see ``Channel``. The grace is
+  no extension: a payment after it owes the first month from the due date on.
+* When a payment counts (§ 224 (2) AO): a transfer on the day it is credited (Nr. 2), cash on the
+  day it is received, a cheque three days after (Nr. 1), a direct debit under a mandate held at
+  the due date on the due date (Nr. 3).
+* Partial payments: the surcharge of a month arises at its start in full, so month *n* is charged
+  on the amount still unpaid at its start, i.e. after the payments that count on or before the
+  last day of month *n - 1* (AEAO zu § 240, Teilzahlungen). For month 1 the payments on time
+  (by the due date, or within the grace where it applies) are deducted.
+* § 240 (2) AO: none on ancillary claims (steuerliche Nebenleistungen, § 3 (4) AO: fees and
+  costs, surcharges, interest, coercive fines) — ``bears_surcharge`` decides by the claim kind's
+  group of allocation (core/ledger/kinds.py); fines (Geldbußen) are no levies and bear none either.
+Not modelled here: a later reduction of the claim (§ 240 (1) 4 AO: surcharges that have arisen
+remain) and set-off (§ 240 (1) 5 AO); the caller passes the amount as it stood.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from core.kernel.months import add_months
+from core.ledger.kinds import KINDS, AllocationGroup, ClaimKind
+from core.tenancy.holidays import next_working_day
+
+RATE_PER_MONTH_PERCENT = 1
+BASE_STEP_CENTS = 5000  # the overdue amount is rounded down to a multiple of 50 €
+GRACE_DAYS = 3
+
+# Main claims (Steuern, Gebühren, Beiträge): all other groups are ancillary or fines.
+_SURCHARGED_GROUPS = frozenset({AllocationGroup.LEVY, AllocationGroup.TAX_DEDUCTION})
+
+
+def bears_surcharge(kind: ClaimKind) -> bool:
+    """Whether a claim of ``kind`` bears Säumniszuschläge (§ 240 (2) AO: no surcharge on
+    ancillary claims such as dunning fees, costs, interest, surcharges themselves)."""
+    return KINDS[kind].group in _SURCHARGED_GROUPS
+
+
+class Channel(enum.StrEnum):
+    """How a payment was made; decides the day it counts and whether the grace applies."""
+
+    TRANSFER = "transfer"  # credited to the cash office's account (§ 224 (2) Nr. 2 AO)
+    DIRECT_DEBIT = "direct_debit"  # mandate held at the due date (§ 224 (2) Nr. 3 AO)
+    CASH = "cash"  # handed over at the counter (§ 224 (2) Nr. 1 AO): no grace
+    CHEQUE = "cheque"  # counts three days after receipt (§ 224 (2) Nr. 1 AO): no grace
+
+    @property
+    def has_grace(self) -> bool:
+        return self not in (Channel.CASH, Channel.CHEQUE)
+
+
+@dataclass(frozen=True)
+class Payment:
+    day: date  # credited (transfer, debit) or received (cash, cheque)
+    amount_cents: int
+    channel: Channel = Channel.TRANSFER
+
+    def counts_on(self, due: date) -> date:
+        if self.channel is Channel.CHEQUE:
+            return self.day + timedelta(days=3)
+        if self.channel is Channel.DIRECT_DEBIT:
+            return min(self.day, due)
+        return self.day
+
+
+@dataclass(frozen=True)
+class SurchargeMonth:
+    number: int  # 1: the first month of Säumnis
+    starts: date
+    ends: date
+    overdue_cents: int  # unpaid at the start of the month
+    base_cents: int  # rounded down to a multiple of 50 €
+    surcharge_cents: int
+
+
+@dataclass(frozen=True)
+class Surcharges:
+    due: date  # after § 108 (3) AO
+    grace_ends: date
+    months: tuple[SurchargeMonth, ...]
+
+    @property
+    def total_cents(self) -> int:
+        return sum(m.surcharge_cents for m in self.months)
+
+
+def due_date(due: date, land: str) -> date:
+    """The due date, moved off a Saturday, Sunday or holiday of the Land (§ 108 (3) AO)."""
+    return next_working_day(due, land)
+
+
+def grace_end(due: date, land: str) -> date:
+    """Last day of the Schonfrist: the third day after the due date, moved to a working day."""
+    return next_working_day(due_date(due, land) + timedelta(days=GRACE_DAYS), land)
+
+
+def month_surcharge(overdue_cents: int) -> tuple[int, int]:
+    """(base, surcharge) of one month: the base rounded down to 50 €, 1 % of it (exact)."""
+    base = max(overdue_cents, 0) // BASE_STEP_CENTS * BASE_STEP_CENTS
+    return base, base * RATE_PER_MONTH_PERCENT // 100
+
+
+def surcharges(
+    amount_cents: int,
+    due: date,
+    payments: Iterable[Payment],
+    as_of: date,
+    land: str,
+    kind: ClaimKind | None = None,
+) -> Surcharges:
+    """The surcharges of one claim of ``amount_cents`` due on ``due`` up to ``as_of`` (the run
+    date, or the day a late payment counts), month by month. ``kind`` None: a main claim."""
+    due = due_date(due, land)
+    grace = grace_end(due, land)
+    if kind is not None and not bears_surcharge(kind):
+        return Surcharges(due, grace, ())
+    counted = _counted(amount_cents, due, payments, as_of)
+    months: list[SurchargeMonth] = []
+    number = 1
+    while add_months(due, number - 1) < as_of:
+        starts = add_months(due, number - 1) + timedelta(days=1)
+        if number == 1:
+            overdue = _overdue_in_first_month(amount_cents, due, grace, counted, as_of)
+        else:
+            overdue = amount_cents - sum(a for day, a, _ in counted if day < starts)
+        if overdue <= 0 and number > 1:
+            break  # paid: no later month can be charged
+        base, surcharge = month_surcharge(overdue)
+        if surcharge:
+            months.append(
+                SurchargeMonth(
+                    number, starts, add_months(due, number), max(overdue, 0), base, surcharge
+                )
+            )
+        number += 1
+    return Surcharges(due, grace, tuple(months))
+
+
+def _counted(
+    amount: int, due: date, payments: Iterable[Payment], as_of: date
+) -> list[tuple[date, int, bool]]:
+    """(day it counts, amount settled, grace applies) of the payments by ``as_of``, in order;
+    a payment settles at most what is still open (a surplus is no payment of this claim)."""
+    counted: list[tuple[date, int, bool]] = []
+    open_cents = amount
+    for day, paid, has_grace in sorted(
+        (p.counts_on(due), p.amount_cents, p.channel.has_grace) for p in payments
+    ):
+        settled = min(paid, max(open_cents, 0))
+        if day <= as_of and settled > 0:
+            counted.append((day, settled, has_grace))
+            open_cents -= settled
+    return counted
+
+
+def _overdue_in_first_month(
+    amount: int, due: date, grace: date, counted: list[tuple[date, int, bool]], as_of: date
+) -> int:
+    """What is late in month 1: all but the payments on time (by the due date, or within the
+    grace where it applies); the part still open is not late yet while the grace runs."""
+    on_time = sum(a for day, a, has_grace in counted if day <= due or (has_grace and day <= grace))
+    if as_of <= grace:
+        open_now = amount - sum(a for _, a, _ in counted)
+        return amount - on_time - open_now
+    return amount - on_time
+
+
+def surcharge_on_payment(
+    amount_cents: int,
+    due: date,
+    paid_on: date,
+    land: str,
+    channel: Channel = Channel.TRANSFER,
+) -> int:
+    """Total surcharge of a main claim paid in full by one payment (DOMAIN.md's examples)."""
+    payment = Payment(paid_on, amount_cents, channel)
+    as_of = max(payment.counts_on(due_date(due, land)), due)
+    return surcharges(amount_cents, due, [payment], as_of, land).total_cents

@@ -151,9 +151,9 @@ def resume(session: Session, job: Job, *, actor: str) -> int:
         )
     )
     pending = session.scalar(
-        select(func.count())
-        .select_from(JobChunk)
-        .where(JobChunk.job_id == job.id, JobChunk.state == ChunkState.PENDING)
+        select(func.sum(JobChunk.size)).where(
+            JobChunk.job_id == job.id, JobChunk.state == ChunkState.PENDING
+        )
     )
     if not failed and not pending:
         raise IllegalTransition("Dieser Lauf ist vollständig und ohne Fehler abgeschlossen.")

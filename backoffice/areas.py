@@ -10,6 +10,7 @@ def register(app: Flask) -> None:
     # Importing an area module adds its routes (and its section of the person page).
     import backoffice.dog_tax
     import backoffice.identity
+    import backoffice.jobs
     import backoffice.levies
     import backoffice.payments.bank
     import backoffice.payments.card

@@ -4,19 +4,24 @@ Every query is limited to the clerk's municipality."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+import core.job_kinds  # noqa: F401  (registers the runs that can be started)
 from backoffice.blueprint import bp
 from backoffice.persons import person_page_section
+from core.jobs import control
+from core.jobs.kinds import KINDS, JobKind, Plan
+from core.jobs.models import Job
 from core.kernel import archive, clock
-from core.kernel.errors import NotFound, ValidationError
+from core.kernel.errors import NotFound
 from core.levies import run_guards
 from core.levies.dog_tax import assessment as dog_tax_run
-from core.levies.waste import assessment as waste_fee_run
-from core.levies.water import assessment as water_run
 from core.levies.water import guard as water_guard
 from core.notices import records as notices
 from core.persons import models as persons
@@ -24,75 +29,98 @@ from portal.database import db
 from portal.downloads import send_recorded
 from portal.form_fields import ConfirmForm
 from portal.identity.auth import staff_required
+from portal.jobs import wake
 from portal.notice_settings import notice_settings
 from portal.requests import carry_out
 
-RUNS = {
-    "dog_tax": "Hundesteuer (Jahresveranlagung)",
-    "waste_fee": "Abfallgebühren (Jahresveranlagung)",
-    "water_fee": "Wasser (Verbrauchsabrechnung des Jahres)",
-}
+
+def _kinds() -> dict[str, str]:
+    """The runs a clerk may start, as the job registry lists them (core.job_kinds)."""
+    return {name: kind.title for name, kind in KINDS.items()}
 
 
-def _run(session: Session, levy: str, year: int, *, confirm_early: bool) -> str:
-    """One batch run; returns the German summary for the clerk."""
-    args = {"municipality": g.municipality, "as_of": clock.today(), "actor": current_user.actor}
-    if levy == "water_fee":
-        water = water_run.bill_all(session, period=year, confirm_early=confirm_early, **args)
-        return (
-            f"Wasser {year}: {water.meters} Zähler abgerechnet, {water.notices} Bescheide, "
-            f"davon {water.estimated} geschätzt."
-            + (f" {water.waiting} Zählerstände warteten noch auf Prüfung." if water.waiting else "")
+@dataclass(frozen=True)
+class _Choice:
+    """What the clerk chose on the screen: carried from the form to its preview and back."""
+
+    levy: str
+    year: str
+    confirm_early: bool
+
+    @classmethod
+    def from_request(cls) -> _Choice:
+        given = request.form if request.method == "POST" else request.args
+        return cls(
+            levy=given.get("levy", "dog_tax"),
+            year=given.get("year") or str(clock.today().year + 1),
+            confirm_early=given.get("confirm_early", "").lower() in ("1", "y", "on", "true", "ja"),
         )
-    run = waste_fee_run.assess_all if levy == "waste_fee" else dog_tax_run.assess_all
-    stats = run(session, year=year, **args)
-    return (
-        f"{RUNS[levy].split(' (')[0]} {year}: {stats.persons} Personen geprüft, "
-        f"{stats.notices} Bescheide erstellt."
-    )
+
+    def given(self) -> dict[str, str]:
+        return {"year": self.year, "confirm_early": "1" if self.confirm_early else ""}
+
+
+@dataclass
+class _Screen:
+    """The screen's state: the choice, the water billing's check, the preview once planned."""
+
+    choice: _Choice
+    check: water_guard.BillingCheck | None = None
+    preview: list[str] | None = None
+    title: str = ""
+
+
+def _plan(screen: _Screen) -> tuple[JobKind, dict[str, Any], Plan]:
+    """The preview of the chosen run (core.jobs.control.preview); for the water billing also
+    its check of the reading deadline, which a refusal (EarlyBilling) carries itself."""
+    choice = screen.choice
+    planned = control.preview(db(), g.municipality, choice.levy, choice.given())
+    kind, params, plan = planned
+    if choice.levy == "water_fee":
+        as_of = date.fromisoformat(params["as_of"])
+        screen.check = water_guard.water_billing_check(
+            db(), g.municipality.id, params["year"], as_of
+        )
+    screen.preview, screen.title = plan.preview, kind.describe(params)
+    return planned
 
 
 @bp.route("/veranlagung", methods=["GET", "POST"])
 @staff_required()
 def assessment_run() -> str | Response | tuple[str, int]:
-    """Batch runs (Stapellauf) of the clerk's municipality: the annual dog-tax and waste-fee
-    assessments and the water billing; each is idempotent. A year that cannot be assessed and
-    a water billing before the reading deadline (unless confirmed) are refused, the latter
-    with what it would do: meters estimated, readings waiting for a clerk."""
+    """Start a run as a job (Job-Steuerung): choose the run and the year, see its preview
+    (what it will check; for the water billing the reading deadline, meters estimated and
+    readings waiting, which before the deadline needs the clerk's tick), then start it; the
+    job's page shows its progress. A wrong year, an unconfirmed early water billing or a
+    second run of the same kind are refused with the German reason, the choice kept."""
     form = ConfirmForm()
-    today = clock.today()
-    year_text = request.form.get("year") or str(today.year + 1)
-    levy = request.form.get("levy", "dog_tax")
-    confirm_early = request.form.get("confirm_early", "").lower() in ("1", "y", "on", "true", "ja")
-    check: water_guard.BillingCheck | None = None
+    screen = _Screen(_Choice.from_request())
     invalid = False
-
-    def start() -> str:
-        nonlocal check
-        if levy not in RUNS:
-            raise ValidationError("Bitte wählen Sie einen Lauf aus der Liste.")
-        year = run_guards.parse_year(year_text, today)
-        if levy == "water_fee":
-            check = water_guard.water_billing_check(db(), g.municipality.id, year, today)
-        return _run(db(), levy, year, confirm_early=confirm_early)
-
     if form.validate_on_submit():
-        started = carry_out(start, form=form)
-        if started.ok:
-            flash(started.result(), "success")
-            return redirect(url_for("backoffice.assessment_run"))
-        if isinstance(started.error, water_guard.EarlyBilling):  # valid: the screen asks to confirm
-            check = started.error.check
-        else:
-            invalid = True
+        starting = request.form.get("step") == "start"
+
+        def start() -> Job | None:
+            planned = _plan(screen)
+            if not starting:
+                return None
+            return control.start_planned(db(), g.municipality, *planned, actor=current_user.actor)
+
+        outcome = carry_out(start, form=form, handled=(water_guard.EarlyBilling,))
+        if outcome.ok and outcome.value is not None:
+            wake()
+            flash(f"Lauf gestartet: {outcome.value.title}.", "success")
+            return redirect(url_for("backoffice.job_page", job_id=outcome.value.id))
+        if isinstance(outcome.error, water_guard.EarlyBilling):  # valid: it asks to confirm
+            screen.check, screen.preview = outcome.error.check, None
+        elif outcome.error is not None:
+            screen.preview, invalid = None, True
     page = render_template(
         "backoffice/levies/assessment_run.html",
         form=form,
-        year=year_text,
-        levy=levy,
-        levies=RUNS,
-        check=check,
-        confirm_early=confirm_early,
+        screen=screen,
+        choice=screen.choice,
+        check=screen.check,
+        kinds=_kinds(),
         pending=len(notices.pending_documents(db(), current_user.municipality_id)),
     )
     return (page, 422) if invalid else page

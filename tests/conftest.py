@@ -117,6 +117,7 @@ def app(
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
+        "JOBS_WORKER": "external",  # tests drain jobs themselves: one shared connection
         **STRIPE_TEST_CONFIG,
     }
     if "localstripe" in request.fixturenames:

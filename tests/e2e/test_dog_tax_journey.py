@@ -345,7 +345,8 @@ def test_other_dog_tax_pages_are_accessible(
     expect(clerk.get_by_role("heading", level=1)).to_have_text("Personen suchen")
     for link, heading in [
         ("Prüfung", "Anträge zur Prüfung"),
-        ("Veranlagung", "Stapelläufe: Veranlagung und Abrechnung"),
+        ("Veranlagung", "Lauf starten: Veranlagung, Abrechnung, Bescheide"),
+        ("Läufe", "Läufe (Job-Steuerung)"),
         ("Kriterien", "Prüfkriterien"),
     ]:
         clerk.get_by_role("navigation", name="Sachbearbeitung").get_by_role(

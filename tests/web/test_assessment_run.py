@@ -1,6 +1,7 @@
-"""The back office's batch-run screen: bad input is a German form error, never a 500 nor
-another year; a water billing before the reading deadline shows what it would do and runs only
-when the clerk ticks the confirmation. The reading cards print the statute's deadline."""
+"""The back office's run screen: bad input is a German form error, never a 500 nor another
+year, at the preview and at the start; a water billing before the reading deadline shows what it
+would do and is previewed and started (as a job) only when the clerk ticks the confirmation. The
+reading cards print the statute's deadline."""
 
 import subprocess
 from datetime import date
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.identity.models import Role
 from core.kernel import clock
@@ -20,6 +21,7 @@ from core.notices.records import Notice
 from core.tenancy.statutes import Statute
 from tests.conftest import csrf_token, post_form, staff_login
 from tests.integration.test_water_flow import WATER, meter
+from tests.web.test_job_pages import drain_jobs, job_id_of
 
 PAGE = "/backoffice/veranlagung"
 
@@ -78,19 +80,21 @@ def claims_of(db: Session, m: Any) -> int:
         ("water_fee", "1999", "Für das Jahr 1999 ist kein Lauf möglich"),
     ],
 )
+@pytest.mark.parametrize("step", ["preview", "start"])
 def test_bad_runs_are_german_form_errors(
-    desk: Any, db: Session, levy: str, year: str, message: str
+    desk: Any, db: Session, levy: str, year: str, message: str, step: str
 ) -> None:
     client, m = desk
-    response = post_form(client, PAGE, {"levy": levy, "year": year})
+    response = post_form(client, PAGE, {"levy": levy, "year": year, "step": step})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Bitte prüfen Sie Ihre Angaben" in page and message in page
+    assert f'value="{year}"' in page  # the choice is kept
     assert claims_of(db, m) == 0  # nothing run, not even for another year
 
 
 def test_early_water_billing_lists_what_it_would_do_and_needs_the_tick(
-    desk: Any, db: Session
+    app: Flask, desk: Any, db: Session, session_factory: sessionmaker[Session]
 ) -> None:
     client, m = desk
     year = clock.today().year  # the period has not ended: its deadline is 15 January next year
@@ -102,9 +106,19 @@ def test_early_water_billing_lists_what_it_would_do_and_needs_the_tick(
     assert "W-WAIT" in page and "900 m³" in page  # the reading still waiting for a clerk
     assert 'name="confirm_early"' in page
     assert claims_of(db, m) == 0
-    done = post_form(client, PAGE, {"levy": "water_fee", "year": str(year), "confirm_early": "1"})
-    assert done.status_code == 302
-    assert "2 Zähler abgerechnet" in client.get(PAGE).get_data(as_text=True)
+    unticked = post_form(client, PAGE, {"levy": "water_fee", "year": str(year), "step": "start"})
+    assert unticked.status_code == 200 and 'name="confirm_early"' in unticked.get_data(as_text=True)
+    ticked = {"levy": "water_fee", "year": str(year), "confirm_early": "1"}
+    preview = post_form(client, PAGE, ticked)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "2 Zähler werden geprüft" in page
+    assert "Geschätzt würden 1 von 2 Zählern" in page  # the check stays in view
+    assert 'type="hidden" name="confirm_early" value="1"' in page and "Lauf starten" in page
+    assert claims_of(db, m) == 0  # a preview books nothing
+    job_id = job_id_of(post_form(client, PAGE, {**ticked, "step": "start"}))
+    drain_jobs(app, session_factory)
+    job_page = client.get(f"/backoffice/laeufe/{job_id}").get_data(as_text=True)
+    assert "2 Zähler abgerechnet" in job_page and "fertig" in job_page
     assert db.scalar(select(func.count(Notice.id)).where(Notice.municipality_id == m.id)) == 2
 
 
@@ -113,7 +127,12 @@ def test_last_years_billing_after_the_deadline_needs_no_tick(desk: Any) -> None:
     today = clock.today()
     if today <= date(today.year, 1, 15):
         pytest.skip("the previous period's reading deadline has not passed yet")
-    done = post_form(client, PAGE, {"levy": "water_fee", "year": str(today.year - 1)})
+    last_year = {"levy": "water_fee", "year": str(today.year - 1)}
+    preview = post_form(client, PAGE, last_year)
+    assert preview.status_code == 200 and 'name="confirm_early"' not in preview.get_data(
+        as_text=True
+    )
+    done = post_form(client, PAGE, {**last_year, "step": "start"})
     assert done.status_code == 302
 
 

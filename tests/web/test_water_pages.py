@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.identity.models import Role
 from core.kernel import clock
@@ -186,11 +186,12 @@ def test_clerk_records_a_meter_change(app: Flask, db: Session, make: Any, setup:
 
 
 def test_clerk_starts_the_water_billing_and_the_waste_run_from_the_back_office(
-    app: Flask, db: Session, make: Any, setup: Any
+    app: Flask, db: Session, make: Any, setup: Any, session_factory: sessionmaker[Session]
 ) -> None:
     from sqlalchemy import func, select
 
     from core.notices.records import Notice
+    from tests.web.test_job_pages import drain_jobs, job_id_of, start_from_screen
 
     m, w, _url = setup
     clerk = make.user(role=Role.CLERK, municipality=m)
@@ -199,11 +200,13 @@ def test_clerk_starts_the_water_billing_and_the_waste_run_from_the_back_office(
     year = clock.today().year - 1
     page = desk.get("/backoffice/veranlagung").get_data(as_text=True)
     assert "Wasser (Verbrauchsabrechnung des Jahres)" in page
-    done = post_form(desk, "/backoffice/veranlagung", {"levy": "water_fee", "year": str(year)})
-    assert done.status_code == 302
-    assert "1 Zähler abgerechnet" in desk.get("/backoffice/veranlagung").get_data(as_text=True)
+    water = start_from_screen(desk, "water_fee", str(year))
+    drain_jobs(app, session_factory)
+    job_page = desk.get(f"/backoffice/laeufe/{job_id_of(water)}").get_data(as_text=True)
+    assert "1 Zähler abgerechnet" in job_page
     assert db.scalar(select(func.count(Notice.id)).where(Notice.person_id == w.person_id)) == 1
-    post_form(desk, "/backoffice/veranlagung", {"levy": "waste_fee", "year": "2026"})
+    waste = start_from_screen(desk, "waste_fee", "2026")
+    drain_jobs(app, session_factory)
     assert "Abfallgebühren 2026: 0 Personen geprüft" in desk.get(
-        "/backoffice/veranlagung"
+        f"/backoffice/laeufe/{job_id_of(waste)}"
     ).get_data(as_text=True)  # nobody with bins here

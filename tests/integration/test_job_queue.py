@@ -31,6 +31,7 @@ from core.ledger.balances import trial_balance
 from core.ledger.models import Claim
 from core.notices.records import Notice
 from core.persons.models import Person
+from portal import config
 from portal.app import create_app
 from portal.jobs import wake
 from tests import factories, pg
@@ -298,3 +299,16 @@ def test_a_polling_worker_killed_mid_chunk_on_sqlite_books_nothing(
     _cli(url, tmp_path, "jobs", "work")
     _assert_booked_once(factory, municipality_id, job_id)
     engine.dispose()
+
+
+def test_jobs_worker_defaults_and_procrastinate_needs_postgresql(tmp_path: Path) -> None:
+    pg_url = "postgresql+psycopg://openkasse@db.internal/openkasse"
+    assert config.load(str(tmp_path), {"DATABASE_URL": pg_url})["JOBS_WORKER"] == "procrastinate"
+    sqlite = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    assert config.load(str(tmp_path), sqlite)["JOBS_WORKER"] == "in-process"
+    polling = {"DATABASE_URL": pg_url, "JOBS_WORKER": "external"}
+    assert config.load(str(tmp_path), polling)["JOBS_WORKER"] == "external"
+    with pytest.raises(RuntimeError, match="needs PostgreSQL"):
+        config.load(str(tmp_path), {**sqlite, "JOBS_WORKER": "procrastinate"})
+    with pytest.raises(RuntimeError, match="JOBS_WORKER must be"):
+        config.load(str(tmp_path), {**sqlite, "JOBS_WORKER": "celery"})

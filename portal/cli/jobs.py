@@ -99,10 +99,10 @@ def start_command(
 
 def _hand_over(factory: sessionmaker[Session], job_id: int) -> None:
     """With procrastinate: a token per pending chunk for the `jobs worker` processes."""
-    from core.jobs import queue
-
     if current_app.config["JOBS_WORKER"] != "procrastinate":
         return
+    from core.jobs import queue
+
     try:
         tokens = queue.defer_pending(current_app.config["DATABASE_URL"], factory, job_id)
     except Exception as error:  # committed already: the workers' sweep gives it tokens
@@ -112,7 +112,7 @@ def _hand_over(factory: sessionmaker[Session], job_id: int) -> None:
             err=True,
         )
         return
-    click.echo(f"{tokens} Abschnitte an die Job-Worker übergeben.", err=True)
+    click.echo(f"Abschnitte an die Job-Worker übergeben: {tokens}.", err=True)
 
 
 def _work(factory: object, job_id: int | None) -> int:

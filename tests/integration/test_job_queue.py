@@ -31,6 +31,7 @@ from core.ledger.balances import trial_balance
 from core.ledger.models import Claim
 from core.notices.records import Notice
 from core.persons.models import Person
+from core.tenancy.municipalities import Municipality
 from portal import config
 from portal.app import create_app
 from portal.jobs import wake
@@ -234,11 +235,21 @@ def test_a_job_is_done_by_a_procrastinate_worker(
     worker = _spawn(url, tmp_path, "worker", "jobs", "worker", "--concurrency", "2")
     try:
         _wait("the job", lambda: _job_state(factory, job_id) is JobState.DONE, worker)
+        _assert_booked_once(factory, municipality_id, job_id)
+        assert _tokens(engine) == [("succeeded", 1)] * 3  # one attempt each
+
+        # the command line hands a job over too (a second run: one chunk, books nothing)
+        with factory() as session:
+            slug = session.get_one(Municipality, municipality_id).slug
+        started = _cli(url, tmp_path, "jobs", "start", "dog_tax", "--municipality", slug,
+                       "--year", "2026", "--as-of", "2026-01-10")  # fmt: skip
+        assert "Abschnitte an die Job-Worker übergeben: 1." in started
+        again = job_id + 1
+        _wait("the second job", lambda: _job_state(factory, again) is JobState.DONE, worker)
     finally:
         _stop(worker)
     assert worker.returncode == 0, (tmp_path / "worker.log").read_text()
     _assert_booked_once(factory, municipality_id, job_id)
-    assert _tokens(engine) == [("succeeded", 1)] * 3  # one attempt each
 
 
 @pytest.mark.postgres

@@ -43,7 +43,9 @@ ENV_KEYS = (
     "ACCOUNT_MAIL_LIMIT_PER_RECIPIENT",  # e.g. "3 per hour" (account e-mails to one address)
     "ACCOUNT_MAIL_LIMIT_PER_ADDRESS",  # e.g. "20 per hour" (such requests from one client)
     "DATABASE_BUSY_TIMEOUT_MS",  # how long a request waits for SQLite's write lock
-    "JOBS_WORKER",  # "in-process" (SQLite default) or "external" (openkasse jobs work)
+    # "in-process" (SQLite default), "procrastinate" (PostgreSQL default: openkasse jobs worker)
+    # or "external" (plain polling workers: openkasse jobs work --forever)
+    "JOBS_WORKER",
 )
 INTEGER_KEYS = (
     "PORTAL_IDLE_MINUTES",
@@ -53,6 +55,8 @@ INTEGER_KEYS = (
     "TRUSTED_PROXY_COUNT",
     "DATABASE_BUSY_TIMEOUT_MS",
 )
+
+JOBS_WORKERS = ("in-process", "procrastinate", "external")
 
 # The demo and the tests talk to localstripe on loopback (make run starts it); production sets
 # real keys and leaves STRIPE_API_BASE empty (Stripe's own API and Stripe.js from js.stripe.com).
@@ -125,11 +129,14 @@ def load(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[st
         f"{api_base}/js.stripe.com/v3/" if api_base else "https://js.stripe.com/v3/",
     )
     # Jobs (core.jobs): the embedded SQLite default does them in a thread of the web process,
-    # so `make run` needs nothing else; on PostgreSQL job workers run beside the web workers.
+    # so `make run` needs nothing else; on PostgreSQL job workers run beside the web workers,
+    # woken by procrastinate (core.jobs.queue), or polling the chunk table ("external").
     in_process = str(config["DATABASE_URL"]).startswith("sqlite")
-    config.setdefault("JOBS_WORKER", "in-process" if in_process else "external")
-    if config["JOBS_WORKER"] not in ("in-process", "external"):
-        raise RuntimeError('JOBS_WORKER must be "in-process" or "external".')
+    config.setdefault("JOBS_WORKER", "in-process" if in_process else "procrastinate")
+    if config["JOBS_WORKER"] not in JOBS_WORKERS:
+        raise RuntimeError('JOBS_WORKER must be "in-process", "procrastinate" or "external".')
+    if config["JOBS_WORKER"] == "procrastinate" and in_process:
+        raise RuntimeError('JOBS_WORKER "procrastinate" needs PostgreSQL (DATABASE_URL).')
     if config["OPENKASSE_ENV"] == "production":
         if config["SECRET_KEY"] in (DEV_SECRET_KEY, "") or len(config["SECRET_KEY"]) < 32:
             raise RuntimeError(

@@ -1,10 +1,12 @@
 """The web process's side of the job engine (core.jobs): what a worker needs from the
-configuration, and the in-process worker of the embedded SQLite default.
+configuration, and who is told after a commit that made chunks pending (:func:`wake`).
 
-With ``JOBS_WORKER = "in-process"`` (SQLite) starting or resuming a job wakes a thread of this
-process that does the pending chunks and ends when none is left; a web process that stops
-mid-chunk loses only that chunk's uncommitted work, which the next wake-up does again. With
-``"external"`` (PostgreSQL) `openkasse jobs work` processes on any machine do them.
+- ``JOBS_WORKER = "in-process"`` (SQLite default): a thread of this process does the pending
+  chunks and ends when none is left; a web process that stops mid-chunk loses only that
+  chunk's uncommitted work, which the next wake-up does again.
+- ``"procrastinate"`` (PostgreSQL default): one procrastinate token per pending chunk
+  (core.jobs.queue); `openkasse jobs worker` processes on any machine do them.
+- ``"external"``: nothing is told; `openkasse jobs work --forever` processes poll the chunks.
 """
 
 from __future__ import annotations
@@ -33,10 +35,14 @@ def environment() -> dict[str, Any]:
 _LOCK = threading.Lock()
 
 
-def wake(app: Flask | None = None) -> bool:
-    """After a commit that made chunks pending: let the in-process worker do them. False when
-    job workers run elsewhere (``JOBS_WORKER = "external"``). Call it in an app context."""
+def wake(app: Flask | None = None, job_id: int | None = None) -> bool:
+    """After a commit that made chunks pending (of ``job_id``, or of any running job): let the
+    in-process worker do them, or defer their procrastinate tokens. False when polling workers
+    find them themselves (``JOBS_WORKER = "external"``). Call it in an app context."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["JOBS_WORKER"] == "procrastinate":
+        defer(app, job_id)
+        return True
     if app.config["JOBS_WORKER"] != "in-process":
         return False
     with _LOCK:
@@ -51,6 +57,19 @@ def wake(app: Flask | None = None) -> bool:
         app.extensions[THREAD] = thread
         thread.start()
     return True
+
+
+def defer(app: Flask, job_id: int | None) -> int:
+    """Procrastinate tokens for the pending chunks (idempotent: one waiting token per chunk);
+    the number deferred now. A failure here loses nothing: the workers' sweep gives tokens
+    to a running job that has none within a minute."""
+    from core.jobs import queue  # procrastinate only where it is used (not for SQLite)
+
+    try:
+        return queue.defer_pending(app.config["DATABASE_URL"], app.extensions[EXTENSION], job_id)
+    except Exception:
+        log.exception("job tokens not deferred (job %s); the job workers' sweep will", job_id)
+        return 0
 
 
 def _drain(app: Flask, env: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
-"""`openkasse jobs …`: start, watch, cancel and resume jobs (Job-Steuerung), and `jobs work`,
-the job worker that any number of machines run beside the web workers (PostgreSQL)."""
+"""`openkasse jobs …`: start, watch, cancel and resume jobs (Job-Steuerung), and the job
+workers that any number of machines run beside the web workers (PostgreSQL): `jobs worker`,
+woken by procrastinate (core.jobs.queue), or `jobs work`, which polls the chunk table."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import time
 from typing import TYPE_CHECKING
 
 import click
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal.cli import context
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
     from core.jobs.control import Progress
     from core.jobs.models import Job
@@ -91,6 +93,26 @@ def start_command(
     if wait:
         _work(factory, job.id)
         _show(factory, job.id)
+    else:
+        _hand_over(factory, job.id)
+
+
+def _hand_over(factory: sessionmaker[Session], job_id: int) -> None:
+    """With procrastinate: a token per pending chunk for the `jobs worker` processes."""
+    if current_app.config["JOBS_WORKER"] != "procrastinate":
+        return
+    from core.jobs import queue
+
+    try:
+        tokens = queue.defer_pending(current_app.config["DATABASE_URL"], factory, job_id)
+    except Exception as error:  # committed already: the workers' sweep gives it tokens
+        click.echo(
+            f"Warnung: Job {job_id} wurde nicht an die Job-Worker übergeben ({error}); "
+            "ihr Abgleich holt das innerhalb einer Minute nach.",
+            err=True,
+        )
+        return
+    click.echo(f"Abschnitte an die Job-Worker übergeben: {tokens}.", err=True)
 
 
 def _work(factory: object, job_id: int | None) -> int:
@@ -159,6 +181,36 @@ def work_command(job_id: int | None, forever: bool, poll: float) -> None:
         time.sleep(poll)
 
 
+@jobs_group.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Abschnitte gleichzeitig (Threads); für mehr Kerne lieber mehr Worker-Prozesse.",
+)
+@with_appcontext
+def worker_command(concurrency: int) -> None:
+    """Job-Worker (PostgreSQL, procrastinate): erledigt die Abschnitte, die Start und
+    Fortsetzen übergeben, bis SIGTERM (der Abschnitt in Arbeit wird fertig). Beliebig viele,
+    auf beliebig vielen Rechnern mit derselben Datenbank."""
+    import logging
+
+    import core.job_kinds  # noqa: F401
+    from core.jobs import queue
+    from portal.jobs import environment
+
+    url = current_app.config["DATABASE_URL"]
+    if not url.startswith("postgresql"):
+        raise click.ClickException(
+            "Der Job-Worker braucht PostgreSQL (DATABASE_URL); mit SQLite erledigt die "
+            "Web-Anwendung die Läufe selbst, oder `openkasse jobs work`."
+        )
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    queue.run_worker(url, context.session_factory(), environment(), concurrency=concurrency)
+
+
 @jobs_group.command("list")
 @click.option("--municipality", "slug", help="Nur diese Kommune (Kurzname).")
 @with_appcontext
@@ -201,6 +253,8 @@ def _steer(job_id: int, action: str) -> None:
             raise click.ClickException(error.message) from None
         session.commit()
         _print_state(session, job)
+    if action == "resume":
+        _hand_over(context.session_factory(), job_id)
 
 
 def _print_state(session: Session, job: Job) -> None:

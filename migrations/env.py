@@ -46,12 +46,19 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+    """Procrastinate's tables and types (PostgreSQL, applied by `openkasse db upgrade`) are its
+    own: autogenerate must never propose to drop them."""
+    return not (name or "").startswith("procrastinate")
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

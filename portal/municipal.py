@@ -12,8 +12,7 @@ from flask import Blueprint, Response, abort, g, render_template
 from flask_login import current_user
 
 from core.kernel.errors import NotFound
-from core.tenancy import municipalities as tenancy
-from portal.database import db
+from portal.identity import sessions
 
 bp = Blueprint("portal", __name__, url_prefix="/<muni>")
 
@@ -22,7 +21,7 @@ bp = Blueprint("portal", __name__, url_prefix="/<muni>")
 def _load_municipality(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("muni", "")
     try:
-        g.municipality = tenancy.get_by_slug(db(), slug)
+        g.municipality = sessions.municipality_for_request(slug)
     except NotFound:
         abort(404)
 

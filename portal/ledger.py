@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import g, render_template
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from core.kernel import clock
 from core.ledger.balances import credit_balance
@@ -17,11 +18,29 @@ from portal.identity.auth import citizen_required
 from portal.municipal import bp
 
 
+# The page shows the address on the day: loaded with the person, not by a second statement.
+_PERSON_WITH_ADDRESSES = (
+    select(persons.Person)
+    .where(
+        persons.Person.municipality_id == bindparam("municipality_id"),
+        persons.Person.user_id == bindparam("user_id"),
+    )
+    .options(joinedload(persons.Person.addresses))
+)
+
+
 @bp.get("/konto")
 @citizen_required
 def account() -> str:
     session = db()
-    person = persons.person_for_user(session, g.municipality.id, current_user.id)
+    person = (
+        session.scalars(
+            _PERSON_WITH_ADDRESSES,
+            {"municipality_id": g.municipality.id, "user_id": current_user.id},
+        )
+        .unique()
+        .first()
+    )
     views = claims_of(session, person) if person else []
     open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
     paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]

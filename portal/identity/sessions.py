@@ -19,7 +19,7 @@ from hashlib import sha512
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.identity import models as identity
 from core.identity.models import Role, UserAccount
@@ -127,20 +127,11 @@ def municipality_for_request(slug: str) -> Municipality:
     session names (if any), so that the user loader finds it in the session's identity map:
     one round trip instead of two. Only a load: :func:`load_user` still checks the account
     (active, session version, idle and absolute time) as on every request."""
-    wanted = Municipality.slug == slug
     account_id = str(session.get("_user_id", "")).partition(".")[0]
     if not account_id.isdigit() or int(account_id) > MAX_ID:
-        found = db().scalars(select(Municipality).where(wanted)).first()
+        found = db().scalars(_MUNICIPALITY, {"slug": slug}).first()
     else:
-        row = (
-            db()
-            .execute(
-                select(Municipality, UserAccount)
-                .outerjoin(UserAccount, UserAccount.id == int(account_id))
-                .where(wanted)
-            )
-            .first()
-        )
+        row = db().execute(_MUNICIPALITY_AND_ACCOUNT, {"slug": slug, "id": int(account_id)}).first()
         found = None if row is None else row[0]
         if row is not None:
             g.user_account = row[1]  # a strong reference: see load_user
@@ -149,6 +140,13 @@ def municipality_for_request(slug: str) -> Municipality:
     return found
 
 
+# Built once (every portal request asks): building a statement costs more than running it.
+_MUNICIPALITY = select(Municipality).where(Municipality.slug == bindparam("slug"))
+_MUNICIPALITY_AND_ACCOUNT = (
+    select(Municipality, UserAccount)
+    .outerjoin(UserAccount, UserAccount.id == bindparam("id"))
+    .where(Municipality.slug == bindparam("slug"))
+)
 MAX_ID = 2**31 - 1  # an INTEGER column: a larger id in a forged cookie would be a DataError
 
 

@@ -201,7 +201,8 @@ class Load:
     seconds: float
     failures: int
     client_cpu: float  # seconds of CPU the client processes used
-    server_cpu: float  # seconds of CPU of the gunicorn workers and their PostgreSQL backends
+    server_cpu: float  # seconds of CPU of the gunicorn workers
+    database_cpu: float  # seconds of CPU of their PostgreSQL backends
 
     def line(self, name: str) -> str:
         ms = sorted(x * 1000 for x in self.latencies)
@@ -210,7 +211,8 @@ class Load:
         return (
             f"{name}: {self.rate:,.0f} requests/s, p50 {statistics.median(ms):.1f} ms, "
             f"p95 {p95:.1f} ms ({len(ms)} requests, {self.failures} failed); CPU per request: "
-            f"server {1000 * self.server_cpu / n:.2f} ms, client {1000 * self.client_cpu / n:.2f} ms"
+            f"gunicorn {1000 * self.server_cpu / n:.2f} ms, PostgreSQL "
+            f"{1000 * self.database_cpu / n:.2f} ms, client {1000 * self.client_cpu / n:.2f} ms"
         )
 
     @property
@@ -300,11 +302,16 @@ def _backends(url: str) -> list[int]:
 
 
 def load(
-    address: str, path: str, cookie: str, clients: int, requests: int, server: list[int]
+    address: str,
+    path: str,
+    cookie: str,
+    clients: int,
+    requests: int,
+    server: tuple[list[int], list[int]] = ([], []),
 ) -> Load:
     """``clients`` keep-alive connections in two client processes (the GIL of one would cap the
     load), ``requests`` GETs of ``path`` each; a response other than 200 counts as failed and
-    is not timed. ``server``: the processes whose CPU counts as the server's."""
+    is not timed. ``server``: the processes of gunicorn's workers and of the database."""
     context = multiprocessing.get_context("fork")
     ready, out, go = context.Queue(), context.Queue(), context.Event()
     shares = [
@@ -322,12 +329,12 @@ def load(
         process.start()
     for _ in processes:
         ready.get(timeout=60)
-    server_cpu = _cpu_seconds(server)
+    cpu = [_cpu_seconds(pids) for pids in server]
     began = time.perf_counter()
     go.set()
     results = [out.get(timeout=600) for _ in processes]
     seconds = time.perf_counter() - began
-    server_cpu = _cpu_seconds(server) - server_cpu
+    cpu = [_cpu_seconds(pids) - before for pids, before in zip(server, cpu, strict=True)]
     for process in processes:
         process.join()
     return Load(
@@ -335,7 +342,7 @@ def load(
         seconds,
         sum(r[1] for r in results),
         sum(r[2] for r in results),
-        server_cpu,
+        *cpu,
     )
 
 
@@ -345,14 +352,14 @@ def bench_web(url: str, clients: int = 50, requests: int = 40) -> None:
     citizen_with_items(url)
     with gunicorn(url, FLASK_APP_WITH_HELLO, workers, threads) as (address, master):
         cookie = log_in(address)
-        load(address, f"/{SLUG}/konto", cookie, 10, 10, [])  # warm-up: every worker's first
-        load(address, HELLO_PATH, cookie, 10, 10, [])
-        server = _children(master) + _backends(url)
+        load(address, f"/{SLUG}/konto", cookie, 10, 10)  # warm-up: every worker's first
+        load(address, HELLO_PATH, cookie, 10, 10)
+        server = (_children(master), _backends(url))
         account = load(address, f"/{SLUG}/konto", cookie, clients, requests, server)
         anchor = load(address, HELLO_PATH, cookie, clients, requests * 4, server)
     with gunicorn(url, "tests.benchmarks.web:hello", workers, threads) as (address, master):
-        load(address, "/", "", 10, 10, [])
-        bare = load(address, "/", "", clients, requests * 4, _children(master))
+        load(address, "/", "", 10, 10)
+        bare = load(address, "/", "", clients, requests * 4, (_children(master), []))
     setting = f"{workers} workers × {threads} threads, {clients} clients in 2 processes"
     print(f"web/{backend} ({setting}, {os.cpu_count()} cores):")
     print("  " + account.line(f"account page, {ITEMS} items"))

@@ -19,13 +19,10 @@ from hashlib import sha512
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import bindparam, select
 
 from core.identity import models as identity
 from core.identity.models import Role, UserAccount
 from core.kernel import clock
-from core.kernel.errors import NotFound
-from core.tenancy.municipalities import Municipality
 from portal.database import db
 
 LOGGED_IN_AT = "_ok_login_at"
@@ -102,7 +99,7 @@ def load_user(user_id: str) -> LoginUser | None:
     account_id, _, version = user_id.partition(".")
     if not (account_id.isdigit() and version.isdigit()):
         return None  # a session from before session versions: log in again
-    # Usually already in the identity map (municipality_for_request); held on g, so that
+    # Usually already in the identity map (portal.municipal loads it); held on g, so that
     # later lookups of the account in this request (db().get) need no statement either:
     # the identity map holds its objects only weakly.
     account = g.user_account = db().get(UserAccount, int(account_id))
@@ -120,34 +117,6 @@ def load_user(user_id: str) -> LoginUser | None:
     if now - seen_at >= SEEN_RESOLUTION_SECONDS:
         session[SEEN_AT] = now
     return LoginUser(account)
-
-
-def municipality_for_request(slug: str) -> Municipality:
-    """The municipality of a ``/<muni>/`` request and, in the same statement, the account the
-    session names (if any), so that the user loader finds it in the session's identity map:
-    one round trip instead of two. Only a load: :func:`load_user` still checks the account
-    (active, session version, idle and absolute time) as on every request."""
-    account_id = str(session.get("_user_id", "")).partition(".")[0]
-    if not account_id.isdigit() or int(account_id) > MAX_ID:
-        found = db().scalars(_MUNICIPALITY, {"slug": slug}).first()
-    else:
-        row = db().execute(_MUNICIPALITY_AND_ACCOUNT, {"slug": slug, "id": int(account_id)}).first()
-        found = None if row is None else row[0]
-        if row is not None:
-            g.user_account = row[1]  # a strong reference: see load_user
-    if found is None:
-        raise NotFound("Diese Kommune ist hier nicht bekannt.")
-    return found
-
-
-# Built once (every portal request asks): building a statement costs more than running it.
-_MUNICIPALITY = select(Municipality).where(Municipality.slug == bindparam("slug"))
-_MUNICIPALITY_AND_ACCOUNT = (
-    select(Municipality, UserAccount)
-    .outerjoin(UserAccount, UserAccount.id == bindparam("id"))
-    .where(Municipality.slug == bindparam("slug"))
-)
-MAX_ID = 2**31 - 1  # an INTEGER column: a larger id in a forged cookie would be a DataError
 
 
 def session_identifier() -> str:

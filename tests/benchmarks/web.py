@@ -1,17 +1,13 @@
 """The portal under load (issue 12): ``openkasse serve`` (gunicorn) on loopback, 50 concurrent
 clients, a logged-in citizen's account page with 40 items (30 open, 10 paid), and as the anchor
 a "hello" page: a Flask view of the same app on the same server in the same run, requested with
-the same session cookie (same hooks, session handling and headers). p50/p95, requests/s, CPU per
-request (server: gunicorn workers plus their PostgreSQL backends; client) of both, and the
-throughput ratio; a bare WSGI "hello" on the same gunicorn settings is printed as well (what
-gunicorn and the client cost alone). Never a timed assertion: prints figures only.
+the same session cookie. p50/p95, requests/s and CPU per request (gunicorn, PostgreSQL, client)
+of both, the ratio, and a bare WSGI "hello" (gunicorn and client alone). Prints figures only.
 
 ``python -m tests.benchmarks.web [--clients N] [--requests N]`` runs on PostgreSQL when the
 server binaries are there (tests/pg.py), else on SQLite; ``python -m tests.benchmarks.run
---only web [--postgres]`` runs it from the benchmark suite. The clients (threads on keep-alive
-connections of http.client, in two processes of their own so that one GIL does not cap the
-load) share the machine's cores with the server: their CPU is printed to show they are not the
-bottleneck.
+--only web [--postgres]`` from the suite. The clients (http.client keep-alive connections in
+two processes: one GIL would cap the load) share the cores with the server; their CPU is printed.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ import argparse
 import http.client
 import multiprocessing
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -57,11 +54,13 @@ HELLO_BODY = b"Hallo"
 HELLO_PATH = "/bench-hallo"
 FLASK_APP_WITH_HELLO = "tests.benchmarks.web:portal_with_hello()"
 CLIENT_PROCESSES = 2
+# Clients without pause measure throughput, their latency is then queueing (50 clients at X/s
+# wait 50/X s); users who pause before each request as locust's do measure a page's latency.
+THINK = (0.5, 1.5)
 
 
 def hello(environ: Any, start_response: Any) -> list[bytes]:
-    """The least a WSGI app can do, served by the same gunicorn settings (the earlier anchor,
-    still printed: what gunicorn and the client cost by themselves)."""
+    """The least a WSGI app can do (the earlier anchor): what gunicorn and the client cost."""
     start_response(
         "200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(HELLO_BODY)))]
     )
@@ -117,8 +116,7 @@ def citizen_with_items(url: str) -> None:
 def gunicorn(
     database_url: str, app_uri: str, workers: int, threads: int
 ) -> Iterator[tuple[str, int]]:
-    """gunicorn as ``openkasse serve`` configures it, serving ``app_uri``; yields host:port and
-    the process id of its master (the workers are its children)."""
+    """gunicorn as ``openkasse serve`` configures it, serving ``app_uri``; host:port, master pid."""
     address = f"{HOST}:{free_port()}"
     code = (
         "from portal import serving; serving.gunicorn_application("
@@ -144,15 +142,11 @@ def gunicorn(
 def _wait_for(address: str, process: subprocess.Popen[bytes]) -> None:
     host, port = address.split(":")
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("gunicorn ended before it served")
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             connection = http.client.HTTPConnection(host, int(port), timeout=5)
             connection.request("GET", "/")
-            connection.getresponse().read()
-            connection.close()
-            return
+            return connection.getresponse().close()
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer on {address} within 60 s")
@@ -221,10 +215,19 @@ class Load:
 
 
 def _client_process(
-    address: str, path: str, cookie: str, threads: int, requests: int, ready: Any, go: Any, out: Any
+    address: str,
+    path: str,
+    cookie: str,
+    threads: int,
+    requests: int,
+    think: tuple[float, float],
+    ready: Any,
+    go: Any,
+    out: Any,
 ) -> None:
     """One client process: ``threads`` threads, each on its own keep-alive connection, GET
-    ``path`` ``requests`` times; puts (latencies, failures, CPU seconds) on ``out``."""
+    ``path`` ``requests`` times, pausing a random time in ``think`` (seconds) before each
+    request; puts (latencies, failures, CPU seconds) on ``out``."""
     host, port = address.split(":")
     headers = {"Cookie": cookie} if cookie else {}
     latencies: list[float] = []
@@ -236,6 +239,8 @@ def _client_process(
         bad = 0
         go.wait()
         for _ in range(requests):
+            if think[1]:
+                time.sleep(random.uniform(*think))  # noqa: S311 - a pause, not a secret
             began = time.perf_counter()
             connection.request("GET", path, headers=headers)
             response = connection.getresponse()
@@ -263,27 +268,23 @@ def _client_process(
     out.put((latencies, failures[0], time.process_time() - cpu))
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (none: the process is gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of the live processes ``pids`` (all their threads), from /proc."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of the live processes ``pids`` (all their threads)."""
+    ticks = sum(int(f[11]) + int(f[12]) for f in map(_stat, pids) if f)  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return found
+    procs = [p.name for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [int(p) for p in procs if (f := _stat(p)) and f[1] == str(pid)]
 
 
 def _backends(url: str) -> list[int]:
@@ -308,19 +309,19 @@ def load(
     clients: int,
     requests: int,
     server: tuple[list[int], list[int]] = ([], []),
+    think: tuple[float, float] = (0, 0),
 ) -> Load:
-    """``clients`` keep-alive connections in two client processes (the GIL of one would cap the
-    load), ``requests`` GETs of ``path`` each; a response other than 200 counts as failed and
-    is not timed. ``server``: the processes of gunicorn's workers and of the database."""
+    """``clients`` keep-alive connections in two processes, ``requests`` GETs of ``path`` each
+    (not 200: failed, not timed); ``server``: gunicorn's workers and the database's processes;
+    ``think``: the range of each client's pause before a request (none: as fast as it goes)."""
     context = multiprocessing.get_context("fork")
     ready, out, go = context.Queue(), context.Queue(), context.Event()
-    shares = [
-        clients // CLIENT_PROCESSES + (i < clients % CLIENT_PROCESSES)
-        for i in range(CLIENT_PROCESSES)
-    ]
+    k = CLIENT_PROCESSES
+    shares = [clients // k + (i < clients % k) for i in range(k)]
     processes = [
         context.Process(
-            target=_client_process, args=(address, path, cookie, n, requests, ready, go, out)
+            target=_client_process,
+            args=(address, path, cookie, n, requests, think, ready, go, out),
         )
         for n in shares
         if n
@@ -357,12 +358,15 @@ def bench_web(url: str, clients: int = 50, requests: int = 40) -> None:
         server = (_children(master), _backends(url))
         account = load(address, f"/{SLUG}/konto", cookie, clients, requests, server)
         anchor = load(address, HELLO_PATH, cookie, clients, requests * 4, server)
+        paced = load(address, f"/{SLUG}/konto", cookie, clients, 10, server, THINK)
     with gunicorn(url, "tests.benchmarks.web:hello", workers, threads) as (address, master):
         load(address, "/", "", 10, 10)
         bare = load(address, "/", "", clients, requests * 4, (_children(master), []))
     setting = f"{workers} workers × {threads} threads, {clients} clients in 2 processes"
     print(f"web/{backend} ({setting}, {os.cpu_count()} cores):")
-    print("  " + account.line(f"account page, {ITEMS} items"))
+    print("  " + account.line(f"account page, {ITEMS} items, clients without pause"))
+    pause = f"account page, {clients} users pausing {THINK[0]}–{THINK[1]} s before each request"
+    print("  " + paced.line(pause))
     print("  " + anchor.line('"hello" page, a Flask view of the same app (anchor)'))
     print("  " + bare.line('"hello" as a bare WSGI callable on the same gunicorn settings'))
     print(

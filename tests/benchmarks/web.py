@@ -141,7 +141,7 @@ def gunicorn(
 
 def _wait_for(address: str, process: subprocess.Popen[bytes]) -> None:
     host, port = address.split(":")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # five workers importing the app on a busy machine
     while time.monotonic() < deadline and process.poll() is None:
         try:
             connection = http.client.HTTPConnection(host, int(port), timeout=5)
@@ -149,7 +149,7 @@ def _wait_for(address: str, process: subprocess.Popen[bytes]) -> None:
             return connection.getresponse().close()
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer on {address} within 60 s")
+    raise RuntimeError(f"gunicorn did not answer on {address} within 300 s")
 
 
 def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> None:

@@ -5,7 +5,6 @@ Kassenzeichen names. Read-only."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -19,30 +18,28 @@ from core.ledger.models import Claim, JournalEntry, Payment, TaxAccount
 from core.persons.models import Person
 
 
-@dataclass(frozen=True)
 class ClaimView:
-    claim: Claim
-    balance: ClaimBalance
+    """A claim with its balance. Plain attributes, computed once: an account page reads each
+    of them several times per item (a property would run every time)."""
 
-    @property
-    def open_cents(self) -> int:
-        return self.balance.open_cents
+    __slots__ = (
+        "assessed_cents",
+        "balance",
+        "cancelled",
+        "claim",
+        "label",
+        "open_cents",
+        "paid_cents",
+    )
 
-    @property
-    def assessed_cents(self) -> int:
-        return self.balance.assessed_cents
-
-    @property
-    def paid_cents(self) -> int:
-        return self.balance.paid_cents
-
-    @property
-    def cancelled(self) -> bool:
-        return self.claim.cancelled_by_entry_id is not None
-
-    @property
-    def label(self) -> str:
-        return KINDS[self.claim.kind].label
+    def __init__(self, claim: Claim, balance: ClaimBalance) -> None:
+        self.claim = claim
+        self.balance = balance
+        self.open_cents = balance.open_cents
+        self.assessed_cents = balance.assessed_cents
+        self.paid_cents = balance.paid_cents
+        self.cancelled = claim.cancelled_by_entry_id is not None
+        self.label = KINDS[claim.kind].label
 
 
 def _claims_with_balances() -> Any:

@@ -99,7 +99,10 @@ def load_user(user_id: str) -> LoginUser | None:
     account_id, _, version = user_id.partition(".")
     if not (account_id.isdigit() and version.isdigit()):
         return None  # a session from before session versions: log in again
-    account = db().get(UserAccount, int(account_id))
+    # Usually already in the identity map (portal.municipal loads it); held on g, so that
+    # later lookups of the account in this request (db().get) need no statement either:
+    # the identity map holds its objects only weakly.
+    account = g.user_account = db().get(UserAccount, int(account_id))
     if account is None or not account.is_active or account.session_version != int(version):
         return None
     idle, lifetime = limits_for(account.role)

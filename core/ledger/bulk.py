@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, case, func, insert, select
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
-from core.ledger.accounts import system_account
+from core.ledger.accounts import Payer, system_account
 from core.ledger.credit import apply_credit
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import AccountKind, Claim, EntryKind, JournalEntry, LedgerAccount, Posting
@@ -34,7 +35,7 @@ from core.tenancy.municipalities import Municipality, reserve_ids
 class NewClaim:
     """One claim to book, with what :func:`core.ledger.claims.post_claim` takes for it."""
 
-    person: Person
+    person: Payer  # a Person, or a run's plain copy of one
     kind: ClaimKind
     amount_cents: int
     due_date: date
@@ -87,7 +88,7 @@ def post_claims(
     )
     _insert(session, AuditEvent, _audit_rows(claims, claim_ids, municipality, actor, now))
     for person_id in with_credit(session, persons):
-        apply_credit(session, persons[person_id], as_of=as_of, actor=actor)
+        apply_credit(session, session.get_one(Person, person_id), as_of=as_of, actor=actor)
     return claim_ids
 
 
@@ -166,31 +167,38 @@ def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]
     if compiled.insert_prefetch or set(compiled.binds) != set(keys):
         raise LedgerError(f"Bulk insert into {table.name} must name every column it fills.")
     order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
-    values = [list(map(row.__getitem__, order)) for row in rows]
-    for position, key in enumerate(order):
-        convert = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-        if convert is not None:
-            _convert_column(values, position, convert)
+    values: list[tuple[Any, ...]] = list(map(itemgetter(*order), rows))
+    if len(order) == 1:
+        values = [(value,) for value in values]
+    converters = [
+        (position, convert)
+        for position, key in enumerate(order)
+        if (convert := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    if converters:  # column by column: transposed, converted, transposed back (zip is C)
+        columns: list[Sequence[Any]] = list(zip(*values, strict=True))
+        for position, convert in converters:
+            columns[position] = _converted(columns[position], convert)
+        values = list(zip(*columns, strict=True))
     params: list[Any] = (
-        [tuple(v) for v in values]
-        if compiled.positional
-        else [dict(zip(order, v, strict=True)) for v in values]
+        values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values]
     )
     connection.exec_driver_sql(compiled.string, params)
 
 
-def _convert_column(values: list[list[Any]], position: int, convert: Callable[[Any], Any]) -> None:
-    """Convert one column in place; a value repeated in the column (the chunk's instant, its
-    dates, an enum) is converted once, as the processors are pure."""
+def _converted(column: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
+    """One column converted; a value repeated in the column (the chunk's instant, its dates,
+    an enum) is converted once, as the processors are pure."""
     done: dict[Any, Any] = {}
-    for row in values:
-        value = row[position]
+    result = []
+    for value in column:
         try:
-            row[position] = done[value]
+            result.append(done[value])
         except KeyError:
-            row[position] = done[value] = convert(value)
+            result.append(done.setdefault(value, convert(value)))
         except TypeError:  # unhashable (a JSON document)
-            row[position] = convert(value)
+            result.append(convert(value))
+    return result
 
 
 def _audit_rows(
@@ -221,7 +229,7 @@ def _audit_rows(
     ]
 
 
-def receivable_accounts(session: Session, persons: Sequence[Person]) -> dict[int, int]:
+def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int, int]:
     """The receivable account id per person; the Personenkonto (receivable and credit) of a
     person who has none yet is opened as :func:`core.ledger.accounts.person_accounts` opens it,
     for all of them in one INSERT."""

@@ -23,7 +23,7 @@ from core.ledger.accounts import TaxAccountRef, open_tax_account, open_tax_accou
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking
-from core.levies.cases import Case
+from core.levies.cases import Case, gc_paused
 from core.levies.prenotification import with_direct_debit
 from core.levies.schedule import Schedule, balances_of, schedule, settle
 from core.notices.records import Notice, issue_notices, new_notice
@@ -194,6 +194,16 @@ def issue_chunk(
 ) -> list[Notice | None]:
     """Issue the notices of a chunk's plans (None: no notice), in their order: tax accounts and
     notice numbers reserved as one block each, first assessments written in bulk."""
+    with gc_paused():
+        return _issue_chunk(session, how, plans, accounts)
+
+
+def _issue_chunk(
+    session: Session,
+    how: Issuing,
+    plans: Sequence[Plan[Any] | None],
+    accounts: dict[int, TaxAccountRef],
+) -> list[Notice | None]:
     issuing = [p for p in plans if p is not None]
     if not issuing:
         return [None for _ in plans]
@@ -209,13 +219,14 @@ def issue_chunk(
     one_by_one.update(bulk.with_credit(session, person_ids))
     notices: list[Notice | None] = []
     drafts: list[tuple[int, Plan[Any], dict[str, Any]]] = []
+    unbooked: dict[tuple[booking.Target, ...], Schedule] = {}  # many cases share their targets
     for plan_ in plans:
         if plan_ is None:
             notices.append(None)
         elif plan_.booked_before or plan_.case.person.id in one_by_one:
             notices.append(issue(session, how, plan_, accounts, next(numbers)))
         else:
-            row = _draft(how, plan_, accounts[plan_.case.person.id], next(numbers))
+            row = _draft(how, plan_, accounts[plan_.case.person.id], next(numbers), unbooked)
             drafts.append((len(notices), plan_, row))
             notices.append(None)  # the notice written in bulk below
     for (at, _plan, _row), notice in zip(drafts, _write(session, how, drafts), strict=True):
@@ -223,14 +234,26 @@ def issue_chunk(
     return notices
 
 
-def _draft(how: Issuing, plan_: Plan[Any], account: TaxAccountRef, number: int) -> dict[str, Any]:
+def _draft(
+    how: Issuing,
+    plan_: Plan[Any],
+    account: TaxAccountRef,
+    number: int,
+    unbooked: dict[tuple[booking.Target, ...], Schedule],
+) -> dict[str, Any]:
     """The notice row of a first assessment, in memory. Nothing is booked, no mandate, no
     credit: the payment rows after the booking are those before it (:func:`schedule.settle`),
-    and :func:`with_direct_debit` adds nothing."""
+    and :func:`with_direct_debit` adds nothing. ``unbooked``: the rows of targets with nothing
+    booked, per targets (a pure function of them), as far as the chunk has met them."""
     case, assessment = plan_.case, plan_.assessment
     first = not case.has_notice
     payable = sum(max(0, t.amount_cents) for t in assessment.tables[INSTALMENTS].targets)
-    rows = {name: schedule(t.targets, {}, {}) for name, t in assessment.tables.items()}
+    rows = {}
+    for name, table in assessment.tables.items():
+        key = tuple(table.targets)
+        if key not in unbooked:
+            unbooked[key] = schedule(table.targets, {}, {})
+        rows[name] = unbooked[key]
     data = assessment.snapshot(rows, first, payable)
     return {
         "municipality_id": how.municipality.id,

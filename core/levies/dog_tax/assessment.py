@@ -37,6 +37,7 @@ class RulesCache(StatuteCache[DogTaxRules]):
             session, municipality_id, LEVY, DogTaxRules.from_data, "Hundesteuersatzung"
         )
         self.memo = YearMemo()
+        self.targets: dict[tuple[Any, ...], list[booking.Target]] = {}  # per instalments
         self._months: dict[int, tuple[Callable[[int], DogTaxRules], tuple[DogTaxRules, ...]]] = {}
 
     def months_of(self, year: int) -> tuple[Callable[[int], DogTaxRules], tuple[DogTaxRules, ...]]:
@@ -92,23 +93,26 @@ class DogTax(pipeline.PersonLevy[list[DogFacts], RulesCache, RunStats]):
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[int]
     ) -> list[Case[list[DogFacts]]]:
-        dogs: dict[int, list[DogFacts]] = {pid: [] for pid in subjects}
-        for person_id, dog_id, name, born, acquired, ended, dangerous, code in session.execute(
-            select(
-                Dog.person_id,
-                Dog.id,
-                Dog.name,
-                Dog.born_on,
-                Dog.acquired_on,
-                Dog.ended_on,
-                Dog.dangerous,
-                Dog.exemption_code,
-            )
-            .where(Dog.person_id.in_(subjects), Dog.municipality_id == municipality.id)
-            .order_by(Dog.id)
-        ):
-            dogs[person_id].append(DogFacts(dog_id, name, born, acquired, ended, dangerous, code))
-        return cases.person_cases(session, self.kind, year, subjects, dogs)
+        with cases.gc_paused():  # a chunk's rows
+            dogs: dict[int, list[DogFacts]] = {pid: [] for pid in subjects}
+            for person_id, dog_id, name, born, acquired, ended, dangerous, code in session.execute(
+                select(
+                    Dog.person_id,
+                    Dog.id,
+                    Dog.name,
+                    Dog.born_on,
+                    Dog.acquired_on,
+                    Dog.ended_on,
+                    Dog.dangerous,
+                    Dog.exemption_code,
+                )
+                .where(Dog.person_id.in_(subjects), Dog.municipality_id == municipality.id)
+                .order_by(Dog.id)
+            ):
+                dogs[person_id].append(
+                    DogFacts(dog_id, name, born, acquired, ended, dangerous, code)
+                )
+            return cases.person_cases(session, self.kind, year, subjects, dogs)
 
     def start(
         self,
@@ -137,17 +141,19 @@ class DogTax(pipeline.PersonLevy[list[DogFacts], RulesCache, RunStats]):
         rules_for, months = rules.months_of(year)
         result = rules.memo.compute(case.facts, months, year)
         in_force = yearly.in_force(rules_for, year, as_of)
-        targets = [
-            yearly.target(
-                f"{self.kind.value}:{year}:{i.index}",
-                i,
-                year,
-                due_date(i, as_of, in_force),
-                f"Hundesteuer {year}, Rate {i.index}",
-            )
-            for i in result.instalments
-            if i.amount_cents
-        ]
+        targets = rules.targets.get((year, as_of, id(in_force), result.instalments))
+        if targets is None:  # the same instalments give the same targets in a run
+            targets = rules.targets[(year, as_of, id(in_force), result.instalments)] = [
+                yearly.target(
+                    f"{self.kind.value}:{year}:{i.index}",
+                    i,
+                    year,
+                    due_date(i, as_of, in_force),
+                    f"Hundesteuer {year}, Rate {i.index}",
+                )
+                for i in result.instalments
+                if i.amount_cents
+            ]
 
         def snapshot(rows: dict[str, Schedule], first: bool, payable: int) -> dict[str, Any]:
             intro = yearly.intro(
@@ -170,7 +176,7 @@ class DogTax(pipeline.PersonLevy[list[DogFacts], RulesCache, RunStats]):
             )
 
         return Assessment(
-            tables={INSTALMENTS: Table(year, targets)},
+            tables={INSTALMENTS: Table(year, list(targets))},
             total_cents=result.total_cents,
             printable=bool(result.lines),
             title=lambda first: (

@@ -195,7 +195,8 @@ class YearMemo:
     ) -> YearAssessment:
         """:func:`compute_year` of ``dogs`` with ``months[i]`` the rules of month i + 1."""
         ordered = sorted(dogs, key=lambda d: (d.acquired_on, d.dog_id))
-        key = (year, *map(id, months), *(_shape(d, months, year) for d in ordered))
+        distinct = tuple({id(r): r for r in months}.values())
+        key = (year, *map(id, months), *(_shape(d, distinct, year) for d in ordered))
         found = self._shapes.get(key)
         if found is None:
             # the first owner of this shape, with dog i of the order as id i and no name
@@ -212,12 +213,11 @@ class YearMemo:
         )
 
 
-def _shape(dog: DogFacts, months: Sequence[DogTaxRules], year: int) -> tuple[Any, ...]:
-    """What compute_year reads of one dog, as the months of ``year`` see it: a first or last
-    month of liability outside the year only counts as before or after it (unless a
-    time-limited exemption counts from the first)."""
+def _shape(dog: DogFacts, rules: Sequence[DogTaxRules], year: int) -> tuple[Any, ...]:
+    """What compute_year reads of one dog under the year's distinct ``rules``, as the months
+    of ``year`` see it: a first or last month of liability outside the year only counts as
+    before or after it (unless a time-limited exemption counts from the first)."""
     low, high = year * 12 - 1, year * 12 + 12
-    rules = {id(r): r for r in months}.values()
     firsts = [first_liable_month(dog, r) for r in rules]
     if dog.exemption_code is None:
         firsts = [min(max(first, low), high) for first in firsts]

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, case, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
@@ -179,10 +179,29 @@ def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]
         for position, convert in converters:
             columns[position] = _converted(columns[position], convert)
         values = list(zip(*columns, strict=True))
+    if dialect.name == "postgresql":  # a row per round of the pipeline would wait per row
+        _insert_values(connection, table, order, values)
+        return
     params: list[Any] = (
         values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values]
     )
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _insert_values(
+    connection: Connection, table: Table, keys: list[str], values: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL: the rows as multi-row INSERT … VALUES statements (a statement takes at most
+    65,535 parameters), each one statement for the server instead of one per row."""
+    quote = connection.dialect.identifier_preparer
+    names = ", ".join(quote.quote(table.c[k].name) for k in keys)
+    head = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES "  # noqa: S608 (metadata)
+    one = "(" + ", ".join(["%s"] * len(keys)) + ")"
+    per = 65_535 // len(keys)
+    for start in range(0, len(values), per):
+        batch = values[start : start + per]
+        flat = [value for row in batch for value in row]
+        connection.exec_driver_sql(head + ", ".join([one] * len(batch)), tuple(flat))
 
 
 def _converted(column: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
@@ -263,22 +282,24 @@ def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int,
 
 
 def with_credit(session: Session, person_ids: Collection[int]) -> list[int]:
-    """The persons (of ``person_ids``) whose credit account holds credit, in one query."""
+    """The persons (of ``person_ids``) whose credit account holds credit, in one query (the
+    credit accounts' postings on either side, each found by its own index)."""
     if not person_ids:
         return []
-    amount = Posting.amount_cents
-    signed = case((Posting.credit_account_id == LedgerAccount.id, amount), else_=-amount)
+    accounts = select(LedgerAccount.id).where(
+        LedgerAccount.person_id.in_(list(person_ids)), LedgerAccount.kind == AccountKind.CREDIT
+    )
+    signed = union_all(
+        select(
+            Posting.credit_account_id.label("account_id"), Posting.amount_cents.label("cents")
+        ).where(Posting.credit_account_id.in_(accounts)),
+        select(Posting.debit_account_id, -Posting.amount_cents).where(
+            Posting.debit_account_id.in_(accounts)
+        ),
+    ).subquery()
     rows = session.execute(
-        select(LedgerAccount.person_id, func.sum(signed))
-        .join(
-            Posting,
-            (Posting.debit_account_id == LedgerAccount.id)
-            | (Posting.credit_account_id == LedgerAccount.id),
-        )
-        .where(
-            LedgerAccount.person_id.in_(list(person_ids)),
-            LedgerAccount.kind == AccountKind.CREDIT,
-        )
+        select(LedgerAccount.person_id, func.sum(signed.c.cents))
+        .join(signed, signed.c.account_id == LedgerAccount.id)
         .group_by(LedgerAccount.person_id)
     )
     return sorted(pid for pid, credit in rows if credit and credit > 0)

@@ -236,7 +236,11 @@ def bench_dog_tax(url: str, dogs: int, render: int, *, anchor: bool = True) -> N
             chunks += 1
             if done % 5000 < 500 or done == total:
                 rate = done / (time.perf_counter() - started)
-                print(f"  {done}/{total} owners ({rate:,.0f} owners/s)", file=sys.stderr)
+                print(
+                    f"  {done}/{total} owners ({rate:,.0f} owners/s, peak RSS "
+                    f"{peak_rss_mib():,.0f} MiB)",
+                    file=sys.stderr,
+                )
 
         cpu = time.process_time()
         stats = assess_all(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
 
 from core.kernel.references import make_kassenzeichen
@@ -201,9 +201,7 @@ def open_tax_accounts(
         }
         for person, serial, account_id in zip(persons, serials, ids, strict=True)
     ]
-    from core.ledger.bulk import executemany  # bulk books on these accounts: imported here
-
-    executemany(session.connection(), TaxAccount.metadata.tables[TaxAccount.__tablename__], rows)
+    session.connection().execute(insert(TaxAccount.metadata.tables[TaxAccount.__tablename__]), rows)
     return {
         row["person_id"]: TaxAccountRef(row["id"], row["person_id"], row["kassenzeichen"])
         for row in rows

@@ -6,8 +6,9 @@ Accounts are created on first use; a per-session memo spares batch runs a lookup
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.orm import Session
@@ -25,6 +26,27 @@ CHANNEL_ACCOUNT = {
     PaymentChannel.CASH: "1800",
     PaymentChannel.CARD: "1810",
 }
+
+
+class Payer(Protocol):
+    """Who a claim is booked for, as the bulk path needs them: a Person, or a run's plain copy
+    of one (core.levies.cases.Addressee)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def municipality_id(self) -> int: ...
+    @property
+    def number(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TaxAccountRef:
+    """A Steuerkonto as a run needs it: its id and Kassenzeichen (plain values)."""
+
+    id: int
+    person_id: int
+    kassenzeichen: str
 
 
 # Per-session memo of accounts already loaded (session.info), so that a batch run does not look
@@ -161,26 +183,26 @@ def open_tax_account(
 
 
 def open_tax_accounts(
-    session: Session, persons: list[Person], municipality: Municipality, levy: ClaimKind
-) -> dict[int, TaxAccount]:
+    session: Session, persons: Sequence[Payer], municipality: Municipality, levy: ClaimKind
+) -> dict[int, TaxAccountRef]:
     """New Steuerkonten for ``persons`` (who have none for the levy), their Kassenzeichen
-    reserved as one block in the persons' order: one counter update and one executemany (the
-    objects get their ids and stay outside the session)."""
+    reserved as one block in the persons' order: one counter update and one executemany of
+    plain rows (no ORM object per account)."""
     serials = reserve_numbers(session, municipality.id, "kassenzeichen", len(persons))
     ids = reserve_ids(session, TaxAccount, len(persons))
-    accounts = {
-        person.id: TaxAccount(
-            id=account_id,
-            municipality_id=municipality.id,
-            person_id=person.id,
-            levy=levy,
-            kassenzeichen=make_kassenzeichen(municipality.kassenzeichen_prefix, serial),
-        )
+    prefix = municipality.kassenzeichen_prefix
+    rows: list[dict[str, Any]] = [
+        {
+            "id": account_id,
+            "municipality_id": municipality.id,
+            "person_id": person.id,
+            "levy": levy,
+            "kassenzeichen": make_kassenzeichen(prefix, serial),
+        }
         for person, serial, account_id in zip(persons, serials, ids, strict=True)
+    ]
+    session.connection().execute(insert(TaxAccount.metadata.tables[TaxAccount.__tablename__]), rows)
+    return {
+        row["person_id"]: TaxAccountRef(row["id"], row["person_id"], row["kassenzeichen"])
+        for row in rows
     }
-    table = TaxAccount.metadata.tables[TaxAccount.__tablename__]
-    session.connection().execute(
-        insert(table),
-        [{c.key: getattr(a, c.key) for c in table.columns} for a in accounts.values()],
-    )
-    return accounts

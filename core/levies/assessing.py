@@ -19,15 +19,16 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from core.ledger import bulk
-from core.ledger.accounts import open_tax_account, open_tax_accounts
+from core.ledger.accounts import TaxAccountRef, open_tax_account, open_tax_accounts
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, TaxAccount
+from core.ledger.models import Claim
 from core.levies import booking
-from core.levies.cases import Case
+from core.levies.cases import Case, gc_paused
 from core.levies.prenotification import with_direct_debit
 from core.levies.schedule import Schedule, balances_of, schedule, settle
 from core.notices.records import Notice, issue_notices, new_notice
 from core.payments.sepa.mandates import active_by_person
+from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, reserve_numbers
 
 F = TypeVar("F")  # what is on file for one subject: its tax objects (dogs, properties, readings)
@@ -99,15 +100,17 @@ def issue(
     session: Session,
     how: Issuing,
     plan_: Plan[Any],
-    accounts: dict[int, TaxAccount],
+    accounts: dict[int, TaxAccountRef],
     number: int | None = None,
 ) -> Notice:
-    """Issue the notice of one case and book its differences claim by claim."""
+    """Issue the notice of one case and book its differences claim by claim (the ledger's
+    one-by-one path, with the Person itself)."""
     case, assessment = plan_.case, plan_.assessment
-    tables, person = assessment.tables, case.person
+    tables, person = assessment.tables, session.get_one(Person, case.person.id)
     account = accounts.get(person.id)
     if account is None:  # opened by the first notice; a second subject finds it
-        account = open_tax_account(session, person, how.municipality, how.kind)
+        opened = open_tax_account(session, person, how.municipality, how.kind)
+        account = TaxAccountRef(opened.id, person.id, opened.kassenzeichen)
         accounts[person.id] = account
     booked = case.booked[tables[INSTALMENTS].year][0]
     previous = sum(booked.values())
@@ -136,7 +139,7 @@ def issue(
         session,
         notice,
         {
-            name: _book(session, how, case, table, plan_.changes[name], notice)
+            name: _book(session, how, case, person, table, plan_.changes[name], notice)
             for name, table in tables.items()
         },
     )
@@ -159,6 +162,7 @@ def _book(
     session: Session,
     how: Issuing,
     case: Case[Any],
+    person: Person,
     table: Table,
     changes: list[booking.Change],
     notice: Notice,
@@ -167,7 +171,7 @@ def _book(
     claims = case.booked[table.year][1]
     posted = booking.book(
         session,
-        person=case.person,
+        person=person,
         municipality=how.municipality,
         levy=how.kind,
         year=table.year,
@@ -186,10 +190,20 @@ def issue_chunk(
     session: Session,
     how: Issuing,
     plans: Sequence[Plan[Any] | None],
-    accounts: dict[int, TaxAccount],
+    accounts: dict[int, TaxAccountRef],
 ) -> list[Notice | None]:
     """Issue the notices of a chunk's plans (None: no notice), in their order: tax accounts and
     notice numbers reserved as one block each, first assessments written in bulk."""
+    with gc_paused():
+        return _issue_chunk(session, how, plans, accounts)
+
+
+def _issue_chunk(
+    session: Session,
+    how: Issuing,
+    plans: Sequence[Plan[Any] | None],
+    accounts: dict[int, TaxAccountRef],
+) -> list[Notice | None]:
     issuing = [p for p in plans if p is not None]
     if not issuing:
         return [None for _ in plans]
@@ -204,67 +218,86 @@ def issue_chunk(
     one_by_one = set(active_by_person(session, how.municipality.id, person_ids))
     one_by_one.update(bulk.with_credit(session, person_ids))
     notices: list[Notice | None] = []
-    drafts: list[tuple[Plan[Any], Notice]] = []
+    drafts: list[tuple[int, Plan[Any], dict[str, Any]]] = []
+    unbooked: dict[tuple[booking.Target, ...], Schedule] = {}  # many cases share their targets
     for plan_ in plans:
         if plan_ is None:
             notices.append(None)
         elif plan_.booked_before or plan_.case.person.id in one_by_one:
             notices.append(issue(session, how, plan_, accounts, next(numbers)))
         else:
-            notice = _draft(how, plan_, accounts[plan_.case.person.id], next(numbers))
-            drafts.append((plan_, notice))
-            notices.append(notice)
-    _write(session, how, drafts)
+            row = _draft(how, plan_, accounts[plan_.case.person.id], next(numbers), unbooked)
+            drafts.append((len(notices), plan_, row))
+            notices.append(None)  # the notice written in bulk below
+    for (at, _plan, _row), notice in zip(drafts, _write(session, how, drafts), strict=True):
+        notices[at] = notice
     return notices
 
 
-def _draft(how: Issuing, plan_: Plan[Any], account: TaxAccount, number: int) -> Notice:
-    """The notice of a first assessment, in memory. Nothing is booked, no mandate, no credit:
-    the payment rows after the booking are those before it (:func:`schedule.settle`), and
-    :func:`with_direct_debit` adds nothing."""
+def _draft(
+    how: Issuing,
+    plan_: Plan[Any],
+    account: TaxAccountRef,
+    number: int,
+    unbooked: dict[tuple[booking.Target, ...], Schedule],
+) -> dict[str, Any]:
+    """The notice row of a first assessment, in memory. Nothing is booked, no mandate, no
+    credit: the payment rows after the booking are those before it (:func:`schedule.settle`),
+    and :func:`with_direct_debit` adds nothing. ``unbooked``: the rows of targets with nothing
+    booked, per targets (a pure function of them), as far as the chunk has met them."""
     case, assessment = plan_.case, plan_.assessment
     first = not case.has_notice
     payable = sum(max(0, t.amount_cents) for t in assessment.tables[INSTALMENTS].targets)
-    rows = {name: schedule(t.targets, {}, {}) for name, t in assessment.tables.items()}
+    rows = {}
+    for name, table in assessment.tables.items():
+        key = tuple(table.targets)
+        if key not in unbooked:
+            unbooked[key] = schedule(table.targets, {}, {})
+        rows[name] = unbooked[key]
     data = assessment.snapshot(rows, first, payable)
-    return Notice(
-        municipality_id=how.municipality.id,
-        person_id=case.person.id,
-        levy=how.kind.value,
-        year=how.year,
-        number=number,
-        issued_on=how.as_of,
-        title=assessment.title(first),
-        kassenzeichen=account.kassenzeichen,
-        total_cents=assessment.total_cents,
-        previous_cents=0,
-        data={**data, **{name: r.as_data() for name, r in rows.items()}},
-    )
+    return {
+        "municipality_id": how.municipality.id,
+        "person_id": case.person.id,
+        "levy": how.kind.value,
+        "year": how.year,
+        "number": number,
+        "issued_on": how.as_of,
+        "title": assessment.title(first),
+        "kassenzeichen": account.kassenzeichen,
+        "total_cents": assessment.total_cents,
+        "previous_cents": 0,
+        "data": {**data, **{name: r.as_data() for name, r in rows.items()}},
+    }
 
 
-def _write(session: Session, how: Issuing, drafts: list[tuple[Plan[Any], Notice]]) -> None:
-    """The drafted notices in one batched INSERT, then all their claims in bulk."""
+def _write(
+    session: Session, how: Issuing, drafts: list[tuple[int, Plan[Any], dict[str, Any]]]
+) -> list[Notice]:
+    """The drafted notices in one executemany, then all their claims in bulk."""
     if not drafts:
-        return
-    issue_notices(session, [notice for _, notice in drafts], actor=how.actor)
-    claims = [
-        bulk.NewClaim(
-            person=plan_.case.person,
-            kind=how.kind,
-            amount_cents=change.difference_cents,
-            due_date=target.due_date,
-            description=target.description,
-            kassenzeichen=notice.kassenzeichen,
-            period_start=target.period_start,
-            period_end=target.period_end,
-            assessment_key=change.key,
-            notice_id=notice.id,
-        )
-        for plan_, notice in drafts
-        for name, table in plan_.assessment.tables.items()
-        for change in plan_.changes[name]
-        for target in [next(t for t in table.targets if t.key == change.key)]
-    ]
+        return []
+    notices = issue_notices(session, [row for _, _, row in drafts], actor=how.actor)
+    claims = []
+    for (_at, plan_, row), notice in zip(drafts, notices, strict=True):
+        for name, table in plan_.assessment.tables.items():
+            targets = {t.key: t for t in table.targets}
+            for change in plan_.changes[name]:
+                target = targets[change.key]
+                claims.append(
+                    bulk.NewClaim(
+                        person=plan_.case.person,
+                        kind=how.kind,
+                        amount_cents=change.difference_cents,
+                        due_date=target.due_date,
+                        description=target.description,
+                        kassenzeichen=row["kassenzeichen"],
+                        period_start=target.period_start,
+                        period_end=target.period_end,
+                        assessment_key=change.key,
+                        notice_id=notice.id,
+                    )
+                )
     bulk.post_claims(
         session, claims, municipality=how.municipality, as_of=how.as_of, actor=how.actor
     )
+    return notices

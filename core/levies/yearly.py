@@ -14,10 +14,10 @@ from typing import Any, Protocol, TypeVar
 
 from core.kernel.months import month_end, month_index
 from core.levies.booking import Target
+from core.levies.cases import Addressee
 from core.levies.schedule import Schedule
 from core.notices.periods import Instalment, Line
 from core.notices.records import recipient_block
-from core.persons.models import Person
 
 
 class StatuteText(Protocol):
@@ -72,7 +72,7 @@ def intro(
 
 
 def snapshot(
-    person: Person,
+    person: Addressee,
     as_of: date,
     *,
     intro: str,

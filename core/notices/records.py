@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from core.kernel import archive, audit, clock
 from core.kernel.db import Base, UTCDateTime, get_scoped
@@ -139,35 +140,49 @@ def _issued(notice: Notice, actor: str) -> dict[str, Any]:
     }
 
 
-def issue_notices(session: Session, notices: list[Notice], *, actor: str) -> None:
-    """Record notices (numbered from a reserved block, not in the session) as issued: one
-    executemany for the notices, one for their audit rows ``notice.issued`` (as new_notice
-    writes them); the objects get their ids and stay outside the session."""
+def issue_notices(session: Session, rows: list[dict[str, Any]], *, actor: str) -> list[Notice]:
+    """Record notices as issued, given as plain rows of the notice table (every column but
+    ``id``, ``created_at`` and ``document_id``; numbered from a reserved block): one executemany
+    for the notices, one for their audit rows ``notice.issued`` (as new_notice writes them).
+    Returns them as Notice objects outside the session."""
     now = clock.now()  # one instant for the chunk (one transaction)
-    ids = reserve_ids(session, Notice, len(notices))
-    for notice, notice_id in zip(notices, ids, strict=True):
-        notice.id, notice.created_at = notice_id, now
-    table = Notice.metadata.tables[Notice.__tablename__]
+    ids = reserve_ids(session, Notice, len(rows))
+    for row, notice_id in zip(rows, ids, strict=True):
+        row.update(id=notice_id, created_at=now, document_id=None)
     connection = session.connection()
+    executemany(connection, Notice.metadata.tables[Notice.__tablename__], rows)
+    audit_ids = reserve_ids(session, audit.AuditEvent, len(rows))
     executemany(
-        connection, table, [{c.key: getattr(n, c.key) for c in table.columns} for n in notices]
-    )
-    audit_ids = reserve_ids(session, audit.AuditEvent, len(notices))
-    rows = []
-    for notice, audit_id in zip(notices, audit_ids, strict=True):
-        issued = _issued(notice, actor)
-        obj = issued.pop("obj")
-        rows.append(
+        connection,
+        Notice.metadata.tables[audit.AuditEvent.__tablename__],
+        [
             {
-                **issued,
                 "id": audit_id,
                 "occurred_at": now,
+                "actor": actor,
+                "action": "notice.issued",
                 "object_type": Notice.__tablename__,
-                "object_id": obj.id,
+                "object_id": row["id"],
+                "municipality_id": row["municipality_id"],
                 "before": None,
+                "after": {
+                    "number": row["number"],
+                    "total_cents": row["total_cents"],
+                    "previous_cents": row["previous_cents"],
+                },
             }
-        )
-    executemany(connection, Notice.metadata.tables[audit.AuditEvent.__tablename__], rows)
+            for row, audit_id in zip(rows, audit_ids, strict=True)
+        ],
+    )
+    return [_detached(row) for row in rows]
+
+
+def _detached(row: dict[str, Any]) -> Notice:
+    """A Notice outside any session from its row, its values set as the ORM sets those of a
+    loaded row (no attribute events: a tenth of the cost of the constructor, per notice)."""
+    notice: Notice = manager_of_class(Notice).new_instance()
+    notice.__dict__.update(row)
+    return notice
 
 
 SCHEDULES = ("instalments", "advances")  # the payment tables of a notice's snapshot
@@ -181,7 +196,28 @@ def replace_payment_rows(notice: Notice, tables: dict[str, list[dict[str, Any]]]
     notice.data = {**notice.data, **tables}
 
 
-def recipient_block(person: Person, on: date) -> dict[str, Any]:
+class PostalAddress(Protocol):
+    """What a notice prints of an address (an Address row, or a run's plain copy of one)."""
+
+    @property
+    def street(self) -> str: ...
+    @property
+    def house_number(self) -> str: ...
+    @property
+    def postal_code(self) -> str: ...
+    @property
+    def city(self) -> str: ...
+
+
+class Recipient(Protocol):
+    """What a notice prints of its recipient (a Person, or a run's plain copy of one)."""
+
+    @property
+    def display_name(self) -> str: ...
+    def address_on(self, day: date) -> PostalAddress | None: ...
+
+
+def recipient_block(person: Recipient, on: date) -> dict[str, Any]:
     address = person.address_on(on)
     lines = (
         [f"{address.street} {address.house_number}", f"{address.postal_code} {address.city}"]

@@ -7,7 +7,7 @@ and issues a notice only when something changed or the year has no notice yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +21,7 @@ from core.levies import booking, cases, pipeline, yearly
 from core.levies.assessing import INSTALMENTS, Assessment, Table
 from core.levies.cases import Case
 from core.levies.dog_tax.models import Dog
-from core.levies.dog_tax.rules import LEVY, DogFacts, DogTaxRules, compute_year, due_date
+from core.levies.dog_tax.rules import LEVY, DogFacts, DogTaxRules, YearMemo, due_date
 from core.levies.schedule import Schedule
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
@@ -29,12 +29,23 @@ from core.tenancy.statutes import StatuteCache
 
 
 class RulesCache(StatuteCache[DogTaxRules]):
-    """Dog-tax statutes of a municipality per year, parsed once per run."""
+    """Dog-tax statutes of a municipality per year, parsed once per run; with the run's
+    computations per shape of an owner's dogs (:class:`YearMemo`)."""
 
     def __init__(self, session: Session, municipality_id: int) -> None:
         super().__init__(
             session, municipality_id, LEVY, DogTaxRules.from_data, "Hundesteuersatzung"
         )
+        self.memo = YearMemo()
+        self.targets: dict[tuple[Any, ...], list[booking.Target]] = {}  # per instalments
+        self._months: dict[int, tuple[Callable[[int], DogTaxRules], tuple[DogTaxRules, ...]]] = {}
+
+    def months_of(self, year: int) -> tuple[Callable[[int], DogTaxRules], tuple[DogTaxRules, ...]]:
+        """``rules_for`` of the year and the rules of its twelve months, looked up once."""
+        if year not in self._months:
+            rules_for = self.for_year(year)
+            self._months[year] = rules_for, tuple(rules_for(year * 12 + i) for i in range(12))
+        return self._months[year]
 
 
 def facts(dog: Dog) -> DogFacts:
@@ -56,8 +67,8 @@ class RunStats:
     dogs: int = 0  # dogs on file of the owners assessed
 
 
-class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
-    """Subjects: the owners (person ids); facts: their dogs in the municipality."""
+class DogTax(pipeline.PersonLevy[list[DogFacts], RulesCache, RunStats]):
+    """Subjects: the owners (person ids); facts: their dogs in the municipality (plain rows)."""
 
     kind = ClaimKind.DOG_TAX
 
@@ -81,15 +92,27 @@ class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
 
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[int]
-    ) -> list[Case[list[Dog]]]:
-        dogs: dict[int, list[Dog]] = {pid: [] for pid in subjects}
-        for dog in session.scalars(
-            select(Dog)
-            .where(Dog.person_id.in_(subjects), Dog.municipality_id == municipality.id)
-            .order_by(Dog.id)
-        ):
-            dogs[dog.person_id].append(dog)
-        return cases.person_cases(session, self.kind, year, subjects, dogs)
+    ) -> list[Case[list[DogFacts]]]:
+        with cases.gc_paused():  # a chunk's rows
+            dogs: dict[int, list[DogFacts]] = {pid: [] for pid in subjects}
+            for person_id, dog_id, name, born, acquired, ended, dangerous, code in session.execute(
+                select(
+                    Dog.person_id,
+                    Dog.id,
+                    Dog.name,
+                    Dog.born_on,
+                    Dog.acquired_on,
+                    Dog.ended_on,
+                    Dog.dangerous,
+                    Dog.exemption_code,
+                )
+                .where(Dog.person_id.in_(subjects), Dog.municipality_id == municipality.id)
+                .order_by(Dog.id)
+            ):
+                dogs[person_id].append(
+                    DogFacts(dog_id, name, born, acquired, ended, dangerous, code)
+                )
+            return cases.person_cases(session, self.kind, year, subjects, dogs)
 
     def start(
         self,
@@ -104,31 +127,33 @@ class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
     ) -> RunStats:
         return RunStats()
 
-    def count(self, stats: RunStats, case: Case[list[Dog]], notice: Notice | None) -> None:
+    def count(self, stats: RunStats, case: Case[list[DogFacts]], notice: Notice | None) -> None:
         stats.persons += 1
         stats.dogs += len(case.facts)
         stats.notices += notice is not None
 
     def assess(
-        self, case: Case[list[Dog]], year: int, as_of: date, rules: RulesCache
+        self, case: Case[list[DogFacts]], year: int, as_of: date, rules: RulesCache
     ) -> Assessment | None:
         booked = case.booked[year][0]
         if not case.facts and not booked:
             return None
-        rules_for = rules.for_year(year)
-        result = compute_year([facts(d) for d in case.facts], rules_for, year)
+        rules_for, months = rules.months_of(year)
+        result = rules.memo.compute(case.facts, months, year)
         in_force = yearly.in_force(rules_for, year, as_of)
-        targets = [
-            yearly.target(
-                f"{self.kind.value}:{year}:{i.index}",
-                i,
-                year,
-                due_date(i, as_of, in_force),
-                f"Hundesteuer {year}, Rate {i.index}",
-            )
-            for i in result.instalments
-            if i.amount_cents
-        ]
+        targets = rules.targets.get((year, as_of, id(in_force), result.instalments))
+        if targets is None:  # the same instalments give the same targets in a run
+            targets = rules.targets[(year, as_of, id(in_force), result.instalments)] = [
+                yearly.target(
+                    f"{self.kind.value}:{year}:{i.index}",
+                    i,
+                    year,
+                    due_date(i, as_of, in_force),
+                    f"Hundesteuer {year}, Rate {i.index}",
+                )
+                for i in result.instalments
+                if i.amount_cents
+            ]
 
         def snapshot(rows: dict[str, Schedule], first: bool, payable: int) -> dict[str, Any]:
             intro = yearly.intro(
@@ -151,7 +176,7 @@ class DogTax(pipeline.PersonLevy[list[Dog], RulesCache, RunStats]):
             )
 
         return Assessment(
-            tables={INSTALMENTS: Table(year, targets)},
+            tables={INSTALMENTS: Table(year, list(targets))},
             total_cents=result.total_cents,
             printable=bool(result.lines),
             title=lambda first: (

@@ -181,6 +181,68 @@ def compute_year(dogs: Sequence[DogFacts], rules_for: RulesFor, year: int) -> Ye
     return YearAssessment(year, tuple(lines), tuple(periods.instalments(lines, schedule, year)))
 
 
+class YearMemo:
+    """:func:`compute_year` once per distinct shape of an owner's dogs in a run: what the
+    computation reads of a dog (its months of liability within the year, whether it is listed,
+    its exemption) under the rules of each month; dog ids and names only label the lines. An
+    annual run meets a few hundred shapes among a million owners."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[tuple[Any, ...], YearAssessment] = {}
+
+    def compute(
+        self, dogs: Sequence[DogFacts], months: Sequence[DogTaxRules], year: int
+    ) -> YearAssessment:
+        """:func:`compute_year` of ``dogs`` with ``months[i]`` the rules of month i + 1."""
+        ordered = sorted(dogs, key=lambda d: (d.acquired_on, d.dog_id))
+        distinct = tuple({id(r): r for r in months}.values())
+        key = (year, *map(id, months), *(_shape(d, distinct, year) for d in ordered))
+        found = self._shapes.get(key)
+        if found is None:
+            # the first owner of this shape, with dog i of the order as id i and no name
+            unnamed = [
+                DogFacts(i, "", d.born_on, d.acquired_on, d.ended_on, d.dangerous, d.exemption_code)
+                for i, d in enumerate(ordered)
+            ]
+            found = compute_year(unnamed, lambda m: months[m - year * 12], year)
+            self._shapes[key] = found
+        return YearAssessment(
+            year,
+            tuple(_named(line, ordered[line.object_id]) for line in found.lines),
+            found.instalments,
+        )
+
+
+def _shape(dog: DogFacts, rules: Sequence[DogTaxRules], year: int) -> tuple[Any, ...]:
+    """What compute_year reads of one dog under the year's distinct ``rules``, as the months
+    of ``year`` see it: a first or last month of liability outside the year only counts as
+    before or after it (unless a time-limited exemption counts from the first)."""
+    low, high = year * 12 - 1, year * 12 + 12
+    firsts = [first_liable_month(dog, r) for r in rules]
+    if dog.exemption_code is None:
+        firsts = [min(max(first, low), high) for first in firsts]
+    last = last_liable_month(dog)
+    if last is not None:
+        last = None if last >= high - 1 else max(last, low)
+    return (*firsts, last, dog.dangerous, dog.exemption_code)
+
+
+def _named(line: Line, dog: DogFacts) -> Line:
+    """A line of an unnamed dog (description "" or " (note)": periods.runs with label "")
+    for ``dog``."""
+    return Line(
+        dog.dog_id,
+        dog.name + line.description,
+        line.period_start,
+        line.period_end,
+        line.months,
+        line.annual_cents,
+        line.amount_cents,
+        line.first_month,
+        line.last_month,
+    )
+
+
 _POSITION_NAMES = {1: "Ersthund", 2: "Zweithund"}
 
 
@@ -202,6 +264,7 @@ __all__ = [  # the period helpers are re-exported for the dog-tax callers
     "Line",
     "RulesFor",
     "YearAssessment",
+    "YearMemo",
     "compute_year",
     "due_date",
     "first_liable_month",

@@ -13,11 +13,11 @@ from datetime import date
 from typing import Any, Protocol
 
 from core.kernel.money import format_euro
+from core.levies.cases import Addressee
 from core.levies.schedule import Schedule
 from core.levies.water.models import Meter
 from core.levies.water.rules import Bill, WaterRules
 from core.notices.records import recipient_block
-from core.persons.models import Person
 
 
 class Consumption(Protocol):
@@ -32,7 +32,7 @@ class Consumption(Protocol):
 
 
 def snapshot(
-    person: Person,
+    person: Addressee,
     meter: Meter,
     period: int,
     as_of: date,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.ledger.kinds import ClaimKind
 from core.levies import assessing, run_guards
 from core.levies.assessing import Assessment
-from core.levies.cases import Case, tax_accounts_of
+from core.levies.cases import Case, gc_paused, tax_accounts_of
 from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
@@ -208,15 +208,18 @@ def run_chunk(
     assessed in memory and written in bulk (:func:`assessing.issue_chunk`); ``bulk=False``
     books case by case, the same ledger (tests and the benchmark compare both). Doing a chunk
     again books nothing: only differences are booked."""
-    cases = levy.read(session, how.municipality, how.year, subjects)
-    accounts = tax_accounts_of(session, levy.kind, {c.person.id for c in cases})
-    plans = [assessing.plan(c, levy.assess(c, how.year, how.as_of, rules)) for c in cases]
-    if bulk:
-        notices = assessing.issue_chunk(session, how, plans, accounts)
-    else:
-        notices = [p if p is None else assessing.issue(session, how, p, accounts) for p in plans]
-    for case, notice in zip(cases, notices, strict=True):
-        levy.count(stats, case, notice)
+    with gc_paused():
+        cases = levy.read(session, how.municipality, how.year, subjects)
+        accounts = tax_accounts_of(session, levy.kind, {c.person.id for c in cases})
+        plans = [assessing.plan(c, levy.assess(c, how.year, how.as_of, rules)) for c in cases]
+        if bulk:
+            notices = assessing.issue_chunk(session, how, plans, accounts)
+        else:
+            notices = [
+                p if p is None else assessing.issue(session, how, p, accounts) for p in plans
+            ]
+        for case, notice in zip(cases, notices, strict=True):
+            levy.count(stats, case, notice)
 
 
 def run(

@@ -26,7 +26,7 @@ from core.tenancy.municipalities import Municipality
 SUSPENSE_ACCOUNT = "1890"
 
 
-def _line_ref(
+def line_ref(
     statement: camt.CamtStatement, entry: camt.CamtEntry, n: int, tx: camt.CamtTransaction
 ) -> str:
     """The bank's own reference where it gives one, else the position in the statement."""
@@ -50,7 +50,7 @@ def _new_lines(
     """The entry's transactions as bank lines, each not known from an earlier import."""
     lines: list[tuple[BankLine, camt.CamtTransaction]] = []
     for n, tx in enumerate(entry.transactions, start=1):
-        ref = _line_ref(statement, entry, n, tx)
+        ref = line_ref(statement, entry, n, tx)
         if session.scalars(
             select(BankLine.id).where(
                 BankLine.municipality_id == municipality_id, BankLine.external_ref == ref

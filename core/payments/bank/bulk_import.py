@@ -14,7 +14,6 @@ already booked under its references.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,7 +28,7 @@ from core.ledger.bulk_receipts import LedgerBatch, insert_rows
 from core.ledger.models import Payment, PaymentChannel
 from core.payments.bank import camt
 from core.payments.bank.booking import SUSPENSE_ACCOUNT, book_entry, line_ref
-from core.payments.bank.matching import MatchIndex, references_in, suggest_many
+from core.payments.bank.matching import MatchIndex, names_rf, references_in, suggest_many
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import BANK_ACCOUNT
@@ -290,7 +289,7 @@ class _Chunk:
                 kassenzeichen=kz,
                 external_ref=row["external_ref"],
             )
-        rf = re.search(rf"RF\d\d{kz}", row["remittance"].upper())
+        rf = names_rf(row["remittance"].upper(), kz)
         row.update(
             status=LineStatus.BOOKED, person_id=person_id, method="rf" if rf else "kassenzeichen"
         )

@@ -40,7 +40,11 @@ _BODY = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtf
 
 def parse_statements(data: bytes) -> list[CamtStatement]:
     """All statements (or notifications) of a camt.053/camt.054 file, in file order."""
-    root = parse_xml(data)
+    return statements_of(parse_xml(data))
+
+
+def statements_of(root: Element) -> list[CamtStatement]:
+    """:func:`parse_statements` for a document already read with ``bank_xml.parse_xml``."""
     try:
         kind = _kind(root)
         return CamtReader(root, kind).statements()
@@ -67,7 +71,7 @@ class CamtReader(ElementIndex):
     """Reads one camt document."""
 
     def __init__(self, root: Element, kind: str) -> None:
-        super().__init__(f"{{{NS_PREFIX}{kind}}}")
+        super().__init__(f"{{{NS_PREFIX}{kind}}}", frozenset({"Ntry", "TxDtls"}))
         self.root = root
         self.kind = kind
 
@@ -124,7 +128,7 @@ class CamtReader(ElementIndex):
         )
 
     def entry(self, element: Element, index: int, statement_where: str, own_iban: str) -> CamtEntry:
-        self._children.clear()
+        self.forget()
         where = f"{statement_where}, Buchung {index}"
         amount = self.amount(self.find(element, "Amt"), where)
         if amount <= 0:
@@ -140,12 +144,11 @@ class CamtReader(ElementIndex):
         status = self.text(element, "Sts/Cd") or self.text(element, "Sts/Prtry")
         status = status or self.text(element, "Sts") or "BOOK"
 
-        details = self.findall(element, "NtryDtls")
-        batch = next((b for d in details if (b := self.find(d, "Btch")) is not None), None)
+        batch = self.find(element, "NtryDtls/Btch")
         batch_count = self.batch_count(batch, where) if batch is not None else None
 
         bank_code = self.bank_code(element)
-        tx_elements = [tx for d in details for tx in self.findall(d, "TxDtls")]
+        tx_elements = self.findall(element, "NtryDtls/TxDtls")
         if tx_elements:
             transactions = self.transactions(
                 tx_elements,

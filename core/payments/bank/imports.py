@@ -66,7 +66,7 @@ def read_bank_file(data: bytes) -> ParsedFile:
     sha = hashlib.sha256(data).hexdigest()
     if pain002.is_status_report(root):
         return ParsedFile(sha, pain002.parse_status_report(data), [])
-    statements = camt_parser.parse_statements(data)
+    statements = camt_parser.statements_of(root)
     _check_storable(statements)
     return ParsedFile(sha, None, statements)
 

@@ -112,6 +112,15 @@ def references_in(text: str) -> list[str]:
     return found
 
 
+_RF_PREFIX = re.compile(r"RF\d\d")
+
+
+def names_rf(text: str, kassenzeichen: str) -> bool:
+    """Whether ``text`` (upper case) names the Kassenzeichen as an RF reference (``RF``, two
+    digits, the Kassenzeichen), without a pattern made per Kassenzeichen."""
+    return any(text.startswith(kassenzeichen, m.end()) for m in _RF_PREFIX.finditer(text))
+
+
 def name_tokens(text: str | None) -> set[str]:
     return {t for t in re.split(r"[^a-zäöüß]+", (text or "").lower()) if len(t) >= 3}
 

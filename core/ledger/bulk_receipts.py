@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -92,7 +92,7 @@ class LedgerBatch:
 
     def _load_claims(self, person_ids: list[int]) -> None:
         totals = claim_totals(select(Claim.id).where(Claim.person_id.in_(person_ids)))
-        rows = self.session.execute(
+        rows = self.session.connection().execute(  # plain rows: no ORM loading per row
             select(
                 Claim.id,
                 Claim.person_id,
@@ -108,19 +108,20 @@ class LedgerBatch:
         )
         for person_id in person_ids:
             self.claims[person_id] = []
+        group = {kind: spec.group for kind, spec in KINDS.items()}
         for claim_id, person_id, kind, due, kz, cancelled, open_cents in rows:
-            item = None if cancelled else OpenItem(claim_id, KINDS[kind].group, due, 0)
+            item = None if cancelled else OpenItem(claim_id, group[kind], due, 0)
             self.claims[person_id].append(_Claim(claim_id, kz, item, int(open_cents)))
 
     def _load_accounts(self, person_ids: list[int]) -> None:
         def known() -> set[int]:
-            found = self.session.execute(
+            found = self.session.connection().execute(
                 select(LedgerAccount.person_id, LedgerAccount.kind, LedgerAccount.id).where(
                     LedgerAccount.person_id.in_(person_ids)
                 )
             )
             for person_id, kind, account_id in found:
-                self.accounts[(cast(int, person_id), AccountKind(kind))] = account_id
+                self.accounts[(person_id or 0, kind)] = account_id  # person accounts only
             return {p for p in person_ids if (p, AccountKind.CREDIT) in self.accounts}
 
         missing = set(person_ids) - known()

@@ -329,6 +329,7 @@ def bench_bank(url: str, entries: int) -> None:
                 rate = done / (time.perf_counter() - started)
                 print(f"  {done}/{total} entries ({rate:,.0f}/s)", file=sys.stderr)
 
+        cpu = time.process_time()
         parsed = bank_import.read_bank_file(xml)
         parse_s = time.perf_counter() - started
         del xml
@@ -342,11 +343,12 @@ def bench_bank(url: str, entries: int) -> None:
             progress=progress,
         )
         session.commit()
-        import_s = time.perf_counter() - started
+        import_s, cpu = time.perf_counter() - started, time.process_time() - cpu
         transfers = report.credits_matched - report.cleared
         print(
             f"camt.053 import/{backend}: {entries / import_s:,.0f} entries/s — {entries} entries "
-            f"in {import_s:,.1f} s (parse {parse_s:,.1f} s, then match, book, commit); match "
+            f"in {import_s:,.1f} s (parse {parse_s:,.1f} s, then match, book, commit; this "
+            f"process's CPU {cpu:,.1f} s); match "
             f"rate {report.match_rate_text()} ({report.cleared} direct debits cleared, "
             f"{transfers} transfers booked, {report.queued} to clerks); peak RSS "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"

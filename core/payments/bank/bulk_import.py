@@ -350,7 +350,7 @@ def _known_refs(session: Session, municipality_id: int, refs: list[str]) -> set[
     known: set[str] = set()
     for part in _in_parts(refs):
         known.update(
-            session.scalars(
+            session.connection().scalars(
                 select(BankLine.external_ref).where(
                     BankLine.municipality_id == municipality_id, BankLine.external_ref.in_(part)
                 )
@@ -365,7 +365,7 @@ def _payments_by_ref(
     """Transfers already booked under these references: ref → (id, amount, person id)."""
     found: dict[str, tuple[int, int, int | None]] = {}
     for part in _in_parts(refs):
-        for ref, payment_id, amount, person_id in session.execute(
+        for ref, payment_id, amount, person_id in session.connection().execute(
             select(Payment.external_ref, Payment.id, Payment.amount_cents, Payment.person_id).where(
                 Payment.municipality_id == municipality_id,
                 Payment.channel == PaymentChannel.BANK_TRANSFER,

@@ -165,7 +165,7 @@ def suggest_many(
     )
     names: dict[int, tuple[int, str, set[str]]] = {}
     for first in range(0, len(wanted), 5000):
-        for pid, number, kind, given, family, company in session.execute(
+        for pid, number, kind, given, family, company in session.connection().execute(
             select(
                 Person.id,
                 Person.number,

@@ -82,8 +82,8 @@ class LedgerBatch:
         return self._system[code]
 
     def load_persons(self, person_ids: Collection[int]) -> None:
-        """Open items and Personenkonten of ``person_ids`` (those not loaded yet); the accounts
-        of a person who has none yet are opened as record_payment would open them."""
+        """Open items and Personenkonten of ``person_ids`` (those not loaded yet), read in two
+        statements per 5,000 persons."""
         wanted = sorted(set(person_ids) - set(self.claims))
         for first in range(0, len(wanted), 5000):
             part = wanted[first : first + 5000]
@@ -114,21 +114,22 @@ class LedgerBatch:
             self.claims[person_id].append(_Claim(claim_id, kz, item, int(open_cents)))
 
     def _load_accounts(self, person_ids: list[int]) -> None:
-        def known() -> set[int]:
-            found = self.session.connection().execute(
-                select(LedgerAccount.person_id, LedgerAccount.kind, LedgerAccount.id).where(
-                    LedgerAccount.person_id.in_(person_ids)
-                )
+        found = self.session.connection().execute(
+            select(LedgerAccount.person_id, LedgerAccount.kind, LedgerAccount.id).where(
+                LedgerAccount.person_id.in_(person_ids)
             )
-            for person_id, kind, account_id in found:
-                self.accounts[(person_id or 0, kind)] = account_id  # person accounts only
-            return {p for p in person_ids if (p, AccountKind.CREDIT) in self.accounts}
+        )
+        for person_id, kind, account_id in found:
+            self.accounts[(person_id or 0, kind)] = account_id  # person accounts only
 
-        missing = set(person_ids) - known()
-        if missing:
-            persons = list(self.session.scalars(select(Person).where(Person.id.in_(missing))))
-            receivable_accounts(self.session, sorted(persons, key=lambda p: p.id))
-            known()
+    def _person_account(self, person_id: int, kind: AccountKind) -> int:
+        """The account of a loaded person; a person who has none yet (no claim was ever booked
+        for them) gets their Personenkonto now, as record_payment would open it."""
+        if (person_id, kind) not in self.accounts:
+            person = self.session.get_one(Person, person_id)
+            receivable_accounts(self.session, [person])
+            self._load_accounts([person_id])
+        return self.accounts[(person_id, kind)]
 
     def payment(
         self,
@@ -174,11 +175,11 @@ class LedgerBatch:
             EntryKind.PAYMENT, received_on, f"Zahlungseingang {reference_text}".strip(), person_id
         )
         cash = self.account(CHANNEL_ACCOUNT[channel])
-        receivable = self.accounts[(person_id, AccountKind.RECEIVABLE)]
+        receivable = self._person_account(person_id, AccountKind.RECEIVABLE)
         for claim_id, part in allocation.parts:
             self.postings.append((entry, cash, receivable, part, claim_id, None, position))
         if allocation.credit_cents:
-            credit = self.accounts[(person_id, AccountKind.CREDIT)]
+            credit = self._person_account(person_id, AccountKind.CREDIT)
             self.postings.append(
                 (entry, cash, credit, allocation.credit_cents, None, None, position)
             )

@@ -16,10 +16,17 @@ from sqlalchemy.orm import Session
 
 from core.kernel.audit import AuditEvent
 from core.kernel.references import make_rf
-from core.ledger.accounts import accounts_by_id
+from core.ledger.accounts import accounts_by_id, tax_account
 from core.ledger.balances import trial_balance
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim, JournalEntry, Payment, PaymentChannel
+from core.ledger.models import (
+    Claim,
+    JournalEntry,
+    LedgerAccount,
+    Payment,
+    PaymentChannel,
+    TaxAccount,
+)
 from core.ledger.receipts import record_payment
 from core.payments.bank import bulk_import
 from core.payments.bank import imports as bank_import
@@ -66,6 +73,8 @@ def _town(db: Session, make: Any) -> dict[str, Any]:
             kassenzeichen=claims[11].kassenzeichen,
         )
     )
+    newcomer = make.person(m, family_name="Zahler6")  # a Steuerkonto, no claim, no accounts
+    newcomer_kz = tax_account(db, newcomer, m, ClaimKind.DOG_TAX).kassenzeichen
     record_payment(
         db,
         person=persons[3],
@@ -93,7 +102,14 @@ def _town(db: Session, make: Any) -> dict[str, Any]:
     items = debit_runs.items_of(db, run)
     assert len(items) >= 2
     mandate = db.get_one(Mandate, items[1].mandate_id).reference
-    return {"m": m, "persons": persons, "claims": claims, "items": items, "mandate": mandate}
+    return {
+        "m": m,
+        "persons": persons,
+        "claims": claims,
+        "items": items,
+        "mandate": mandate,
+        "newcomer": newcomer_kz,
+    }
 
 
 def _files(town: dict[str, Any]) -> list[bytes]:
@@ -119,6 +135,7 @@ def _files(town: dict[str, Any]) -> list[bytes]:
         (True, tx(items[1].amount_cents, end_to_end_id="UNBEKANNT-1"), ""),
         (True, tx(3000, remittance="ohne Bezug", counterparty_name="Testa Zahler0"), ""),
         (True, tx(3300, remittance=f"Hundesteuer {kz[6]}"), ""),
+        (True, tx(1500, remittance=f"Hundesteuer {town['newcomer']}"), ""),
     ]
     lines.insert(9, (True, tx(items[1].amount_cents, mandate_id=town["mandate"]), ""))
     first = [
@@ -177,8 +194,11 @@ def _ledger(db: Session, m: Municipality) -> dict[str, Any]:
             c.due_date,
         )
 
+    taxes = db.scalars(select(TaxAccount.kassenzeichen).where(TaxAccount.municipality_id == m.id))
+    every_kz = {c.kassenzeichen for c in claims.values()} | set(taxes)
+
     def kz_free(text: str) -> str:
-        for kz in {c.kassenzeichen for c in claims.values()}:
+        for kz in every_kz:
             text = text.replace(kz, kz[3:11])
         return text
 
@@ -328,6 +348,10 @@ def _ledger(db: Session, m: Municipality) -> dict[str, Any]:
         ),
         "audit": sorted(audit),
         "trial balance": trial_balance(db, m.id),
+        "accounts": sorted(
+            (a.code, a.name.replace(m.name, "<m>"), a.kind.value)
+            for a in db.scalars(select(LedgerAccount).where(LedgerAccount.municipality_id == m.id))
+        ),
     }
 
 

@@ -112,10 +112,7 @@ class CamtReader(ElementIndex):
             )
         created_text = self.text(item, "CreDtTm") or header_created
         created_at = parse_datetime(created_text, f"{where}, CreDtTm") if created_text else None
-        entries = tuple(
-            self.entry(element, index, where, iban)
-            for index, element in enumerate(self.findall(item, "Ntry"), start=1)
-        )
+        entries = self.entries(item, where, iban)
         return CamtStatement(
             message_id=message_id,
             statement_id=statement_id,
@@ -126,6 +123,24 @@ class CamtReader(ElementIndex):
             kind=self.kind,
             entries=entries,
         )
+
+    def entries(self, item: Element, where: str, iban: str) -> tuple[CamtEntry, ...]:
+        """Every entry of a statement; the file is refused with every faulty entry named (the
+        first ten in full), not only the first."""
+        entries, problems = [], []
+        for index, element in enumerate(self.findall(item, "Ntry"), start=1):
+            try:
+                entries.append(self.entry(element, index, where, iban))
+            except ValidationError as exc:
+                problems.append(exc.message)
+        if len(problems) == 1:
+            raise ValidationError(problems[0])
+        if problems:
+            more = f" (und {len(problems) - 10} weitere)" if len(problems) > 10 else ""
+            raise ValidationError(
+                f"{len(problems)} Buchungen sind fehlerhaft: " + " ".join(problems[:10]) + more
+            )
+        return tuple(entries)
 
     def entry(self, element: Element, index: int, statement_where: str, own_iban: str) -> CamtEntry:
         self.forget()

@@ -125,8 +125,7 @@ class CamtReader(ElementIndex):
         )
 
     def entries(self, item: Element, where: str, iban: str) -> tuple[CamtEntry, ...]:
-        """Every entry of a statement; the file is refused with every faulty entry named (the
-        first ten in full), not only the first."""
+        """Every entry; a faulty file is refused with all faulty entries named (ten in full)."""
         entries, problems = [], []
         for index, element in enumerate(self.findall(item, "Ntry"), start=1):
             try:

@@ -4,7 +4,6 @@ anything else waits in suspense (account 1890, Verwahrgelder) for a clerk."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from sqlalchemy import select
@@ -14,7 +13,13 @@ from core.ledger.journal import book_clearing
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
 from core.payments.bank import camt
-from core.payments.bank.matching import MatchIndex, item_by_mandate, references_in, suggest
+from core.payments.bank.matching import (
+    MatchIndex,
+    item_by_mandate,
+    names_rf,
+    references_in,
+    suggest,
+)
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import BANK_ACCOUNT, bank_moves, process_return
@@ -26,7 +31,7 @@ from core.tenancy.municipalities import Municipality
 SUSPENSE_ACCOUNT = "1890"
 
 
-def _line_ref(
+def line_ref(
     statement: camt.CamtStatement, entry: camt.CamtEntry, n: int, tx: camt.CamtTransaction
 ) -> str:
     """The bank's own reference where it gives one, else the position in the statement."""
@@ -50,7 +55,7 @@ def _new_lines(
     """The entry's transactions as bank lines, each not known from an earlier import."""
     lines: list[tuple[BankLine, camt.CamtTransaction]] = []
     for n, tx in enumerate(entry.transactions, start=1):
-        ref = _line_ref(statement, entry, n, tx)
+        ref = line_ref(statement, entry, n, tx)
         if session.scalars(
             select(BankLine.id).where(
                 BankLine.municipality_id == municipality_id, BankLine.external_ref == ref
@@ -224,7 +229,7 @@ def _book_transfer(
         external_ref=line.external_ref,
     )
     line.status, line.person_id, line.payment_id = LineStatus.BOOKED, person.id, payment.id
-    line.method = "rf" if re.search(rf"RF\d\d{kz}", line.remittance.upper()) else "kassenzeichen"
+    line.method = "rf" if names_rf(line.remittance.upper(), kz) else "kassenzeichen"
     report.booked_cents += line.amount_cents
     session.flush()
 

@@ -40,7 +40,11 @@ _BODY = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtf
 
 def parse_statements(data: bytes) -> list[CamtStatement]:
     """All statements (or notifications) of a camt.053/camt.054 file, in file order."""
-    root = parse_xml(data)
+    return statements_of(parse_xml(data))
+
+
+def statements_of(root: Element) -> list[CamtStatement]:
+    """:func:`parse_statements` for a document already read with ``bank_xml.parse_xml``."""
     try:
         kind = _kind(root)
         return CamtReader(root, kind).statements()
@@ -67,7 +71,7 @@ class CamtReader(ElementIndex):
     """Reads one camt document."""
 
     def __init__(self, root: Element, kind: str) -> None:
-        super().__init__(f"{{{NS_PREFIX}{kind}}}")
+        super().__init__(f"{{{NS_PREFIX}{kind}}}", frozenset({"Ntry", "TxDtls"}))
         self.root = root
         self.kind = kind
 
@@ -108,10 +112,7 @@ class CamtReader(ElementIndex):
             )
         created_text = self.text(item, "CreDtTm") or header_created
         created_at = parse_datetime(created_text, f"{where}, CreDtTm") if created_text else None
-        entries = tuple(
-            self.entry(element, index, where, iban)
-            for index, element in enumerate(self.findall(item, "Ntry"), start=1)
-        )
+        entries = self.entries(item, where, iban)
         return CamtStatement(
             message_id=message_id,
             statement_id=statement_id,
@@ -123,8 +124,25 @@ class CamtReader(ElementIndex):
             entries=entries,
         )
 
+    def entries(self, item: Element, where: str, iban: str) -> tuple[CamtEntry, ...]:
+        """Every entry; a faulty file is refused with all faulty entries named (ten in full)."""
+        entries, problems = [], []
+        for index, element in enumerate(self.findall(item, "Ntry"), start=1):
+            try:
+                entries.append(self.entry(element, index, where, iban))
+            except ValidationError as exc:
+                problems.append(exc.message)
+        if len(problems) == 1:
+            raise ValidationError(problems[0])
+        if problems:
+            more = f" (und {len(problems) - 10} weitere)" if len(problems) > 10 else ""
+            raise ValidationError(
+                f"{len(problems)} Buchungen sind fehlerhaft: " + " ".join(problems[:10]) + more
+            )
+        return tuple(entries)
+
     def entry(self, element: Element, index: int, statement_where: str, own_iban: str) -> CamtEntry:
-        self._children.clear()
+        self.forget()
         where = f"{statement_where}, Buchung {index}"
         amount = self.amount(self.find(element, "Amt"), where)
         if amount <= 0:
@@ -140,12 +158,11 @@ class CamtReader(ElementIndex):
         status = self.text(element, "Sts/Cd") or self.text(element, "Sts/Prtry")
         status = status or self.text(element, "Sts") or "BOOK"
 
-        details = self.findall(element, "NtryDtls")
-        batch = next((b for d in details if (b := self.find(d, "Btch")) is not None), None)
+        batch = self.find(element, "NtryDtls/Btch")
         batch_count = self.batch_count(batch, where) if batch is not None else None
 
         bank_code = self.bank_code(element)
-        tx_elements = [tx for d in details for tx in self.findall(d, "TxDtls")]
+        tx_elements = self.findall(element, "NtryDtls/TxDtls")
         if tx_elements:
             transactions = self.transactions(
                 tx_elements,

@@ -38,12 +38,13 @@ from core.kernel.money import MAX_STORED_CENTS, format_euro
 from core.payments.bank import camt, camt_parser, pain002
 from core.payments.bank.bank_xml import parse_xml
 from core.payments.bank.booking import book_entry
+from core.payments.bank.bulk_import import Import, book_statement_in_bulk
 from core.payments.bank.import_records import finish_import, new_import
 from core.payments.bank.matching import MatchIndex
 from core.payments.bank.models import StatementImport
 from core.payments.bank.report import ImportReport
 from core.payments.bank.status_reports import import_status_report
-from core.payments.sepa.rules import SepaRules, rules_on
+from core.payments.sepa.rules import rules_on
 from core.tenancy.municipalities import Municipality, serialize
 
 
@@ -65,7 +66,7 @@ def read_bank_file(data: bytes) -> ParsedFile:
     sha = hashlib.sha256(data).hexdigest()
     if pain002.is_status_report(root):
         return ParsedFile(sha, pain002.parse_status_report(data), [])
-    statements = camt_parser.parse_statements(data)
+    statements = camt_parser.statements_of(root)
     _check_storable(statements)
     return ParsedFile(sha, None, statements)
 
@@ -79,11 +80,14 @@ def import_statements(
     as_of: date,
     actor: str,
     progress: Callable[[int, int], None] | None = None,
+    bulk: bool = True,
 ) -> ImportReport:
     """Match and book every transaction of a file (its bytes, or read before with
     :func:`read_bank_file`); the caller commits.
 
     A payment status report (pain.002) for one of our direct-debit files is taken here too.
+    ``bulk``: plain lines are booked in chunks (core.payments.bank.bulk_import), with the same
+    rows as one by one (``bulk=False``, kept to prove exactly that).
     """
     parsed = data if isinstance(data, ParsedFile) else read_bank_file(data)
     serialize(session, municipality.id, "bank_import")  # the same file twice at once: one wins
@@ -120,12 +124,9 @@ def import_statements(
             iban=statement.iban,
             actor=actor,
         )
-        _merge(
-            report,
-            _book_statement(
-                session, municipality, statement, record, index, rules, as_of, actor, advance
-            ),
-        )
+        mine = ImportReport(statements=1)
+        job = Import(session, municipality, statement, record, index, rules, mine, as_of, actor)
+        _merge(report, _book_statement(job, advance, bulk=bulk))
         report.import_ids.append(record.id)
     session.flush()
     return report
@@ -146,26 +147,27 @@ def _progress_counter(
     return advance
 
 
-def _book_statement(
-    session: Session,
-    municipality: Municipality,
-    statement: camt.CamtStatement,
-    record: StatementImport,
-    index: MatchIndex,
-    rules: SepaRules,
-    as_of: date,
-    actor: str,
-    advance: Callable[[int], None],
-) -> ImportReport:
+def _book_statement(job: Import, advance: Callable[[int], None], *, bulk: bool) -> ImportReport:
     """Every entry of one statement booked; its report kept with the import."""
-    mine = ImportReport(statements=1)
-    for entry in statement.entries:
-        book_entry(
-            session, municipality, statement, entry, record, index, rules, mine, as_of, actor
-        )
-        advance(len(entry.transactions))
-    finish_import(session, record, mine, "bank.statement_imported", actor)
-    return mine
+    if bulk:
+        book_statement_in_bulk(job, advance)
+    else:
+        for entry in job.statement.entries:
+            book_entry(
+                job.session,
+                job.municipality,
+                job.statement,
+                entry,
+                job.record,
+                job.index,
+                job.rules,
+                job.report,
+                job.as_of,
+                job.actor,
+            )
+            advance(len(entry.transactions))
+    finish_import(job.session, job.record, job.report, "bank.statement_imported", job.actor)
+    return job.report
 
 
 def _file_known(session: Session, municipality_id: int, sha256: str) -> bool:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import Any
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel.references import is_valid_kassenzeichen, is_valid_rf, normalize_kassenzeichen
-from core.ledger.balances import open_amounts
+from core.ledger.balances import claim_totals
 from core.ledger.models import Claim, TaxAccount
 from core.payments.bank.models import BankLine
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, ItemStatus, Mandate
@@ -69,24 +71,28 @@ class MatchIndex:
                     return run
         return None
 
+    @property
+    def open_by_amount_loaded(self) -> bool:
+        return self._open_by_amount is not None
+
     def open_by_amount(self) -> dict[int, list[tuple[int, int]]]:
-        """Open amount → [(claim id, person id)], for suggestions (loaded on first need)."""
+        """Open amount → [(claim id, person id)] in claim order, for suggestions: read once, on
+        first need, in one statement (what later lines of the import book does not move it)."""
         if self._open_by_amount is None:
-            claims = list(
-                self.session.scalars(
-                    select(Claim).where(
-                        Claim.municipality_id == self.municipality_id,
-                        Claim.cancelled_by_entry_id.is_(None),
-                    )
-                )
+            mine = (
+                Claim.municipality_id == self.municipality_id,
+                Claim.cancelled_by_entry_id.is_(None),
             )
-            owner = {c.id: c.person_id for c in claims}
+            totals = claim_totals(select(Claim.id).where(*mine))
+            rows = self.session.execute(
+                select(Claim.id, Claim.person_id, totals.c.open)
+                .join(totals, totals.c.claim_id == Claim.id)
+                .where(*mine, totals.c.open > 0)
+                .order_by(Claim.id)
+            )
             result: dict[int, list[tuple[int, int]]] = defaultdict(list)
-            for start in range(0, len(claims), 500):
-                chunk = claims[start : start + 500]
-                for claim_id, open_cents in open_amounts(self.session, chunk).items():
-                    if open_cents > 0:
-                        result[open_cents].append((claim_id, owner[claim_id]))
+            for claim_id, person_id, open_cents in rows:
+                result[int(open_cents)].append((claim_id, person_id))
             self._open_by_amount = result
         return self._open_by_amount
 
@@ -104,6 +110,15 @@ def references_in(text: str) -> list[str]:
         if is_valid_kassenzeichen(kz) and kz not in found:
             found.append(kz)
     return found
+
+
+_RF_PREFIX = re.compile(r"RF\d\d")
+
+
+def names_rf(text: str, kassenzeichen: str) -> bool:
+    """Whether ``text`` (upper case) names the Kassenzeichen as an RF reference (``RF``, two
+    digits, the Kassenzeichen), without a pattern made per Kassenzeichen."""
+    return any(text.startswith(kassenzeichen, m.end()) for m in _RF_PREFIX.finditer(text))
 
 
 def name_tokens(text: str | None) -> set[str]:
@@ -133,23 +148,60 @@ def suggest(
 ) -> list[dict[str, Any]]:
     """Open items of exactly this amount, best first: those whose debtor's name appears in the
     payer's name."""
-    candidates = index.open_by_amount().get(line.amount_cents, [])
-    if not candidates:
-        return []
-    payer = name_tokens(line.counterparty_name)
-    scored = []
-    for claim_id, person_id in candidates[:200]:
-        person = session.get_one(Person, person_id)
-        common = payer & name_tokens(f"{person.display_name}")
-        scored.append((len(common), claim_id, person))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    return [
-        {
-            "person_id": person.id,
-            "person_number": person.number,
-            "name": person.display_name,
-            "claim_id": claim_id,
-            "reason": "Betrag und Name" if score else "Betrag",
-        }
-        for score, claim_id, person in scored[:limit]
-    ]
+    return suggest_many(session, index, [(line.amount_cents, line.counterparty_name)], limit)[0]
+
+
+_CANDIDATES = 200  # looked at per line
+
+
+def suggest_many(
+    session: Session, index: MatchIndex, lines: list[tuple[int, str | None]], limit: int = 3
+) -> list[list[dict[str, Any]]]:
+    """:func:`suggest` for many lines (amount, payer's name) at once: the candidates' names
+    read in one statement per 5,000 persons."""
+    by_amount = index.open_by_amount() if lines else {}
+    wanted = sorted(
+        {pid for amount, _ in lines for _, pid in by_amount.get(amount, [])[:_CANDIDATES]}
+    )
+    names: dict[int, tuple[int, str, set[str]]] = {}
+    for first in range(0, len(wanted), 5000):
+        for pid, number, kind, given, family, company in session.connection().execute(
+            select(
+                Person.id,
+                Person.number,
+                Person.kind,
+                Person.given_name,
+                Person.family_name,
+                Person.company_name,
+            ).where(Person.id.in_(wanted[first : first + 5000]))
+        ):
+            shown = _display_name(
+                SimpleNamespace(
+                    kind=kind, given_name=given, family_name=family, company_name=company
+                )
+            )
+            names[pid] = (number, shown, name_tokens(shown))
+    result = []
+    for amount, payer_name in lines:
+        payer = name_tokens(payer_name)
+        scored = sorted(
+            (-len(payer & names[pid][2]), claim_id, pid)
+            for claim_id, pid in by_amount.get(amount, [])[:_CANDIDATES]
+        )
+        result.append(
+            [
+                {
+                    "person_id": pid,
+                    "person_number": names[pid][0],
+                    "name": names[pid][1],
+                    "claim_id": claim_id,
+                    "reason": "Betrag und Name" if score else "Betrag",
+                }
+                for score, claim_id, pid in scored[:limit]
+            ]
+        )
+    return result
+
+
+# The person's name as Person.display_name shows it, taken from the row's columns alone.
+_display_name = cast(Callable[[Any], str], cast(property, vars(Person)["display_name"]).fget)

@@ -10,20 +10,22 @@ chunk of the job done again — books nothing. The run row is locked while a chu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.runs import items_of
 from core.dunning.selection import chunks
 from core.kernel import audit, clock
+from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition
-from core.ledger.bulk import NewClaim, post_claims
+from core.ledger.bulk import NewClaim, executemany, post_claims
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality
+from core.tenancy.municipalities import Municipality, reserve_ids
 
 LETTERS_PER_CHUNK = 500
 
@@ -85,21 +87,47 @@ def book_letters(
     new, targets = _new_claims(run, letters, items, claims, persons)
     municipality = session.get_one(Municipality, run.municipality_id)
     ids = post_claims(session, new, municipality=municipality, as_of=run.run_date, actor=actor)
-    for target, claim_id in zip(targets, ids, strict=True):
-        if isinstance(target, DunningLetter):
-            target.fee_claim_id = claim_id
-        else:
-            target.surcharge_claim_id = claim_id
-    now = clock.now()
-    for letter in letters:
-        letter.booked_at = now
-        for item in items[letter.id]:
-            item.booked = True
-    session.flush()
-    _audit(session, run, letters, actor)
+    booked = dict(zip(((type(t), t.id) for t in targets), ids, strict=True))
+    _audit(session, run, letters, booked, actor)
+    _mark_booked(session, letters, items, booked)  # expires the rows: read them before
     fees = sum(1 for t in targets if isinstance(t, DunningLetter))
     close_if_done(session, run, actor)
     return {"letters": len(letters), "fees": fees, "surcharges": len(targets) - fees}
+
+
+Booked = dict[tuple[type, int], int]  # (DunningLetter or DunningItem, id) → the claim booked
+
+
+def _mark_booked(
+    session: Session,
+    letters: list[DunningLetter],
+    items: dict[int, list[DunningItem]],
+    booked: Booked,
+) -> None:
+    """Letters and items marked booked, with the claims booked for them: one executemany
+    UPDATE per table (the ORM would send one statement per row); the loaded rows expired."""
+    now = clock.now()
+    letter_t = cast(Table, DunningLetter.__table__)
+    item_t = cast(Table, DunningItem.__table__)
+    connection = session.connection()
+    connection.execute(
+        update(letter_t)
+        .where(letter_t.c.id == bindparam("b_id"))
+        .values(booked_at=bindparam("b_at"), fee_claim_id=bindparam("b_claim")),
+        [
+            {"b_id": lt.id, "b_at": now, "b_claim": booked.get((DunningLetter, lt.id))}
+            for lt in letters
+        ],
+    )
+    mine = [item for letter in letters for item in items[letter.id]]
+    connection.execute(
+        update(item_t)
+        .where(item_t.c.id == bindparam("b_id"))
+        .values(booked=True, surcharge_claim_id=bindparam("b_claim")),
+        [{"b_id": i.id, "b_claim": booked.get((DunningItem, i.id))} for i in mine],
+    )
+    for obj in [*letters, *mine]:
+        session.expire(obj)
 
 
 def _claims(session: Session, ids: list[int]) -> dict[int, Claim]:
@@ -161,23 +189,34 @@ def _new_claims(
     return new, targets
 
 
-def _audit(session: Session, run: DunningRun, letters: list[DunningLetter], actor: str) -> None:
-    for letter in letters:
-        audit.record(
-            session,
-            actor=actor,
-            action="dunning_letter.booked",
-            obj=letter,
-            municipality_id=run.municipality_id,
-            after={
+def _audit(
+    session: Session, run: DunningRun, letters: list[DunningLetter], booked: Booked, actor: str
+) -> None:
+    """One ``dunning_letter.booked`` row per letter, in one executemany INSERT."""
+    now = clock.now()
+    rows: list[dict[str, Any]] = [
+        {
+            "occurred_at": now,
+            "actor": actor,
+            "action": "dunning_letter.booked",
+            "object_type": DunningLetter.__tablename__,
+            "object_id": letter.id,
+            "municipality_id": run.municipality_id,
+            "before": None,
+            "after": {
                 "run_id": run.id,
                 "person_id": letter.person_id,
                 "level": letter.level,
                 "fee_cents": letter.fee_cents,
                 "surcharge_cents": letter.surcharge_cents,
-                "fee_claim_id": letter.fee_claim_id,
+                "fee_claim_id": booked.get((DunningLetter, letter.id)),
             },
-        )
+        }
+        for letter in letters
+    ]
+    for row, row_id in zip(rows, reserve_ids(session, AuditEvent, len(rows)), strict=True):
+        row["id"] = row_id
+    executemany(session.connection(), cast(Table, AuditEvent.__table__), rows)
 
 
 def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:

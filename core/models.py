@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
+from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
 from core.jobs.models import Job, JobChunk, JobFailure
@@ -37,6 +38,10 @@ __all__ = [
     "Document",
     "DocumentDownload",
     "Dog",
+    "DunningBlock",
+    "DunningItem",
+    "DunningLetter",
+    "DunningRun",
     "Job",
     "JobChunk",
     "JobFailure",

@@ -12,7 +12,7 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import serving
-from portal.cli import db, demo, jobs, levies, mail, notices, payments, serve
+from portal.cli import db, demo, dunning, jobs, levies, mail, notices, payments, serve
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -38,3 +38,4 @@ main.add_command(payments.sepa_group)
 main.add_command(payments.bank_group)
 main.add_command(mail.outbox_group)
 main.add_command(jobs.jobs_group)
+main.add_command(dunning.dunning_group)

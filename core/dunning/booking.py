@@ -1,0 +1,242 @@
+"""Booking an approved dunning run: each letter's fee and each item's surcharge become claims
+of their own (Mahngebühr, Säumniszuschlag: allocated last, § 225 AO), booked in bulk
+(core.ledger.bulk.post_claims); the items are marked booked, so they set the claims' levels.
+
+Letter by letter and idempotent: a letter booked once is skipped, so booking twice — or a
+chunk of the job done again — books nothing. The run row is locked while a chunk books
+(PostgreSQL), so the chunk that books the last letter sees all the others and closes the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
+from core.dunning.runs import items_of
+from core.dunning.selection import chunks
+from core.kernel import audit, clock
+from core.kernel.audit import AuditEvent
+from core.kernel.errors import IllegalTransition
+from core.ledger.bulk import NewClaim, executemany, post_claims
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, reserve_ids
+
+LETTERS_PER_CHUNK = 500
+
+
+def book(session: Session, run: DunningRun, actor: str) -> dict[str, int]:
+    """Book the whole run (all letters not yet booked), then close it."""
+    _lock(session, run)
+    counts = {"letters": 0, "fees": 0, "surcharges": 0}
+    if run.state is RunState.BOOKED:
+        return counts
+    for part in chunks(open_letters(session, run), LETTERS_PER_CHUNK):
+        for key, value in book_letters(session, run, part, actor).items():
+            counts[key] += value
+    close_if_done(session, run, actor)
+    return counts
+
+
+def open_letters(session: Session, run: DunningRun) -> list[int]:
+    """The run's letters not yet booked, in id order."""
+    return list(
+        session.scalars(
+            select(DunningLetter.id)
+            .where(DunningLetter.run_id == run.id, DunningLetter.booked_at.is_(None))
+            .order_by(DunningLetter.id)
+        )
+    )
+
+
+def _lock(session: Session, run: DunningRun) -> None:
+    session.execute(select(DunningRun.id).where(DunningRun.id == run.id).with_for_update()).all()
+    session.refresh(run)
+    if run.state not in (RunState.APPROVED, RunState.BOOKED):
+        raise IllegalTransition(
+            f"Mahnlauf Nr. {run.id} ist {run.state_label}; gebucht wird erst nach der Freigabe."
+        )
+
+
+def book_letters(
+    session: Session, run: DunningRun, letter_ids: Sequence[int], actor: str
+) -> dict[str, int]:
+    """Book the letters ``letter_ids`` of the run that are not booked yet."""
+    _lock(session, run)
+    letters = list(
+        session.scalars(
+            select(DunningLetter)
+            .where(
+                DunningLetter.id.in_(list(letter_ids)),
+                DunningLetter.run_id == run.id,
+                DunningLetter.booked_at.is_(None),
+            )
+            .order_by(DunningLetter.id)
+        )
+    )
+    if not letters:
+        return {"letters": 0, "fees": 0, "surcharges": 0}
+    items = items_of(session, [letter.id for letter in letters])
+    claims = _claims(session, [i.claim_id for its in items.values() for i in its])
+    persons = _persons(session, [letter.person_id for letter in letters])
+    new, targets = _new_claims(run, letters, items, claims, persons)
+    municipality = session.get_one(Municipality, run.municipality_id)
+    ids = post_claims(session, new, municipality=municipality, as_of=run.run_date, actor=actor)
+    booked = dict(zip(((type(t), t.id) for t in targets), ids, strict=True))
+    _audit(session, run, letters, booked, actor)
+    _mark_booked(session, letters, items, booked)  # expires the rows: read them before
+    fees = sum(1 for t in targets if isinstance(t, DunningLetter))
+    close_if_done(session, run, actor)
+    return {"letters": len(letters), "fees": fees, "surcharges": len(targets) - fees}
+
+
+Booked = dict[tuple[type, int], int]  # (DunningLetter or DunningItem, id) → the claim booked
+
+
+def _mark_booked(
+    session: Session,
+    letters: list[DunningLetter],
+    items: dict[int, list[DunningItem]],
+    booked: Booked,
+) -> None:
+    """Letters and items marked booked, with the claims booked for them: one executemany
+    UPDATE per table (the ORM would send one statement per row); the loaded rows expired."""
+    now = clock.now()
+    letter_t = cast(Table, DunningLetter.__table__)
+    item_t = cast(Table, DunningItem.__table__)
+    connection = session.connection()
+    connection.execute(
+        update(letter_t)
+        .where(letter_t.c.id == bindparam("b_id"))
+        .values(booked_at=bindparam("b_at"), fee_claim_id=bindparam("b_claim")),
+        [
+            {"b_id": lt.id, "b_at": now, "b_claim": booked.get((DunningLetter, lt.id))}
+            for lt in letters
+        ],
+    )
+    mine = [item for letter in letters for item in items[letter.id]]
+    connection.execute(
+        update(item_t)
+        .where(item_t.c.id == bindparam("b_id"))
+        .values(booked=True, surcharge_claim_id=bindparam("b_claim")),
+        [{"b_id": i.id, "b_claim": booked.get((DunningItem, i.id))} for i in mine],
+    )
+    for obj in [*letters, *mine]:
+        session.expire(obj)
+
+
+def _claims(session: Session, ids: list[int]) -> dict[int, Claim]:
+    found: dict[int, Claim] = {}
+    for part in chunks(sorted(set(ids))):
+        found.update({c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(part)))})
+    return found
+
+
+def _persons(session: Session, ids: list[int]) -> dict[int, Person]:
+    found: dict[int, Person] = {}
+    for part in chunks(sorted(set(ids))):
+        found.update({p.id: p for p in session.scalars(select(Person).where(Person.id.in_(part)))})
+    return found
+
+
+def _new_claims(
+    run: DunningRun,
+    letters: list[DunningLetter],
+    items: dict[int, list[DunningItem]],
+    claims: dict[int, Claim],
+    persons: dict[int, Person],
+) -> tuple[list[NewClaim], list[DunningLetter | DunningItem]]:
+    """The fee and surcharge claims to book, and the letter or item each is booked for.
+    Both are due at the letter's deadline, under the Kassenzeichen of the claim they follow
+    (the fee: the letter's first claim), so a transfer naming it settles them together."""
+    new: list[NewClaim] = []
+    targets: list[DunningLetter | DunningItem] = []
+    for letter in letters:
+        person, mine = persons[letter.person_id], items[letter.id]
+        if letter.fee_cents:
+            first = claims[mine[0].claim_id]
+            new.append(
+                NewClaim(
+                    person=person,
+                    kind=ClaimKind.DUNNING_FEE,
+                    amount_cents=letter.fee_cents,
+                    due_date=letter.payment_deadline,
+                    description=f"Mahngebühr ({letter.level_name} vom {run.run_date:%d.%m.%Y})",
+                    kassenzeichen=first.kassenzeichen,
+                )
+            )
+            targets.append(letter)
+        for item in mine:
+            if item.surcharge_cents:
+                claim = claims[item.claim_id]
+                new.append(
+                    NewClaim(
+                        person=person,
+                        kind=ClaimKind.LATE_PAYMENT_SURCHARGE,
+                        amount_cents=item.surcharge_cents,
+                        due_date=letter.payment_deadline,
+                        description=f"Säumniszuschläge bis {run.run_date:%d.%m.%Y} zu "
+                        f"{claim.description}",
+                        kassenzeichen=claim.kassenzeichen,
+                    )
+                )
+                targets.append(item)
+    return new, targets
+
+
+def _audit(
+    session: Session, run: DunningRun, letters: list[DunningLetter], booked: Booked, actor: str
+) -> None:
+    """One ``dunning_letter.booked`` row per letter, in one executemany INSERT."""
+    now = clock.now()
+    rows: list[dict[str, Any]] = [
+        {
+            "occurred_at": now,
+            "actor": actor,
+            "action": "dunning_letter.booked",
+            "object_type": DunningLetter.__tablename__,
+            "object_id": letter.id,
+            "municipality_id": run.municipality_id,
+            "before": None,
+            "after": {
+                "run_id": run.id,
+                "person_id": letter.person_id,
+                "level": letter.level,
+                "fee_cents": letter.fee_cents,
+                "surcharge_cents": letter.surcharge_cents,
+                "fee_claim_id": booked.get((DunningLetter, letter.id)),
+            },
+        }
+        for letter in letters
+    ]
+    for row, row_id in zip(rows, reserve_ids(session, AuditEvent, len(rows)), strict=True):
+        row["id"] = row_id
+    executemany(session.connection(), cast(Table, AuditEvent.__table__), rows)
+
+
+def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
+    """Mark the run booked once every letter is (the one who booked the last closes it)."""
+    if run.state is not RunState.APPROVED:
+        return False
+    left = session.scalar(
+        select(func.count(DunningLetter.id)).where(
+            DunningLetter.run_id == run.id, DunningLetter.booked_at.is_(None)
+        )
+    )
+    if left:
+        return False
+    run.state, run.booked_by, run.booked_at = RunState.BOOKED, actor, clock.now()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="dunning_run.booked",
+        obj=run,
+        municipality_id=run.municipality_id,
+    )
+    return True

@@ -1,0 +1,210 @@
+"""Dunning runs (Mahnläufe): preview → approval by a second person → booking.
+
+:func:`preview` decides and stores what the run would send (letters and items, nothing booked);
+:func:`approve` is the four-eyes step; booking (core.dunning.booking) books the fees and
+surcharges and makes the letters count. One open run (preview or approved) at a time per
+municipality, under the municipality's ``dunning`` lock; a run date is never earlier than the
+last run's. A claim steps up one level per run at most (core.dunning.procedure.next_step).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
+
+from core.dunning import compose, selection
+from core.dunning.compose import Context, PlannedLetter
+from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
+from core.dunning.procedure import procedure_on
+from core.dunning.surcharges import bears_surcharge
+from core.kernel import audit, clock
+from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.ledger.bulk import executemany
+from core.tenancy.municipalities import Municipality, reserve_ids, serialize
+
+LOCK = "dunning"
+OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
+
+
+def preview(session: Session, municipality: Municipality, run_date: date, actor: str) -> DunningRun:
+    """Make a run in state preview with its letters and items (nothing is booked)."""
+    serialize(session, municipality.id, LOCK)
+    _refuse_open_run(session, municipality.id)
+    last = selection.last_run_date(session, municipality.id)
+    if last is not None and run_date < last:
+        raise ValidationError(
+            f"Der Mahnlauf zum {run_date:%d.%m.%Y} darf nicht vor dem letzten Mahnlauf "
+            f"({last:%d.%m.%Y}) liegen."
+        )
+    rules = procedure_on(session, municipality.id, run_date)
+    planned = plan(session, municipality, run_date)
+    run = DunningRun(
+        municipality_id=municipality.id,
+        run_date=run_date,
+        state=RunState.PREVIEW,
+        procedure_source=rules.source[:300],
+        created_by=actor,
+    )
+    session.add(run)
+    session.flush()
+    _store(session, run, planned)
+    audit.record(
+        session,
+        actor=actor,
+        action="dunning_run.previewed",
+        obj=run,
+        municipality_id=municipality.id,
+        after={
+            "run_date": run_date.isoformat(),
+            "letters": len(planned),
+            "items": sum(len(p.items) for p in planned),
+            "fees_cents": sum(p.fee_cents for p in planned),
+            "surcharges_cents": sum(p.surcharge_cents for p in planned),
+        },
+    )
+    return run
+
+
+def plan(session: Session, municipality: Municipality, run_date: date) -> list[PlannedLetter]:
+    """What a run on ``run_date`` would send, read from the database, nothing written."""
+    rules = procedure_on(session, municipality.id, run_date)
+    land = municipality.state
+    steps = compose.stepping(
+        rules, selection.candidates(session, municipality.id, run_date), run_date, land
+    )
+    ids = [c.claim.id for c, _ in steps]
+    main = [c.claim.id for c, _ in steps if bears_surcharge(c.claim.kind)]
+    context = Context(
+        history=selection.payment_history(session, main) if rules.surcharges else {},
+        booked_surcharges=selection.booked_surcharges(session, main),
+        fee_charged=frozenset(selection.fee_charged(session, ids)),
+    )
+    return compose.letters(rules, steps, run_date, land, context)
+
+
+def _refuse_open_run(session: Session, municipality_id: int) -> None:
+    found = session.scalar(
+        select(DunningRun.id)
+        .where(DunningRun.municipality_id == municipality_id, DunningRun.state.in_(OPEN_STATES))
+        .limit(1)
+    )
+    if found is not None:
+        raise IllegalTransition(
+            f"Mahnlauf Nr. {found} ist noch offen. Bitte erst ihn buchen oder verwerfen."
+        )
+
+
+def _store(session: Session, run: DunningRun, planned: list[PlannedLetter]) -> None:
+    """The letters and items in two executemany INSERTs (ids reserved up front): a weekly run
+    over a large town has hundreds of thousands of items."""
+    if not planned:
+        return
+    session.flush()
+    letter_ids = reserve_ids(session, DunningLetter, len(planned))
+    letters = [
+        {
+            "id": letter_id,
+            "municipality_id": run.municipality_id,
+            "run_id": run.id,
+            "person_id": p.person_id,
+            "level": p.level.number,
+            "level_name": p.level.name[:80],
+            "open_cents": p.open_cents,
+            "fee_cents": p.fee_cents,
+            "surcharge_cents": p.surcharge_cents,
+            "total_cents": p.total_cents,
+            "delivered_on": p.step.delivered_on,
+            "payment_deadline": p.step.deadline,
+            "fee_claim_id": None,
+            "booked_at": None,
+        }
+        for p, letter_id in zip(planned, letter_ids, strict=True)
+    ]
+    executemany(session.connection(), cast(Table, DunningLetter.__table__), letters)
+    items = [
+        {
+            "letter_id": letter_id,
+            "claim_id": i.candidate.claim.id,
+            "level": p.level.number,
+            "open_cents": i.candidate.open_cents,
+            "fee_cents": i.fee_cents,
+            "surcharge_cents": i.surcharge_cents,
+            "surcharge_claim_id": None,
+            "booked": False,
+        }
+        for p, letter_id in zip(planned, letter_ids, strict=True)
+        for i in p.items
+    ]
+    for row, item_id in zip(items, reserve_ids(session, DunningItem, len(items)), strict=True):
+        row["id"] = item_id
+    executemany(session.connection(), cast(Table, DunningItem.__table__), items)
+
+
+def approve(session: Session, run: DunningRun, actor: str) -> None:
+    """The second person's approval (Vier-Augen-Prinzip)."""
+    if run.state is not RunState.PREVIEW:
+        raise IllegalTransition(
+            f"Mahnlauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
+        )
+    if actor == run.created_by:
+        raise ValidationError(
+            "Vier-Augen-Prinzip: Wer den Mahnlauf vorbereitet hat, darf ihn nicht selbst freigeben."
+        )
+    run.state, run.approved_by, run.approved_at = RunState.APPROVED, actor, clock.now()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="dunning_run.approved",
+        obj=run,
+        municipality_id=run.municipality_id,
+        after={"created_by": run.created_by},
+    )
+
+
+def discard(session: Session, run: DunningRun, actor: str) -> None:
+    """Throw a preview away (e.g. to make it again after corrections)."""
+    if run.state is not RunState.PREVIEW:
+        raise IllegalTransition(
+            f"Mahnlauf Nr. {run.id} ist {run.state_label}; verwerfen lässt sich nur eine Vorschau."
+        )
+    run.state = RunState.DISCARDED
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="dunning_run.discarded",
+        obj=run,
+        municipality_id=run.municipality_id,
+    )
+
+
+def get_run(session: Session, municipality_id: int, run_id: int) -> DunningRun:
+    run = session.get(DunningRun, run_id)
+    if run is None or run.municipality_id != municipality_id:
+        raise NotFound(f"Mahnlauf Nr. {run_id} gibt es hier nicht.")
+    return run
+
+
+def letters_of(session: Session, run: DunningRun) -> list[DunningLetter]:
+    return list(
+        session.scalars(
+            select(DunningLetter)
+            .where(DunningLetter.run_id == run.id)
+            .order_by(DunningLetter.person_id, DunningLetter.level, DunningLetter.id)
+        )
+    )
+
+
+def items_of(session: Session, letter_ids: list[int]) -> dict[int, list[DunningItem]]:
+    """The items per letter."""
+    found: dict[int, list[DunningItem]] = {i: [] for i in letter_ids}
+    for part in selection.chunks(letter_ids):
+        for item in session.scalars(
+            select(DunningItem).where(DunningItem.letter_id.in_(part)).order_by(DunningItem.id)
+        ):
+            found[item.letter_id].append(item)
+    return found

@@ -1,0 +1,182 @@
+"""`openkasse dunning run|approve|book|discard`: the weekly dunning run from the command line —
+preview (per person the claims, level, fee and surcharges), a second person's approval (four
+eyes), booking (at once, or as a job the workers do in chunks)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from portal.cli import context
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.dunning.models import DunningRun
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@click.group("dunning", cls=AppGroup)
+def dunning_group() -> None:
+    """Mahnwesen: Mahnläufe mit Vorschau, Freigabe (vier Augen) und Buchung."""
+
+
+def _echo_run(session: Session, run: DunningRun) -> None:
+    """Per letter: the person, level, deadline; per claim open amount, fee and surcharge."""
+    from sqlalchemy import select
+
+    from core.dunning import runs
+    from core.kernel.money import format_euro
+    from core.ledger.models import Claim
+    from core.persons.models import Person
+
+    letters = runs.letters_of(session, run)
+    items = runs.items_of(session, [letter.id for letter in letters])
+    claim_ids = sorted({i.claim_id for its in items.values() for i in its})
+    claims = {c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(claim_ids)))}
+    click.echo(
+        f"Mahnlauf Nr. {run.id} zum {run.run_date:%d.%m.%Y} ({run.state_label}; "
+        f"{run.procedure_source})"
+    )
+    for letter in letters:
+        person = session.get_one(Person, letter.person_id)
+        click.echo(
+            f"\n{person.display_name} (Person {person.number}): Stufe {letter.level} "
+            f"„{letter.level_name}“, zahlbar bis {letter.payment_deadline:%d.%m.%Y}"
+        )
+        for item in items[letter.id]:
+            claim = claims[item.claim_id]
+            click.echo(
+                f"  {claim.kassenzeichen} {claim.description}: offen "
+                f"{format_euro(item.open_cents)}, Mahngebühr {format_euro(item.fee_cents)}, "
+                f"Säumniszuschlag {format_euro(item.surcharge_cents)}"
+            )
+        click.echo(f"  Gesamt: {format_euro(letter.total_cents)}")
+    fees = sum(letter.fee_cents for letter in letters)
+    surcharges = sum(letter.surcharge_cents for letter in letters)
+    click.echo(
+        f"\n{len(letters)} Mahnschreiben, {len(claim_ids)} Forderungen; Mahngebühren "
+        f"{format_euro(fees)}, Säumniszuschläge {format_euro(surcharges)}."
+    )
+
+
+def _run(session: Session, run_id: int, slug: str | None) -> DunningRun:
+    from core.dunning.models import DunningRun
+    from core.dunning.runs import get_run
+
+    if slug:
+        try:
+            return get_run(session, context.one_municipality(session, slug).id, run_id)
+        except Exception as exc:  # NotFound: German message
+            raise click.ClickException(str(exc)) from exc
+    run = session.get(DunningRun, run_id)
+    if run is None:
+        raise click.ClickException(f"Mahnlauf Nr. {run_id} gibt es nicht.")
+    return run
+
+
+@dunning_group.command("run")
+@click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag des Mahnlaufs.")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@click.option("--preview", "only_preview", is_flag=True, help="Nur anzeigen, nichts speichern.")
+@click.option("--actor", default="cli", show_default=True, help="Wer den Lauf vorbereitet.")
+@with_appcontext
+def run_command(as_of, slug: str | None, only_preview: bool, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Prepare a dunning run (kept for approval), or with --preview only show it."""
+    from core.dunning import runs
+    from core.kernel.errors import DomainError
+
+    with context.session_factory()() as session:
+        municipality = context.one_municipality(session, slug)
+        try:
+            run = runs.preview(session, municipality, as_of.date(), actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        _echo_run(session, run)
+        if only_preview:
+            session.rollback()
+            click.echo("Nur Vorschau: nichts gespeichert.")
+            return
+        session.commit()
+        click.echo(
+            f"Zur Freigabe durch eine zweite Person: openkasse dunning approve {run.id} "
+            "--actor KENNUNG"
+        )
+
+
+@dunning_group.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--actor", required=True, help="Wer freigibt (nicht, wer den Lauf vorbereitet hat).")
+@click.option("--municipality", "slug", help="Kurzname der Kommune.")
+@with_appcontext
+def approve_command(run_id: int, actor: str, slug: str | None) -> None:
+    """Approve a prepared run (four eyes)."""
+    from core.dunning import runs
+    from core.kernel.errors import DomainError
+
+    with context.session_factory()() as session:
+        run = _run(session, run_id, slug)
+        try:
+            runs.approve(session, run, actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+        click.echo(f"Mahnlauf Nr. {run.id} freigegeben von {actor}.")
+
+
+@dunning_group.command("book")
+@click.argument("run_id", type=int)
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--municipality", "slug", help="Kurzname der Kommune.")
+@click.option("--job", "as_job", is_flag=True, help="Als Job buchen (openkasse jobs work).")
+@with_appcontext
+def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> None:
+    """Book an approved run's fees and surcharges (booking twice books nothing)."""
+    import core.job_kinds  # noqa: F401  (registers the kinds)
+    from core.dunning import booking
+    from core.jobs import control
+    from core.kernel.errors import DomainError
+    from core.tenancy.municipalities import Municipality
+
+    with context.session_factory()() as session:
+        run = _run(session, run_id, slug)
+        try:
+            if as_job:
+                municipality = session.get_one(Municipality, run.municipality_id)
+                job = control.start(
+                    session, municipality, "dunning", {"run": str(run.id)}, actor=actor
+                )
+                session.commit()
+                click.echo(f"Job Nr. {job.id} gestartet: {job.title} ({job.total} Mahnschreiben).")
+                return
+            counts = booking.book(session, run, actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(
+        f"Mahnlauf Nr. {run_id} gebucht: {counts['letters']} Mahnschreiben, "
+        f"{counts['fees']} Mahngebühren, {counts['surcharges']} Säumniszuschläge."
+    )
+
+
+@dunning_group.command("discard")
+@click.argument("run_id", type=int)
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--municipality", "slug", help="Kurzname der Kommune.")
+@with_appcontext
+def discard_command(run_id: int, actor: str, slug: str | None) -> None:
+    """Throw away a prepared run that is not approved yet."""
+    from core.dunning import runs
+    from core.kernel.errors import DomainError
+
+    with context.session_factory()() as session:
+        run = _run(session, run_id, slug)
+        try:
+            runs.discard(session, run, actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"Mahnlauf Nr. {run_id} verworfen.")

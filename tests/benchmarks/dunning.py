@@ -1,0 +1,107 @@
+"""Benchmark of issue 13: dunning runs (preview and booking) over N open overdue items.
+
+`python -m tests.benchmarks.dunning [--items N] [--postgres]` (not part of the test suite).
+Set-up (bulk insert, not measured): one open property-tax claim of 10–100 € per person, due
+16.02.2026, with its ledger rows (tests.benchmarks.bank.setup). Measured, on the demo
+procedure (reminder without fee, Mahnung with the NRW fee, § 240 surcharges):
+
+1. run 1 on 16.03.2026: preview (selection, steps, surcharges, letters and items stored),
+   then booking (a surcharge claim for every item of 50 € or more);
+2. run 2 on 30.03.2026: the same for the Mahnung (a fee claim for every letter as well).
+
+Prints items per second of each step, peak RSS of the process (set-up included), and the
+anchor measured in the same run: raw sqlite3 writing the four rows of a claim
+(tests.benchmarks.anchor), against the booking's claims per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import text
+
+from core.dunning import booking, runs
+from core.kernel.db import make_engine, make_session_factory
+from portal.cli.db import alembic_config
+from tests import factories, pg
+from tests.benchmarks.anchor import raw_sqlite_claims_per_second
+from tests.benchmarks.bank import setup
+
+RUNS = (date(2026, 3, 16), date(2026, 3, 30))
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def bench_dunning(url: str, items: int) -> None:
+    command.upgrade(alembic_config(url), "head")
+    backend = url.split(":", 1)[0]
+    factory = make_session_factory(make_engine(url))
+    with factory() as session:
+        m, claims = setup(session, items, 0)
+        del claims
+        factories.dunning_statute(session, m)
+        session.commit()
+        session.expunge_all()
+        print(f"dunning/{backend}: set-up of {items:,} open items done", file=sys.stderr)
+        booked_claims = 0
+        booking_seconds = 0.0
+        for number, day in enumerate(RUNS, start=1):
+            started = time.perf_counter()
+            run = runs.preview(session, m, day, "bench:1")
+            session.commit()
+            previewed = time.perf_counter()
+            letters = runs.letters_of(session, run)
+            dunned = sum(1 for _ in letters)  # one item per letter here (one claim per person)
+            runs.approve(session, run, "bench:2")
+            session.commit()
+            approved = time.perf_counter()
+            counts = booking.book(session, run, "bench:2")
+            session.commit()
+            done = time.perf_counter()
+            session.expunge_all()
+            made = counts["fees"] + counts["surcharges"]
+            booked_claims += made
+            booking_seconds += done - approved
+            print(
+                f"dunning/{backend} run {number} ({day:%d.%m.%Y}): {dunned:,} items; preview "
+                f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s), "
+                f"booking {dunned / (done - approved):,.0f} items/s ({done - approved:.1f} s, "
+                f"{counts['fees']:,} fees, {counts['surcharges']:,} surcharges)"
+            )
+    anchor = raw_sqlite_claims_per_second(max(booked_claims, 1000))
+    rate = booked_claims / booking_seconds if booking_seconds else 0.0
+    print(
+        f"dunning/{backend}: peak RSS {peak_rss_mib():,.0f} MiB (set-up included); booking "
+        f"{rate:,.0f} claims/s against raw sqlite3 {anchor:,.0f} claims/s (four rows each): "
+        f"ratio {rate / anchor:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=100_000, help="open items (one per person)")
+    parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    with tempfile.TemporaryDirectory() as tmp:
+        bench_dunning(f"sqlite:///{Path(tmp) / 'bench_dunning.sqlite3'}", args.items)
+    if args.postgres:
+        with pg.running_server() as base:
+            admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text("CREATE DATABASE bench_dunning"))
+            admin.dispose()
+            bench_dunning(f"{base}/bench_dunning", args.items)
+
+
+if __name__ == "__main__":
+    main()

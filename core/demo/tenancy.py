@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.demo.statutes import (
     dog_tax_statute,
+    dunning_statute,
     refund_statute,
     sepa_statute,
     waste_statute,
@@ -88,6 +89,8 @@ def enact_statutes(session: Session, municipality: Municipality) -> None:
     _enact(session, municipality, "refunds", refunds, refunds["legal_basis"])
     water = water_statute(municipality)
     _enact(session, municipality, "water_fee", water, _citation(water))
+    dunning = dunning_statute(municipality)
+    _enact(session, municipality, "dunning", dunning, dunning["legal_basis"])
 
 
 def _citation(data: dict[str, Any]) -> str:

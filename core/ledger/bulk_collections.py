@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -60,10 +60,7 @@ def post_collections(
     actor: str,
 ) -> list[int]:
     """Book ``collections`` (a chunk) at once; returns the payments' ids in their order."""
-    for new in collections:
-        amount = new.amount_cents
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
+    _check(collections)
     if not collections:
         return []
     receivable = receivable_account_ids(session, {c.person_id for c in collections})
@@ -71,22 +68,7 @@ def post_collections(
         raise LedgerError("Soll- und Habenkonto müssen verschieden sein.")
     now = clock.now()  # one instant for the chunk's rows (one transaction)
     payment_ids = _insert(
-        session,
-        Payment,
-        [
-            {
-                "municipality_id": municipality_id,
-                "person_id": new.person_id,
-                "amount_cents": new.amount_cents,
-                "received_on": received_on,
-                "channel": channel,
-                "reference_text": new.reference_text[:140],
-                "external_ref": new.external_ref,
-                "created_at": now,
-                "reversed_by_entry_id": None,
-            }
-            for new in collections
-        ],
+        session, Payment, _payment_rows(collections, municipality_id, channel, received_on, now)
     )
     entry_ids = _insert(
         session,
@@ -124,24 +106,7 @@ def post_collections(
     _insert(
         session,
         AuditEvent,
-        [
-            {
-                "occurred_at": now,
-                "actor": actor,
-                "action": "payment.booked",
-                "object_type": Payment.__tablename__,
-                "object_id": payment_id,
-                "municipality_id": municipality_id,
-                "before": None,
-                "after": {
-                    "amount_cents": new.amount_cents,
-                    "channel": channel.value,
-                    "allocated": [[new.claim_id, new.amount_cents]],
-                    "credit_cents": 0,
-                },
-            }
-            for new, payment_id in zip(collections, payment_ids, strict=True)
-        ],
+        _audit_rows(collections, payment_ids, municipality_id, channel, actor, now),
     )
     return payment_ids
 
@@ -150,12 +115,12 @@ def receivable_account_ids(session: Session, person_ids: Collection[int]) -> dic
     """The receivable account id per person in one query; the Personenkonto of a person who
     lacks one of its two accounts is completed as record_payment would (core.ledger.bulk)."""
     found: dict[int | None, dict[AccountKind, int]] = {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(LedgerAccount.id, LedgerAccount.person_id, LedgerAccount.kind).where(
             LedgerAccount.person_id.in_(sorted(person_ids))
         )
-    ).all()  # no ORDER BY id: SQLite would walk the whole table in id order instead
-    for account_id, person_id, kind in sorted(rows):
+    )  # no ORDER BY id: SQLite would walk the whole table in id order instead
+    for account_id, person_id, kind in sorted(rows, key=lambda row: row[0]):
         found.setdefault(person_id, {})[kind] = account_id  # the last, as person_accounts
     incomplete = [pid for pid in person_ids if len(found.get(pid, {})) < 2]
     result = {
@@ -167,6 +132,67 @@ def receivable_account_ids(session: Session, person_ids: Collection[int]) -> dic
         persons = list(session.scalars(select(Person).where(Person.id.in_(sorted(incomplete)))))
         result.update(receivable_accounts(session, persons))
     return result
+
+
+def _check(collections: Sequence[NewCollection]) -> None:
+    """The check of record_payment, for every payment before anything is written."""
+    for new in collections:
+        amount = new.amount_cents
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
+
+
+def _payment_rows(
+    collections: Sequence[NewCollection],
+    municipality_id: int,
+    channel: PaymentChannel,
+    received_on: date,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "municipality_id": municipality_id,
+            "person_id": new.person_id,
+            "amount_cents": new.amount_cents,
+            "received_on": received_on,
+            "channel": channel,
+            "reference_text": new.reference_text[:140],
+            "external_ref": new.external_ref,
+            "created_at": now,
+            "reversed_by_entry_id": None,
+        }
+        for new in collections
+    ]
+
+
+def _audit_rows(
+    collections: Sequence[NewCollection],
+    payment_ids: list[int],
+    municipality_id: int,
+    channel: PaymentChannel,
+    actor: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows audit.record writes for ``payment.booked`` in record_payment: all of each
+    payment allocated to its claim, no credit."""
+    return [
+        {
+            "occurred_at": now,
+            "actor": actor,
+            "action": "payment.booked",
+            "object_type": Payment.__tablename__,
+            "object_id": payment_id,
+            "municipality_id": municipality_id,
+            "before": None,
+            "after": {
+                "amount_cents": new.amount_cents,
+                "channel": channel.value,
+                "allocated": [[new.claim_id, new.amount_cents]],
+                "credit_cents": 0,
+            },
+        }
+        for new, payment_id in zip(collections, payment_ids, strict=True)
+    ]
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:

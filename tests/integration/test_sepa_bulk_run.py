@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.kernel.errors import ValidationError
 from core.ledger.accounts import tax_account
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
@@ -23,6 +25,7 @@ from core.payments.card.provider import Intent
 from core.payments.sepa import prenotifications
 from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.models import (
+    DirectDebitItem,
     Mandate,
     MandateStatus,
     PreNotification,
@@ -170,3 +173,20 @@ def test_bulk_and_one_by_one_runs_book_the_same_ledger_and_file(db: Session, mak
     assert got[:3] == expected[:3]  # the run, the second run (nothing), the pain.008
     for key, part in state.items():
         assert got[3][key] == part, key
+
+
+def test_a_file_the_xsd_refuses_books_nothing(db: Session, make: Any) -> None:
+    m = make.municipality()
+    make.sepa_statute(m)
+    person = make.person(m)
+    make.claim(m, person, amount=4_500, due=date(2026, 2, 15))
+    _mandate(db, m, person, 1, iban="de02120300000000202051")  # not an IBAN the XSD accepts
+    prenotifications.prenotify(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="t")
+    savepoint = db.begin_nested()
+    with pytest.raises(ValidationError, match=r"pain\.008\.001\.08"):
+        debit_runs.create_run(db, m, collection_date=COLLECTION, as_of=AS_OF, actor="clerk")
+    savepoint.rollback()  # what the caller does with the failed transaction
+    assert (
+        db.scalars(select(DirectDebitItem).where(DirectDebitItem.municipality_id == m.id)).all()
+        == []
+    )

@@ -14,9 +14,8 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 import sepaxml
 from lxml import etree
@@ -142,11 +141,25 @@ _TX = (
 _NO_BIC = "<Othr><Id>NOTPROVIDED</Id></Othr>"
 
 
+def escape(text: str) -> str:
+    """XML text: most values need nothing (SEPA texts, IBANs, references), so look first."""
+    return _escape(text) if "&" in text or "<" in text or ">" in text else text
+
+
 def pain008_message(
     municipality: Municipality, collection_date: date, transactions: Sequence[Transaction]
 ) -> Message:
+    """:func:`build_message`, validated."""
+    message = build_message(municipality, collection_date, transactions)
+    validate(message.xml)
+    return message
+
+
+def build_message(
+    municipality: Municipality, collection_date: date, transactions: Sequence[Transaction]
+) -> Message:
     """The same message as :func:`pain008` (elements, order, values; the ids are random as
-    sepaxml makes them), validated against the XSD while libxml2 parses it."""
+    sepaxml makes them), not yet validated (:func:`validate`)."""
     name = sepa_text(municipality.cash_office_name, 70)
     message_id, payment_info_id = make_msg_id(), make_id(name)
     header = _HEADER.format(
@@ -177,23 +190,16 @@ def pain008_message(
         for t in transactions
     )
     body.append(_FOOTER)
-    xml = "".join(body).encode()
-    validate(xml)
-    return Message(xml, message_id, payment_info_id)
+    return Message("".join(body).encode(), message_id, payment_info_id)
 
 
-@cache
-def _schema_document() -> etree._ElementTree:
-    return etree.parse(str(XSD))
-
-
-_PARSERS = threading.local()  # an lxml parser must not be shared between threads
+_PARSERS = threading.local()  # lxml parsers and schemas are not shared between threads
 
 
 def _validating_parser() -> etree.XMLParser:
     parser = getattr(_PARSERS, "parser", None)
     if parser is None:
-        schema = etree.XMLSchema(_schema_document())
+        schema = etree.XMLSchema(etree.parse(str(XSD)))
         parser = _PARSERS.parser = etree.XMLParser(
             schema=schema, resolve_entities=False, no_network=True, huge_tree=True
         )
@@ -201,7 +207,8 @@ def _validating_parser() -> etree.XMLParser:
 
 
 def validate(xml: bytes) -> None:
-    """Refuse a message the XSD does not accept (as sepaxml's export(validate=True) does)."""
+    """Refuse a message the XSD does not accept (as sepaxml's export(validate=True) does).
+    libxml2 validates while it parses, without the GIL: a thread may do it beside other work."""
     try:
         etree.fromstring(xml, _validating_parser())
     except etree.XMLSyntaxError as error:

@@ -15,8 +15,7 @@ from sqlalchemy import Connection, Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from core.ledger.accounts import system_account
-from core.ledger.bulk import executemany
-from core.ledger.bulk_collections import NewCollection, post_collections
+from core.ledger.bulk_collections import NewCollection, insert_rows, post_collections
 from core.ledger.models import PaymentChannel
 from core.payments.sepa.collectable import Collectable
 from core.payments.sepa.models import (
@@ -113,7 +112,7 @@ def _book_chunk(
     )
     item_ids = reserve_ids(session, DirectDebitItem, len(chosen))
     connection = session.connection()
-    executemany(
+    insert_rows(
         connection,
         _ITEMS,
         [
@@ -151,9 +150,18 @@ def _book_chunk(
 def _update_many(
     connection: Connection, table: Table, column: str, rows: list[tuple[Any, int]]
 ) -> None:
-    """``UPDATE table SET column = value WHERE id = id`` for each (value, id) of ``rows`` in one
-    executemany of the compiled statement (as core.ledger.bulk.executemany does for INSERTs)."""
+    """``UPDATE table SET column = value WHERE id = id`` for each (value, id) of ``rows`` (integer
+    values): on SQLite one executemany of the compiled statement (as core.ledger.bulk.executemany
+    does for INSERTs), on PostgreSQL one UPDATE … FROM unnest(…)."""
     dialect = connection.dialect
+    if dialect.name == "postgresql":  # one statement, not one per row (see insert_rows)
+        connection.exec_driver_sql(
+            f"UPDATE {table.name} AS t SET {column} = v.value "  # noqa: S608 (own names)
+            "FROM unnest(%(ids)s::bigint[], %(values)s::bigint[]) AS v(id, value) "
+            "WHERE t.id = v.id",
+            {"ids": [row_id for _, row_id in rows], "values": [v for v, _ in rows]},
+        )
+        return
     compiled = (
         update(table)
         .where(table.c.id == bindparam("row_id"))

@@ -36,13 +36,13 @@ from core.ledger.models import (
 )
 from core.payments.bank import imports as bank_import
 from core.payments.bank.camt import CamtEntry, CamtStatement, CamtTransaction
-from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.models import Mandate, MandateStatus, PreNotification
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Counter, Municipality
 from portal.cli.db import alembic_config
 from tests import factories
 from tests.benchmarks.bank_anchor import raw_sqlite_entries_per_second
+from tests.benchmarks.direct_debit import bench_direct_debit
 from tests.camt_files import build_camt053
 
 AS_OF = date(2026, 3, 2)
@@ -303,18 +303,7 @@ def bench_bank(url: str, entries: int) -> None:
             f"mandates in {time.perf_counter() - started:.1f} s (bulk insert, not measured)",
             file=sys.stderr,
         )
-        started = time.perf_counter()
-        result = debit_runs.create_run(
-            session, m, collection_date=COLLECTION, as_of=AS_OF, actor="bench"
-        )
-        session.commit()
-        run_s = time.perf_counter() - started
-        assert result.run is not None
-        items = debit_runs.items_of(session, result.run)
-        print(
-            f"direct-debit run/{backend}: {len(items) / run_s:,.0f} items/s — {len(items)} "
-            f"items, pain.008 of {len(result.run.xml) / 1e6:.1f} MB (XSD-checked) in {run_s:,.1f} s"
-        )
+        items = bench_direct_debit(session, m, url, collection=COLLECTION, as_of=AS_OF)
         started = time.perf_counter()
         xml = build_camt053(statement(m, claims, items, entries))
         print(

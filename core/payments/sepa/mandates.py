@@ -15,6 +15,7 @@ Rules (DOMAIN.md "SEPA direct debit"; EPC SEPA Core Direct Debit Rulebook, DK-Ab
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ from core.payments.sepa.models import Mandate, MandateStatus
 from core.payments.sepa.rules import SepaRules, consent_text, rules_on
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number
+
+_M = TypeVar("_M")  # a Mandate, or a row of one (core.payments.sepa.collectable)
 
 
 def mandates_of(session: Session, person: Person) -> list[Mandate]:
@@ -324,7 +327,7 @@ def active_mandates(
     return list(session.scalars(stmt.order_by(Mandate.id)))
 
 
-def covering(by_scope: dict[int | None, Mandate], tax_account_id: int | None) -> Mandate | None:
+def covering(by_scope: dict[int | None, _M], tax_account_id: int | None) -> _M | None:
     """The mandate that pays a claim: the one for its tax account, else the general one.
 
     ``by_scope`` holds one person's active mandates by tax account id (None: general).

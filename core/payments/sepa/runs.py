@@ -27,6 +27,8 @@ from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.payments import reservations
 from core.payments.sepa.bank_days import check_bank_day
+from core.payments.sepa.bulk_run import book_in_bulk
+from core.payments.sepa.collectable import collectable
 from core.payments.sepa.due import (
     DueItem,
     chunks,
@@ -43,7 +45,7 @@ from core.payments.sepa.models import (
     MandateStatus,
     PreNotification,
 )
-from core.payments.sepa.pain008 import PAIN_008, pain008
+from core.payments.sepa.pain008 import PAIN_008, Message, pain008
 from core.payments.sepa.rules import SepaRules, rules_on
 from core.persons.models import Person
 from core.tenancy.municipalities import Counter, Municipality, serialize
@@ -233,17 +235,28 @@ def _attach_file(
     run: DirectDebitRun,
     debits: list[tuple[DirectDebitItem, Claim, Mandate]],
 ) -> None:
-    """The run's pain.008 file, with the message and batch ids the bank statement names."""
-    collection_date = run.collection_date
+    """The run's pain.008 file (sepaxml), with the message and batch ids the bank statement
+    names."""
     xml = pain008(municipality, run, debits)
     root = etree.fromstring(xml)
     ns = {"p": f"urn:iso:std:iso:20022:tech:xsd:{PAIN_008}"}
-    run.message_id = root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:MsgId", namespaces=ns) or ""
-    run.payment_info_id = (
-        root.findtext("p:CstmrDrctDbtInitn/p:PmtInf/p:PmtInfId", namespaces=ns) or ""
+    _set_file(
+        municipality,
+        run,
+        Message(
+            xml,
+            root.findtext("p:CstmrDrctDbtInitn/p:GrpHdr/p:MsgId", namespaces=ns) or "",
+            root.findtext("p:CstmrDrctDbtInitn/p:PmtInf/p:PmtInfId", namespaces=ns) or "",
+        ),
     )
-    run.xml = xml
-    run.filename = f"Lastschriften-{municipality.slug}-{collection_date.isoformat()}-{run.id}.xml"
+
+
+def _set_file(municipality: Municipality, run: DirectDebitRun, message: Message) -> None:
+    run.message_id, run.payment_info_id = message.message_id, message.payment_info_id
+    run.xml = message.xml
+    run.filename = (
+        f"Lastschriften-{municipality.slug}-{run.collection_date.isoformat()}-{run.id}.xml"
+    )
 
 
 def create_run(
@@ -253,10 +266,16 @@ def create_run(
     collection_date: date,
     as_of: date,
     actor: str,
+    bulk: bool = True,
 ) -> RunResult:
     """Collect every due, announced item covered by an active mandate (see module docstring),
     except one a card payment holds right now (:func:`_not_held_by_card`): it stays for a
-    later run."""
+    later run.
+
+    ``bulk`` (the default): all items read in a few statements and booked in chunks
+    (core.payments.sepa.collectable, bulk_run) with the pain.008 written in one piece;
+    ``bulk=False`` books item by item through record_payment and sepaxml — the same rows and
+    the same file, kept as the reference the bulk path is tested against."""
     if collection_date <= as_of:
         raise ValidationError("Der Einzugstag muss nach dem heutigen Tag liegen (D-1).")
     check_bank_day(collection_date)
@@ -264,43 +283,58 @@ def create_run(
     serialize(session, municipality.id, "sepa_run")
     rules = rules_on(session, municipality.id, as_of)
     skipped: dict[str, int] = defaultdict(int)
-    items = _not_held_by_card(
-        session, municipality.id, due_items(session, municipality, collection_date), skipped
-    )
-    chosen = _collectable(session, items, rules, collection_date, skipped, actor)
-    if not chosen:
+    if bulk:
+        rows = collectable(session, municipality.id, collection_date, rules, skipped, actor)
+        amounts = [c.open_cents for c in rows]
+    else:
+        items = _not_held_by_card(
+            session, municipality.id, due_items(session, municipality, collection_date), skipped
+        )
+        chosen = _collectable(session, items, rules, collection_date, skipped, actor)
+        amounts = [i.open_cents for i, _ in chosen]
+    if not amounts:
         return RunResult(None, dict(skipped))
     run = DirectDebitRun(
         municipality_id=municipality.id,
         collection_date=collection_date,
         message_id="",
         payment_info_id="",
-        count=len(chosen),
-        total_cents=sum(i.open_cents for i, _ in chosen),
+        count=len(amounts),
+        total_cents=sum(amounts),
         filename="",
         xml=b"",
         created_by=actor,
     )
     session.add(run)
     session.flush()
-    debits = _book_in_collection(session, municipality, run, chosen, as_of=as_of, actor=actor)
-    _attach_file(municipality, run, debits)
+    if bulk:
+        message = book_in_bulk(
+            session, municipality, run, rows, cash_account=CLEARING_ACCOUNT, actor=actor
+        )
+        _set_file(municipality, run, message)
+    else:
+        debits = _book_in_collection(session, municipality, run, chosen, as_of=as_of, actor=actor)
+        _attach_file(municipality, run, debits)
     session.flush()
+    _audit_run(session, run, dict(skipped), actor)
+    return RunResult(run, dict(skipped))
+
+
+def _audit_run(session: Session, run: DirectDebitRun, skipped: dict[str, int], actor: str) -> None:
     audit.record(
         session,
         actor=actor,
         action="sepa.run_created",
         obj=run,
-        municipality_id=municipality.id,
+        municipality_id=run.municipality_id,
         after={
-            "collection_date": collection_date.isoformat(),
+            "collection_date": run.collection_date.isoformat(),
             "count": run.count,
             "total_cents": run.total_cents,
             "message_id": run.message_id,
-            "skipped": dict(skipped),
+            "skipped": skipped,
         },
     )
-    return RunResult(run, dict(skipped))
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> DirectDebitRun:

@@ -439,8 +439,11 @@ def main() -> None:
     )
     parser.add_argument("--notices", type=int, default=200, help="notices per pool size")
     parser.add_argument(
+        "--dunning-items", type=int, default=100_000, help="open items of the dunning run"
+    )
+    parser.add_argument(
         "--only",
-        choices=("ledger", "dog-tax", "water", "bank", "web", "notices"),
+        choices=("ledger", "dog-tax", "water", "bank", "web", "notices", "jobs", "dunning"),
         help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
@@ -485,6 +488,14 @@ def main() -> None:
             from tests.benchmarks.notices import bench_notices
 
             bench_notices(url_for("bench_notices"), args.notices)
+        if args.only in (None, "jobs"):
+            from tests.benchmarks.jobs import bench_jobs
+
+            bench_jobs(url_for, args.dogs // 5)
+        if args.only in (None, "dunning"):
+            from tests.benchmarks.dunning import bench_dunning
+
+            bench_dunning(url_for("bench_dunning"), args.dunning_items)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

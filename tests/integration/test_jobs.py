@@ -3,9 +3,8 @@ transaction; the annual run as a job books what the run in one process books, an
 twice; failed objects are named and taken up again on resume; cancel stops, resume goes on.
 On SQLite and PostgreSQL."""
 
-from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -13,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import core.job_kinds  # noqa: F401  (registers the kinds)
 from core.jobs import control, worker
-from core.jobs.kinds import KINDS, JobKind, Plan, register
+from core.jobs.kinds import KINDS, register
 from core.jobs.models import JobState
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition, ValidationError
@@ -21,6 +20,7 @@ from core.ledger.models import Claim
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
+from tests.job_kinds import Picky
 
 ENV: dict[str, Any] = {}
 
@@ -121,66 +121,33 @@ def test_one_job_of_a_kind_at_a_time_and_cancel_and_resume(
         control.resume(db, job, actor="user:9")
 
 
-class Picky(JobKind):
-    """A kind that refuses the objects in ``bad`` (as a levy refuses a wrong case)."""
-
-    name = "test_picky"
-    title = "Test"
-    chunk_size = 4
-    bad: ClassVar[set[int]] = set()
-
-    def params(self, given: Mapping[str, str]) -> dict[str, Any]:
-        return {}
-
-    def describe(self, params: Mapping[str, Any]) -> str:
-        return "Test"
-
-    def plan(self, session: Session, municipality: Municipality, params: Mapping[str, Any]) -> Plan:
-        return Plan(list(range(1, 11)), ["zehn"])
-
-    def run(
-        self,
-        session: Session,
-        municipality: Municipality,
-        params: Mapping[str, Any],
-        keys: Sequence[int],
-        *,
-        actor: str,
-        environment: Mapping[str, Any],
-    ) -> dict[str, int]:
-        for key in keys:
-            if key in self.bad:
-                raise ValidationError(f"Objekt {key} hat keinen gültigen Satz.")
-            if key == 99:
-                raise RuntimeError("bug")
-        return {"done": len(keys)}
-
-
 def test_failed_objects_are_named_and_taken_up_again(
     db: Session, make: Any, session_factory: sessionmaker[Session]
 ) -> None:
     m = make.municipality()
-    kind = register(Picky())
-    kind.bad = {3, 7}
+    kind = register(Picky("test_picky", 10))
+    kind.bad, kind.buggy = {3, 7}, {9}
     job = control.start(db, m, kind.name, {}, actor="user:1")
     db.commit()
     worker.drain(session_factory, environment=ENV)
     db.expire_all()
     progress = control.progress(db, job)
-    assert (progress.done, progress.failed, progress.counts) == (10, 2, {"done": 8})
+    assert (progress.done, progress.failed, progress.counts) == (10, 3, {"done": 7})
     failures = control.failures_of(db, job)
     assert [(f.key, f.label, f.message) for f in failures] == [
         (3, "Objekt 3", "Objekt 3 hat keinen gültigen Satz."),
         (7, "Objekt 7", "Objekt 7 hat keinen gültigen Satz."),
+        (9, "Objekt 9", worker.UNEXPECTED),
     ]
 
-    kind.bad = {7}
-    assert control.resume(db, job, actor="user:1") == 2
+    kind.bad, kind.buggy = {7}, set()
+    assert control.resume(db, job, actor="user:1") == 3
     db.commit()
     worker.drain(session_factory, environment=ENV)
     db.expire_all()
     progress = control.progress(db, job)
     assert (progress.done, progress.failed, progress.counts) == (10, 1, {"done": 9})
+    assert [f.retried for f in control.failures_of(db, job)] == [True, True, True, False]
     assert job.state is JobState.DONE
     KINDS.pop(kind.name)
 

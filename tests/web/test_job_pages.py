@@ -7,9 +7,9 @@ JSON. Another municipality's job is not found. The app's worker is "external" he
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,14 +20,13 @@ import portal.jobs
 from backoffice.jobs import left_text, rate_text
 from core.identity.models import Role
 from core.jobs import control, worker
-from core.jobs.kinds import KINDS, JobKind, Plan, register
+from core.jobs.kinds import KINDS, register
 from core.jobs.models import Job, JobState
 from core.kernel import clock
-from core.kernel.errors import ValidationError
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.notices.records import Notice
-from core.tenancy.municipalities import Municipality
 from tests.conftest import csrf_token, post_form, staff_login
+from tests.job_kinds import Picky
 
 RUNS = "/backoffice/veranlagung"
 
@@ -186,42 +185,9 @@ def test_cancel_and_resume(
         assert action in trail
 
 
-class Picky(JobKind):
-    """A kind that refuses the objects in ``bad`` with a German reason."""
-
-    name = "test_picky_web"
-    title = "Testlauf mit Fehlern"
-    chunk_size = 4
-    bad: ClassVar[set[int]] = set()
-
-    def params(self, given: Mapping[str, str]) -> dict[str, Any]:
-        return {}
-
-    def describe(self, params: Mapping[str, Any]) -> str:
-        return "Testlauf"
-
-    def plan(self, session: Session, municipality: Municipality, params: Mapping[str, Any]) -> Plan:
-        return Plan(list(range(1, 7)), ["Sechs Testobjekte werden bearbeitet."])
-
-    def run(
-        self,
-        session: Session,
-        municipality: Municipality,
-        params: Mapping[str, Any],
-        keys: Sequence[int],
-        *,
-        actor: str,
-        environment: Mapping[str, Any],
-    ) -> dict[str, int]:
-        for key in keys:
-            if key in self.bad:
-                raise ValidationError(f"Objekt {key} hat keinen gültigen Satz.")
-        return {"erledigt": len(keys)}
-
-
 @pytest.fixture
 def picky() -> Iterator[Picky]:
-    kind = register(Picky())
+    kind = register(Picky("test_picky_web", 6))
     kind.bad = {3}
     yield kind
     KINDS.pop(kind.name)

@@ -56,6 +56,23 @@ class Import:
     actor: str
 
 
+def book_one(job: Import, entry: camt.CamtEntry, advance: Callable[[int], None]) -> None:
+    """One entry booked on its own (returns, collective credits, the line-by-line path)."""
+    book_entry(
+        job.session,
+        job.municipality,
+        job.statement,
+        entry,
+        job.record,
+        job.index,
+        job.rules,
+        job.report,
+        job.as_of,
+        job.actor,
+    )
+    advance(len(entry.transactions))
+
+
 def book_statement_in_bulk(job: Import, advance: Callable[[int], None]) -> None:
     """Every entry of the statement, in order: plain ones in chunks, the rest one by one."""
     pending: list[camt.CamtEntry] = []
@@ -64,19 +81,7 @@ def book_statement_in_bulk(job: Import, advance: Callable[[int], None]) -> None:
         if _one_by_one(entry, job.index):
             _book_chunk(job, pending, advance)
             pending, size = [], 0
-            book_entry(
-                job.session,
-                job.municipality,
-                job.statement,
-                entry,
-                job.record,
-                job.index,
-                job.rules,
-                job.report,
-                job.as_of,
-                job.actor,
-            )
-            advance(len(entry.transactions))
+            book_one(job, entry, advance)
             continue
         pending.append(entry)
         size += len(entry.transactions)

@@ -37,8 +37,7 @@ from core.kernel.errors import ValidationError
 from core.kernel.money import MAX_STORED_CENTS, format_euro
 from core.payments.bank import camt, camt_parser, pain002
 from core.payments.bank.bank_xml import parse_xml
-from core.payments.bank.booking import book_entry
-from core.payments.bank.bulk_import import Import, book_statement_in_bulk
+from core.payments.bank.bulk_import import Import, book_one, book_statement_in_bulk
 from core.payments.bank.import_records import finish_import, new_import
 from core.payments.bank.matching import MatchIndex
 from core.payments.bank.models import StatementImport
@@ -153,19 +152,7 @@ def _book_statement(job: Import, advance: Callable[[int], None], *, bulk: bool) 
         book_statement_in_bulk(job, advance)
     else:
         for entry in job.statement.entries:
-            book_entry(
-                job.session,
-                job.municipality,
-                job.statement,
-                entry,
-                job.record,
-                job.index,
-                job.rules,
-                job.report,
-                job.as_of,
-                job.actor,
-            )
-            advance(len(entry.transactions))
+            book_one(job, entry, advance)
     finish_import(job.session, job.record, job.report, "bank.statement_imported", job.actor)
     return job.report
 

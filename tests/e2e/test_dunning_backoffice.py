@@ -128,7 +128,8 @@ def test_overdue_claim_preview_four_eyes_booking_and_block(
     expect(clerk.get_by_text("Keine Mahnsperren.")).to_be_visible()
     check_phone_page(clerk)
     clerk.get_by_role("combobox", name="Grund").select_option(label="Stundung")
-    clerk.get_by_role("combobox", name="Forderung").select_option(label=f"{town['kassenzeichen']} – Grundsteuer, Rate 4")
+    chosen = f"{town['kassenzeichen']} – Grundsteuer, Rate 4"
+    clerk.get_by_role("combobox", name="Forderung").select_option(label=chosen)
     clerk.get_by_role("textbox", name="Vermerk").fill("Stundung bis Jahresende, Az. 7/26")
     clerk.get_by_role("button", name="Mahnsperre eintragen").click()
     expect(clerk.get_by_role("status")).to_contain_text("Mahnsperre eingetragen")

@@ -25,7 +25,7 @@ from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID, parse_id
 from backoffice.jobs import ACTORS
 from backoffice.lookups import actor_names, rows_by_id
-from core.dunning import overview, runs
+from core.dunning import booking, overview, runs
 from core.dunning.models import DunningRun, RunState
 from core.jobs import control
 from core.jobs.models import STATE_TEXT, JobState
@@ -179,12 +179,18 @@ def dunning_run_discard(run_id: int) -> Response:
 @bp.post("/mahnlaeufe/<int:run_id>/buchen")
 @staff_required()
 def dunning_run_book(run_id: int) -> Response:
-    """Start the booking job of an approved run and go to its progress page."""
+    """Start the booking job of an approved run and go to its progress page. A run with no
+    letter left to book (none at all, or all booked) is closed at once: no job to watch."""
     _confirmed()
     run = _run(run_id)
+    session = db()
+    if run.state is RunState.APPROVED and not booking.open_letters(session, run):
+        if carry_out(lambda: booking.book(session, run, current_user.actor)).ok:
+            flash(f"Mahnlauf Nr. {run.id} gebucht; es war kein Schreiben zu buchen.", "success")
+        return redirect(url_for("backoffice.dunning_run", run_id=run.id))
     started = carry_out(
         lambda: control.start(
-            db(), g.municipality, overview.BOOKING_KIND, {"run": str(run.id)},
+            session, g.municipality, overview.BOOKING_KIND, {"run": str(run.id)},
             actor=current_user.actor,
         )
     )  # fmt: skip

@@ -203,6 +203,24 @@ def test_discard_and_booking_before_approval_are_refused_in_german(db: Session, 
     assert prepare(town.first, RUN_1) != run_id  # a discarded run leaves the date free
 
 
+def test_a_run_with_nothing_to_book_is_closed_without_a_job(
+    db: Session, make: Any, town: Any
+) -> None:
+    blocks.add_block(
+        db, person=town.anna, reason=BlockReason.INSOLVENCY, starts_on=DUE, actor="test"
+    )
+    db.commit()
+    run_id = prepare(town.first, RUN_1)
+    empty = page(town.first, f"{RUNS}/{run_id}")
+    assert "Niemand ist zu mahnen." in empty and "Dieser Mahnlauf hat keine Schreiben." in empty
+    act(town.second, run_id, "freigeben")
+    closed = act(town.second, run_id, "buchen").get_data(as_text=True)
+    assert f"Mahnlauf Nr. {run_id} gebucht; es war kein Schreiben zu buchen." in closed
+    assert "Der Lauf ist gebucht." in closed
+    assert db.scalar(select(Job.id).where(Job.municipality_id == town.m.id)) is None
+    assert prepare(town.first, RUN_2) != run_id  # the next run is free to be made
+
+
 def test_another_municipalitys_run_and_person_are_not_found(
     app: Flask, db: Session, make: Any, town: Any
 ) -> None:

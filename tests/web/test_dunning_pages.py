@@ -344,12 +344,21 @@ def test_blocks_on_the_person_page(db: Session, make: Any, town: Any) -> None:
     )
 
 
-def test_the_person_page_shows_each_claims_dunning_levels(db: Session, town: Any) -> None:
+def test_the_person_page_shows_each_claims_dunning_levels(
+    db: Session, make: Any, town: Any
+) -> None:
     run = runs.preview(db, town.m, RUN_1, "user:1")
     runs.approve(db, run, "user:2")
     booking.book(db, run, "user:2")
+    make.claim(town.m, town.anna, amount=5000, due=date(2026, 3, 2))  # first letter on 30.03.
     planned = runs.preview(db, town.m, RUN_2, "user:1")
     db.commit()
+    totals = page(town.first, f"{RUNS}/{planned.id}").split('id="summen"')[1].split("</table>")[0]
+    rows = re.findall(r'scope="row">([^<]+)</th>((?:\s*<td[^>]*>[^<]*</td>)+)', totals)
+    cells = {name: re.findall(r">([^<]*)</td>", tds) for name, tds in rows}
+    assert cells["1. Zahlungserinnerung"][:3] == ["1", "1", "1"]
+    assert cells["2. Mahnung"][:3] == ["1", "1", "1"]
+    assert cells["Alle Stufen"][:4] == ["1", "2", "2", "150,00 €"]  # one person, two letters
     shown = page(town.first, f"/backoffice/personen/{town.anna.id}")
     history = shown.split('id="mahnstufen"')[1]
     assert f"Nr. {run.id} zum 16.03.2026" in history and "1. Zahlungserinnerung" in history

@@ -7,7 +7,8 @@
   by a balanced reduction (core.ledger.claims.reduce_claim: revenue debited, receivable
   credited), so nothing stays open.
 
-The core refuses the requester as approver; every step leaves an audit entry.
+The core refuses the requester as approver, and anyone without the approver role (as for
+refunds); every step leaves an audit entry.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.dunning.enforcement_models import (
     WriteOffKind,
     WriteOffState,
 )
+from core.identity.models import Role
 from core.kernel import audit, clock
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger.balances import open_amounts
@@ -85,7 +87,14 @@ def request(
     return write_off
 
 
-def _decidable(write_off: WriteOff, actor: str, verb: str) -> None:
+DECIDERS = (Role.APPROVER, Role.ADMIN)
+
+
+def _decidable(write_off: WriteOff, actor: str, role: Role, verb: str) -> None:
+    if role not in DECIDERS:
+        raise ValidationError(
+            f"Eine Abschreibung {verb} nur, wer zur Freigabe berechtigt ist (Rolle „Freigabe“)."
+        )
     if write_off.state is not WriteOffState.REQUESTED:
         raise IllegalTransition(f"Diese Abschreibung ist bereits {write_off.state_label}.")
     if actor == write_off.requested_by:
@@ -95,9 +104,10 @@ def _decidable(write_off: WriteOff, actor: str, verb: str) -> None:
         )
 
 
-def approve(session: Session, write_off: WriteOff, *, on: date, actor: str) -> int:
-    """The second clerk's approval; carries the write-off out. Returns the cents written off."""
-    _decidable(write_off, actor, "genehmigen")
+def approve(session: Session, write_off: WriteOff, *, on: date, actor: str, role: Role) -> int:
+    """The second clerk's approval (an approver); carries the write-off out. Returns the cents
+    written off."""
+    _decidable(write_off, actor, role, "genehmigen")
     case = session.get_one(EnforcementCase, write_off.case_id)
     if case.status is not CaseStatus.HANDED_OVER:
         raise IllegalTransition(f"Vollstreckungsfall Nr. {case.id} ist {case.status_label}.")
@@ -129,9 +139,9 @@ def approve(session: Session, write_off: WriteOff, *, on: date, actor: str) -> i
     return total
 
 
-def reject(session: Session, write_off: WriteOff, *, actor: str) -> None:
-    """The second clerk turns the request down; the case goes on."""
-    _decidable(write_off, actor, "ablehnen")
+def reject(session: Session, write_off: WriteOff, *, actor: str, role: Role) -> None:
+    """The second clerk (an approver) turns the request down; the case goes on."""
+    _decidable(write_off, actor, role, "ablehnen")
     write_off.state, write_off.decided_by = WriteOffState.REJECTED, actor
     write_off.decided_at = clock.now()
     session.flush()

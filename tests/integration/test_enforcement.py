@@ -28,6 +28,7 @@ from core.dunning.enforcement_models import (
     WriteOffState,
 )
 from core.dunning.models import BlockReason
+from core.identity.models import Role
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition, ValidationError
@@ -232,10 +233,12 @@ def test_remission_needs_four_eyes_and_extinguishes(db: Session, scene: dict[str
     with pytest.raises(IllegalTransition, match="bereits"):
         writeoffs.request(db, case, WriteOffKind.SUSPENSION, reason="x" * 12, actor="user:3")
     with pytest.raises(ValidationError, match="Vier-Augen-Prinzip"):
-        writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:1")
+        writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:1", role=Role.APPROVER)
     assert request.state is WriteOffState.REQUESTED and case.status is CaseStatus.HANDED_OVER
 
-    total = writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:2")
+    with pytest.raises(ValidationError, match="Freigabe"):
+        writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:2", role=Role.CLERK)
+    total = writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:2", role=Role.APPROVER)
 
     assert total == case.handed_over_cents
     assert request.state is WriteOffState.APPROVED and case.status is CaseStatus.WRITTEN_OFF
@@ -254,10 +257,10 @@ def test_suspension_keeps_the_claims(db: Session, scene: dict[str, Any]) -> None
         actor="user:2",
     )  # fmt: skip
     with pytest.raises(ValidationError, match="nicht selbst ablehnen"):
-        writeoffs.reject(db, request, actor="user:2")
-    writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:1")
+        writeoffs.reject(db, request, actor="user:2", role=Role.ADMIN)
+    writeoffs.approve(db, request, on=date(2026, 6, 2), actor="user:1", role=Role.APPROVER)
     assert case.status is CaseStatus.WRITTEN_OFF
     assert sum(enforcement.open_of(db, case).values()) == case.handed_over_cents  # stays
     assert enforcement.hand_over(db, m, date(2026, 6, 15), "user:1") == []  # not again
     with pytest.raises(IllegalTransition):
-        writeoffs.approve(db, request, on=date(2026, 6, 3), actor="user:3")
+        writeoffs.approve(db, request, on=date(2026, 6, 3), actor="user:3", role=Role.APPROVER)

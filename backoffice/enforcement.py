@@ -4,6 +4,8 @@ PDF and XML. Every lookup is limited to the clerk's municipality."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -105,31 +107,32 @@ def _act(case: EnforcementCase, action: str, forms: dict[str, GermanForm]) -> bo
     if action == "write_off" and forms["write_off"].validate_on_submit():
         f = forms["write_off"]
         kind, reason = WriteOffKind(f.kind.data), f.reason.data or ""
-        done = carry_out(
+        asked = carry_out(
             lambda: writeoffs.request(session, case, kind, reason=reason, actor=actor), form=f
         )
-        return _flash(done.ok, "Abschreibung beantragt; eine zweite Person muss sie genehmigen.")
+        return _flash(asked.ok, "Abschreibung beantragt; eine zweite Person muss sie genehmigen.")
     if action in ("approve", "reject") and forms["decide"].validate_on_submit():
         write_off_id = form_id(request.form, "write_off_id")
         if write_off_id is None:
             abort(404)
 
-        def decide() -> object:
+        def decide() -> int:
             found = writeoffs.get_write_off(session, case, write_off_id)
             if action == "approve":
                 return writeoffs.approve(session, found, on=today, actor=actor, role=role)
-            return writeoffs.reject(session, found, actor=actor, role=role)
+            writeoffs.reject(session, found, actor=actor, role=role)
+            return 0
 
-        done = carry_out(decide, form=forms["decide"])
+        decided = carry_out(decide, form=forms["decide"])
         verb = "genehmigt" if action == "approve" else "abgelehnt"
-        return _flash(done.ok, f"Abschreibung {verb}.")
+        return _flash(decided.ok, f"Abschreibung {verb}.")
     if action == "cost" and forms["cost"].validate_on_submit():
         code = forms["cost"].code.data or ""
-        done = carry_out(
+        booked = carry_out(
             lambda: enforcement.book_cost(session, case, code, on=today, actor=actor),
             form=forms["cost"],
         )
-        return _flash(done.ok, "Vollstreckungskosten als Forderung gebucht.")
+        return _flash(booked.ok, "Vollstreckungskosten als Forderung gebucht.")
     return False
 
 
@@ -148,7 +151,7 @@ def enforcement_case(case_id: int) -> str | Response:
         "decide": ConfirmForm(prefix="decide"),
         "cost": CostForm(prefix="cost"),
     }
-    has_costs = _cost_choices(forms["cost"])  # type: ignore[arg-type]
+    has_costs = _cost_choices(cast(CostForm, forms["cost"]))
     if request.method == "POST":
         if _act(case, request.form.get("action", ""), forms):
             return redirect(url_for("backoffice.enforcement_case", case_id=case.id))

@@ -159,7 +159,7 @@ def hand_over(
             status=CaseStatus.HANDED_OVER,
             handed_over_on=as_of,
             handed_over_cents=planned.open_cents,
-            file_data=_file_data(planned, municipality, as_of),
+            file_data=file_data(planned, municipality, as_of),
             created_by=actor,
         )
         session.add(case)
@@ -201,8 +201,8 @@ def debtor_data(person: Person, day: date) -> dict[str, Any]:
     }
 
 
-def _file_data(planned: PlannedCase, municipality: Municipality, as_of: date) -> dict[str, Any]:
-    claims = [
+def file_data(planned: PlannedCase, municipality: Municipality, as_of: date) -> dict[str, Any]:
+    claims: list[dict[str, Any]] = [
         {
             "claim_id": claim.id,
             "kassenzeichen": claim.kassenzeichen,
@@ -217,7 +217,9 @@ def _file_data(planned: PlannedCase, municipality: Municipality, as_of: date) ->
         for claim, open_cents, role in planned.claims
     ]
     surcharges = sum(
-        c["open_cents"] for c in claims if c["kind"] == ClaimKind.LATE_PAYMENT_SURCHARGE.value
+        open_cents
+        for claim, open_cents, _ in planned.claims
+        if claim.kind is ClaimKind.LATE_PAYMENT_SURCHARGE
     )
     return {
         "municipality": {"name": municipality.name, "office": municipality.cash_office_name},

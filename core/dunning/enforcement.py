@@ -85,11 +85,12 @@ def plan(session: Session, municipality: Municipality, as_of: date) -> list[Plan
         if ready_for_enforcement(rules, c.dunning, as_of, municipality.state)
     ]
     history = _history(session, [c.claim.id for c in ready])
+    persons = persons_by_id(session, {c.claim.person_id for c in ready})
     cases: dict[int, PlannedCase] = {}
     for candidate in ready:
         person_id = candidate.claim.person_id
         if person_id not in cases:
-            cases[person_id] = PlannedCase(session.get_one(Person, person_id))
+            cases[person_id] = PlannedCase(persons[person_id])
         cases[person_id].claims.append((candidate.claim, candidate.open_cents, CaseClaimRole.MAIN))
     for person_id, case in cases.items():
         main = {claim.id for claim, _, _ in case.claims}
@@ -346,8 +347,11 @@ def cases_of(
 
 
 def persons_of(session: Session, cases: list[EnforcementCase]) -> dict[int, Person]:
-    ids = sorted({case.person_id for case in cases})
+    return persons_by_id(session, {case.person_id for case in cases})
+
+
+def persons_by_id(session: Session, person_ids: set[int]) -> dict[int, Person]:
     found: dict[int, Person] = {}
-    for part in selection.chunks(ids):
+    for part in selection.chunks(sorted(person_ids)):
         found.update({p.id: p for p in session.scalars(select(Person).where(Person.id.in_(part)))})
     return dict(found)

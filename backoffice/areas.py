@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     import backoffice.dog_tax
     import backoffice.dunning
     import backoffice.dunning_blocks
+    import backoffice.enforcement
     import backoffice.identity
     import backoffice.jobs
     import backoffice.levies

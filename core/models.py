@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
+from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
 from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
@@ -42,6 +43,8 @@ __all__ = [
     "DunningItem",
     "DunningLetter",
     "DunningRun",
+    "EnforcementCase",
+    "EnforcementClaim",
     "Job",
     "JobChunk",
     "JobFailure",
@@ -69,4 +72,5 @@ __all__ = [
     "WasteBin",
     "WasteProperty",
     "WorkOrder",
+    "WriteOff",
 ]

@@ -233,3 +233,39 @@ def dunning_statute(municipality: Municipality) -> dict[str, Any]:
             "des § 19 Abs. 2 VwVG (Demo)"
         ),
     }
+
+
+def enforcement_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo enforcement costs (core.dunning.enforcement_costs): Land law, NRW Kostenordnung zum
+    VwVG NRW (VO VwVG NRW § 7 ff.), Bavaria Art. 26 VwZVG with the federal rates of §§ 337 ff.
+    AO standing in; the amounts are demo rates, to be checked against the Land's ordinance in
+    force before real use."""
+    musterstadt = municipality.slug == "musterstadt"
+    basis = "VO VwVG NRW § 7 ff. (Demo-Betrag)" if musterstadt else "§§ 337 ff. AO (Demo-Betrag)"
+    return {
+        "costs": [
+            {
+                "code": "pfaendung",
+                "name": "Pfändungsgebühr",
+                "amount_cents": 2600,
+                "legal_basis": basis,
+            },
+            {
+                "code": "wegnahme",
+                "name": "Wegnahmegebühr",
+                "amount_cents": 2600,
+                "legal_basis": basis,
+            },
+            {
+                "code": "auslagen",
+                "name": "Auslagen (Zustellung)",
+                "amount_cents": 350,
+                "legal_basis": basis,
+            },
+        ],
+        "legal_basis": (
+            "Kostenordnung zum Verwaltungsvollstreckungsgesetz NRW (VO VwVG NRW)"
+            if musterstadt
+            else "Art. 26 VwZVG (Bayern) in Verbindung mit §§ 337 ff. AO (Demo)"
+        ),
+    }

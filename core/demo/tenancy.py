@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.demo.statutes import (
     dog_tax_statute,
     dunning_statute,
+    enforcement_statute,
     refund_statute,
     sepa_statute,
     waste_statute,
@@ -91,6 +92,8 @@ def enact_statutes(session: Session, municipality: Municipality) -> None:
     _enact(session, municipality, "water_fee", water, _citation(water))
     dunning = dunning_statute(municipality)
     _enact(session, municipality, "dunning", dunning, dunning["legal_basis"])
+    enforcement = enforcement_statute(municipality)
+    _enact(session, municipality, "enforcement", enforcement, enforcement["legal_basis"])
 
 
 def _citation(data: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ class ClaimKind(enum.StrEnum):
     ADMIN_FEE = "admin_fee"
     DUNNING_FEE = "dunning_fee"
     RETURN_DEBIT_FEE = "return_debit_fee"
+    ENFORCEMENT_COSTS = "enforcement_costs"
     LATE_FILING_SURCHARGE = "late_filing_surcharge"
     INTEREST = "interest"
     LATE_PAYMENT_SURCHARGE = "late_payment_surcharge"
@@ -54,6 +55,7 @@ KINDS: dict[ClaimKind, KindInfo] = {
     ClaimKind.ADMIN_FEE: KindInfo("Verwaltungsgebühr", AllocationGroup.LEVY, "4040"),
     ClaimKind.DUNNING_FEE: KindInfo("Mahngebühr", AllocationGroup.COSTS, "4510"),
     ClaimKind.RETURN_DEBIT_FEE: KindInfo("Rücklastschriftkosten", AllocationGroup.COSTS, "4520"),
+    ClaimKind.ENFORCEMENT_COSTS: KindInfo("Vollstreckungskosten", AllocationGroup.COSTS, "4530"),
     ClaimKind.LATE_FILING_SURCHARGE: KindInfo(
         "Verspätungszuschlag", AllocationGroup.LATE_FILING_SURCHARGE, "4620"
     ),

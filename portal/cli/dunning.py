@@ -1,6 +1,7 @@
-"""`openkasse dunning run|approve|book|discard`: the weekly dunning run from the command line —
-preview (per person the claims, level, fee and surcharges), a second person's approval (four
-eyes), booking (at once, or as a job the workers do in chunks)."""
+"""`openkasse dunning run|approve|book|discard|handover`: the weekly dunning run from the
+command line — preview (per person the claims, level, fee and surcharges), a second person's
+approval (four eyes), booking (at once, or as a job the workers do in chunks); the hand-over of
+what is still open after the last level to enforcement (Vollstreckung)."""
 
 from __future__ import annotations
 
@@ -180,3 +181,45 @@ def discard_command(run_id: int, actor: str, slug: str | None) -> None:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(f"Mahnlauf Nr. {run_id} verworfen.")
+
+
+@dunning_group.command("handover")
+@click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag der Abgabe.")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@click.option("--preview", "only_preview", is_flag=True, help="Nur anzeigen, nichts speichern.")
+@click.option("--actor", default="cli", show_default=True, help="Wer die Fälle abgibt.")
+@with_appcontext
+def handover_command(as_of, slug: str | None, only_preview: bool, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Hand the claims past the last dunning level over to enforcement, one case per person
+    (never blocked claims or items in collection; a claim only once)."""
+    from core.dunning import enforcement
+    from core.kernel.errors import DomainError
+    from core.kernel.money import format_euro
+
+    with context.session_factory()() as session:
+        municipality = context.one_municipality(session, slug)
+        try:
+            planned = enforcement.plan(session, municipality, as_of.date())
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        for case in planned:
+            click.echo(
+                f"{case.person.display_name} (Person {case.person.number}): "
+                f"{len(case.claims)} Forderungen, offen {format_euro(case.open_cents)}"
+            )
+            for claim, open_cents, _role in case.claims:
+                click.echo(
+                    f"  {claim.kassenzeichen} {claim.description}: {format_euro(open_cents)}"
+                )
+        click.echo(f"{len(planned)} Fälle zur Abgabe an die Vollstreckung.")
+        if only_preview:
+            click.echo("Nur Vorschau: nichts gespeichert.")
+            return
+        try:
+            made = enforcement.hand_over(session, municipality, as_of.date(), actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+        click.echo(
+            f"{len(made)} Vollstreckungsfälle angelegt: {', '.join(str(c.id) for c in made)}"
+        )

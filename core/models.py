@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
+from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
@@ -41,6 +42,7 @@ __all__ = [
     "DunningBlock",
     "DunningItem",
     "DunningLetter",
+    "DunningLetterDocument",
     "DunningRun",
     "Job",
     "JobChunk",

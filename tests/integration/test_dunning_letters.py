@@ -33,7 +33,9 @@ RUN_1 = date(2026, 3, 16)
 RUN_2 = date(2026, 3, 30)
 DUE = date(2026, 2, 15)
 SETTINGS_ = NoticeSettings("geheim", "https://portal.example")
-REMEDY = "Gegen die Festsetzung der Mahngebühr kann innerhalb eines Monats Widerspruch erhoben werden."
+REMEDY = (
+    "Gegen die Festsetzung der Mahngebühr kann innerhalb eines Monats Widerspruch erhoben werden."
+)
 
 
 def _town(make: Any, **data: Any) -> Municipality:
@@ -70,7 +72,7 @@ def _pdf(db: Session, letter: DunningLetter, tmp_path: Path) -> Path:
 
 
 def test_letter_pdf_says_what_is_owed_to_the_cent(db: Session, make: Any, tmp_path: Path) -> None:
-    m, tax, old_fee, letter = _mahnung(db, make)
+    m, tax, _, letter = _mahnung(db, make)
     # § 9 VO VwVG NRW: 1,234 € → 17 € fee; surcharges 2 × 1 % of 1,200 € minus the 12 € booked
     assert (letter.level_name, letter.fee_cents, letter.surcharge_cents) == ("Mahnung", 1700, 1200)
     assert letter.total_cents == 123456 + 1000 + 1700 + 1200

@@ -113,3 +113,12 @@ def test_dunned_account_on_a_phone_with_axe_and_the_letter_pdf(
     epc = next(c for c in codes if c.startswith("BCD\n"))
     amount = epc.split("\n")[7]
     assert amount == f"EUR{mahnung_total // 100}.{mahnung_total % 100:02d}"
+
+    # The signed link on the paper: what is still open, with a GiroCode, without a log-in.
+    (link_url,) = [c for c in codes if c.startswith(dunned_server[0].url)]
+    page.context.clear_cookies()
+    page.goto(link_url)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mahnung vom")
+    expect(page.get_by_role("img", name=re.compile("GiroCode"))).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text(format_euro(mahnung_total))
+    check_phone_page(page)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy.orm import Session
 
 from core.dunning.jobs import BookDunningRun
+from core.dunning.letter_jobs import RenderDunningLetters
 from core.jobs.kinds import register
 from core.levies.dog_tax.assessment import DOG_TAX
 from core.levies.jobs import AnnualRun
@@ -73,3 +74,4 @@ WATER_RUN = register(
 )
 RENDER_NOTICES = register(RenderNotices())
 DUNNING_RUN = register(BookDunningRun())
+DUNNING_LETTERS = register(RenderDunningLetters())

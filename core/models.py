@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
+from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
@@ -42,6 +43,7 @@ __all__ = [
     "DunningBlock",
     "DunningItem",
     "DunningLetter",
+    "DunningLetterDocument",
     "DunningRun",
     "EnforcementCase",
     "EnforcementClaim",

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
+from core.dunning import account as dunning_account
 from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
@@ -87,4 +88,16 @@ def account() -> str:
         credit=credit_balance(session, person) if person else 0,
         as_of=today,
         debits=debit_outlook(session, person, as_of=today) if person and any_debit else {},
+        **_dunning(session, person),
     )
+
+
+def _dunning(session: Any, person: Person | None) -> dict[str, Any]:
+    """The person's dunning letters and where each dunned claim stands (core.dunning.account)."""
+    if person is None:
+        return {"dunning_letters": [], "dunning": {}}
+    m = g.municipality.id
+    return {
+        "dunning_letters": dunning_account.sent_letters(session, m, person.id),
+        "dunning": dunning_account.claim_states(session, m, person.id),
+    }

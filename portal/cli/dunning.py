@@ -138,9 +138,11 @@ def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> Non
     """Book an approved run's fees and surcharges (booking twice books nothing)."""
     import core.job_kinds  # noqa: F401  (registers the kinds)
     from core.dunning import booking
+    from core.dunning.letters import make_for_run as make_letters
     from core.jobs import control
     from core.kernel.errors import DomainError
     from core.tenancy.municipalities import Municipality
+    from portal.notice_settings import notice_settings
 
     with context.session_factory()() as session:
         run = _run(session, run_id, slug)
@@ -154,12 +156,14 @@ def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> Non
                 click.echo(f"Job Nr. {job.id} gestartet: {job.title} ({job.total} Mahnschreiben).")
                 return
             counts = booking.book(session, run, actor)
+            counts["pdfs"] = make_letters(session, run, notice_settings(), actor)
         except DomainError as exc:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(
         f"Mahnlauf Nr. {run_id} gebucht: {counts['letters']} Mahnschreiben, "
-        f"{counts['fees']} Mahngebühren, {counts['surcharges']} Säumniszuschläge."
+        f"{counts['fees']} Mahngebühren, {counts['surcharges']} Säumniszuschläge, "
+        f"{counts['pdfs']} Mahnschreiben als PDF archiviert."
     )
 
 

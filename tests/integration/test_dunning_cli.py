@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.demo.statutes import dunning_statute
+from core.dunning import letters
 from core.dunning.models import DunningRun, RunState
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
@@ -106,3 +107,11 @@ def test_preview_approve_book(demo_env: dict[str, str]) -> None:
     assert _dunning_claims(demo_env) == surcharges
     with factory() as session:
         assert session.get_one(DunningRun, int(number)).state is RunState.BOOKED
+        made_pdfs = re.search(
+            r"gebucht: (\d+) Mahnschreiben.*, (\d+) Mahnschreiben als PDF", booked.stdout
+        )
+        assert made_pdfs and made_pdfs.group(1) == made_pdfs.group(2) != "0"  # one PDF per letter
+        assert "0 Mahnschreiben als PDF archiviert" in again.stdout  # and never a second one
+        assert (
+            letters.pending(session, session.get_one(DunningRun, int(number)).municipality_id) == []
+        )

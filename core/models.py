@@ -1,6 +1,12 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
-from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
+from core.dunning.models import (
+    DunningBlock,
+    DunningItem,
+    DunningLetter,
+    DunningRun,
+    LateSurcharge,
+)
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
 from core.jobs.models import Job, JobChunk, JobFailure
@@ -46,6 +52,7 @@ __all__ = [
     "JobChunk",
     "JobFailure",
     "JournalEntry",
+    "LateSurcharge",
     "LedgerAccount",
     "Mandate",
     "Meter",

@@ -5,6 +5,7 @@ of their own (Mahngebühr, Säumniszuschlag: allocated last, § 225 AO), booked 
 Before booking, every item is checked again against its claim as it stands now
 (core.dunning.recheck): paid, blocked or in collection meanwhile → dropped; paid in part → the
 fee and surcharge computed again from the current open amount; a letter left empty is dropped.
+The chunk that closes the run also books the surcharges of claims paid late (core.dunning.late).
 
 Letter by letter and idempotent: a letter booked once is skipped, so booking twice — or a
 chunk of the job done again — books nothing. The run row is locked while a chunk books
@@ -19,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from core.dunning import late
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.recheck import recheck
 from core.dunning.runs import items_of
@@ -91,6 +93,7 @@ def book_letters(
         )
     )
     if not letters:
+        close_if_done(session, run, actor)  # a run without letters: its late surcharges
         return {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     items = items_of(session, [letter.id for letter in letters])
     claims = _claims(session, [i.claim_id for its in items.values() for i in its])
@@ -258,6 +261,7 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
     )
     if left:
         return False
+    late_surcharges = late.book(session, run, actor)  # of claims paid late (core.dunning.late)
     run.state, run.booked_by, run.booked_at = RunState.BOOKED, actor, clock.now()
     session.flush()
     audit.record(
@@ -266,5 +270,6 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
         action="dunning_run.booked",
         obj=run,
         municipality_id=run.municipality_id,
+        after={"late_surcharges": late_surcharges},
     )
     return True

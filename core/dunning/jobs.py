@@ -91,4 +91,5 @@ class BookDunningRun(JobKind):
             f"Mahnlauf Nr. {params['run']}: {counts.get('letters', 0)} Mahnschreiben gebucht, "
             f"{counts.get('fees', 0)} Mahngebühren, {counts.get('surcharges', 0)} "
             "Säumniszuschläge."
+            + (f" {counts['dropped']} Posten entfallen." if counts.get("dropped") else "")
         )

@@ -26,10 +26,10 @@ lock, and checked again at booking against the claim as it stands then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, or_, select
 from sqlalchemy.orm import Session
 
 from core.dunning import selection
@@ -41,6 +41,9 @@ from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, EntryKind, JournalEntry, Posting
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, reserve_ids
+
+# A payment counts at most this many days after its value date (a cheque, § 224 (2) Nr. 1 AO).
+LATEST_SHIFT_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,14 @@ def _owed(
 
 def _paid_since(session: Session, municipality_id: int, run_date: date) -> list[Claim]:
     """Main claims, not cancelled, due before the run date, with a payment or credit offset
-    booked since the latest booked run was prepared (all of them before the first one)."""
-    since = session.scalar(
-        select(func.max(DunningRun.created_at)).where(
-            DunningRun.municipality_id == municipality_id, DunningRun.state == RunState.BOOKED
-        )
-    )
+    booked since the latest booked run was prepared, or counting after its run date (it was
+    left for a later run then); before the first booked run, all of them."""
+    latest = session.execute(
+        select(DunningRun.created_at, DunningRun.run_date)
+        .where(DunningRun.municipality_id == municipality_id, DunningRun.state == RunState.BOOKED)
+        .order_by(DunningRun.created_at.desc())
+        .limit(1)
+    ).first()
     touched = (
         select(Posting.claim_id)
         .join(JournalEntry, JournalEntry.id == Posting.entry_id)
@@ -114,8 +119,13 @@ def _paid_since(session: Session, municipality_id: int, run_date: date) -> list[
             Posting.claim_id.is_not(None),
         )
     )
-    if since is not None:
-        touched = touched.where(JournalEntry.booked_at >= since)
+    if latest is not None:
+        touched = touched.where(
+            or_(
+                JournalEntry.booked_at >= latest.created_at,
+                JournalEntry.value_date > latest.run_date - timedelta(days=LATEST_SHIFT_DAYS),
+            )
+        )
     rows = session.scalars(
         select(Claim).where(
             Claim.id.in_(touched),

@@ -145,3 +145,17 @@ def test_a_run_with_only_late_surcharges_is_booked_as_a_job(
     assert run.state is RunState.BOOKED
     assert [a for a, *_ in _late_claims(db, m)] == [3000]
     assert sum(trial_balance(db, m.id).values()) == 0
+
+
+def test_a_payment_counting_after_the_run_date_is_left_for_the_next_run(
+    db: Session, make: Any
+) -> None:
+    m = _town(make)
+    tax = make.claim(m, make.person(m), amount=100000, due=DUE)
+    _pay(db, tax, 100000, date(2026, 4, 28))  # booked before the run, credited the day after
+
+    first, _ = _run(db, m, date(2026, 4, 27))
+    assert db.scalars(select(LateSurcharge).where(LateSurcharge.run_id == first.id)).all() == []
+    _run(db, m, date(2026, 5, 11))
+
+    assert [a for a, *_ in _late_claims(db, m)] == [3000]

@@ -10,9 +10,12 @@ from core.dunning.jobs import BookDunningRun
 from core.dunning.letter_jobs import RenderDunningLetters
 from core.jobs.kinds import register
 from core.levies.dog_tax.assessment import DOG_TAX
+from core.levies.dog_tax.assessment import RunStats as DogTaxStats
 from core.levies.jobs import AnnualRun
 from core.levies.waste.assessment import WASTE_FEE
+from core.levies.waste.assessment import RunStats as WasteStats
 from core.levies.water.assessment import WATER
+from core.levies.water.assessment import RunStats as WaterStats
 from core.levies.water.models import Meter
 from core.notices.jobs import RenderNotices
 
@@ -49,6 +52,7 @@ DOG_TAX_RUN = register(
         short="Hundesteuer",
         unit="Halterinnen und Halter",
         summary=_persons_summary("Hundesteuer"),
+        stats=DogTaxStats,
     )
 )
 WASTE_FEE_RUN = register(
@@ -59,6 +63,7 @@ WASTE_FEE_RUN = register(
         short="Abfallgebühren",
         unit="Gebührenpflichtige",
         summary=_persons_summary("Abfallgebühren"),
+        stats=WasteStats,
     )
 )
 WATER_RUN = register(
@@ -69,6 +74,7 @@ WATER_RUN = register(
         short="Wasserabrechnung",
         unit="Zähler",
         summary=_water_summary,
+        stats=WaterStats,
         label=_meter_label,
     )
 )

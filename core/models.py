@@ -2,7 +2,13 @@
 
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
 from core.dunning.letter_records import DunningLetterDocument
-from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
+from core.dunning.models import (
+    DunningBlock,
+    DunningItem,
+    DunningLetter,
+    DunningRun,
+    LateSurcharge,
+)
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
 from core.jobs.models import Job, JobChunk, JobFailure
@@ -51,6 +57,7 @@ __all__ = [
     "JobChunk",
     "JobFailure",
     "JournalEntry",
+    "LateSurcharge",
     "LedgerAccount",
     "Mandate",
     "Meter",

@@ -2,6 +2,11 @@
 of their own (Mahngebühr, Säumniszuschlag: allocated last, § 225 AO), booked in bulk
 (core.ledger.bulk.post_claims); the items are marked booked, so they set the claims' levels.
 
+Before booking, every item is checked again against its claim as it stands now
+(core.dunning.recheck): paid, blocked or in collection meanwhile → dropped; paid in part → the
+fee and surcharge computed again from the current open amount; a letter left empty is dropped.
+The chunk that closes the run also books the surcharges of claims paid late (core.dunning.late).
+
 Letter by letter and idempotent: a letter booked once is skipped, so booking twice — or a
 chunk of the job done again — books nothing. The run row is locked while a chunk books
 (PostgreSQL), so the chunk that books the last letter sees all the others and closes the run.
@@ -15,7 +20,9 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from core.dunning import late
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
+from core.dunning.recheck import recheck
 from core.dunning.runs import items_of
 from core.dunning.selection import chunks
 from core.kernel import audit, clock
@@ -33,7 +40,7 @@ LETTERS_PER_CHUNK = 500
 def book(session: Session, run: DunningRun, actor: str) -> dict[str, int]:
     """Book the whole run (all letters not yet booked), then close it."""
     _lock(session, run)
-    counts = {"letters": 0, "fees": 0, "surcharges": 0}
+    counts = {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     if run.state is RunState.BOOKED:
         return counts
     for part in chunks(open_letters(session, run), LETTERS_PER_CHUNK):
@@ -48,10 +55,15 @@ def open_letters(session: Session, run: DunningRun) -> list[int]:
     return list(
         session.scalars(
             select(DunningLetter.id)
-            .where(DunningLetter.run_id == run.id, DunningLetter.booked_at.is_(None))
+            .where(DunningLetter.run_id == run.id, *_not_done())
             .order_by(DunningLetter.id)
         )
     )
+
+
+def _not_done() -> tuple[Any, ...]:
+    """A letter neither booked nor dropped."""
+    return (DunningLetter.booked_at.is_(None), DunningLetter.dropped_at.is_(None))
 
 
 def _lock(session: Session, run: DunningRun) -> None:
@@ -66,7 +78,8 @@ def _lock(session: Session, run: DunningRun) -> None:
 def book_letters(
     session: Session, run: DunningRun, letter_ids: Sequence[int], actor: str
 ) -> dict[str, int]:
-    """Book the letters ``letter_ids`` of the run that are not booked yet."""
+    """Book the letters ``letter_ids`` of the run that are not booked yet, each with the
+    items whose claims are still to be dunned (core.dunning.recheck)."""
     _lock(session, run)
     letters = list(
         session.scalars(
@@ -74,25 +87,34 @@ def book_letters(
             .where(
                 DunningLetter.id.in_(list(letter_ids)),
                 DunningLetter.run_id == run.id,
-                DunningLetter.booked_at.is_(None),
+                *_not_done(),
             )
             .order_by(DunningLetter.id)
         )
     )
     if not letters:
-        return {"letters": 0, "fees": 0, "surcharges": 0}
+        close_if_done(session, run, actor)  # a run without letters: its late surcharges
+        return {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     items = items_of(session, [letter.id for letter in letters])
     claims = _claims(session, [i.claim_id for its in items.values() for i in its])
-    persons = _persons(session, [letter.person_id for letter in letters])
-    new, targets = _new_claims(run, letters, items, claims, persons)
+    kept = recheck(session, run, letters, items, claims)
+    dropped = {i.id: i for its in items.values() for i in its if i.dropped is not None}
+    sent = [letter for letter in letters if letter.id in kept]
+    persons = _persons(session, [letter.person_id for letter in sent])
+    new, targets = _new_claims(run, sent, kept, claims, persons)
     municipality = session.get_one(Municipality, run.municipality_id)
     ids = post_claims(session, new, municipality=municipality, as_of=run.run_date, actor=actor)
     booked = dict(zip(((type(t), t.id) for t in targets), ids, strict=True))
-    _audit(session, run, letters, booked, actor)
-    _mark_booked(session, letters, items, booked)  # expires the rows: read them before
+    _audit(session, run, letters, items, booked, actor)
+    _mark_booked(session, sent, kept, booked)  # expires the rows: read them before
     fees = sum(1 for t in targets if isinstance(t, DunningLetter))
     close_if_done(session, run, actor)
-    return {"letters": len(letters), "fees": fees, "surcharges": len(targets) - fees}
+    return {
+        "letters": len(sent),
+        "fees": fees,
+        "surcharges": len(targets) - fees,
+        "dropped": len(dropped),
+    }
 
 
 Booked = dict[tuple[type, int], int]  # (DunningLetter or DunningItem, id) → the claim booked
@@ -106,6 +128,8 @@ def _mark_booked(
 ) -> None:
     """Letters and items marked booked, with the claims booked for them: one executemany
     UPDATE per table (the ORM would send one statement per row); the loaded rows expired."""
+    if not letters:
+        return
     now = clock.now()
     letter_t = cast(Table, DunningLetter.__table__)
     item_t = cast(Table, DunningItem.__table__)
@@ -190,15 +214,21 @@ def _new_claims(
 
 
 def _audit(
-    session: Session, run: DunningRun, letters: list[DunningLetter], booked: Booked, actor: str
+    session: Session,
+    run: DunningRun,
+    letters: list[DunningLetter],
+    items: dict[int, list[DunningItem]],
+    booked: Booked,
+    actor: str,
 ) -> None:
-    """One ``dunning_letter.booked`` row per letter, in one executemany INSERT."""
+    """One ``dunning_letter.booked`` (or ``.dropped``, left without items) row per letter, with
+    the items dropped and why, in one executemany INSERT."""
     now = clock.now()
     rows: list[dict[str, Any]] = [
         {
             "occurred_at": now,
             "actor": actor,
-            "action": "dunning_letter.booked",
+            "action": "dunning_letter.dropped" if letter.dropped_at else "dunning_letter.booked",
             "object_type": DunningLetter.__tablename__,
             "object_id": letter.id,
             "municipality_id": run.municipality_id,
@@ -210,6 +240,9 @@ def _audit(
                 "fee_cents": letter.fee_cents,
                 "surcharge_cents": letter.surcharge_cents,
                 "fee_claim_id": booked.get((DunningLetter, letter.id)),
+                "dropped": {
+                    str(i.claim_id): i.dropped.value for i in items[letter.id] if i.dropped
+                },
             },
         }
         for letter in letters
@@ -224,12 +257,11 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
     if run.state is not RunState.APPROVED:
         return False
     left = session.scalar(
-        select(func.count(DunningLetter.id)).where(
-            DunningLetter.run_id == run.id, DunningLetter.booked_at.is_(None)
-        )
+        select(func.count(DunningLetter.id)).where(DunningLetter.run_id == run.id, *_not_done())
     )
     if left:
         return False
+    late_surcharges = late.book(session, run, actor)  # of claims paid late (core.dunning.late)
     run.state, run.booked_by, run.booked_at = RunState.BOOKED, actor, clock.now()
     session.flush()
     audit.record(
@@ -238,5 +270,6 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
         action="dunning_run.booked",
         obj=run,
         municipality_id=run.municipality_id,
+        after={"late_surcharges": late_surcharges},
     )
     return True

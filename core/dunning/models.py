@@ -124,6 +124,25 @@ class DunningLetter(Base):
     payment_deadline: Mapped[date]
     fee_claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id", ondelete="RESTRICT"))
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set instead of booked_at when every item was dropped at booking: the letter is not sent.
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Dropped(enum.StrEnum):
+    """Why an item was not booked: its claim changed between the preview and the booking."""
+
+    PAID = "paid"  # paid in full meanwhile
+    BLOCKED = "blocked"  # a block (Mahnsperre) in force
+    IN_COLLECTION = "in_collection"  # a direct debit or card payment holds it
+    BELOW_TOLERANCE = "below_tolerance"  # paid down below the tolerance
+
+
+DROPPED_LABELS = {
+    Dropped.PAID: "inzwischen bezahlt",
+    Dropped.BLOCKED: "Mahnsperre",
+    Dropped.IN_COLLECTION: "im Einzug (Lastschrift oder Kartenzahlung)",
+    Dropped.BELOW_TOLERANCE: "Restbetrag unter der Bagatellgrenze",
+}
 
 
 class DunningItem(Base):
@@ -152,6 +171,30 @@ class DunningItem(Base):
     open_cents: Mapped[int]
     fee_cents: Mapped[int]  # the claim's share of the letter's fee
     surcharge_cents: Mapped[int]  # surcharges arisen since the last booked item
+    surcharge_claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claim.id", ondelete="RESTRICT")
+    )
+    booked: Mapped[bool] = mapped_column(default=False)
+    dropped: Mapped[Dropped | None] = mapped_column(enum_column(Dropped, "dunning_item_dropped"))
+
+
+class LateSurcharge(Base):
+    """§ 240 AO surcharges of a main claim paid in full after its grace, up to the day the
+    payment counts, found by a run (core.dunning.late) and booked as a claim of their own."""
+
+    __tablename__ = "dunning_late_surcharge"
+    __table_args__ = (
+        CheckConstraint("surcharge_cents > 0", name="late_surcharge_positive"),
+        Index("ix_dunning_late_surcharge_run", "run_id"),
+        Index("ix_dunning_late_surcharge_claim", "claim_id", "booked"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("dunning_run.id", ondelete="RESTRICT"))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id", ondelete="RESTRICT"))
+    paid_on: Mapped[date]  # the day the settling payment counts (§ 224 (2) AO)
+    surcharge_cents: Mapped[int]
     surcharge_claim_id: Mapped[int | None] = mapped_column(
         ForeignKey("claim.id", ondelete="RESTRICT")
     )

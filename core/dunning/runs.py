@@ -2,9 +2,11 @@
 
 :func:`preview` decides and stores what the run would send (letters and items, nothing booked);
 :func:`approve` is the four-eyes step; booking (core.dunning.booking) books the fees and
-surcharges and makes the letters count. One open run (preview or approved) at a time per
-municipality, under the municipality's ``dunning`` lock; a run date is never earlier than the
-last run's. A claim steps up one level per run at most (core.dunning.procedure.next_step).
+surcharges and makes the letters count. The preview also finds the surcharges of claims paid
+late since the last run (core.dunning.late), booked with the run. One open run (preview or
+approved) at a time per municipality, under the municipality's ``dunning`` lock; a run date is
+never earlier than the last run's. A claim steps up one level per run at most
+(core.dunning.procedure.next_step).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from core.dunning import compose, selection
+from core.dunning import compose, late, selection
 from core.dunning.compose import Context, PlannedLetter
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.procedure import procedure_on
@@ -51,6 +53,8 @@ def preview(session: Session, municipality: Municipality, run_date: date, actor:
     session.add(run)
     session.flush()
     _store(session, run, planned)
+    owed = late.find(session, municipality, run_date)
+    late.store(session, run, owed)
     audit.record(
         session,
         actor=actor,
@@ -63,6 +67,7 @@ def preview(session: Session, municipality: Municipality, run_date: date, actor:
             "items": sum(len(p.items) for p in planned),
             "fees_cents": sum(p.fee_cents for p in planned),
             "surcharges_cents": sum(p.surcharge_cents for p in planned),
+            "late_surcharges_cents": sum(o.surcharge_cents for o in owed),
         },
     )
     return run

@@ -14,7 +14,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core.dunning import blocks
-from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
+from core.dunning.models import DunningItem, DunningLetter, DunningRun, LateSurcharge, RunState
 from core.dunning.procedure import ClaimDunning
 from core.dunning.surcharges import Channel
 from core.dunning.surcharges import Payment as SurchargePayment
@@ -155,16 +155,19 @@ def payment_history(
 
 
 def booked_surcharges(session: Session, claim_ids: Collection[int]) -> dict[int, int]:
-    """Surcharges booked so far per claim (earlier runs)."""
-    totals: dict[int, int] = {}
+    """Surcharges booked so far per claim (earlier runs: with a letter, or after a late
+    payment, core.dunning.late)."""
+    totals: dict[int, int] = defaultdict(int)
     for part in chunks(sorted(claim_ids)):
-        rows = session.execute(
-            select(DunningItem.claim_id, func.sum(DunningItem.surcharge_cents))
-            .where(DunningItem.claim_id.in_(part), DunningItem.booked.is_(True))
-            .group_by(DunningItem.claim_id)
-        )
-        totals.update({claim_id: int(total or 0) for claim_id, total in rows})
-    return totals
+        for table in (DunningItem, LateSurcharge):
+            rows = session.execute(
+                select(table.claim_id, func.sum(table.surcharge_cents))
+                .where(table.claim_id.in_(part), table.booked.is_(True))
+                .group_by(table.claim_id)
+            )
+            for claim_id, total in rows:
+                totals[claim_id] += int(total or 0)
+    return dict(totals)
 
 
 def fee_charged(session: Session, claim_ids: Collection[int]) -> set[int]:

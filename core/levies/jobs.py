@@ -39,10 +39,12 @@ class AnnualRun(JobKind):
         short: str,
         unit: str,
         summary: Summary,
+        stats: Callable[[], Any],
         label: Callable[[Session, int], str] = person_label,
     ) -> None:
         self.levy, self.name, self.title, self.short, self.unit = levy, name, title, short, unit
         self._summary, self._label = summary, label
+        self._stats = stats  # the levy's statistics, empty: a chunk counts only itself
 
     def params(self, given: Mapping[str, str]) -> dict[str, Any]:
         today = clock.today()
@@ -85,7 +87,7 @@ class AnnualRun(JobKind):
     ) -> dict[str, int]:
         year, as_of = params["year"], date.fromisoformat(params["as_of"])
         rules = self.levy.rules(session, municipality.id, year)
-        stats = _empty_stats(self.levy, session, municipality, year, as_of, rules)
+        stats = self._stats()
         pipeline.run_chunk(
             session,
             self.levy,
@@ -101,22 +103,6 @@ class AnnualRun(JobKind):
 
     def summary(self, params: Mapping[str, Any], counts: Mapping[str, int]) -> str:
         return self._summary(params["year"], counts)
-
-
-def _empty_stats(
-    levy: pipeline.Levy[Any, Any, Any, Any],
-    session: Session,
-    municipality: Municipality,
-    year: int,
-    as_of: date,
-    rules: Any,
-) -> Any:
-    """The run's statistics, empty: the levy's start without its guards (they ran at the plan)
-    and without its counts of the plan (e.g. readings waiting) — a chunk counts only itself."""
-    started = levy.start(
-        session, municipality.id, year, as_of, rules=rules, subjects=[], confirm_early=True
-    )
-    return type(started)()
 
 
 def _date(text: str | None, default: date) -> date:

@@ -2,7 +2,7 @@
 claim kind enforcement_costs (core.dunning.enforcement)
 
 Revision ID: e1f0c2a9d4b7
-Revises: 9daf60ec077c
+Revises: 7492d93f8a7d
 Create Date: 2026-12-02 10:00:00
 """
 
@@ -15,7 +15,7 @@ import core.kernel.db
 from core.kernel.schema_changes import replace_enum_check
 
 revision: str = "e1f0c2a9d4b7"
-down_revision: str | None = "9daf60ec077c"
+down_revision: str | None = "7492d93f8a7d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -163,7 +163,12 @@ def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> Non
     click.echo(
         f"Mahnlauf Nr. {run_id} gebucht: {counts['letters']} Mahnschreiben, "
         f"{counts['fees']} Mahngebühren, {counts['surcharges']} Säumniszuschläge, "
-        f"{counts['pdfs']} Mahnschreiben als PDF archiviert."
+        f"{counts['pdfs']} Mahnschreiben als PDF archiviert"
+        + (
+            f"; {counts['dropped']} Posten entfallen (inzwischen bezahlt, gesperrt oder im Einzug)."
+            if counts.get("dropped")
+            else "."
+        )
     )
 
 

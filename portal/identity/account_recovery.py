@@ -28,7 +28,7 @@ from core.identity.models import UserAccount
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken
 from core.persons.models import PersonKind
-from portal.database import db
+from portal.database import db, writes
 from portal.identity.auth import citizen_required
 from portal.identity.forms import ForgotPasswordForm, NewPasswordForm, RegisterForm, ResendForm
 from portal.identity.mail_throttle import mail_throttled, may_mail
@@ -164,6 +164,7 @@ def registration_sent() -> str:
 
 
 @bp.get("/konto/bestaetigen/<token>")
+@writes
 def verify_email(token: str) -> Response | tuple[str, int]:
     verified = carry_out(
         lambda: account_tokens.verify_email(

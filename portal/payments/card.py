@@ -30,7 +30,7 @@ from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.card.provider import CardDeclined, ProviderError
 from core.payments.sepa.debit_outlook import collecting, debit_outlook
 from portal.citizen import current_person
-from portal.database import db
+from portal.database import db, writes
 from portal.form_fields import ConfirmForm
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
@@ -222,6 +222,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
 
 
 @bp.get("/zahlvorgang/<token>")
+@writes
 def pay_attempt(token: str) -> str | Response:
     attempt = _attempt_from_token(token)
     if attempt.status is not AttemptStatus.OPEN:
@@ -304,6 +305,7 @@ def pay_cancel(token: str) -> Response:
 
 
 @bp.get("/zahlvorgang/<token>/ergebnis")
+@writes
 def pay_result(token: str) -> str:
     session = db()
     attempt = _attempt_from_token(token, lock=True)

@@ -128,7 +128,12 @@ def _run(session: Session, claims: list[tuple[Any, ...]], steps: list[tuple[Any,
         run = runs.preview(session, m, day, "user:1")
         runs.approve(session, run, "user:2")
         booking.book(session, run, "user:2")
-        assert booking.book(session, run, "user:2") == {"letters": 0, "fees": 0, "surcharges": 0}
+        assert booking.book(session, run, "user:2") == {
+            "letters": 0,
+            "fees": 0,
+            "surcharges": 0,
+            "dropped": 0,
+        }
     _check(session, m.id)
 
 

@@ -157,8 +157,8 @@ def test_four_eyes_and_booking_once(db: Session, make: Any) -> None:
     counts = booking.book(db, run, "user:2")
     again = booking.book(db, run, "user:2")
 
-    assert counts == {"letters": 1, "fees": 1, "surcharges": 1}
-    assert again == {"letters": 0, "fees": 0, "surcharges": 0}
+    assert counts == {"letters": 1, "fees": 1, "surcharges": 1, "dropped": 0}
+    assert again == {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     assert run.state is RunState.BOOKED and run.approved_by == "user:2"
     items = _items(db, run)
     assert items[fee_before.id] == (2, 0, 0)  # ancillary: no fee base, never a surcharge

@@ -30,7 +30,7 @@ from core.payments.sepa import runs as debit_runs
 from core.payments.sepa.due import due_items
 from core.payments.sepa.models import DirectDebitRun, Mandate
 from core.persons import models as persons
-from portal.database import db
+from portal.database import db, writes
 from portal.form_fields import GermanForm, required
 from portal.identity.auth import staff_required
 from portal.requests import carry_out
@@ -224,6 +224,7 @@ def prenotification_letters(day: str) -> Response:
 
 
 @bp.get("/lastschrift/<int:run_id>/datei.xml")
+@writes
 @staff_required()
 def direct_debit_xml(run_id: int) -> Response:
     """The run's pain.008 file for the bank (the download is recorded)."""

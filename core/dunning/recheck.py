@@ -1,0 +1,185 @@
+"""At booking, each letter's items are checked again against the claims as they stand now.
+
+Between the preview and the booking (the second person's approval may take days) a claim may
+be paid in full or in part, blocked (Mahnsperre) or taken into collection (a direct debit, a
+card payment in progress). A fee or surcharge must not be booked on an amount that is no longer
+open (§ 254 AO: only what is due and unpaid is demanded; § 240 (1) AO: surcharges only on the
+amount overdue). So each item's open amount is read again: an item whose claim is paid, blocked,
+in collection or now below the tolerance is dropped (not booked; ``DunningItem.dropped`` says
+why, its amounts stay those of the preview); the fee shares and surcharges of the items left
+are computed again from their current open amounts by the same rules as the preview
+(core.dunning.compose), and the letter's totals follow. A letter left without items is not
+booked (``DunningLetter.dropped_at``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from core.dunning import compose, selection
+from core.dunning.compose import Context
+from core.dunning.models import Dropped, DunningBlock, DunningItem, DunningLetter, DunningRun
+from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
+from core.dunning.selection import Candidate, chunks
+from core.dunning.surcharges import bears_surcharge
+from core.kernel import clock
+from core.ledger.balances import claim_totals
+from core.ledger.models import Claim
+from core.payments.reservations import ClaimReservation
+from core.payments.sepa.models import DirectDebitItem, ItemStatus
+from core.tenancy.municipalities import Municipality
+
+
+def recheck(
+    session: Session,
+    run: DunningRun,
+    letters: Sequence[DunningLetter],
+    items: dict[int, list[DunningItem]],
+    claims: dict[int, Claim],
+) -> dict[int, list[DunningItem]]:
+    """The items to book per letter (letters left without any are absent), with their open
+    amounts, fee shares and surcharges set to what they are now; the dropped items marked."""
+    ids = list(claims)
+    totals = _totals(session, ids)
+    why = _skipped(session, run, claims, totals)
+    rules = procedure_on(session, run.municipality_id, run.run_date)
+    for item in (i for its in items.values() for i in its):
+        if item.claim_id not in why and totals[item.claim_id][1] < rules.tolerance_cents:
+            why[item.claim_id] = Dropped.BELOW_TOLERANCE
+    kept = {letter.id: [i for i in items[letter.id] if i.claim_id not in why] for letter in letters}
+    for item in (i for its in items.values() for i in its):
+        if item.claim_id in why:
+            item.dropped = why[item.claim_id]  # keeps the amounts of the preview
+    kept_ids = [i.claim_id for its in kept.values() for i in its]
+    context = _context(session, rules, kept_ids, claims)
+    land = session.get_one(Municipality, run.municipality_id).state
+    for letter in letters:
+        if kept[letter.id]:
+            _recompute(rules, run.run_date, land, context, letter, kept[letter.id], claims, totals)
+        else:
+            letter.dropped_at = clock.now()
+    session.flush()
+    return {letter_id: its for letter_id, its in kept.items() if its}
+
+
+def _recompute(
+    rules: DunningRules,
+    run_date: date,
+    land: str,
+    context: Context,
+    letter: DunningLetter,
+    mine: list[DunningItem],
+    claims: dict[int, Claim],
+    totals: dict[int, tuple[int, int]],
+) -> None:
+    """The letter's items and totals from the claims' current open amounts (same rules)."""
+    level = rules.level(letter.level)
+    group = [
+        Candidate(
+            claims[i.claim_id],
+            totals[i.claim_id][0],
+            ClaimDunning(claims[i.claim_id].due_date, totals[i.claim_id][1], letter.level, None),
+        )
+        for i in mine
+    ]
+    shares = compose.fee_shares(rules, level, group, context.fee_charged)
+    for item, candidate in zip(mine, group, strict=True):
+        item.open_cents = candidate.open_cents
+        item.fee_cents = shares.get(item.claim_id, 0)
+        item.surcharge_cents = compose.new_surcharge(rules, candidate, run_date, land, context)
+    letter.open_cents = sum(i.open_cents for i in mine)
+    letter.fee_cents = sum(i.fee_cents for i in mine)
+    letter.surcharge_cents = sum(i.surcharge_cents for i in mine)
+    letter.total_cents = letter.open_cents + letter.fee_cents + letter.surcharge_cents
+
+
+def _context(
+    session: Session, rules: DunningRules, claim_ids: list[int], claims: dict[int, Claim]
+) -> Context:
+    """What the surcharges and the fee are computed from, read as it stands now."""
+    main = [claim_id for claim_id in claim_ids if bears_surcharge(claims[claim_id].kind)]
+    return Context(
+        history=selection.payment_history(session, main) if rules.surcharges else {},
+        booked_surcharges=selection.booked_surcharges(session, main),
+        fee_charged=frozenset(selection.fee_charged(session, claim_ids)),
+    )
+
+
+def _totals(session: Session, claim_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(assessed, open) per claim now; a claim without postings is open for nothing."""
+    found = {claim_id: (0, 0) for claim_id in claim_ids}
+    for part in chunks(sorted(claim_ids)):
+        rows = session.execute(select(claim_totals(list(part))))
+        found.update({cid: (int(assessed), int(open_)) for cid, assessed, open_ in rows})
+    return found
+
+
+def _skipped(
+    session: Session,
+    run: DunningRun,
+    claims: dict[int, Claim],
+    totals: dict[int, tuple[int, int]],
+) -> dict[int, Dropped]:
+    """Why each claim that must not be dunned now must not be (paid, blocked, in collection)."""
+    why: dict[int, Dropped] = {}
+    blocked = _blocked(session, run, claims.values())
+    held = _in_collection(session, list(claims))
+    for claim_id, claim in claims.items():
+        if totals[claim_id][1] <= 0 or claim.cancelled_by_entry_id is not None:
+            why[claim_id] = Dropped.PAID
+        elif claim_id in blocked:
+            why[claim_id] = Dropped.BLOCKED
+        elif claim_id in held:
+            why[claim_id] = Dropped.IN_COLLECTION
+    return why
+
+
+def _blocked(session: Session, run: DunningRun, claims: Collection[Claim]) -> set[int]:
+    """Claims blocked (themselves or their person) on the run date or today."""
+    days = sorted({run.run_date, clock.today()})
+    found: set[int] = set()
+    by_person: dict[int, list[Claim]] = {}
+    for claim in claims:
+        by_person.setdefault(claim.person_id, []).append(claim)
+    for part in chunks(sorted(by_person)):
+        rows = session.execute(
+            select(DunningBlock.person_id, DunningBlock.claim_id).where(
+                DunningBlock.person_id.in_(part),
+                or_(
+                    *(
+                        (DunningBlock.starts_on <= day)
+                        & (DunningBlock.ends_on.is_(None) | (DunningBlock.ends_on >= day))
+                        for day in days
+                    )
+                ),
+            )
+        )
+        for person_id, claim_id in rows:
+            found |= {c.id for c in by_person[person_id] if claim_id in (None, c.id)}
+    return found
+
+
+def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
+    """Claims a direct debit not yet settled or a card payment in progress holds."""
+    held: set[int] = set()
+    for part in chunks(sorted(claim_ids)):
+        held |= set(
+            session.scalars(
+                select(DirectDebitItem.claim_id).where(
+                    DirectDebitItem.claim_id.in_(part),
+                    DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+                )
+            )
+        )
+        held |= set(
+            session.scalars(
+                select(ClaimReservation.claim_id).where(
+                    ClaimReservation.claim_id.in_(part), ClaimReservation.released_at.is_(None)
+                )
+            )
+        )
+    return held

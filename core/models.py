@@ -1,5 +1,6 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
+from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim
 from core.dunning.models import DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
@@ -42,6 +43,8 @@ __all__ = [
     "DunningItem",
     "DunningLetter",
     "DunningRun",
+    "Instalment",
+    "InstalmentPlan",
     "Job",
     "JobChunk",
     "JobFailure",
@@ -56,6 +59,7 @@ __all__ = [
     "Payment",
     "PaymentAttempt",
     "Person",
+    "PlanClaim",
     "Posting",
     "PreNotification",
     "ProviderEvent",

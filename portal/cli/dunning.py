@@ -180,3 +180,25 @@ def discard_command(run_id: int, actor: str, slug: str | None) -> None:
             raise click.ClickException(exc.message) from exc
         session.commit()
     click.echo(f"Mahnlauf Nr. {run_id} verworfen.")
+
+
+@dunning_group.command("plans")
+@click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag der Prüfung.")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@with_appcontext
+def plans_command(as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Check the running instalment plans: paid ones end, missed instalments end the plan."""
+    from core.dunning.instalments import check_plans
+    from core.kernel.errors import DomainError
+
+    with context.session_factory()() as session:
+        municipality = context.one_municipality(session, slug)
+        try:
+            counts = check_plans(session, municipality, as_of.date())
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+        click.echo(
+            f"Ratenpläne zum {as_of:%d.%m.%Y}: {counts['checked']} geprüft, "
+            f"{counts['completed']} erledigt, {counts['terminated']} wegen versäumter Rate beendet."
+        )

@@ -29,6 +29,8 @@ from core.ledger.balances import open_amounts
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
+from core.payments.sepa.debit_outlook import collecting
+from core.payments.sepa.mandates import active_mandates
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.workflow.applications import Application
@@ -41,7 +43,8 @@ MAX_REASON = 1000
 
 def eligible_claims(session: Session, person: Person, day: date) -> list[tuple[Claim, int]]:
     """The person's own open, not cancelled claims that no block (a running plan's included)
-    holds on ``day``, with their open amounts, oldest first."""
+    holds on ``day`` and no direct debit collects (announced, or with the bank), with their
+    open amounts, oldest first."""
     claims = list(
         session.scalars(
             select(Claim)
@@ -57,7 +60,9 @@ def eligible_claims(session: Session, person: Person, day: date) -> list[tuple[C
     if person.id in persons:
         return []
     amounts = open_amounts(session, claims)
-    return [(c, amounts[c.id]) for c in claims if amounts[c.id] > 0 and c.id not in blocked]
+    candidates = [c for c in claims if amounts[c.id] > 0 and c.id not in blocked]
+    collected = collecting(session, candidates, as_of=day) if candidates else {}
+    return [(c, amounts[c.id]) for c in candidates if c.id not in collected]
 
 
 def _chosen(
@@ -112,7 +117,11 @@ def submit_request(
             "proof_document_id": proof_document_id,
         },
         subject_id=person.id,
-        flags={"over_limit": bool(why)},
+        flags={
+            "over_limit": bool(why),
+            # A mandate collects due claims in full (core.payments.sepa.due knows no plans).
+            "mandate": bool(active_mandates(session, municipality.id, [person.id])),
+        },
         details={"over_limit": why},
     )
     return INSTALMENTS.submit(
@@ -310,6 +319,11 @@ INSTALMENTS = OnlineService(
             SERVICE_INSTALMENTS,
             "over_limit",
             "Über der Grenze der Satzung für die sofortige Bewilligung",
+        ),
+        CriterionSpec(
+            SERVICE_INSTALMENTS,
+            "mandate",
+            "Aktives Lastschriftmandat (zieht fällige Beträge sonst vollständig ein)",
         ),
     ),
     criteria_on_first_use=True,

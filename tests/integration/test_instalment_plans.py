@@ -23,6 +23,7 @@ from core.ledger.balances import open_amounts, trial_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
+from core.payments.sepa import mandates, prenotifications
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.workflow.applications import ApplicationStatus
@@ -208,3 +209,48 @@ def test_an_instalment_more_than_late_days_late_ends_the_plan_and_its_blocks(
     assert open_amounts(db, [claim])[claim.id] == 20001  # the whole rest is due
     # Dunned again from now on: the claim is eligible for a new request, too.
     assert [c.id for c, _ in eligible_claims(db, person, first + timedelta(days=16))] == [claim.id]
+
+
+def test_a_claim_a_direct_debit_collects_is_not_offered(
+    db: Session, make: Any, town: Municipality
+) -> None:
+    make.sepa_statute(town)
+    person = make.person(town)
+    announced = make.claim(town, person, amount=20000, due=DUE)
+    mandates.grant_mandate(
+        db,
+        person=person,
+        municipality=town,
+        account_holder=person.display_name,
+        iban="DE02120300000000202051",
+        tax_account_id=None,
+        signed_on=TODAY,
+        as_of=TODAY,
+        actor="t",
+    )
+    prenotifications.prenotify(db, town, collection_date=date(2026, 3, 16), as_of=TODAY, actor="t")
+    assert eligible_claims(db, person, TODAY) == []
+    with pytest.raises(FieldErrors, match="kann nicht gestundet werden"):
+        _request(db, town, person, [announced], [date(2026, 4, 1)])
+
+
+def test_with_an_active_mandate_a_clerk_decides(db: Session, make: Any, town: Municipality) -> None:
+    make.sepa_statute(town)
+    person = make.person(town)
+    claim = make.claim(town, person, amount=20000, due=DUE)
+    mandates.grant_mandate(
+        db,
+        person=person,
+        municipality=town,
+        account_holder=person.display_name,
+        iban="DE02120300000000202051",
+        tax_account_id=None,
+        signed_on=TODAY,
+        as_of=TODAY,
+        actor="t",
+    )
+    application = _request(db, town, person, [claim], [date(2026, 4, 1)])
+    assert application.status is ApplicationStatus.IN_REVIEW
+    assert application.review_reasons == [
+        "Aktives Lastschriftmandat (zieht fällige Beträge sonst vollständig ein)"
+    ]

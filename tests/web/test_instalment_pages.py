@@ -176,6 +176,8 @@ def test_beyond_the_limits_a_clerk_approves_in_the_review_queue(
     assert response.status_code == 302
     result = _page(client.get(response.headers["Location"]))
     assert "Ihr Antrag ist in Prüfung" in result
+    status = client.get(f"/{m.slug}/antraege/{db.scalars(select(Application.id)).one()}")
+    assert status.status_code == 200 and "Stundung oder Ratenzahlung" in _page(status)
     application = db.scalars(select(Application)).one()
     assert application.status is ApplicationStatus.IN_REVIEW and application.data["claim_ids"] == [
         c.id for c in claims

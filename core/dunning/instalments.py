@@ -25,6 +25,7 @@ from core.dunning.instalment_rules import over_limit, rules_on, schedule
 from core.dunning.models import BlockReason, DunningBlock
 from core.kernel import audit
 from core.kernel.errors import FieldErrors, ValidationError
+from core.kernel.money import format_euro
 from core.ledger.balances import open_amounts
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
@@ -112,7 +113,7 @@ def submit_request(
             "claims": "; ".join(f"{c.description} ({c.kassenzeichen})" for c, _ in chosen),
             "due_dates": [d.isoformat() for d in plan.dates],
             "schedule": _describe(plan.dates, plan.amounts),
-            "deferred_cents": deferred,
+            "deferred": format_euro(deferred),
             "reason": text,
             "proof_document_id": proof_document_id,
         },
@@ -130,9 +131,7 @@ def submit_request(
 
 
 def _describe(dates: Sequence[date], amounts: Sequence[int]) -> str:
-    return "; ".join(
-        f"{d:%d.%m.%Y}: {a // 100},{a % 100:02d} €" for d, a in zip(dates, amounts, strict=True)
-    )
+    return "; ".join(f"{d:%d.%m.%Y}: {format_euro(a)}" for d, a in zip(dates, amounts, strict=True))
 
 
 def _carry_out(session: Session, approved: Approved) -> CarriedOut:

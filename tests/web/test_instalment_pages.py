@@ -188,14 +188,17 @@ def test_beyond_the_limits_a_clerk_approves_in_the_review_queue(
     staff_login(clerk_client, clerk.email)
     detail = f"/backoffice/antraege/{application.id}"
     page = _page(clerk_client.get(detail))
-    assert "Stundung oder Ratenzahlung" in page and "Ratenplan" in page
+    assert "Stundung oder Ratenzahlung" in page and "1.700,00 €" in page
+    assert f"{_first():%d.%m.%Y}: 572,00 €" in page and "Kurzarbeit seit Januar" in page
     token = csrf_token(clerk_client, detail)
     approved = clerk_client.post(
         detail, data={"csrf_token": token, "decision": "approve", "message": ""}
     )
     assert approved.status_code == 302
     plan = db.scalars(select(InstalmentPlan)).one()
-    assert plan.deferred_cents == 170000 and plan.interest_cents > 0
+    assert (
+        plan.deferred_cents == 170000 and plan.interest_cents == 1600
+    )  # 2.75 + 5.50 + 8.25 € → 16 €
     again = _page(client.get(f"/{m.slug}/konto/raten/antrag/{application.id}"))
     assert "Ihr Ratenplan ist bewilligt" in again and "Stundungszinsen" in again
 
@@ -216,3 +219,14 @@ def test_nobody_sees_another_persons_plan_or_request(
     assert other_client.get(f"/{m.slug}/konto/raten/{plan.id}").status_code == 404
     assert other_client.get(f"/{m.slug}/konto/raten/antrag/{application.id}").status_code == 404
     assert client.get(f"/{m.slug}/konto/raten/{plan.id + 1000}").status_code == 404
+
+
+def test_without_the_statute_the_account_offers_no_request(client: FlaskClient, make: Any) -> None:
+    m = make.municipality()
+    user = make.user()
+    person = make.person(m, user=user)
+    make.claim(m, person, amount=30000, due=DUE)
+    login(client, m.slug, user.email)
+    account = _page(client.get(f"/{m.slug}/konto"))
+    assert account.count("Offene Posten") and "Ratenzahlung beantragen" not in account
+    assert client.get(_url(m)).status_code == 404

@@ -24,6 +24,7 @@ from core.dunning.instalment_models import InstalmentPlan, PlanState
 from core.dunning.instalment_rules import suggested_dates
 from core.identity.models import Role
 from core.kernel import clock
+from core.kernel.archive import Document
 from core.kernel.months import add_months
 from core.kernel.references import make_rf
 from core.workflow.applications import Application, ApplicationStatus
@@ -230,3 +231,20 @@ def test_without_the_statute_the_account_offers_no_request(client: FlaskClient, 
     account = _page(client.get(f"/{m.slug}/konto"))
     assert account.count("Offene Posten") and "Ratenzahlung beantragen" not in account
     assert client.get(_url(m)).status_code == 404
+
+
+def test_a_proof_is_archived_and_a_fake_one_refused(
+    client: FlaskClient, db: Session, make: Any, citizen: Any
+) -> None:
+    m, person = citizen
+    claim = make.claim(m, person, amount=30000, due=DUE)
+    fake = (io.BytesIO(b"MZ not a pdf"), "nachweis.pdf")
+    refused = post_form(client, _url(m), {**_form([claim]), "proof": fake})
+    assert refused.status_code == 200 and _applications(db) == 0
+    assert "Die Datei ist keine gültige PDF-, JPG- oder PNG-Datei." in _page(refused)
+    pdf = (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "nachweis.pdf")
+    done = post_form(client, _url(m), {**_form([claim]), "proof": pdf})
+    assert done.status_code == 302
+    application = db.scalars(select(Application)).one()
+    document = db.get_one(Document, application.data["proof_document_id"])
+    assert document.person_id == person.id and document.media_type == "application/pdf"

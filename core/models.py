@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
+from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim
 from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import (
     DunningBlock,
@@ -53,6 +54,8 @@ __all__ = [
     "DunningRun",
     "EnforcementCase",
     "EnforcementClaim",
+    "Instalment",
+    "InstalmentPlan",
     "Job",
     "JobChunk",
     "JobFailure",
@@ -68,6 +71,7 @@ __all__ = [
     "Payment",
     "PaymentAttempt",
     "Person",
+    "PlanClaim",
     "Posting",
     "PreNotification",
     "ProviderEvent",

@@ -5,6 +5,7 @@ same for every service; core.workflow.pipeline). A new service is one more line 
 from __future__ import annotations
 
 from core import address as address_services
+from core.dunning import instalments
 from core.levies.dog_tax import services as dog_services
 from core.levies.waste import services as waste_services
 from core.workflow.pipeline import Registry
@@ -13,6 +14,7 @@ REGISTRY = Registry(
     *dog_services.SERVICES,
     *waste_services.SERVICES,
     *address_services.SERVICES,
+    *instalments.SERVICES,
 )
 SERVICE_LABELS = REGISTRY.labels
 approve = REGISTRY.approve

@@ -221,3 +221,22 @@ def dunning_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
     session.add(statute)
     session.flush()
     return statute
+
+
+def instalment_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """The demo rules for deferrals and instalments (straight through up to 1,000 € and six
+    months; 0.5 % interest per full month; a plan ends 14 days after a missed instalment)."""
+    from core.demo.statutes import instalment_statute as demo_statute
+    from core.dunning.instalment_rules import LEVY
+    from core.tenancy.statutes import Statute
+
+    statute = Statute(
+        municipality_id=m.id,
+        levy=LEVY,
+        valid_from=date(2020, 1, 1),
+        source="Stundungsrichtlinie (Test)",
+        data={**demo_statute(m), **overrides},
+    )
+    session.add(statute)
+    session.flush()
+    return statute

@@ -269,3 +269,23 @@ def enforcement_statute(municipality: Municipality) -> dict[str, Any]:
             else "Art. 26 VwZVG (Bayern) in Verbindung mit §§ 337 ff. AO (Demo)"
         ),
     }
+
+
+def instalment_statute(municipality: Municipality) -> dict[str, Any]:
+    """Demo rules for deferrals and instalments (§ 222 AO; interest §§ 234, 238, 239 AO):
+    straight through up to 1,000 € and 6 months, otherwise a clerk decides."""
+    return {
+        "auto_max_cents": 100000,
+        "auto_max_months": 6,
+        "max_months": 24,
+        "max_instalments": 24,
+        "min_instalment_cents": 2500,
+        "interest_per_mille_per_month": 5,  # § 238 (1) AO: 0.5 % per full month
+        "interest_base_step_cents": 5000,  # § 238 (2) AO: base rounded down to 50 €
+        "interest_waived_below_cents": 1000,  # § 239 (2) S. 2 AO: under 10 € not charged
+        "late_days": 14,
+        "legal_basis": (
+            f"Stundungsrichtlinie ({municipality.name}) in Verbindung mit §§ 222, 234, 238, 239 AO "
+            "und § 12 KAG"
+        ),
+    }

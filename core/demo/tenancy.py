@@ -15,11 +15,13 @@ from core.demo.statutes import (
     dog_tax_statute,
     dunning_statute,
     enforcement_statute,
+    instalment_statute,
     refund_statute,
     sepa_statute,
     waste_statute,
     water_statute,
 )
+from core.dunning import instalments
 from core.kernel.references import is_valid_creditor_id
 from core.levies.dog_tax.services import DEFAULT_CRITERIA
 from core.levies.waste import services as waste_services
@@ -94,6 +96,9 @@ def enact_statutes(session: Session, municipality: Municipality) -> None:
     _enact(session, municipality, "dunning", dunning, dunning["legal_basis"])
     enforcement = enforcement_statute(municipality)
     _enact(session, municipality, "enforcement", enforcement, enforcement["legal_basis"])
+    plans = instalment_statute(municipality)
+    _enact(session, municipality, "instalments", plans, _citation(plans))
+    ensure_criteria(session, municipality.id, instalments.INSTALMENTS.criteria)
 
 
 def _citation(data: dict[str, Any]) -> str:

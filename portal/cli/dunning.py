@@ -232,3 +232,25 @@ def handover_command(as_of, slug: str | None, only_preview: bool, actor: str) ->
         click.echo(
             f"{len(made)} Vollstreckungsfälle angelegt: {', '.join(str(c.id) for c in made)}"
         )
+
+
+@dunning_group.command("plans")
+@click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag der Prüfung.")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@with_appcontext
+def plans_command(as_of, slug: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Check the running instalment plans: paid ones end, missed instalments end the plan."""
+    from core.dunning.instalments import check_plans
+    from core.kernel.errors import DomainError
+
+    with context.session_factory()() as session:
+        municipality = context.one_municipality(session, slug)
+        try:
+            counts = check_plans(session, municipality, as_of.date())
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+        click.echo(
+            f"Ratenpläne zum {as_of:%d.%m.%Y}: {counts['checked']} geprüft, "
+            f"{counts['completed']} erledigt, {counts['terminated']} wegen versäumter Rate beendet."
+        )

@@ -23,6 +23,7 @@ def test_the_portal_offers_these_services() -> None:
         "bin_swap": "Tausch eines beschädigten Abfallbehälters",
         "bin_deregistration": "Abmeldung eines Abfallbehälters",
         "address_change": "Änderung der Anschrift",
+        "instalment_plan": "Stundung oder Ratenzahlung",
     }
 
 

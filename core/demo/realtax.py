@@ -21,7 +21,7 @@ SINCE = date(2020, 1, 1)
 
 def property_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str, Any]]]:
     if municipality.slug == "musterstadt":
-        basis = "§ 25 GrStG in Verbindung mit § 1 der Hebesatzsatzung der Stadt Musterstadt"
+        basis = "§ 1 der Hebesatzsatzung der Stadt Musterstadt"
         return [
             (SINCE, _property(basis, "vom 12.12.2019", {"A": 250, "B": 520})),
             (
@@ -37,7 +37,7 @@ def property_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[s
                 ),
             ),
         ]
-    basis = "§ 25 GrStG in Verbindung mit § 1 der Hebesatzsatzung Beispielhausen"
+    basis = "§ 1 der Hebesatzsatzung der Gemeinde Beispielhausen"
     return [
         (SINCE, _property(basis, "vom 20.11.2019", {"A": 350, "B": 380})),
         (REFORM, _property(basis, "vom 19.11.2024", {"A": 340, "B": 350})),
@@ -52,7 +52,7 @@ def _property(
         "small_amounts": True,
         "rounding": "down",
         "late_due_months": 1,
-        "legal_basis": f"{basis} {dated} in Verbindung mit §§ 27 bis 31 GrStG",
+        "legal_basis": f"{basis} {dated} in Verbindung mit §§ 25, 27 bis 31 GrStG",
     }
     if differentiation_basis:
         data["differentiation_basis"] = differentiation_basis
@@ -61,7 +61,7 @@ def _property(
 
 def trade_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str, Any]]]:
     if municipality.slug == "musterstadt":
-        basis = "§ 16 GewStG in Verbindung mit § 2 der Hebesatzsatzung der Stadt Musterstadt"
+        basis = "§ 2 der Hebesatzsatzung der Stadt Musterstadt"
         return [
             (
                 SINCE,
@@ -72,17 +72,17 @@ def trade_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str,
                         "waiting_months": 15,
                         "legal_basis": "§ 233a in Verbindung mit § 238 Abs. 1a AO",
                     },
-                    "legal_basis": f"{basis} vom 12.12.2019 in Verbindung mit §§ 19, 20 GewStG",
+                    "legal_basis": f"{basis} vom 12.12.2019 in Verbindung mit §§ 16, 19, 20 GewStG",
                 },
             )
         ]
-    basis = "§ 16 GewStG in Verbindung mit § 2 der Hebesatzsatzung Beispielhausen"
+    basis = "§ 2 der Hebesatzsatzung der Gemeinde Beispielhausen"
     return [
         (
             SINCE,
             {
                 "hebesatz_percent": 330,
-                "legal_basis": f"{basis} vom 20.11.2019 in Verbindung mit §§ 19, 20 GewStG",
+                "legal_basis": f"{basis} vom 20.11.2019 in Verbindung mit §§ 16, 19, 20 GewStG",
             },
         )
     ]

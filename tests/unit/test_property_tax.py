@@ -236,3 +236,16 @@ def test_tax_is_the_exact_product_rounded_down(
     r = rules().with_rates({k: percent_hundredths for k in KINDS})
     tax = annual_tax(messbetrag, kind, r)
     assert tax * 10_000 <= messbetrag * percent_hundredths < (tax + 1) * 10_000
+
+
+@pytest.mark.parametrize("rate", [-1, 480.0, True, "480"])
+def test_simulated_rates_must_be_whole_hundredths_of_a_percent(rate: object) -> None:
+    with pytest.raises(ValidationError, match="Prozentsatz ab 0"):
+        rules().with_rates({"A": rate})  # type: ignore[dict-item]
+
+
+def test_negative_amounts_refused() -> None:
+    with pytest.raises(ValidationError, match="Messbetrag"):
+        annual_tax(-1, "A", rules())
+    with pytest.raises(ValidationError, match="negativ"):
+        instalments(-1, 2026, rules())

@@ -174,3 +174,10 @@ def test_settlement_balances_tax_and_payments(tax: int, paid: int, notified: dat
     assert s.advance_paid_cents + s.amount_cents == tax
     assert s.interest_cents % 100 == 0 and (s.interest_cents == 0 or abs(s.interest_cents) >= 1000)
     assert (s.interest_cents > 0) <= (tax > paid) and (s.interest_cents < 0) <= (tax < paid)
+
+
+def test_negative_figures_refused() -> None:
+    with pytest.raises(ValidationError, match="negativ"):
+        settle(-1, 0, 2025, date(2026, 11, 3), rules())
+    with pytest.raises(ValidationError, match="negativ"):
+        quarterly_advance(-400)

@@ -100,8 +100,10 @@ class PropertyTaxRules:
         kinds left out keep their rate; residential and non-residential B land may differ
         only where these rules are differentiated or a Land law basis is named."""
         rates = {**self.hebesatz, **hebesatz}
-        if set(rates) != set(KINDS) or min(rates.values()) < 0:
+        if set(rates) != set(KINDS):
             raise ValidationError("Hebesätze nur für die Arten A, B (Wohnen/Nichtwohnen) und C.")
+        if any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in rates.values()):
+            raise ValidationError("Ein Hebesatz muss ein Prozentsatz ab 0 sein.")
         differs = rates[RESIDENTIAL] != rates[NON_RESIDENTIAL]
         if differs and not (self.differentiated or differentiation_basis.strip()):
             raise ValidationError(_NO_BASIS)
@@ -154,7 +156,8 @@ def _flag(value: Any) -> bool:
 
 
 def rules_for_year(session: Session, municipality_id: int, year: int) -> PropertyTaxRules:
-    """The Hebesatz statute of ``year``: the one in force on 1 January (§ 25 (3) GrStG)."""
+    """The Hebesatz statute of ``year``: the one in force on 1 January (§ 25 (3) GrStG); a
+    statute taking effect later in a year governs from the next year on."""
     statute = statute_on(session, municipality_id, LEVY, date(year, 1, 1))
     rules = PropertyTaxRules.from_data(statute.data, statute.source)
     if year < FIRST_C_YEAR and "C" in statute.data.get("hebesatz_percent", {}):

@@ -106,7 +106,8 @@ def check_hebesatz(hebesatz: int) -> None:
 
 
 def rules_for_year(session: Session, municipality_id: int, year: int) -> TradeTaxRules:
-    """The Hebesatz statute of ``year``: the one in force on 1 January (§ 16 (3) GewStG)."""
+    """The Hebesatz statute of ``year``: the one in force on 1 January (§ 16 (3) GewStG); a
+    statute taking effect later in a year governs from the next year on."""
     statute = statute_on(session, municipality_id, LEVY, date(year, 1, 1))
     return TradeTaxRules.from_data(statute.data, statute.source)
 
@@ -179,6 +180,8 @@ def settle(
     """The final assessment of ``year`` against the advance payments paid (§ 20 GewStG), with
     § 233a AO interest where the statute charges it (base: the advance payments fixed,
     by default those paid)."""
+    if min(tax_cents, advance_paid_cents, advance_fixed_cents or 0) < 0:
+        raise ValidationError("Steuer und Vorauszahlungen dürfen nicht negativ sein.")
     balance = tax_cents - advance_paid_cents
     fixed = advance_paid_cents if advance_fixed_cents is None else advance_fixed_cents
     interest = 0

@@ -249,3 +249,21 @@ def test_the_booking_job_has_the_letters_rendered(
     document_id = db.scalar(select(DunningLetterDocument.document_id).limit(1))
     document = db.get_one(archive.Document, document_id)
     assert "Zahlungserinnerung" in _pdf_text(document.content, tmp_path)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_a_run_discarded_while_prepared_gets_no_more_letters(
+    db: Session, make: Any, session_factory: sessionmaker[Session]
+) -> None:
+    m = _town(db, make)
+    run, job = _as_job(db, m, RUN_1, session_factory)
+    assert worker.run_next_chunk(session_factory, environment=ENV) is not None
+    db.expire_all()
+    runs.discard(db, run, "user:1")
+    db.commit()
+    assert worker.drain(session_factory, environment=ENV) == 3  # the chunks find it discarded
+    db.expire_all()
+    assert run.state is RunState.DISCARDED and len(runs.letters_of(db, run)) == 2
+    assert db.get_one(Job, job.id).state is JobState.DONE
+    again, _ = _as_job(db, m, RUN_1, session_factory)  # the date is free again
+    assert again.state is RunState.PREVIEW

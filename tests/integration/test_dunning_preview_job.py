@@ -2,7 +2,8 @@
 persons it stores exactly the letters and items of the in-process preview; a chunk killed
 mid-way is done again by the next worker and a chunk done twice stores nothing twice; the run
 cannot be approved while it is being prepared (cancelled, or with failed persons); after the
-booking job the letters' PDFs are rendered by the job the booking started. On SQLite and
+booking job the letters' PDFs are rendered by the job the booking started; a chunk takes the
+same number of statements whatever its persons and claims. On SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import core.job_kinds  # noqa: F401  (registers the kinds)
@@ -267,3 +268,42 @@ def test_a_run_discarded_while_prepared_gets_no_more_letters(
     assert db.get_one(Job, job.id).state is JobState.DONE
     again, _ = _as_job(db, m, RUN_1, session_factory)  # the date is free again
     assert again.state is RunState.PREVIEW
+
+
+def _statements(db: Session, do: Any) -> int:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        do()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_chunk_reads_and_writes_in_a_constant_number_of_statements(
+    db: Session, make: Any
+) -> None:
+    """No statement per person or claim: a chunk of 3 persons and one of 12 (with twice the
+    claims each) take the same number."""
+    m = make.municipality()
+    make.dunning_statute(m)
+    small = [make.person(m) for _ in range(3)]
+    large = [make.person(m) for _ in range(12)]
+    for person in small:
+        make.claim(m, person, amount=10000, due=DUE)
+    for person in large:
+        make.claim(m, person, amount=10000, due=DUE)
+        make.claim(m, person, amount=20000, due=date(2026, 1, 15))
+    run, _ = start_preview(db, m, RUN_1, "user:1")
+    db.flush()
+    params = {"run": run.id}
+    ids = [p.id for p in small], [p.id for p in large]
+    first = _statements(db, lambda: PREPARE.run(db, m, params, ids[0], actor="x", environment={}))
+    second = _statements(db, lambda: PREPARE.run(db, m, params, ids[1], actor="x", environment={}))
+    assert len(runs.letters_of(db, run)) == 15
+    assert first == second

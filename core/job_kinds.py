@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
+from core.dunning.instalment_jobs import CheckInstalmentPlans
 from core.dunning.jobs import BookDunningRun
 from core.dunning.letter_jobs import RenderDunningLetters
 from core.jobs.kinds import register
@@ -81,3 +82,4 @@ WATER_RUN = register(
 RENDER_NOTICES = register(RenderNotices())
 DUNNING_RUN = register(BookDunningRun())
 DUNNING_LETTERS = register(RenderDunningLetters())
+INSTALMENT_PLANS = register(CheckInstalmentPlans())

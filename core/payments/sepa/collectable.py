@@ -6,8 +6,9 @@ The reading order keeps the guarantees of the one-by-one path: on PostgreSQL the
 claims are locked first (in id order, as ``checkout.start`` and ``settlement.settle`` lock
 them), so no card attempt starts or is booked while the run decides; then their open amounts
 and the card reservations are read under that lock, so an item paid or reserved a moment ago
-is not collected. A claim already in collection has no open amount: it is never collected
-twice (and the database's unique index on collecting items refuses it besides)."""
+is not collected; so are the limits of core.payments.collection_limits (an instalment plan's
+claims give only the instalments due). A claim already in collection has no open amount: it is
+never collected twice (and the database's unique index on collecting items refuses it besides)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from core.kernel.months import add_months
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
+from core.payments.collection_limits import capped, limits_on
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.mandates import covering, expire_mandate
 from core.payments.sepa.models import Mandate, MandateStatus, PreNotification
@@ -88,13 +90,15 @@ def collectable(
         )
     )
     announced = _announced(db, candidates)
+    limits = limits_on(session, municipality_id, collection_date)
     expired: set[int] = set()
     chosen = []
     for claim_id, person_id, kind, kassenzeichen, description, open_cents in _open_claims(
         db, candidates
     ):
         mandate = covering(mandates.get(person_id, {}), accounts.get((person_id, kind)))
-        if mandate is None:
+        open_cents = capped(claim_id, open_cents, limits)
+        if mandate is None or open_cents <= 0:
             continue
         if claim_id in held:
             skipped["card_payment_running"] += 1

@@ -1,12 +1,15 @@
 """Instalments collected by direct debit: while a plan runs, a mandate collects of its claims
 only the instalments due by the collection day and not yet paid, never the claims in full.
 
-:func:`debit_limits` is the plan's source for core.payments.collection_limits (wired in
-core/services.py). What is due of the plan on the day is spread over its claims in the order
-a payment settles them (core.ledger.allocation.statutory_order); the others are limited to 0.
-While a card payment holds one of the plan's claims (core.payments.reservations), nothing of
-the plan is collected: that card payment is for the instalment, and charging it twice would
-help nobody; a later run collects what the card did not pay.
+:func:`debit_limits` is the plan's source for core.payments.collection_limits, registered when
+this module is imported; core/models.py imports it, so every process that opens the database
+(portal, back office, command line, jobs, migrations, tests) has it before any direct debit.
+
+What is due of the plan on the day is spread over its claims in the order a payment settles
+them (core.ledger.allocation.statutory_order); the others are limited to 0. While a card
+payment holds one of the plan's claims (core.payments.reservations), nothing of the plan is
+collected: that card payment is for the instalment, and charging it twice would help nobody;
+a later run collects what the card did not pay.
 
 A plan that ended is no source: a completed one has nothing open, a terminated one is due in
 full (core.dunning.instalments.check_plans), so a mandate then collects the rest.
@@ -26,7 +29,7 @@ from core.ledger.allocation import OpenItem, statutory_order
 from core.ledger.balances import open_amounts
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
-from core.payments import reservations
+from core.payments import collection_limits, reservations
 
 
 def debit_limits(
@@ -80,3 +83,6 @@ def plan_limits(session: Session, plan: InstalmentPlan, day: date) -> dict[int, 
         part = min(left, item.open_cents)
         limits[item.claim_id], left = part, left - part
     return limits
+
+
+collection_limits.register(debit_limits)

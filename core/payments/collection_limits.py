@@ -2,7 +2,7 @@
 
 The direct-debit code (core.payments.sepa) collects a due claim's whole open amount, unless a
 source registered here limits it: e.g. a running instalment plan (core.dunning.instalment_debits,
-wired in core/services.py) allows only the instalments due by the collection day. This layer
+imported by core/models.py) allows only the instalments due by the collection day. This layer
 never imports the ones that limit it (.importlinter); they register a function instead.
 
 A source answers, for the claims it limits (of ``claim_ids``, or of the whole municipality when

@@ -161,17 +161,13 @@ def start(
     hold: timedelta = reservations.DEFAULT_HOLD,
     amount_cents: int | None = None,
 ) -> PaymentAttempt:
-    """Create an attempt for the open amount of the chosen claims (or ``amount_cents`` of it,
-    e.g. one instalment: :func:`part_of`), reserved for ``hold``, and its provider payment.
-    Raises ``AttemptInProgress`` while another attempt holds one of the chosen claims,
-    ``CollectedByDebit`` for a claim a direct debit collects (core.payments.sepa.debit_outlook).
-    A part covers (and reserves) only the claims it settles.
-
-    ``person_id`` limits the claims to the logged-in person; from a notice link the claims are
-    limited to the link's Kassenzeichen instead. The provider is called before the caller
-    commits: if that commit fails, the provider payment stays unused and the clean-up job
-    cancels it.
-    """
+    """An attempt for the open amount of the chosen claims (or ``amount_cents`` of it, e.g.
+    an instalment, covering and reserving only the claims it settles: :func:`part_of`),
+    reserved for ``hold``, and its provider payment. Raises ``AttemptInProgress`` while
+    another attempt holds a chosen claim, ``CollectedByDebit`` for one a direct debit collects.
+    ``person_id`` limits the claims to the logged-in person, a notice link to its
+    Kassenzeichen. The provider is called before the caller commits: if that commit fails,
+    the provider payment stays unused and the clean-up job cancels it."""
     if not claim_ids:
         raise ValidationError("Bitte wählen Sie mindestens einen offenen Betrag aus.")
     now = clock.now()

@@ -97,6 +97,7 @@ SKIP_LABELS = {
     "not_prenotified": "ohne gültige Vorabankündigung",
     "mandate_expired": "Mandat erloschen (36 Monate ohne Einzug)",
     "card_payment_running": "Kartenzahlung läuft gerade (beim nächsten Einzug wieder dabei)",
+    "still_in_collection": "vorige Rate noch im Einzug (beim nächsten Einzug wieder dabei)",
 }
 
 
@@ -144,14 +145,30 @@ def _not_held_by_card(
     for part in chunks(claims):
         open_now.update(open_amounts(session, part))
     limits = limits_on(session, municipality_id, collection_date)
+    in_collection = _in_collection(session, [i.claim.id for i in items])
     kept = []
     for item in items:
         amount = capped(item.claim.id, open_now.get(item.claim.id, 0), limits)
         if item.claim.id in held:
             skipped["card_payment_running"] += 1
+        elif item.claim.id in in_collection:  # collected in parts: the last is with the bank
+            skipped["still_in_collection"] += 1
         elif amount > 0:  # else paid meanwhile: nothing left to collect
             kept.append(DueItem(item.claim, item.mandate, amount))
     return kept
+
+
+def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
+    return {
+        claim_id
+        for part in chunks(claim_ids)
+        for claim_id in session.scalars(
+            select(DirectDebitItem.claim_id).where(
+                DirectDebitItem.claim_id.in_(part),
+                DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            )
+        )
+    }
 
 
 def _collectable(

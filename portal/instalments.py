@@ -24,6 +24,7 @@ from core.dunning.instalment_rules import InstalmentRules, rules_on, schedule, s
 from core.kernel import clock
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.months import add_months
+from core.payments.sepa.debit_outlook import DebitOutlook, collecting
 from core.persons.models import Person
 from core.workflow.applications import ApplicationStatus
 from portal.citizen import person_or_redirect
@@ -209,13 +210,16 @@ def _own_plan(plan_id: int) -> tuple[Person, InstalmentPlan]:
 @citizen_required
 def instalment_plan(plan_id: int) -> str:
     _, found = _own_plan(plan_id)
-    state = instalment_progress.progress(db(), found)
+    state, today = instalment_progress.progress(db(), found), clock.today()
     due = state.next_due
+    # The next instalment a mandate collects (announced, or with the bank): not to pay twice.
+    debits = collecting(db(), instalment_progress.claims_of(db(), found), as_of=today)
     return render_template(
         "portal/instalments/plan.html",
         progress=state,
         due=due,
-        as_of=clock.today(),
+        debit=_next_debit(list(debits.values())),
+        as_of=today,
         girocode=girocode(due.open_cents, state.kassenzeichen) if due else None,
         pay_form=ConfirmForm(),
     )
@@ -244,6 +248,14 @@ def instalment_pay_card(plan_id: int) -> Response | tuple[str, int]:
         actor=current_user.actor,
         amount_cents=amount,
     )
+
+
+def _next_debit(debits: list[DebitOutlook]) -> tuple[date, int] | None:
+    """The day of the plan's next direct debit and what it takes in all."""
+    if not debits:
+        return None
+    day = min(d.collection_date for d in debits)
+    return day, sum(d.amount_cents for d in debits if d.collection_date == day)
 
 
 def _plans_of(person: Person | None) -> list[instalment_progress.Progress]:

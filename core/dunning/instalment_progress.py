@@ -116,16 +116,22 @@ def card_payment(session: Session, plan: InstalmentPlan, number: int) -> tuple[l
             f"Rate {number} ist bereits bezahlt. Bitte laden Sie den Ratenplan neu, um die "
             "nächste Rate zu sehen."
         )
-    claims = list(
-        session.scalars(
-            select(Claim)
-            .join(PlanClaim, PlanClaim.claim_id == Claim.id)
-            .where(PlanClaim.plan_id == plan.id)
-        )
-    )
+    claims = claims_of(session, plan)
     now_open = open_amounts(session, claims)
     owing = sorted(c.id for c in claims if now_open[c.id] > 0)
     amount = min(due.open_cents, sum(now_open[c] for c in owing))
     if amount <= 0:
         raise ValidationError("Für diesen Ratenplan ist nichts mehr offen.")
     return owing, amount
+
+
+def claims_of(session: Session, plan: InstalmentPlan) -> list[Claim]:
+    """The claims the plan covers (its interest claim included), oldest due first."""
+    return list(
+        session.scalars(
+            select(Claim)
+            .join(PlanClaim, PlanClaim.claim_id == Claim.id)
+            .where(PlanClaim.plan_id == plan.id)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )

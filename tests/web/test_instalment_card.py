@@ -26,6 +26,8 @@ from core.ledger.balances import open_amounts, trial_balance
 from core.ledger.models import Payment
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.reservations import ClaimReservation
+from core.payments.sepa import mandates, prenotifications
+from core.payments.sepa.bank_days import next_target_day
 from tests.conftest import csrf_token, login
 from tests.web.test_payments import pay_by_card, signed, succeeded_event
 
@@ -178,4 +180,35 @@ def test_another_persons_plan_and_bad_input(
         f"/{m.slug}/konto/raten/{plan.id}/karte", data={"csrf_token": token, "instalment": "1"}
     )
     assert answer.status_code == 404
+    assert _attempts(db, person) == []
+
+
+def test_an_instalment_a_mandate_collects_is_not_offered_by_card(
+    client: FlaskClient, db: Session, make: Any, planned: Any
+) -> None:
+    m, person, plan, _, _ = planned
+    make.sepa_statute(m)
+    today = clock.today()
+    mandates.grant_mandate(
+        db,
+        person=person,
+        municipality=m,
+        account_holder=person.display_name,
+        iban="DE02120300000000202051",
+        tax_account_id=None,
+        signed_on=today,
+        as_of=today,
+        actor="t",
+    )
+    first = progress(db, plan).instalments[0].instalment.due_on
+    day = next_target_day(first)
+    announced = prenotifications.prenotify(db, m, collection_date=day, as_of=today, actor="t")
+    assert announced.total_cents == 11667  # the instalment, not the 350 € of the claims
+    db.commit()
+    page = html.unescape(client.get(_plan_url(m, plan)).get_data(as_text=True))
+    assert f"Per Lastschrift zum {day:%d.%m.%Y}: 116,67 € werden" in page
+    assert "Rate jetzt mit Karte bezahlen" not in page
+    refused = _pay_instalment(client, m, plan, 1)  # a crafted request
+    assert refused.status_code == 409
+    assert "per Lastschrift eingezogen" in html.unescape(refused.get_data(as_text=True))
     assert _attempts(db, person) == []

@@ -5,6 +5,9 @@ only once. An instalment plan's claim is collected instalment by instalment
 (core.dunning.instalment_debits); the guard now holds for items in collection (handed to the
 bank, not yet credited or returned): never two collections of a claim at once.
 
+The instalment service's review criterion "mandate" is gone (a mandate no longer collects a
+plan's claims in full): its rows are removed so the back office lists no switch without effect.
+
 Revision ID: 95088919e51c
 Revises: 4c1e7a2b9d30
 Create Date: 2026-12-02 10:25:00
@@ -38,8 +41,12 @@ def _recreate(where: str) -> None:
 
 def upgrade() -> None:
     _recreate(IN_COLLECTION)
+    op.execute(
+        "DELETE FROM review_criterion WHERE service = 'instalment_plan' AND code = 'mandate'"
+    )
 
 
 def downgrade() -> None:
-    # Fails where a claim was collected in parts: those rows must be resolved first.
+    # Fails where a claim was collected in parts: those rows must be resolved first. The
+    # "mandate" criterion comes back by itself on first use of the older code.
     _recreate(COLLECTING_OR_CREDITED)

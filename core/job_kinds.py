@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
+from core.dunning.instalment_jobs import CheckInstalmentPlans
 from core.dunning.jobs import PREPARE, BookDunningRun
 from core.dunning.letter_jobs import RenderDunningLetters
 from core.jobs.kinds import register
@@ -82,3 +83,4 @@ RENDER_NOTICES = register(RenderNotices())
 DUNNING_RUN = register(BookDunningRun())
 DUNNING_LETTERS = register(RenderDunningLetters())
 DUNNING_PREVIEW = register(PREPARE)
+INSTALMENT_PLANS = register(CheckInstalmentPlans())

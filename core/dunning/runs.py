@@ -21,7 +21,7 @@ from typing import cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from core.dunning import compose, late, selection
+from core.dunning import blocks, compose, late, selection
 from core.dunning.compose import Context, PlannedLetter
 from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
@@ -127,11 +127,13 @@ def plan(
     found = selection.candidates(session, municipality.id, run_date, person_ids)
     steps = compose.stepping(rules, found, run_date, land)
     ids = [c.claim.id for c, _ in steps]
-    main = [c.claim.id for c, _ in steps if bears_surcharge(c.claim.kind)]
+    bearing = [c.claim for c, _ in steps if bears_surcharge(c.claim.kind)]
+    main = [claim.id for claim in bearing]
     context = Context(
         history=selection.payment_history(session, main) if rules.surcharges else {},
         booked_surcharges=selection.booked_surcharges(session, main),
         fee_charged=frozenset(selection.fee_charged(session, ids)),
+        free=blocks.surcharge_free_periods(session, bearing, rules),
     )
     return compose.letters(rules, steps, run_date, land, context)
 

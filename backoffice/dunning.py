@@ -4,6 +4,10 @@ totals per level and its letters one page at a time (searchable by name, person 
 Kassenzeichen), and the four-eyes steps: approve (another clerk than the one who prepared it;
 the core refuses the same one), discard before approval, book after approval as a job
 (core.dunning.jobs.BookDunningRun) whose progress the job page shows (backoffice.jobs).
+"Vorschau erstellen" opens the run and starts the job that prepares its letters
+(core.dunning.jobs.PrepareDunningRun); the job page links back to the run, which is shown as
+being prepared until the job is done. After booking the letters' PDFs are rendered by a job
+the booking starts; the run page counts them and can start that job again.
 
 Every change is a CSRF form handed to one core call (portal.requests.carry_out), which
 records the audit trail. Every query is limited to the clerk's municipality: another
@@ -23,12 +27,13 @@ from wtforms.validators import InputRequired
 import core.job_kinds  # noqa: F401  (registers the booking job)
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID, parse_id
-from backoffice.jobs import ACTORS
+from backoffice.jobs import ACTORS, RESULT_LINKS
 from backoffice.lookups import actor_names, rows_by_id
 from core.dunning import booking, overview, runs
+from core.dunning.jobs import RENDER, start_preview
 from core.dunning.models import DunningRun, RunState
 from core.jobs import control
-from core.jobs.models import STATE_TEXT, JobState
+from core.jobs.models import STATE_TEXT, Job, JobState
 from core.kernel import audit, clock
 from core.kernel.errors import NotFound, ValidationError
 from core.ledger.models import Claim
@@ -70,13 +75,25 @@ def _run(run_id: int) -> DunningRun:
         abort(404)
 
 
-def _prepare(run_date: date) -> DunningRun:
+def _prepare(run_date: date) -> tuple[DunningRun, Job | None]:
     if run_date > clock.today() + timedelta(days=AHEAD_DAYS):
         raise ValidationError(
             f"Der Stichtag {run_date:%d.%m.%Y} liegt zu weit in der Zukunft (höchstens "
             f"{AHEAD_DAYS} Tage nach heute)."
         )
-    return runs.preview(db(), g.municipality, run_date, current_user.actor)
+    return start_preview(db(), g.municipality, run_date, current_user.actor)
+
+
+def _run_link(job: Job) -> tuple[str, str] | None:
+    """The job page's link back to the run it prepares, books or renders."""
+    run_id = job.params.get("run")
+    if not isinstance(run_id, int):
+        return None
+    return url_for("backoffice.dunning_run", run_id=run_id), f"Zum Mahnlauf Nr. {run_id}"
+
+
+for _kind in (runs.PREVIEW_KIND, overview.BOOKING_KIND, RENDER.name):
+    RESULT_LINKS[_kind] = _run_link
 
 
 @bp.route("/mahnlaeufe", methods=["GET", "POST"])
@@ -91,9 +108,17 @@ def dunning_runs() -> str | Response | tuple[str, int]:
         if form.validate_on_submit():
             made = carry_out(lambda: _prepare(form.run_date.data), form=form)
             if made.ok:
-                run = made.result()
-                flash(f"Vorschau des Mahnlaufs Nr. {run.id} erstellt.", "success")
-                return redirect(url_for("backoffice.dunning_run", run_id=run.id))
+                run, job = made.result()
+                if job is None:
+                    flash(f"Vorschau des Mahnlaufs Nr. {run.id} erstellt.", "success")
+                    return redirect(url_for("backoffice.dunning_run", run_id=run.id))
+                wake()
+                flash(
+                    f"Die Vorschau des Mahnlaufs Nr. {run.id} wird erstellt ({job.total} "
+                    "Personen). Sobald der Lauf fertig ist, führt der Link zum Mahnlauf.",
+                    "success",
+                )
+                return redirect(url_for("backoffice.job_page", job_id=job.id))
         invalid = True
     session = db()
     found = overview.runs_of(session, current_user.municipality_id)
@@ -129,7 +154,8 @@ def dunning_run(run_id: int) -> str:
     items = runs.items_of(session, [letter.id for letter in letters.letters])
     claims = rows_by_id(session, Claim, {i.claim_id for its in items.values() for i in its})
     trail = audit.trail(session, run.municipality_id, "dunning_run", run.id)
-    jobs = overview.booking_jobs(session, run)
+    jobs = runs.jobs_of_run(session, run, KIND_NAMES)
+    booked, with_pdf = runs.pdf_figures(session, run)
     actors = {run.created_by, run.approved_by, run.booked_by, *(e.actor for e in trail)}
     return render_template(
         "backoffice/dunning/run.html",
@@ -143,11 +169,26 @@ def dunning_run(run_id: int) -> str:
         actions=ACTIONS,
         jobs=jobs,
         job_states=STATE_TEXT,
-        booking=any(job.state is JobState.RUNNING for job in jobs),
+        job_kinds=KIND_NAMES,
+        booking=_running(jobs, overview.BOOKING_KIND),
+        preparing=runs.preparing(session, run),
+        rendering=_running(jobs, RENDER.name),
+        pdfs=(booked, with_pdf),
         names=_names(actors | {job.started_by for job in jobs}),
         states=RunState,
         form=ConfirmForm(),
     )
+
+
+KIND_NAMES = {
+    runs.PREVIEW_KIND: "Vorschau",
+    overview.BOOKING_KIND: "Buchung",
+    RENDER.name: "PDF-Erzeugung",
+}
+
+
+def _running(jobs: list[Job], kind: str) -> bool:
+    return any(job.kind == kind and job.state is JobState.RUNNING for job in jobs)
 
 
 def _confirmed() -> None:
@@ -199,4 +240,28 @@ def dunning_run_book(run_id: int) -> Response:
     job = started.result()
     wake()
     flash(f"Buchung gestartet: {job.title} ({job.total} Mahnschreiben).", "success")
+    return redirect(url_for("backoffice.job_page", job_id=job.id))
+
+
+@bp.post("/mahnlaeufe/<int:run_id>/pdf")
+@staff_required()
+def dunning_run_pdfs(run_id: int) -> Response:
+    """Start the job rendering the PDFs of the booked letters that have none yet (the booking
+    starts it by itself; this is for when a letters job was running then)."""
+    _confirmed()
+    run = _run(run_id)
+    session = db()
+    if run.state is not RunState.BOOKED:
+        flash("PDFs gibt es erst für einen gebuchten Mahnlauf.", "error")
+        return redirect(url_for("backoffice.dunning_run", run_id=run.id))
+    started = carry_out(
+        lambda: control.start(
+            session, g.municipality, RENDER.name, {"run": str(run.id)}, actor=current_user.actor
+        )
+    )
+    if not started.ok:
+        return redirect(url_for("backoffice.dunning_run", run_id=run.id))
+    job = started.result()
+    wake()
+    flash(f"PDF-Erzeugung gestartet: {job.title} ({job.total} Mahnschreiben).", "success")
     return redirect(url_for("backoffice.job_page", job_id=job.id))

@@ -9,6 +9,7 @@ clerk's municipality: another municipality's job is "not found" (404)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, url_for
@@ -36,6 +37,8 @@ ACTIONS = {
     "job.finished": "fertig",
 }
 ACTORS = {"system": "System (Job-Worker)", "cli": "Kommandozeile"}
+# per kind: the link from the job's page to what it works on ((url, German text) or None)
+RESULT_LINKS: dict[str, Callable[[Job], tuple[str, str] | None]] = {}
 
 
 def _number(value: int) -> str:
@@ -127,6 +130,7 @@ def job_page(job_id: int) -> str:
         "backoffice/jobs/job.html",
         job=job,
         kind_title=kind.title if kind else job.kind,
+        result_link=RESULT_LINKS[job.kind](job) if job.kind in RESULT_LINKS else None,
         figures=status(job, failures),
         failures=failures,
         trail=trail,

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
-from core.dunning.jobs import BookDunningRun
+from core.dunning.instalment_jobs import CheckInstalmentPlans
+from core.dunning.jobs import PREPARE, BookDunningRun
 from core.dunning.letter_jobs import RenderDunningLetters
 from core.jobs.kinds import register
 from core.levies.dog_tax.assessment import DOG_TAX
@@ -81,3 +82,5 @@ WATER_RUN = register(
 RENDER_NOTICES = register(RenderNotices())
 DUNNING_RUN = register(BookDunningRun())
 DUNNING_LETTERS = register(RenderDunningLetters())
+DUNNING_PREVIEW = register(PREPARE)
+INSTALMENT_PLANS = register(CheckInstalmentPlans())

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
 from core.dunning import account as dunning_account
+from core.dunning import enforcement_account
 from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
@@ -93,11 +94,13 @@ def account() -> str:
 
 
 def _dunning(session: Any, person: Person | None) -> dict[str, Any]:
-    """The person's dunning letters and where each dunned claim stands (core.dunning.account)."""
+    """The person's dunning letters, where each dunned claim stands (core.dunning.account) and
+    each claim of an enforcement case (core.dunning.enforcement_account)."""
     if person is None:
-        return {"dunning_letters": [], "dunning": {}}
+        return {"dunning_letters": [], "dunning": {}, "enforced_claims": []}
     m = g.municipality.id
     return {
         "dunning_letters": dunning_account.sent_letters(session, m, person.id),
         "dunning": dunning_account.claim_states(session, m, person.id),
+        "enforced_claims": enforcement_account.claims_in_enforcement(session, m, person.id),
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.demo.realtax import property_tax_statutes, trade_tax_statutes
 from core.demo.statutes import (
     dog_tax_statute,
     dunning_statute,
@@ -99,6 +100,12 @@ def enact_statutes(session: Session, municipality: Municipality) -> None:
     plans = instalment_statute(municipality)
     _enact(session, municipality, "instalments", plans, _citation(plans))
     ensure_criteria(session, municipality.id, instalments.INSTALMENTS.criteria)
+    for levy, statutes in (
+        ("property_tax", property_tax_statutes(municipality)),
+        ("trade_tax", trade_tax_statutes(municipality)),
+    ):
+        for valid_from, data in statutes:
+            _enact(session, municipality, levy, data, _citation(data), valid_from)
 
 
 def _citation(data: dict[str, Any]) -> str:
@@ -108,13 +115,18 @@ def _citation(data: dict[str, Any]) -> str:
 
 
 def _enact(
-    session: Session, municipality: Municipality, levy: str, data: dict[str, Any], source: str
+    session: Session,
+    municipality: Municipality,
+    levy: str,
+    data: dict[str, Any],
+    source: str,
+    valid_from: date = date(2020, 1, 1),
 ) -> None:
     session.add(
         Statute(
             municipality_id=municipality.id,
             levy=levy,
-            valid_from=date(2020, 1, 1),
+            valid_from=valid_from,
             source=source,
             data=data,
         )

@@ -8,8 +8,9 @@ skips them by looking at the payments themselves (core.dunning.selection).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,10 @@ from core.kernel import audit
 from core.kernel.errors import IllegalTransition, ValidationError
 from core.ledger.models import Claim
 from core.persons.models import Person
+
+if TYPE_CHECKING:
+    from core.dunning.procedure import DunningRules
+    from core.dunning.surcharges import FreePeriod
 
 
 def add_block(
@@ -138,3 +143,44 @@ def describe(block: DunningBlock) -> str:
     """German one-liner, e.g. "Stundung vom 01.03.2026 bis 30.06.2026"."""
     until = f" bis {block.ends_on:%d.%m.%Y}" if block.ends_on else " (unbefristet)"
     return f"{BLOCK_REASON_LABELS[block.reason]} vom {block.starts_on:%d.%m.%Y}{until}"
+
+
+CHUNK = 500
+
+
+def surcharge_reasons(rules: DunningRules) -> frozenset[BlockReason]:
+    """The blocks during which no Säumniszuschläge arise (core/dunning/surcharges.py): a
+    deferral always (§ 240 (1) S. 1 AO: the claim is not due), a suspension of enforcement only
+    where the procedure's statute data says so; insolvency and clerk's blocks stop dunning only."""
+    if rules.suspension_stops_surcharges:
+        return frozenset({BlockReason.DEFERRAL, BlockReason.SUSPENSION})
+    return frozenset({BlockReason.DEFERRAL})
+
+
+def surcharge_free_periods(
+    session: Session, claims: Iterable[Claim], rules: DunningRules
+) -> dict[int, list[FreePeriod]]:
+    """Per claim, the (first day, last day or None) of the blocks of its own or of its person
+    in which it bears no surcharges, ended ones included (history counts)."""
+    by_person: dict[int, list[int]] = {}
+    for claim in claims:
+        by_person.setdefault(claim.person_id, []).append(claim.id)
+    found: dict[int, list[FreePeriod]] = {}
+    persons = sorted(by_person)
+    for start in range(0, len(persons), CHUNK):
+        rows = session.execute(
+            select(
+                DunningBlock.person_id,
+                DunningBlock.claim_id,
+                DunningBlock.starts_on,
+                DunningBlock.ends_on,
+            ).where(
+                DunningBlock.person_id.in_(persons[start : start + CHUNK]),
+                DunningBlock.reason.in_(sorted(surcharge_reasons(rules))),
+            )
+        )
+        for person_id, claim_id, starts_on, ends_on in rows:
+            for mine in by_person[person_id]:
+                if claim_id in (None, mine):
+                    found.setdefault(mine, []).append((starts_on, ends_on))
+    return found

@@ -7,19 +7,20 @@ ancillary claims dunned alongside do not count, § 17 (1) VO VwVG NRW); where th
 once per claim (NRW), claims that carried a fee before do not count again. The fee is shared
 among the letter's main claims in proportion to their open amounts (the remainder to the
 first), so every item shows its part. Surcharges: what has arisen up to the run date minus
-what earlier runs booked.
+what earlier runs booked; none for the time a deferral covered the claim (core/dunning/
+surcharges.py, § 240 (1) S. 1 AO).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from core.dunning.procedure import DunningRules, Level, Step, next_step
 from core.dunning.selection import Candidate
-from core.dunning.surcharges import Payment, bears_surcharge, surcharges
+from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, surcharges
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Context:
     history: Mapping[int, Sequence[Payment]]  # payments per claim
     booked_surcharges: Mapping[int, int]  # surcharges booked so far per claim
     fee_charged: frozenset[int]  # claims that carried a fee before
+    # per claim, the blocks in which no surcharge arises (core.dunning.blocks.
+    # surcharge_free_periods: deferrals, and suspensions where the statute says so)
+    free: Mapping[int, Sequence[FreePeriod]] = field(default_factory=dict)
 
 
 def stepping(
@@ -147,5 +151,6 @@ def new_surcharge(
         run_date,
         land,
         claim.kind,
+        context.free.get(claim.id, ()),
     ).total_cents
     return max(arisen - context.booked_surcharges.get(claim.id, 0), 0)

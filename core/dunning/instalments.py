@@ -277,24 +277,26 @@ def _end(session: Session, plan: InstalmentPlan, state: PlanState, day: date, ac
 
 
 def check_plans(
-    session: Session, municipality: Municipality, day: date, *, actor: str = "system:plans"
+    session: Session,
+    municipality: Municipality,
+    day: date,
+    *,
+    actor: str = "system:plans",
+    plan_ids: Sequence[int] | None = None,
 ) -> dict[str, int]:
-    """End every running plan of the municipality that is paid (completed) or has an
-    instalment more than the statute's ``late_days`` late on ``day`` (terminated: the blocks
-    end, the whole rest is due and is dunned again). Idempotent."""
+    """End every running plan of the municipality (or of ``plan_ids`` among them) that is
+    paid (completed) or has an instalment more than the statute's ``late_days`` late on
+    ``day`` (terminated: the blocks end, the whole rest is due and is dunned again).
+    Idempotent: a plan no longer running is left alone."""
     counts = {"checked": 0, "completed": 0, "terminated": 0}
     rules = rules_on(session, municipality.id, day)
-    running = list(
-        session.scalars(
-            select(InstalmentPlan)
-            .where(
-                InstalmentPlan.municipality_id == municipality.id,
-                InstalmentPlan.state == PlanState.ACTIVE,
-            )
-            .order_by(InstalmentPlan.id)
-        )
+    query = select(InstalmentPlan).where(
+        InstalmentPlan.municipality_id == municipality.id,
+        InstalmentPlan.state == PlanState.ACTIVE,
     )
-    for plan in running:
+    if plan_ids is not None:
+        query = query.where(InstalmentPlan.id.in_(list(plan_ids)))
+    for plan in list(session.scalars(query.order_by(InstalmentPlan.id))):
         counts["checked"] += 1
         state = progress(session, plan)
         if state.open_cents == 0:
@@ -304,6 +306,20 @@ def check_plans(
             _end(session, plan, PlanState.TERMINATED, day, actor)
             counts["terminated"] += 1
     return counts
+
+
+def running_plan_ids(session: Session, municipality_id: int) -> list[int]:
+    """The ids of the municipality's running plans, in order."""
+    return list(
+        session.scalars(
+            select(InstalmentPlan.id)
+            .where(
+                InstalmentPlan.municipality_id == municipality_id,
+                InstalmentPlan.state == PlanState.ACTIVE,
+            )
+            .order_by(InstalmentPlan.id)
+        )
+    )
 
 
 INSTALMENTS = OnlineService(

@@ -1,7 +1,8 @@
 """Säumniszuschläge of claims paid late (§ 240 AO): booked by the next dunning run.
 
 A tax claim paid in full after its grace (§ 240 (3) AO) owes the surcharges of every month of
-Säumnis started up to the day the payment counts (§ 224 (2) AO), whether or not a dunning run
+Säumnis started up to the day the payment counts (§ 224 (2) AO) — none for the months a
+deferral covered it (§ 240 (1) S. 1 AO, core/dunning/surcharges.py) — whether or not a dunning run
 ever saw it open. They become a claim of their own (``LATE_PAYMENT_SURCHARGE``: ancillary,
 allocated last, § 225 (2) AO).
 
@@ -25,6 +26,7 @@ lock, and checked again at booking against the claim as it stands then.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TypeVar, cast
@@ -32,9 +34,16 @@ from typing import TypeVar, cast
 from sqlalchemy import Table, or_, select
 from sqlalchemy.orm import Session
 
-from core.dunning import selection
+from core.dunning import blocks, selection
 from core.dunning.models import DunningRun, LateSurcharge, RunState
-from core.dunning.surcharges import Payment, bears_surcharge, due_date, surcharges
+from core.dunning.procedure import procedure_on
+from core.dunning.surcharges import (
+    FreePeriod,
+    Payment,
+    bears_surcharge,
+    due_date,
+    surcharges,
+)
 from core.ledger.balances import claim_totals
 from core.ledger.bulk import NewClaim, executemany, post_claims
 from core.ledger.kinds import ClaimKind
@@ -70,11 +79,20 @@ def _owed_now(
     totals = _totals(session, ids)
     history = selection.payment_history(session, ids)
     booked = selection.booked_surcharges(session, ids)
+    rules = procedure_on(session, municipality.id, run_date)
+    free = blocks.surcharge_free_periods(session, claims.values(), rules)
     found = []
     for claim_id in ids:
         claim = claims[claim_id]
         assessed, open_cents = totals.get(claim_id, (0, 0))
-        owed = _owed(claim, assessed, open_cents, history.get(claim_id, []), run_date, municipality)
+        owed = _owed(
+            claim,
+            (assessed, open_cents),
+            history.get(claim_id, []),
+            run_date,
+            municipality,
+            free.get(claim_id, ()),
+        )
         if claim.cancelled_by_entry_id is None and owed and owed[1] > booked.get(claim_id, 0):
             found.append(Owed(claim_id, owed[0], owed[1] - booked.get(claim_id, 0)))
     return found
@@ -82,13 +100,15 @@ def _owed_now(
 
 def _owed(
     claim: Claim,
-    assessed: int,
-    open_cents: int,
+    totals: tuple[int, int],
     history: list[Payment],
     run_date: date,
     municipality: Municipality,
+    free: Sequence[FreePeriod],
 ) -> tuple[date, int] | None:
-    """(day the claim was settled, surcharges arisen up to it) of a claim paid in full."""
+    """(day the claim was settled, surcharges arisen up to it) of a claim paid in full; none
+    for the time a deferral covered it (core/dunning/surcharges.py)."""
+    assessed, open_cents = totals
     if open_cents > 0 or assessed <= 0 or not history:
         return None
     due = due_date(claim.due_date, municipality.state)
@@ -96,7 +116,9 @@ def _owed(
     if settled > run_date:
         return None  # counts later: the run of that day sees it
     as_of = max(settled, claim.due_date)
-    arisen = surcharges(assessed, claim.due_date, history, as_of, municipality.state, claim.kind)
+    arisen = surcharges(
+        assessed, claim.due_date, history, as_of, municipality.state, claim.kind, free
+    )
     return settled, arisen.total_cents
 
 

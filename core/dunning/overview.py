@@ -22,7 +22,6 @@ from core.dunning.models import (
     DunningRun,
     RunState,
 )
-from core.jobs.models import Job
 from core.persons.models import Person
 
 PER_PAGE = 50
@@ -166,18 +165,6 @@ def letter_counts(session: Session, run_ids: Collection[int]) -> dict[int, int]:
         .group_by(DunningLetter.run_id)
     )
     return {int(run_id): int(n) for run_id, n in rows}
-
-
-def booking_jobs(session: Session, run: DunningRun, look_back: int = 200) -> list[Job]:
-    """The jobs that book this run (core.dunning.jobs), the newest first. Booking jobs are one
-    per weekly run, so the latest few of the municipality are enough to look through."""
-    jobs = session.scalars(
-        select(Job)
-        .where(Job.municipality_id == run.municipality_id, Job.kind == BOOKING_KIND)
-        .order_by(Job.id.desc())
-        .limit(look_back)
-    )
-    return [job for job in jobs if str(job.params.get("run")) == str(run.id)]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ Statute data (a ``Statute`` row, core/tenancy/statutes.py), amounts in cents::
                  "fee": {"model": "none"}},
                 {"name": "Mahnung", "days_after_due": 21, "payment_days": 7,
                  "fee": {"model": "nrw"}}, ...],
-     "surcharges": true, "tolerance_cents": 500, "delivery_days": 4, "legal_basis": "…"}
+     "surcharges": true, "tolerance_cents": 500, "delivery_days": 4, "legal_basis": "…",
+     "suspension_stops_surcharges": false}
+
+``suspension_stops_surcharges``: whether no Säumniszuschläge arise while enforcement is
+suspended (AdV, block reason SUSPENSION) as they do not during a Stundung (core/dunning/
+surcharges.py); it is the municipality's statute data because whether the suspension also
+ends the Säumnis depends on the law the levy is collected under (AO via the KAG, or § 80 (4)
+VwGO). Default false: a suspension blocks dunning only.
 
 Rules (shared DOMAIN.md "Late payment and dunning"): the first letter at the earliest one week
 after the due date, every letter with at least one week to pay (§ 259 AO, § 4 VwVG LSA; in NRW
@@ -58,6 +65,7 @@ class DunningRules:
     tolerance_cents: int  # open amounts below it are not dunned
     delivery_days: int = DEFAULT_DELIVERY_DAYS
     legal_basis: str = ""
+    suspension_stops_surcharges: bool = False
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], source: str) -> DunningRules:
@@ -68,10 +76,13 @@ class DunningRules:
             rules = cls(
                 source=source,
                 levels=levels,
-                surcharges=_flag(data.get("surcharges", True)),
+                surcharges=_flag(data.get("surcharges", True), "surcharges"),
                 tolerance_cents=_whole(data.get("tolerance_cents", 0), "Die Bagatellgrenze"),
                 delivery_days=_whole(data.get("delivery_days", DEFAULT_DELIVERY_DAYS), "Postlauf"),
                 legal_basis=str(data.get("legal_basis", "")),
+                suspension_stops_surcharges=_flag(
+                    data.get("suspension_stops_surcharges", False), "suspension_stops_surcharges"
+                ),
             )
         except (KeyError, TypeError) as exc:
             raise ValidationError(f"Mahnverfahren unvollständig oder fehlerhaft: {exc}") from exc
@@ -99,9 +110,9 @@ def _whole(value: Any, what: str) -> int:
     return value
 
 
-def _flag(value: Any) -> bool:
+def _flag(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise ValidationError(f"„surcharges“ muss ja oder nein sein (true/false), nicht „{value}“.")
+        raise ValidationError(f"„{key}“ muss ja oder nein sein (true/false), nicht „{value}“.")
     return value
 
 

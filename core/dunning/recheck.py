@@ -20,7 +20,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.dunning import compose, selection
+from core.dunning import blocks, compose, selection
 from core.dunning.compose import Context
 from core.dunning.models import Dropped, DunningBlock, DunningItem, DunningLetter, DunningRun
 from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
@@ -106,6 +106,7 @@ def _context(
         history=selection.payment_history(session, main) if rules.surcharges else {},
         booked_surcharges=selection.booked_surcharges(session, main),
         fee_charged=frozenset(selection.fee_charged(session, claim_ids)),
+        free=blocks.surcharge_free_periods(session, (claims[i] for i in main), rules),
     )
 
 

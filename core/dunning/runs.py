@@ -5,23 +5,29 @@
 surcharges and makes the letters count. The preview also finds the surcharges of claims paid
 late since the last run (core.dunning.late), booked with the run. One open run (preview or
 approved) at a time per municipality, under the municipality's ``dunning`` lock; a run date is
-never earlier than the last run's. A claim steps up one level per run at most
+never earlier than the last run's. The back office prepares a preview as a job in chunks of
+persons (core.dunning.jobs.PrepareDunningRun): until it is done the run is being prepared
+(:func:`preparing`) and approval is refused; the command line does the same computation at
+once (:func:`preview`). A claim steps up one level per run at most
 (core.dunning.procedure.next_step).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from core.dunning import compose, late, selection
+from core.dunning import blocks, compose, late, selection
 from core.dunning.compose import Context, PlannedLetter
+from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.procedure import procedure_on
 from core.dunning.surcharges import bears_surcharge
+from core.jobs.models import Job, JobFailure, JobState
 from core.kernel import audit, clock
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger.bulk import executemany
@@ -32,7 +38,32 @@ OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
 
 
 def preview(session: Session, municipality: Municipality, run_date: date, actor: str) -> DunningRun:
-    """Make a run in state preview with its letters and items (nothing is booked)."""
+    """Make a run in state preview with its letters and items (nothing is booked), here and at
+    once (the command line, the benchmark); the back office makes it as a job in chunks of
+    persons (core.dunning.jobs.PrepareDunningRun), with the same :func:`open_run` and
+    :func:`add_persons`."""
+    run, owed = open_run(session, municipality, run_date, actor)
+    counts = add_persons(session, municipality, run, None)
+    audit.record(
+        session,
+        actor=actor,
+        action="dunning_run.previewed",
+        obj=run,
+        municipality_id=municipality.id,
+        after={
+            "run_date": run_date.isoformat(),
+            **counts,
+            "late_surcharges_cents": sum(o.surcharge_cents for o in owed),
+        },
+    )
+    return run
+
+
+def open_run(
+    session: Session, municipality: Municipality, run_date: date, actor: str
+) -> tuple[DunningRun, list[late.Owed]]:
+    """A new run in state preview, still without letters, with the surcharges of claims paid
+    late since the last run; refused while another run is open or before the last run date."""
     serialize(session, municipality.id, LOCK)
     _refuse_open_run(session, municipality.id)
     last = selection.last_run_date(session, municipality.id)
@@ -42,7 +73,6 @@ def preview(session: Session, municipality: Municipality, run_date: date, actor:
             f"({last:%d.%m.%Y}) liegen."
         )
     rules = procedure_on(session, municipality.id, run_date)
-    planned = plan(session, municipality, run_date)
     run = DunningRun(
         municipality_id=municipality.id,
         run_date=run_date,
@@ -52,42 +82,88 @@ def preview(session: Session, municipality: Municipality, run_date: date, actor:
     )
     session.add(run)
     session.flush()
-    _store(session, run, planned)
     owed = late.find(session, municipality, run_date)
     late.store(session, run, owed)
-    audit.record(
-        session,
-        actor=actor,
-        action="dunning_run.previewed",
-        obj=run,
-        municipality_id=municipality.id,
-        after={
-            "run_date": run_date.isoformat(),
-            "letters": len(planned),
-            "items": sum(len(p.items) for p in planned),
-            "fees_cents": sum(p.fee_cents for p in planned),
-            "surcharges_cents": sum(p.surcharge_cents for p in planned),
-            "late_surcharges_cents": sum(o.surcharge_cents for o in owed),
-        },
-    )
-    return run
+    return run, owed
 
 
-def plan(session: Session, municipality: Municipality, run_date: date) -> list[PlannedLetter]:
-    """What a run on ``run_date`` would send, read from the database, nothing written."""
+def add_persons(
+    session: Session, municipality: Municipality, run: DunningRun, person_ids: Sequence[int] | None
+) -> dict[str, int]:
+    """Plan and store the letters of ``person_ids`` (None: of everyone) in the run. Persons
+    who have a letter in the run already are skipped, so a chunk done again stores nothing
+    twice."""
+    if person_ids is not None:
+        done = set(
+            session.scalars(
+                select(DunningLetter.person_id)
+                .where(DunningLetter.run_id == run.id, DunningLetter.person_id.in_(person_ids))
+                .distinct()
+            )
+        )
+        person_ids = [p for p in person_ids if p not in done]
+        if not person_ids:
+            return {"letters": 0, "items": 0, "fees_cents": 0, "surcharges_cents": 0}
+    planned = plan(session, municipality, run.run_date, person_ids)
+    _store(session, run, planned)
+    return {
+        "letters": len(planned),
+        "items": sum(len(p.items) for p in planned),
+        "fees_cents": sum(p.fee_cents for p in planned),
+        "surcharges_cents": sum(p.surcharge_cents for p in planned),
+    }
+
+
+def plan(
+    session: Session,
+    municipality: Municipality,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+) -> list[PlannedLetter]:
+    """What a run on ``run_date`` would send (to ``person_ids``, when given), read from the
+    database, nothing written."""
     rules = procedure_on(session, municipality.id, run_date)
     land = municipality.state
-    steps = compose.stepping(
-        rules, selection.candidates(session, municipality.id, run_date), run_date, land
-    )
+    found = selection.candidates(session, municipality.id, run_date, person_ids)
+    steps = compose.stepping(rules, found, run_date, land)
     ids = [c.claim.id for c, _ in steps]
-    main = [c.claim.id for c, _ in steps if bears_surcharge(c.claim.kind)]
+    bearing = [c.claim for c, _ in steps if bears_surcharge(c.claim.kind)]
+    main = [claim.id for claim in bearing]
     context = Context(
         history=selection.payment_history(session, main) if rules.surcharges else {},
         booked_surcharges=selection.booked_surcharges(session, main),
         fee_charged=frozenset(selection.fee_charged(session, ids)),
+        free=blocks.surcharge_free_periods(session, bearing, rules),
     )
     return compose.letters(rules, steps, run_date, land, context)
+
+
+PREVIEW_KIND = "dunning_preview"  # core.dunning.jobs.PrepareDunningRun.name
+
+
+def preparing(session: Session, run: DunningRun) -> bool:
+    """Whether the run's preview job is not finished (running, cancelled, or with persons
+    that failed and were not tried again): its letters are not all there yet."""
+    jobs = session.scalars(
+        select(Job)
+        .where(
+            Job.municipality_id == run.municipality_id,
+            Job.kind == PREVIEW_KIND,
+            Job.created_at >= run.created_at,
+        )
+        .order_by(Job.id.desc())
+    )
+    mine = next((job for job in jobs if job.params.get("run") == run.id), None)
+    if mine is None:
+        return False
+    if mine.state is not JobState.DONE:
+        return True
+    failed = session.scalar(
+        select(JobFailure.id)
+        .where(JobFailure.job_id == mine.id, JobFailure.retried.is_(False))
+        .limit(1)
+    )
+    return failed is not None
 
 
 def _refuse_open_run(session: Session, municipality_id: int) -> None:
@@ -154,6 +230,11 @@ def approve(session: Session, run: DunningRun, actor: str) -> None:
         raise IllegalTransition(
             f"Mahnlauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
         )
+    if preparing(session, run):
+        raise IllegalTransition(
+            f"Die Vorschau des Mahnlaufs Nr. {run.id} wird noch erstellt. Freigeben lässt sie "
+            "sich erst, wenn alle Schreiben da sind."
+        )
     if actor == run.created_by:
         raise ValidationError(
             "Vier-Augen-Prinzip: Wer den Mahnlauf vorbereitet hat, darf ihn nicht selbst freigeben."
@@ -213,3 +294,27 @@ def items_of(session: Session, letter_ids: list[int]) -> dict[int, list[DunningI
         ):
             found[item.letter_id].append(item)
     return found
+
+
+def jobs_of_run(
+    session: Session, run: DunningRun, kinds: Collection[str], look_back: int = 200
+) -> list[Job]:
+    """The jobs of ``kinds`` that name this run (preparing, booking, its PDFs), newest first;
+    one of each per weekly run, so the municipality's latest few are enough to look through."""
+    jobs = session.scalars(
+        select(Job)
+        .where(Job.municipality_id == run.municipality_id, Job.kind.in_(list(kinds)))
+        .order_by(Job.id.desc())
+        .limit(look_back)
+    )
+    return [job for job in jobs if job.params.get("run") == run.id]
+
+
+def pdf_figures(session: Session, run: DunningRun) -> tuple[int, int]:
+    """(booked letters, of them with their PDF archived) of the run."""
+    booked, with_pdf = session.execute(
+        select(func.count(DunningLetter.id), func.count(DunningLetterDocument.letter_id))
+        .outerjoin(DunningLetterDocument, DunningLetterDocument.letter_id == DunningLetter.id)
+        .where(DunningLetter.run_id == run.id, DunningLetter.booked_at.is_not(None))
+    ).one()
+    return int(booked), int(with_pdf)

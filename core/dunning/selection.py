@@ -1,6 +1,8 @@
 """What a dunning run reads: the municipality's open due claims with their dunning level, the
 claims it must leave alone (blocked, in collection), and the payment history the surcharges
-are computed from. Read-only; a handful of statements per run, none per claim."""
+are computed from. Read-only; a handful of statements per run, none per claim. Given the
+persons of a chunk (the preview job, core.dunning.jobs.PrepareDunningRun), each read is limited
+to them: a constant number of statements per chunk, never one per person."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from core.dunning import blocks
@@ -61,16 +63,41 @@ class Candidate:
         return self.dunning.open_cents
 
 
-def open_due_claims(
-    session: Session, municipality_id: int, run_date: date
-) -> list[tuple[Claim, int, int]]:
-    """(claim, assessed, open) of the claims not cancelled, open and due before the run date."""
+def _due(municipality_id: int, run_date: date, person_ids: Collection[int] | None) -> Select[Any]:
     mine = select(Claim.id).where(
         Claim.municipality_id == municipality_id,
         Claim.cancelled_by_entry_id.is_(None),
         Claim.due_date < run_date,
     )
-    totals = claim_totals(mine)
+    if person_ids is not None:
+        mine = mine.where(Claim.person_id.in_(sorted(person_ids)))
+    return mine
+
+
+def persons_due(session: Session, municipality_id: int, run_date: date) -> list[int]:
+    """The persons with an open claim due before the run date, in id order (the preview job's
+    objects)."""
+    totals = claim_totals(_due(municipality_id, run_date, None))
+    return list(
+        session.scalars(
+            select(Claim.person_id)
+            .join(totals, totals.c.claim_id == Claim.id)
+            .where(totals.c.open > 0)
+            .distinct()
+            .order_by(Claim.person_id)
+        )
+    )
+
+
+def open_due_claims(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+) -> list[tuple[Claim, int, int]]:
+    """(claim, assessed, open) of the claims not cancelled, open and due before the run date
+    (of ``person_ids`` only, when given)."""
+    totals = claim_totals(_due(municipality_id, run_date, person_ids))
     rows = session.execute(
         select(Claim, totals.c.assessed, totals.c.open)
         .join(totals, totals.c.claim_id == Claim.id)
@@ -80,42 +107,69 @@ def open_due_claims(
     return [(claim, int(assessed), int(open_cents)) for claim, assessed, open_cents in rows]
 
 
-def levels(session: Session, municipality_id: int) -> dict[int, tuple[int, date]]:
-    """(latest level booked, its run date) per claim of the municipality."""
-    rows = session.execute(
-        select(DunningItem.claim_id, func.max(DunningItem.level), func.max(DunningRun.run_date))
-        .join(DunningLetter, DunningLetter.id == DunningItem.letter_id)
-        .join(DunningRun, DunningRun.id == DunningLetter.run_id)
-        .where(DunningRun.municipality_id == municipality_id, DunningItem.booked.is_(True))
-        .group_by(DunningItem.claim_id)
-    )
-    return {claim_id: (int(level), day) for claim_id, level, day in rows}
+def _parts(claim_ids: Collection[int] | None) -> Iterator[Sequence[int] | None]:
+    """The claims in IN-list chunks, or once None: the whole municipality."""
+    if claim_ids is None:
+        yield None
+        return
+    yield from chunks(sorted(claim_ids))
 
 
-def in_collection(session: Session, municipality_id: int) -> set[int]:
+def levels(
+    session: Session, municipality_id: int, claim_ids: Collection[int] | None = None
+) -> dict[int, tuple[int, date]]:
+    """(latest level booked, its run date) per claim of the municipality (of ``claim_ids``)."""
+    found: dict[int, tuple[int, date]] = {}
+    for part in _parts(claim_ids):
+        query = (
+            select(DunningItem.claim_id, func.max(DunningItem.level), func.max(DunningRun.run_date))
+            .join(DunningLetter, DunningLetter.id == DunningItem.letter_id)
+            .join(DunningRun, DunningRun.id == DunningLetter.run_id)
+            .where(DunningRun.municipality_id == municipality_id, DunningItem.booked.is_(True))
+            .group_by(DunningItem.claim_id)
+        )
+        if part is not None:
+            query = query.where(DunningItem.claim_id.in_(part))
+        found.update({c: (int(level), day) for c, level, day in session.execute(query)})
+    return found
+
+
+def in_collection(
+    session: Session, municipality_id: int, claim_ids: Collection[int] | None = None
+) -> set[int]:
     """Claims a direct debit not yet settled or a card payment in progress holds."""
-    debits = session.scalars(
-        select(DirectDebitItem.claim_id).where(
+    held: set[int] = set()
+    for part in _parts(claim_ids):
+        debits = select(DirectDebitItem.claim_id).where(
             DirectDebitItem.municipality_id == municipality_id,
             DirectDebitItem.status == ItemStatus.IN_COLLECTION,
         )
-    )
-    cards = session.scalars(
-        select(ClaimReservation.claim_id).where(
+        cards = select(ClaimReservation.claim_id).where(
             ClaimReservation.municipality_id == municipality_id,
             ClaimReservation.released_at.is_(None),
         )
-    )
-    return set(debits) | set(cards)
+        if part is not None:
+            debits = debits.where(DirectDebitItem.claim_id.in_(part))
+            cards = cards.where(ClaimReservation.claim_id.in_(part))
+        held |= set(session.scalars(debits)) | set(session.scalars(cards))
+    return held
 
 
-def candidates(session: Session, municipality_id: int, run_date: date) -> list[Candidate]:
-    """The open due claims a run may dun: neither blocked on the run date nor in collection."""
+def candidates(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+) -> list[Candidate]:
+    """The open due claims a run may dun (of ``person_ids`` only, when given): neither blocked
+    on the run date nor in collection."""
+    due = open_due_claims(session, municipality_id, run_date, person_ids)
+    ids = None if person_ids is None else [claim.id for claim, _, _ in due]
     blocked_persons, blocked_claims = blocks.blocked_on(session, municipality_id, run_date)
-    skipped = blocked_claims | in_collection(session, municipality_id)
-    known = levels(session, municipality_id)
+    skipped = blocked_claims | in_collection(session, municipality_id, ids)
+    known = levels(session, municipality_id, ids)
     found = []
-    for claim, assessed, open_cents in open_due_claims(session, municipality_id, run_date):
+    for claim, assessed, open_cents in due:
         if claim.person_id in blocked_persons or claim.id in skipped:
             continue
         level, last = known.get(claim.id, (0, None))

@@ -23,6 +23,19 @@ The rules implemented (shared DOMAIN.md "Late payment and dunning"):
 * § 240 (2) AO: none on ancillary claims (steuerliche Nebenleistungen, § 3 (4) AO: fees and
   costs, surcharges, interest, coercive fines) — ``bears_surcharge`` decides by the claim kind's
   group of allocation (core/ledger/kinds.py); fines (Geldbußen) are no levies and bear none either.
+* No surcharge while the claim is deferred (Stundung, § 222 AO): a deferred claim is not due,
+  and § 240 (1) S. 1 AO charges surcharges only for a claim not paid "bis zum Ablauf des
+  Fälligkeitstages"; a Stundung moves the due date, so none arise for the time it is granted
+  (AEAO zu § 240, on Stundung and on Säumniszuschläge arisen before it). Surcharges of
+  months of Säumnis started before the deferral began remain. When the deferral ends before
+  the claim is paid (an instalment plan ended by a missed instalment, see
+  core.dunning.instalments.check_plans), the rest is due on the last day of the block (moved
+  off a weekend or holiday, § 108 (3) AO) and a new Säumnis begins the day after, with its
+  own months and its own Schonfrist (§ 240 (3) AO). ``free`` passes these periods (first
+  and last day of each block, None: still running). A suspension of enforcement (AdV) is
+  passed the same way only where the procedure's statute data says so
+  (``suspension_stops_surcharges``, core.dunning.procedure); insolvency and the clerk's
+  blocks stop dunning only, never surcharges.
 Not modelled here: a later reduction of the claim (§ 240 (1) 4 AO: surcharges that have arisen
 remain) and set-off (§ 240 (1) 5 AO); the caller passes the amount as it stood.
 """
@@ -30,7 +43,7 @@ remain) and set-off (§ 240 (1) 5 AO); the caller passes the amount as it stood.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -100,6 +113,9 @@ class Surcharges:
         return sum(m.surcharge_cents for m in self.months)
 
 
+FreePeriod = tuple[date, date | None]  # first and last day of a block; None: still running
+
+
 def due_date(due: date, land: str) -> date:
     """The due date, moved off a Saturday, Sunday or holiday of the Land (§ 108 (3) AO)."""
     return next_working_day(due, land)
@@ -123,20 +139,61 @@ def surcharges(
     as_of: date,
     land: str,
     kind: ClaimKind | None = None,
+    free: Sequence[FreePeriod] = (),
 ) -> Surcharges:
     """The surcharges of one claim of ``amount_cents`` due on ``due`` up to ``as_of`` (the run
-    date, or the day a late payment counts), month by month. ``kind`` None: a main claim."""
+    date, or the day a late payment counts), month by month. ``kind`` None: a main claim.
+    ``free``: the periods in which the claim was deferred (no Säumnis, see the module)."""
     due = due_date(due, land)
     grace = grace_end(due, land)
     if kind is not None and not bears_surcharge(kind):
         return Surcharges(due, grace, ())
     counted = _counted(amount_cents, due, payments, as_of)
     months: list[SurchargeMonth] = []
+    for start, last in saumnis_segments(due, free, as_of, land):
+        months += _months(amount_cents, start, last, counted, land, len(months))
+    return Surcharges(due, grace, tuple(months))
+
+
+def saumnis_segments(
+    due: date, free: Sequence[FreePeriod], as_of: date, land: str
+) -> list[tuple[date, date]]:
+    """(due date, last day counted) of each stretch of Säumnis up to ``as_of``: from the due
+    date to the day before a deferral begins, then from the deferral's last day (the new due
+    date) on, and so on; a deferral still running at ``as_of`` ends the last stretch."""
+    segments: list[tuple[date, date]] = []
+    current = due
+    for starts, ends in sorted(free, key=lambda p: p[0]):
+        if starts > as_of:
+            break
+        if ends is not None and ends < current:
+            continue  # over before this Säumnis began
+        if starts > current:
+            segments.append((current, starts - timedelta(days=1)))
+        if ends is None or ends >= as_of:
+            return segments
+        current = max(current, due_date(ends, land))
+    segments.append((current, as_of))
+    return segments
+
+
+def _months(
+    amount_cents: int,
+    due: date,
+    last: date,
+    counted: list[tuple[date, int, bool]],
+    land: str,
+    numbered: int,
+) -> list[SurchargeMonth]:
+    """The months of one stretch of Säumnis from ``due``, started by ``last``."""
+    grace = grace_end(due, land)
+    counted = [c for c in counted if c[0] <= last]
+    months: list[SurchargeMonth] = []
     number = 1
-    while add_months(due, number - 1) < as_of:
+    while add_months(due, number - 1) < last:
         starts = add_months(due, number - 1) + timedelta(days=1)
         if number == 1:
-            overdue = _overdue_in_first_month(amount_cents, due, grace, counted, as_of)
+            overdue = _overdue_in_first_month(amount_cents, due, grace, counted, last)
         else:
             overdue = amount_cents - sum(a for day, a, _ in counted if day < starts)
         if overdue <= 0 and number > 1:
@@ -145,11 +202,16 @@ def surcharges(
         if surcharge:
             months.append(
                 SurchargeMonth(
-                    number, starts, add_months(due, number), max(overdue, 0), base, surcharge
+                    numbered + number,
+                    starts,
+                    add_months(due, number),
+                    max(overdue, 0),
+                    base,
+                    surcharge,
                 )
             )
         number += 1
-    return Surcharges(due, grace, tuple(months))
+    return months
 
 
 def _counted(

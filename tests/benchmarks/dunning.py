@@ -1,6 +1,9 @@
 """Benchmark of issue 13: dunning runs (preview and booking) over N open overdue items.
 
-`python -m tests.benchmarks.dunning [--items N] [--postgres]` (not part of the test suite).
+`python -m tests.benchmarks.dunning [--items N] [--postgres] [--jobs]` (not part of the test
+suite). With ``--jobs`` the preview and the booking are done as the back office does them: as
+jobs (core.dunning.jobs), their chunks drained here by core.jobs.worker (the PDFs job the
+booking starts is left pending: rendering is measured by the notices' benchmark).
 Set-up (bulk insert, not measured): one open property-tax claim of 10–100 € per person, due
 16.02.2026, with its ledger rows (tests.benchmarks.bank.setup). Measured, on the demo
 procedure (reminder without fee, Mahnung with the NRW fee, § 240 surcharges):
@@ -23,11 +26,17 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+import core.job_kinds  # noqa: F401  (registers the kinds the jobs name)
 from core.dunning import booking, runs
+from core.dunning.jobs import start_preview
+from core.dunning.models import DunningRun
+from core.jobs import control, worker
 from core.kernel.db import make_engine, make_session_factory
 from portal.cli.db import alembic_config
 from tests import factories, pg
@@ -41,9 +50,34 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def bench_dunning(url: str, items: int) -> None:
+def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) -> DunningRun:
+    if not as_job:
+        run = runs.preview(session, m, day, "bench:1")
+        session.commit()
+        return run
+    run, job = start_preview(session, m, day, "bench:1")
+    session.commit()
+    if job is not None:
+        worker.drain(factory, environment={}, job_id=job.id)
+    return run
+
+
+def _book(factory: Any, session: Session, m: Any, run: DunningRun, as_job: bool) -> dict[str, int]:
+    if not as_job:
+        counts = booking.book(session, run, "bench:2")
+        session.commit()
+        return counts
+    job = control.start(session, m, "dunning", {"run": str(run.id)}, actor="bench:2")
+    session.commit()
+    worker.drain(factory, environment={}, job_id=job.id)
+    session.expire_all()
+    counts = control.progress(session, job).counts
+    return {"fees": counts.get("fees", 0), "surcharges": counts.get("surcharges", 0)}
+
+
+def bench_dunning(url: str, items: int, as_job: bool = False) -> None:
     command.upgrade(alembic_config(url), "head")
-    backend = url.split(":", 1)[0]
+    backend = url.split(":", 1)[0] + ("/jobs" if as_job else "")
     factory = make_session_factory(make_engine(url))
     with factory() as session:
         m, claims = setup(session, items, 0)
@@ -56,16 +90,14 @@ def bench_dunning(url: str, items: int) -> None:
         booking_seconds = 0.0
         for number, day in enumerate(RUNS, start=1):
             started = time.perf_counter()
-            run = runs.preview(session, m, day, "bench:1")
-            session.commit()
+            run = _preview(factory, session, m, day, as_job)
             previewed = time.perf_counter()
             letters = runs.letters_of(session, run)
             dunned = sum(1 for _ in letters)  # one item per letter here (one claim per person)
             runs.approve(session, run, "bench:2")
             session.commit()
             approved = time.perf_counter()
-            counts = booking.book(session, run, "bench:2")
-            session.commit()
+            counts = _book(factory, session, m, run, as_job)
             done = time.perf_counter()
             session.expunge_all()
             made = counts["fees"] + counts["surcharges"]
@@ -90,17 +122,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=100_000, help="open items (one per person)")
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
+    parser.add_argument("--jobs", action="store_true", help="preview and booking as jobs")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory() as tmp:
-        bench_dunning(f"sqlite:///{Path(tmp) / 'bench_dunning.sqlite3'}", args.items)
+        bench_dunning(f"sqlite:///{Path(tmp) / 'bench_dunning.sqlite3'}", args.items, args.jobs)
     if args.postgres:
         with pg.running_server() as base:
             admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text("CREATE DATABASE bench_dunning"))
             admin.dispose()
-            bench_dunning(f"{base}/bench_dunning", args.items)
+            bench_dunning(f"{base}/bench_dunning", args.items, args.jobs)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 desktop: a clerk prepares a run for an overdue claim and sees the preview (totals, the person,
 the Kassenzeichen, level, open amount and surcharge); her own approval is refused (four eyes); a
 second clerk approves and books it, and the booking job finishes in the live server's
-in-process worker; the claim's dunning level and a Mahnsperre appear on the person page.
+in-process worker, which renders the letter's PDF after it; the claim's dunning level and a
+Mahnsperre appear on the person page.
 
 The run is made in a town of its own in the live server's database, so that no other browser
 test finds fees or surcharges on the demo's accounts."""
@@ -80,7 +81,13 @@ def test_overdue_claim_preview_four_eyes_booking_and_block(
     expect(clerk.get_by_role("heading", level=1)).to_have_text("Mahnläufe")
     expect(clerk.get_by_label("Stichtag des Mahnlaufs")).to_have_value(clock.today().isoformat())
     check_phone_page(clerk)
-    clerk.get_by_role("button", name="Vorschau erstellen").click()
+    clerk.get_by_role("button", name="Vorschau erstellen").click()  # starts the preview job
+    expect(clerk).to_have_url(re.compile(r"/backoffice/laeufe/\d+$"))
+    progress = clerk.locator("#job-stand")
+    expect(progress.locator('[data-field="state_text"]')).to_have_text("fertig", timeout=DONE)
+    expect(progress.locator('[data-field="summary"]')).to_contain_text("1 Mahnschreiben")
+    check_phone_page(clerk)
+    clerk.get_by_role("link", name=re.compile(r"^Zum Mahnlauf Nr\. \d+$")).click()
     expect(clerk.get_by_role("heading", level=1)).to_have_text(
         re.compile(rf"^Mahnlauf Nr\. \d+ zum {clock.today():%d\.%m\.%Y}$")
     )
@@ -115,8 +122,10 @@ def test_overdue_claim_preview_four_eyes_booking_and_block(
     expect(stand.locator('[data-field="summary"]')).to_contain_text("1 Mahnschreiben gebucht")
     assert_accessible(approver)
 
+    worker_idle(live_app)  # the booking's last chunk started the letters' PDFs job
     clerk.goto(run_url)
     expect(clerk.get_by_text("Der Lauf ist gebucht.")).to_be_visible()
+    expect(clerk.get_by_text("PDFs der Mahnschreiben: 1 von 1 erzeugt.")).to_be_visible()
     expect(clerk.get_by_role("link", name=re.compile(r"^Buchung: Job Nr\."))).to_be_visible()
     expect(clerk.get_by_text("von Fritz Freigabe").first).to_be_visible()
     check_phone_page(clerk)

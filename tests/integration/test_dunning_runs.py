@@ -25,10 +25,13 @@ from core.ledger.balances import open_amounts, trial_balance
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
+from core.notices.jobs import SETTINGS
+from core.notices.records import NoticeSettings
 from core.payments import reservations
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.tenancy.municipalities import Municipality
 
+SETTINGS_ = NoticeSettings("geheim", "https://portal.example")
 RUN_1 = date(2026, 3, 16)  # a Monday
 RUN_2 = date(2026, 3, 30)  # after the first letters' deadline (27.03.)
 DUE = date(2026, 2, 15)  # a Sunday: due on Monday 16.02. (§ 108 (3) AO)
@@ -260,12 +263,14 @@ def test_booking_as_a_job_in_chunks(
     job = control.start(db, m, "dunning", {"run": str(run.id)}, actor="user:2")
     db.commit()
 
-    assert worker.drain(session_factory, environment={}) == 2
+    # two booking chunks, then the PDFs job the last one started (8 letters a chunk)
+    assert worker.drain(session_factory, environment={SETTINGS: SETTINGS_}) == 3
 
     db.expire_all()
     assert run.state is RunState.BOOKED
     progress = control.progress(db, job)
-    assert progress.counts == {"letters": 3, "surcharges": 3}
+    assert progress.counts == {"letters": 3, "surcharges": 3, "pdf_jobs": 1}
+    assert runs.pdf_figures(db, run) == (3, 3)
     letters = [lt.id for lt in runs.letters_of(db, run)]
     assert KINDS["dunning"].run(db, m, job.params, letters, actor="x", environment={}) == {}
     assert sum(trial_balance(db, m.id).values()) == 0

@@ -1,13 +1,17 @@
 """The online services the portal offers, in one registry: their labels, and the service that
 carries out an application a clerk approves (the review queue and the clerk's decisions are the
-same for every service; core.workflow.pipeline). A new service is one more line here."""
+same for every service; core.workflow.pipeline). A new service is one more line here.
+
+Also the hooks lower layers ask through: what a direct debit may collect of an instalment
+plan's claims (core.payments.collection_limits, filled by core.dunning.instalment_debits)."""
 
 from __future__ import annotations
 
 from core import address as address_services
-from core.dunning import instalments
+from core.dunning import instalment_debits, instalments
 from core.levies.dog_tax import services as dog_services
 from core.levies.waste import services as waste_services
+from core.payments import collection_limits
 from core.workflow.pipeline import Registry
 
 REGISTRY = Registry(
@@ -18,3 +22,5 @@ REGISTRY = Registry(
 )
 SERVICE_LABELS = REGISTRY.labels
 approve = REGISTRY.approve
+
+collection_limits.register(instalment_debits.debit_limits)

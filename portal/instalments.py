@@ -3,7 +3,8 @@ the number of instalments and their dates (a suggested monthly schedule they may
 a reason and optionally a proof. Within the statute's limits the plan is accepted at once;
 otherwise it is "in Prüfung" on the one review queue (core.workflow). The account shows the
 plans (templates/portal/ledger/_instalments.html); each instalment is paid by transfer with
-its GiroCode, or the whole rest online."""
+its GiroCode, by card (exactly the next instalment: core.payments.card.checkout.part_of), or by
+a mandate (core.dunning.instalment_debits), or the whole rest online."""
 
 from __future__ import annotations
 
@@ -18,18 +19,20 @@ from wtforms import DateField, HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from core.dunning import instalment_progress, instalments
+from core.dunning.instalment_models import InstalmentPlan
 from core.dunning.instalment_rules import InstalmentRules, rules_on, schedule, suggested_dates
 from core.kernel import clock
 from core.kernel.errors import NotFound, ValidationError
 from core.kernel.months import add_months
+from core.payments.sepa.debit_outlook import DebitOutlook, collecting
 from core.persons.models import Person
 from core.workflow.applications import ApplicationStatus
 from portal.citizen import person_or_redirect
 from portal.database import db
-from portal.form_fields import UPLOAD_MAX_BYTES, GermanForm, required
+from portal.form_fields import UPLOAD_MAX_BYTES, ConfirmForm, GermanForm, required
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
-from portal.payments.card import girocode
+from portal.payments.card import girocode, start_card_payment
 from portal.requests import carry_out
 from portal.uploads import store_upload
 from portal.workflow.views import own_application
@@ -193,24 +196,66 @@ def instalment_result(application_id: int) -> str:
     return render_template("portal/instalments/result.html", application=application, progress=plan)
 
 
-@bp.get("/konto/raten/<int:plan_id>")
-@citizen_required
-def instalment_plan(plan_id: int) -> str:
+def _own_plan(plan_id: int) -> tuple[Person, InstalmentPlan]:
     person = person_or_redirect()
     if isinstance(person, Response):
         abort(404)
     found = instalment_progress.get_plan(db(), person, plan_id)
     if found is None:
         abort(404)  # another citizen's plan does not exist for this one
-    state = instalment_progress.progress(db(), found)
+    return person, found
+
+
+@bp.get("/konto/raten/<int:plan_id>")
+@citizen_required
+def instalment_plan(plan_id: int) -> str:
+    _, found = _own_plan(plan_id)
+    state, today = instalment_progress.progress(db(), found), clock.today()
     due = state.next_due
+    # The next instalment a mandate collects (announced, or with the bank): not to pay twice.
+    debits = collecting(db(), instalment_progress.claims_of(db(), found), as_of=today)
     return render_template(
         "portal/instalments/plan.html",
         progress=state,
         due=due,
-        as_of=clock.today(),
+        debit=_next_debit(list(debits.values())),
+        as_of=today,
         girocode=girocode(due.open_cents, state.kassenzeichen) if due else None,
+        pay_form=ConfirmForm(),
     )
+
+
+@bp.post("/konto/raten/<int:plan_id>/karte")
+@citizen_required
+def instalment_pay_card(plan_id: int) -> Response | tuple[str, int]:
+    """„Rate jetzt mit Karte bezahlen“: exactly the next instalment's open amount, once (the
+    form names the instalment; a second click finds it paid or its payment running)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    person, found = _own_plan(plan_id)
+    number = request.form.get("instalment", "")
+    if not number.isdigit() or len(number) > 4:
+        abort(400)
+    try:
+        claim_ids, amount = instalment_progress.card_payment(db(), found, int(number))
+    except ValidationError as exc:
+        return render_template("portal/payments/card/unavailable.html", message=exc.message), 409
+    return start_card_payment(
+        claim_ids,
+        person_id=person.id,
+        kassenzeichen=None,
+        origin="instalment",
+        actor=current_user.actor,
+        amount_cents=amount,
+    )
+
+
+def _next_debit(debits: list[DebitOutlook]) -> tuple[date, int] | None:
+    """The day of the plan's next direct debit and what it takes in all."""
+    if not debits:
+        return None
+    day = min(d.collection_date for d in debits)
+    return day, sum(d.amount_cents for d in debits if d.collection_date == day)
 
 
 def _plans_of(person: Person | None) -> list[instalment_progress.Progress]:

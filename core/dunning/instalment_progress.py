@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim, PlanState
+from core.kernel.errors import ValidationError
 from core.ledger.balances import open_amounts
 from core.ledger.models import Claim
 from core.persons.models import Person
@@ -99,3 +100,38 @@ def get_plan(session: Session, person: Person, plan_id: int) -> InstalmentPlan |
             InstalmentPlan.municipality_id == person.municipality_id,
         )
     ).first()
+
+
+def card_payment(session: Session, plan: InstalmentPlan, number: int) -> tuple[list[int], int]:
+    """The claims and the amount a card payment of instalment ``number`` takes: what is still
+    open of that instalment (never more than the plan's claims still owe), to be allocated to
+    the plan's open claims in the ledger's order. Refuses (German) a plan that no longer runs
+    and an instalment that is paid already or not the next one (a second click, an old page)."""
+    if plan.state is not PlanState.ACTIVE:
+        raise ValidationError("Dieser Ratenplan läuft nicht mehr; es ist keine Rate mehr fällig.")
+    state = progress(session, plan)
+    due = state.next_due
+    if due is None or due.instalment.number != number:
+        raise ValidationError(
+            f"Rate {number} ist bereits bezahlt. Bitte laden Sie den Ratenplan neu, um die "
+            "nächste Rate zu sehen."
+        )
+    claims = claims_of(session, plan)
+    now_open = open_amounts(session, claims)
+    owing = sorted(c.id for c in claims if now_open[c.id] > 0)
+    amount = min(due.open_cents, sum(now_open[c] for c in owing))
+    if amount <= 0:
+        raise ValidationError("Für diesen Ratenplan ist nichts mehr offen.")
+    return owing, amount
+
+
+def claims_of(session: Session, plan: InstalmentPlan) -> list[Claim]:
+    """The claims the plan covers (its interest claim included), oldest due first."""
+    return list(
+        session.scalars(
+            select(Claim)
+            .join(PlanClaim, PlanClaim.claim_id == Claim.id)
+            .where(PlanClaim.plan_id == plan.id)
+            .order_by(Claim.due_date, Claim.id)
+        )
+    )

@@ -31,7 +31,6 @@ from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments.sepa.debit_outlook import collecting
-from core.payments.sepa.mandates import active_mandates
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.workflow.applications import Application
@@ -118,11 +117,9 @@ def submit_request(
             "proof_document_id": proof_document_id,
         },
         subject_id=person.id,
-        flags={
-            "over_limit": bool(why),
-            # A mandate collects due claims in full (core.payments.sepa.due knows no plans).
-            "mandate": bool(active_mandates(session, municipality.id, [person.id])),
-        },
+        # No "mandate" criterion: a mandate collects only the instalments due while the plan
+        # runs (core.dunning.instalment_debits), so a mandate holder needs no clerk.
+        flags={"over_limit": bool(why)},
         details={"over_limit": why},
     )
     return INSTALMENTS.submit(
@@ -334,11 +331,6 @@ INSTALMENTS = OnlineService(
             SERVICE_INSTALMENTS,
             "over_limit",
             "Über der Grenze der Satzung für die sofortige Bewilligung",
-        ),
-        CriterionSpec(
-            SERVICE_INSTALMENTS,
-            "mandate",
-            "Aktives Lastschriftmandat (zieht fällige Beträge sonst vollständig ein)",
         ),
     ),
     criteria_on_first_use=True,

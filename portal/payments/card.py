@@ -112,13 +112,14 @@ def girocode(amount_cents: int, kassenzeichen: str) -> str:
     )
 
 
-def _start(
+def start_card_payment(
     claim_ids: list[int],
     *,
     person_id: int | None,
     kassenzeichen: str | None,
     origin: str,
     actor: str,
+    amount_cents: int | None = None,  # a part of the open amount (an instalment)
 ) -> Response | tuple[str, int]:
     try:
         started = carry_out(
@@ -132,6 +133,7 @@ def _start(
                 actor=actor,
                 kassenzeichen=kassenzeichen,
                 hold=reservation_hold(),
+                amount_cents=amount_cents,
             ),
             handled=(DomainError,),
         )
@@ -162,7 +164,7 @@ def pay_choose() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         chosen = [int(v) for v in request.form.getlist("claim") if v.isdigit()]
         if chosen:
-            return _start(
+            return start_card_payment(
                 chosen,
                 person_id=person.id,
                 kassenzeichen=None,
@@ -212,7 +214,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
             "Die offenen Beträge werden per Lastschrift eingezogen. "
             "Bitte bezahlen Sie sie nicht zusätzlich."
         )
-    return _start(
+    return start_card_payment(
         due,
         person_id=None,
         kassenzeichen=notice.kassenzeichen,

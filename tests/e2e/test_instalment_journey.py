@@ -26,6 +26,7 @@ from tests import factories
 from tests.e2e.a11y import check_phone_page
 from tests.e2e.helpers import log_in, qr_image_text
 from tests.e2e.server import PASSWORD
+from tests.e2e.test_payment_journey import CARD_OK, PAID, card_page, described, fill_card
 
 pytestmark = pytest.mark.e2e
 
@@ -104,3 +105,19 @@ def test_citizen_requests_instalments_and_sees_the_plan(phone: Page, live_app: A
     payload = qr_image_text(phone.locator("img.ok-qr"))[0].splitlines()
     assert "EUR80.00" in payload
     check_phone_page(phone)
+    payee, plan_url = described(phone.get_by_role("main"), "Empfänger"), phone.url
+
+    # Rate 1 by card: exactly 80 € of the 240 €, then the plan shows Rate 2 as next.
+    phone.get_by_role("button", name="Rate jetzt mit Karte bezahlen").click()
+    pay = card_page(phone, 8000, payee)
+    fill_card(phone, CARD_OK)
+    pay.click()
+    expect(phone).to_have_url(re.compile(r"/zahlvorgang/[\w.-]+/ergebnis$"))
+    expect(phone.get_by_role("heading", level=1)).to_have_text(PAID)
+    expect(phone.get_by_role("status")).to_contain_text("80,00 € bezahlt")
+    check_phone_page(phone)
+    phone.goto(plan_url)
+    expect(
+        phone.get_by_role("heading", level=2, name=re.compile("Rate 2 bezahlen"))
+    ).to_be_visible()
+    assert "EUR80.00" in qr_image_text(phone.locator("img.ok-qr"))[0].splitlines()

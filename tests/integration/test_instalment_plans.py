@@ -234,7 +234,10 @@ def test_a_claim_a_direct_debit_collects_is_not_offered(
         _request(db, town, person, [announced], [date(2026, 4, 1)])
 
 
-def test_with_an_active_mandate_a_clerk_decides(db: Session, make: Any, town: Municipality) -> None:
+def test_with_an_active_mandate_no_clerk_is_needed(
+    db: Session, make: Any, town: Municipality
+) -> None:
+    """A mandate collects only the instalments due (test_instalment_debits.py): no review."""
     make.sepa_statute(town)
     person = make.person(town)
     claim = make.claim(town, person, amount=20000, due=DUE)
@@ -250,7 +253,5 @@ def test_with_an_active_mandate_a_clerk_decides(db: Session, make: Any, town: Mu
         actor="t",
     )
     application = _request(db, town, person, [claim], [date(2026, 4, 1)])
-    assert application.status is ApplicationStatus.IN_REVIEW
-    assert application.review_reasons == [
-        "Aktives Lastschriftmandat (zieht fällige Beträge sonst vollständig ein)"
-    ]
+    assert application.status is ApplicationStatus.APPROVED
+    assert application.review_reasons == []

@@ -15,14 +15,16 @@ A claim is charged by one attempt at a time: an attempt reserves the open amount
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel import audit, clock
 from core.kernel.errors import NotFound, ValidationError
+from core.ledger.allocation import OpenItem, allocate
 from core.ledger.balances import claim_balances
+from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
 from core.payments import reservations
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
@@ -123,6 +125,29 @@ def _create_intent(
     attempt.provider_ref, attempt.client_secret = intent.ref, intent.client_secret
 
 
+def part_of(
+    items: list[tuple[Claim, int]], amount_cents: int | None, as_of: date
+) -> list[tuple[Claim, int]]:
+    """What of the claims a payment of ``amount_cents`` settles, in the order the ledger
+    allocates it to them (core.ledger.allocation); all of them in full when None. Refuses
+    (German) an amount that is not positive or more than is open: a part never exceeds the
+    open amount."""
+    if amount_cents is None:
+        return items
+    total = sum(open_ for _, open_ in items)
+    if isinstance(amount_cents, bool) or not 0 < amount_cents <= total:
+        raise ValidationError("Der Betrag ist höher als noch offen ist oder nicht positiv.")
+    by_id = {c.id: c for c, _ in items}
+    allocation = allocate(
+        amount_cents,
+        [OpenItem(c.id, KINDS[c.kind].group, c.due_date, open_) for c, open_ in items],
+        as_of=as_of,
+        designated=list(by_id),
+        only_designated=True,
+    )
+    return [(by_id[claim_id], cents) for claim_id, cents in allocation.parts if cents > 0]
+
+
 def start(
     session: Session,
     provider: PaymentProvider,
@@ -134,16 +159,15 @@ def start(
     actor: str,
     kassenzeichen: str | None = None,
     hold: timedelta = reservations.DEFAULT_HOLD,
+    amount_cents: int | None = None,
 ) -> PaymentAttempt:
-    """Create an attempt for the open amount of the chosen claims, reserved for ``hold``, and
-    its provider payment. Raises ``AttemptInProgress`` while another attempt holds a claim,
-    ``CollectedByDebit`` for a claim a direct debit collects (core.payments.sepa.debit_outlook).
-
-    ``person_id`` limits the claims to the logged-in person; from a notice link the claims are
-    limited to the link's Kassenzeichen instead. The provider is called before the caller
-    commits: if that commit fails, the provider payment stays unused and the clean-up job
-    cancels it.
-    """
+    """An attempt for the open amount of the chosen claims (or ``amount_cents`` of it, e.g.
+    an instalment, covering and reserving only the claims it settles: :func:`part_of`),
+    reserved for ``hold``, and its provider payment. Raises ``AttemptInProgress`` while
+    another attempt holds a chosen claim, ``CollectedByDebit`` for one a direct debit collects.
+    ``person_id`` limits the claims to the logged-in person, a notice link to its
+    Kassenzeichen. The provider is called before the caller commits: if that commit fails,
+    the provider payment stays unused and the clean-up job cancels it."""
     if not claim_ids:
         raise ValidationError("Bitte wählen Sie mindestens einen offenen Betrag aus.")
     now = clock.now()
@@ -151,12 +175,13 @@ def start(
     reservations.lock_claims(session, municipality.id, claim_ids)
     _end_expired_holds(session, provider, claim_ids, now=now)
     items, payer = _payable(session, municipality.id, person_id, kassenzeichen, claim_ids)
+    items = part_of(items, amount_cents, clock.today())
     attempt = PaymentAttempt(
         municipality_id=municipality.id,
         person_id=payer,
         origin=origin,
-        claim_ids=sorted(claim_ids),
-        amount_cents=sum(open_ for _, open_ in items),
+        claim_ids=sorted(c.id for c, _ in items),
+        amount_cents=sum(part for _, part in items),
         currency="EUR",
         provider=provider.name,
         status=AttemptStatus.OPEN,

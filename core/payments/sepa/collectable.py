@@ -6,8 +6,9 @@ The reading order keeps the guarantees of the one-by-one path: on PostgreSQL the
 claims are locked first (in id order, as ``checkout.start`` and ``settlement.settle`` lock
 them), so no card attempt starts or is booked while the run decides; then their open amounts
 and the card reservations are read under that lock, so an item paid or reserved a moment ago
-is not collected. A claim already in collection has no open amount: it is never collected
-twice (and the database's unique index on collecting items refuses it besides)."""
+is not collected; so are the limits of core.payments.collection_limits (an instalment plan's
+claims give only the instalments due). A claim already in collection has no open amount: it is
+never collected twice (and the database's unique index on collecting items refuses it besides)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,16 @@ from core.kernel.months import add_months
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, TaxAccount
+from core.payments.collection_limits import capped, limits_on
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.mandates import covering, expire_mandate
-from core.payments.sepa.models import Mandate, MandateStatus, PreNotification
+from core.payments.sepa.models import (
+    DirectDebitItem,
+    ItemStatus,
+    Mandate,
+    MandateStatus,
+    PreNotification,
+)
 from core.payments.sepa.rules import SepaRules
 
 
@@ -80,24 +88,20 @@ def collectable(
     if not mandates:
         return []
     accounts = _tax_accounts(db, municipality_id)
-    held = set(
-        db.scalars(
-            select(ClaimReservation.claim_id).where(
-                ClaimReservation.claim_id.in_(candidates), ClaimReservation.released_at.is_(None)
-            )
-        )
-    )
+    busy = _busy(db, candidates)
     announced = _announced(db, candidates)
+    limits = limits_on(session, municipality_id, collection_date)
     expired: set[int] = set()
     chosen = []
     for claim_id, person_id, kind, kassenzeichen, description, open_cents in _open_claims(
         db, candidates
     ):
         mandate = covering(mandates.get(person_id, {}), accounts.get((person_id, kind)))
-        if mandate is None:
+        open_cents = capped(claim_id, open_cents, limits)
+        if mandate is None or open_cents <= 0:
             continue
-        if claim_id in held:
-            skipped["card_payment_running"] += 1
+        if claim_id in busy:
+            skipped[busy[claim_id]] += 1
             continue
         if mandate.id not in expired and collection_date >= mandate.lapses_on(rules):
             expire_mandate(session, session.get_one(Mandate, mandate.id), rules, actor=actor)
@@ -115,6 +119,32 @@ def collectable(
             )
         )
     return chosen
+
+
+def _busy(db: Connection, candidates: Select[Any]) -> dict[int, str]:
+    """The candidates not to collect now, with the reason (runs.SKIP_LABELS): a card attempt
+    holds it, or a part of it is still with the bank (a claim collected in instalments)."""
+    busy = dict.fromkeys(
+        db.scalars(
+            select(DirectDebitItem.claim_id).where(
+                DirectDebitItem.claim_id.in_(candidates),
+                DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            )
+        ),
+        "still_in_collection",
+    )
+    busy.update(
+        dict.fromkeys(
+            db.scalars(
+                select(ClaimReservation.claim_id).where(
+                    ClaimReservation.claim_id.in_(candidates),
+                    ClaimReservation.released_at.is_(None),
+                )
+            ),
+            "card_payment_running",
+        )
+    )
+    return busy
 
 
 def _candidates(municipality_id: int, collection_date: date) -> Select[Any]:

@@ -85,15 +85,23 @@ def debit_outlook(session: Session, person: Person, *, as_of: date) -> dict[int,
                 collected.item.amount_cents,
                 collected.item.mandate_id,
             )
+    announced: dict[int, DebitOutlook] = {}
     for pn in _valid_announcements(session, person, as_of):
-        if pn.claim_id not in result:  # the earliest valid day wins
-            result[pn.claim_id] = DebitOutlook(
+        announced.setdefault(  # the earliest valid day wins
+            pn.claim_id,
+            DebitOutlook(
                 pn.claim_id,
                 DebitState.ANNOUNCED,
                 pn.collection_date,
                 pn.amount_cents,
                 pn.mandate_id,
-            )
+            ),
+        )
+    for claim_id, outlook in announced.items():
+        # a claim collected in parts (an instalment plan's) is announced again for the next
+        earlier = result.get(claim_id)
+        if earlier is None or earlier.state is DebitState.CREDITED:
+            result[claim_id] = outlook
     return result
 
 

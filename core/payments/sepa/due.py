@@ -1,5 +1,6 @@
-"""What a direct-debit run may collect: the due open items an active mandate covers, and the
-pre-notifications still telling the truth about them."""
+"""What a direct-debit run may collect: the due open items an active mandate covers (each with
+its open amount, or less where core.payments.collection_limits limits it, e.g. an instalment
+plan), and the pre-notifications still telling the truth about them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.ledger.balances import open_amounts
 from core.ledger.models import Claim, TaxAccount
+from core.payments.collection_limits import capped, limits_on
 from core.payments.sepa.mandates import active_by_person, covering
 from core.payments.sepa.models import Mandate, PreNotification
 from core.tenancy.municipalities import Municipality
@@ -28,7 +30,8 @@ class DueItem:
 
 
 def due_items(session: Session, municipality: Municipality, collection_date: date) -> list[DueItem]:
-    """Open items due by ``collection_date`` that an active mandate covers (oldest first)."""
+    """Open items due by ``collection_date`` that an active mandate covers (oldest first), with
+    what may be collected of each (its open amount, or its limit: collection_limits)."""
     by_person = active_by_person(session, municipality.id)
     if not by_person:
         return []
@@ -55,13 +58,15 @@ def due_items(session: Session, municipality: Municipality, collection_date: dat
     balances: dict[int, int] = {}
     for chunk in chunks(claims):
         balances.update(open_amounts(session, chunk))
+    limits = limits_on(session, municipality.id, collection_date)
     result = []
     for claim in claims:
-        if balances[claim.id] <= 0:
-            continue  # paid, or already in collection
+        amount = capped(claim.id, balances[claim.id], limits)
+        if amount <= 0:
+            continue  # paid, already in collection, or not to be collected now
         mandate = covering(by_person[claim.person_id], accounts.get((claim.person_id, claim.kind)))
         if mandate is not None:
-            result.append(DueItem(claim, mandate, balances[claim.id]))
+            result.append(DueItem(claim, mandate, amount))
     result.sort(key=lambda d: (d.claim.due_date, d.claim.id))
     return result
 

@@ -161,13 +161,14 @@ class DirectDebitItem(Base):
         CheckConstraint("amount_cents > 0", name="amount_positive"),
         Index("ix_sepa_item_run", "run_id"),
         Index("ix_sepa_item_claim", "claim_id"),
-        # A claim is never in two collections at once (a returned one may be collected again).
+        # A claim is never in two collections at once; a credited or returned one may be
+        # collected again (the rest of an instalment plan's claim: core.dunning.instalment_debits).
         Index(
             "uq_sepa_item_claim_collecting",
             "claim_id",
             unique=True,
-            sqlite_where=text("status IN ('in_collection', 'credited')"),
-            postgresql_where=text("status IN ('in_collection', 'credited')"),
+            sqlite_where=text("status = 'in_collection'"),
+            postgresql_where=text("status = 'in_collection'"),
         ),
     )
 

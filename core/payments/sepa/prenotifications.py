@@ -25,6 +25,7 @@ from core.kernel.references import format_kassenzeichen
 from core.ledger.balances import open_amounts
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
+from core.payments.collection_limits import capped, limits_on
 from core.payments.sepa.bank_days import check_bank_day, next_target_day
 from core.payments.sepa.due import (
     DueItem,
@@ -308,7 +309,9 @@ def _letter(
 
 def prenotifications_of(session: Session, person: Person) -> list[PreNotification]:
     """Announced collections not yet carried out that still hold (for the person's account):
-    one whose claim has since been paid or changed in amount is no longer shown."""
+    one whose claim has since been paid or changed in amount is no longer shown (the amount a
+    run would collect on the announced day: the open amount, or its limit, e.g. the instalment
+    of a plan; core.payments.collection_limits)."""
     announced = list(
         session.scalars(
             select(PreNotification)
@@ -324,4 +327,14 @@ def prenotifications_of(session: Session, person: Person) -> list[PreNotificatio
         select(Claim).where(Claim.id.in_({pn.claim_id for pn in announced}))
     ).all()
     open_now = open_amounts(session, claims)
-    return [pn for pn in announced if open_now.get(pn.claim_id) == pn.amount_cents]
+    limits = {
+        day: limits_on(session, person.municipality_id, day, list(open_now))
+        for day in {pn.collection_date for pn in announced}
+    }
+    return [
+        pn
+        for pn in announced
+        if pn.claim_id in open_now
+        and pn.amount_cents
+        == capped(pn.claim_id, open_now[pn.claim_id], limits[pn.collection_date])
+    ]

@@ -26,6 +26,7 @@ from core.ledger.balances import open_amounts
 from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.payments import reservations
+from core.payments.collection_limits import capped, limits_on
 from core.payments.sepa.bank_days import check_bank_day
 from core.payments.sepa.bulk_run import book_in_bulk
 from core.payments.sepa.collectable import collectable
@@ -96,6 +97,7 @@ SKIP_LABELS = {
     "not_prenotified": "ohne gültige Vorabankündigung",
     "mandate_expired": "Mandat erloschen (36 Monate ohne Einzug)",
     "card_payment_running": "Kartenzahlung läuft gerade (beim nächsten Einzug wieder dabei)",
+    "still_in_collection": "vorige Rate noch im Einzug (beim nächsten Einzug wieder dabei)",
 }
 
 
@@ -116,7 +118,11 @@ def _reserve(session: Session, municipality_id: int, name: str, count: int) -> i
 
 
 def _not_held_by_card(
-    session: Session, municipality_id: int, items: list[DueItem], skipped: dict[str, int]
+    session: Session,
+    municipality_id: int,
+    items: list[DueItem],
+    skipped: dict[str, int],
+    collection_date: date,
 ) -> list[DueItem]:
     """The items no card payment holds, with their open amounts as they are under lock.
 
@@ -131,19 +137,38 @@ def _not_held_by_card(
 
     The claims are locked first (in id order, as ``checkout.start`` and ``settlement.settle``
     lock them), so no attempt starts or is booked while the run decides; the open amounts are
-    read again under the lock, so an item paid by card a moment ago is not collected."""
+    read again under the lock, so an item paid by card a moment ago is not collected (and so
+    are the limits of core.payments.collection_limits, e.g. an instalment plan's)."""
     held = reservations.lock_and_find_held(session, municipality_id, [i.claim.id for i in items])
     claims = [i.claim for i in items]
     open_now: dict[int, int] = {}
     for part in chunks(claims):
         open_now.update(open_amounts(session, part))
+    limits = limits_on(session, municipality_id, collection_date)
+    in_collection = _in_collection(session, [i.claim.id for i in items])
     kept = []
     for item in items:
+        amount = capped(item.claim.id, open_now.get(item.claim.id, 0), limits)
         if item.claim.id in held:
             skipped["card_payment_running"] += 1
-        elif open_now.get(item.claim.id, 0) > 0:  # paid meanwhile: nothing left to collect
-            kept.append(DueItem(item.claim, item.mandate, open_now[item.claim.id]))
+        elif item.claim.id in in_collection:  # collected in parts: the last is with the bank
+            skipped["still_in_collection"] += 1
+        elif amount > 0:  # else paid meanwhile: nothing left to collect
+            kept.append(DueItem(item.claim, item.mandate, amount))
     return kept
+
+
+def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
+    return {
+        claim_id
+        for part in chunks(claim_ids)
+        for claim_id in session.scalars(
+            select(DirectDebitItem.claim_id).where(
+                DirectDebitItem.claim_id.in_(part),
+                DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            )
+        )
+    }
 
 
 def _collectable(
@@ -287,9 +312,8 @@ def create_run(
         rows = collectable(session, municipality.id, collection_date, rules, skipped, actor)
         amounts = [c.open_cents for c in rows]
     else:
-        items = _not_held_by_card(
-            session, municipality.id, due_items(session, municipality, collection_date), skipped
-        )
+        due = due_items(session, municipality, collection_date)
+        items = _not_held_by_card(session, municipality.id, due, skipped, collection_date)
         chosen = _collectable(session, items, rules, collection_date, skipped, actor)
         amounts = [i.open_cents for i, _ in chosen]
     if not amounts:

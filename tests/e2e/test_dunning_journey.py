@@ -191,7 +191,10 @@ def _dun(clerk: Page, approver: Page, town: dict[str, Any]) -> None:
     log_in(clerk, "/backoffice/anmelden", town["clerks"][0], phone=True)
     clerk.goto("/backoffice/mahnlaeufe")
     check_phone_page(clerk)
-    clerk.get_by_role("button", name="Vorschau erstellen").click()
+    clerk.get_by_role("button", name="Vorschau erstellen").click()  # starts the preview job
+    progress = clerk.locator("#job-stand")
+    expect(progress.locator('[data-field="state_text"]')).to_have_text("fertig", timeout=DONE)
+    clerk.get_by_role("link", name=re.compile(r"^Zum Mahnlauf Nr\. \d+$")).click()
     expect(clerk.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Mahnlauf Nr\. \d+"))
     expect(clerk.get_by_text("1 Person, 1 Schreiben, 1 Forderung")).to_be_visible()
     letters = clerk.get_by_role("region", name="Schreiben")

@@ -18,6 +18,12 @@ from core.kernel.audit import AuditEvent
 from core.kernel.db import Base
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
+from core.levies.basis_notices.models import (
+    BasisNotice,
+    BasisNoticeImport,
+    PendingNotice,
+    TaxObject,
+)
 from core.levies.dog_tax.models import Dog
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
@@ -39,6 +45,8 @@ __all__ = [
     "AuditEvent",
     "BankLine",
     "Base",
+    "BasisNotice",
+    "BasisNoticeImport",
     "Claim",
     "ClaimReservation",
     "Counter",
@@ -70,6 +78,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentAttempt",
+    "PendingNotice",
     "Person",
     "PlanClaim",
     "Posting",
@@ -81,6 +90,7 @@ __all__ = [
     "StatementImport",
     "Statute",
     "TaxAccount",
+    "TaxObject",
     "UserAccount",
     "WasteBin",
     "WasteProperty",

@@ -1,0 +1,250 @@
+"""Importing a file of basis notices, all or nothing.
+
+The file is read (any ``BasisNoticeReader``), then every record is checked before anything is
+written: its municipality, duplicates inside the file, conflicts with notices imported before,
+and its person — by the tax office's reference on an existing tax object, else by the person
+number the file names, else the record waits for a clerk (``queue``). Any problem refuses the
+whole file with every problem listed (``FileRejected``); otherwise every record is written in one
+go. The same file twice (SHA-256) changes nothing; a record already imported by another file (its
+key and content) is skipped."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.kernel import audit
+from core.levies.basis_notices.applying import apply_record, find_object
+from core.levies.basis_notices.models import (
+    TAX_LABELS,
+    BasisNotice,
+    BasisNoticeImport,
+    PendingNotice,
+    TaxKind,
+)
+from core.levies.basis_notices.reader import (
+    BasisNoticeReader,
+    FileRejected,
+    NoticeRecord,
+    read_file,
+)
+from core.levies.basis_notices.xml_reader import XmlNoticeReader
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality
+
+READERS: tuple[BasisNoticeReader, ...] = (XmlNoticeReader(),)
+QUEUED = 0  # the person a record waits for: none yet (a clerk assigns one)
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    already_imported: bool = False
+    import_id: int | None = None
+    records: int = 0
+    applied: int = 0
+    queued: int = 0
+    known: int = 0
+    notice_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.already_imported:
+            return f"„{self.filename}“ wurde bereits eingelesen; es wurde nichts geändert."
+        return (
+            f"„{self.filename}“: {self.records} Bescheide, {self.applied} übernommen, "
+            f"{self.queued} zur Klärung, {self.known} schon bekannt."
+        )
+
+
+@dataclass
+class _Plan:
+    """What the import will do with each record: (record, person id or QUEUED)."""
+
+    apply: list[tuple[NoticeRecord, int]] = field(default_factory=list)
+    known: int = 0
+    problems: list[str] = field(default_factory=list)
+    owners: dict[tuple[TaxKind, str], int] = field(default_factory=dict)
+
+
+def municipality_keys(records: list[NoticeRecord]) -> set[str]:
+    return {r.municipality_key for r in records}
+
+
+def read(data: bytes) -> tuple[str, list[NoticeRecord]]:
+    """The records of a file (``FileRejected`` if it cannot be read or fails its schema)."""
+    return read_file(data, READERS)
+
+
+def import_file(
+    session: Session,
+    municipality: Municipality,
+    data: bytes,
+    *,
+    filename: str,
+    actor: str,
+) -> ImportReport:
+    """Import every record of ``data`` for ``municipality``, or refuse the file whole."""
+    report = ImportReport(filename=filename[:200])
+    sha = hashlib.sha256(data).hexdigest()
+    if _earlier_import(session, municipality.id, sha):
+        report.already_imported = True
+        return report
+    reader_name, records = read(data)
+    plan = _plan(session, municipality, records)
+    if plan.problems:
+        raise FileRejected(plan.problems)
+    report.records, report.known = len(records), plan.known
+    if not plan.apply:
+        return report
+    record = BasisNoticeImport(
+        municipality_id=municipality.id,
+        filename=report.filename,
+        sha256=sha,
+        reader=reader_name,
+        records=len(records),
+        applied=sum(1 for _r, p in plan.apply if p != QUEUED),
+        queued=sum(1 for _r, p in plan.apply if p == QUEUED),
+        known=plan.known,
+        imported_by=actor,
+    )
+    session.add(record)
+    session.flush()
+    report.import_id, report.applied, report.queued = record.id, record.applied, record.queued
+    for item, person_id in plan.apply:
+        if person_id == QUEUED:
+            session.add(_pending(municipality.id, record.id, item))
+            continue
+        notice = apply_record(
+            session,
+            municipality_id=municipality.id,
+            record=item,
+            person_id=person_id,
+            import_id=record.id,
+            actor=actor,
+        )
+        report.notice_ids.append(notice.id)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="basis_notice_import.imported",
+        municipality_id=municipality.id,
+        obj=record,
+        after={"filename": report.filename, "applied": report.applied, "queued": report.queued},
+    )
+    return report
+
+
+def _earlier_import(session: Session, municipality_id: int, sha: str) -> bool:
+    return (
+        session.scalar(
+            select(BasisNoticeImport.id).where(
+                BasisNoticeImport.municipality_id == municipality_id,
+                BasisNoticeImport.sha256 == sha,
+            )
+        )
+        is not None
+    )
+
+
+def _pending(municipality_id: int, import_id: int, record: NoticeRecord) -> PendingNotice:
+    return PendingNotice(
+        municipality_id=municipality_id,
+        import_id=import_id,
+        tax=record.tax,
+        reference=record.reference,
+        line=record.line,
+        record=record.as_data(),
+        record_key=record.key,
+        digest=record.digest,
+    )
+
+
+def _plan(session: Session, municipality: Municipality, records: list[NoticeRecord]) -> _Plan:
+    plan = _Plan()
+    known = _known_digests(session, municipality.id)
+    first_line: dict[str, int] = {}
+    for record in records:
+        where = f"Zeile {record.line}"
+        if record.municipality_key != municipality.official_key:
+            plan.problems.append(
+                f"{where}: der Bescheid ist für die Gemeinde {record.municipality_key}, nicht für "
+                f"{municipality.name} ({municipality.official_key})."
+            )
+            continue
+        if record.key in first_line:
+            plan.problems.append(
+                f"{where}: derselbe Bescheid ({_label(record)}) steht schon in Zeile "
+                f"{first_line[record.key]}."
+            )
+            continue
+        first_line[record.key] = record.line
+        if record.key in known:
+            if known[record.key] != record.digest:
+                plan.problems.append(
+                    f"{where}: ein Bescheid {_label(record)} wurde schon mit anderem Inhalt "
+                    "eingelesen; eine Korrektur kommt als Änderungsbescheid."
+                )
+            else:
+                plan.known += 1
+            continue
+        person_id = _person_for(session, municipality, record, plan, where)
+        if person_id is not None:
+            plan.apply.append((record, person_id))
+    return plan
+
+
+def _label(record: NoticeRecord) -> str:
+    return (
+        f"{TAX_LABELS[record.tax]}, Aktenzeichen {record.reference}, ab {record.year_from}, "
+        f"vom {record.notice_date}"
+    )
+
+
+def _known_digests(session: Session, municipality_id: int) -> dict[str, str]:
+    """The key and content of every record imported before (applied or waiting)."""
+    found: dict[str, str] = {}
+    for model in (BasisNotice, PendingNotice):
+        rows = session.execute(
+            select(model.record_key, model.digest).where(model.municipality_id == municipality_id)
+        )
+        found.update({key: digest for key, digest in rows})
+    return found
+
+
+def _person_for(
+    session: Session, municipality: Municipality, record: NoticeRecord, plan: _Plan, where: str
+) -> int | None:
+    """The person the record is for, QUEUED for the clerk, or None (a problem was noted)."""
+    ref = (record.tax, record.reference)
+    owner = plan.owners.get(ref)
+    if owner is None:
+        obj = find_object(session, municipality.id, record.tax, record.reference)
+        owner = obj.person_id if obj is not None else None
+    named = None
+    if record.person_number is not None:
+        named = session.scalar(
+            select(Person.id).where(
+                Person.municipality_id == municipality.id, Person.number == record.person_number
+            )
+        )
+        if named is None:
+            plan.problems.append(
+                f"{where}: ein Personenkonto {record.person_number} gibt es in "
+                f"{municipality.name} nicht."
+            )
+            return None
+    if owner not in (None, QUEUED) and named is not None and named != owner:
+        plan.problems.append(
+            f"{where}: die Person ist nicht eindeutig: Aktenzeichen {record.reference} gehört "
+            f"einem anderen Personenkonto als dem genannten ({record.person_number})."
+        )
+        return None
+    person_id = owner if owner not in (None, QUEUED) else named
+    if person_id is None:
+        person_id = QUEUED
+    plan.owners[ref] = person_id
+    return person_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -200,7 +201,7 @@ def _plan(session: Session, municipality: Municipality, records: list[NoticeReco
 def _label(record: NoticeRecord) -> str:
     return (
         f"{TAX_LABELS[record.tax]}, Aktenzeichen {record.reference}, ab {record.year_from}, "
-        f"vom {record.notice_date}"
+        f"vom {date.fromisoformat(record.notice_date):%d.%m.%Y}"
     )
 
 

@@ -93,30 +93,32 @@ def records_for(session: Session, m: Municipality, as_of: date) -> list[NoticeRe
         )
     )
     natural = [p for p in people if p.kind is PersonKind.NATURAL]
-    records = [_plot(m, p, i, as_of) for i, p in enumerate(natural[:PLOTS])]
-    if records:
-        first = records[0]
+    owners = natural[: min(PLOTS, len(natural) - 1)]  # one left over for the clerk's queue
+    plots = [_plot(m, p, i, as_of) for i, p in enumerate(owners)]
+    records = list(plots)
+    if plots:  # the first plot's Messbetrag rises from next year (Fortschreibung)
         records.append(
             replace(
-                first,
+                plots[0],
                 kind=NoticeKind.CHANGE,
                 year_from=as_of.year + 1,
-                messbetrag_cents=(first.messbetrag_cents or 0) + 1250,
+                messbetrag_cents=(plots[0].messbetrag_cents or 0) + 1250,
                 notice_date=f"{as_of.year}-09-30",
             )
         )
-    if len(records) > 2:
+    if len(plots) > 1:  # the second plot is cancelled from next year (e.g. merged)
         records.append(
             replace(
-                records[1],
+                plots[1],
                 kind=NoticeKind.CANCELLATION,
                 year_from=as_of.year + 1,
                 messbetrag_cents=None,
                 notice_date=f"{as_of.year}-10-15",
             )
         )
-    if len(natural) > PLOTS:  # no person number: the clerk assigns it (suggested by name)
-        records.append(replace(_plot(m, natural[PLOTS], PLOTS, as_of), person_number=None))
+    if len(natural) > len(owners):  # no person number: the clerk assigns it (suggested by name)
+        left = natural[len(owners)]
+        records.append(replace(_plot(m, left, len(owners), as_of), person_number=None))
     businesses = [p for p in people if p.kind is PersonKind.BUSINESS]
     for i, p in enumerate(businesses[:4]):
         records.extend(_business(m, p, i, as_of.year))

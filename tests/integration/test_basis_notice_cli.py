@@ -7,12 +7,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
-from core.levies.basis_notices.models import BasisNotice, PendingNotice
+from core.levies.basis_notices import queue
+from core.levies.basis_notices.models import (
+    BasisNotice,
+    NoticeKind,
+    PendingNotice,
+    TaxKind,
+    TaxObject,
+)
+from core.levies.basis_notices.queries import history, share_in_force
 from core.persons.models import Person
 from core.tenancy.municipalities import get_by_slug
 from tests.basis_notice_files import delivery, plot
@@ -26,13 +37,35 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _demo_has_basis_notices(session: Session, municipality_id: int) -> None:
+    """The demo's delivery: plots and businesses, a Zerlegung, a change, a cancellation, one
+    notice waiting for the clerk — enough for the assessment to come."""
+    objects = session.scalars(
+        select(TaxObject).where(TaxObject.municipality_id == municipality_id)
+    ).all()
+    taxes = {o.tax for o in objects}
+    assert taxes == {TaxKind.PROPERTY_TAX, TaxKind.TRADE_TAX}
+    year = clock.today().year
+    plots = [o for o in objects if o.tax is TaxKind.PROPERTY_TAX]
+    kinds = {n.kind for o in plots for n in history(session, o.id)}
+    assert {NoticeKind.NEW, NoticeKind.CHANGE, NoticeKind.CANCELLATION} <= kinds
+    assert all(share_in_force(session, o.id, year) for o in plots)
+    assert sum(1 for o in plots if share_in_force(session, o.id, year + 1) is None) == 1
+    shares = [
+        share_in_force(session, o.id, year - 1) for o in objects if o.tax is TaxKind.TRADE_TAX
+    ]
+    assert Fraction(2, 5) in {s.share for s in shares if s}
+    assert queue.open_count(session, municipality_id) == 1
+
+
 def test_import_messbescheide_command(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
     assert run("db", "upgrade", env=env).returncode == 0
-    assert run("demo", "--persons", "2", env=env).returncode == 0
+    assert run("demo", "--persons", "6", env=env).returncode == 0
     factory = make_session_factory(make_engine(env["DATABASE_URL"]))
     with factory() as session:
         m = get_by_slug(session, "musterstadt")
+        _demo_has_basis_notices(session, m.id)
         person = session.scalars(select(Person).where(Person.municipality_id == m.id)).first()
         assert person is not None
         good = delivery(

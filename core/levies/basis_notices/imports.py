@@ -11,20 +11,23 @@ key and content) is skipped."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel import audit
-from core.levies.basis_notices.applying import apply_record, find_object
+from core.levies.basis_notices.applying import apply_record
 from core.levies.basis_notices.models import (
     TAX_LABELS,
     BasisNotice,
     BasisNoticeImport,
     PendingNotice,
     TaxKind,
+    TaxObject,
 )
 from core.levies.basis_notices.reader import (
     BasisNoticeReader,
@@ -37,6 +40,7 @@ from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
 READERS: tuple[BasisNoticeReader, ...] = (XmlNoticeReader(),)
+CHUNK = 500  # values per IN (…) query
 QUEUED = 0  # the person a record waits for: none yet (a clerk assigns one)
 
 
@@ -166,7 +170,9 @@ def _pending(municipality_id: int, import_id: int, record: NoticeRecord) -> Pend
 
 def _plan(session: Session, municipality: Municipality, records: list[NoticeRecord]) -> _Plan:
     plan = _Plan()
-    known = _known_digests(session, municipality.id)
+    known = _known_digests(session, municipality.id, [r.key for r in records])
+    owners = _owners(session, municipality.id, records)
+    numbers = _person_ids(session, municipality.id, records)
     first_line: dict[str, int] = {}
     for record in records:
         where = f"Zeile {record.line}"
@@ -192,7 +198,7 @@ def _plan(session: Session, municipality: Municipality, records: list[NoticeReco
             else:
                 plan.known += 1
             continue
-        person_id = _person_for(session, municipality, record, plan, where)
+        person_id = _person_for(municipality, record, plan, where, owners, numbers)
         if person_id is not None:
             plan.apply.append((record, person_id))
     return plan
@@ -205,33 +211,71 @@ def _label(record: NoticeRecord) -> str:
     )
 
 
-def _known_digests(session: Session, municipality_id: int) -> dict[str, str]:
-    """The key and content of every record imported before (applied or waiting)."""
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    unique = sorted(set(values), key=str)
+    for i in range(0, len(unique), CHUNK):
+        yield unique[i : i + CHUNK]
+
+
+def _known_digests(session: Session, municipality_id: int, keys: list[str]) -> dict[str, str]:
+    """The content of each of ``keys`` imported before (applied or waiting)."""
     found: dict[str, str] = {}
     for model in (BasisNotice, PendingNotice):
+        for chunk in _chunks(keys):
+            rows = session.execute(
+                select(model.record_key, model.digest).where(
+                    model.municipality_id == municipality_id, model.record_key.in_(chunk)
+                )
+            )
+            found.update({key: digest for key, digest in rows})
+    return found
+
+
+def _owners(
+    session: Session, municipality_id: int, records: list[NoticeRecord]
+) -> dict[tuple[TaxKind, str], int]:
+    """The person of each tax object on record that the file names (by tax and reference)."""
+    owners: dict[tuple[TaxKind, str], int] = {}
+    for chunk in _chunks([r.reference for r in records]):
         rows = session.execute(
-            select(model.record_key, model.digest).where(model.municipality_id == municipality_id)
+            select(TaxObject.tax, TaxObject.reference, TaxObject.person_id).where(
+                TaxObject.municipality_id == municipality_id, TaxObject.reference.in_(chunk)
+            )
         )
-        found.update({key: digest for key, digest in rows})
+        owners.update({(tax, reference): person for tax, reference, person in rows})
+    return owners
+
+
+def _person_ids(
+    session: Session, municipality_id: int, records: list[NoticeRecord]
+) -> dict[int, int]:
+    """Person number → id for every person number the file names that exists."""
+    found: dict[int, int] = {}
+    wanted = [r.person_number for r in records if r.person_number is not None]
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(Person.number, Person.id).where(
+                Person.municipality_id == municipality_id, Person.number.in_(chunk)
+            )
+        )
+        found.update({number: person_id for number, person_id in rows})
     return found
 
 
 def _person_for(
-    session: Session, municipality: Municipality, record: NoticeRecord, plan: _Plan, where: str
+    municipality: Municipality,
+    record: NoticeRecord,
+    plan: _Plan,
+    where: str,
+    owners: dict[tuple[TaxKind, str], int],
+    numbers: dict[int, int],
 ) -> int | None:
     """The person the record is for, QUEUED for the clerk, or None (a problem was noted)."""
     ref = (record.tax, record.reference)
-    owner = plan.owners.get(ref)
-    if owner is None:
-        obj = find_object(session, municipality.id, record.tax, record.reference)
-        owner = obj.person_id if obj is not None else None
+    owner = plan.owners.get(ref, owners.get(ref))
     named = None
     if record.person_number is not None:
-        named = session.scalar(
-            select(Person.id).where(
-                Person.municipality_id == municipality.id, Person.number == record.person_number
-            )
-        )
+        named = numbers.get(record.person_number)
         if named is None:
             plan.problems.append(
                 f"{where}: ein Personenkonto {record.person_number} gibt es in "

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel import audit
-from core.levies.basis_notices.applying import apply_record
+from core.levies.basis_notices.applying import Item, apply_records
 from core.levies.basis_notices.models import (
     TAX_LABELS,
     BasisNotice,
@@ -53,7 +53,6 @@ class ImportReport:
     applied: int = 0
     queued: int = 0
     known: int = 0
-    notice_ids: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.already_imported:
@@ -118,20 +117,15 @@ def import_file(
     session.add(record)
     session.flush()
     report.import_id, report.applied, report.queued = record.id, record.applied, record.queued
-    for item, person_id in plan.apply:
-        if person_id == QUEUED:
-            session.add(_pending(municipality.id, record.id, item))
-            continue
-        notice = apply_record(
-            session,
-            municipality_id=municipality.id,
-            record=item,
-            person_id=person_id,
-            import_id=record.id,
-            actor=actor,
-        )
-        report.notice_ids.append(notice.id)
-    session.flush()
+    session.add_all(
+        [_pending(municipality.id, record.id, item) for item, p in plan.apply if p == QUEUED]
+    )
+    apply_records(
+        session,
+        municipality_id=municipality.id,
+        items=[Item(item, p, record.id) for item, p in plan.apply if p != QUEUED],
+        actor=actor,
+    )
     audit.record(
         session,
         actor=actor,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core.kernel import audit, clock
 from core.kernel.db import get_scoped
 from core.kernel.errors import ValidationError
-from core.levies.basis_notices.applying import apply_record, find_object
+from core.levies.basis_notices.applying import Item, apply_records, find_object
 from core.levies.basis_notices.models import PendingNotice, PendingState
 from core.levies.basis_notices.reader import NoticeRecord
 from core.persons.models import Address, Person, search_persons
@@ -113,15 +113,13 @@ def assign(session: Session, pending: PendingNotice, person: Person, *, actor: s
         )
         .order_by(PendingNotice.import_id, PendingNotice.line)
     ).all()
-    for item in siblings:
-        notice = apply_record(
-            session,
-            municipality_id=item.municipality_id,
-            record=record_of(item),
-            person_id=person.id,
-            import_id=item.import_id,
-            actor=actor,
-        )
+    notices = apply_records(
+        session,
+        municipality_id=pending.municipality_id,
+        items=[Item(record_of(i), person.id, i.import_id) for i in siblings],
+        actor=actor,
+    )
+    for item, notice in zip(siblings, notices, strict=True):
         item.state, item.person_id, item.notice_id = PendingState.APPLIED, person.id, notice.id
         item.resolved_by, item.resolved_at = actor, clock.now()
         audit.record(

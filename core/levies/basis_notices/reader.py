@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from typing import Any, Protocol
 
 from core.kernel.errors import ValidationError
@@ -75,7 +76,7 @@ class NoticeRecord:
                 values[name] = enum_cls(values[name])
         return cls(**values)
 
-    @property
+    @cached_property
     def key(self) -> str:
         """What makes the record one notice: the same key twice is the same notice."""
         parts = (
@@ -88,7 +89,7 @@ class NoticeRecord:
         )
         return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """The content, without where in the file it stood."""
         data = self.as_data()

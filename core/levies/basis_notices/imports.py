@@ -17,9 +17,11 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.kernel import audit
+from core.kernel.errors import ValidationError
 from core.levies.basis_notices.applying import Item, apply_records
 from core.levies.basis_notices.models import (
     TAX_LABELS,
@@ -103,12 +105,31 @@ def import_file(
     report.records, report.known = len(records), plan.known
     if not plan.apply:
         return report
+    try:
+        _write(session, municipality.id, plan, report, sha, reader_name, actor)
+    except IntegrityError as exc:  # the same records arrived at the same moment (PostgreSQL)
+        raise ValidationError(
+            "Diese Bescheide werden gerade von einer anderen Sitzung eingelesen; es wurde nichts "
+            "übernommen. Bitte laden Sie die Seite neu, um den Stand zu sehen."
+        ) from exc
+    return report
+
+
+def _write(
+    session: Session,
+    municipality_id: int,
+    plan: _Plan,
+    report: ImportReport,
+    sha: str,
+    reader_name: str,
+    actor: str,
+) -> None:
     record = BasisNoticeImport(
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         filename=report.filename,
         sha256=sha,
         reader=reader_name,
-        records=len(records),
+        records=report.records,
         applied=sum(1 for _r, p in plan.apply if p != QUEUED),
         queued=sum(1 for _r, p in plan.apply if p == QUEUED),
         known=plan.known,
@@ -118,11 +139,11 @@ def import_file(
     session.flush()
     report.import_id, report.applied, report.queued = record.id, record.applied, record.queued
     session.add_all(
-        [_pending(municipality.id, record.id, item) for item, p in plan.apply if p == QUEUED]
+        [_pending(municipality_id, record.id, item) for item, p in plan.apply if p == QUEUED]
     )
     apply_records(
         session,
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         items=[Item(item, p, record.id) for item, p in plan.apply if p != QUEUED],
         actor=actor,
     )
@@ -130,11 +151,11 @@ def import_file(
         session,
         actor=actor,
         action="basis_notice_import.imported",
-        municipality_id=municipality.id,
+        municipality_id=municipality_id,
         obj=record,
         after={"filename": report.filename, "applied": report.applied, "queued": report.queued},
     )
-    return report
+    session.flush()
 
 
 def _earlier_import(session: Session, municipality_id: int, sha: str) -> bool:

@@ -253,7 +253,10 @@ def test_xsd_failure_lists_every_line(db: Session, make: Any) -> None:
     with pytest.raises(FileRejected) as refused:
         imports.import_file(db, m, broken.encode(), filename="x.xml", actor="test")
     problems = refused.value.problems
-    assert problems[0] == "Zeile 19: Element „messbetrag“: der Wert „60,00“ ist nicht zulässig."
+    assert problems[0] == (
+        "Zeile 19: Element „messbetrag“: der Wert „60,00“ ist nicht zulässig (erwartet: Euro "
+        "mit Punkt und zwei Nachkommastellen, z. B. „1242.50“)."
+    )
     assert [p.split(":")[0] for p in problems[1:]] == ["Zeile 26", "Zeile 44"]
     assert all("„art“" in p and "„alt“" in p for p in problems[1:])
     assert db.scalar(select(func.count(BasisNoticeImport.id))) == 0

@@ -79,3 +79,23 @@ def test_unknown_format_and_dtd_are_refused() -> None:
         read_file(b"Aktenzeichen;Messbetrag\n1;60,00\n", (READER,))
     with pytest.raises(FileRejected, match="DTD"):
         READER.read(b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY x "y">]><messbescheide/>')
+
+
+def test_schema_errors_name_line_element_and_what_is_expected() -> None:
+    parts = delivery(plot(M), plot(M, "2"), plot(M, "3"), plot(M, "4")).decode().split("<bescheid>")
+    parts[1] = parts[1].replace("2024-11-20", "20.11.2024")
+    parts[2] = parts[2].replace("<aktenzeichen>2</aktenzeichen>", "")
+    parts[3] = parts[3].replace(">grundsteuer<", ">hundesteuer<")
+    parts[4] = parts[4].replace("<nutzung>", "<flaeche>12</flaeche><nutzung>")
+    with pytest.raises(FileRejected) as refused:
+        READER.read("<bescheid>".join(parts).encode())
+    assert refused.value.problems == [
+        "Zeile 20: Element „bescheiddatum“: der Wert „20.11.2024“ ist nicht zulässig (erwartet: "
+        "ein Datum in der Form JJJJ-MM-TT, z. B. „2026-11-20“).",
+        "Zeile 28: Element „lage“ ist an dieser Stelle nicht erlaubt. "
+        "Erwartet wird „aktenzeichen“.",
+        "Zeile 42: Element „steuer“: der Wert „hundesteuer“ ist nicht zulässig (erlaubt: "
+        "„grundsteuer“, „gewerbesteuer“).",
+        "Zeile 71: Element „flaeche“ ist an dieser Stelle nicht erlaubt. Erwartet wird „nutzung“, "
+        "„ab-jahr“.",
+    ]

@@ -49,7 +49,27 @@ def _xsd() -> etree.XMLSchema:
 
 _ELEMENT_RE = re.compile(r"Element '(?:\{[^}]*\})?([\w-]+)'")
 _EXPECTED_RE = re.compile(r"Expected is(?: one of)? \( ?([^)]*)\)")
-_VALUE_RE = re.compile(r"The value '([^']*)'")
+_VALUE_RE = re.compile(r"The value '([^']*)'|'([^']*)' is not a valid value")
+# what each element expects, told with its refusal
+HINTS = {
+    "gemeindeschluessel": "erwartet: der amtliche Gemeindeschlüssel, 8 Ziffern",
+    "steuer": "erlaubt: „grundsteuer“, „gewerbesteuer“",
+    "bescheidtyp": "erlaubt: „messbescheid“, „zerlegungsbescheid“",
+    "art": "erlaubt: „neu“, „aenderung“, „aufhebung“, „vorauszahlung“",
+    "aktenzeichen": "erwartet: bis 40 Buchstaben, Ziffern, „/“, „.“, „-“",
+    "personennummer": "erwartet: eine Personenkontonummer (ganze Zahl)",
+    "grundsteuerart": "erlaubt: „A“, „B“",
+    "nutzung": "erlaubt: „wohnen“, „nichtwohnen“",
+    "ab-jahr": "erwartet: ein Jahr von 1990 bis 2100",
+    "bis-jahr": "erwartet: ein Jahr von 1990 bis 2100",
+    "messbetrag": "erwartet: Euro mit Punkt und zwei Nachkommastellen, z. B. „1242.50“",
+    "anteil-betrag": "erwartet: Euro mit Punkt und zwei Nachkommastellen, z. B. „41.42“",
+    "zaehler": "erwartet: eine ganze Zahl ab 0",
+    "nenner": "erwartet: eine ganze Zahl ab 1",
+    "bescheiddatum": "erwartet: ein Datum in der Form JJJJ-MM-TT, z. B. „2026-11-20“",
+    "erstellt": "erwartet: ein Datum in der Form JJJJ-MM-TT, z. B. „2026-11-20“",
+    "plz": "erwartet: 5 Ziffern",
+}
 
 
 def _names(text: str) -> str:
@@ -75,11 +95,10 @@ def german_schema_error(message: str) -> str:
         )
     if "attribute" in message.lower():
         return f"{where}: das Attribut „version“ fehlt oder ist nicht „1“."
+    hint = f" ({HINTS[element.group(1)]})" if element and element.group(1) in HINTS else ""
     if value:
-        return f"{where}: der Wert „{value.group(1)}“ ist nicht zulässig."
-    if "character content" in message or "not a valid value" in message:
-        return f"{where}: der Inhalt ist nicht zulässig."
-    return f"{where}: der Inhalt entspricht nicht dem Schema."
+        return f"{where}: der Wert „{value.group(1) or value.group(2)}“ ist nicht zulässig{hint}."
+    return f"{where}: der Inhalt ist nicht zulässig{hint}."
 
 
 class XmlNoticeReader:
@@ -97,12 +116,9 @@ class XmlNoticeReader:
         root = _parse(data)
         schema = _xsd()
         if not schema.validate(root):
-            raise FileRejected(
-                [
-                    f"Zeile {e.line}: {german_schema_error(e.message)}"
-                    for e in list(schema.error_log)[:MAX_PROBLEMS]
-                ]
-            )
+            told = (f"Zeile {e.line}: {german_schema_error(e.message)}" for e in schema.error_log)
+            # one value may break two rules (a facet and its type): tell it once
+            raise FileRejected(list(dict.fromkeys(told))[:MAX_PROBLEMS])
         records: list[NoticeRecord] = []
         problems: list[str] = []
         for element in root.iterchildren(f"{{{NAMESPACE}}}bescheid"):

@@ -21,6 +21,12 @@ from core.kernel.audit import AuditEvent
 from core.kernel.db import Base
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, LedgerAccount, Payment, Posting, TaxAccount
+from core.levies.basis_notices.models import (
+    BasisNotice,
+    BasisNoticeImport,
+    PendingNotice,
+    TaxObject,
+)
 from core.levies.dog_tax.models import Dog
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
@@ -42,6 +48,8 @@ __all__ = [
     "AuditEvent",
     "BankLine",
     "Base",
+    "BasisNotice",
+    "BasisNoticeImport",
     "Claim",
     "ClaimReservation",
     "Counter",
@@ -73,6 +81,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentAttempt",
+    "PendingNotice",
     "Person",
     "PlanClaim",
     "Posting",
@@ -84,6 +93,7 @@ __all__ = [
     "StatementImport",
     "Statute",
     "TaxAccount",
+    "TaxObject",
     "UserAccount",
     "WasteBin",
     "WasteProperty",

@@ -3,8 +3,8 @@
 Deterministic (seeded) so that screenshots and the README's demo log-ins stay the same. One
 module per area: tenancy (municipalities, statutes in force), statutes (the example statutes,
 shared with the tests), identity (log-ins), persons, ledger (claims and payments), dog_tax,
-waste, water and sepa (mandates). The areas draw from one random generator in a fixed order,
-so the same seed gives the same data.
+waste, water, sepa (mandates) and basis_notices (the tax office's Messbescheide). The areas
+draw from one random generator in a fixed order, so the same seed gives the same data.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.demo import dog_tax, identity, ledger, persons, sepa, tenancy
+from core.demo import basis_notices, dog_tax, identity, ledger, persons, sepa, tenancy
 from core.identity.models import Role
 from core.tenancy.municipalities import Municipality
 
@@ -51,6 +51,8 @@ def load(
         counts["mandates"] += sepa.grant_mandates(
             session, municipality, as_of, rng, max(3, persons_per_municipality // 12)
         )
+        progress(f"{municipality.name}: Messbescheide des Finanzamts …")
+        basis_notices.load(session, municipality, as_of)
     dog_tax.pending_review(session, as_of)
     return (
         f"Demodaten geladen: {len(tenancy.MUNICIPALITIES)} Kommunen, {counts['persons']} "

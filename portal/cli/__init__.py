@@ -2,8 +2,9 @@
 
 Each command is a thin call into core; it opens one unit of work and commits once. One module
 per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
-SEPA direct debit, bank statements), mail (the outbox), jobs (Job-Steuerung and the job
-worker), serve (the production web server); context holds what they share.
+SEPA direct debit, bank statements), imports (the tax office's basis notices), mail (the
+outbox), jobs (Job-Steuerung and the job worker), serve (the production web server); context
+holds what they share.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import serving
-from portal.cli import db, demo, dunning, jobs, levies, mail, notices, payments, serve
+from portal.cli import db, demo, dunning, imports, jobs, levies, mail, notices, payments, serve
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -39,3 +40,4 @@ main.add_command(payments.bank_group)
 main.add_command(mail.outbox_group)
 main.add_command(jobs.jobs_group)
 main.add_command(dunning.dunning_group)
+main.add_command(imports.import_group)

@@ -1,0 +1,116 @@
+"""`openkasse import messbescheide FILE` on a fresh demo database: the town is found by its
+Gemeindeschlüssel, a second run changes nothing, a refused file lists its lines and applies
+nothing, an unknown municipality is refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.kernel import clock
+from core.kernel.db import make_engine, make_session_factory
+from core.levies.basis_notices import queue
+from core.levies.basis_notices.models import (
+    BasisNotice,
+    NoticeKind,
+    PendingNotice,
+    TaxKind,
+    TaxObject,
+)
+from core.levies.basis_notices.queries import history, share_in_force
+from core.persons.models import Person
+from core.tenancy.municipalities import get_by_slug
+from tests.basis_notice_files import delivery, plot
+
+SCRIPT = Path(sys.executable).with_name("openkasse")
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def _demo_has_basis_notices(session: Session, municipality_id: int) -> None:
+    """The demo's delivery: plots and businesses, a Zerlegung, a change, a cancellation, one
+    notice waiting for the clerk — enough for the assessment to come."""
+    objects = session.scalars(
+        select(TaxObject).where(TaxObject.municipality_id == municipality_id)
+    ).all()
+    taxes = {o.tax for o in objects}
+    assert taxes == {TaxKind.PROPERTY_TAX, TaxKind.TRADE_TAX}
+    year = clock.today().year
+    plots = [o for o in objects if o.tax is TaxKind.PROPERTY_TAX]
+    kinds = {n.kind for o in plots for n in history(session, o.id)}
+    assert {NoticeKind.NEW, NoticeKind.CHANGE, NoticeKind.CANCELLATION} <= kinds
+    assert all(share_in_force(session, o.id, year) for o in plots)
+    assert sum(1 for o in plots if share_in_force(session, o.id, year + 1) is None) == 1
+    shares = [
+        share_in_force(session, o.id, year - 1) for o in objects if o.tax is TaxKind.TRADE_TAX
+    ]
+    assert Fraction(2, 5) in {s.share for s in shares if s}
+    assert queue.open_count(session, municipality_id) == 1
+
+
+def test_import_messbescheide_command(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+    assert run("db", "upgrade", env=env).returncode == 0
+    assert run("demo", "--persons", "6", env=env).returncode == 0
+    factory = make_session_factory(make_engine(env["DATABASE_URL"]))
+    with factory() as session:
+        m = get_by_slug(session, "musterstadt")
+        _demo_has_basis_notices(session, m.id)
+        person = session.scalars(select(Person).where(Person.municipality_id == m.id)).first()
+        assert person is not None
+        good = delivery(
+            plot(m, "9999/1/1", person_number=person.number), plot(m, "9999/2/2", name="Offen")
+        )
+        bad = delivery(plot(m, "9999/3/3", person_number=123456789), plot(m, "9999/3/3"))
+        foreign = delivery(plot(m, "9999/4/4", municipality_key="01234567"))
+        notices = session.scalar(select(func.count(BasisNotice.id)))
+        pending = session.scalar(select(func.count(PendingNotice.id)))
+    (tmp_path / "gut.xml").write_bytes(good)
+    (tmp_path / "schlecht.xml").write_bytes(bad)
+    (tmp_path / "fremd.xml").write_bytes(foreign)
+
+    done = run("import", "messbescheide", str(tmp_path / "gut.xml"), env=env)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "Musterstadt" in done.stdout and "2 Bescheide, 1 übernommen, 1 zur Klärung" in done.stdout
+    )
+    again = run("import", "messbescheide", str(tmp_path / "gut.xml"), env=env)
+    assert again.returncode == 0 and "bereits eingelesen" in again.stdout
+
+    refused = run(
+        "import",
+        "messbescheide",
+        str(tmp_path / "schlecht.xml"),
+        "--municipality",
+        "musterstadt",
+        env=env,
+    )
+    assert refused.returncode != 0
+    assert "nichts übernommen" in refused.stderr
+    assert "Zeile 4: ein Personenkonto 123456789 gibt es" in refused.stderr
+    assert "steht schon in Zeile 4" in refused.stderr
+    unknown = run("import", "messbescheide", str(tmp_path / "fremd.xml"), env=env)
+    assert unknown.returncode != 0 and "Unbekannte Kommune" in unknown.stderr
+    wrong = run(
+        "import",
+        "messbescheide",
+        str(tmp_path / "fremd.xml"),
+        "--municipality",
+        "beispielhausen",
+        env=env,
+    )
+    assert wrong.returncode != 0 and "für die Gemeinde 01234567" in wrong.stderr
+
+    with factory() as session:
+        assert session.scalar(select(func.count(BasisNotice.id))) == (notices or 0) + 1
+        assert session.scalar(select(func.count(PendingNotice.id))) == (pending or 0) + 1

@@ -2,7 +2,7 @@
 basis_notice_pending (core.levies.basis_notices)
 
 Revision ID: b7d3e9f41a26
-Revises: 4c1e7a2b9d30
+Revises: 95088919e51c
 Create Date: 2026-12-02 10:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.kernel.db
 
 revision: str = "b7d3e9f41a26"
-down_revision: str | None = "4c1e7a2b9d30"
+down_revision: str | None = "95088919e51c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -350,7 +350,7 @@ def test_other_dog_tax_pages_are_accessible(
         ("Kriterien", "Prüfkriterien"),
     ]:
         clerk.get_by_role("navigation", name="Sachbearbeitung").get_by_role(
-            "link", name=link
+            "link", name=link, exact=True
         ).click()
         expect(clerk.get_by_role("heading", level=1)).to_have_text(heading)
         check_phone_page(clerk)

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.dunning import case_file, enforcement, letters
+from core.dunning.models import DunningLetter
 from core.kernel import archive
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
@@ -35,6 +38,8 @@ from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import Mandate
 from core.tenancy.statutes import Statute
 from tests.conftest import login
+from tests.integration.test_enforcement import DUE as DUNNING_DUE
+from tests.integration.test_enforcement import HAND_OVER, dun_to_the_end, enact_costs
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
@@ -305,6 +310,34 @@ def test_payment_receipt(client: Any, db: Session, make: Any, town: Any) -> None
     assert "Guthaben 1,58 €" in page
 
 
+def _dunned_to_the_last_level(db: Session, make: Any, town: Any, owner: Any) -> Any:
+    """Two claims of the owner, dunned at every level (preview by one clerk, four eyes)."""
+    make.dunning_statute(town)
+    for amount, what in ((12345, "Hundesteuer 2026"), (4800, "Abfallgebühren 2026 (Restmüll)")):
+        make.claim(town, owner, amount=amount, due=DUNNING_DUE, description=what)
+    dun_to_the_end(db, town)
+    return town
+
+
+def test_dunning_letter(db: Session, make: Any, town: Any, owner: Any) -> None:
+    _dunned_to_the_last_level(db, make, town, owner)
+    last = max(
+        db.scalars(select(DunningLetter).where(DunningLetter.person_id == owner.id)),
+        key=lambda letter: letter.level,
+    )
+    pages = checked(letters.render(db, last, SETTINGS), recipient=owner.display_name)
+    text = " ".join(" ".join(pages).split())
+    assert last.level_name in text and "GiroCode" in text
+
+
+def test_enforcement_case_file(db: Session, make: Any, town: Any, owner: Any) -> None:
+    _dunned_to_the_last_level(db, make, town, owner)
+    enact_costs(db, town)
+    (case,) = enforcement.hand_over(db, town, HAND_OVER, "user:1")
+    pages = checked(case_file.case_pdf(case, town), recipient=None)
+    assert "Abgabe an die Vollstreckung" in " ".join(pages[0].split())
+
+
 def test_every_document_template_is_covered() -> None:
     """A new document type gets its layout test here."""
     templates = {
@@ -319,5 +352,7 @@ def test_every_document_template_is_covered() -> None:
         "prenotification.html",
         "receipt.html",
         "fee_notice.html",
+        "dunning_letter.html",
+        "enforcement_case.html",
     }
     assert templates <= covered, sorted(templates - covered)

@@ -33,9 +33,11 @@ from core.kernel import archive
 from core.kernel.db import get_scoped
 from core.kernel.errors import NotFound
 from core.kernel.girocode import epc_payload
+from core.kernel.pdf import EmbeddedFile
 from core.kernel.tokens import make_token, read_token
 from core.ledger.claims import rf_reference
 from core.ledger.models import Claim
+from core.notices.machine_readable import embedded_xml
 from core.notices.records import NoticeSettings, recipient_block
 from core.notices.rendering import RenderJob, pdf_of
 from core.persons.models import Person
@@ -210,6 +212,52 @@ def render_job(session: Session, letter: DunningLetter, settings: NoticeSettings
         context=context,
         epc_payload=epc,
         link_url=public_url(settings, municipality, letter),
+        files=(_xml(context),),
+    )
+
+
+def _xml(context: dict[str, Any]) -> EmbeddedFile:
+    """The letter's machine-readable XML (core.notices.machine_readable), from the values it
+    prints: a position per claim, the total to pay by the deadline."""
+    letter, totals = context["letter"], context["totals"]
+    shown = ("kassenzeichen", "due_date", "open_cents", "fee_cents", "surcharge_cents")
+    return embedded_xml(
+        {
+            "municipality": context["municipality"],
+            "recipient": context["recipient"],
+            "notice": {
+                "title": letter["level_name"],
+                "number": letter["run_id"],  # printed as "Mahnlauf-Nr."
+                "issued_on": letter["run_date"],
+                "person_number": letter["person_number"],
+                "kassenzeichen": letter["kassenzeichen"],
+                "rf": letter["rf"],
+                "legal_basis": f"{letter['legal_basis']} ({letter['procedure_source']})",
+                "remedy": letter["remedy"],
+            },
+            "lines": [
+                {"description": row["description"], "amount_cents": row["total_cents"]}
+                | {key: row[key] for key in shown}
+                for row in context["items"]
+            ],
+            "total_cents": totals["total_cents"],
+            "payable_cents": totals["total_cents"],
+            "schedules": [
+                {
+                    "title": "Zahlungsfrist",
+                    "rows": [
+                        {
+                            "due_date": letter["payment_deadline"],
+                            "amount_cents": totals["total_cents"],
+                        }
+                    ],
+                }
+            ],
+        },
+        kind="mahnschreiben",
+        levy=LEVY,
+        year=letter["run_date"].year,
+        issued_on=letter["run_date"],
     )
 
 

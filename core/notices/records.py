@@ -20,6 +20,7 @@ from core.kernel.girocode import epc_payload
 from core.kernel.references import make_rf
 from core.kernel.tokens import make_token, read_token
 from core.ledger.bulk import executemany
+from core.notices.machine_readable import embedded_xml
 from core.notices.rendering import RenderJob, pdf_of
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, next_number, reserve_ids
@@ -252,7 +253,8 @@ def public_url(settings: NoticeSettings, municipality: Municipality, notice: Not
 
 def render_job(session: Session, notice: Notice, settings: NoticeSettings) -> RenderJob:
     """What the notice's PDF is made of, from its snapshot (so a reprint shows what was issued),
-    as plain values a worker process can take."""
+    as plain values a worker process can take: the template's context and the XML embedded in
+    the PDF/A, written from that same context."""
     municipality = session.get_one(Municipality, notice.municipality_id)
     data = notice.data
     payable = int(data.get("payable_cents", 0))
@@ -307,6 +309,15 @@ def render_job(session: Session, notice: Notice, settings: NoticeSettings) -> Re
         context=context,
         epc_payload=epc,
         link_url=public_url(settings, municipality, notice),
+        files=(
+            embedded_xml(
+                context,
+                kind="bescheid",
+                levy=notice.levy,
+                year=notice.year,
+                issued_on=notice.issued_on,
+            ),
+        ),
     )
 
 

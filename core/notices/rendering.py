@@ -2,7 +2,9 @@
 
 The parent process reads the database and hands each worker a :class:`RenderJob` (template,
 context of plain values, the two QR payloads); the worker draws the QR codes, fills the template
-and lets WeasyPrint lay it out, and sends the PDF bytes back. Each worker keeps one
+and lets WeasyPrint lay it out as PDF/A-3b, tagged, with the job's files embedded (the notice's
+XML, core.notices.machine_readable, made in the parent from the same context), and sends the PDF
+bytes back. Each worker keeps one
 :class:`core.kernel.pdf.Renderer` (fonts and house stylesheet loaded once, images by URL), so a
 worker renders at the speed of bare WeasyPrint. Workers are started with ``spawn`` (or
 ``forkserver`` where available): never ``fork`` of a parent holding database connections.
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.kernel.girocode import png_data_uri, qr_png
-from core.kernel.pdf import render_pdf, renderer
+from core.kernel.pdf import EmbeddedFile, render_pdf, renderer
 
 
 @dataclass(frozen=True)
@@ -30,17 +32,22 @@ class RenderJob:
     context: dict[str, Any]
     epc_payload: str | None  # GiroCode; None where nobody should transfer
     link_url: str
+    files: tuple[EmbeddedFile, ...] = ()  # embedded as PDF/A-3 associated files
 
 
-def pdf_of(job: RenderJob) -> bytes:
-    """The notice's PDF (the same bytes in the parent and in any worker)."""
-    context = {
+def html_context(job: RenderJob) -> dict[str, Any]:
+    """The template's context: the job's with both QR codes drawn."""
+    return {
         **job.context,
         "epc_qr": png_data_uri(qr_png(job.epc_payload)) if job.epc_payload else None,
         "link_qr": png_data_uri(qr_png(job.link_url)),
         "link_url": job.link_url,
     }
-    return render_pdf(job.template, context)
+
+
+def pdf_of(job: RenderJob) -> bytes:
+    """The notice's PDF/A-3b (the same bytes in the parent and in any worker)."""
+    return render_pdf(job.template, html_context(job), archival=True, files=job.files)
 
 
 def _warm_up() -> None:

@@ -97,6 +97,22 @@ def _in_progress(exc: reservations.AttemptInProgress) -> tuple[str, int]:
     ), 409
 
 
+def running_attempt(claim_ids: list[int]) -> dict[str, str | None] | None:
+    """The card payment that holds one of these claims now (its hold not expired), for pages
+    that would otherwise offer to pay them: until when, and for its own payer the link to it."""
+    now = clock.now()
+    held = [r for r in reservations.active(db(), claim_ids) if r.expires_at > now]
+    if not held:
+        return None
+    running = checkout.get_attempt(db(), g.municipality.id, held[0].attempt_id)
+    return {
+        "held_until": f"{held[0].expires_at.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}",
+        "resume_url": url_for("portal.pay_attempt", token=attempt_token(running))
+        if _is_own(running)
+        else None,
+    }
+
+
 def girocode(amount_cents: int, kassenzeichen: str) -> str:
     m = g.municipality
     return png_data_uri(
@@ -139,17 +155,17 @@ def start_card_payment(
         )
     except ProviderError:  # not a DomainError: the provider could not be reached
         db().rollback()
-        return _unavailable(PROVIDER_UNAVAILABLE)
+        return unavailable(PROVIDER_UNAVAILABLE)
     if isinstance(started.error, reservations.AttemptInProgress):
         return _in_progress(started.error)
     if started.error is not None:
-        return _unavailable(started.error.message)
+        return unavailable(started.error.message)
     attempt = started.result()
     _remember(attempt)
     return redirect(url_for("portal.pay_attempt", token=attempt_token(attempt)))
 
 
-def _unavailable(message: str) -> tuple[str, int]:
+def unavailable(message: str) -> tuple[str, int]:
     return render_template("portal/payments/card/unavailable.html", message=message), 409
 
 
@@ -210,7 +226,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
     items = [(c, o) for c, o in items if c.id not in collected]  # a mandate pays those
     due = [c.id for c, _ in items if c.due_date <= today] or [c.id for c, _ in items]
     if not due and collected:
-        return _unavailable(
+        return unavailable(
             "Die offenen Beträge werden per Lastschrift eingezogen. "
             "Bitte bezahlen Sie sie nicht zusätzlich."
         )

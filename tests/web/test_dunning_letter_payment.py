@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -84,7 +83,7 @@ def _open(db: Session, letter: DunningLetter) -> int:
 def test_pay_the_letter_by_card_without_login_exactly_once(
     app: Flask, db: Session, make: Any, localstripe: str
 ) -> None:
-    m, anna, letter, url = _mahnung(app, db, make)
+    _m, anna, letter, url = _mahnung(app, db, make)
     payer = app.test_client()
     page = payer.get(url).get_data(as_text=True)
     assert "1.263,56 € jetzt mit Karte bezahlen" in page and "Mahnsiek" not in page
@@ -138,7 +137,9 @@ def test_double_click_second_tab_and_other_browsers_never_charge_twice(
     stranger = app.test_client()
     seen = stranger.get(url).get_data(as_text=True)
     assert "Eine Kartenzahlung läuft bereits" in seen and "Laufende Zahlung fortsetzen" not in seen
-    other = stranger.post(f"{url}/bezahlen", data={"csrf_token": csrf_token(stranger, f"/{m.slug}/anmelden")})
+    other = stranger.post(
+        f"{url}/bezahlen", data={"csrf_token": csrf_token(stranger, f"/{m.slug}/anmelden")}
+    )
     assert other.status_code == 409 and "Laufende Zahlung fortsetzen" not in other.get_data(
         as_text=True
     )
@@ -155,7 +156,7 @@ def test_double_click_second_tab_and_other_browsers_never_charge_twice(
 def test_partly_paid_in_between_the_page_offers_only_the_rest(
     app: Flask, db: Session, make: Any, localstripe: str
 ) -> None:
-    m, anna, letter, url = _mahnung(app, db, make)
+    _m, anna, letter, url = _mahnung(app, db, make)
     payer = app.test_client()
     assert "1.263,56 € jetzt mit Karte bezahlen" in payer.get(url).get_data(as_text=True)
     token = csrf_token(payer, url)
@@ -192,7 +193,7 @@ def test_partly_paid_in_between_the_page_offers_only_the_rest(
 def test_a_bad_link_or_a_missing_form_token_pays_nothing(
     app: Flask, db: Session, make: Any
 ) -> None:
-    m, anna, letter, url = _mahnung(app, db, make)
+    m, anna, _letter, url = _mahnung(app, db, make)
     payer = app.test_client()
     token = csrf_token(payer, url)
     assert payer.post(f"{url}/bezahlen", data={}).status_code == 400

@@ -103,8 +103,6 @@ def _dunning(session: Any, person: Person | None, open_ids: list[int]) -> dict[s
     return {
         "dunning_letters": dunning_account.sent_letters(session, m, person.id),
         "dunning": dunning_account.claim_states(session, m, person.id),
-        "blocked": dunning_account.blocks_in_force(
-            session, m, person.id, open_ids, clock.today()
-        ),
+        "blocked": dunning_account.blocks_in_force(session, m, person.id, open_ids, clock.today()),
         "enforced_claims": enforcement_account.claims_in_enforcement(session, m, person.id),
     }

@@ -98,8 +98,8 @@ def test_a_blocked_claim_shows_the_block_and_its_reason(
     page = client.get(f"/{m.slug}/konto").get_data(as_text=True)
 
     card = _card(page, "Hund A")
-    assert "Mahnsperre" in card and "Aussetzung der Vollziehung vom 01.03.2026 (unbefristet)" in card
-    assert "nicht gemahnt" in card
+    assert "Mahnsperre" in card and "nicht gemahnt" in card
+    assert "Aussetzung der Vollziehung vom 01.03.2026 (unbefristet)" in card
     assert "Mahnsperre" not in _card(page, "Hund B")  # ended: history, not shown as in force
     assert "Mahnsperre" not in _card(page, "Hund C")
 

@@ -23,6 +23,7 @@ from core.ledger.models import Payment, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.notices.records import NoticeSettings
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
+from core.payments.sepa import mandates, prenotifications
 from core.persons.models import Person
 from tests.conftest import csrf_token
 from tests.web.test_payments import pay_by_card
@@ -203,4 +204,33 @@ def test_a_bad_link_or_a_missing_form_token_pays_nothing(
     db.commit()
     moved = url.replace(f"/{m.slug}/", f"/{elsewhere.slug}/", 1)
     assert payer.post(f"{moved}/bezahlen", data={"csrf_token": token}).status_code == 404
+    assert _attempts(db, anna) == []
+
+
+def test_what_a_mandate_collects_is_not_offered_by_card(
+    app: Flask, db: Session, make: Any
+) -> None:
+    m, anna, _letter, url = _mahnung(app, db, make)
+    make.sepa_statute(m)
+    today = clock.today()
+    mandates.grant_mandate(
+        db, person=anna, municipality=m, account_holder=anna.display_name,
+        iban="DE89370400440532013000", tax_account_id=None, signed_on=today, as_of=today,
+        actor="test",
+    )  # fmt: skip
+    day = prenotifications.earliest_collection(db, m.id, today)
+    announced = prenotifications.prenotify(db, m, collection_date=day, as_of=today, actor="t")
+    assert announced.items >= 3  # the tax, the fee, the surcharges (and the first letter's)
+    db.commit()
+    payer = app.test_client()
+
+    page = payer.get(url).get_data(as_text=True)
+
+    assert page.count("wird per Lastschrift eingezogen") == 3
+    assert FORM.search(page) is None and "GiroCode" not in page
+    refused = payer.post(
+        f"{url}/bezahlen", data={"csrf_token": csrf_token(payer, f"/{m.slug}/anmelden")}
+    )
+    assert refused.status_code == 409
+    assert "per Lastschrift eingezogen" in refused.get_data(as_text=True)
     assert _attempts(db, anna) == []

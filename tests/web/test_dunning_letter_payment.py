@@ -207,9 +207,7 @@ def test_a_bad_link_or_a_missing_form_token_pays_nothing(
     assert _attempts(db, anna) == []
 
 
-def test_what_a_mandate_collects_is_not_offered_by_card(
-    app: Flask, db: Session, make: Any
-) -> None:
+def test_what_a_mandate_collects_is_not_offered_by_card(app: Flask, db: Session, make: Any) -> None:
     m, anna, _letter, url = _mahnung(app, db, make)
     make.sepa_statute(m)
     today = clock.today()

@@ -5,7 +5,7 @@ card through the notices' card payment, or by transfer with the GiroCode)."""
 
 from __future__ import annotations
 
-from flask import abort, g, render_template
+from flask import abort, g, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,8 @@ from core.dunning.models import DunningLetter
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger.models import Claim
+from core.payments import reservations
+from core.payments.card import checkout
 from core.payments.sepa.debit_outlook import DebitOutlook, collecting
 from portal.citizen import current_person
 from portal.database import db
@@ -61,12 +63,30 @@ def _by_card(letter: DunningLetter) -> tuple[list[tuple[Claim, int]], dict[int, 
     return items, collected
 
 
+def running_attempt(claim_ids: list[int]) -> dict[str, str | None] | None:
+    """The card payment that holds one of these claims now (its hold not expired), for pages
+    that would otherwise offer to pay them: until when, and for its own payer the link to it."""
+    from portal.payments.card import attempt_token, is_own
+
+    now = clock.now()
+    held = [r for r in reservations.active(db(), claim_ids) if r.expires_at > now]
+    if not held:
+        return None
+    running = checkout.get_attempt(db(), g.municipality.id, held[0].attempt_id)
+    return {
+        "held_until": f"{held[0].expires_at.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}",
+        "resume_url": url_for("portal.pay_attempt", token=attempt_token(running))
+        if is_own(running)
+        else None,
+    }
+
+
 @bp.get("/mahnschreiben/<token>")
 def public_dunning_letter(token: str) -> tuple[str, int] | str:
     """What of a letter is still open: level, date, deadline, the amounts by Kassenzeichen;
     what is paid since; a button to pay the rest by card (unless a card payment for it is
     running) and the GiroCode for it."""
-    from portal.payments.card import girocode, running_attempt
+    from portal.payments.card import girocode
 
     session = db()
     letter = _letter_or_page(token)

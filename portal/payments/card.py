@@ -77,7 +77,7 @@ def _remember(attempt: PaymentAttempt) -> None:
     browser_session[OWN_ATTEMPTS] = [*browser_session.get(OWN_ATTEMPTS, [])[-9:], attempt.id]
 
 
-def _is_own(attempt: PaymentAttempt) -> bool:
+def is_own(attempt: PaymentAttempt) -> bool:
     if attempt.id in browser_session.get(OWN_ATTEMPTS, []):
         return True
     if not current_user.is_authenticated or getattr(current_user, "is_staff", False):
@@ -93,24 +93,8 @@ def _in_progress(exc: reservations.AttemptInProgress) -> tuple[str, int]:
     return render_template(
         "portal/payments/card/in_progress.html",
         message=exc.message,
-        resume_url=resume if _is_own(running) else None,
+        resume_url=resume if is_own(running) else None,
     ), 409
-
-
-def running_attempt(claim_ids: list[int]) -> dict[str, str | None] | None:
-    """The card payment that holds one of these claims now (its hold not expired), for pages
-    that would otherwise offer to pay them: until when, and for its own payer the link to it."""
-    now = clock.now()
-    held = [r for r in reservations.active(db(), claim_ids) if r.expires_at > now]
-    if not held:
-        return None
-    running = checkout.get_attempt(db(), g.municipality.id, held[0].attempt_id)
-    return {
-        "held_until": f"{held[0].expires_at.astimezone(reservations.BERLIN):%d.%m.%Y, %H:%M}",
-        "resume_url": url_for("portal.pay_attempt", token=attempt_token(running))
-        if _is_own(running)
-        else None,
-    }
 
 
 def girocode(amount_cents: int, kassenzeichen: str) -> str:

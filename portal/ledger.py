@@ -89,18 +89,20 @@ def account() -> str:
         credit=credit_balance(session, person) if person else 0,
         as_of=today,
         debits=debit_outlook(session, person, as_of=today) if person and any_debit else {},
-        **_dunning(session, person),
+        **_dunning(session, person, [v.claim.id for v in open_views]),
     )
 
 
-def _dunning(session: Any, person: Person | None) -> dict[str, Any]:
-    """The person's dunning letters, where each dunned claim stands (core.dunning.account) and
-    each claim of an enforcement case (core.dunning.enforcement_account)."""
+def _dunning(session: Any, person: Person | None, open_ids: list[int]) -> dict[str, Any]:
+    """The person's dunning letters, where each dunned claim stands and which open claims a
+    block holds, with its reason (core.dunning.account), and each claim of an enforcement case
+    (core.dunning.enforcement_account)."""
     if person is None:
-        return {"dunning_letters": [], "dunning": {}, "enforced_claims": []}
+        return {"dunning_letters": [], "dunning": {}, "blocked": {}, "enforced_claims": []}
     m = g.municipality.id
     return {
         "dunning_letters": dunning_account.sent_letters(session, m, person.id),
         "dunning": dunning_account.claim_states(session, m, person.id),
+        "blocked": dunning_account.blocks_in_force(session, m, person.id, open_ids, clock.today()),
         "enforced_claims": enforcement_account.claims_in_enforcement(session, m, person.id),
     }

@@ -11,6 +11,10 @@ payment holds one of the plan's claims (core.payments.reservations), nothing of 
 collected: that card payment is for the instalment, and charging it twice would help nobody;
 a later run collects what the card did not pay.
 
+:func:`debit_schedule` says the same ahead of time, for pre-notifications: per claim of a running
+plan, each instalment still open with its day and the part of it that falls on the claim (spread
+as above, assuming the earlier instalments are collected on their days).
+
 A plan that ended is no source: a completed one has nothing open, a terminated one is due in
 full (core.dunning.instalments.check_plans), so a mandate then collects the rest.
 """
@@ -85,4 +89,51 @@ def plan_limits(session: Session, plan: InstalmentPlan, day: date) -> dict[int, 
     return limits
 
 
+def debit_schedule(
+    session: Session, municipality_id: int, claim_ids: Collection[int]
+) -> dict[int, list[tuple[date, int]]]:
+    """Per claim of a running plan (of ``claim_ids``): the instalments a debit will collect of
+    it, (due day, cents) in order (module docstring); a claim of a plan with nothing left to
+    collect has no entries."""
+    plans = session.scalars(
+        select(InstalmentPlan)
+        .where(
+            InstalmentPlan.municipality_id == municipality_id,
+            InstalmentPlan.state == PlanState.ACTIVE,
+            InstalmentPlan.id.in_(
+                select(PlanClaim.plan_id).where(PlanClaim.claim_id.in_(list(claim_ids)))
+            ),
+        )
+        .order_by(InstalmentPlan.id)
+    )
+    found: dict[int, list[tuple[date, int]]] = {}
+    for plan in plans:
+        found.update(plan_schedule(session, plan))
+    return {claim_id: parts for claim_id, parts in found.items() if claim_id in claim_ids}
+
+
+def plan_schedule(session: Session, plan: InstalmentPlan) -> dict[int, list[tuple[date, int]]]:
+    """The plan's claims, each with the (due day, cents) of the instalments that fall on it."""
+    claims = list(
+        session.scalars(
+            select(Claim)
+            .join(PlanClaim, PlanClaim.claim_id == Claim.id)
+            .where(PlanClaim.plan_id == plan.id)
+        )
+    )
+    left = open_amounts(session, claims)
+    schedule: dict[int, list[tuple[date, int]]] = {c.id: [] for c in claims}
+    for state in progress(session, plan).instalments:
+        due_on, rest = state.instalment.due_on, state.open_cents
+        items = [OpenItem(c.id, KINDS[c.kind].group, c.due_date, left[c.id]) for c in claims]
+        for item in statutory_order([i for i in items if i.open_cents > 0], due_on):
+            part = min(rest, item.open_cents)
+            if part > 0:
+                schedule[item.claim_id].append((due_on, part))
+                left[item.claim_id] -= part
+                rest -= part
+    return schedule
+
+
 collection_limits.register(debit_limits)
+collection_limits.register_schedule(debit_schedule)

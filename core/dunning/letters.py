@@ -91,6 +91,21 @@ def pending(session: Session, municipality_id: int, run_id: int | None = None) -
     return list(session.scalars(stmt))
 
 
+def reference_of(session: Session, letter: DunningLetter) -> str:
+    """The Kassenzeichen the letter's GiroCode names (as RF reference): its first claim's, the
+    one its fee is booked under — the same on the PDF and on the page behind the link."""
+    kassenzeichen = session.scalar(
+        select(Claim.kassenzeichen)
+        .join(DunningItem, DunningItem.claim_id == Claim.id)
+        .where(DunningItem.letter_id == letter.id)
+        .order_by(DunningItem.id)
+        .limit(1)
+    )
+    if kassenzeichen is None:
+        raise NotFound("Dieses Mahnschreiben wurde nicht gefunden.")
+    return kassenzeichen
+
+
 # --------------------------------------------------------------------------- signed link
 
 

@@ -77,7 +77,7 @@ def _remember(attempt: PaymentAttempt) -> None:
     browser_session[OWN_ATTEMPTS] = [*browser_session.get(OWN_ATTEMPTS, [])[-9:], attempt.id]
 
 
-def _is_own(attempt: PaymentAttempt) -> bool:
+def is_own(attempt: PaymentAttempt) -> bool:
     if attempt.id in browser_session.get(OWN_ATTEMPTS, []):
         return True
     if not current_user.is_authenticated or getattr(current_user, "is_staff", False):
@@ -93,7 +93,7 @@ def _in_progress(exc: reservations.AttemptInProgress) -> tuple[str, int]:
     return render_template(
         "portal/payments/card/in_progress.html",
         message=exc.message,
-        resume_url=resume if _is_own(running) else None,
+        resume_url=resume if is_own(running) else None,
     ), 409
 
 
@@ -139,17 +139,17 @@ def start_card_payment(
         )
     except ProviderError:  # not a DomainError: the provider could not be reached
         db().rollback()
-        return _unavailable(PROVIDER_UNAVAILABLE)
+        return unavailable(PROVIDER_UNAVAILABLE)
     if isinstance(started.error, reservations.AttemptInProgress):
         return _in_progress(started.error)
     if started.error is not None:
-        return _unavailable(started.error.message)
+        return unavailable(started.error.message)
     attempt = started.result()
     _remember(attempt)
     return redirect(url_for("portal.pay_attempt", token=attempt_token(attempt)))
 
 
-def _unavailable(message: str) -> tuple[str, int]:
+def unavailable(message: str) -> tuple[str, int]:
     return render_template("portal/payments/card/unavailable.html", message=message), 409
 
 
@@ -210,7 +210,7 @@ def pay_from_notice(token: str) -> Response | str | tuple[str, int]:
     items = [(c, o) for c, o in items if c.id not in collected]  # a mandate pays those
     due = [c.id for c, _ in items if c.due_date <= today] or [c.id for c, _ in items]
     if not due and collected:
-        return _unavailable(
+        return unavailable(
             "Die offenen Beträge werden per Lastschrift eingezogen. "
             "Bitte bezahlen Sie sie nicht zusätzlich."
         )

@@ -39,7 +39,8 @@ class PaymentAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    origin: Mapped[str] = mapped_column(String(20))  # "account", "notice_link" or "instalment"
+    # "account", "notice_link", "instalment" or "dunning_letter"
+    origin: Mapped[str] = mapped_column(String(20))
     claim_ids: Mapped[list[int]] = mapped_column(JSON)
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="EUR")

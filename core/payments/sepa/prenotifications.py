@@ -25,7 +25,7 @@ from core.kernel.references import format_kassenzeichen
 from core.ledger.balances import open_amounts
 from core.ledger.kinds import KINDS
 from core.ledger.models import Claim
-from core.payments.collection_limits import capped, limits_on
+from core.payments.collection_limits import capped, limits_on, schedules
 from core.payments.sepa.bank_days import check_bank_day, next_target_day
 from core.payments.sepa.due import (
     DueItem,
@@ -173,7 +173,10 @@ def _announce(
 def announce_by_notice(session: Session, notice_id: int, claims: list[Claim]) -> int:
     """Record the pre-notifications a notice made (it names mandate, dates and amounts, see
     core.notices.records): one per claim still open, for its due date or the first day allowed after
-    the notice. A claim already announced with the same amount keeps its pre-notification."""
+    the notice — or, for a claim collected in parts (an instalment plan's:
+    core.payments.collection_limits schedules), one per part with its amount and day. A claim
+    already announced with the same amount (and, for a part, the same day) keeps its
+    pre-notification."""
     from core.notices.records import Notice
 
     notice = session.get_one(Notice, notice_id)
@@ -187,28 +190,48 @@ def announce_by_notice(session: Session, notice_id: int, claims: list[Claim]) ->
     unique = list({c.id: c for c in claims}.values())
     open_now = open_amounts(session, unique)
     existing = unused_prenotifications(session, [c.id for c in unique])
+    in_parts = schedules(session, notice.municipality_id, list(open_now))
     made = 0
     for claim in unique:
-        amount = open_now[claim.id]
-        if amount <= 0 or any(
-            pn.mandate_id == mandate.id and pn.amount_cents == amount for pn in existing[claim.id]
-        ):
+        if open_now[claim.id] <= 0:
             continue
-        session.add(
-            PreNotification(
-                municipality_id=notice.municipality_id,
-                person_id=claim.person_id,
-                mandate_id=mandate.id,
-                claim_id=claim.id,
-                amount_cents=amount,
-                collection_date=next_target_day(max(claim.due_date, earliest)),
-                sent_on=notice.issued_on,
-                by_email=False,
+        for day, amount in _collections(claim, open_now[claim.id], in_parts, earliest):
+            if any(
+                pn.mandate_id == mandate.id
+                and pn.amount_cents == amount
+                and (claim.id not in in_parts or pn.collection_date == day)
+                for pn in existing[claim.id]
+            ):
+                continue
+            session.add(
+                PreNotification(
+                    municipality_id=notice.municipality_id,
+                    person_id=claim.person_id,
+                    mandate_id=mandate.id,
+                    claim_id=claim.id,
+                    amount_cents=amount,
+                    collection_date=day,
+                    sent_on=notice.issued_on,
+                    by_email=False,
+                )
             )
-        )
-        made += 1
+            made += 1
     session.flush()
     return made
+
+
+def _collections(
+    claim: Claim, open_cents: int, in_parts: dict[int, list[tuple[date, int]]], earliest: date
+) -> list[tuple[date, int]]:
+    """The (day, cents) a debit will collect of the claim: all of it when due, or its scheduled
+    parts — each on its day, parts that fall before ``earliest`` together on the first day
+    allowed (the run of that day takes all that is due by then)."""
+    if claim.id not in in_parts:
+        return [(next_target_day(max(claim.due_date, earliest)), open_cents)]
+    by_day: dict[date, int] = defaultdict(int)
+    for day, cents in in_parts[claim.id]:
+        by_day[next_target_day(max(day, earliest))] += cents
+    return sorted(by_day.items())
 
 
 @dataclass(frozen=True)

@@ -34,32 +34,34 @@ def enact_hebesaetze(session: Session, m: Municipality) -> None:
     session.flush()
 
 
-def import_objects(session: Session, m: Municipality, owner: Person, other: Person) -> None:
+def import_objects(
+    session: Session, m: Municipality, owner: Person, other: Person, prefix: str = "3150"
+) -> None:
     """Four plots and a business (from 2025): ``owner``'s home (residential, Messbetrag
     60.00 €), a shop (non-residential, 100.00 €), a farm (A, 10.00 €), ``other``'s plot that
     is cancelled from 2026; ``owner``'s business with this town's Zerlegung share 2/5 of
-    1,242.50 € (= 497.00 €)."""
+    1,242.50 € (= 497.00 €). ``prefix`` starts the plots' Aktenzeichen and the Steuernummer."""
     records = [
-        plot(m, "3150/1/1", person_number=owner.number),
+        plot(m, f"{prefix}/1/1", person_number=owner.number),
         plot(
             m,
-            "3150/1/2",
+            f"{prefix}/1/2",
             person_number=owner.number,
             messbetrag_cents=10000,
             land_use=LandUse.NON_RESIDENTIAL,
         ),
         plot(
             m,
-            "3150/1/3",
+            f"{prefix}/1/3",
             person_number=other.number,
             messbetrag_cents=1000,
             property_class=PropertyClass.A,
             land_use=None,
         ),
-        plot(m, "3150/1/4", person_number=other.number, messbetrag_cents=50000),
+        plot(m, f"{prefix}/1/4", person_number=other.number, messbetrag_cents=50000),
         plot(
             m,
-            "3150/1/4",
+            f"{prefix}/1/4",
             person_number=other.number,
             kind=NoticeKind.CANCELLATION,
             year_from=2026,
@@ -68,6 +70,7 @@ def import_objects(session: Session, m: Municipality, owner: Person, other: Pers
         ),
         business(
             m,
+            f"{prefix}/001/00042",
             person_number=owner.number,
             document=NoticeDocument.APPORTIONMENT,
             share_numerator=2,

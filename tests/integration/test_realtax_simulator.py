@@ -115,7 +115,7 @@ def test_trade_tax_with_its_share_and_the_minimum_rate(db: Session, make: Any) -
     assert s.objects == 1
     assert s.years[0].current_cents == trade_tax.trade_tax(49700, rules) == 236075
     assert s.years[0].simulated_cents == 248500
-    assert [i.change.key for i in result.increases] == ["5315/001/00042"]
+    assert [i.change.key for i in result.increases] == ["3150/001/00042"]
     assert result.statute == (("Gewerbebetrieb", "475 %"),)
 
 

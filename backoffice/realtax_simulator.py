@@ -249,9 +249,8 @@ def realtax_simulator() -> tuple[str, int]:
         form.from_year.data = form.from_year.data or str(clock.today().year + 1)
         return _page(form, None)
     if not form.validate_on_submit():
-        return _page(form, None, 422)
-    result = _simulate(form)
-    return _page(form, result, 200 if result else 422)
+        return _page(form, None)  # 200: the form again with its messages
+    return _page(form, _simulate(form))
 
 
 @bp.get("/hebesatz-simulation.csv")

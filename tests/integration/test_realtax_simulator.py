@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from core.kernel.errors import NotFound, ValidationError
 from core.ledger.models import Claim, JournalEntry
-from core.levies.basis_notices import queries
+from core.levies.basis_notices import imports, queries
 from core.levies.basis_notices.in_force import in_force, municipal_cents
-from core.levies.basis_notices.models import TaxKind, TaxObject
+from core.levies.basis_notices.models import NoticeKind, TaxKind, TaxObject
 from core.levies.property_tax import rules as property_tax
 from core.levies.property_tax.rules import NON_RESIDENTIAL, RESIDENTIAL
 from core.levies.realtax_simulator import (
@@ -25,6 +25,7 @@ from core.levies.realtax_simulator import (
     simulate_municipality,
 )
 from core.levies.trade_tax import rules as trade_tax
+from tests.basis_notice_files import business, delivery
 from tests.realtax_simulator_data import enact_hebesaetze, import_objects
 
 
@@ -133,3 +134,47 @@ def test_only_the_own_municipality_and_years_with_a_statute(db: Session, make: A
         simulate_municipality(db, town.m, Scenario("property_tax", {"A": 30000}, 2019, 1))
     with pytest.raises(ValidationError, match="1 bis 10 Jahre"):
         simulate_municipality(db, town.m, Scenario("property_tax", {"A": 30000}, 2026, 11))
+
+
+def test_trade_tax_basis_for_a_year_without_its_assessment(db: Session, make: Any) -> None:
+    """A trade-tax Messbescheid is for one year: a later year counts with the advance-payment
+    basis in force, else with the last assessment (§ 19 (2), (3) GewStG); a cancellation ends
+    both; another tax's or municipality's notices never count."""
+
+    m = make.municipality(state="NW")
+    enact_hebesaetze(db, m)
+    owner = make.person(m)
+    records = [
+        business(m, "1/1/1", person_number=owner.number, messbetrag_cents=10000),
+        business(m, "1/1/2", person_number=owner.number, messbetrag_cents=20000),
+        business(
+            m,
+            "1/1/2",
+            person_number=owner.number,
+            kind=NoticeKind.ADVANCE_PAYMENT,
+            year_from=2026,
+            messbetrag_cents=30000,
+            notice_date="2026-05-05",
+        ),
+        business(m, "1/1/3", person_number=owner.number, messbetrag_cents=40000),
+        business(
+            m,
+            "1/1/3",
+            person_number=owner.number,
+            kind=NoticeKind.CANCELLATION,
+            year_from=2026,
+            messbetrag_cents=None,
+            notice_date="2026-02-01",
+        ),
+    ]
+    imports.import_file(db, m, delivery(*records), filename="g.xml", actor="test")
+    found = in_force(db, m.id, TaxKind.TRADE_TAX, 2026, advance_fallback=True)
+    assert [(o[0], o[4]) for o in found] == [("1/1/1", 10000), ("1/1/2", 30000)]
+    assert [
+        (o[0], o[4]) for o in in_force(db, m.id, TaxKind.TRADE_TAX, 2025, advance_fallback=True)
+    ] == [
+        ("1/1/1", 10000),
+        ("1/1/2", 20000),
+        ("1/1/3", 40000),
+    ]
+    assert in_force(db, m.id, TaxKind.PROPERTY_TAX, 2026, advance_fallback=False) == []

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from core.kernel.money import format_euro
 
-WIDTH = 340  # viewBox units; the SVG scales to the page width
-LABEL_HEIGHT = 16
-BAR_HEIGHT = 14
+WIDTH = 320  # viewBox units; the SVG scales to the page width
+LABEL_HEIGHT = 18
+BAR_HEIGHT = 16
 GAP = 4
 ROW_GAP = 10
 VALUE_ROOM = 120  # room right of the longest bar for its value

@@ -55,7 +55,7 @@ def _percent(text: str) -> int:
     whole, fraction = match.groups()
     if fraction is not None and len(fraction) > 2:
         raise FieldInvalid("Bitte geben Sie den Hebesatz mit höchstens zwei Nachkommastellen an.")
-    if int(whole) > MAX_PERCENT:
+    if len(whole.lstrip("0")) > len(str(MAX_PERCENT)) or int(whole) > MAX_PERCENT:
         raise FieldInvalid(f"Der Hebesatz ist zu hoch (höchstens {MAX_PERCENT} %).")
     return int(whole) * PERCENT + int((fraction or "0").ljust(2, "0"))
 

@@ -162,9 +162,9 @@ def _property(session: Session, m: Municipality, scenario: Scenario, top: int) -
     base = current(scenario.from_year)
     split = {**base.hebesatz, **rates}
     basis = ""
-    if split[RESIDENTIAL] != split[NON_RESIDENTIAL] and not base.differentiated:
+    if split[RESIDENTIAL] != split[NON_RESIDENTIAL]:
         basis = SPLIT_LAWS.get(m.state, "")
-        if not basis:
+        if not basis and not base.differentiated:
             land = LAND_NAMES.get(m.state, m.state)
             raise ValidationError(
                 "Getrennte Hebesätze für Wohn- und Nichtwohngrundstücke lässt das Landesrecht "

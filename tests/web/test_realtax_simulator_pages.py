@@ -111,6 +111,7 @@ def test_trade_tax_and_its_minimum(client: FlaskClient, town: Any) -> None:
         ({"residential": "-5"}, "darf nicht negativ sein"),
         ({"residential": "480,125"}, "höchstens zwei Nachkommastellen"),
         ({"residential": "99999"}, "zu hoch"),
+        ({"residential": "9" * 5000}, "zu hoch"),
         ({"residential": "", "non_residential": ""}, "mindestens einen Hebesatz"),
         ({"residential": ""}, "brauchen beide Felder"),
         ({"hebesatz": "500"}, "Entweder ein Hebesatz B"),

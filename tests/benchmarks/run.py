@@ -8,6 +8,8 @@ notice records and booking — then rendering and archiving the PDFs of a sample
 Water (issue 5): the yearly water billing. Bank (issue 6): a direct-debit run and the import of
 a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py). Notices (issue 12): PDFs
 rendered in a pool of one and of two workers against bare WeasyPrint (tests/benchmarks/notices.py).
+Hebesatz simulator (issue 14): 250,000 plots, objects/s and peak memory against raw sqlite3
+reading the same rows (tests/benchmarks/realtax_simulator.py).
 Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
@@ -442,8 +444,24 @@ def main() -> None:
         "--dunning-items", type=int, default=100_000, help="open items of the dunning run"
     )
     parser.add_argument(
+        "--simulator-objects",
+        type=int,
+        default=250_000,
+        help="property-tax plots of the Hebesatz simulator",
+    )
+    parser.add_argument(
         "--only",
-        choices=("ledger", "dog-tax", "water", "bank", "web", "notices", "jobs", "dunning"),
+        choices=(
+            "ledger",
+            "dog-tax",
+            "water",
+            "bank",
+            "web",
+            "notices",
+            "jobs",
+            "dunning",
+            "simulator",
+        ),
         help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
@@ -496,6 +514,10 @@ def main() -> None:
             from tests.benchmarks.dunning import bench_dunning
 
             bench_dunning(url_for("bench_dunning"), args.dunning_items)
+        if args.only in (None, "simulator"):
+            from tests.benchmarks.realtax_simulator import bench_simulator
+
+            bench_simulator(url_for("bench_simulator"), args.simulator_objects)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

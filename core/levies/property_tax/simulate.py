@@ -5,6 +5,8 @@ One code path with the assessment: every tax is :func:`core.levies.property_tax.
 of the object's Messbetrag and kind under the year's rules; the hypothetical rules are the
 year's statute with other Hebesätze (:meth:`PropertyTaxRules.with_rates`, which refuses separate
 residential / non-residential rates where neither the statute nor a named Land law allows them).
+Other levies with a Messbetrag × Hebesatz (trade tax) use the same engine, :func:`simulate_with`,
+with their own real computation (:class:`Computation`).
 Speed without numpy: an object's tax depends only on (kind, Messbetrag), so each distinct pair is
 computed once and counted (a town's 250,000 objects have far fewer distinct Messbeträge; even
 all distinct it stays one function call per object and year).
@@ -19,8 +21,9 @@ from __future__ import annotations
 import operator
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from core.kernel.errors import ValidationError
 from core.kernel.money import format_euro
@@ -72,35 +75,55 @@ class Simulation:
 
 
 Obj = tuple[str, str, int]  # (object key, kind, Messbetrag in cents)
+R = TypeVar("R")
 
 
-class _Taxes:
-    """:func:`annual_tax` of each (kind, Messbetrag) once per distinct set of rates: the years
+@dataclass(frozen=True)
+class Computation(Generic[R]):
+    """The real run's tax of one object under a levy's rules, and what of the rules it
+    depends on (rules of equal signature give equal taxes): the one code path per levy."""
+
+    tax: Callable[[int, str, R], int]  # (Messbetrag in cents, kind, rules) → tax in cents
+    signature: Callable[[R], Hashable]
+
+
+class _Taxes(Generic[R]):
+    """The tax of each (kind, Messbetrag) once per distinct set of rates: the years
     of a simulation mostly share their statute, so a year costs a sum, not a computation."""
 
-    def __init__(self, pairs: Mapping[tuple[str, int], int]) -> None:
+    def __init__(self, pairs: Mapping[tuple[str, int], int], computation: Computation[R]) -> None:
         self.pairs = pairs
-        self._by_rates: dict[tuple[object, ...], dict[tuple[str, int], int]] = {}
-        self._revenue: dict[tuple[object, ...], int] = {}
+        self.computation = computation
+        self._by_rates: dict[Hashable, dict[tuple[str, int], int]] = {}
+        self._revenue: dict[Hashable, int] = {}
 
-    def of(self, rules: PropertyTaxRules) -> dict[tuple[str, int], int]:
-        found = self._by_rates.get(_signature(rules))
+    def of(self, rules: R) -> dict[tuple[str, int], int]:
+        signature = self.computation.signature(rules)
+        found = self._by_rates.get(signature)
         if found is None:
-            found = {pair: annual_tax(pair[1], pair[0], rules) for pair in self.pairs}
-            self._by_rates[_signature(rules)] = found
+            tax = self.computation.tax
+            found = {pair: tax(pair[1], pair[0], rules) for pair in self.pairs}
+            self._by_rates[signature] = found
         return found
 
-    def revenue(self, rules: PropertyTaxRules) -> int:
-        """The sum of :func:`annual_tax` over the objects (counted per kind and Messbetrag)."""
-        signature = _signature(rules)
+    def revenue(self, rules: R) -> int:
+        """The sum of the taxes over the objects (counted per kind and Messbetrag)."""
+        signature = self.computation.signature(rules)
         if signature not in self._revenue:
             taxes = self.of(rules)  # built in the order of self.pairs
             self._revenue[signature] = sum(map(operator.mul, taxes.values(), self.pairs.values()))
         return self._revenue[signature]
 
 
-def _signature(rules: PropertyTaxRules) -> tuple[object, ...]:
+def _signature(rules: PropertyTaxRules) -> Hashable:
     return (*sorted(rules.hebesatz.items()), rules.rounding)
+
+
+def _property_tax(messbetrag_cents: int, kind: str, rules: PropertyTaxRules) -> int:
+    return annual_tax(messbetrag_cents, kind, rules)
+
+
+PROPERTY_TAX: Computation[PropertyTaxRules] = Computation(_property_tax, _signature)
 
 
 def simulate(
@@ -118,24 +141,46 @@ def simulate(
     same rules with ``hebesatz`` (hundredths of a percent per kind); per object the change in
     ``from_year``. ``current`` gives the statute's rules of a year (for future years the
     caller passes the last enacted ones)."""
+    return simulate_with(
+        objects,
+        current,
+        lambda rules: rules.with_rates(hebesatz, differentiation_basis),
+        PROPERTY_TAX,
+        from_year,
+        years,
+        top=top,
+        edges=edges,
+    )
+
+
+def simulate_with(
+    objects: Iterable[Obj],
+    current: Callable[[int], R],
+    hypothesis: Callable[[R], R],
+    computation: Computation[R],
+    from_year: int,
+    years: Sequence[int],
+    *,
+    top: int = 20,
+    edges: Sequence[int] = DEFAULT_EDGES,
+) -> Simulation:
+    """:func:`simulate` for any levy: ``hypothesis`` turns a year's rules into the assumed
+    ones (it refuses what the law does not allow), ``computation`` is the levy's real tax."""
     if not years or len(years) > MAX_YEARS:
         raise ValidationError(f"Bitte 1 bis {MAX_YEARS} Jahre für die Simulation wählen.")
     if list(edges) != sorted(set(edges)) or (edges and edges[0] <= 0):
         raise ValidationError("Die Klassengrenzen müssen positiv und aufsteigend sein.")
     items = list(objects)
-    computed = _Taxes(Counter((kind, m) for _key, kind, m in items))
+    computed = _Taxes(Counter((kind, m) for _key, kind, m in items), computation)
     rows = []
     for year in years:
         rules = current(year)
         now = computed.revenue(rules)
-        if year >= from_year:
-            then = computed.revenue(rules.with_rates(hebesatz, differentiation_basis))
-        else:
-            then = now
+        then = computed.revenue(hypothesis(rules)) if year >= from_year else now
         rows.append(YearRevenue(year, now, then))
     base = current(from_year)
     before = computed.of(base)
-    after = computed.of(base.with_rates(hebesatz, differentiation_basis))
+    after = computed.of(hypothesis(base))
     taxes = {pair: (before[pair], after[pair]) for pair in computed.pairs}
     return Simulation(
         objects=len(items),

@@ -5,103 +5,30 @@ German message and no 500; key rotation; a first log-in that keeps only what it 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.identity import external
-from core.identity.external import ExternalIdentity, ExternalLogin, IdentityProvider, TrustLevel
+from core.identity.external import ExternalIdentity, ExternalLogin, TrustLevel
 from core.identity.models import UserAccount
-from tests.oidc_provider import Provider, running_provider
-
-LEVELS = {
-    "STORK-QAA-Level-1": "basis",
-    "STORK-QAA-Level-3": "substanziell",
-    "STORK-QAA-Level-4": "hoch",
-}
-_subjects = iter(range(10_000))
-
-
-@pytest.fixture(scope="session")
-def idp() -> Iterator[Provider]:
-    with running_provider() as provider:
-        yield provider
-
-
-@pytest.fixture
-def bundid(db: Session, make: Any, idp: Provider) -> IdentityProvider:
-    m = make.municipality()
-    provider = IdentityProvider(
-        municipality_id=m.id,
-        slug="bundid",
-        label="BundID",
-        kind=external.ProviderKind.OIDC,
-        issuer=idp.url,
-        discovery_url=f"{idp.url}/.well-known/openid-configuration",
-        client_id=f"openkasse-{m.slug}",
-        client_secret="demo-secret",
-        scopes="openid profile",
-        level_claim="acr",
-        level_values=LEVELS,
-    )
-    db.add(provider)
-    db.flush()
-    return provider
-
-
-def slug_of(db: Session, provider: IdentityProvider) -> str:
-    from core.tenancy.municipalities import Municipality
-
-    municipality = db.get(Municipality, provider.municipality_id)
-    assert municipality is not None
-    return municipality.slug
-
-
-def new_subject(idp: Provider, acr: str = "STORK-QAA-Level-3", **claims: Any) -> str:
-    sub = f"bpk2-{next(_subjects)}-{time.monotonic_ns()}"
-    idp.set_user(sub, acr=acr, given_name="Erika", family_name="Mustermann", **claims)
-    return sub
-
-
-def start(client: FlaskClient, url: str, idp: Provider) -> str:
-    """Our start URL → the provider's authorization URL (checked to be one)."""
-    response = client.get(url)
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    location = response.headers["Location"]
-    assert location.startswith(f"{idp.url}/oauth2/authorize?")
-    return location
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
-
-
-def round_trip(client: FlaskClient, start_url: str, idp: Provider, sub: str) -> Any:
-    callback = idp.log_in(start(client, start_url, idp), sub)
-    return client.get(local(callback))
-
-
-def follow(client: FlaskClient, response: Any) -> str:
-    assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
-    return client.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
-
-
-def login_url(db: Session, provider: IdentityProvider, next_url: str = "") -> str:
-    url = f"/{slug_of(db, provider)}/anmelden/mit/bundid"
-    return f"{url}?next={next_url}" if next_url else url
-
-
-def accounts(db: Session) -> int:
-    return db.scalar(select(func.count(UserAccount.id))) or 0
+from tests.oidc_flow import (
+    accounts,
+    follow,
+    local,
+    login_url,
+    new_subject,
+    round_trip,
+    slug_of,
+    start,
+)
+from tests.oidc_provider import Provider
 
 
 def test_login_page_offers_bundid(client: FlaskClient, db: Session, bundid: Any) -> None:

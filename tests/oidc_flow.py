@@ -18,6 +18,7 @@ from core.identity import external
 from core.identity.external import IdentityProvider
 from core.identity.models import UserAccount
 from core.tenancy.municipalities import Municipality
+from tests.conftest import csrf_token
 from tests.oidc_provider import Provider, running_provider
 
 LEVELS = {
@@ -67,9 +68,15 @@ def new_subject(idp: Provider, acr: str = "STORK-QAA-Level-3", **claims: Any) ->
     return sub
 
 
-def start(client: FlaskClient, url: str, idp: Provider) -> str:
-    """Our start URL → the provider's authorization URL (checked to be one)."""
-    response = client.get(url)
+def start(
+    client: FlaskClient, url: str, idp: Provider, form_on: str | None = None, **data: str
+) -> str:
+    """Our start URL → the provider's authorization URL (checked to be one). With ``form_on``:
+    the start is a form (with CSRF token) on that page, posted to ``url``."""
+    if form_on is None:
+        response = client.get(url)
+    else:
+        response = client.post(url, data={"csrf_token": csrf_token(client, form_on), **data})
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     location = response.headers["Location"]
     assert location.startswith(f"{idp.url}/oauth2/authorize?")
@@ -81,8 +88,15 @@ def local(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def round_trip(client: FlaskClient, start_url: str, idp: Provider, sub: str) -> Any:
-    callback = idp.log_in(start(client, start_url, idp), sub)
+def round_trip(
+    client: FlaskClient,
+    start_url: str,
+    idp: Provider,
+    sub: str,
+    form_on: str | None = None,
+    **data: str,
+) -> Any:
+    callback = idp.log_in(start(client, start_url, idp, form_on, **data), sub)
     return client.get(local(callback))
 
 

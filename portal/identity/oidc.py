@@ -135,10 +135,12 @@ def oidc_login(provider: str) -> Response:
     return begin(found, "login", auth.safe_next(url_for("portal.account")))
 
 
-@bp.get("/konto/verbinden/<provider>")
+@bp.post("/konto/verbinden/<provider>")
 @citizen_required
 def oidc_link(provider: str) -> Response:
-    return begin(_provider(provider), "link", auth.safe_next(url_for("portal.linked_accounts")))
+    """A form with CSRF token (linking changes the account); the password session is proof one,
+    the provider's round trip proof two."""
+    return begin(_provider(provider), "link", url_for("portal.linked_accounts"))
 
 
 @bp.get("/konto/verbinden")

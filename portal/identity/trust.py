@@ -16,8 +16,9 @@ from werkzeug.wrappers import Response
 from core.identity import external
 from core.identity.external import Service, TrustLevel
 from portal.database import db
-from portal.identity import auth, oidc
+from portal.identity import oidc
 from portal.identity.auth import citizen_required
+from portal.identity.redirects import safe_target
 from portal.municipal import bp
 
 SERVICE_NAMES = {
@@ -52,16 +53,17 @@ def required_or_step_up(service: Service) -> Response | None:
     return Response(body, status=403, mimetype="text/html")
 
 
-@bp.get("/anmelden/mit/<provider>/hoeher")
+@bp.post("/anmelden/mit/<provider>/hoeher")
 @citizen_required
 def oidc_step_up(provider: str) -> Response:
+    """The step-up page's form (CSRF token): a new log-in at ``stufe``, back to ``next``."""
     found = oidc._provider(provider)
-    wanted = request.args.get("stufe", "")
+    wanted = request.form.get("stufe", "")
     level = TrustLevel(wanted) if wanted in TrustLevel._value2member_map_ else TrustLevel.HOCH
     linked = any(i.issuer == found.issuer for i in external.identities_of(db(), current_user.id))
     return oidc.begin(
         found,
         "step_up" if linked else "link",
-        auth.safe_next(url_for("portal.account")),
+        safe_target(request.form.get("next"), url_for("portal.account")),
         level,
     )

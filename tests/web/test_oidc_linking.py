@@ -24,7 +24,7 @@ from core.identity.external import (
 )
 from core.identity.models import UserAccount
 from core.tenancy.municipalities import Municipality
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 from tests.oidc_flow import follow, local, login_url, new_subject, round_trip, slug_of, start
 from tests.oidc_provider import Provider
 
@@ -57,7 +57,9 @@ def test_same_email_at_the_provider_does_not_open_the_existing_account(
 def test_link_page_needs_the_password_log_in_first(
     client: FlaskClient, db: Session, bundid: IdentityProvider
 ) -> None:
-    response = client.get(f"/{slug_of(db, bundid)}/konto/verbinden/bundid")
+    slug = slug_of(db, bundid)
+    token = csrf_token(client, f"/{slug}/anmelden")
+    response = client.post(f"/{slug}/konto/verbinden/bundid", data={"csrf_token": token})
     assert response.status_code == 302
     assert "/anmelden" in response.headers["Location"]
 
@@ -74,7 +76,9 @@ def test_linking_after_password_and_round_trip(
     page = client.get(f"/{slug}/konto/verbinden").get_data(as_text=True)
     assert "Mit BundID verbinden" in page
     sub = new_subject(idp)
-    response = round_trip(client, f"/{slug}/konto/verbinden/bundid", idp, sub)
+    response = round_trip(
+        client, f"/{slug}/konto/verbinden/bundid", idp, sub, form_on=f"/{slug}/konto/verbinden"
+    )
     assert "jetzt mit BundID verbunden" in follow(client, response)
     identity = external.find_identity(db, idp.url, sub)
     assert identity is not None and identity.account_id == citizen.id
@@ -100,7 +104,10 @@ def test_an_identity_of_another_account_is_not_moved(
     round_trip(app.test_client(), login_url(db, bundid), idp, sub)  # its own account
     owner = external.find_identity(db, idp.url, sub)
     assert owner is not None
-    response = round_trip(client, f"/{slug_of(db, bundid)}/konto/verbinden/bundid", idp, sub)
+    slug = slug_of(db, bundid)
+    response = round_trip(
+        client, f"/{slug}/konto/verbinden/bundid", idp, sub, form_on=f"/{slug}/konto/verbinden"
+    )
     assert "bereits mit einem anderen Kundenkonto verbunden" in follow(client, response)
     still = external.find_identity(db, idp.url, sub)
     assert still is not None and still.account_id == owner.account_id != citizen.id
@@ -118,26 +125,33 @@ def test_password_log_in_is_not_enough_for_a_mandate(
     page = response.get_data(as_text=True)
     assert "mindestens dem Vertrauensniveau" in page and "„substanziell“" in page
     assert "Konto mit BundID verbinden und anmelden" in page
+    # the button is a form with a CSRF token: without it nothing starts
+    refused = client.post(
+        f"/{slug_of(db, bundid)}/anmelden/mit/bundid/hoeher", data={"stufe": "substanziell"}
+    )
+    assert refused.status_code == 400
 
 
 def test_step_up_asks_for_the_level_and_refuses_a_lower_one(
     client: FlaskClient, db: Session, bundid: IdentityProvider, idp: Provider, citizen: Any
 ) -> None:
-    step_up = (
-        f"/{slug_of(db, bundid)}/anmelden/mit/bundid/hoeher?stufe=substanziell"
-        f"&next={mandate_url(db, bundid)}"
-    )
-    query = parse_qs(urlsplit(start(client, step_up, idp)).query)
+    step_up = f"/{slug_of(db, bundid)}/anmelden/mit/bundid/hoeher"
+    form = {
+        "form_on": mandate_url(db, bundid),
+        "stufe": "substanziell",
+        "next": mandate_url(db, bundid),
+    }
+    query = parse_qs(urlsplit(start(client, step_up, idp, **form)).query)
     assert query["acr_values"] == ["STORK-QAA-Level-3"]
     assert query["prompt"] == ["login"]
     low = new_subject(idp, acr="STORK-QAA-Level-1")
-    page = follow(client, round_trip(client, step_up, idp, low))
+    page = follow(client, round_trip(client, step_up, idp, low, **form))
     assert "nötig ist mindestens „substanziell“" in page
     assert external.find_identity(db, idp.url, low) is None  # nothing linked
     assert client.get(mandate_url(db, bundid)).status_code == 403
 
     enough = new_subject(idp, acr="STORK-QAA-Level-4")
-    response = round_trip(client, step_up, idp, enough)
+    response = round_trip(client, step_up, idp, enough, **form)
     assert response.headers["Location"].endswith(mandate_url(db, bundid))
     form = client.get(mandate_url(db, bundid))
     assert form.status_code == 200
@@ -151,15 +165,16 @@ def test_step_up_of_a_bundid_log_in_must_be_the_same_person(
     browser = app.test_client()
     mine = new_subject(idp, acr="STORK-QAA-Level-1")
     round_trip(browser, login_url(db, bundid), idp, mine)
-    step_up = f"/{slug}/anmelden/mit/bundid/hoeher?stufe=hoch&next=/{slug}/konto"
-    query = parse_qs(urlsplit(start(browser, step_up, idp)).query)
+    step_up = f"/{slug}/anmelden/mit/bundid/hoeher"
+    form = {"form_on": f"/{slug}/konto/verbinden", "stufe": "hoch", "next": f"/{slug}/konto"}
+    query = parse_qs(urlsplit(start(browser, step_up, idp, **form)).query)
     assert query["acr_values"] == ["STORK-QAA-Level-4"]
     someone_else = new_subject(idp, acr="STORK-QAA-Level-4")
-    page = follow(browser, round_trip(browser, step_up, idp, someone_else))
+    page = follow(browser, round_trip(browser, step_up, idp, someone_else, **form))
     assert "mit einem anderen Konto angemeldet" in page
 
     idp.set_user(mine, acr="STORK-QAA-Level-4")  # the same citizen, now with the Online-Ausweis
-    round_trip(browser, step_up, idp, mine)
+    round_trip(browser, step_up, idp, mine, **form)
     page = browser.get(f"/{slug}/konto/verbinden").get_data(as_text=True)
     assert "Vertrauensniveau „hoch“" in page
     identity = external.find_identity(db, idp.url, mine)
@@ -191,3 +206,14 @@ def test_callback_without_a_flow_of_this_browser_is_refused_in_german(
     )
     assert response.status_code == 302
     assert "gehört zu keiner Anmeldung" in follow(client, response)
+
+
+def test_failed_round_trips_are_throttled(
+    app: Flask, client: FlaskClient, db: Session, bundid: IdentityProvider
+) -> None:
+    app.config["LOGIN_LIMIT_PER_ADDRESS"] = "2 per 15 minutes"
+    back = f"/{slug_of(db, bundid)}/anmelden/mit/bundid/zurueck?code=x&state=forged"
+    assert [client.get(back).status_code for _ in range(2)] == [302, 302]
+    blocked = client.get(back)
+    assert blocked.status_code == 429
+    assert "Zu viele Anmeldeversuche" in blocked.get_data(as_text=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -145,12 +146,33 @@ def oidc_link(provider: str) -> Response:
 
 @bp.get("/konto/verbinden")
 @citizen_required
-def linked_accounts() -> str:
-    return render_template(
+def linked_accounts() -> Response:
+    page = render_template(
         "portal/identity/linked_accounts.html",
         identities=external.identities_of(db(), current_user.id),
         trust=session_level(),
     )
+    return allow_forms_to(Response(page), _providers_here())
+
+
+def allow_forms_to(response: Response, providers: list[IdentityProvider]) -> Response:
+    """The portal's CSP has ``form-action 'self'``, and browsers apply it to the redirects after
+    a form too: a page whose form (link, step-up) ends at a provider names its origin."""
+    from portal.app import content_security_policy
+
+    origins = sorted(
+        {_origin(p.issuer) for p in providers} | {_origin(p.discovery_url) for p in providers}
+    )
+    csp = content_security_policy(current_app.config["STRIPE_JS_URL"])
+    response.headers["Content-Security-Policy"] = csp.replace(
+        "form-action 'self'", " ".join(["form-action 'self'", *origins])
+    )
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def session_level() -> TrustLevel | None:

@@ -50,7 +50,7 @@ def required_or_step_up(service: Service) -> Response | None:
         linked=linked,
         next_url=request.full_path if request.method == "GET" else request.path,
     )
-    return Response(body, status=403, mimetype="text/html")
+    return oidc.allow_forms_to(Response(body, status=403, mimetype="text/html"), providers)
 
 
 @bp.post("/anmelden/mit/<provider>/hoeher")

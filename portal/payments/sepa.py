@@ -93,12 +93,12 @@ def mandate_list() -> str:
 
 
 def _grant(replacing: Mandate | None) -> str | Response:
+    step_up = required_or_step_up(Service.SEPA_MANDATE)  # before anything is asked
+    if step_up is not None:
+        return step_up
     person = person_or_redirect()
     if isinstance(person, Response):
         return person
-    step_up = required_or_step_up(Service.SEPA_MANDATE)
-    if step_up is not None:
-        return step_up
     session = db()
     rules = _sepa_rules()
     if rules is None:

@@ -118,10 +118,12 @@ def mandate_url(db: Session, bundid: IdentityProvider) -> str:
 
 
 def test_password_log_in_is_not_enough_for_a_mandate(
-    client: FlaskClient, db: Session, bundid: IdentityProvider, citizen: Any
+    client: FlaskClient, db: Session, bundid: IdentityProvider, idp: Provider, citizen: Any
 ) -> None:
     response = client.get(mandate_url(db, bundid))
     assert response.status_code == 403
+    # its form ends at the provider: the page's CSP lets it (browsers check redirects too)
+    assert f"form-action 'self' {idp.url};" in response.headers["Content-Security-Policy"]
     page = response.get_data(as_text=True)
     assert "mindestens dem Vertrauensniveau" in page and "„substanziell“" in page
     assert "Konto mit BundID verbinden und anmelden" in page

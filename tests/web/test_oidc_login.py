@@ -232,3 +232,20 @@ def test_identity_rows_are_unique_per_issuer_and_subject(db: Session, bundid: An
     with pytest.raises(IntegrityError):
         db.flush()
     savepoint.rollback()
+
+
+def test_portal_logs_name_no_subject_and_no_token(
+    client: FlaskClient, db: Session, bundid: Any, idp: Provider, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    sub = new_subject(idp)
+    callback = local(idp.log_in(start(client, login_url(db, bundid), idp), sub))
+    client.get(callback)
+    client.get(callback)  # and a refused replay
+    ours = [r for r in caplog.records if r.name.startswith("portal")]
+    assert [r.getMessage() for r in ours] == [
+        "log-in with bundid: substanziell",
+        "log-in with bundid refused: state",
+    ]
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    assert not any(sub in r.getMessage() or code in r.getMessage() for r in ours)

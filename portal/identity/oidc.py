@@ -61,6 +61,8 @@ REASONS = {
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = OAuth(app)
+    # registered before portal/app.py's security headers: runs after them (reverse order)
+    app.after_request(_extend_form_action)
     app.jinja_env.globals["identity_providers"] = _providers_here
 
 
@@ -157,16 +159,21 @@ def linked_accounts() -> Response:
 
 def allow_forms_to(response: Response, providers: list[IdentityProvider]) -> Response:
     """The portal's CSP has ``form-action 'self'``, and browsers apply it to the redirects after
-    a form too: a page whose form (link, step-up) ends at a provider names its origin."""
-    from portal.app import content_security_policy
+    a form too: a page whose form (link, step-up) ends at a provider names its origin (added to
+    the header by the hook in :func:`init_app`, which runs after the one that sets it)."""
+    g.form_action_origins = sorted(
+        {_origin(url) for p in providers for url in (p.issuer, p.discovery_url)}
+    )
+    return response
 
-    origins = sorted(
-        {_origin(p.issuer) for p in providers} | {_origin(p.discovery_url) for p in providers}
-    )
-    csp = content_security_policy(current_app.config["STRIPE_JS_URL"])
-    response.headers["Content-Security-Policy"] = csp.replace(
-        "form-action 'self'", " ".join(["form-action 'self'", *origins])
-    )
+
+def _extend_form_action(response: Response) -> Response:
+    origins = g.get("form_action_origins")
+    csp = response.headers.get("Content-Security-Policy")
+    if origins and csp:
+        response.headers["Content-Security-Policy"] = csp.replace(
+            "form-action 'self'", " ".join(["form-action 'self'", *origins])
+        )
     return response
 
 

@@ -79,8 +79,8 @@ class IdentityProvider(Base):
     issuer: Mapped[str] = mapped_column(String(400))  # must equal the ID token's "iss"
     discovery_url: Mapped[str] = mapped_column(String(400))
     client_id: Mapped[str] = mapped_column(String(200))
-    # The registration's secret; production deployments may keep it empty and set
-    # OIDC_SECRET_<ID> in the environment instead (portal/identity/oidc_clients.py).
+    # The registration's secret; a deployment may keep it empty here and give it in the
+    # app's configuration instead (OIDC_CLIENT_SECRETS = {slug: secret}, portal/identity/oidc.py).
     client_secret: Mapped[str] = mapped_column(String(400), default="")
     scopes: Mapped[str] = mapped_column(String(200), default="openid")
     level_claim: Mapped[str] = mapped_column(String(120), default="acr")

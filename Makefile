@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+IDP_PORT ?= 8421
 
 .PHONY: run test lint bench system-deps venv kern screenshot clean
 
@@ -20,11 +21,13 @@ venv: $(STAMP)
 run: venv
 	bash tools/install-system-deps.sh runtime || echo "PDF notices need the packages named above."
 	$(BIN)/openkasse db upgrade
-	$(BIN)/openkasse demo --if-empty
+	$(BIN)/openkasse demo --if-empty --bundid http://127.0.0.1:$(IDP_PORT)
 	@echo "Portal: http://$(HOST):$(PORT)/  ·  Sachbearbeitung: http://$(HOST):$(PORT)/backoffice/"
-	@# localstripe plays Stripe for the demo's card payments (stops with the portal)
-	$(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & \
-	  trap "kill $$!" EXIT INT TERM; \
+	@# localstripe plays Stripe for the demo's card payments, tools/demo_idp.py plays BundID
+	@# for "Mit BundID anmelden" (both on loopback, both stop with the portal)
+	$(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & LS=$$!; \
+	  $(BIN)/python tools/demo_idp.py $(IDP_PORT) >instance/demo_idp.log 2>&1 & IDP=$$!; \
+	  trap "kill $$LS $$IDP" EXIT INT TERM; \
 	  $(BIN)/python tools/localstripe_webhook.py http://$(HOST):$(PORT)/zahlungsdienst/stripe; \
 	  $(BIN)/openkasse run --host $(HOST) --port $(PORT)
 

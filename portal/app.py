@@ -67,9 +67,10 @@ def create_app(
     csrf.init_app(app)
 
     from portal import filters
-    from portal.identity import auth, mail_throttle, throttle
+    from portal.identity import auth, mail_throttle, oidc, throttle
 
     auth.init_app(app)
+    oidc.init_app(app)
     filters.init_app(app)
     throttle.init_app(app)
     mail_throttle.init_app(app)  # after throttle: its hook runs before the limiter's
@@ -89,7 +90,7 @@ def _register_blueprints(app: Flask) -> None:
 
     # These modules register their views on the municipal blueprint.
     from portal import address, dog_tax, dunning, instalments, ledger, notices, waste  # noqa: F401
-    from portal.identity import account_recovery  # noqa: F401
+    from portal.identity import account_recovery, trust  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.payments import card, sepa  # noqa: F401
     from portal.public import bp as public_bp

@@ -36,6 +36,13 @@ def _signature(municipality: Municipality) -> str:
     )
 
 
+def _address(account: UserAccount) -> str:
+    """These mails belong to e-mail accounts; one made by a BundID log-in has none."""
+    if account.email is None:
+        raise ValueError(f"account {account.id} has no e-mail address")
+    return account.email
+
+
 def duration_de(age: timedelta) -> str:
     """How long a link is good for, in German: "60 Minuten", "24 Stunden"."""
     minutes = int(age.total_seconds() // 60)
@@ -55,7 +62,7 @@ def send_verification(
     return queue_email(
         session,
         municipality_id=municipality.id,
-        recipient=account.email,
+        recipient=_address(account),
         subject=f"Bitte bestätigen Sie Ihre E-Mail-Adresse – {municipality.name}",
         body=(
             f"Guten Tag {account.display_name},\n\n"
@@ -88,7 +95,7 @@ def send_already_registered(
     return queue_email(
         session,
         municipality_id=municipality.id,
-        recipient=account.email,
+        recipient=_address(account),
         subject=f"Sie haben bereits ein Konto – {municipality.name}",
         body=(
             "Guten Tag,\n\n"
@@ -111,7 +118,7 @@ def send_password_reset(
     return queue_email(
         session,
         municipality_id=municipality.id,
-        recipient=account.email,
+        recipient=_address(account),
         subject=f"Neues Passwort festlegen – {municipality.name}",
         body=(
             "Guten Tag,\n\n"

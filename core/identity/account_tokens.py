@@ -40,11 +40,11 @@ def _fingerprint(*parts: str) -> str:
 
 def _verify_purpose(account: UserAccount) -> str:
     state = "verified" if account.email_verified else "unverified"
-    return f"account-verify.{_fingerprint(account.email, state)}"
+    return f"account-verify.{_fingerprint(account.email or '', state)}"
 
 
 def _reset_purpose(account: UserAccount) -> str:
-    return f"password-reset.{_fingerprint(account.email, account.password_hash or '')}"
+    return f"password-reset.{_fingerprint(account.email or '', account.password_hash or '')}"
 
 
 def _make(secret: str, purpose: str, account: UserAccount, issued_at: datetime) -> str:

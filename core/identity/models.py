@@ -42,7 +42,8 @@ class UserAccount(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    # stored lower-case; None for an account made by a first BundID log-in (external.py)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(enum_column(Role, "role", 20))
     municipality_id: Mapped[int | None] = mapped_column(

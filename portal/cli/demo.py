@@ -14,15 +14,24 @@ from portal.cli import context
 @click.option("--if-empty", is_flag=True, help="Nur laden, wenn noch keine Kommune existiert.")
 @click.option("--persons", default=180, show_default=True, help="Personen je Kommune.")
 @click.option("--seed", default=2026, show_default=True)
+@click.option(
+    "--bundid",
+    "bundid_url",
+    default=None,
+    help="Adresse des Demo-Identitätsdienstes (make run: http://127.0.0.1:8421).",
+)
 @with_appcontext
-def demo(if_empty: bool, persons: int, seed: int) -> None:
+def demo(if_empty: bool, persons: int, seed: int, bundid_url: str | None) -> None:
     """Load demo data: two municipalities, persons, claims, payments, log-ins."""
     from core import demo as demo_data
+    from core.demo import bundid
 
     with unit_of_work(context.session_factory()) as session:
         if demo_data.has_data(session):
             if if_empty:
                 click.echo("Demodaten sind bereits geladen.")
+                if bundid_url and bundid.ensure_providers(session, bundid_url):
+                    click.echo(f"„Mit BundID anmelden“ über {bundid_url} eingerichtet.")
                 return
             raise click.ClickException("Die Datenbank enthält schon Daten.")
         summary = demo_data.load(
@@ -32,4 +41,7 @@ def demo(if_empty: bool, persons: int, seed: int) -> None:
             seed=seed,
             progress=click.echo,
         )
+        if bundid_url:
+            bundid.ensure_providers(session, bundid_url)
+            summary += f" „Mit BundID anmelden“ über {bundid_url}."
     click.echo(summary)

@@ -142,7 +142,8 @@ def _confine_unconfirmed_accounts() -> Response | None:
     if request.endpoint in OPEN_TO_UNCONFIRMED or not current_user.is_authenticated:
         return None
     account = _current_account()
-    if account is not None and not account.email_verified:
+    # (an account made by a BundID log-in has no e-mail address to confirm)
+    if account is not None and account.email is not None and not account.email_verified:
         return redirect(url_for("portal.unconfirmed"), code=303)
     return None
 
@@ -191,7 +192,7 @@ def verify_email(token: str) -> Response | tuple[str, int]:
 @mail_throttled
 def unconfirmed() -> str | Response:
     account = _current_account()
-    if account is None or account.email_verified:
+    if account is None or account.email is None or account.email_verified:
         return redirect(url_for("portal.account"))
     form = ResendForm()
     if form.validate_on_submit():

@@ -93,7 +93,8 @@ def safe_next(default: str) -> str:
 
 def start_session(account: UserAccount) -> None:
     sessions.begin(account)
-    remember_device(account.email)
+    if account.email is not None:
+        remember_device(account.email)
 
 
 def end_session() -> None:

@@ -161,6 +161,33 @@ _per_address = limiter.shared_limit(
 )
 
 
+def _external_refused(limit: RequestLimit) -> Response:
+    """Too many failed provider log-ins from this address: a German page (429)."""
+    minutes = minutes_until(limit.window.reset_time)
+    body = render_template(
+        "portal/identity/too_many.html", message=too_many_attempts_message(minutes)
+    )
+    response = Response(body, status=429, mimetype="text/html")
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
+# Provider round trips that failed (bad state, refused token) count per client address.
+_external_per_address = limiter.shared_limit(
+    lambda: str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"]),
+    scope="external-login-address",
+    key_func=address_key,
+    methods=["GET"],
+    deduct_when=_failed,
+    on_breach=_external_refused,
+)
+
+
+def external_login_throttled(view: F) -> F:
+    """For the identity provider's return view (portal/identity/oidc.py)."""
+    return cast(F, _external_per_address(view))
+
+
 def login_throttled(view: F) -> F:
     """For a log-in view: refused while a window is full; call :func:`record_failed_login`."""
     return cast(F, _per_address(_per_known_device(_per_account(view))))

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from core.identity.external import Service
 from core.kernel import archive, clock
 from core.kernel.errors import NotFound
 from core.ledger.models import Claim
@@ -25,6 +26,7 @@ from portal.database import db
 from portal.downloads import send_recorded
 from portal.form_fields import ConfirmForm
 from portal.identity.auth import citizen_required
+from portal.identity.trust import required_or_step_up
 from portal.municipal import bp
 from portal.payments.forms import MandateForm, scope_choices
 from portal.requests import carry_out
@@ -91,6 +93,9 @@ def mandate_list() -> str:
 
 
 def _grant(replacing: Mandate | None) -> str | Response:
+    step_up = required_or_step_up(Service.SEPA_MANDATE)  # before anything is asked
+    if step_up is not None:
+        return step_up
     person = person_or_redirect()
     if isinstance(person, Response):
         return person

@@ -19,6 +19,8 @@ PUBLIC_PORTAL_ENDPOINTS = {
     "portal.start",
     "portal.theme",
     "portal.login",
+    "portal.oidc_login",  # log-in with an identity provider (portal/identity/oidc.py) ...
+    "portal.oidc_return",  # ... and its return, bound to the state it put in the session
     "portal.register",
     "portal.logout",
     "portal.registration_sent",

@@ -1,0 +1,3 @@
+"""Fixtures of the web tests kept in modules of their own."""
+
+from tests.oidc_flow import bundid, idp  # noqa: F401 - the OIDC log-in fixtures

@@ -231,24 +231,20 @@ def _snapshot(
 ) -> dict[str, Any]:
     facts, year = case.facts, figures.year
     verb = "geändert festgesetzt" if changed else "festgesetzt"
+    firm = facts.name or case.person.display_name
     intro = (
         f"Auf Grund des Gewerbesteuermessbescheids des Finanzamts vom "
         f"{facts.basis_notice_date:%d.%m.%Y} wird die Gewerbesteuer {year} für Ihren Betrieb "
-        f"„{facts.name}“ (Steuernummer {facts.reference}) wie folgt {verb}."
+        f"„{firm}“ (Steuernummer {facts.reference}) wie folgt {verb}."
         if facts.basis_notice_date
         else f"Der Gewerbesteuermessbescheid für {year} wurde aufgehoben; die Gewerbesteuer "
         f"{year} wird auf 0,00 € {verb}."
     )
     start, end = date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()
-    steps = [
-        ("Gewerbesteuermessbetrag (Anteil der Gemeinde)", figures.messbetrag_cents),
-        (f"× Hebesatz {realtax.format_percent(figures.hebesatz)} = Gewerbesteuer {year}", None),
-    ]
     lines = [
-        {"description": d, "amount_cents": a, "period_start": start, "period_end": end}
-        for d, a in steps
+        {"description": d, "amount_cents": a, "period_start": start, "period_end": end, "kind": k}
+        for d, a, k in steps(figures)
     ]
-    lines[1]["amount_cents"] = figures.tax_cents
     next_rows = rows.get(ADVANCES)
     return {
         "template": TEMPLATE,
@@ -271,6 +267,32 @@ def _snapshot(
         + (next_rows.overpaid_cents if next_rows else 0),
         "payable_cents": payable,
     }
+
+
+def steps(figures: fig.Figures) -> list[tuple[str, int, str]]:
+    """The computation as the notice prints it, step by step: (text, cents, kind), kind
+    "step", "result" or "total"."""
+    year, tax = figures.year, figures.tax_cents
+    hebesatz = realtax.format_percent(figures.hebesatz)
+    rows = [
+        ("Gewerbesteuermessbetrag (Anteil der Gemeinde)", figures.messbetrag_cents, "step"),
+        (f"× Hebesatz {hebesatz} = Gewerbesteuer {year}", tax, "result"),
+        (
+            "Bisher festgesetzt (Vorauszahlungen und frühere Bescheide)",
+            figures.booked_before_cents,
+            "step",
+        ),
+        ("Davon bereits gezahlt", figures.paid_before_cents, "step"),
+    ]
+    if figures.interest_cents:
+        label = "Nachzahlungszinsen" if figures.interest_cents > 0 else "Erstattungszinsen"
+        rows.append((f"{label} nach § 233a AO", abs(figures.interest_cents), "step"))
+    remaining = tax + figures.interest_cents - figures.paid_before_cents
+    if remaining >= 0:
+        rows.append((f"Noch zu zahlen für {year}", remaining, "total"))
+    else:
+        rows.append((f"Erstattung für {year} (Guthaben)", -remaining, "total"))
+    return rows
 
 
 TRADE_TAX = TradeTax()

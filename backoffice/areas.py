@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     import backoffice.payments.sepa.direct_debit
     import backoffice.payments.sepa.mandates
     import backoffice.persons
+    import backoffice.trade_tax
     import backoffice.waste
     import backoffice.water
     import backoffice.workflow  # noqa: F401

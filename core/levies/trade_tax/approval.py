@@ -23,6 +23,7 @@ from core.kernel import audit, clock
 from core.kernel.errors import AccessDenied, IllegalTransition, ValidationError
 from core.levies import assessing, pipeline
 from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
+from core.levies.basis_notices.queries import ASSESSMENT_KINDS
 from core.levies.trade_tax import figures as fig
 from core.levies.trade_tax.assessment import TRADE_TAX, last_notice
 from core.notices.records import Notice
@@ -162,7 +163,11 @@ def prepare_from_basis_notices(
     pairs = session.execute(
         select(TaxObject, BasisNotice.year_from)
         .join(BasisNotice, BasisNotice.tax_object_id == TaxObject.id)
-        .where(TaxObject.municipality_id == municipality.id, TaxObject.tax == TaxKind.TRADE_TAX)
+        .where(
+            TaxObject.municipality_id == municipality.id,
+            TaxObject.tax == TaxKind.TRADE_TAX,
+            BasisNotice.kind.in_(ASSESSMENT_KINDS),  # advance-payment bases: with the year before
+        )
         .distinct()
         .order_by(BasisNotice.year_from, TaxObject.id)
     ).all()

@@ -194,8 +194,8 @@ class TradeTax(pipeline.Levy[int, fig.Facts, RulesCache, RunStats]):
         self, case: Case[fig.Facts], year: int, as_of: date, rules: RulesCache
     ) -> Assessment | None:
         facts = case.facts
-        if facts.share_cents is None and not any(facts.booked.values()):
-            return None
+        if facts.share_cents is None and not case.has_notice:
+            return None  # no Messbescheid yet: the advance payments stand until one comes
         computed: fig.Computed = self.compute(case, year, as_of, rules)
         figures = computed.figures
         tables = {INSTALMENTS: Table(year, computed.year_targets)}

@@ -2,8 +2,9 @@
 (Bäckerei Krume) and computes its notice, which lies above Musterstadt's four-eyes limit and
 waits; the clerk may not approve it; the approver sees old and new figures side by side and
 approves; the business finds the notice in its account on a phone (390 × 844) and downloads it:
-Messbetrag × Hebesatz step by step, the new advance payments and the remedy; then pays from
-the notice's public payment page. Every page passes axe-core."""
+Messbetrag × Hebesatz step by step, the new advance payments and the remedy; the notice's
+payment page shows the Abschlusszahlung to be collected by the business's SEPA mandate (the
+demo business pays by direct debit, so no card payment here). Every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def basis_notice(live_app: LiveServer) -> bytes:
         engine.dispose()
 
 
-def test_import_assessment_approval_notice_and_payment(
+def test_import_assessment_approval_notice_and_payment_page(
     live_app: LiveServer, new_page: Callable[..., Page], phone: Page, tmp_path: Path
 ) -> None:
     clerk = new_page(desktop=True)
@@ -111,12 +112,17 @@ def test_import_assessment_approval_notice_and_payment(
         "Vorauszahlungen 2026",
         "Filiale Nord",
         "Klage beim Verwaltungsgericht",
+        "Zahlung per SEPA-Lastschrift",  # the Bäckerei's mandate pays: the notice pre-notifies
     ):
         assert printed in text, printed
 
-    # 4. It pays from the notice's public payment page (the link of its QR code).
+    # 4. Payment: the notice's link (its QR code) shows what is open under the Kassenzeichen,
+    # the Abschlusszahlung announced for collection by the mandate on its due date.
     links = [c for codes in qr_codes(pdf, tmp_path).values() for c in codes if "/zahlung/" in c]
     assert links, "the notice's payment link is missing"
     phone.goto(links[0])
-    expect(phone.get_by_role("main")).to_contain_text("14.250,00 €")
+    main = phone.get_by_role("main")
+    expect(main.get_by_role("listitem").filter(has_text="14.250,00 €")).to_contain_text(
+        "eingezogen"
+    )
     check_phone_page(phone)

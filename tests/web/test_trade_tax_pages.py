@@ -4,6 +4,7 @@ side) — CSRF on every change, the clerk's own municipality only, four eyes enf
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -111,3 +112,21 @@ def test_citizens_cannot_open_the_pages(client: FlaskClient, db: Session, make: 
     login(client, m.slug, citizen.email)
     assert client.get(PAGE).status_code in (302, 403)
     assert client.get(f"{PAGE}/1").status_code in (302, 403)
+
+
+def test_the_business_sees_nothing_before_the_approval(
+    client: FlaskClient, db: Session, make: Any
+) -> None:
+    m = make.municipality()
+    make.trade_tax_statute(m)
+    account = make.user()
+    firm = make.person(m, user=account, kind=PersonKind.BUSINESS, company_name="Krume GmbH")
+    record = business(m, person_number=firm.number, messbetrag_cents=300000)
+    imports.import_file(db, m, delivery(record), filename="gewst.xml", actor="test")
+    approval.prepare_from_basis_notices(db, municipality=m, as_of=date(2026, 6, 1), actor="t")
+    db.commit()
+    application = _waiting(db)
+    login(client, m.slug, account.email)
+    assert client.get(f"/{m.slug}/antraege/{application.id}").status_code == 404
+    page = client.get(f"/{m.slug}/bescheide").get_data(as_text=True)
+    assert "Gewerbesteuer" not in page and "Sie haben noch keine Bescheide." in page

@@ -5,7 +5,8 @@ refunds anything, it waits as an application of the service ``trade_tax_assessme
 review queue, with the figures before and after; nothing is booked and no notice exists until
 an approver — never the clerk who prepared it — approves it (:func:`approve`). Approval
 computes the notice again and refuses when the figures changed meanwhile (a payment came in):
-what is issued is what the approver saw. Otherwise the notice is issued at once.
+what is issued is what the approver saw, dated the day it was prepared (its due dates are
+those the approver saw). Otherwise the notice is issued at once.
 """
 
 from __future__ import annotations
@@ -47,15 +48,16 @@ class Prepared:
 
 def _figures(
     session: Session, municipality: Municipality, tax_object_id: int, year: int, as_of: date
-) -> tuple[fig.Figures, list[str], bool] | None:
-    """The new figures, why they need an approver, and whether anything would be issued."""
+) -> tuple[fig.Figures, list[str]] | None:
+    """The new figures and why they need an approver; None when no notice would be issued
+    (nothing changed)."""
     [case] = TRADE_TAX.read(session, municipality, year, [tax_object_id])
     rules = TRADE_TAX.rules(session, municipality.id, year)
     plan = assessing.plan(case, TRADE_TAX.assess(case, year, as_of, rules))
     if plan is None:
         return None
     computed: fig.Computed = TRADE_TAX.compute(case, year, as_of, rules)
-    return computed.figures, fig.approval_reasons(computed.figures, rules(year)), True
+    return computed.figures, fig.approval_reasons(computed.figures, rules(year))
 
 
 def old_figures(session: Session, tax_object_id: int, year: int) -> dict[str, Any] | None:
@@ -101,7 +103,7 @@ def prepare(
     found = _figures(session, municipality, tax_object.id, year, as_of)
     if found is None:
         return Prepared()
-    figures, reasons, _ = found
+    figures, reasons = found
     new = figures.as_data()
     for waiting in _pending(session, tax_object, year):
         if waiting.data.get("new") == new:

@@ -187,3 +187,46 @@ def test_notice_above_the_limit_needs_approval_and_nothing_shows_before(
     assert notice.total_cents == 1200000
     with pytest.raises(DomainError):
         approval.approve(db, waiting, as_of=JUNE, actor=boss)
+
+
+def test_approval_refused_when_the_figures_changed_meanwhile(
+    db: Session, make: Any, town: Any, firm: Any
+) -> None:
+    obj = _import(db, town, firm, messbetrag_cents=300000)
+    waiting = _prepare(db, town, obj, JUNE).application
+    assert waiting is not None
+    record_payment(
+        db,
+        person=firm,
+        amount_cents=100000,
+        received_on=JUNE,
+        channel=PaymentChannel.BANK_TRANSFER,
+        as_of=JUNE,
+        actor="t",
+    )  # nothing was booked yet: the payment is credit, the settlement is unchanged
+    [notice] = approval.approve(db, waiting, as_of=JUNE, actor=_staff(make, town))
+    assert notice.total_cents == 1200000
+    _import(
+        db,
+        town,
+        firm,
+        "b.xml",
+        kind=NoticeKind.CHANGE,
+        messbetrag_cents=260000,
+        notice_date="2026-08-01",
+    )
+    again = _prepare(db, town, obj, SEPT).application  # 10,400 €: above the limit again
+    assert again is not None and again.data["old"]["tax_cents"] == 1200000
+    record_payment(
+        db,
+        person=firm,
+        amount_cents=50000,
+        received_on=SEPT,
+        channel=PaymentChannel.BANK_TRANSFER,
+        as_of=SEPT,
+        actor="t",
+        kassenzeichen=notice.kassenzeichen,
+    )
+    with pytest.raises(DomainError, match="geändert"):
+        approval.approve(db, again, as_of=SEPT, actor=_staff(make, town))
+    assert len(notices_of(db, firm.id, town.id)) == 1

@@ -126,6 +126,22 @@ def prepare(
             actor=actor,
         )
         return Prepared(notice=notice)
+    return Prepared(
+        application=_queue(session, municipality, tax_object, year, as_of, actor, new, reasons)
+    )
+
+
+def _queue(
+    session: Session,
+    municipality: Municipality,
+    tax_object: TaxObject,
+    year: int,
+    as_of: date,
+    actor: str,
+    new: dict[str, Any],
+    reasons: list[str],
+) -> Application:
+    """The notice as an application waiting in the review queue, old and new figures in it."""
     application = Application(
         municipality_id=municipality.id,
         person_id=tax_object.person_id,
@@ -154,7 +170,7 @@ def prepare(
         municipality_id=municipality.id,
         after={"service": SERVICE, "review_reasons": reasons, "year": year},
     )
-    return Prepared(application=application)
+    return application
 
 
 def prepare_from_basis_notices(

@@ -17,6 +17,7 @@ from backoffice.lookups import rows_by_id
 from core import services
 from core.kernel import archive, clock
 from core.kernel.errors import NotFound
+from core.levies.trade_tax.approval import SERVICE as TRADE_TAX_SERVICE
 from core.persons import models as persons
 from core.workflow import applications as workflow
 from core.workflow import review
@@ -65,6 +66,8 @@ def application_detail(application_id: int) -> str | Response:
         )
     except NotFound:
         abort(404)
+    if application.service == TRADE_TAX_SERVICE:  # its own page: the figures side by side
+        return redirect(url_for("backoffice.trade_tax_approval", application_id=application.id))
     form = DecisionForm()
     if form.validate_on_submit():
         decide = _decision(

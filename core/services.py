@@ -10,6 +10,7 @@ from __future__ import annotations
 from core import address as address_services
 from core.dunning import instalment_debits, instalments
 from core.levies.dog_tax import services as dog_services
+from core.levies.trade_tax import approval as trade_tax_approval
 from core.levies.waste import services as waste_services
 from core.payments import collection_limits
 from core.workflow.pipeline import Registry
@@ -19,6 +20,7 @@ REGISTRY = Registry(
     *waste_services.SERVICES,
     *address_services.SERVICES,
     *instalments.SERVICES,
+    *trade_tax_approval.SERVICES,
 )
 SERVICE_LABELS = REGISTRY.labels
 approve = REGISTRY.approve

@@ -240,3 +240,25 @@ def instalment_statute(session: Session, m: Municipality, **overrides: Any) -> A
     session.add(statute)
     session.flush()
     return statute
+
+
+def trade_tax_statute(session: Session, m: Municipality, **overrides: Any) -> Any:
+    """A trade-tax Hebesatz statute (400 %, no interest, four eyes above 10,000 €) from 2020."""
+    from core.tenancy.statutes import Statute
+
+    data: dict[str, Any] = {
+        "hebesatz_percent": 400,
+        "approval_above_euro": 10000,
+        "legal_basis": "§ 2 der Hebesatzsatzung (Test) in Verbindung mit §§ 16, 19, 20 GewStG",
+        **overrides,
+    }
+    statute = Statute(
+        municipality_id=m.id,
+        levy="trade_tax",
+        valid_from=date(2020, 1, 1),
+        source="Hebesatzsatzung (Test)",
+        data=data,
+    )
+    session.add(statute)
+    session.flush()
+    return statute

@@ -7,6 +7,7 @@ queue with suggestions. Deterministic: drawn from the persons in their order, no
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import date
 
@@ -14,6 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.demo.identity import ACTOR
+from core.demo.ledger import settle
+from core.ledger.models import Claim
 from core.levies.basis_notices import imports
 from core.levies.basis_notices.models import (
     LandUse,
@@ -24,6 +27,7 @@ from core.levies.basis_notices.models import (
 )
 from core.levies.basis_notices.reader import NoticeRecord
 from core.levies.basis_notices.xml_writer import write_xml
+from core.levies.trade_tax import approval
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality
 
@@ -126,10 +130,31 @@ def records_for(session: Session, m: Municipality, as_of: date) -> list[NoticeRe
 
 
 def load(session: Session, m: Municipality, as_of: date) -> int:
-    """Import the demo delivery for ``m``; returns how many notices it holds."""
+    """Import the demo delivery for ``m`` and assess its trade tax; returns how many notices
+    the delivery holds."""
     records = records_for(session, m, as_of)
     if not records:
         return 0
     data = write_xml(records, sender=f"Finanzamt {m.city}")
     imports.import_file(session, m, data, filename=f"messbescheide-{m.slug}.xml", actor=ACTOR)
+    trade_tax_notices(session, m, as_of)
     return len(records)
+
+
+def trade_tax_notices(session: Session, m: Municipality, as_of: date) -> None:
+    """The trade-tax notices of last year's Gewerbesteuermessbescheide, issued on 20 May (those
+    above the town's four-eyes limit wait for the approver), and their claims paid as most
+    businesses do (a generator of its own: the seed's other data stay put)."""
+    issued_on = min(as_of, date(as_of.year, 5, 20))
+    done = approval.prepare_from_basis_notices(
+        session, municipality=m, as_of=issued_on, actor=ACTOR
+    )
+    rng = random.Random(f"trade-tax-{m.slug}")
+    for prepared in done:
+        if prepared.notice is None:
+            continue
+        person = session.get_one(Person, prepared.notice.person_id)
+        for claim in session.scalars(
+            select(Claim).where(Claim.notice_id == prepared.notice.id).order_by(Claim.due_date)
+        ):
+            settle(session, person, claim, as_of, rng, {"payments": 0})

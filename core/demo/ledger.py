@@ -1,9 +1,8 @@
-"""The demo's own claims and how they are paid: property tax for everyone, trade tax
-advances for businesses, the assessed levies, payments (on time, partly, not at all) and a
-dunning fee where something stayed open.
+"""The demo's own claims and how they are paid: property tax for everyone, the assessed
+levies, payments (on time, partly, not at all) and a dunning fee where something stayed open.
 
-The amounts are realistic examples (DOMAIN.md), not statute data: the property and trade tax
-claims are posted by hand, the levies' claims come from their assessments.
+The amounts are realistic examples (DOMAIN.md), not statute data: the property tax claims are
+posted by hand, the levies' claims come from their assessments (trade tax: core.demo.basis_notices).
 """
 
 from __future__ import annotations
@@ -74,14 +73,9 @@ def _quarter_dates(year: int) -> list[date]:
 def _tax_plan(person: Person, year: int, rng: random.Random) -> TaxPlan:
     plan: TaxPlan = []
     if person.kind is PersonKind.BUSINESS:
-        plan.append(
-            (
-                ClaimKind.TRADE_TAX,
-                rng.randint(150, 2500) * 100,
-                f"Gewerbesteuer-Vorauszahlung {year}",
-                _quarter_dates(year),
-            )
-        )
+        # Trade tax is assessed from the tax office's Messbescheide (core.demo.basis_notices);
+        # the draw that once gave a random advance payment stays, so the seed's data stay put.
+        rng.randint(150, 2500)
     plan.append(
         (
             ClaimKind.PROPERTY_TAX,

@@ -15,6 +15,13 @@ from typing import Any
 
 from core.tenancy.municipalities import Municipality
 
+# NRW abolished the Widerspruch against such notices (§ 110 JustG NRW): the remedy is a suit.
+NRW_REMEDY = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Klage beim "
+    "Verwaltungsgericht erhoben werden. Einwendungen gegen den Gewerbesteuermessbetrag sind "
+    "gegen den Messbescheid des Finanzamts zu richten (§ 351 Abs. 2 AO). Die Klage hat keine "
+    "aufschiebende Wirkung (§ 80 Abs. 2 Nr. 1 VwGO)."
+)
 REFORM = date(2025, 1, 1)  # the reformed Messbeträge apply from 2025 (Grundsteuerreform)
 SINCE = date(2020, 1, 1)
 
@@ -73,6 +80,8 @@ def trade_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str,
                         "legal_basis": "§ 233a in Verbindung mit § 238 Abs. 1a AO",
                     },
                     "legal_basis": f"{basis} vom 12.12.2019 in Verbindung mit §§ 16, 19, 20 GewStG",
+                    "approval_above_euro": 10000,
+                    "remedy": NRW_REMEDY,
                 },
             )
         ]
@@ -83,6 +92,7 @@ def trade_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str,
             {
                 "hebesatz_percent": 330,
                 "legal_basis": f"{basis} vom 20.11.2019 in Verbindung mit §§ 16, 19, 20 GewStG",
+                "approval_above_euro": 5000,
             },
         )
     ]

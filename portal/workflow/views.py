@@ -13,6 +13,7 @@ from core import services
 from core.kernel.errors import IllegalTransition, NotFound
 from core.levies.dog_tax import services as dog_services
 from core.levies.dog_tax.models import get_dog
+from core.levies.trade_tax.approval import SERVICE as TRADE_TAX_SERVICE
 from core.levies.waste import services as waste_services
 from core.persons import models as persons
 from core.workflow import applications as workflow
@@ -34,6 +35,8 @@ def own_application(application_id: int) -> tuple[persons.Person, workflow.Appli
         abort(404)
     if person is None or found.person_id != person.id:
         abort(404)  # another citizen's application does not exist for this one
+    if found.service == TRADE_TAX_SERVICE:
+        abort(404)  # the office's own four-eyes step: nothing shows before it is approved
     return person, found
 
 

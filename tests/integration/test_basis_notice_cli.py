@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
+from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
 from core.levies.basis_notices import queue
 from core.levies.basis_notices.models import (
     BasisNotice,
@@ -24,6 +26,8 @@ from core.levies.basis_notices.models import (
     TaxObject,
 )
 from core.levies.basis_notices.queries import history, share_in_force
+from core.levies.trade_tax import approval
+from core.levies.trade_tax.assessment import last_notice
 from core.persons.models import Person
 from core.tenancy.municipalities import get_by_slug
 from tests.basis_notice_files import delivery, plot
@@ -56,6 +60,17 @@ def _demo_has_basis_notices(session: Session, municipality_id: int) -> None:
     ]
     assert Fraction(2, 5) in {s.share for s in shares if s}
     assert queue.open_count(session, municipality_id) == 1
+    # trade tax is assessed from them: a notice per business, or one waiting for the approver
+    trade = {o.id for o in objects if o.tax is TaxKind.TRADE_TAX}
+    issued = {o for o in trade if last_notice(session, o, year - 1) is not None}
+    waiting = {a.subject_id for a in approval.open_applications(session, municipality_id)}
+    assert issued and issued | waiting == trade
+    unassessed = select(func.count(Claim.id)).where(
+        Claim.municipality_id == municipality_id,
+        Claim.kind == ClaimKind.TRADE_TAX,
+        Claim.assessment_key.is_(None),
+    )
+    assert session.scalar(unassessed) == 0  # no random trade-tax claims any more
 
 
 def test_import_messbescheide_command(tmp_path: Path) -> None:

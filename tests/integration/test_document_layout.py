@@ -356,3 +356,41 @@ def test_every_document_template_is_covered() -> None:
         "enforcement_case.html",
     }
     assert templates <= covered, sorted(templates - covered)
+
+
+def test_trade_tax_notice(db: Session, make: Any, town: Any) -> None:
+    from core.levies.basis_notices import imports
+    from core.levies.basis_notices.applying import find_object
+    from core.levies.basis_notices.models import TaxKind
+    from core.levies.trade_tax import approval
+    from core.persons.models import PersonKind
+    from tests.basis_notice_files import business, delivery
+
+    make.trade_tax_statute(town)
+    long_names = town.name == LONG["name"]
+    name = "Großbäckerei und Konditorei Hohenstein-Oberweilersbach GmbH & Co. KG"
+    firm = make.person(
+        town, kind=PersonKind.BUSINESS, company_name=name if long_names else "Krume GmbH"
+    )
+    data = delivery(business(town, person_number=firm.number))
+    imports.import_file(db, town, data, filename="gewst.xml", actor="test")
+    obj = find_object(db, town.id, TaxKind.TRADE_TAX, "5315/001/00042")
+    assert obj is not None
+    notice = approval.prepare(
+        db, municipality=town, tax_object=obj, year=2025, as_of=date(2026, 6, 1), actor="test"
+    ).notice
+    assert notice is not None
+    pages = checked(render(db, notice, SETTINGS), recipient=firm.display_name)
+    text = " ".join(" ".join(pages).split())
+    for expected in (
+        "Gewerbesteuermessbetrag",
+        "1.242,50 €",
+        "Hebesatz 400 %",
+        "4.970,00 €",
+        "Abschlusszahlung",
+        "Vorauszahlungen 2026",
+        "1.242,00 €",
+        "Rechtsbehelfsbelehrung",
+        "§ 351 Abs. 2 AO",
+    ):
+        assert expected in text, expected

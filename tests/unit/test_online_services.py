@@ -24,6 +24,8 @@ def test_the_portal_offers_these_services() -> None:
         "bin_deregistration": "Abmeldung eines Abfallbehälters",
         "address_change": "Änderung der Anschrift",
         "instalment_plan": "Stundung oder Ratenzahlung",
+        # the office's own four-eyes step on the same review queue (no portal form)
+        "trade_tax_assessment": "Gewerbesteuerbescheid (Freigabe)",
     }
 
 

@@ -49,6 +49,13 @@ MIN_ADVANCE_CENTS = 5000  # § 19 (5) GewStG
 QUARTERS = ((2, 15), (5, 15), (8, 15), (11, 15))  # § 19 (1) GewStG
 INTEREST_BASE_STEP_CENTS = 5000  # § 238 (2) AO
 MIN_INTEREST_CENTS = 1000  # § 239 (2) S. 2 AO
+DEFAULT_REMEDY = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Widerspruch "
+    "erhoben werden. Der Widerspruch ist schriftlich oder zur Niederschrift bei der oben "
+    "genannten Stelle einzulegen. Einwendungen gegen den Gewerbesteuermessbetrag sind nicht "
+    "gegen diesen Bescheid, sondern gegen den Messbescheid des Finanzamts zu richten "
+    "(§ 351 Abs. 2 AO). Der Widerspruch hat keine aufschiebende Wirkung (§ 80 Abs. 2 Nr. 1 VwGO)."
+)
 
 
 @dataclass(frozen=True)
@@ -74,11 +81,17 @@ class TradeTaxRules:
     interest: InterestRules | None = None  # None: the municipality charges no § 233a interest
     late_due_months: int = 1  # § 19 (3), § 20 (2) GewStG
     legal_basis: str = ""
+    # Four eyes: a notice whose tax is above this needs an approver (no law sets it: a setting
+    # of the municipality, e.g. from its Dienstanweisung; None: only refunds need one)
+    approval_above_cents: int | None = None
+    remedy: str = DEFAULT_REMEDY
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], source: str) -> TradeTaxRules:
         """``{"hebesatz_percent": 450, "interest": {"rate_per_month_percent": "0,15"}}``;
-        optional ``rounding``, ``late_due_months``, ``legal_basis``."""
+        optional ``rounding``, ``late_due_months``, ``legal_basis``, ``approval_above_euro``
+        and ``remedy`` (the Rechtsbehelfsbelehrung: Widerspruch or, where the Land abolished
+        it, Klage — § 68 VwGO with the Land's AGVwGO)."""
         try:
             interest = data.get("interest")
             rules = cls(
@@ -88,6 +101,8 @@ class TradeTaxRules:
                 interest=InterestRules.from_data(interest) if interest else None,
                 late_due_months=int(data.get("late_due_months", 1)),
                 legal_basis=str(data.get("legal_basis", "")),
+                approval_above_cents=_euro_cents(data.get("approval_above_euro")),
+                remedy=str(data.get("remedy") or DEFAULT_REMEDY),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"Hebesatzsatzung Gewerbesteuer unvollständig: {exc}") from exc
@@ -95,6 +110,15 @@ class TradeTaxRules:
         if not 0 <= rules.late_due_months <= 12:
             raise ValidationError("Die Nachzahlungsfrist muss 0 bis 12 Monate betragen.")
         return rules
+
+
+def _euro_cents(value: Any) -> int | None:
+    """Whole euro of statute data → cents (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(f"Freigabegrenze „{value}“: bitte ganze Euro angeben.")
+    return value * 100
 
 
 def check_hebesatz(hebesatz: int) -> None:

@@ -249,3 +249,8 @@ def test_negative_amounts_refused() -> None:
         annual_tax(-1, "A", rules())
     with pytest.raises(ValidationError, match="negativ"):
         instalments(-1, 2026, rules())
+
+
+def test_a_tax_of_a_few_cents_has_no_empty_quarters() -> None:
+    payments = instalments(3, 2026, rules(False))  # the odd cents go to the first quarter
+    assert [(p.due_date, p.amount_cents) for p in payments] == [(date(2026, 2, 15), 3)]

@@ -192,9 +192,11 @@ def instalments(
             Payment(date(year, 8, 15), second, "2. Hälfte (Kleinbetrag)"),
         )
     amounts = realtax.split_evenly(annual_cents, len(QUARTERS))
+    # a tax of a few cents leaves some quarters at 0: no payment of nothing is due then
     return tuple(
         Payment(date(year, month, day), amount, f"{i}. Quartal")
         for i, ((month, day), amount) in enumerate(zip(QUARTERS, amounts, strict=True), start=1)
+        if amount
     )
 
 

@@ -108,28 +108,8 @@ def post_batch(
     if not deliveries:
         return BatchResult([], None)
     rules = rules_on(session, municipality.id, as_of)
-    merged, letters = pdfium.PdfDocument.new(), []
-    for delivery in deliveries:
-        notice = session.get_one(Notice, delivery.notice_id)
-        document = ensure_document(session, notice, settings, actor)
-        source = pdfium.PdfDocument(document.content)
-        merged.import_pages(source)
-        letters.append(
-            Letter(
-                letter_id=f"L{delivery.id:08d}",
-                notice_number=notice.number,
-                pages=len(source),
-                recipient=" / ".join(
-                    [notice.data["recipient"]["name"], *notice.data["recipient"]["lines"]]
-                ),
-                postage_class=rules.postage_class,
-            )
-        )
-        source.close()
-    buffer = io.BytesIO()
-    merged.save(buffer)
-    merged.close()
-    batch = _archive_batch(session, municipality, as_of, buffer.getvalue(), letters, actor)
+    pdf, letters = _concatenated(session, deliveries, rules.postage_class, settings, actor)
+    batch = _archive_batch(session, municipality, as_of, pdf, letters, actor)
     deemed = deemed_postal(as_of, municipality.state)
     for delivery in deliveries:
         before = {"status": delivery.status.value, "deemed_on": _iso(delivery.deemed_on)}
@@ -148,6 +128,36 @@ def post_batch(
     return BatchResult(letters, batch)
 
 
+def _concatenated(
+    session: Session,
+    deliveries: list[Delivery],
+    postage_class: str,
+    settings: NoticeSettings,
+    actor: str,
+) -> tuple[bytes, list[Letter]]:
+    """The notices' PDFs (rendered and archived where missing) as one PDF, and the letters."""
+    merged, letters = pdfium.PdfDocument.new(), []
+    for delivery in deliveries:
+        notice = session.get_one(Notice, delivery.notice_id)
+        source = pdfium.PdfDocument(ensure_document(session, notice, settings, actor).content)
+        merged.import_pages(source)
+        recipient = notice.data["recipient"]
+        letters.append(
+            Letter(
+                letter_id=f"L{delivery.id:08d}",
+                notice_number=notice.number,
+                pages=len(source),
+                recipient=" / ".join([recipient["name"], *recipient["lines"]]),
+                postage_class=postage_class,
+            )
+        )
+        source.close()
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    merged.close()
+    return buffer.getvalue(), letters
+
+
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
@@ -161,12 +171,7 @@ def _archive_batch(
     actor: str,
 ) -> PrintBatch:
     stem = f"Druck-{municipality.slug}-{as_of:%Y%m%d}-{letters[0].letter_id}"
-    rows = [letter.__dict__ for letter in letters]
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(rows[0]), delimiter=";")
-    writer.writeheader()
-    writer.writerows(rows)
-    manifest = {"municipality": municipality.slug, "posted_on": as_of.isoformat(), "letters": rows}
+    manifest_json, manifest_csv = _manifests(municipality, as_of, letters)
 
     def stored(name: str, content: bytes, media_type: str) -> archive.Document:
         return archive.store(
@@ -186,12 +191,8 @@ def _archive_batch(
         letters=len(letters),
         pages=sum(letter.pages for letter in letters),
         pdf_document_id=stored(f"{stem}.pdf", pdf, "application/pdf").id,
-        manifest_document_id=stored(
-            f"{stem}.json",
-            json.dumps(manifest, ensure_ascii=False, indent=1).encode(),
-            "application/json",
-        ).id,
-        csv_document_id=stored(f"{stem}.csv", text.getvalue().encode(), "text/csv").id,
+        manifest_document_id=stored(f"{stem}.json", manifest_json, "application/json").id,
+        csv_document_id=stored(f"{stem}.csv", manifest_csv, "text/csv").id,
         actor=actor,
     )
     session.add(batch)
@@ -216,6 +217,19 @@ def _archive_batch(
         after={"letters": batch.letters, "pages": batch.pages},
     )
     return batch
+
+
+def _manifests(
+    municipality: Municipality, as_of: date, letters: list[Letter]
+) -> tuple[bytes, bytes]:
+    """The batch's manifest as JSON and as CSV (semicolons, as German print services read it)."""
+    rows = [letter.__dict__ for letter in letters]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]), delimiter=";")
+    writer.writeheader()
+    writer.writerows(rows)
+    manifest = {"municipality": municipality.slug, "posted_on": as_of.isoformat(), "letters": rows}
+    return json.dumps(manifest, ensure_ascii=False, indent=1).encode(), text.getvalue().encode()
 
 
 def record_return(

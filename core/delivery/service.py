@@ -149,8 +149,12 @@ def _files(session: Session, dispatch: Dispatch) -> list[tuple[str, bytes]]:
         return []
     batch = session.get_one(PrintBatch, dispatch.batch_id)
     documents = [
-        session.get_one(archive.Document, batch.pdf_document_id),
-        session.get_one(archive.Document, batch.manifest_document_id),
+        session.get_one(archive.Document, document_id)
+        for document_id in (
+            batch.pdf_document_id,
+            batch.manifest_document_id,
+            batch.csv_document_id,
+        )
     ]
     return [(d.filename, d.content) for d in documents]
 

@@ -321,3 +321,30 @@ def _page_pdf(pdf: bytes, index: int) -> bytes:
     buffer = io.BytesIO()
     single.save(buffer)
     return buffer.getvalue()
+
+
+def test_the_fallback_job_posts_each_chunk_as_one_batch_and_a_rerun_posts_nothing(
+    db: Session, make: Any, town: Any, session_factory: Any, monkeypatch: Any
+) -> None:
+    from core.job_kinds import POSTAL_FALLBACK
+    from core.jobs import control, worker
+    from core.notices.jobs import SETTINGS as SETTINGS_KEY
+
+    monkeypatch.setattr(POSTAL_FALLBACK, "chunk_size", 2)
+    for _ in range(3):
+        issue_notice(db, town, make.person(town))
+    make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t")
+    job = control.start(db, town, "delivery_fallback", {"as_of": "2026-12-22"}, actor="clerk")
+    assert job.total == 3
+    db.commit()
+    assert worker.drain(session_factory, environment={SETTINGS_KEY: SETTINGS}) == 2
+    db.expire_all()
+    batches = db.scalars(select(PrintBatch).where(PrintBatch.municipality_id == town.id)).all()
+    assert sorted(b.letters for b in batches) == [1, 2]
+    posted = db.scalars(select(Delivery).where(Delivery.municipality_id == town.id)).all()
+    assert {d.status for d in posted} == {DeliveryStatus.POSTED}
+    assert {d.deemed_on for d in posted} == {date(2026, 12, 28)}
+    with pytest.raises(ValidationError, match="JJJJ-MM-TT"):
+        control.start(db, town, "delivery_fallback", {"as_of": "22.12.2026"}, actor="clerk")
+    _, _, plan = control.preview(db, town, "delivery_fallback", {"as_of": "2026-12-22"})
+    assert plan.keys == []

@@ -40,9 +40,15 @@ from core.notices.records import Notice, NoticeSettings, ensure_document
 from core.tenancy.municipalities import Municipality
 
 
-def due_for_post(session: Session, municipality: Municipality, as_of: date) -> list[int]:
-    """Ids of the deliveries to post on ``as_of``: waiting for the post (no consent, failed
-    notification), or notified before the deadline began and never downloaded."""
+def due_for_post(
+    session: Session,
+    municipality: Municipality,
+    as_of: date,
+    only: Sequence[int] | None = None,
+) -> list[int]:
+    """Ids of the deliveries to post on ``as_of`` (of ``only``, when given): waiting for the
+    post (no consent, failed notification), or notified before the deadline began and never
+    downloaded."""
     rules = rules_on(session, municipality.id, as_of)
     # notified on a German day d is overdue when d + deadline < as_of: before this instant
     cutoff_day = as_of - timedelta(days=rules.download_deadline_days)
@@ -66,6 +72,8 @@ def due_for_post(session: Session, municipality: Municipality, as_of: date) -> l
         )
         .order_by(Delivery.id)
     )
+    if only is not None:
+        stmt = stmt.where(Delivery.id.in_(list(only)))
     return list(session.scalars(stmt))
 
 
@@ -94,7 +102,7 @@ def post_batch(
     actor: str,
 ) -> BatchResult:
     """Print and post ``delivery_ids`` (those still due; others are skipped) as one batch."""
-    due = set(due_for_post(session, municipality, as_of))
+    due = set(due_for_post(session, municipality, as_of, delivery_ids))
     deliveries = [
         d
         for d in session.scalars(

@@ -442,8 +442,21 @@ def main() -> None:
         "--dunning-items", type=int, default=100_000, help="open items of the dunning run"
     )
     parser.add_argument(
+        "--delivery-notices", type=int, default=100, help="notices of the postal-fallback batch"
+    )
+    parser.add_argument(
         "--only",
-        choices=("ledger", "dog-tax", "water", "bank", "web", "notices", "jobs", "dunning"),
+        choices=(
+            "ledger",
+            "dog-tax",
+            "water",
+            "bank",
+            "web",
+            "notices",
+            "jobs",
+            "dunning",
+            "delivery",
+        ),
         help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
@@ -496,6 +509,10 @@ def main() -> None:
             from tests.benchmarks.dunning import bench_dunning
 
             bench_dunning(url_for("bench_dunning"), args.dunning_items)
+        if args.only in (None, "delivery"):
+            from tests.benchmarks.delivery import bench_delivery
+
+            bench_delivery(url_for("bench_delivery"), args.delivery_notices, 200)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

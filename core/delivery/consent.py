@@ -47,6 +47,25 @@ def in_force(session: Session, person_id: int, municipality_id: int) -> Delivery
     return latest if latest is not None and latest.action is ConsentAction.GIVEN else None
 
 
+def in_force_for(
+    session: Session, municipality_id: int, person_ids: list[int]
+) -> dict[int, DeliveryConsent]:
+    """:func:`in_force` for many persons in one query: person id → consent in force."""
+    latest: dict[int, DeliveryConsent] = {}
+    if not person_ids:
+        return latest
+    for entry in session.scalars(
+        select(DeliveryConsent)
+        .where(
+            DeliveryConsent.municipality_id == municipality_id,
+            DeliveryConsent.person_id.in_(sorted(set(person_ids))),
+        )
+        .order_by(DeliveryConsent.recorded_at, DeliveryConsent.id)
+    ):
+        latest[entry.person_id] = entry
+    return {p: e for p, e in latest.items() if e.action is ConsentAction.GIVEN}
+
+
 def give(
     session: Session,
     person: Person,

@@ -18,23 +18,25 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core.delivery.adapters import Bounced, Dispatcher, DispatchError
-from core.delivery.consent import in_force
+from core.delivery.consent import in_force_for
 from core.delivery.dates import deemed_electronic
 from core.delivery.models import (
     Channel,
     Delivery,
+    DeliveryConsent,
     DeliveryStatus,
     Dispatch,
     DispatchStatus,
     PrintBatch,
     Route,
 )
-from core.delivery.rules import rules_on
+from core.delivery.rules import DeliveryRules, rules_on
 from core.kernel import archive, audit
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
 
 BERLIN = ZoneInfo("Europe/Berlin")
+CHUNK = 500  # notices made available per query (and per consent lookup)
 
 
 def local_day(moment: datetime) -> date:
@@ -47,54 +49,70 @@ def make_available(
 ) -> dict[str, int]:
     """Give every new notice of ``municipality`` its delivery record: in the postbox with a
     notification queued where the person consented, else waiting for the post."""
-    new = list(
-        session.scalars(
-            select(Notice)
-            .where(
-                Notice.municipality_id == municipality.id,
-                ~exists().where(Delivery.notice_id == Notice.id),
-            )
-            .order_by(Notice.id)
-        )
-    )
     counts = {"electronic": 0, "postal": 0}
-    for notice in new:
-        consent = in_force(session, notice.person_id, municipality.id)
-        delivery = Delivery(
-            municipality_id=municipality.id,
-            notice_id=notice.id,
-            person_id=notice.person_id,
-            route=Route.ELECTRONIC if consent else Route.POSTAL,
-            status=DeliveryStatus.AVAILABLE if consent else DeliveryStatus.AWAITING_POST,
-            consent_id=consent.id if consent else None,
-            made_available_at=now if consent else None,
-        )
-        session.add(delivery)
-        session.flush()
-        if consent is not None and consent.channel is not None:
-            session.add(
-                Dispatch(
-                    municipality_id=municipality.id,
-                    delivery_id=delivery.id,
-                    channel=consent.channel,
-                    recipient=consent.address or f"Bürgerkonto (Person {notice.person_id})",
-                    subject=f"Neuer Bescheid der {municipality.cash_office_name}"[:200],
-                    body=notification_text(municipality, notice, portal_url),
-                    status=DispatchStatus.PENDING,
-                    next_attempt_at=now,
+    while True:
+        new = list(
+            session.scalars(
+                select(Notice)
+                .where(
+                    Notice.municipality_id == municipality.id,
+                    ~exists().where(Delivery.notice_id == Notice.id),
                 )
+                .order_by(Notice.id)
+                .limit(CHUNK)
             )
-        counts["electronic" if consent else "postal"] += 1
-        audit.record(
-            session,
-            actor=actor,
-            action="delivery.made_available" if consent else "delivery.awaiting_post",
-            obj=delivery,
-            municipality_id=municipality.id,
-            after={"notice_id": notice.id, "route": delivery.route.value},
         )
+        if not new:
+            return counts
+        consents = in_force_for(session, municipality.id, [n.person_id for n in new])
+        for notice in new:
+            consent = consents.get(notice.person_id)
+            _deliver(session, municipality, notice, consent, now, portal_url, actor)
+            counts["electronic" if consent else "postal"] += 1
+        session.flush()
+
+
+def _deliver(
+    session: Session,
+    municipality: Municipality,
+    notice: Notice,
+    consent: DeliveryConsent | None,
+    now: datetime,
+    portal_url: str,
+    actor: str,
+) -> None:
+    delivery = Delivery(
+        municipality_id=municipality.id,
+        notice_id=notice.id,
+        person_id=notice.person_id,
+        route=Route.ELECTRONIC if consent else Route.POSTAL,
+        status=DeliveryStatus.AVAILABLE if consent else DeliveryStatus.AWAITING_POST,
+        consent_id=consent.id if consent else None,
+        made_available_at=now if consent else None,
+    )
+    session.add(delivery)
     session.flush()
-    return counts
+    if consent is not None and consent.channel is not None:
+        session.add(
+            Dispatch(
+                municipality_id=municipality.id,
+                delivery_id=delivery.id,
+                channel=consent.channel,
+                recipient=consent.address or f"Bürgerkonto (Person {notice.person_id})",
+                subject=f"Neuer Bescheid der {municipality.cash_office_name}"[:200],
+                body=notification_text(municipality, notice, portal_url),
+                status=DispatchStatus.PENDING,
+                next_attempt_at=now,
+            )
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="delivery.made_available" if consent else "delivery.awaiting_post",
+        obj=delivery,
+        municipality_id=municipality.id,
+        after={"notice_id": notice.id, "route": delivery.route.value},
+    )
 
 
 def notification_text(municipality: Municipality, notice: Notice, portal_url: str) -> str:
@@ -137,8 +155,20 @@ def send_due(
     if municipality_id is not None:
         stmt = stmt.where(Dispatch.municipality_id == municipality_id)
     counts = {"sent": 0, "retry": 0, "bounced": 0, "failed": 0}
+    rules: dict[int, DeliveryRules] = {}  # per municipality, read once
     for dispatch in session.scalars(stmt).all():
-        outcome = _attempt(session, dispatch, dispatchers[dispatch.channel], now=now, actor=actor)
+        if dispatch.municipality_id not in rules:
+            rules[dispatch.municipality_id] = rules_on(
+                session, dispatch.municipality_id, local_day(now)
+            )
+        outcome = _attempt(
+            session,
+            dispatch,
+            dispatchers[dispatch.channel],
+            rules[dispatch.municipality_id],
+            now=now,
+            actor=actor,
+        )
         counts[outcome] += 1
     session.flush()
     return counts
@@ -160,9 +190,14 @@ def _files(session: Session, dispatch: Dispatch) -> list[tuple[str, bytes]]:
 
 
 def _attempt(
-    session: Session, dispatch: Dispatch, adapter: Dispatcher, *, now: datetime, actor: str
+    session: Session,
+    dispatch: Dispatch,
+    adapter: Dispatcher,
+    rules: DeliveryRules,
+    *,
+    now: datetime,
+    actor: str,
 ) -> str:
-    rules = rules_on(session, dispatch.municipality_id, local_day(now))
     dispatch.attempts += 1
     try:
         adapter.send(dispatch, _files(session, dispatch))

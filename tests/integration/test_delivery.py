@@ -79,8 +79,11 @@ def test_consent_register_keeps_every_entry_and_the_latest_is_in_force(
         actor="t",
     )
     assert consent.in_force(db, person.id, town.id) is given
+    other = make.person(town)
+    assert consent.in_force_for(db, town.id, [person.id, other.id]) == {person.id: given}
     consent.withdraw(db, person, how="schriftlich", actor="clerk")
     assert consent.in_force(db, person.id, town.id) is None
+    assert consent.in_force_for(db, town.id, [person.id, other.id]) == {}
     again = consent.give(db, person, channel=Channel.POSTBOX, address=None, how="x", actor="t")
     assert consent.in_force(db, person.id, town.id) is again
     assert [e.action.value for e in consent.history(db, person)] == [

@@ -351,3 +351,23 @@ def test_the_fallback_job_posts_each_chunk_as_one_batch_and_a_rerun_posts_nothin
         control.start(db, town, "delivery_fallback", {"as_of": "22.12.2026"}, actor="clerk")
     _, _, plan = control.preview(db, town, "delivery_fallback", {"as_of": "2026-12-22"})
     assert plan.keys == []
+
+
+@pytest.mark.parametrize("table", ["delivery_consent", "print_batch"])
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET id = id", "DELETE FROM {t}"])
+def test_the_database_keeps_the_register_and_batches_append_only(
+    db: Session, make: Any, town: Any, table: str, statement: str
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    person = consenting(db, make, town, "erika@test.example")
+    issue_notice(db, town, make.person(town))
+    make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t")
+    post_batch(db, town, due_for_post(db, town, date(2026, 12, 22)), as_of=date(2026, 12, 22),
+               settings=SETTINGS, actor="t")  # fmt: skip
+    assert person.id and db.scalars(select(PrintBatch)).first() is not None
+    savepoint = db.connection().begin_nested()
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.connection().execute(text(statement.format(t=table)))
+    savepoint.rollback()

@@ -19,7 +19,7 @@ from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from tests.pg import free_port
 
-JAN = date(2026, 1, 10)
+ISSUED = date(2026, 3, 10)  # after the factories' addresses begin (1.3.2026)
 _chips = count(1)
 
 
@@ -33,10 +33,10 @@ def issue_notice(db: Session, town: Municipality, person: Person) -> Notice:
             name="Bello",
             breed="Labrador Retriever",
             born_on=date(2022, 1, 1),
-            acquired_on=date(2025, 12, 1),
+            acquired_on=date(2026, 2, 1),
             chip_number=f"2760981{next(_chips):08d}",
         ),
-        as_of=JAN,
+        as_of=ISSUED,
         actor="test",
     )
     notice = db.scalars(

@@ -15,7 +15,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import pypdfium2 as pdfium
@@ -90,6 +90,7 @@ class Letter:
 class BatchResult:
     letters: list[Letter]
     batch: PrintBatch | None
+    without_address: list[int] = field(default_factory=list)  # deliveries left waiting
 
 
 def post_batch(
@@ -113,8 +114,15 @@ def post_batch(
         )
         if d.id in due
     ]
+    # A notice issued without a postal address cannot be posted: it waits for the clerk.
+    without_address = [
+        d.id
+        for d in deliveries
+        if not session.get_one(Notice, d.notice_id).data["recipient"]["lines"]
+    ]
+    deliveries = [d for d in deliveries if d.id not in without_address]
     if not deliveries:
-        return BatchResult([], None)
+        return BatchResult([], None, without_address)
     rules = rules_on(session, municipality.id, as_of)
     pdf, letters = _concatenated(session, deliveries, rules.postage_class, settings, actor)
     batch = _archive_batch(session, municipality, as_of, pdf, letters, actor)
@@ -133,7 +141,7 @@ def post_batch(
             after={"batch_id": batch.id, "deemed_on": deemed.isoformat()},
         )
     session.flush()
-    return BatchResult(letters, batch)
+    return BatchResult(letters, batch, without_address)
 
 
 def _concatenated(

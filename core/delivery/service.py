@@ -18,7 +18,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from core.delivery.adapters import Bounced, Dispatcher, DispatchError
-from core.delivery.consent import in_force_for
+from core.delivery.consent import in_force, in_force_for
 from core.delivery.dates import deemed_electronic
 from core.delivery.models import (
     Channel,
@@ -198,6 +198,11 @@ def _attempt(
     now: datetime,
     actor: str,
 ) -> str:
+    if _withdrawn_meanwhile(session, dispatch):
+        dispatch.status = DispatchStatus.FAILED
+        dispatch.last_error = "Einwilligung widerrufen: der Bescheid geht per Post."
+        _by_post_instead(session, dispatch, actor)
+        return "failed"
     dispatch.attempts += 1
     try:
         adapter.send(dispatch, _files(session, dispatch))
@@ -215,6 +220,18 @@ def _attempt(
     if dispatch.delivery_id is not None:
         _notified(session, session.get_one(Delivery, dispatch.delivery_id), dispatch, now, actor)
     return "sent"
+
+
+def _withdrawn_meanwhile(session: Session, dispatch: Dispatch) -> bool:
+    """A notification whose person withdrew consent after the notice was made available is not
+    sent: without consent there is no electronic notification (§ 122a (1) AO)."""
+    if dispatch.delivery_id is None:
+        return False
+    delivery = session.get_one(Delivery, dispatch.delivery_id)
+    return (
+        delivery.status is DeliveryStatus.AVAILABLE
+        and in_force(session, delivery.person_id, delivery.municipality_id) is None
+    )
 
 
 def _notified(

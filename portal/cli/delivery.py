@@ -101,4 +101,9 @@ def delivery_fallback(as_of: datetime, preview: bool, slug: str | None) -> None:
             click.echo(
                 f"{municipality.name}: {len(result.letters)} Bescheide ({pages} Seiten) per Post "
                 f"versandt; {sent['sent']} Druckaufträge an den Druckdienstleister übergeben."
+                + (
+                    f" {len(result.without_address)} Bescheide ohne Anschrift warten."
+                    if result.without_address
+                    else ""
+                )
             )

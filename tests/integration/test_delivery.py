@@ -186,6 +186,23 @@ def test_refused_address_is_a_bounce_without_retry(db: Session, make: Any, town:
     assert delivery_of(db, notice.id).status is DeliveryStatus.AWAITING_POST
 
 
+def test_a_withdrawal_before_sending_stops_the_notification(
+    db: Session, make: Any, town: Any
+) -> None:
+    person = consenting(db, make, town, "erika@test.example")
+    notice = issue_notice(db, town, person)
+    make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t")
+    consent.withdraw(db, person, how="schriftlich", actor="clerk")
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        dispatchers = {Channel.EMAIL: EmailDispatcher(email_settings(port))}
+        assert send_due(db, dispatchers, now=MONDAY, actor="t")["failed"] == 1
+    assert inbox.messages == []
+    [dispatch] = db.scalars(select(Dispatch)).all()
+    assert dispatch.attempts == 0 and "widerrufen" in (dispatch.last_error or "")
+    assert delivery_of(db, notice.id).status is DeliveryStatus.AWAITING_POST
+
+
 def notified_by_postbox(db: Session, make: Any, town: Any, now: datetime) -> Any:
     person = make.person(town)
     consent.give(db, person, channel=Channel.POSTBOX, address=None, how="x", actor="t")
@@ -236,7 +253,7 @@ def test_fallback_batch_posts_unfetched_and_unconsented_notices_once(
     assert all(row["postage_class"] == "Standardbrief" for row in manifest["letters"])
     csv_text = db.get_one(archive.Document, batch.csv_document_id).content.decode()
     assert csv_text.splitlines()[0] == "letter_id;notice_number;pages;recipient;postage_class"
-    assert "Papierfreund" in csv_text
+    assert "Papierfreund" in csv_text and f"12345 {town.city}" in csv_text
     # every letter's first page has its recipient in the DIN 5008 window
     first_pages = [0, result.letters[0].pages]
     with pdfplumber.open(io.BytesIO(pdf)) as document:
@@ -253,6 +270,31 @@ def test_fallback_batch_posts_unfetched_and_unconsented_notices_once(
     names = sorted(p.name for p in folder.iterdir())
     assert [Path(n).suffix for n in names] == [".csv", ".json", ".pdf"]
     assert (folder / names[2]).read_bytes() == pdf
+
+
+def test_a_notice_without_postal_address_waits_instead_of_being_posted(
+    db: Session, make: Any, town: Any
+) -> None:
+    from core.persons.models import PersonKind, create_person
+
+    nowhere = create_person(
+        db,
+        kind=PersonKind.NATURAL,
+        municipality_id=town.id,
+        as_of=date(2026, 1, 1),
+        actor="t",
+        given_name="Ohne",
+        family_name="Anschrift",
+    )
+    notice = issue_notice(db, town, nowhere)
+    assert notice.data["recipient"]["lines"] == []
+    make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t")
+    delivery = delivery_of(db, notice.id)
+    result = post_batch(
+        db, town, [delivery.id], as_of=date(2026, 12, 22), settings=SETTINGS, actor="t"
+    )
+    assert (result.letters, result.batch, result.without_address) == ([], None, [delivery.id])
+    assert delivery.status is DeliveryStatus.AWAITING_POST and delivery.deemed_on is None
 
 
 def test_the_deadline_is_statute_data(db: Session, make: Any, town: Any) -> None:

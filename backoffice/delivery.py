@@ -5,7 +5,7 @@ returned letter recorded by the clerk; sending what is due now; the person page'
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import DateField, StringField
@@ -23,6 +23,9 @@ from core.delivery.models import (
     DeliveryStatus,
 )
 from core.delivery.service import make_available, send_due
+from core.job_kinds import POSTAL_FALLBACK
+from core.jobs import control
+from core.jobs.models import Job
 from core.kernel import clock
 from core.kernel.errors import NotFound
 from core.persons import models as persons
@@ -31,9 +34,14 @@ from portal.database import db
 from portal.delivery_dispatch import dispatchers
 from portal.form_fields import ConfirmForm, GermanForm, required
 from portal.identity.auth import staff_required
+from portal.jobs import wake
 from portal.requests import carry_out
 
 LABELS = {"channel": CHANNEL_LABELS, "dispatch": DISPATCH_LABELS, "status": STATUS_LABELS}
+
+
+class FallbackForm(GermanForm):
+    as_of = DateField("Versandtag", validators=[required("Bitte geben Sie den Versandtag an.")])
 
 
 class ReturnForm(GermanForm):
@@ -47,7 +55,12 @@ class ReturnForm(GermanForm):
     )
 
 
-def _page(return_form: ReturnForm | None = None, failed_id: int | None = None) -> str:
+def _page(
+    return_form: ReturnForm | None = None,
+    failed_id: int | None = None,
+    fallback_form: FallbackForm | None = None,
+    fallback_preview: list[str] | None = None,
+) -> str:
     session, municipality_id = db(), current_user.municipality_id
     return render_template(
         "backoffice/delivery/index.html",
@@ -60,6 +73,8 @@ def _page(return_form: ReturnForm | None = None, failed_id: int | None = None) -
         return_form=return_form or ReturnForm(data={"returned_on": clock.today()}),
         failed_id=failed_id,
         send_form=ConfirmForm(),
+        fallback_form=fallback_form or FallbackForm(data={"as_of": clock.today()}),
+        fallback_preview=fallback_preview,
         labels=LABELS,
     )
 
@@ -106,6 +121,38 @@ def delivery_send() -> Response | str:
             "success",
         )
     return redirect(url_for("backoffice.delivery_overview"))
+
+
+@bp.post("/zustellung/postversand")
+@staff_required()
+def delivery_fallback() -> Response | str | tuple[str, int]:
+    """The postal fallback as a job: first its preview (how many letters), then the start."""
+    form = FallbackForm()
+    if not form.validate_on_submit() or form.as_of.data is None:
+        return _page(fallback_form=form), 422
+    given = {"as_of": form.as_of.data.isoformat()}
+    starting = request.form.get("step") == "start"
+    session = db()
+
+    def plan() -> Job | list[str]:
+        kind, params, planned = control.preview(
+            session, g.municipality, POSTAL_FALLBACK.name, given
+        )
+        if not starting:
+            return planned.preview
+        return control.start_planned(
+            session, g.municipality, kind, params, planned, actor=current_user.actor
+        )
+
+    outcome = carry_out(plan, form=form, field="as_of")
+    if not outcome.ok:
+        return _page(fallback_form=form), 422
+    value = outcome.result()
+    if isinstance(value, Job):
+        wake()
+        flash(f"Lauf gestartet: {value.title}.", "success")
+        return redirect(url_for("backoffice.job_page", job_id=value.id))
+    return _page(fallback_form=form, fallback_preview=value)
 
 
 @bp.post("/zustellung/<int:delivery_id>/rueckbrief")

@@ -207,3 +207,32 @@ def test_clerk_sends_what_is_due_from_the_page(db: Session, make: Any, client: F
     assert delivery.status is DeliveryStatus.NOTIFIED and delivery.deemed_on is not None
     document = ensure_document(db, notice, SETTINGS, "t")
     assert archive.downloads_of(db, [document.id]) == []
+
+
+def test_clerk_previews_and_starts_the_postal_fallback_job(
+    db: Session, make: Any, client: FlaskClient
+) -> None:
+    from core.jobs.models import Job
+
+    m = make.municipality(state="NW")
+    make.dog_tax_statute(m)
+    user = make.user(role=Role.CLERK, municipality=m)
+    issue_notice(db, m, make.person(m))
+    make_available(db, m, now=SENT, portal_url="http://localhost", actor="t")
+    db.commit()
+    staff_login(client, user.email)
+    url = "/backoffice/zustellung/postversand"
+    token = csrf_token(client, "/backoffice/zustellung")
+    missing = client.post(url, data={"csrf_token": token, "as_of": "", "step": "preview"})
+    assert missing.status_code == 422
+    assert "Bitte geben Sie den Versandtag an." in html.unescape(missing.get_data(as_text=True))
+    preview = client.post(url, data={"csrf_token": token, "as_of": "2026-12-22", "step": "preview"})
+    assert preview.status_code == 200
+    assert "1 Bescheide werden gedruckt und per Post versandt." in html.unescape(
+        preview.get_data(as_text=True)
+    )
+    assert db.scalars(select(Job).where(Job.municipality_id == m.id)).all() == []
+    started = client.post(url, data={"csrf_token": token, "as_of": "2026-12-22", "step": "start"})
+    assert started.status_code == 302 and "/backoffice/laeufe/" in started.headers["Location"]
+    [job] = db.scalars(select(Job).where(Job.municipality_id == m.id)).all()
+    assert job.kind == "delivery_fallback" and job.total == 1

@@ -8,18 +8,19 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import DateField, StringField
+from wtforms import DateField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, Optional
 
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID
 from backoffice.persons import person_page_section
-from core.delivery import overview
+from core.delivery import consent, overview
 from core.delivery.fallback import record_return
 from core.delivery.models import (
     CHANNEL_LABELS,
     DISPATCH_LABELS,
     STATUS_LABELS,
+    Channel,
     DeliveryStatus,
 )
 from core.delivery.service import make_available, send_due
@@ -183,6 +184,66 @@ def delivery_returned(delivery_id: int) -> Response | tuple[str, int]:
     return _page(form, delivery_id), 422
 
 
+CLERK_HOW = "schriftlich (Sachbearbeitung)"
+
+
+class PaperConsentForm(GermanForm):
+    """Consent or its withdrawal received on paper, recorded by the clerk."""
+
+    choice = RadioField(
+        "Erklärung der Person",
+        choices=[
+            SelectChoice(Channel.EMAIL.value, "Zustimmung: Konto mit Nachricht per E-Mail"),
+            SelectChoice(Channel.POSTBOX.value, "Zustimmung: nur Postfach im Konto"),
+            SelectChoice("withdrawn", "Widerruf: wieder per Post"),
+        ],
+        validators=[required("Bitte wählen Sie, was die Person erklärt hat.")],
+    )
+    address = StringField(
+        "E-Mail-Adresse",
+        validators=[Optional(), Length(max=254, message="Bitte höchstens 254 Zeichen.")],
+    )
+
+
+@bp.post("/personen/<int:person_id>/zustellung")
+@staff_required()
+def delivery_paper_consent(person_id: int) -> Response:
+    if person_id > MAX_ID:
+        abort(404)
+    session = db()
+    try:
+        person = persons.get_person(session, current_user.municipality_id, person_id)
+    except NotFound:
+        abort(404)
+    form = PaperConsentForm()
+    back = url_for("backoffice.person_detail", person_id=person.id, _anchor="zustellung")
+    if not form.validate_on_submit():
+        flash("Bitte wählen Sie, was die Person erklärt hat.", "error")
+        return redirect(back)
+    choice, actor = form.choice.data, current_user.actor
+    outcome = carry_out(
+        (lambda: consent.withdraw(session, person, how=CLERK_HOW, actor=actor))
+        if choice == "withdrawn"
+        else (
+            lambda: consent.give(
+                session,
+                person,
+                channel=Channel(choice),
+                address=form.address.data if choice == Channel.EMAIL.value else None,
+                how=CLERK_HOW,
+                actor=actor,
+            )
+        )
+    )
+    if outcome.ok:
+        flash("Erklärung zur elektronischen Bekanntgabe eingetragen.", "success")
+    return redirect(back)
+
+
 @person_page_section
 def delivery_section(person: persons.Person) -> dict[str, object]:
-    return {"delivery": overview.of_person(db(), person), "delivery_labels": LABELS}
+    return {
+        "delivery": overview.of_person(db(), person),
+        "delivery_labels": LABELS,
+        "delivery_form": PaperConsentForm(),
+    }

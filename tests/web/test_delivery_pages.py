@@ -236,3 +236,40 @@ def test_clerk_previews_and_starts_the_postal_fallback_job(
     assert started.status_code == 302 and "/backoffice/laeufe/" in started.headers["Location"]
     [job] = db.scalars(select(Job).where(Job.municipality_id == m.id)).all()
     assert job.kind == "delivery_fallback" and job.total == 1
+
+
+def test_clerk_records_a_consent_given_on_paper(
+    db: Session, make: Any, client: FlaskClient
+) -> None:
+    m = make.municipality(state="NW")
+    user = make.user(role=Role.CLERK, municipality=m)
+    person = make.person(m, family_name="Papierform")
+    stranger = make.person(make.municipality(), family_name="Fremd")
+    db.commit()
+    staff_login(client, user.email)
+    url = f"/backoffice/personen/{person.id}/zustellung"
+    assert (
+        client.post(url, data={"choice": "email", "address": "p@test.example"}).status_code == 400
+    )
+    token = csrf_token(client, f"/backoffice/personen/{person.id}")
+    bad = client.post(
+        url, data={"csrf_token": token, "choice": "email", "address": "x"}, follow_redirects=True
+    )
+    assert "gültige E-Mail-Adresse" in html.unescape(bad.get_data(as_text=True))
+    assert consent.history(db, person) == []
+    done = client.post(
+        url, data={"csrf_token": token, "choice": "email", "address": "p@test.example"}
+    )
+    assert done.status_code == 302
+    entry = consent.in_force(db, person.id, m.id)
+    assert entry is not None and entry.how == "schriftlich (Sachbearbeitung)"
+    assert entry.actor == f"user:{user.id}"
+    assert "zugestimmt am" in page(client, f"/backoffice/personen/{person.id}")
+    client.post(url, data={"csrf_token": token, "choice": "withdrawn", "address": ""})
+    assert consent.in_force(db, person.id, m.id) is None
+    foreign = client.post(
+        f"/backoffice/personen/{stranger.id}/zustellung",
+        data={"csrf_token": token, "choice": "postbox", "address": ""},
+    )
+    assert foreign.status_code == 404
+    assert consent.history(db, stranger) == []

@@ -10,6 +10,9 @@ municipality (e.g. "Dienstanweisung elektronische Bekanntgabe"):
 - ``postage_class``: "Standardbrief" — what the manifest tells the print service.
 - ``max_attempts``: 5 — attempts of a notification before it counts as failed (then by post).
 - ``retry_minutes``: [5, 30, 120, 480] — the pause before the 2nd, 3rd, … attempt.
+- ``applies_from``: none — the first issue date delivery looks after (ISO date); notices issued
+  before it (delivered the old way, before OpenKasse decided) get no delivery record, so the
+  first fallback run does not post the municipality's whole history.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class DeliveryRules:
     max_attempts: int = 5
     retry_minutes: tuple[int, ...] = (5, 30, 120, 480)
     source: str = "Voreinstellung von OpenKasse (keine Satzung hinterlegt)"
+    applies_from: date | None = None
 
     def pause_after(self, attempts: int) -> timedelta:
         """The pause after ``attempts`` failed attempts (the last pause repeats)."""
@@ -52,4 +56,5 @@ def rules_on(session: Session, municipality_id: int, day: date) -> DeliveryRules
         max_attempts=int(data.get("max_attempts", default.max_attempts)),
         retry_minutes=tuple(int(m) for m in data.get("retry_minutes", default.retry_minutes)),
         source=statute.source,
+        applies_from=date.fromisoformat(data["applies_from"]) if data.get("applies_from") else None,
     )

@@ -50,18 +50,20 @@ def make_available(
     """Give every new notice of ``municipality`` its delivery record: in the postbox with a
     notification queued where the person consented, else waiting for the post."""
     counts = {"electronic": 0, "postal": 0}
-    while True:
-        new = list(
-            session.scalars(
-                select(Notice)
-                .where(
-                    Notice.municipality_id == municipality.id,
-                    ~exists().where(Delivery.notice_id == Notice.id),
-                )
-                .order_by(Notice.id)
-                .limit(CHUNK)
-            )
+    stmt = (
+        select(Notice)
+        .where(
+            Notice.municipality_id == municipality.id,
+            ~exists().where(Delivery.notice_id == Notice.id),
         )
+        .order_by(Notice.id)
+        .limit(CHUNK)
+    )
+    applies_from = rules_on(session, municipality.id, local_day(now)).applies_from
+    if applies_from is not None:
+        stmt = stmt.where(Notice.issued_on >= applies_from)
+    while True:
+        new = list(session.scalars(stmt))
         if not new:
             return counts
         consents = in_force_for(session, municipality.id, [n.person_id for n in new])

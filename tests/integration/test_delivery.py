@@ -318,6 +318,39 @@ def test_the_deadline_is_statute_data(db: Session, make: Any, town: Any) -> None
     assert [letter.postage_class for letter in result.letters] == ["Kompaktbrief"]
 
 
+def test_notices_issued_before_the_statute_applies_get_no_delivery(
+    db: Session, make: Any, town: Any
+) -> None:
+    old = issue_notice(db, town, make.person(town))
+    db.add(
+        Statute(
+            municipality_id=town.id,
+            levy="delivery",
+            valid_from=date(2020, 1, 1),
+            source="Dienstanweisung eBescheid (Test)",
+            data={"applies_from": "2026-03-11"},  # the day after the test notices' date
+        )
+    )
+    assert make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t") == {
+        "electronic": 0,
+        "postal": 0,
+    }
+    assert db.scalars(select(Delivery).where(Delivery.notice_id == old.id)).all() == []
+    later = make.municipality(state="NW")
+    make.dog_tax_statute(later)
+    issue_notice(db, later, make.person(later))
+    db.add(
+        Statute(
+            municipality_id=later.id,
+            levy="delivery",
+            valid_from=date(2020, 1, 1),
+            source="Dienstanweisung eBescheid (Test)",
+            data={"applies_from": "2026-03-10"},  # the test notices' date itself
+        )
+    )
+    assert make_available(db, later, now=MONDAY, portal_url=PORTAL, actor="t")["postal"] == 1
+
+
 def test_returned_letter_stops_the_clock(db: Session, make: Any, town: Any) -> None:
     notice = issue_notice(db, town, make.person(town))
     make_available(db, town, now=MONDAY, portal_url=PORTAL, actor="t")

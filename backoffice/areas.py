@@ -9,6 +9,7 @@ def register(app: Flask) -> None:
     """Add every area's views to the blueprint and register it on ``app``."""
     # Importing an area module adds its routes (and its section of the person page).
     import backoffice.basis_notices
+    import backoffice.delivery
     import backoffice.dog_tax
     import backoffice.dunning
     import backoffice.dunning_blocks

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
+from core.delivery.jobs import PostalFallback
 from core.dunning.instalment_jobs import CheckInstalmentPlans
 from core.dunning.jobs import PREPARE, BookDunningRun
 from core.dunning.letter_jobs import RenderDunningLetters
@@ -84,3 +85,4 @@ DUNNING_RUN = register(BookDunningRun())
 DUNNING_LETTERS = register(RenderDunningLetters())
 DUNNING_PREVIEW = register(PREPARE)
 INSTALMENT_PLANS = register(CheckInstalmentPlans())
+POSTAL_FALLBACK = register(PostalFallback())

@@ -2,6 +2,7 @@
 the hooks lower layers ask through wherever the database is used: what a direct debit may
 collect of an instalment plan's claims (core.payments.collection_limits)."""
 
+from core.delivery.models import Delivery, DeliveryConsent, Dispatch, PrintBatch
 from core.dunning import instalment_debits  # noqa: F401  (registers its collection limits)
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
 from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim
@@ -53,8 +54,11 @@ __all__ = [
     "Claim",
     "ClaimReservation",
     "Counter",
+    "Delivery",
+    "DeliveryConsent",
     "DirectDebitItem",
     "DirectDebitRun",
+    "Dispatch",
     "Document",
     "DocumentDownload",
     "Dog",
@@ -86,6 +90,7 @@ __all__ = [
     "PlanClaim",
     "Posting",
     "PreNotification",
+    "PrintBatch",
     "ProviderEvent",
     "RateLimitHit",
     "Refund",

@@ -89,7 +89,16 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice import areas as backoffice_areas
 
     # These modules register their views on the municipal blueprint.
-    from portal import address, dog_tax, dunning, instalments, ledger, notices, waste  # noqa: F401
+    from portal import (  # noqa: F401
+        address,
+        delivery,
+        dog_tax,
+        dunning,
+        instalments,
+        ledger,
+        notices,
+        waste,
+    )
     from portal.identity import account_recovery, trust  # noqa: F401
     from portal.municipal import bp as municipal_bp
     from portal.payments import card, sepa  # noqa: F401

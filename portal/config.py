@@ -31,6 +31,7 @@ ENV_KEYS = (
     "SMTP_USER",
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
+    "PRINT_SERVICE_DIR",  # the print service's pick-up folder (postal fallback batches)
     "PAYMENT_RESERVATION_MINUTES",  # how long a card payment attempt holds its items
     # Log-in sessions (identity/sessions.py) and throttling (identity/throttle.py); numbers.
     "PORTAL_IDLE_MINUTES",
@@ -70,6 +71,7 @@ def _defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": DEV_SECRET_KEY,
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'openkasse.sqlite3'}",
         "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "PRINT_SERVICE_DIR": str(Path(instance_path) / "druckdienst"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -7,6 +7,8 @@ from flask import abort, g, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from core.delivery import consent
+from core.delivery import service as delivery
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.ledger.balances import claim_balances
@@ -26,8 +28,15 @@ from portal.notice_settings import notice_settings
 @citizen_required
 def notice_list() -> str:
     person = current_person()
-    found = notices.notices_of(db(), person.id, g.municipality.id) if person else []
-    return render_template("portal/notices/index.html", notices=found)
+    session = db()
+    found = notices.notices_of(session, person.id, g.municipality.id) if person else []
+    return render_template(
+        "portal/notices/index.html",
+        notices=found,
+        deliveries=delivery.deliveries_by_notice(session, [n.id for n in found]),
+        first_downloads=delivery.first_downloads(session, found),
+        consented=person is not None and consent.in_force(session, person.id, g.municipality.id),
+    )
 
 
 @bp.get("/bescheide/<int:notice_id>.pdf")

@@ -2,7 +2,7 @@
 service_trust_level (core.identity.external); user_account.email may be empty (BundID accounts)
 
 Revision ID: c4f1d2a8e6b3
-Revises: b7d3e9f41a26
+Revises: c4a8d2e61f03
 Create Date: 2026-12-02 11:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.kernel.db
 
 revision: str = "c4f1d2a8e6b3"
-down_revision: str | None = "b7d3e9f41a26"
+down_revision: str | None = "c4a8d2e61f03"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

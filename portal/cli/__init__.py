@@ -3,8 +3,8 @@
 Each command is a thin call into core; it opens one unit of work and commits once. One module
 per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
 SEPA direct debit, bank statements), imports (the tax office's basis notices), mail (the
-outbox), jobs (Job-Steuerung and the job worker), serve (the production web server); context
-holds what they share.
+outbox), delivery (notifications, postal fallback), jobs (Job-Steuerung and the job worker),
+serve (the production web server); context holds what they share.
 """
 
 from __future__ import annotations
@@ -13,7 +13,19 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import serving
-from portal.cli import db, demo, dunning, imports, jobs, levies, mail, notices, payments, serve
+from portal.cli import (
+    db,
+    delivery,
+    demo,
+    dunning,
+    imports,
+    jobs,
+    levies,
+    mail,
+    notices,
+    payments,
+    serve,
+)
 
 
 def _create_app():  # type: ignore[no-untyped-def]
@@ -40,4 +52,5 @@ main.add_command(payments.bank_group)
 main.add_command(mail.outbox_group)
 main.add_command(jobs.jobs_group)
 main.add_command(dunning.dunning_group)
+main.add_command(delivery.delivery_group)
 main.add_command(imports.import_group)

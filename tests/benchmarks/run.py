@@ -450,6 +450,9 @@ def main() -> None:
         help="property-tax plots of the Hebesatz simulator",
     )
     parser.add_argument(
+        "--delivery-notices", type=int, default=100, help="notices of the postal-fallback batch"
+    )
+    parser.add_argument(
         "--only",
         choices=(
             "ledger",
@@ -461,6 +464,7 @@ def main() -> None:
             "jobs",
             "dunning",
             "simulator",
+            "delivery",
         ),
         help="run one benchmark only",
     )
@@ -518,6 +522,10 @@ def main() -> None:
             from tests.benchmarks.realtax_simulator import bench_simulator
 
             bench_simulator(url_for("bench_simulator"), args.simulator_objects)
+        if args.only in (None, "delivery"):
+            from tests.benchmarks.delivery import bench_delivery
+
+            bench_delivery(url_for("bench_delivery"), args.delivery_notices, 200)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from flask import g, render_template, request, url_for
@@ -305,58 +306,54 @@ def csv_text(result: Result) -> str:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADER)
+    writer.writerows(_figure_rows(result))
+    writer.writerows(_object_rows(result))
+    return out.getvalue()
+
+
+def _figure_rows(result: Result) -> Iterator[list[str]]:
+    """The rates (in %) and the revenue per year."""
     for (label, now), (_same, then) in zip(result.statute, result.assumed, strict=True):
-        writer.writerow(
-            [
-                "Hebesatz (%)",
-                _text(label),
-                "",
-                "",
-                "",
-                now.removesuffix(" %"),
-                then.removesuffix(" %"),
-                "",
-            ]
-        )
+        yield [
+            "Hebesatz (%)",
+            _text(label),
+            "",
+            "",
+            "",
+            now.removesuffix(" %"),
+            then.removesuffix(" %"),
+            "",
+        ]
     sim, levy = result.simulation, LEVIES[result.scenario.levy]
     for y in sim.years:
-        writer.writerow(
-            [
-                "Aufkommen (EUR)",
-                str(y.year),
-                levy,
-                "",
-                str(sim.objects),
-                decimal(y.current_cents),
-                decimal(y.simulated_cents),
-                decimal(y.change_cents),
-            ]
-        )
+        yield [
+            "Aufkommen (EUR)",
+            str(y.year),
+            levy,
+            "",
+            str(sim.objects),
+            decimal(y.current_cents),
+            decimal(y.simulated_cents),
+            decimal(y.change_cents),
+        ]
+
+
+def _object_rows(result: Result) -> Iterator[list[str]]:
+    """The distribution of the changes per object and the largest increases (in EUR)."""
+    sim = result.simulation
     for b in sim.buckets:
-        writer.writerow(
-            [
-                f"Änderung je Objekt {sim.from_year}",
-                _text(b.label),
-                "",
-                "",
-                str(b.count),
-                "",
-                "",
-                "",
-            ]
-        )
+        yield [f"Änderung je Objekt {sim.from_year}", _text(b.label), "", "", str(b.count)] + [
+            ""
+        ] * 3
     for i in result.increases:
         c = i.change
-        writer.writerow(
-            [
-                "Größte Erhöhungen (EUR)",
-                _text(c.key),
-                _text(KIND_LABELS.get(c.kind, c.kind)),
-                decimal(c.messbetrag_cents),
-                "1",
-                decimal(c.current_cents),
-                decimal(c.simulated_cents),
-                decimal(c.change_cents),
-            ]
-        )
-    return out.getvalue()
+        yield [
+            "Größte Erhöhungen (EUR)",
+            _text(c.key),
+            _text(KIND_LABELS.get(c.kind, c.kind)),
+            decimal(c.messbetrag_cents),
+            "1",
+            decimal(c.current_cents),
+            decimal(c.simulated_cents),
+            decimal(c.change_cents),
+        ]

@@ -6,6 +6,7 @@ notice can be reprinted exactly as issued even after the statute or the address 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -251,6 +252,21 @@ def public_url(settings: NoticeSettings, municipality: Municipality, notice: Not
     )
 
 
+def _schedules(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The notice's tables of due dates (instalments, collections), dates parsed back."""
+    return [
+        {
+            "title": data.get(f"{table}_title") or "Fälligkeiten",
+            "rows": [
+                _dated(row, *(f for f in ("due_date", "collection_date") if f in row))
+                for row in data[table]
+            ],
+        }
+        for table in SCHEDULES
+        if data.get(table)
+    ]
+
+
 def render_job(session: Session, notice: Notice, settings: NoticeSettings) -> RenderJob:
     """What the notice's PDF is made of, from its snapshot (so a reprint shows what was issued),
     as plain values a worker process can take: the template's context and the XML embedded in
@@ -285,17 +301,7 @@ def render_job(session: Session, notice: Notice, settings: NoticeSettings) -> Re
         "lines": [_dated(line, "period_start", "period_end") for line in data["lines"]],
         "rate_label": data.get("rate_label") or RATE_LABELS.get(notice.levy, "Jahresbetrag"),
         "previous_label": data.get("previous_label") or "Bisher festgesetzt",
-        "schedules": [
-            {
-                "title": data.get(f"{table}_title") or "Fälligkeiten",
-                "rows": [
-                    _dated(row, *(f for f in ("due_date", "collection_date") if f in row))
-                    for row in data[table]
-                ],
-            }
-            for table in SCHEDULES
-            if data.get(table)
-        ],
+        "schedules": _schedules(data),
         "overpaid_cents": int(data.get("overpaid_cents", 0)),
         "direct_debit": debit,
         "total_cents": notice.total_cents,

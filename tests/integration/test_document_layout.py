@@ -22,11 +22,11 @@ from core.kernel import archive
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
+from core.levies.basis_notices import imports as basis_imports
+from core.levies.basis_notices.models import NoticeKind
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.services import Registration, submit_registration
-from core.levies.basis_notices import imports as basis_imports
-from core.levies.basis_notices.models import NoticeKind
 from core.levies.fee_notices import issue_fee_notice
 from core.levies.property_tax import assessment as property_tax_run
 from core.levies.property_tax.changes import reassess_import

@@ -1,6 +1,6 @@
 """Throughput benchmarks (not part of `make test`): `make bench` or
 `python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--entries N] [--notices N]
-[--only WHAT] [--postgres]`.
+[--plots N] [--only WHAT] [--postgres]`.
 
 Ledger: post claims and book payments with § 225 allocation, the core of every batch run.
 Dog tax (issue 3): the annual assessment (Jahresveranlagung) of 100,000 dogs — computation,
@@ -8,6 +8,7 @@ notice records and booking — then rendering and archiving the PDFs of a sample
 Water (issue 5): the yearly water billing. Bank (issue 6): a direct-debit run and the import of
 a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py). Notices (issue 12): PDFs
 rendered in a pool of one and of two workers against bare WeasyPrint (tests/benchmarks/notices.py).
+Property tax (issue 14): the annual run over 250,000 plots (tests/benchmarks/property_tax.py).
 Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
@@ -435,6 +436,9 @@ def main() -> None:
     )
     parser.add_argument("--meters", type=int, default=100_000, help="meters of the water run")
     parser.add_argument(
+        "--plots", type=int, default=250_000, help="plots of the property-tax annual run"
+    )
+    parser.add_argument(
         "--entries", type=int, default=100_000, help="entries of the camt.053 statement"
     )
     parser.add_argument("--notices", type=int, default=200, help="notices per pool size")
@@ -443,7 +447,17 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("ledger", "dog-tax", "water", "bank", "web", "notices", "jobs", "dunning"),
+        choices=(
+            "ledger",
+            "dog-tax",
+            "water",
+            "bank",
+            "web",
+            "notices",
+            "jobs",
+            "dunning",
+            "property-tax",
+        ),
         help="run one benchmark only",
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
@@ -496,6 +510,10 @@ def main() -> None:
             from tests.benchmarks.dunning import bench_dunning
 
             bench_dunning(url_for("bench_dunning"), args.dunning_items)
+        if args.only in (None, "property-tax"):
+            from tests.benchmarks.property_tax import bench_property_tax
+
+            bench_property_tax(url_for("bench_property_tax"), args.plots)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import core.job_kinds  # noqa: F401  (registers the kinds)
 from core.jobs import control, worker
+from core.kernel.errors import ValidationError
 from core.ledger.balances import open_amounts
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim, PaymentChannel
@@ -22,6 +23,7 @@ from core.ledger.receipts import record_payment
 from core.levies.basis_notices import imports
 from core.levies.basis_notices.models import LandUse, NoticeKind, PropertyClass
 from core.levies.property_tax import assessment as property_tax
+from core.levies.property_tax import models as annual_payment
 from core.levies.property_tax.changes import reassess, reassess_import
 from core.notices.records import Notice, NoticeSettings, notices_of, render
 from core.tenancy.statutes import Statute
@@ -331,3 +333,37 @@ def test_notice_pdf_prints_the_computation_step_by_step(db: Session, make: Any, 
     assert flat.count("72,00 €") >= 4
     assert "bis auf Weiteres" in flat
     assert "Rechtsbehelfsbelehrung" in flat and REMEDY in flat
+
+
+def test_annual_payment_on_application_from_the_next_year(
+    db: Session, make: Any, town: Any
+) -> None:
+    owner = make.person(town)
+    late = make.person(town, family_name="Spät")
+    deliver(
+        db,
+        town,
+        plot(town, person_number=owner.number),
+        plot(town, "3150/123/4568", person_number=late.number),
+    )
+    assert (
+        annual_payment.apply(
+            db, person=owner, municipality=town, applied_on=date(2025, 9, 30), actor="t"
+        ).from_year
+        == 2026
+    )
+    assert (
+        annual_payment.apply(
+            db, person=late, municipality=town, applied_on=date(2025, 10, 1), actor="t"
+        ).from_year
+        == 2027
+    )  # after 30 September: from the year after next
+    with pytest.raises(ValidationError, match="bereits beantragt"):
+        annual_payment.apply(
+            db, person=owner, municipality=town, applied_on=date(2025, 9, 1), actor="t"
+        )
+    property_tax.assess_all(db, municipality=town, year=2026, as_of=JAN, actor="t")
+    assert claims(db, owner) == [(date(2026, 7, 1), 28800)]
+    assert len(claims(db, late)) == 4
+    [notice] = notices_of(db, owner.id, town.id)
+    assert [r["label"] for r in notice.data["instalments"]] == ["Jahresbetrag auf Antrag"]

@@ -17,7 +17,7 @@ from core.levies.basis_notices.models import LandUse, PropertyClass
 from core.levies.cases import Addressee, AddressLines, Case
 from core.levies.property_tax import payments
 from core.levies.property_tax.assessment import PROPERTY_TAX
-from core.levies.property_tax.plots import Plot, kind_of, share_cents
+from core.levies.property_tax.plots import Holding, Plot, kind_of, share_cents
 from core.levies.property_tax.rules import NON_RESIDENTIAL, RESIDENTIAL, PropertyTaxRules
 from core.levies.schedule import schedule
 
@@ -36,8 +36,8 @@ ERIKA = Addressee(
 )
 
 
-def case(*plots: Plot, booked: dict[str, int] | None = None) -> Case[list[Plot]]:
-    return Case(ERIKA, list(plots), {2026: (booked or {}, {})}, bool(booked))
+def case(*plots: Plot, booked: dict[str, int] | None = None, annual: bool = False) -> Case[Holding]:
+    return Case(ERIKA, Holding(list(plots), annual), {2026: (booked or {}, {})}, bool(booked))
 
 
 def plot(messbetrag: int, kind: str = RESIDENTIAL, ref: str = "3150/123/4567") -> Plot:
@@ -77,6 +77,14 @@ def test_small_amounts_in_full_on_15_august() -> None:
     assert assessment is not None
     [target] = assessment.tables[INSTALMENTS].targets
     assert (target.due_date, target.amount_cents) == (date(2026, 8, 15), 1440)
+
+
+def test_annual_payment_on_application_on_1_july() -> None:
+    assessment = PROPERTY_TAX.assess(case(plot(6000), annual=True), 2026, JAN, RULES)
+    assert assessment is not None
+    [target] = assessment.tables[INSTALMENTS].targets
+    assert (target.due_date, target.amount_cents) == (date(2026, 7, 1), 28800)
+    assert target.label == "Jahresbetrag auf Antrag"
 
 
 def test_nothing_on_file_nothing_assessed_but_a_cancelled_plot_is_assessed_to_zero() -> None:

@@ -15,8 +15,8 @@ notice) or all (annual run).
 * Payments: :mod:`core.levies.property_tax.payments` (§§ 28 to 31 GrStG), booked as
   differences per due date (keys ``property_tax:<year>:<YYYY-MM-DD>``); running it twice, or
   again after nothing changed, books nothing and issues no notice.
-* The annual payment on 1 July on application (§ 28 (3) GrStG) is in the rules
-  (``annual_payment``); no application is recorded yet, so every person pays quarterly.
+* The annual payment on 1 July on application (§ 28 (3) GrStG): for the owners whose
+  application (:mod:`core.levies.property_tax.models`) covers the year.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from core.levies.basis_notices.models import (
     TaxObject,
 )
 from core.levies.cases import Case
-from core.levies.property_tax import notice, payments, plots
+from core.levies.property_tax import models, notice, payments, plots
 from core.levies.property_tax.rules import (
     PropertyTaxRules,
     annual_tax,
@@ -57,7 +57,7 @@ class RunStats:
     objects: int = 0  # plots on file of the owners assessed
 
 
-class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunStats]):
+class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]):
     """Subjects: the owners (person ids); facts: their plots with the Messbetrag in force."""
 
     kind = ClaimKind.PROPERTY_TAX
@@ -88,7 +88,7 @@ class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunSta
 
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[int]
-    ) -> list[Case[list[plots.Plot]]]:
+    ) -> list[Case[plots.Holding]]:
         with cases.gc_paused():  # a chunk's rows
             found_plots: dict[int, list[plots.Plot]] = {pid: [] for pid in subjects}
             objects = session.execute(
@@ -130,7 +130,11 @@ class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunSta
                         notice_id,
                     )
                 )
-            return cases.person_cases(session, self.kind, year, subjects, found_plots)
+            annual = models.in_force(session, subjects, year)
+            holdings = {
+                pid: plots.Holding(found, pid in annual) for pid, found in found_plots.items()
+            }
+            return cases.person_cases(session, self.kind, year, subjects, holdings)
 
     def start(
         self,
@@ -145,26 +149,27 @@ class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunSta
     ) -> RunStats:
         return RunStats()
 
-    def count(self, stats: RunStats, case: Case[list[plots.Plot]], issued: Notice | None) -> None:
+    def count(self, stats: RunStats, case: Case[plots.Holding], issued: Notice | None) -> None:
         stats.persons += 1
-        stats.objects += len(case.facts)
+        stats.objects += len(case.facts.plots)
         stats.notices += issued is not None
 
     def assess(
-        self, case: Case[list[plots.Plot]], year: int, as_of: date, rules: PropertyTaxRules
+        self, case: Case[plots.Holding], year: int, as_of: date, rules: PropertyTaxRules
     ) -> Assessment | None:
         booked_by_key = case.booked[year][0]
-        if not case.facts and not booked_by_key:
+        held, annual = case.facts.plots, case.facts.annual_payment
+        if not held and not booked_by_key:
             return None
-        taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in case.facts]
+        taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in held]
         total = sum(taxes)
         booked: dict[date, int] = {}
         for k, cents in booked_by_key.items():
             day = payments.day_of(k)
             if day is not None:
                 booked[day] = booked.get(day, 0) + cents
-        stands = payments.standing(booked, total, year, rules, as_of)
-        names = payments.labels(total, year, rules)
+        stands = payments.standing(booked, total, year, rules, as_of, annual_payment=annual)
+        names = payments.labels(total, year, rules, annual_payment=annual)
         targets = [
             booking.Target(
                 key=payments.key(year, day),
@@ -184,7 +189,7 @@ class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunSta
                 case.person,
                 as_of,
                 year=year,
-                plots=list(zip(case.facts, taxes, strict=True)),
+                plots=list(zip(held, taxes, strict=True)),
                 rules=rules,
                 first=first,
                 total_cents=total,
@@ -196,7 +201,7 @@ class PropertyTax(pipeline.PersonLevy[list[plots.Plot], PropertyTaxRules, RunSta
         return Assessment(
             tables={INSTALMENTS: Table(year, targets)},
             total_cents=total,
-            printable=bool(case.facts),
+            printable=bool(held),
             title=lambda first: notice.title(year, first),
             snapshot=snapshot,
         )

@@ -82,3 +82,12 @@ def location(street: str | None, number: str | None, code: str | None, city: str
     first = " ".join(p for p in (street, number) if p)
     town = " ".join(p for p in (code, city) if p)
     return ", ".join(p for p in (first, town) if p)
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """What is on file for one owner and year: the plots, and whether the owner pays the
+    year as one annual payment on 1 July (§ 28 (3) GrStG, :mod:`.models`)."""
+
+    plots: list[Plot]
+    annual_payment: bool = False

@@ -14,6 +14,8 @@ from core.jobs.kinds import register
 from core.levies.dog_tax.assessment import DOG_TAX
 from core.levies.dog_tax.assessment import RunStats as DogTaxStats
 from core.levies.jobs import AnnualRun
+from core.levies.property_tax.assessment import PROPERTY_TAX
+from core.levies.property_tax.assessment import RunStats as PropertyTaxStats
 from core.levies.waste.assessment import WASTE_FEE
 from core.levies.waste.assessment import RunStats as WasteStats
 from core.levies.water.assessment import WATER
@@ -78,6 +80,17 @@ WATER_RUN = register(
         summary=_water_summary,
         stats=WaterStats,
         label=_meter_label,
+    )
+)
+PROPERTY_TAX_RUN = register(
+    AnnualRun(
+        PROPERTY_TAX,
+        name="property_tax",
+        title="Grundsteuer (Jahresveranlagung)",
+        short="Grundsteuer",
+        unit="Eigentümerinnen und Eigentümer",
+        summary=_persons_summary("Grundsteuer"),
+        stats=PropertyTaxStats,
     )
 )
 RENDER_NOTICES = register(RenderNotices())

@@ -29,6 +29,7 @@ from core.levies.basis_notices.models import (
     TaxObject,
 )
 from core.levies.dog_tax.models import Dog
+from core.levies.property_tax.models import AnnualPayment
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
 from core.notices.records import Notice
@@ -45,6 +46,7 @@ from core.workflow.criteria import ReviewCriterion
 
 __all__ = [
     "Address",
+    "AnnualPayment",
     "Application",
     "AuditEvent",
     "BankLine",

@@ -3,8 +3,9 @@
 Deterministic (seeded) so that screenshots and the README's demo log-ins stay the same. One
 module per area: tenancy (municipalities, statutes in force), statutes (the example statutes,
 shared with the tests), identity (log-ins), persons, ledger (claims and payments), dog_tax,
-waste, water, sepa (mandates) and basis_notices (the tax office's Messbescheide). The areas
-draw from one random generator in a fixed order, so the same seed gives the same data.
+waste, water, sepa (mandates), basis_notices (the tax office's Messbescheide) and property_tax
+(the levy's annual run over them). The areas draw from one random generator in a fixed order,
+so the same seed gives the same data.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.demo import basis_notices, dog_tax, identity, ledger, persons, sepa, tenancy
+from core.demo import (
+    basis_notices,
+    dog_tax,
+    identity,
+    ledger,
+    persons,
+    property_tax,
+    sepa,
+    tenancy,
+)
 from core.identity.models import Role
 from core.tenancy.municipalities import Municipality
 
@@ -53,6 +63,8 @@ def load(
         )
         progress(f"{municipality.name}: Messbescheide des Finanzamts …")
         basis_notices.load(session, municipality, as_of)
+        progress(f"{municipality.name}: Grundsteuer aus den Messbescheiden …")
+        property_tax.assess_and_pay(session, municipality, as_of, rng, counts)
     dog_tax.pending_review(session, as_of)
     return (
         f"Demodaten geladen: {len(tenancy.MUNICIPALITIES)} Kommunen, {counts['persons']} "

@@ -1,8 +1,9 @@
-"""The demo's own claims and how they are paid: property tax for everyone, the assessed
-levies, payments (on time, partly, not at all) and a dunning fee where something stayed open.
+"""The demo's own claims and how they are paid: the assessed levies, payments (on time,
+partly, not at all) and a dunning fee where something stayed open.
 
-The amounts are realistic examples (DOMAIN.md), not statute data: the property tax claims are
-posted by hand, the levies' claims come from their assessments (trade tax: core.demo.basis_notices).
+The amounts are realistic examples (DOMAIN.md), not statute data: every levy's claims come from
+its assessment (trade tax: core.demo.basis_notices; property tax after the basis notices are
+imported: core.demo.property_tax).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def claims_and_payments(
     counts: dict[str, int],
     showcase: bool = False,
 ) -> None:
-    """What ``person`` owes and paid; for ``showcase`` (the person of a log-in) the November
-    property-tax instalment stays unpaid and the levies give their fixed examples."""
+    """What ``person`` owes and paid; for ``showcase`` (the person of a log-in) the levies
+    give their fixed examples."""
     plan = _tax_plan(person, as_of.year, rng)
     overdue = _post_taxes(session, municipality, person, plan, as_of, rng, counts, showcase)
     dog_tax.dogs_and_notices(session, municipality, person, as_of, rng, showcase)
@@ -76,15 +77,7 @@ def _tax_plan(person: Person, year: int, rng: random.Random) -> TaxPlan:
         # Trade tax is assessed from the tax office's Messbescheide (core.demo.basis_notices);
         # the draw that once gave a random advance payment stays, so the seed's data stay put.
         rng.randint(150, 2500)
-    plan.append(
-        (
-            ClaimKind.PROPERTY_TAX,
-            rng.randint(30, 220) * 100 + rng.choice([0, 50]),
-            f"Grundsteuer {year}",
-            _quarter_dates(year),
-        )
-    )
-    return plan
+    return plan  # property tax: assessed from the basis notices (core.demo.property_tax)
 
 
 def _post_taxes(

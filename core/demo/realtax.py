@@ -46,13 +46,30 @@ def property_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[s
         ]
     basis = "§ 1 der Hebesatzsatzung der Gemeinde Beispielhausen"
     return [
-        (SINCE, _property(basis, "vom 20.11.2019", {"A": 350, "B": 380})),
-        (REFORM, _property(basis, "vom 19.11.2024", {"A": 340, "B": 350})),
+        (SINCE, _property(basis, "vom 20.11.2019", {"A": 350, "B": 380}, remedy=REMEDY_BY)),
+        (REFORM, _property(basis, "vom 19.11.2024", {"A": 340, "B": 350}, remedy=REMEDY_BY)),
     ]
 
 
+REMEDY_NW = (  # as the demo's dog tax (core.demo.statutes): no Widerspruch in NRW
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim "
+    "Verwaltungsgericht erhoben werden (§ 110 JustG NRW: kein Widerspruchsverfahren). "
+    "Die Klage hat keine aufschiebende Wirkung (§ 80 Abs. 2 Satz 1 Nr. 1 VwGO)."
+)
+REMEDY_BY = (
+    "Gegen diesen Bescheid kann innerhalb eines Monats nach seiner Bekanntgabe Widerspruch "
+    "bei der Gemeinde Beispielhausen oder unmittelbar Klage beim Bayerischen "
+    "Verwaltungsgericht erhoben werden (Art. 12 AGVwGO). Widerspruch und Klage haben keine "
+    "aufschiebende Wirkung (§ 80 Abs. 2 Satz 1 Nr. 1 VwGO)."
+)
+
+
 def _property(
-    basis: str, dated: str, rates: dict[str, int], differentiation_basis: str = ""
+    basis: str,
+    dated: str,
+    rates: dict[str, int],
+    differentiation_basis: str = "",
+    remedy: str = REMEDY_NW,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         "hebesatz_percent": rates,
@@ -60,6 +77,7 @@ def _property(
         "rounding": "down",
         "late_due_months": 1,
         "legal_basis": f"{basis} {dated} in Verbindung mit §§ 25, 27 bis 31 GrStG",
+        "remedy": remedy,
     }
     if differentiation_basis:
         data["differentiation_basis"] = differentiation_basis

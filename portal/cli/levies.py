@@ -1,5 +1,6 @@
 """`openkasse assess …` and `openkasse meters cards`: the levies' annual runs (dog tax, waste
-fees, water billing) and the water meters' reading cards that come before the water run."""
+fees, property tax, water billing) and the water meters' reading cards that come before the
+water run."""
 
 from __future__ import annotations
 
@@ -145,6 +146,27 @@ def assess_waste(as_of, year: str | None, slug: str | None, render: bool) -> Non
         summary=lambda m, fee_year, stats: (
             f"{m.name}: Abfallgebühren {fee_year} – {stats.persons} "
             f"Gebührenpflichtige, {stats.bins} Behälter, {stats.notices} neue Bescheide."
+        ),
+    )
+
+
+@assess_group.command("property-tax")
+@_annual_run_options("Steuerjahr")
+def assess_property_tax(as_of, year: str | None, slug: str | None, render: bool) -> None:  # type: ignore[no-untyped-def]
+    """Annual property-tax assessment from the basis notices; idempotent (a second run
+    changes nothing)."""
+    from core.levies.property_tax.assessment import PROPERTY_TAX
+
+    _person_levy_run(
+        PROPERTY_TAX,
+        as_of=as_of,
+        year=year,
+        slug=slug,
+        render=render,
+        who="Eigentümer",
+        summary=lambda m, tax_year, stats: (
+            f"{m.name}: Grundsteuer {tax_year} – {stats.persons} Eigentümer, "
+            f"{stats.objects} Grundstücke, {stats.notices} neue Bescheide."
         ),
     )
 

@@ -1,6 +1,6 @@
 """Throughput benchmarks (not part of `make test`): `make bench` or
 `python -m tests.benchmarks.run [--claims N] [--dogs N] [--render N] [--entries N] [--notices N]
-[--only WHAT] [--postgres]`.
+[--plots N] [--only WHAT] [--postgres]`.
 
 Ledger: post claims and book payments with § 225 allocation, the core of every batch run.
 Dog tax (issue 3): the annual assessment (Jahresveranlagung) of 100,000 dogs — computation,
@@ -10,6 +10,7 @@ a camt.053 statement with 100,000 entries (tests/benchmarks/bank.py). Notices (i
 rendered in a pool of one and of two workers against bare WeasyPrint (tests/benchmarks/notices.py).
 Hebesatz simulator (issue 14): 250,000 plots, objects/s and peak memory against raw sqlite3
 reading the same rows (tests/benchmarks/realtax_simulator.py).
+Property tax (issue 14): the annual run over 250,000 plots (tests/benchmarks/property_tax.py).
 Prints the rates with progress lines on stderr; records nothing, asserts nothing.
 """
 
@@ -437,6 +438,9 @@ def main() -> None:
     )
     parser.add_argument("--meters", type=int, default=100_000, help="meters of the water run")
     parser.add_argument(
+        "--plots", type=int, default=250_000, help="plots of the property-tax annual run"
+    )
+    parser.add_argument(
         "--entries", type=int, default=100_000, help="entries of the camt.053 statement"
     )
     parser.add_argument("--notices", type=int, default=200, help="notices per pool size")
@@ -465,6 +469,7 @@ def main() -> None:
             "dunning",
             "simulator",
             "delivery",
+            "property-tax",
         ),
         help="run one benchmark only",
     )
@@ -526,6 +531,10 @@ def main() -> None:
             from tests.benchmarks.delivery import bench_delivery
 
             bench_delivery(url_for("bench_delivery"), args.delivery_notices, 200)
+        if args.only in (None, "property-tax"):
+            from tests.benchmarks.property_tax import bench_property_tax
+
+            bench_property_tax(url_for("bench_property_tax"), args.plots)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

@@ -96,6 +96,14 @@ def test_assess_and_notices_commands(fresh_env: dict[str, str], tmp_path: Path) 
     )
     assert second.returncode == 0, second.stderr
     assert "0 neue Bescheide" in second.stdout  # idempotent
+    for again in (False, True):  # from the demo's basis notices; the second run books nothing
+        assessed = run(
+            "assess", "property-tax", "--as-of", f"{year}-01-10", "--municipality",
+            "musterstadt", "--no-render", env=fresh_env,
+        )  # fmt: skip
+        assert assessed.returncode == 0, assessed.stderr
+        assert f"Grundsteuer {year}" in assessed.stdout and "Grundstücke" in assessed.stdout
+        assert (", 0 neue Bescheide" in assessed.stdout) is again
 
     this_year = str(year - 1)  # no readings yet in the demo: every meter is estimated
     water_args = ("assess", "water", "--period", this_year, "--municipality", "musterstadt")
@@ -150,6 +158,7 @@ def test_annual_runs_refuse_a_year_far_from_today(
     for args in (
         ("assess", "dog-tax", "--as-of", as_of, "--year", year),
         ("assess", "waste", "--as-of", as_of, "--year", year),
+        ("assess", "property-tax", "--as-of", as_of, "--year", year),
         ("assess", "water", "--period", year, "--confirm-early"),
         ("meters", "cards", "--period", year, "--out", str(tmp_path / "karten.pdf")),
     ):

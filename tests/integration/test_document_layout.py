@@ -22,10 +22,14 @@ from core.kernel import archive
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
+from core.levies.basis_notices import imports as basis_imports
+from core.levies.basis_notices.models import NoticeKind
 from core.levies.dog_tax import assessment as dog_tax_run
 from core.levies.dog_tax.models import Dog, DogStatus
 from core.levies.dog_tax.services import Registration, submit_registration
 from core.levies.fee_notices import issue_fee_notice
+from core.levies.property_tax import assessment as property_tax_run
+from core.levies.property_tax.changes import reassess_import
 from core.levies.waste.services import BinRegistration
 from core.levies.waste.services import submit_registration as register_bin
 from core.levies.water import assessment as water_run
@@ -37,6 +41,7 @@ from core.payments.sepa import mandates, prenotifications
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import Mandate
 from core.tenancy.statutes import Statute
+from tests.basis_notice_files import delivery, plot
 from tests.conftest import login
 from tests.integration.test_enforcement import DUE as DUNNING_DUE
 from tests.integration.test_enforcement import HAND_OVER, dun_to_the_end, enact_costs
@@ -116,6 +121,48 @@ def test_dog_tax_notice_and_change_notice(db: Session, town: Any, owner: Any) ->
     assert change.previous_cents == first.total_cents > 0
     checked(render(db, first, SETTINGS), recipient=owner.display_name)
     [page, *_] = checked(render(db, change, SETTINGS), recipient=owner.display_name)
+    assert "Bisher festgesetzt" in page
+
+
+def test_property_tax_notice_and_change_notice(db: Session, town: Any, owner: Any) -> None:
+    db.add(
+        Statute(
+            municipality_id=town.id,
+            levy="property_tax",
+            valid_from=date(2020, 1, 1),
+            source="Hebesatzsatzung (Test)",
+            data={
+                "hebesatz_percent": {"A": 300, "B": 480},
+                "small_amounts": True,
+                "legal_basis": "§ 1 der Hebesatzsatzung in Verbindung mit §§ 25, 27 bis 31 GrStG",
+                "remedy": "Gegen diesen Bescheid kann innerhalb eines Monats Klage erhoben werden.",
+            },
+        )
+    )
+    first = plot(
+        town,
+        person_number=owner.number,
+        street=LONG["street"] if town.name == LONG["name"] else "Lindenweg",
+    )
+    second = plot(town, "3150/123/4568", person_number=owner.number, messbetrag_cents=12345)
+    basis_imports.import_file(db, town, delivery(first, second), filename="a.xml", actor="t")
+    property_tax_run.assess_all(db, municipality=town, year=2026, as_of=JAN, actor="t")
+    change = plot(
+        town,
+        person_number=owner.number,
+        kind=NoticeKind.CHANGE,
+        year_from=2026,
+        messbetrag_cents=7500,
+        notice_date="2026-06-01",
+    )
+    report = basis_imports.import_file(db, town, delivery(change), filename="b.xml", actor="t")
+    assert report.import_id is not None
+    reassess_import(db, town, report.import_id, as_of=date(2026, 6, 20), actor="t")
+    changed, annual = notices_of(db, owner.id, town.id)
+    assert changed.previous_cents == annual.total_cents > 0
+    [page, *_] = checked(render(db, annual, SETTINGS), recipient=owner.display_name)
+    assert "Messbetrag" in page
+    [page, *_] = checked(render(db, changed, SETTINGS), recipient=owner.display_name)
     assert "Bisher festgesetzt" in page
 
 

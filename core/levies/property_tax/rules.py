@@ -64,12 +64,14 @@ class PropertyTaxRules:
     rounding: Rounding = "down"
     late_due_months: int = 1  # §§ 30 (1), 31 GrStG
     legal_basis: str = ""
+    remedy: str = ""  # Rechtsbehelfsbelehrung (depends on the Land: Widerspruch or Klage)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], source: str) -> PropertyTaxRules:
         """Statute data: ``{"hebesatz_percent": {"A": 300, "B": 550}}`` or, differentiated,
         ``{"A": …, "B_residential": …, "B_non_residential": …}`` with ``differentiation_basis``;
-        optional ``"C"``, ``small_amounts`` (bool), ``rounding``, ``late_due_months``."""
+        optional ``"C"``, ``small_amounts`` (bool), ``rounding``, ``late_due_months``,
+        ``legal_basis``, ``remedy`` (the notice's Rechtsbehelfsbelehrung)."""
         try:
             raw = dict(data["hebesatz_percent"])
             rates = {k: realtax.parse_percent(v, f"Hebesatz {k}") for k, v in raw.items()}
@@ -81,6 +83,7 @@ class PropertyTaxRules:
                 rounding=realtax.parse_rounding(data.get("rounding", "down")),
                 late_due_months=int(data.get("late_due_months", 1)),
                 legal_basis=str(data.get("legal_basis", "")),
+                remedy=str(data.get("remedy", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError(f"Hebesatzsatzung Grundsteuer unvollständig: {exc}") from exc
@@ -115,6 +118,7 @@ class PropertyTaxRules:
             self.rounding,
             self.late_due_months,
             self.legal_basis,
+            self.remedy,
         )
 
 

@@ -1,0 +1,92 @@
+"""Change assessments after new basis notices: a Messbescheid (new, change, cancellation) for a
+plot applies from a year, maybe a past one, so every year from then on that is assessed — up to
+the year of the notice, and any later year already assessed ahead — is assessed again for the
+owner; each books only its difference (:mod:`core.levies.property_tax.payments`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.kernel.errors import NotFound
+from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
+from core.levies.property_tax.assessment import PROPERTY_TAX
+from core.notices.records import Notice
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality
+
+
+def affected_years(session: Session, person_id: int, from_year: int, as_of: date) -> list[int]:
+    """The years a change from ``from_year`` touches: up to the notice's year, and up to the
+    last year with property tax booked or a notice issued for the owner."""
+    last_booked = session.scalar(
+        select(func.max(Notice.year)).where(
+            Notice.person_id == person_id, Notice.levy == PROPERTY_TAX.kind.value
+        )
+    )
+    last = max(as_of.year, last_booked or as_of.year)
+    return list(range(from_year, last + 1))
+
+
+def reassess(
+    session: Session,
+    *,
+    person: Person,
+    municipality: Municipality,
+    from_year: int,
+    as_of: date,
+    actor: str,
+) -> list[Notice]:
+    """Assess ``person`` again for every year a change from ``from_year`` touches; returns the
+    notices issued (none where nothing changed). A year without a Hebesatz statute is left
+    out (nothing could have been assessed for it)."""
+    issued = []
+    for year in affected_years(session, person.id, from_year, as_of):
+        try:
+            rules = PROPERTY_TAX.rules(session, municipality.id, year)
+        except NotFound:
+            continue
+        notice = PROPERTY_TAX.assess_person(
+            session,
+            person=person,
+            municipality=municipality,
+            year=year,
+            as_of=as_of,
+            actor=actor,
+            rules=rules,
+        )
+        if notice is not None:
+            issued.append(notice)
+    return issued
+
+
+def reassess_import(
+    session: Session, municipality: Municipality, import_id: int, *, as_of: date, actor: str
+) -> list[Notice]:
+    """The change assessments an import of basis notices calls for: per owner of a plot it
+    touched, from the earliest year one of its notices applies."""
+    rows = session.execute(
+        select(TaxObject.person_id, func.min(BasisNotice.year_from))
+        .join(TaxObject, TaxObject.id == BasisNotice.tax_object_id)
+        .where(
+            BasisNotice.import_id == import_id,
+            BasisNotice.municipality_id == municipality.id,
+            TaxObject.tax == TaxKind.PROPERTY_TAX,
+        )
+        .group_by(TaxObject.person_id)
+        .order_by(TaxObject.person_id)
+    ).all()
+    issued = []
+    for person_id, from_year in rows:
+        person = session.get_one(Person, person_id)
+        issued += reassess(
+            session,
+            person=person,
+            municipality=municipality,
+            from_year=from_year,
+            as_of=as_of,
+            actor=actor,
+        )
+    return issued

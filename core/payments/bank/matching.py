@@ -132,7 +132,9 @@ def letter_references_in(text: str) -> list[str]:
     found: list[str] = []
     for match in _RF.finditer(text or ""):
         rf = match.group(0).upper()
-        if is_valid_rf(rf) and is_valid_letter_reference(rf[4:]) and rf[4:] not in found:
+        if rf[4:5] != "M" or rf[4:] in found:
+            continue  # a Kassenzeichen's RF (references_in) or one seen already
+        if is_valid_rf(rf) and is_valid_letter_reference(rf[4:]):
             found.append(rf[4:])
     return found
 

@@ -1,9 +1,13 @@
 """Imports every table so that ``Base.metadata`` is complete (Alembic, tests, create_all), and
 the hooks lower layers ask through wherever the database is used: what a direct debit may
-collect of an instalment plan's claims (core.payments.collection_limits)."""
+collect of an instalment plan's claims (core.payments.collection_limits), what a dunning
+letter's reference designates (core.payments.bank.designations)."""
 
 from core.delivery.models import Delivery, DeliveryConsent, Dispatch, PrintBatch
-from core.dunning import instalment_debits  # noqa: F401  (registers its collection limits)
+from core.dunning import (  # noqa: F401  (register their hooks: collection limits, references)
+    instalment_debits,
+    letter_references,
+)
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
 from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim
 from core.dunning.letter_records import DunningLetterDocument

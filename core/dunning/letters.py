@@ -5,10 +5,11 @@ A letter prints per claim its Kassenzeichen, what it is, its due date, the open 
 of the fee and its new surcharges, the totals (open + fee + surcharges = total, as the run stored
 them), the payment deadline, a GiroCode for the total and the signed link to the portal.
 
-The GiroCode's reference is the RF reference of the letter's first claim's Kassenzeichen (as on
-the notices and the card page: core.ledger.claims.rf_reference): the fee is booked under that
-Kassenzeichen, a transfer naming it settles those claims first and what is left the person's
-other open items in the order of § 225 (2) AO — so the total settles the letter's claims.
+The GiroCode's reference is the letter's own reference as RF reference (core.dunning.
+letter_references: never a Kassenzeichen, so it names the letter as a whole): the bank import
+allocates a transfer naming it to exactly the letter's claims, fee and surcharges in the order
+of § 225 (2) AO (surcharges last), and what is left as for any payment of the person — so the
+total settles the letter, whatever Kassenzeichen its claims carry.
 
 Rendering goes through core.notices.rendering (the same worker-safe RenderJob and renderer), the
 signed link through core.kernel.tokens with its own purpose, the archive through core.kernel.
@@ -26,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.dunning.letter_records import DunningLetterDocument
+from core.dunning.letter_references import letter_reference
 from core.dunning.models import DunningItem, DunningLetter, DunningRun
 from core.dunning.procedure import LEVY, DunningRules
 from core.dunning.runs import items_of
@@ -34,8 +36,8 @@ from core.kernel.db import get_scoped
 from core.kernel.errors import NotFound
 from core.kernel.girocode import epc_payload
 from core.kernel.pdf import EmbeddedFile
+from core.kernel.references import make_rf
 from core.kernel.tokens import make_token, read_token
-from core.ledger.claims import rf_reference
 from core.ledger.models import Claim
 from core.notices.machine_readable import embedded_xml
 from core.notices.records import NoticeSettings, recipient_block
@@ -92,18 +94,14 @@ def pending(session: Session, municipality_id: int, run_id: int | None = None) -
 
 
 def reference_of(session: Session, letter: DunningLetter) -> str:
-    """The Kassenzeichen the letter's GiroCode names (as RF reference): its first claim's, the
-    one its fee is booked under — the same on the PDF and on the page behind the link."""
-    kassenzeichen = session.scalar(
-        select(Claim.kassenzeichen)
-        .join(DunningItem, DunningItem.claim_id == Claim.id)
-        .where(DunningItem.letter_id == letter.id)
-        .order_by(DunningItem.id)
-        .limit(1)
+    """The letter's own payment reference (``M…``), which its GiroCode names as RF reference —
+    the same on the PDF and on the page behind the link."""
+    prefix = session.scalar(
+        select(Municipality.kassenzeichen_prefix).where(Municipality.id == letter.municipality_id)
     )
-    if kassenzeichen is None:
+    if prefix is None:
         raise NotFound("Dieses Mahnschreiben wurde nicht gefunden.")
-    return kassenzeichen
+    return letter_reference(prefix, letter.id)
 
 
 # --------------------------------------------------------------------------- signed link
@@ -189,13 +187,14 @@ def render_job(session: Session, letter: DunningLetter, settings: NoticeSettings
     first = claims[items[0].claim_id]
     rows = _item_rows(items, claims)
     totals = _totals(letter, rows)
+    rf = make_rf(letter_reference(municipality.kassenzeichen_prefix, letter.id))
     epc = (
         epc_payload(
             name=municipality.cash_office_name,
             iban=municipality.iban,
             bic=municipality.bic,
             amount_cents=letter.total_cents,
-            rf_reference=rf_reference(first),
+            rf_reference=rf,
         )
         if letter.total_cents > 0
         else None
@@ -212,7 +211,7 @@ def render_job(session: Session, letter: DunningLetter, settings: NoticeSettings
             "delivered_on": letter.delivered_on,
             "payment_deadline": letter.payment_deadline,
             "kassenzeichen": first.kassenzeichen,
-            "rf": rf_reference(first),
+            "rf": rf,
             "legal_basis": rules.legal_basis or "§ 240 AO",
             "procedure_source": rules.source,
             "surcharges": rules.surcharges,

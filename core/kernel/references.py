@@ -3,6 +3,9 @@
 * Kassenzeichen: ``PPP`` municipality prefix + ``SSSSSSSS`` serial + 2 check digits after
   ISO 7064 MOD 97-10 (the IBAN/RF scheme: catches every single-digit error and every swap of
   neighbouring digits, which Luhn does not). 13 digits, printed as ``PPP SSSSSSSS CC``.
+* Letter reference of a dunning letter: ``M`` + municipality prefix + the letter's number + 2
+  check digits (MOD 97-10 over the letters-as-digits, as the RF scheme). It starts with a
+  letter, so it can never be a Kassenzeichen (13 digits); printed inside an RF reference.
 * RF creditor reference, ISO 11649 (DOMAIN.md "Ledger").
 * SEPA creditor identifier (Gläubiger-ID), EPC262-08 / Deutsche Bundesbank (DOMAIN.md "SEPA").
 """
@@ -44,6 +47,28 @@ def is_valid_kassenzeichen(text: str) -> bool:
 
 def format_kassenzeichen(kz: str) -> str:
     return f"{kz[:3]} {kz[3:11]} {kz[11:]}" if len(kz) == 13 else kz
+
+
+LETTER_MARK = "M"
+_LETTER = re.compile(r"^M(\d{3})(\d{1,14})(\d{2})$")
+
+
+def make_letter_reference(prefix: str, letter_id: int) -> str:
+    """``M`` + prefix + letter number + check digits: at most 20 characters (fits an RF)."""
+    if not (len(prefix) == 3 and prefix.isdigit()):
+        raise ValueError("Kassenzeichen prefix must be three digits")
+    if not 0 < letter_id < 10**14:
+        raise ValueError("letter number out of range")
+    base = f"{LETTER_MARK}{prefix}{letter_id}"
+    return base + mod97_check_digits(base)
+
+
+def is_valid_letter_reference(text: str) -> bool:
+    ref = (text or "").replace(" ", "").upper()
+    found = _LETTER.match(ref)
+    return (
+        found is not None and not found.group(2).startswith("0") and int(_to_digits(ref)) % 97 == 1
+    )
 
 
 def make_rf(reference: str) -> str:

@@ -139,15 +139,19 @@ class LedgerBatch:
         received_on: date,
         channel: PaymentChannel,
         reference_text: str,
-        kassenzeichen: str,
+        kassenzeichen: str | None,
         external_ref: str,
+        claim_ids: Collection[int] = (),
     ) -> int:
-        """A payment allocated to the person's open items, the Kassenzeichen's first (as
-        record_payment with ``kassenzeichen``); its position in :attr:`payments`."""
+        """A payment allocated to the person's open items, the designated ones first — the
+        ``claim_ids`` and the Kassenzeichen's (as record_payment with ``kassenzeichen`` and
+        ``claim_ids``); its position in :attr:`payments`."""
         if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
             raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
         claims = self.claims[person_id]
-        designated = {c.claim_id for c in claims if c.kassenzeichen == kassenzeichen}
+        designated = set(claim_ids) | {
+            c.claim_id for c in claims if kassenzeichen and c.kassenzeichen == kassenzeichen
+        }
         open_items = [
             OpenItem(c.item.claim_id, c.item.group, c.item.due_date, c.open_cents)
             for c in claims

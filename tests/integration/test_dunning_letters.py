@@ -1,8 +1,9 @@
 """Dunning letters (core.dunning.letters): the PDF read back (pdftotext) says per claim what is
 open, its fee share and surcharges, the totals add up to the cent, the GiroCode (decoded from
-the rendered page) asks for the total with the RF reference of the first claim's
-Kassenzeichen, the signed link leads to the letter; each letter is archived exactly once (the
-CLI path, the job, a download). On SQLite and PostgreSQL."""
+the rendered page) asks for the total with the letter's own reference as RF reference (never a
+Kassenzeichen: core.dunning.letter_references), printed on the letter too, the signed link leads
+to the letter; each letter is archived exactly once (the CLI path, the job, a download). On
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from core.dunning.models import DunningLetter, DunningRun
 from core.jobs import control, worker
 from core.kernel import archive, clock
 from core.kernel.errors import InvalidToken, NotFound
-from core.kernel.references import make_rf
+from core.kernel.references import format_rf, is_valid_kassenzeichen, make_rf
 from core.ledger.kinds import ClaimKind
 from core.notices.jobs import SETTINGS
 from core.notices.records import NoticeSettings
@@ -116,7 +117,12 @@ def test_girocode_and_signed_link_decode(db: Session, make: Any, tmp_path: Path)
     lines = epc.split("\n")
     assert lines[5] == m.cash_office_name and lines[6] == m.iban.replace(" ", "")
     assert lines[7] == "EUR1273.56"  # the letter's total, exactly
-    assert lines[9] == make_rf(tax.kassenzeichen)  # the fee is booked under that Kassenzeichen
+    reference = letters.reference_of(db, letter)
+    assert lines[9] == make_rf(reference) != make_rf(tax.kassenzeichen)  # the letter's own
+    assert reference.startswith("M" + m.kassenzeichen_prefix)
+    assert not is_valid_kassenzeichen(reference)
+    words = flat_text(_pdf(db, letter, tmp_path))
+    assert f"Zahlungsreferenz {format_rf(make_rf(reference))}" in words  # printed as well
     (link,) = [c for c in codes if c.startswith("https://")]
     assert link.startswith(f"https://portal.example/{m.slug}/mahnschreiben/")
     token = link.rsplit("/", 1)[1]

@@ -7,8 +7,10 @@ from core.kernel.references import (
     format_rf,
     is_valid_creditor_id,
     is_valid_kassenzeichen,
+    is_valid_letter_reference,
     is_valid_rf,
     make_kassenzeichen,
+    make_letter_reference,
     make_rf,
 )
 
@@ -68,3 +70,30 @@ def test_creditor_identifier_check_digits() -> None:
     assert is_valid_creditor_id("DE98ABC09999999999")
     assert not is_valid_creditor_id("DE98ZZZ0999999999")  # German ids have 18 characters
     assert not is_valid_creditor_id("")
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=3, max_size=3),
+    st.integers(min_value=1, max_value=10**14 - 1),
+)
+def test_letter_reference_round_trip_fits_an_rf_and_is_never_a_kassenzeichen(
+    prefix: str, letter_id: int
+) -> None:
+    ref = make_letter_reference(prefix, letter_id)
+    assert ref == f"M{prefix}{letter_id}{ref[-2:]}" and is_valid_letter_reference(ref)
+    assert not is_valid_kassenzeichen(ref) and is_valid_rf(make_rf(ref))
+    for i in range(1, len(ref)):  # every single-digit error is caught
+        wrong = ref[:i] + str((int(ref[i]) + 1) % 10) + ref[i + 1 :]
+        assert not is_valid_letter_reference(wrong)
+
+
+@pytest.mark.parametrize("bad", ["", "M", "M10142", "M1010", "X1014210", "M101042", "1014210"])
+def test_letter_reference_rejects_malformed(bad: str) -> None:
+    assert not is_valid_letter_reference(bad)
+
+
+def test_letter_reference_range() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        make_letter_reference("10", 1)
+    with pytest.raises(ValueError, match="out of range"):
+        make_letter_reference("101", 0)

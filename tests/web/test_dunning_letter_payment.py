@@ -161,8 +161,8 @@ def test_partly_paid_in_between_the_page_offers_only_the_rest(
     payer = app.test_client()
     assert "1.263,56 € jetzt mit Karte bezahlen" in payer.get(url).get_data(as_text=True)
     token = csrf_token(payer, url)
-    tax_kz = letters.reference_of(db, letter)
-    record_payment(  # a transfer of 500 € naming the letter's Kassenzeichen arrives meanwhile
+    claim_ids = [c.id for c in dunning_account.letter_claims(db, letter)]
+    record_payment(  # a transfer of 500 € for the letter (its reference) arrives meanwhile
         db,
         person=anna,
         amount_cents=50000,
@@ -170,7 +170,7 @@ def test_partly_paid_in_between_the_page_offers_only_the_rest(
         channel=PaymentChannel.BANK_TRANSFER,
         as_of=clock.today(),
         actor="test",
-        kassenzeichen=tax_kz,
+        claim_ids=claim_ids,
         external_ref="bank-1",
     )
     db.commit()

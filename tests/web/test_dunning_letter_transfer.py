@@ -1,8 +1,9 @@
 """Paying a dunning letter by transfer: the page behind the signed link shows a GiroCode for what
-is open with the RF reference of the letter (the one on the PDF); a bank statement (camt.053)
-with that reference settles the letter's claims — main claim, fee, surcharge — and nothing else
-first, a part of it in the order of § 225 AO (taxes, then costs, Säumniszuschläge last), and
-the page then says what is paid and offers only the rest. On SQLite and PostgreSQL."""
+is open with the letter's own reference as RF reference (the one on the PDF, never a
+Kassenzeichen) and prints it as Verwendungszweck; a bank statement (camt.053) with that
+reference settles the letter's claims — main claim, fee, surcharge — and nothing else first, a
+part of it in the order of § 225 AO (taxes, then costs, Säumniszuschläge last), and the page
+then says what is paid and offers only the rest. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from core.dunning import account as dunning_account
 from core.dunning import booking, letters, runs
 from core.dunning.models import DunningLetter
 from core.kernel import clock
-from core.kernel.references import make_rf
+from core.kernel.references import format_rf, make_rf
 from core.ledger.balances import open_amounts
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
@@ -95,9 +96,12 @@ def test_the_girocode_total_settles_the_letters_claims_and_nothing_else(
     assert (letter.fee_cents, letter.surcharge_cents) == (1700, 1200)
     assert letter.total_cents == 123456 + 1700 + 1200
     client = app.test_client()
-    epc = _girocode(client.get(s["url"]).get_data(as_text=True))
-    assert epc[7] == "EUR1263.56" and epc[9] == make_rf(s["tax"].kassenzeichen)
-    assert letters.reference_of(db, letter) == s["tax"].kassenzeichen  # the PDF's reference
+    page = client.get(s["url"]).get_data(as_text=True)
+    epc = _girocode(page)
+    reference = letters.reference_of(db, letter)  # the PDF's reference
+    assert epc[7] == "EUR1263.56" and epc[9] == make_rf(reference)
+    assert reference != s["tax"].kassenzeichen and epc[9] != make_rf(s["tax"].kassenzeichen)
+    assert f'ok-ref">{format_rf(epc[9])}</dd>' in page  # the Verwendungszweck shown
 
     _transfer(db, s["m"], letter.total_cents, epc[9], "T-1")
 
@@ -111,13 +115,14 @@ def test_a_part_settles_in_the_order_of_225_ao_and_the_page_offers_the_rest(
     app: Flask, db: Session, make: Any
 ) -> None:
     s = _letter(app, db, make)
-    rf = make_rf(s["tax"].kassenzeichen)
+    client = app.test_client()
+    rf = _girocode(client.get(s["url"]).get_data(as_text=True))[9]  # the letter's reference
 
     _transfer(db, s["m"], 123456 + 500, rf, "T-2")  # the tax and 5 € more
 
     # taxes first, then costs (the fee), Säumniszuschläge last (§ 225 (2) AO)
     assert _open(db, s["tax"], s["fee"], s["surcharge"]) == [0, 1200, 1200]
-    client = app.test_client()
+    assert _open(db, s["later"]) == [5000]  # not in the letter: after the letter's claims
     page = client.get(s["url"]).get_data(as_text=True)
     assert "Teilweise bezahlt" in page and "1.239,56 €" in page  # paid since the letter
     assert "24,00 € jetzt mit Karte bezahlen" in page

@@ -1,6 +1,7 @@
 """Booking one entry of a bank statement: our direct debits' credits clear account 1820, a
-transfer naming a Kassenzeichen is booked to its person, returns go to core.payments.bank.returns,
-anything else waits in suspense (account 1890, Verwahrgelder) for a clerk."""
+transfer naming a dunning letter's reference or a Kassenzeichen is booked to its person,
+returns go to core.payments.bank.returns, anything else waits in suspense (account 1890,
+Verwahrgelder) for a clerk."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from core.ledger.receipts import record_payment
 from core.payments.bank import camt
 from core.payments.bank.matching import (
     MatchIndex,
+    Payee,
     item_by_mandate,
     names_rf,
-    references_in,
+    payee_of,
     suggest,
 )
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
@@ -208,14 +210,15 @@ def _book_transfer(
     session: Session,
     line: BankLine,
     person: Person,
-    kz: str,
+    payee: Payee,
     report: ImportReport,
     *,
     day: date,
     as_of: date,
     actor: str,
 ) -> None:
-    """A transfer naming the person's Kassenzeichen, booked and allocated to it (§ 225 AO)."""
+    """A transfer naming a letter or the person's Kassenzeichen, booked and allocated to what it
+    names first (§ 225 AO)."""
     payment = record_payment(
         session,
         person=person,
@@ -225,13 +228,21 @@ def _book_transfer(
         as_of=as_of,
         actor=actor,
         reference_text=line.remittance[:140],
-        kassenzeichen=kz,
+        kassenzeichen=payee.kassenzeichen,
+        claim_ids=payee.claim_ids,
         external_ref=line.external_ref,
     )
     line.status, line.person_id, line.payment_id = LineStatus.BOOKED, person.id, payment.id
-    line.method = "rf" if names_rf(line.remittance.upper(), kz) else "kassenzeichen"
+    line.method = transfer_method(line.remittance, payee)
     report.booked_cents += line.amount_cents
     session.flush()
+
+
+def transfer_method(remittance: str, payee: Payee) -> str:
+    """How a transfer was matched: ``letter``, ``rf`` or ``kassenzeichen``."""
+    if payee.kassenzeichen is None:
+        return "letter"
+    return "rf" if names_rf(remittance.upper(), payee.kassenzeichen) else "kassenzeichen"
 
 
 def _credit(
@@ -266,20 +277,13 @@ def _credit(
         if item is not None:
             _clear_line(session, item, line, "mandate", report, day, actor)
             return True
-    references = references_in(f"{tx.remittance} {tx.creditor_reference or ''}")
-    persons = {p for kz in references for p in index.kz_persons.get(kz, set())}
-    if len(persons) == 1:
-        person = session.get_one(Person, persons.pop())
-        kz = next(k for k in references if person.id in index.kz_persons.get(k, set()))
-        _book_transfer(session, line, person, kz, report, day=day, as_of=as_of, actor=actor)
+    payee = payee_of(index, f"{tx.remittance} {tx.creditor_reference or ''}")
+    if payee.person_id is not None:
+        person = session.get_one(Person, payee.person_id)
+        _book_transfer(session, line, person, payee, report, day=day, as_of=as_of, actor=actor)
         return True
-    reason = (
-        "Mehrere Personen passen zu den genannten Kassenzeichen."
-        if persons
-        else "Kein gültiges Kassenzeichen im Verwendungszweck."
-    )
     line.suggestions = suggest(session, index, line)
-    queue_line(session, line, report, day, actor, reason)
+    queue_line(session, line, report, day, actor, payee.reason)
     return False
 
 

@@ -1,4 +1,5 @@
-"""The bank import in bulk: the plain lines of a statement — transfers naming a Kassenzeichen,
+"""The bank import in bulk: the plain lines of a statement — transfers naming a Kassenzeichen
+or a dunning letter's reference (core.payments.bank.matching.payee_of, as one by one),
 the credits of our direct debits found by EndToEndId, money nobody can match (suspense) and
 debits without a direct debit — matched with a few queries per chunk and booked in a handful
 of executemany INSERTs (core.ledger.bulk_receipts).
@@ -27,8 +28,8 @@ from core.kernel.errors import LedgerError
 from core.ledger.bulk_receipts import LedgerBatch, insert_rows
 from core.ledger.models import Payment, PaymentChannel
 from core.payments.bank import camt
-from core.payments.bank.booking import SUSPENSE_ACCOUNT, book_entry, line_ref
-from core.payments.bank.matching import MatchIndex, names_rf, references_in, suggest_many
+from core.payments.bank.booking import SUSPENSE_ACCOUNT, book_entry, line_ref, transfer_method
+from core.payments.bank.matching import MatchIndex, Payee, payee_of, suggest_many
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import BANK_ACCOUNT
@@ -117,7 +118,7 @@ def _book_chunk(job: Import, entries: list[camt.CamtEntry], advance: Callable[[i
 class _Line:
     row: dict[str, Any]  # the bank_line row as it is finally written
     tx: camt.CamtTransaction
-    references: list[str]
+    payee: Payee
     payment: int | None = None  # position of its new payment in the batch
     suggest: bool = False
 
@@ -147,21 +148,16 @@ class _Chunk:
             job.municipality.id,
             [(tx.end_to_end_id or "")[:35] for e in self.entries for tx in e.transactions],
         )
-        self.references = {
-            id(tx): references_in(f"{tx.remittance} {tx.creditor_reference or ''}")
+        self.payees = {
+            id(tx): payee_of(job.index, f"{tx.remittance} {tx.creditor_reference or ''}")
             for entry in self.entries
             for tx in entry.transactions
         }
-        persons = [self._payer(refs) for refs in self.references.values()]
+        persons = [p.person_id for p in self.payees.values()]
         self.batch.load_persons([p for p in persons if p is not None])
         for entry, entry_refs in zip(self.entries, refs, strict=True):
             self._entry(entry, entry_refs)
         self._write()
-
-    def _payer(self, references: list[str]) -> int | None:
-        kz_persons = self.job.index.kz_persons
-        persons = {p for kz in references for p in kz_persons.get(kz, set())}
-        return next(iter(persons)) if len(persons) == 1 else None
 
     def _entry(self, entry: camt.CamtEntry, refs: list[str]) -> None:
         """book_entry for an entry of the bulk path's kinds."""
@@ -216,7 +212,7 @@ class _Chunk:
             "resolved_by": None,
             "resolved_at": None,
         }
-        return _Line(row, tx, self.references[id(tx)])
+        return _Line(row, tx, self.payees[id(tx)])
 
     def _credit(self, line: _Line, day: date) -> bool:
         """booking._credit: our direct debit by EndToEndId, else the one person the
@@ -234,23 +230,14 @@ class _Chunk:
                 "oder mit anderem Betrag.",
             )
             return False
-        kz_persons = self.job.index.kz_persons
-        person_id = self._payer(line.references)
-        if person_id is not None:
-            kz = next(k for k in line.references if person_id in kz_persons.get(k, set()))
-            self._transfer(line, person_id, kz, day)
+        if line.payee.person_id is not None:
+            self._transfer(line, line.payee.person_id, day)
             return True
-        several = any(kz_persons.get(kz) for kz in line.references)
         if not self.job.index.open_by_amount_loaded:
             self._write()  # the suggestions see what the lines before this one booked
             self.job.index.open_by_amount()
         line.suggest = True
-        reason = (
-            "Mehrere Personen passen zu den genannten Kassenzeichen."
-            if several
-            else "Kein gültiges Kassenzeichen im Verwendungszweck."
-        )
-        self._queue(line, day, reason)
+        self._queue(line, day, line.payee.reason)
         return False
 
     def _clear(self, line: _Line, item: DirectDebitItem, day: date) -> None:
@@ -276,7 +263,7 @@ class _Chunk:
         self.job.report.cleared += 1
         self.job.report.cleared_cents += item.amount_cents
 
-    def _transfer(self, line: _Line, person_id: int, kz: str, day: date) -> None:
+    def _transfer(self, line: _Line, person_id: int, day: date) -> None:
         """booking._book_transfer: booked to the person and allocated (§ 225 AO)."""
         row = line.row
         earlier = self.booked.get(row["external_ref"])
@@ -291,12 +278,14 @@ class _Chunk:
                 received_on=day,
                 channel=PaymentChannel.BANK_TRANSFER,
                 reference_text=row["remittance"][:140],
-                kassenzeichen=kz,
+                kassenzeichen=line.payee.kassenzeichen,
+                claim_ids=line.payee.claim_ids,
                 external_ref=row["external_ref"],
             )
-        rf = names_rf(row["remittance"].upper(), kz)
         row.update(
-            status=LineStatus.BOOKED, person_id=person_id, method="rf" if rf else "kassenzeichen"
+            status=LineStatus.BOOKED,
+            person_id=person_id,
+            method=transfer_method(row["remittance"], line.payee),
         )
         self.job.report.booked_cents += row["amount_cents"]
 

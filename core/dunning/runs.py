@@ -34,16 +34,22 @@ from core.ledger.bulk import executemany
 from core.tenancy.municipalities import Municipality, reserve_ids, serialize
 
 LOCK = "dunning"
+PREVIEW_PERSONS = 2000  # persons planned and stored at a time by preview
 OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
 
 
 def preview(session: Session, municipality: Municipality, run_date: date, actor: str) -> DunningRun:
     """Make a run in state preview with its letters and items (nothing is booked), here and at
-    once (the command line, the benchmark); the back office makes it as a job in chunks of
+    once (the command line, the benchmark), in chunks of ``PREVIEW_PERSONS`` persons so that
+    only one chunk's rows are in memory; the back office makes it as a job in chunks of
     persons (core.dunning.jobs.PrepareDunningRun), with the same :func:`open_run` and
     :func:`add_persons`."""
     run, owed = open_run(session, municipality, run_date, actor)
-    counts = add_persons(session, municipality, run, None)
+    counts = {"letters": 0, "items": 0, "fees_cents": 0, "surcharges_cents": 0}
+    persons = selection.persons_due(session, municipality.id, run_date)
+    for part in selection.chunks(persons, PREVIEW_PERSONS):  # memory stays flat
+        for key, value in add_persons(session, municipality, run, part).items():
+            counts[key] += value
     audit.record(
         session,
         actor=actor,
@@ -124,7 +130,7 @@ def plan(
     database, nothing written."""
     rules = procedure_on(session, municipality.id, run_date)
     land = municipality.state
-    found = selection.candidates(session, municipality.id, run_date, person_ids)
+    found = selection.candidates(session, municipality.id, run_date, person_ids, plain=True)
     steps = compose.stepping(rules, found, run_date, land)
     ids = [c.claim.id for c, _ in steps]
     bearing = [c.claim for c, _ in steps if bears_surcharge(c.claim.kind)]

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
@@ -21,6 +21,7 @@ from core.dunning.procedure import ClaimDunning
 from core.dunning.surcharges import Channel
 from core.dunning.surcharges import Payment as SurchargePayment
 from core.ledger.balances import claim_totals
+from core.ledger.kinds import ClaimKind
 from core.ledger.models import (
     AccountKind,
     Claim,
@@ -34,7 +35,7 @@ from core.ledger.models import (
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 
-CHUNK = 500  # ids per IN (...) list
+CHUNK = 2000  # ids per IN (...) list (SQLite ≥ 3.32 takes 32,766 parameters)
 T = TypeVar("T")
 
 _CHANNELS = {
@@ -50,11 +51,25 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """An open claim due by the run date, with where it stands in dunning."""
+class ClaimRow(NamedTuple):
+    """What a run reads of a claim: a plain row, not an ORM object (a run reads a million)."""
 
-    claim: Claim
+    id: int
+    person_id: int
+    kind: ClaimKind
+    due_date: date
+
+
+AnyClaim = Claim | ClaimRow
+C_co = TypeVar("C_co", bound=AnyClaim, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate(Generic[C_co]):
+    """An open claim due by the run date, with where it stands in dunning (``claim``: the ORM
+    object for the hand-over to enforcement, a plain row for a run)."""
+
+    claim: C_co
     assessed_cents: int
     dunning: ClaimDunning
 
@@ -107,6 +122,28 @@ def open_due_claims(
     return [(claim, int(assessed), int(open_cents)) for claim, assessed, open_cents in rows]
 
 
+def open_due_rows(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+) -> list[tuple[ClaimRow, int, int]]:
+    """:func:`open_due_claims` as plain rows, for a run."""
+    totals = claim_totals(_due(municipality_id, run_date, person_ids))
+    rows = session.execute(
+        select(
+            Claim.id, Claim.person_id, Claim.kind, Claim.due_date, totals.c.assessed, totals.c.open
+        )
+        .join(totals, totals.c.claim_id == Claim.id)
+        .where(totals.c.open > 0)
+        .order_by(Claim.person_id, Claim.due_date, Claim.id)
+    )
+    return [
+        (ClaimRow(claim_id, person_id, kind, due), int(assessed), int(open_cents))
+        for claim_id, person_id, kind, due, assessed, open_cents in rows
+    ]
+
+
 def _parts(claim_ids: Collection[int] | None) -> Iterator[Sequence[int] | None]:
     """The claims in IN-list chunks, or once None: the whole municipality."""
     if claim_ids is None:
@@ -155,20 +192,48 @@ def in_collection(
     return held
 
 
+@overload
 def candidates(
     session: Session,
     municipality_id: int,
     run_date: date,
     person_ids: Collection[int] | None = None,
-) -> list[Candidate]:
+    *,
+    plain: Literal[False] = False,
+) -> list[Candidate[Claim]]: ...
+
+
+@overload
+def candidates(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+    *,
+    plain: Literal[True],
+) -> list[Candidate[ClaimRow]]: ...
+
+
+def candidates(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+    *,
+    plain: bool = False,
+) -> list[Candidate[Claim]] | list[Candidate[ClaimRow]]:
     """The open due claims a run may dun (of ``person_ids`` only, when given): neither blocked
-    on the run date nor in collection."""
-    due = open_due_claims(session, municipality_id, run_date, person_ids)
+    on the run date nor in collection; ``plain``: their claims as plain rows (ClaimRow)."""
+    due: Sequence[tuple[AnyClaim, int, int]] = (
+        open_due_rows(session, municipality_id, run_date, person_ids)
+        if plain
+        else open_due_claims(session, municipality_id, run_date, person_ids)
+    )
     ids = None if person_ids is None else [claim.id for claim, _, _ in due]
     blocked_persons, blocked_claims = blocks.blocked_on(session, municipality_id, run_date)
     skipped = blocked_claims | in_collection(session, municipality_id, ids)
     known = levels(session, municipality_id, ids)
-    found = []
+    found: list[Any] = []
     for claim, assessed, open_cents in due:
         if claim.person_id in blocked_persons or claim.id in skipped:
             continue

@@ -442,6 +442,12 @@ def main() -> None:
         "--dunning-items", type=int, default=100_000, help="open items of the dunning run"
     )
     parser.add_argument(
+        "--dunning-persons",
+        type=int,
+        help="persons owing the dunning run's items (default: one item each; issue 13: "
+        "--dunning-items 1000000 --dunning-persons 250000)",
+    )
+    parser.add_argument(
         "--only",
         choices=("ledger", "dog-tax", "water", "bank", "web", "notices", "jobs", "dunning"),
         help="run one benchmark only",
@@ -495,7 +501,9 @@ def main() -> None:
         if args.only in (None, "dunning"):
             from tests.benchmarks.dunning import bench_dunning
 
-            bench_dunning(url_for("bench_dunning"), args.dunning_items)
+            bench_dunning(
+                url_for("bench_dunning"), args.dunning_items, persons=args.dunning_persons
+            )
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

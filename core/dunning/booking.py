@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from core.dunning import late
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.recheck import ClaimNow, ItemRow, recheck
-from core.dunning.selection import chunks
+from core.dunning.selection import IDS, chunks, ids_in
 from core.kernel import audit, clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition
@@ -124,7 +124,7 @@ def item_rows(session: Session, letter_ids: Sequence[int]) -> dict[int, list[Ite
     """The items per letter as plain rows, in id order."""
     found: dict[int, list[ItemRow]] = {i: [] for i in letter_ids}
     t = DunningItem
-    for part in chunks(sorted(letter_ids)):
+    for part in chunks(sorted(letter_ids), IDS):
         rows = session.execute(
             select(
                 t.id,
@@ -136,7 +136,7 @@ def item_rows(session: Session, letter_ids: Sequence[int]) -> dict[int, list[Ite
                 t.surcharge_cents,
                 t.dropped,
             )
-            .where(t.letter_id.in_(part))
+            .where(ids_in(t.letter_id, part))
             .order_by(t.id)
         )
         for row in rows:
@@ -202,7 +202,7 @@ def _mark_booked(
 def _claims(session: Session, ids: list[int]) -> dict[int, ClaimNow]:
     found: dict[int, ClaimNow] = {}
     c = Claim
-    for part in chunks(sorted(set(ids))):
+    for part in chunks(sorted(set(ids)), IDS):
         rows = session.execute(
             select(
                 c.id,
@@ -212,7 +212,7 @@ def _claims(session: Session, ids: list[int]) -> dict[int, ClaimNow]:
                 c.kassenzeichen,
                 c.description,
                 c.cancelled_by_entry_id,
-            ).where(c.id.in_(part))
+            ).where(ids_in(c.id, part))
         )
         found.update({row[0]: ClaimNow(*row) for row in rows})
     return found
@@ -228,9 +228,9 @@ class _Payer(NamedTuple):
 
 def _persons(session: Session, ids: list[int]) -> dict[int, _Payer]:
     found: dict[int, _Payer] = {}
-    for part in chunks(sorted(set(ids))):
+    for part in chunks(sorted(set(ids)), IDS):
         rows = session.execute(
-            select(Person.id, Person.municipality_id, Person.number).where(Person.id.in_(part))
+            select(Person.id, Person.municipality_id, Person.number).where(ids_in(Person.id, part))
         )
         found.update({row[0]: _Payer(*row) for row in rows})
     return found

@@ -26,11 +26,12 @@ from core.dunning import blocks, compose, selection
 from core.dunning.compose import Context
 from core.dunning.models import Dropped, DunningBlock, DunningLetter, DunningRun
 from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
-from core.dunning.selection import Candidate, ClaimRow, chunks
+from core.dunning.selection import IDS, Candidate, ClaimRow, chunks, ids_in
 from core.dunning.surcharges import bears_surcharge
 from core.kernel import clock
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
+from core.ledger.models import Claim
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 from core.tenancy.municipalities import Municipality
@@ -154,8 +155,8 @@ def _context(
 def _totals(session: Session, claim_ids: list[int]) -> dict[int, tuple[int, int]]:
     """(assessed, open) per claim now; a claim without postings is open for nothing."""
     found = {claim_id: (0, 0) for claim_id in claim_ids}
-    for part in chunks(sorted(claim_ids)):
-        rows = session.execute(select(claim_totals(list(part))))
+    for part in chunks(sorted(claim_ids), IDS):
+        rows = session.execute(select(claim_totals(select(Claim.id).where(ids_in(Claim.id, part)))))
         found.update({cid: (int(assessed), int(open_)) for cid, assessed, open_ in rows})
     return found
 
@@ -187,10 +188,10 @@ def _blocked(session: Session, run: DunningRun, claims: Collection[ClaimNow]) ->
     by_person: dict[int, list[ClaimNow]] = {}
     for claim in claims:
         by_person.setdefault(claim.person_id, []).append(claim)
-    for part in chunks(sorted(by_person)):
+    for part in chunks(sorted(by_person), IDS):
         rows = session.execute(
             select(DunningBlock.person_id, DunningBlock.claim_id).where(
-                DunningBlock.person_id.in_(part),
+                ids_in(DunningBlock.person_id, part),
                 or_(
                     *(
                         (DunningBlock.starts_on <= day)
@@ -208,11 +209,11 @@ def _blocked(session: Session, run: DunningRun, claims: Collection[ClaimNow]) ->
 def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
     """Claims a direct debit not yet settled or a card payment in progress holds."""
     held: set[int] = set()
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         held |= set(
             session.scalars(
                 select(DirectDebitItem.claim_id).where(
-                    DirectDebitItem.claim_id.in_(part),
+                    ids_in(DirectDebitItem.claim_id, part),
                     DirectDebitItem.status == ItemStatus.IN_COLLECTION,
                 )
             )
@@ -220,7 +221,8 @@ def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
         held |= set(
             session.scalars(
                 select(ClaimReservation.claim_id).where(
-                    ClaimReservation.claim_id.in_(part), ClaimReservation.released_at.is_(None)
+                    ids_in(ClaimReservation.claim_id, part),
+                    ClaimReservation.released_at.is_(None),
                 )
             )
         )

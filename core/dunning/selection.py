@@ -6,14 +6,22 @@ to them: a constant number of statements per chunk, never one per person."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ARRAY, BigInteger, Boolean, Select, String, bindparam, exists, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
 
 from core.dunning import blocks
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, LateSurcharge, RunState
@@ -35,7 +43,8 @@ from core.ledger.models import (
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 
-CHUNK = 2000  # ids per IN (...) list (SQLite ≥ 3.32 takes 32,766 parameters)
+CHUNK = 500  # ids per IN (...) list
+IDS = 20_000  # ids per ids_in parameter (one JSON or array value)
 T = TypeVar("T")
 
 _CHANNELS = {
@@ -49,6 +58,58 @@ _CHANNELS = {
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class _IdList(TypeDecorator[list[int]]):
+    """A list of ids as one bound parameter: a PostgreSQL array, a JSON array on SQLite."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value)
+
+
+def ids_in(column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Iterable[int]) -> Any:
+    """``column IN (ids)`` with the ids as one parameter (``= ANY(array)`` on PostgreSQL,
+    ``IN (SELECT value FROM json_each(…))`` on SQLite): an IN list of thousands of literal
+    values costs SQLAlchemy more to expand than the database to run."""
+    values = bindparam(None, [int(i) for i in ids], type_=_IdList(), unique=True)
+    return _IdsIn(column, values)
+
+
+class _IdsIn(ColumnElement[bool]):
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, values: BindParameter[Any]) -> None:
+        self.column = (
+            column.__clause_element__() if hasattr(column, "__clause_element__") else column
+        )
+        self.values = values
+
+
+@compiles(_IdsIn)
+def _ids_in_sqlite(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608 (compiled SQL)
+
+
+@compiles(_IdsIn, "postgresql")
+def _ids_in_postgresql(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} = ANY({values})"
 
 
 class ClaimRow(NamedTuple):
@@ -85,7 +146,7 @@ def _due(municipality_id: int, run_date: date, person_ids: Collection[int] | Non
         Claim.due_date < run_date,
     )
     if person_ids is not None:
-        mine = mine.where(Claim.person_id.in_(sorted(person_ids)))
+        mine = mine.where(ids_in(Claim.person_id, sorted(person_ids)))
     return mine
 
 
@@ -149,7 +210,7 @@ def _parts(claim_ids: Collection[int] | None) -> Iterator[Sequence[int] | None]:
     if claim_ids is None:
         yield None
         return
-    yield from chunks(sorted(claim_ids))
+    yield from chunks(sorted(claim_ids), IDS)
 
 
 def levels(
@@ -166,7 +227,7 @@ def levels(
             .group_by(DunningItem.claim_id)
         )
         if part is not None:
-            query = query.where(DunningItem.claim_id.in_(part))
+            query = query.where(ids_in(DunningItem.claim_id, part))
         found.update({c: (int(level), day) for c, level, day in session.execute(query)})
     return found
 
@@ -186,8 +247,8 @@ def in_collection(
             ClaimReservation.released_at.is_(None),
         )
         if part is not None:
-            debits = debits.where(DirectDebitItem.claim_id.in_(part))
-            cards = cards.where(ClaimReservation.claim_id.in_(part))
+            debits = debits.where(ids_in(DirectDebitItem.claim_id, part))
+            cards = cards.where(ids_in(ClaimReservation.claim_id, part))
         held |= set(session.scalars(debits)) | set(session.scalars(cards))
     return held
 
@@ -252,14 +313,14 @@ def payment_history(
     receivable = aliased(LedgerAccount)
     reversal = aliased(JournalEntry)
     history: dict[int, list[SurchargePayment]] = defaultdict(list)
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         rows = session.execute(
             select(Posting.claim_id, JournalEntry.value_date, Posting.amount_cents, Payment.channel)
             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
             .join(receivable, receivable.id == Posting.credit_account_id)
             .outerjoin(Payment, Payment.id == Posting.payment_id)
             .where(
-                Posting.claim_id.in_(part),
+                ids_in(Posting.claim_id, part),
                 receivable.kind == AccountKind.RECEIVABLE,
                 JournalEntry.kind.in_([EntryKind.PAYMENT, EntryKind.CREDIT_APPLICATION]),
                 ~exists().where(reversal.reverses_entry_id == JournalEntry.id),
@@ -277,11 +338,11 @@ def booked_surcharges(session: Session, claim_ids: Collection[int]) -> dict[int,
     """Surcharges booked so far per claim (earlier runs: with a letter, or after a late
     payment, core.dunning.late)."""
     totals: dict[int, int] = defaultdict(int)
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         for table in (DunningItem, LateSurcharge):
             rows = session.execute(
                 select(table.claim_id, func.sum(table.surcharge_cents))
-                .where(table.claim_id.in_(part), table.booked.is_(True))
+                .where(ids_in(table.claim_id, part), table.booked.is_(True))
                 .group_by(table.claim_id)
             )
             for claim_id, total in rows:
@@ -292,13 +353,13 @@ def booked_surcharges(session: Session, claim_ids: Collection[int]) -> dict[int,
 def fee_charged(session: Session, claim_ids: Collection[int]) -> set[int]:
     """Claims that were in a booked letter with a fee (NRW: the fee is due once per claim)."""
     charged: set[int] = set()
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         charged |= set(
             session.scalars(
                 select(DunningItem.claim_id)
                 .join(DunningLetter, DunningLetter.id == DunningItem.letter_id)
                 .where(
-                    DunningItem.claim_id.in_(part),
+                    ids_in(DunningItem.claim_id, part),
                     DunningItem.booked.is_(True),
                     DunningLetter.fee_cents > 0,
                 )

@@ -20,7 +20,7 @@ from datetime import date
 
 from core.dunning.procedure import DunningRules, Level, Step, next_step
 from core.dunning.selection import AnyClaim, Candidate
-from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, surcharges
+from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, total_cents
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def new_surcharge(
     claim = candidate.claim
     if not rules.surcharges or not bears_surcharge(claim.kind):
         return 0
-    arisen = surcharges(
+    arisen = total_cents(
         candidate.assessed_cents,
         claim.due_date,
         context.history.get(claim.id, ()),
@@ -162,5 +162,5 @@ def new_surcharge(
         land,
         claim.kind,
         context.free.get(claim.id, ()),
-    ).total_cents
+    )
     return max(arisen - context.booked_surcharges.get(claim.id, 0), 0)

@@ -173,6 +173,29 @@ def surcharges(
     return Surcharges(due, grace, tuple(months))
 
 
+def total_cents(
+    amount_cents: int,
+    due: date,
+    payments: Sequence[Payment],
+    as_of: date,
+    land: str,
+    kind: ClaimKind | None = None,
+    free: Sequence[FreePeriod] = (),
+) -> int:
+    """``surcharges(…).total_cents``, the same figure. For a claim without payments and
+    without deferrals (most of a run's) it is counted directly: every month started by
+    ``as_of`` is charged on the whole amount, the first only once the grace is over."""
+    if payments or free:
+        return surcharges(amount_cents, due, payments, as_of, land, kind, free).total_cents
+    if kind is not None and not bears_surcharge(kind):
+        return 0
+    due = due_date(due, land)
+    started = len(month_bounds(due, as_of))
+    if started and as_of <= grace_end(due, land):
+        started -= 1  # month 1 is not late yet while the grace runs
+    return started * month_surcharge(amount_cents)[1]
+
+
 def saumnis_segments(
     due: date, free: Sequence[FreePeriod], as_of: date, land: str
 ) -> list[tuple[date, date]]:

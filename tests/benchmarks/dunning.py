@@ -109,25 +109,28 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
         booked_claims = 0
         booking_seconds = 0.0
         for number, day in enumerate(RUNS, start=1):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             run = _preview(factory, session, m, day, as_job)
-            previewed = time.perf_counter()
+            previewed, preview_cpu = time.perf_counter(), time.process_time() - cpu
             dunned = _count_items(session, run)
             runs.approve(session, run, "bench:2")
             session.commit()
             approved = time.perf_counter()
+            cpu = time.process_time()
             counts = _book(factory, session, m, run, as_job)
-            done = time.perf_counter()
+            done, booking_cpu = time.perf_counter(), time.process_time() - cpu
             session.expunge_all()
             made = counts["fees"] + counts["surcharges"]
             booked_claims += made
             booking_seconds += done - approved
             print(
                 f"dunning/{backend} run {number} ({day:%d.%m.%Y}): {dunned:,} items; preview "
-                f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s), "
-                f"booking {dunned / (done - approved):,.0f} items/s ({done - approved:.1f} s, "
+                f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s, "
+                f"{preview_cpu:.1f} s CPU), booking {dunned / (done - approved):,.0f} items/s "
+                f"({done - approved:.1f} s, {booking_cpu:.1f} s CPU, "
                 f"{counts['fees']:,} fees, {counts['surcharges']:,} surcharges); together "
-                f"{done - started - (approved - previewed):.1f} s"
+                f"{done - started - (approved - previewed):.1f} s ({preview_cpu + booking_cpu:.1f} "
+                f"s CPU of this process); load average {_load()}"
             )
     anchor = raw_sqlite_claims_per_second(max(booked_claims, 1000))
     rate = booked_claims / booking_seconds if booking_seconds else 0.0

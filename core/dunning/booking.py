@@ -14,7 +14,7 @@ chunk of the job done again — books nothing. The run row is locked while a chu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -36,15 +36,24 @@ from core.tenancy.municipalities import Municipality, reserve_ids
 LETTERS_PER_CHUNK = 500
 
 
-def book(session: Session, run: DunningRun, actor: str) -> dict[str, int]:
-    """Book the whole run (all letters not yet booked), then close it."""
+def book(
+    session: Session,
+    run: DunningRun,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Book the whole run (all letters not yet booked), then close it; ``progress(letters
+    done, letters)`` is called after each chunk."""
     _lock(session, run)
     counts = {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     if run.state is RunState.BOOKED:
         return counts
-    for part in chunks(open_letters(session, run), LETTERS_PER_CHUNK):
+    todo = open_letters(session, run)
+    for done, part in enumerate(chunks(todo, LETTERS_PER_CHUNK), start=1):
         for key, value in book_letters(session, run, part, actor).items():
             counts[key] += value
+        if progress is not None:
+            progress(min(done * LETTERS_PER_CHUNK, len(todo)), len(todo))
     close_if_done(session, run, actor)
     return counts
 

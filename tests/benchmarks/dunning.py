@@ -29,6 +29,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,21 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _progress(what: str) -> Callable[[int, int], None]:
+    """A progress line on stderr about every tenth of the way."""
+    step = [0]
+
+    def seen(done: int, total: int) -> None:
+        if done * 10 // max(total, 1) > step[0] or done == total:
+            step[0] = done * 10 // max(total, 1)
+            print(f"  {done:,}/{total:,} {what}", file=sys.stderr)
+
+    return seen
+
+
 def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) -> DunningRun:
     if not as_job:
-        run = runs.preview(session, m, day, "bench:1")
+        run = runs.preview(session, m, day, "bench:1", _progress("persons previewed"))
         session.commit()
         return run
     run, job = start_preview(session, m, day, "bench:1")
@@ -69,7 +82,7 @@ def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) ->
 
 def _book(factory: Any, session: Session, m: Any, run: DunningRun, as_job: bool) -> dict[str, int]:
     if not as_job:
-        counts = booking.book(session, run, "bench:2")
+        counts = booking.book(session, run, "bench:2", _progress("letters booked"))
         session.commit()
         return counts
     job = control.start(session, m, "dunning", {"run": str(run.id)}, actor="bench:2")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -148,6 +148,15 @@ def describe(block: DunningBlock) -> str:
 CHUNK = 500
 
 
+class OfPerson(Protocol):
+    """A claim as :func:`surcharge_free_periods` needs it: a Claim or a run's plain row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def person_id(self) -> int: ...
+
+
 def surcharge_reasons(rules: DunningRules) -> frozenset[BlockReason]:
     """The blocks during which no Säumniszuschläge arise (core/dunning/surcharges.py): a
     deferral always (§ 240 (1) S. 1 AO: the claim is not due), a suspension of enforcement only
@@ -158,7 +167,7 @@ def surcharge_reasons(rules: DunningRules) -> frozenset[BlockReason]:
 
 
 def surcharge_free_periods(
-    session: Session, claims: Iterable[Claim], rules: DunningRules
+    session: Session, claims: Iterable[OfPerson], rules: DunningRules
 ) -> dict[int, list[FreePeriod]]:
     """Per claim, the (first day, last day or None) of the blocks of its own or of its person
     in which it bears no surcharges, ended ones included (history counts)."""

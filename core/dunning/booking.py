@@ -14,17 +14,16 @@ chunk of the job done again — books nothing. The run row is locked while a chu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.dunning import late
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
-from core.dunning.recheck import recheck
-from core.dunning.runs import items_of
-from core.dunning.selection import chunks
+from core.dunning.recheck import ClaimNow, ItemRow, recheck
+from core.dunning.selection import IDS, chunks, ids_in
 from core.kernel import audit, clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition
@@ -37,15 +36,24 @@ from core.tenancy.municipalities import Municipality, reserve_ids
 LETTERS_PER_CHUNK = 500
 
 
-def book(session: Session, run: DunningRun, actor: str) -> dict[str, int]:
-    """Book the whole run (all letters not yet booked), then close it."""
+def book(
+    session: Session,
+    run: DunningRun,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Book the whole run (all letters not yet booked), then close it; ``progress(letters
+    done, letters)`` is called after each chunk."""
     _lock(session, run)
     counts = {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     if run.state is RunState.BOOKED:
         return counts
-    for part in chunks(open_letters(session, run), LETTERS_PER_CHUNK):
+    todo = open_letters(session, run)
+    for done, part in enumerate(chunks(todo, LETTERS_PER_CHUNK), start=1):
         for key, value in book_letters(session, run, part, actor).items():
             counts[key] += value
+        if progress is not None:
+            progress(min(done * LETTERS_PER_CHUNK, len(todo)), len(todo))
     close_if_done(session, run, actor)
     return counts
 
@@ -95,19 +103,19 @@ def book_letters(
     if not letters:
         close_if_done(session, run, actor)  # a run without letters: its late surcharges
         return {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
-    items = items_of(session, [letter.id for letter in letters])
+    items = item_rows(session, [letter.id for letter in letters])
     claims = _claims(session, [i.claim_id for its in items.values() for i in its])
     kept = recheck(session, run, letters, items, claims)
-    dropped = {i.id: i for its in items.values() for i in its if i.dropped is not None}
+    dropped = [i for its in items.values() for i in its if i.dropped is not None]
     sent = [letter for letter in letters if letter.id in kept]
     persons = _persons(session, [letter.person_id for letter in sent])
     new, targets = _new_claims(run, sent, kept, claims, persons)
     municipality = session.get_one(Municipality, run.municipality_id)
     ids = post_claims(session, new, municipality=municipality, as_of=run.run_date, actor=actor)
-    booked = dict(zip(((type(t), t.id) for t in targets), ids, strict=True))
+    booked = dict(zip(targets, ids, strict=True))
     _audit(session, run, letters, items, booked, actor)
-    _mark_booked(session, sent, kept, booked)  # expires the rows: read them before
-    fees = sum(1 for t in targets if isinstance(t, DunningLetter))
+    _mark_booked(session, sent, kept, dropped, booked)  # expires the letters: read them before
+    fees = sum(1 for kind, _ in targets if kind == "letter")
     close_if_done(session, run, actor)
     return {
         "letters": len(sent),
@@ -117,69 +125,138 @@ def book_letters(
     }
 
 
-Booked = dict[tuple[type, int], int]  # (DunningLetter or DunningItem, id) → the claim booked
+Target = tuple[str, int]  # ("letter", id): its fee; ("item", id): its surcharge
+Booked = dict[Target, int]  # → the claim booked for it
+
+
+def item_rows(session: Session, letter_ids: Sequence[int]) -> dict[int, list[ItemRow]]:
+    """The items per letter as plain rows, in id order."""
+    found: dict[int, list[ItemRow]] = {i: [] for i in letter_ids}
+    t = DunningItem
+    for part in chunks(sorted(letter_ids), IDS):
+        rows = session.execute(
+            select(
+                t.id,
+                t.letter_id,
+                t.claim_id,
+                t.level,
+                t.open_cents,
+                t.fee_cents,
+                t.surcharge_cents,
+                t.dropped,
+            )
+            .where(ids_in(t.letter_id, part))
+            .order_by(t.id)
+        )
+        for row in rows:
+            found[row[1]].append(ItemRow(*row))
+    return found
 
 
 def _mark_booked(
     session: Session,
     letters: list[DunningLetter],
-    items: dict[int, list[DunningItem]],
+    items: dict[int, list[ItemRow]],
+    dropped: list[ItemRow],
     booked: Booked,
 ) -> None:
-    """Letters and items marked booked, with the claims booked for them: one executemany
-    UPDATE per table (the ORM would send one statement per row); the loaded rows expired."""
+    """Letters and items marked booked, with the claims booked for them and the items' amounts
+    as rechecked, the dropped items with why: one executemany UPDATE each (the ORM would send
+    one statement per row); the loaded letters expired."""
+    item_t = cast(Table, DunningItem.__table__)
+    connection = session.connection()
+    if dropped:
+        connection.execute(
+            update(item_t)
+            .where(item_t.c.id == bindparam("b_id"))
+            .values(dropped=bindparam("b_why")),
+            [{"b_id": i.id, "b_why": i.dropped} for i in dropped],
+        )
     if not letters:
         return
     now = clock.now()
     letter_t = cast(Table, DunningLetter.__table__)
-    item_t = cast(Table, DunningItem.__table__)
-    connection = session.connection()
     connection.execute(
         update(letter_t)
         .where(letter_t.c.id == bindparam("b_id"))
         .values(booked_at=bindparam("b_at"), fee_claim_id=bindparam("b_claim")),
-        [
-            {"b_id": lt.id, "b_at": now, "b_claim": booked.get((DunningLetter, lt.id))}
-            for lt in letters
-        ],
+        [{"b_id": lt.id, "b_at": now, "b_claim": booked.get(("letter", lt.id))} for lt in letters],
     )
-    mine = [item for letter in letters for item in items[letter.id]]
     connection.execute(
         update(item_t)
         .where(item_t.c.id == bindparam("b_id"))
-        .values(booked=True, surcharge_claim_id=bindparam("b_claim")),
-        [{"b_id": i.id, "b_claim": booked.get((DunningItem, i.id))} for i in mine],
+        .values(
+            booked=True,
+            surcharge_claim_id=bindparam("b_claim"),
+            open_cents=bindparam("b_open"),
+            fee_cents=bindparam("b_fee"),
+            surcharge_cents=bindparam("b_surcharge"),
+        ),
+        [
+            {
+                "b_id": i.id,
+                "b_claim": booked.get(("item", i.id)),
+                "b_open": i.open_cents,
+                "b_fee": i.fee_cents,
+                "b_surcharge": i.surcharge_cents,
+            }
+            for letter in letters
+            for i in items[letter.id]
+        ],
     )
-    for obj in [*letters, *mine]:
-        session.expire(obj)
+    for letter in letters:
+        session.expire(letter)
 
 
-def _claims(session: Session, ids: list[int]) -> dict[int, Claim]:
-    found: dict[int, Claim] = {}
-    for part in chunks(sorted(set(ids))):
-        found.update({c.id: c for c in session.scalars(select(Claim).where(Claim.id.in_(part)))})
+def _claims(session: Session, ids: list[int]) -> dict[int, ClaimNow]:
+    found: dict[int, ClaimNow] = {}
+    c = Claim
+    for part in chunks(sorted(set(ids)), IDS):
+        rows = session.execute(
+            select(
+                c.id,
+                c.person_id,
+                c.kind,
+                c.due_date,
+                c.kassenzeichen,
+                c.description,
+                c.cancelled_by_entry_id,
+            ).where(ids_in(c.id, part))
+        )
+        found.update({row[0]: ClaimNow(*row) for row in rows})
     return found
 
 
-def _persons(session: Session, ids: list[int]) -> dict[int, Person]:
-    found: dict[int, Person] = {}
-    for part in chunks(sorted(set(ids))):
-        found.update({p.id: p for p in session.scalars(select(Person).where(Person.id.in_(part)))})
+class _Payer(NamedTuple):
+    """A plain copy of a person, as core.ledger.bulk.post_claims takes it (Payer)."""
+
+    id: int
+    municipality_id: int
+    number: int
+
+
+def _persons(session: Session, ids: list[int]) -> dict[int, _Payer]:
+    found: dict[int, _Payer] = {}
+    for part in chunks(sorted(set(ids)), IDS):
+        rows = session.execute(
+            select(Person.id, Person.municipality_id, Person.number).where(ids_in(Person.id, part))
+        )
+        found.update({row[0]: _Payer(*row) for row in rows})
     return found
 
 
 def _new_claims(
     run: DunningRun,
     letters: list[DunningLetter],
-    items: dict[int, list[DunningItem]],
-    claims: dict[int, Claim],
-    persons: dict[int, Person],
-) -> tuple[list[NewClaim], list[DunningLetter | DunningItem]]:
+    items: dict[int, list[ItemRow]],
+    claims: dict[int, ClaimNow],
+    persons: dict[int, _Payer],
+) -> tuple[list[NewClaim], list[Target]]:
     """The fee and surcharge claims to book, and the letter or item each is booked for.
     Both are due at the letter's deadline, under the Kassenzeichen of the claim they follow
     (the fee: the letter's first claim), so a transfer naming it settles them together."""
     new: list[NewClaim] = []
-    targets: list[DunningLetter | DunningItem] = []
+    targets: list[Target] = []
     for letter in letters:
         person, mine = persons[letter.person_id], items[letter.id]
         if letter.fee_cents:
@@ -194,7 +271,7 @@ def _new_claims(
                     kassenzeichen=first.kassenzeichen,
                 )
             )
-            targets.append(letter)
+            targets.append(("letter", letter.id))
         for item in mine:
             if item.surcharge_cents:
                 claim = claims[item.claim_id]
@@ -209,7 +286,7 @@ def _new_claims(
                         kassenzeichen=claim.kassenzeichen,
                     )
                 )
-                targets.append(item)
+                targets.append(("item", item.id))
     return new, targets
 
 
@@ -217,7 +294,7 @@ def _audit(
     session: Session,
     run: DunningRun,
     letters: list[DunningLetter],
-    items: dict[int, list[DunningItem]],
+    items: dict[int, list[ItemRow]],
     booked: Booked,
     actor: str,
 ) -> None:
@@ -239,7 +316,7 @@ def _audit(
                 "level": letter.level,
                 "fee_cents": letter.fee_cents,
                 "surcharge_cents": letter.surcharge_cents,
-                "fee_claim_id": booked.get((DunningLetter, letter.id)),
+                "fee_claim_id": booked.get(("letter", letter.id)),
                 "dropped": {
                     str(i.claim_id): i.dropped.value for i in items[letter.id] if i.dropped
                 },

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.dunning.procedure import DunningRules, Level, Step, next_step
-from core.dunning.selection import Candidate
-from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, surcharges
+from core.dunning.selection import AnyClaim, Candidate
+from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, total_cents
 
 
 @dataclass(frozen=True)
 class PlannedItem:
-    candidate: Candidate
+    candidate: Candidate[AnyClaim]
     fee_cents: int
     surcharge_cents: int
 
@@ -70,12 +70,22 @@ class Context:
 
 
 def stepping(
-    rules: DunningRules, candidates: Sequence[Candidate], run_date: date, land: str
-) -> list[tuple[Candidate, Step]]:
-    """The candidates that step up in this run, with their step."""
+    rules: DunningRules, candidates: Sequence[Candidate[AnyClaim]], run_date: date, land: str
+) -> list[tuple[Candidate[AnyClaim], Step]]:
+    """The candidates that step up in this run, with their step. The step of a claim above
+    the tolerance depends only on its due date, level and last letter, so it is computed once
+    per such triple (a run has a few due dates and levels, and a million claims)."""
     found = []
+    known: dict[tuple[date, int, date | None], Step | None] = {}
     for candidate in candidates:
-        step = next_step(rules, candidate.dunning, run_date, land)
+        dunning = candidate.dunning
+        if dunning.open_cents <= 0 or dunning.open_cents < rules.tolerance_cents:
+            continue  # next_step's first rule: nothing below the tolerance
+        key = (dunning.due, dunning.level, dunning.last_dunned_on)
+        try:
+            step = known[key]
+        except KeyError:
+            step = known[key] = next_step(rules, dunning, run_date, land)
         if step is not None:
             found.append((candidate, step))
     return found
@@ -83,13 +93,13 @@ def stepping(
 
 def letters(
     rules: DunningRules,
-    steps: Sequence[tuple[Candidate, Step]],
+    steps: Sequence[tuple[Candidate[AnyClaim], Step]],
     run_date: date,
     land: str,
     context: Context,
 ) -> list[PlannedLetter]:
     """One letter per person and level, in the order of persons and levels."""
-    groups: dict[tuple[int, int], list[Candidate]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[Candidate[AnyClaim]]] = defaultdict(list)
     step_of: dict[tuple[int, int], Step] = {}
     for candidate, step in steps:
         key = (candidate.claim.person_id, step.level.number)
@@ -105,7 +115,7 @@ def _letter(
     rules: DunningRules,
     person_id: int,
     step: Step,
-    group: list[Candidate],
+    group: list[Candidate[AnyClaim]],
     run_date: date,
     land: str,
     context: Context,
@@ -119,7 +129,7 @@ def _letter(
 
 
 def fee_shares(
-    rules: DunningRules, level: Level, group: Sequence[Candidate], charged: frozenset[int]
+    rules: DunningRules, level: Level, group: Sequence[Candidate[AnyClaim]], charged: frozenset[int]
 ) -> dict[int, int]:
     """The letter's fee split over its main claims (claim id → cents)."""
     base = [
@@ -138,13 +148,13 @@ def fee_shares(
 
 
 def new_surcharge(
-    rules: DunningRules, candidate: Candidate, run_date: date, land: str, context: Context
+    rules: DunningRules, candidate: Candidate[AnyClaim], run_date: date, land: str, context: Context
 ) -> int:
     """Surcharges of a main claim arisen up to the run date and not yet booked."""
     claim = candidate.claim
     if not rules.surcharges or not bears_surcharge(claim.kind):
         return 0
-    arisen = surcharges(
+    arisen = total_cents(
         candidate.assessed_cents,
         claim.due_date,
         context.history.get(claim.id, ()),
@@ -152,5 +162,5 @@ def new_surcharge(
         land,
         claim.kind,
         context.free.get(claim.id, ()),
-    ).total_cents
+    )
     return max(arisen - context.booked_surcharges.get(claim.id, 0), 0)

@@ -15,34 +15,65 @@ booked (``DunningLetter.dropped_at``).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.dunning import blocks, compose, selection
 from core.dunning.compose import Context
-from core.dunning.models import Dropped, DunningBlock, DunningItem, DunningLetter, DunningRun
+from core.dunning.models import Dropped, DunningBlock, DunningLetter, DunningRun
 from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
-from core.dunning.selection import Candidate, chunks
+from core.dunning.selection import IDS, Candidate, ClaimRow, chunks, ids_in
 from core.dunning.surcharges import bears_surcharge
 from core.kernel import clock
 from core.ledger.balances import claim_totals
+from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 from core.tenancy.municipalities import Municipality
 
 
+@dataclass(slots=True)
+class ItemRow:
+    """A letter's item as booking reads and changes it: a plain row (a run books a million);
+    core.dunning.booking writes the changes back in one executemany UPDATE per chunk."""
+
+    id: int
+    letter_id: int
+    claim_id: int
+    level: int
+    open_cents: int
+    fee_cents: int
+    surcharge_cents: int
+    dropped: Dropped | None = None
+
+
+class ClaimNow(NamedTuple):
+    """What booking reads of a dunned claim, as a plain row."""
+
+    id: int
+    person_id: int
+    kind: ClaimKind
+    due_date: date
+    kassenzeichen: str
+    description: str
+    cancelled_by_entry_id: int | None
+
+
 def recheck(
     session: Session,
     run: DunningRun,
     letters: Sequence[DunningLetter],
-    items: dict[int, list[DunningItem]],
-    claims: dict[int, Claim],
-) -> dict[int, list[DunningItem]]:
+    items: dict[int, list[ItemRow]],
+    claims: dict[int, ClaimNow],
+) -> dict[int, list[ItemRow]]:
     """The items to book per letter (letters left without any are absent), with their open
-    amounts, fee shares and surcharges set to what they are now; the dropped items marked."""
+    amounts, fee shares and surcharges set to what they are now; the dropped items marked
+    (``ItemRow.dropped``: the caller writes the items back, the letters are flushed here)."""
     ids = list(claims)
     totals = _totals(session, ids)
     why = _skipped(session, run, claims, totals)
@@ -72,33 +103,44 @@ def _recompute(
     land: str,
     context: Context,
     letter: DunningLetter,
-    mine: list[DunningItem],
-    claims: dict[int, Claim],
+    mine: list[ItemRow],
+    claims: dict[int, ClaimNow],
     totals: dict[int, tuple[int, int]],
 ) -> None:
     """The letter's items and totals from the claims' current open amounts (same rules)."""
     level = rules.level(letter.level)
-    group = [
-        Candidate(
-            claims[i.claim_id],
-            totals[i.claim_id][0],
-            ClaimDunning(claims[i.claim_id].due_date, totals[i.claim_id][1], letter.level, None),
+    group = []
+    for i in mine:
+        claim = claims[i.claim_id]
+        assessed, open_cents = totals[i.claim_id]
+        group.append(
+            Candidate(
+                ClaimRow(claim.id, claim.person_id, claim.kind, claim.due_date),
+                assessed,
+                ClaimDunning(claim.due_date, open_cents, letter.level, None),
+            )
         )
-        for i in mine
-    ]
     shares = compose.fee_shares(rules, level, group, context.fee_charged)
     for item, candidate in zip(mine, group, strict=True):
         item.open_cents = candidate.open_cents
         item.fee_cents = shares.get(item.claim_id, 0)
         item.surcharge_cents = compose.new_surcharge(rules, candidate, run_date, land, context)
-    letter.open_cents = sum(i.open_cents for i in mine)
-    letter.fee_cents = sum(i.fee_cents for i in mine)
-    letter.surcharge_cents = sum(i.surcharge_cents for i in mine)
-    letter.total_cents = letter.open_cents + letter.fee_cents + letter.surcharge_cents
+    open_cents = sum(i.open_cents for i in mine)
+    fee_cents = sum(i.fee_cents for i in mine)
+    surcharge_cents = sum(i.surcharge_cents for i in mine)
+    total_cents = open_cents + fee_cents + surcharge_cents
+    if (letter.open_cents, letter.fee_cents, letter.surcharge_cents, letter.total_cents) != (
+        open_cents,
+        fee_cents,
+        surcharge_cents,
+        total_cents,
+    ):  # set only when changed: an unchanged letter stays clean (no UPDATE, no history)
+        letter.open_cents, letter.fee_cents = open_cents, fee_cents
+        letter.surcharge_cents, letter.total_cents = surcharge_cents, total_cents
 
 
 def _context(
-    session: Session, rules: DunningRules, claim_ids: list[int], claims: dict[int, Claim]
+    session: Session, rules: DunningRules, claim_ids: list[int], claims: dict[int, ClaimNow]
 ) -> Context:
     """What the surcharges and the fee are computed from, read as it stands now."""
     main = [claim_id for claim_id in claim_ids if bears_surcharge(claims[claim_id].kind)]
@@ -113,8 +155,8 @@ def _context(
 def _totals(session: Session, claim_ids: list[int]) -> dict[int, tuple[int, int]]:
     """(assessed, open) per claim now; a claim without postings is open for nothing."""
     found = {claim_id: (0, 0) for claim_id in claim_ids}
-    for part in chunks(sorted(claim_ids)):
-        rows = session.execute(select(claim_totals(list(part))))
+    for part in chunks(sorted(claim_ids), IDS):
+        rows = session.execute(select(claim_totals(select(Claim.id).where(ids_in(Claim.id, part)))))
         found.update({cid: (int(assessed), int(open_)) for cid, assessed, open_ in rows})
     return found
 
@@ -122,7 +164,7 @@ def _totals(session: Session, claim_ids: list[int]) -> dict[int, tuple[int, int]
 def _skipped(
     session: Session,
     run: DunningRun,
-    claims: dict[int, Claim],
+    claims: dict[int, ClaimNow],
     totals: dict[int, tuple[int, int]],
 ) -> dict[int, Dropped]:
     """Why each claim that must not be dunned now must not be (paid, blocked, in collection)."""
@@ -139,17 +181,17 @@ def _skipped(
     return why
 
 
-def _blocked(session: Session, run: DunningRun, claims: Collection[Claim]) -> set[int]:
+def _blocked(session: Session, run: DunningRun, claims: Collection[ClaimNow]) -> set[int]:
     """Claims blocked (themselves or their person) on the run date or today."""
     days = sorted({run.run_date, clock.today()})
     found: set[int] = set()
-    by_person: dict[int, list[Claim]] = {}
+    by_person: dict[int, list[ClaimNow]] = {}
     for claim in claims:
         by_person.setdefault(claim.person_id, []).append(claim)
-    for part in chunks(sorted(by_person)):
+    for part in chunks(sorted(by_person), IDS):
         rows = session.execute(
             select(DunningBlock.person_id, DunningBlock.claim_id).where(
-                DunningBlock.person_id.in_(part),
+                ids_in(DunningBlock.person_id, part),
                 or_(
                     *(
                         (DunningBlock.starts_on <= day)
@@ -167,11 +209,11 @@ def _blocked(session: Session, run: DunningRun, claims: Collection[Claim]) -> se
 def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
     """Claims a direct debit not yet settled or a card payment in progress holds."""
     held: set[int] = set()
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         held |= set(
             session.scalars(
                 select(DirectDebitItem.claim_id).where(
-                    DirectDebitItem.claim_id.in_(part),
+                    ids_in(DirectDebitItem.claim_id, part),
                     DirectDebitItem.status == ItemStatus.IN_COLLECTION,
                 )
             )
@@ -179,7 +221,8 @@ def _in_collection(session: Session, claim_ids: list[int]) -> set[int]:
         held |= set(
             session.scalars(
                 select(ClaimReservation.claim_id).where(
-                    ClaimReservation.claim_id.in_(part), ClaimReservation.released_at.is_(None)
+                    ids_in(ClaimReservation.claim_id, part),
+                    ClaimReservation.released_at.is_(None),
                 )
             )
         )

@@ -14,7 +14,7 @@ once (:func:`preview`). A claim steps up one level per run at most
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from typing import cast
 
@@ -34,16 +34,32 @@ from core.ledger.bulk import executemany
 from core.tenancy.municipalities import Municipality, reserve_ids, serialize
 
 LOCK = "dunning"
+PREVIEW_PERSONS = 2000  # persons planned and stored at a time by preview
 OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
 
 
-def preview(session: Session, municipality: Municipality, run_date: date, actor: str) -> DunningRun:
+def preview(
+    session: Session,
+    municipality: Municipality,
+    run_date: date,
+    actor: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> DunningRun:
     """Make a run in state preview with its letters and items (nothing is booked), here and at
-    once (the command line, the benchmark); the back office makes it as a job in chunks of
+    once (the command line, the benchmark), in chunks of ``PREVIEW_PERSONS`` persons so that
+    only one chunk's rows are in memory; the back office makes it as a job in chunks of
     persons (core.dunning.jobs.PrepareDunningRun), with the same :func:`open_run` and
-    :func:`add_persons`."""
+    :func:`add_persons`. ``progress(persons done, persons)`` is called after each chunk."""
     run, owed = open_run(session, municipality, run_date, actor)
-    counts = add_persons(session, municipality, run, None)
+    counts = {"letters": 0, "items": 0, "fees_cents": 0, "surcharges_cents": 0}
+    persons = selection.persons_due(session, municipality.id, run_date)
+    done = 0
+    for part in selection.chunks(persons, PREVIEW_PERSONS):  # memory stays flat
+        for key, value in add_persons(session, municipality, run, part).items():
+            counts[key] += value
+        done += len(part)
+        if progress is not None:
+            progress(done, len(persons))
     audit.record(
         session,
         actor=actor,
@@ -124,7 +140,7 @@ def plan(
     database, nothing written."""
     rules = procedure_on(session, municipality.id, run_date)
     land = municipality.state
-    found = selection.candidates(session, municipality.id, run_date, person_ids)
+    found = selection.candidates(session, municipality.id, run_date, person_ids, plain=True)
     steps = compose.stepping(rules, found, run_date, land)
     ids = [c.claim.id for c, _ in steps]
     bearing = [c.claim for c, _ in steps if bears_surcharge(c.claim.kind)]

@@ -6,14 +6,22 @@ to them: a constant number of statements per chunk, never one per person."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
-from sqlalchemy import Select, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ARRAY, BigInteger, Boolean, Select, String, bindparam, exists, func, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.type_api import TypeEngine
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
 
 from core.dunning import blocks
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, LateSurcharge, RunState
@@ -21,6 +29,7 @@ from core.dunning.procedure import ClaimDunning
 from core.dunning.surcharges import Channel
 from core.dunning.surcharges import Payment as SurchargePayment
 from core.ledger.balances import claim_totals
+from core.ledger.kinds import ClaimKind
 from core.ledger.models import (
     AccountKind,
     Claim,
@@ -35,6 +44,7 @@ from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 
 CHUNK = 500  # ids per IN (...) list
+IDS = 20_000  # ids per ids_in parameter (one JSON or array value)
 T = TypeVar("T")
 
 _CHANNELS = {
@@ -50,11 +60,77 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """An open claim due by the run date, with where it stands in dunning."""
+class _IdList(TypeDecorator[list[int]]):
+    """A list of ids as one bound parameter: a PostgreSQL array, a JSON array on SQLite."""
 
-    claim: Claim
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(BigInteger()))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
+        if value is None or dialect.name == "postgresql":
+            return value
+        return json.dumps(value)
+
+
+def ids_in(column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Iterable[int]) -> Any:
+    """``column IN (ids)`` with the ids as one parameter (``= ANY(array)`` on PostgreSQL,
+    ``IN (SELECT value FROM json_each(…))`` on SQLite): an IN list of thousands of literal
+    values costs SQLAlchemy more to expand than the database to run."""
+    values = bindparam(None, [int(i) for i in ids], type_=_IdList(), unique=True)
+    return _IdsIn(column, values)
+
+
+class _IdsIn(ColumnElement[bool]):
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute)
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: Any, values: BindParameter[Any]) -> None:
+        self.column = (
+            column.__clause_element__() if hasattr(column, "__clause_element__") else column
+        )
+        self.values = values
+
+
+@compiles(_IdsIn)
+def _ids_in_sqlite(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608 (compiled SQL)
+
+
+@compiles(_IdsIn, "postgresql")
+def _ids_in_postgresql(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
+    return f"{column} = ANY({values})"
+
+
+class ClaimRow(NamedTuple):
+    """What a run reads of a claim: a plain row, not an ORM object (a run reads a million)."""
+
+    id: int
+    person_id: int
+    kind: ClaimKind
+    due_date: date
+
+
+AnyClaim = Claim | ClaimRow
+C_co = TypeVar("C_co", bound=AnyClaim, covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate(Generic[C_co]):
+    """An open claim due by the run date, with where it stands in dunning (``claim``: the ORM
+    object for the hand-over to enforcement, a plain row for a run)."""
+
+    claim: C_co
     assessed_cents: int
     dunning: ClaimDunning
 
@@ -70,7 +146,7 @@ def _due(municipality_id: int, run_date: date, person_ids: Collection[int] | Non
         Claim.due_date < run_date,
     )
     if person_ids is not None:
-        mine = mine.where(Claim.person_id.in_(sorted(person_ids)))
+        mine = mine.where(ids_in(Claim.person_id, sorted(person_ids)))
     return mine
 
 
@@ -107,12 +183,34 @@ def open_due_claims(
     return [(claim, int(assessed), int(open_cents)) for claim, assessed, open_cents in rows]
 
 
+def open_due_rows(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+) -> list[tuple[ClaimRow, int, int]]:
+    """:func:`open_due_claims` as plain rows, for a run."""
+    totals = claim_totals(_due(municipality_id, run_date, person_ids))
+    rows = session.execute(
+        select(
+            Claim.id, Claim.person_id, Claim.kind, Claim.due_date, totals.c.assessed, totals.c.open
+        )
+        .join(totals, totals.c.claim_id == Claim.id)
+        .where(totals.c.open > 0)
+        .order_by(Claim.person_id, Claim.due_date, Claim.id)
+    )
+    return [
+        (ClaimRow(claim_id, person_id, kind, due), int(assessed), int(open_cents))
+        for claim_id, person_id, kind, due, assessed, open_cents in rows
+    ]
+
+
 def _parts(claim_ids: Collection[int] | None) -> Iterator[Sequence[int] | None]:
     """The claims in IN-list chunks, or once None: the whole municipality."""
     if claim_ids is None:
         yield None
         return
-    yield from chunks(sorted(claim_ids))
+    yield from chunks(sorted(claim_ids), IDS)
 
 
 def levels(
@@ -129,7 +227,7 @@ def levels(
             .group_by(DunningItem.claim_id)
         )
         if part is not None:
-            query = query.where(DunningItem.claim_id.in_(part))
+            query = query.where(ids_in(DunningItem.claim_id, part))
         found.update({c: (int(level), day) for c, level, day in session.execute(query)})
     return found
 
@@ -149,10 +247,32 @@ def in_collection(
             ClaimReservation.released_at.is_(None),
         )
         if part is not None:
-            debits = debits.where(DirectDebitItem.claim_id.in_(part))
-            cards = cards.where(ClaimReservation.claim_id.in_(part))
+            debits = debits.where(ids_in(DirectDebitItem.claim_id, part))
+            cards = cards.where(ids_in(ClaimReservation.claim_id, part))
         held |= set(session.scalars(debits)) | set(session.scalars(cards))
     return held
+
+
+@overload
+def candidates(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+    *,
+    plain: Literal[False] = False,
+) -> list[Candidate[Claim]]: ...
+
+
+@overload
+def candidates(
+    session: Session,
+    municipality_id: int,
+    run_date: date,
+    person_ids: Collection[int] | None = None,
+    *,
+    plain: Literal[True],
+) -> list[Candidate[ClaimRow]]: ...
 
 
 def candidates(
@@ -160,15 +280,21 @@ def candidates(
     municipality_id: int,
     run_date: date,
     person_ids: Collection[int] | None = None,
-) -> list[Candidate]:
+    *,
+    plain: bool = False,
+) -> list[Candidate[Claim]] | list[Candidate[ClaimRow]]:
     """The open due claims a run may dun (of ``person_ids`` only, when given): neither blocked
-    on the run date nor in collection."""
-    due = open_due_claims(session, municipality_id, run_date, person_ids)
+    on the run date nor in collection; ``plain``: their claims as plain rows (ClaimRow)."""
+    due: Sequence[tuple[AnyClaim, int, int]] = (
+        open_due_rows(session, municipality_id, run_date, person_ids)
+        if plain
+        else open_due_claims(session, municipality_id, run_date, person_ids)
+    )
     ids = None if person_ids is None else [claim.id for claim, _, _ in due]
     blocked_persons, blocked_claims = blocks.blocked_on(session, municipality_id, run_date)
     skipped = blocked_claims | in_collection(session, municipality_id, ids)
     known = levels(session, municipality_id, ids)
-    found = []
+    found: list[Any] = []
     for claim, assessed, open_cents in due:
         if claim.person_id in blocked_persons or claim.id in skipped:
             continue
@@ -187,14 +313,14 @@ def payment_history(
     receivable = aliased(LedgerAccount)
     reversal = aliased(JournalEntry)
     history: dict[int, list[SurchargePayment]] = defaultdict(list)
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         rows = session.execute(
             select(Posting.claim_id, JournalEntry.value_date, Posting.amount_cents, Payment.channel)
             .join(JournalEntry, JournalEntry.id == Posting.entry_id)
             .join(receivable, receivable.id == Posting.credit_account_id)
             .outerjoin(Payment, Payment.id == Posting.payment_id)
             .where(
-                Posting.claim_id.in_(part),
+                ids_in(Posting.claim_id, part),
                 receivable.kind == AccountKind.RECEIVABLE,
                 JournalEntry.kind.in_([EntryKind.PAYMENT, EntryKind.CREDIT_APPLICATION]),
                 ~exists().where(reversal.reverses_entry_id == JournalEntry.id),
@@ -212,11 +338,11 @@ def booked_surcharges(session: Session, claim_ids: Collection[int]) -> dict[int,
     """Surcharges booked so far per claim (earlier runs: with a letter, or after a late
     payment, core.dunning.late)."""
     totals: dict[int, int] = defaultdict(int)
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         for table in (DunningItem, LateSurcharge):
             rows = session.execute(
                 select(table.claim_id, func.sum(table.surcharge_cents))
-                .where(table.claim_id.in_(part), table.booked.is_(True))
+                .where(ids_in(table.claim_id, part), table.booked.is_(True))
                 .group_by(table.claim_id)
             )
             for claim_id, total in rows:
@@ -227,13 +353,13 @@ def booked_surcharges(session: Session, claim_ids: Collection[int]) -> dict[int,
 def fee_charged(session: Session, claim_ids: Collection[int]) -> set[int]:
     """Claims that were in a booked letter with a fee (NRW: the fee is due once per claim)."""
     charged: set[int] = set()
-    for part in chunks(sorted(claim_ids)):
+    for part in chunks(sorted(claim_ids), IDS):
         charged |= set(
             session.scalars(
                 select(DunningItem.claim_id)
                 .join(DunningLetter, DunningLetter.id == DunningItem.letter_id)
                 .where(
-                    DunningItem.claim_id.in_(part),
+                    ids_in(DunningItem.claim_id, part),
                     DunningItem.booked.is_(True),
                     DunningLetter.fee_cents > 0,
                 )

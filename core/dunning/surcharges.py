@@ -46,6 +46,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from core.kernel.months import add_months
 from core.ledger.kinds import KINDS, AllocationGroup, ClaimKind
@@ -116,14 +117,31 @@ class Surcharges:
 FreePeriod = tuple[date, date | None]  # first and last day of a block; None: still running
 
 
+@lru_cache(maxsize=8192)
 def due_date(due: date, land: str) -> date:
-    """The due date, moved off a Saturday, Sunday or holiday of the Land (§ 108 (3) AO)."""
+    """The due date, moved off a Saturday, Sunday or holiday of the Land (§ 108 (3) AO).
+    Cached (pure; a run asks it for the same few due dates a million times), as are
+    :func:`grace_end` and the month bounds."""
     return next_working_day(due, land)
 
 
+@lru_cache(maxsize=8192)
 def grace_end(due: date, land: str) -> date:
     """Last day of the Schonfrist: the third day after the due date, moved to a working day."""
     return next_working_day(due_date(due, land) + timedelta(days=GRACE_DAYS), land)
+
+
+@lru_cache(maxsize=8192)
+def month_bounds(due: date, last: date) -> tuple[tuple[date, date], ...]:
+    """(first day, last day) of each month of Säumnis counted from ``due`` that has started
+    by ``last``: month *n* runs from the day after ``add_months(due, n - 1)`` to
+    ``add_months(due, n)`` (see the module)."""
+    bounds: list[tuple[date, date]] = []
+    number = 1
+    while (previous := add_months(due, number - 1)) < last:
+        bounds.append((previous + timedelta(days=1), add_months(due, number)))
+        number += 1
+    return tuple(bounds)
 
 
 def month_surcharge(overdue_cents: int) -> tuple[int, int]:
@@ -153,6 +171,29 @@ def surcharges(
     for start, last in saumnis_segments(due, free, as_of, land):
         months += _months(amount_cents, start, last, counted, land, len(months))
     return Surcharges(due, grace, tuple(months))
+
+
+def total_cents(
+    amount_cents: int,
+    due: date,
+    payments: Sequence[Payment],
+    as_of: date,
+    land: str,
+    kind: ClaimKind | None = None,
+    free: Sequence[FreePeriod] = (),
+) -> int:
+    """``surcharges(…).total_cents``, the same figure. For a claim without payments and
+    without deferrals (most of a run's) it is counted directly: every month started by
+    ``as_of`` is charged on the whole amount, the first only once the grace is over."""
+    if payments or free:
+        return surcharges(amount_cents, due, payments, as_of, land, kind, free).total_cents
+    if kind is not None and not bears_surcharge(kind):
+        return 0
+    due = due_date(due, land)
+    started = len(month_bounds(due, as_of))
+    if started and as_of <= grace_end(due, land):
+        started -= 1  # month 1 is not late yet while the grace runs
+    return started * month_surcharge(amount_cents)[1]
 
 
 def saumnis_segments(
@@ -189,9 +230,7 @@ def _months(
     grace = grace_end(due, land)
     counted = [c for c in counted if c[0] <= last]
     months: list[SurchargeMonth] = []
-    number = 1
-    while add_months(due, number - 1) < last:
-        starts = add_months(due, number - 1) + timedelta(days=1)
+    for number, (starts, ends) in enumerate(month_bounds(due, last), start=1):
         if number == 1:
             overdue = _overdue_in_first_month(amount_cents, due, grace, counted, last)
         else:
@@ -201,16 +240,8 @@ def _months(
         base, surcharge = month_surcharge(overdue)
         if surcharge:
             months.append(
-                SurchargeMonth(
-                    numbered + number,
-                    starts,
-                    add_months(due, number),
-                    max(overdue, 0),
-                    base,
-                    surcharge,
-                )
+                SurchargeMonth(numbered + number, starts, ends, max(overdue, 0), base, surcharge)
             )
-        number += 1
     return months
 
 

@@ -1,18 +1,22 @@
 """Benchmark of issue 13: dunning runs (preview and booking) over N open overdue items.
 
-`python -m tests.benchmarks.dunning [--items N] [--postgres] [--jobs]` (not part of the test
-suite). With ``--jobs`` the preview and the booking are done as the back office does them: as
-jobs (core.dunning.jobs), their chunks drained here by core.jobs.worker (the PDFs job the
-booking starts is left pending: rendering is measured by the notices' benchmark).
-Set-up (bulk insert, not measured): one open property-tax claim of 10–100 € per person, due
-16.02.2026, with its ledger rows (tests.benchmarks.bank.setup). Measured, on the demo
+`python -m tests.benchmarks.dunning [--items N] [--persons N] [--postgres] [--no-sqlite]
+[--jobs]` (not part of the test suite); issue 13's size is ``--items 1000000 --persons 250000``
+(goal: preview and booking of a run under 60 s, peak RSS under 1 GiB). With ``--jobs`` the
+preview and the booking are done as the back office does them: as jobs (core.dunning.jobs),
+their chunks drained here by core.jobs.worker (the PDFs job the booking starts is left pending:
+rendering is measured by the notices' benchmark).
+Set-up (bulk insert, not measured): ``items`` open property-tax claims of 10–100 € of
+``persons`` persons, due quarterly 15.11.2025–15.02.2026, every tenth paid in part, with their
+ledger rows (tests.benchmarks.dunning_setup). Measured, on the demo
 procedure (reminder without fee, Mahnung with the NRW fee, § 240 surcharges):
 
 1. run 1 on 16.03.2026: preview (selection, steps, surcharges, letters and items stored),
    then booking (a surcharge claim for every item of 50 € or more);
 2. run 2 on 30.03.2026: the same for the Mahnung (a fee claim for every letter as well).
 
-Prints items per second of each step, peak RSS of the process (set-up included), and the
+Prints items per second of each step, peak RSS of the process (set-up included, and the
+growth during the runs), progress lines on stderr, the load average, and the
 anchor measured in the same run: raw sqlite3 writing the four rows of a claim
 (tests.benchmarks.anchor), against the booking's claims per second.
 """
@@ -20,28 +24,30 @@ anchor measured in the same run: raw sqlite3 writing the four rows of a claim
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 import core.job_kinds  # noqa: F401  (registers the kinds the jobs name)
 from core.dunning import booking, runs
 from core.dunning.jobs import start_preview
-from core.dunning.models import DunningRun
+from core.dunning.models import DunningItem, DunningLetter, DunningRun
 from core.jobs import control, worker
 from core.kernel.db import make_engine, make_session_factory
 from portal.cli.db import alembic_config
-from tests import factories, pg
+from tests import pg
 from tests.benchmarks.anchor import raw_sqlite_claims_per_second
-from tests.benchmarks.bank import setup
+from tests.benchmarks.dunning_setup import open_items
 
 RUNS = (date(2026, 3, 16), date(2026, 3, 30))
 
@@ -50,9 +56,21 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def _progress(what: str) -> Callable[[int, int], None]:
+    """A progress line on stderr about every tenth of the way."""
+    step = [0]
+
+    def seen(done: int, total: int) -> None:
+        if done * 10 // max(total, 1) > step[0] or done == total:
+            step[0] = done * 10 // max(total, 1)
+            print(f"  {done:,}/{total:,} {what}", file=sys.stderr)
+
+    return seen
+
+
 def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) -> DunningRun:
     if not as_job:
-        run = runs.preview(session, m, day, "bench:1")
+        run = runs.preview(session, m, day, "bench:1", _progress("persons previewed"))
         session.commit()
         return run
     run, job = start_preview(session, m, day, "bench:1")
@@ -64,7 +82,7 @@ def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) ->
 
 def _book(factory: Any, session: Session, m: Any, run: DunningRun, as_job: bool) -> dict[str, int]:
     if not as_job:
-        counts = booking.book(session, run, "bench:2")
+        counts = booking.book(session, run, "bench:2", _progress("letters booked"))
         session.commit()
         return counts
     job = control.start(session, m, "dunning", {"run": str(run.id)}, actor="bench:2")
@@ -75,65 +93,92 @@ def _book(factory: Any, session: Session, m: Any, run: DunningRun, as_job: bool)
     return {"fees": counts.get("fees", 0), "surcharges": counts.get("surcharges", 0)}
 
 
-def bench_dunning(url: str, items: int, as_job: bool = False) -> None:
+def _count_items(session: Session, run: DunningRun) -> int:
+    return int(
+        session.scalar(
+            select(func.count(DunningItem.id))
+            .join(DunningLetter, DunningLetter.id == DunningItem.letter_id)
+            .where(DunningLetter.run_id == run.id)
+        )
+        or 0
+    )
+
+
+def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | None = None) -> None:
+    persons = persons or items
     command.upgrade(alembic_config(url), "head")
     backend = url.split(":", 1)[0] + ("/jobs" if as_job else "")
     factory = make_session_factory(make_engine(url))
     with factory() as session:
-        m, claims = setup(session, items, 0)
-        del claims
-        factories.dunning_statute(session, m)
-        session.commit()
+        m = open_items(session, persons, items)
         session.expunge_all()
-        print(f"dunning/{backend}: set-up of {items:,} open items done", file=sys.stderr)
+        m = session.merge(m, load=True)
+        rss_set_up = peak_rss_mib()
+        print(
+            f"dunning/{backend}: set-up of {items:,} open items of {persons:,} persons done "
+            f"(peak RSS {rss_set_up:,.0f} MiB)",
+            file=sys.stderr,
+        )
         booked_claims = 0
         booking_seconds = 0.0
         for number, day in enumerate(RUNS, start=1):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             run = _preview(factory, session, m, day, as_job)
-            previewed = time.perf_counter()
-            letters = runs.letters_of(session, run)
-            dunned = sum(1 for _ in letters)  # one item per letter here (one claim per person)
+            previewed, preview_cpu = time.perf_counter(), time.process_time() - cpu
+            dunned = _count_items(session, run)
             runs.approve(session, run, "bench:2")
             session.commit()
             approved = time.perf_counter()
+            cpu = time.process_time()
             counts = _book(factory, session, m, run, as_job)
-            done = time.perf_counter()
+            done, booking_cpu = time.perf_counter(), time.process_time() - cpu
             session.expunge_all()
             made = counts["fees"] + counts["surcharges"]
             booked_claims += made
             booking_seconds += done - approved
             print(
                 f"dunning/{backend} run {number} ({day:%d.%m.%Y}): {dunned:,} items; preview "
-                f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s), "
-                f"booking {dunned / (done - approved):,.0f} items/s ({done - approved:.1f} s, "
-                f"{counts['fees']:,} fees, {counts['surcharges']:,} surcharges)"
+                f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s, "
+                f"{preview_cpu:.1f} s CPU), booking {dunned / (done - approved):,.0f} items/s "
+                f"({done - approved:.1f} s, {booking_cpu:.1f} s CPU, "
+                f"{counts['fees']:,} fees, {counts['surcharges']:,} surcharges); together "
+                f"{done - started - (approved - previewed):.1f} s ({preview_cpu + booking_cpu:.1f} "
+                f"s CPU of this process); load average {_load()}"
             )
     anchor = raw_sqlite_claims_per_second(max(booked_claims, 1000))
     rate = booked_claims / booking_seconds if booking_seconds else 0.0
     print(
-        f"dunning/{backend}: peak RSS {peak_rss_mib():,.0f} MiB (set-up included); booking "
+        f"dunning/{backend}: peak RSS {peak_rss_mib():,.0f} MiB (set-up included: "
+        f"{rss_set_up:,.0f} MiB after it); load average {_load()}; booking "
         f"{rate:,.0f} claims/s against raw sqlite3 {anchor:,.0f} claims/s (four rows each): "
         f"ratio {rate / anchor:.2f}"
     )
 
 
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--items", type=int, default=100_000, help="open items (one per person)")
+    parser.add_argument("--items", type=int, default=100_000, help="open items")
+    parser.add_argument("--persons", type=int, help="persons owing them (default: --items)")
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: only there")
     parser.add_argument("--jobs", action="store_true", help="preview and booking as jobs")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_dunning(f"sqlite:///{Path(tmp) / 'bench_dunning.sqlite3'}", args.items, args.jobs)
+    if not (args.no_sqlite and args.postgres):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench_dunning.sqlite3'}"
+            bench_dunning(url, args.items, args.jobs, args.persons)
     if args.postgres:
         with pg.running_server() as base:
             admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
                 conn.execute(text("CREATE DATABASE bench_dunning"))
             admin.dispose()
-            bench_dunning(f"{base}/bench_dunning", args.items, args.jobs)
+            bench_dunning(f"{base}/bench_dunning", args.items, args.jobs, args.persons)
 
 
 if __name__ == "__main__":

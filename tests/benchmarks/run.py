@@ -457,6 +457,12 @@ def main() -> None:
         "--delivery-notices", type=int, default=100, help="notices of the postal-fallback batch"
     )
     parser.add_argument(
+        "--dunning-persons",
+        type=int,
+        help="persons owing the dunning run's items (default: one item each; issue 13: "
+        "--dunning-items 1000000 --dunning-persons 250000)",
+    )
+    parser.add_argument(
         "--only",
         choices=(
             "ledger",
@@ -522,7 +528,9 @@ def main() -> None:
         if args.only in (None, "dunning"):
             from tests.benchmarks.dunning import bench_dunning
 
-            bench_dunning(url_for("bench_dunning"), args.dunning_items)
+            bench_dunning(
+                url_for("bench_dunning"), args.dunning_items, persons=args.dunning_persons
+            )
         if args.only in (None, "simulator"):
             from tests.benchmarks.realtax_simulator import bench_simulator
 

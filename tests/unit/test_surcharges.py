@@ -19,6 +19,7 @@ from core.dunning.surcharges import (
     grace_end,
     surcharge_on_payment,
     surcharges,
+    total_cents,
 )
 from core.ledger.kinds import ClaimKind
 from core.tenancy.holidays import LANDS
@@ -253,3 +254,31 @@ def test_each_month_is_one_percent_of_a_multiple_of_fifty_euro(
     assert result.total_cents % 50 == 0
     numbers = [m.number for m in result.months]
     assert numbers == sorted(set(numbers))
+
+
+@untimed
+@given(
+    amounts,
+    due_dates,
+    st.one_of(st.just([]), payments),
+    st.integers(-40, 1500),
+    lands,
+    st.one_of(st.none(), st.sampled_from(list(ClaimKind))),
+)
+def test_the_runs_total_is_the_month_by_month_total(
+    amount: int, due: date, paid: list[Payment], days: int, land: str, kind: ClaimKind | None
+) -> None:
+    # total_cents counts a claim without payments directly: the same figure as month by month
+    as_of = due + timedelta(days=days)
+    expected = surcharges(amount, due, paid, as_of, land, kind).total_cents
+    assert total_cents(amount, due, paid, as_of, land, kind) == expected
+
+
+def test_the_runs_total_within_the_grace_and_after() -> None:
+    # due Mon 11.05.2026; the third day, Thu 14.05., is Ascension Day: the grace runs to Fri
+    # 15.05., nothing by then, month 1's 1 % from the 16th, month 2's from 12.06.
+    due = date(2026, 5, 11)
+    assert total_cents(100_000, due, [], date(2026, 5, 15), NW) == 0
+    assert total_cents(100_000, due, [], date(2026, 5, 16), NW) == 1000
+    assert total_cents(100_000, due, [], date(2026, 6, 11), NW) == 1000
+    assert total_cents(100_000, due, [], date(2026, 6, 12), NW) == 2000

@@ -26,7 +26,7 @@ from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
 from core.ledger.accounts import CHANNEL_ACCOUNT, system_account
-from core.ledger.allocation import OpenItem, allocate
+from core.ledger.allocation import Allocation, OpenItem, allocate
 from core.ledger.balances import claim_totals
 from core.ledger.bulk import executemany, receivable_accounts
 from core.ledger.kinds import KINDS
@@ -131,6 +131,30 @@ class LedgerBatch:
             self._load_accounts([person_id])
         return self.accounts[(person_id, kind)]
 
+    def _allocate(
+        self,
+        person_id: int,
+        amount_cents: int,
+        received_on: date,
+        kassenzeichen: str | None,
+        claim_ids: Collection[int],
+    ) -> Allocation:
+        """Allocate to the person's loaded open items (designated first) and lower them."""
+        claims = self.claims[person_id]
+        designated = set(claim_ids) | {
+            c.claim_id for c in claims if kassenzeichen and c.kassenzeichen == kassenzeichen
+        }
+        open_items = [
+            OpenItem(c.item.claim_id, c.item.group, c.item.due_date, c.open_cents)
+            for c in claims
+            if c.item is not None and c.open_cents > 0
+        ]
+        allocation = allocate(amount_cents, open_items, as_of=received_on, designated=designated)
+        by_id = {c.claim_id: c for c in claims}
+        for claim_id, part in allocation.parts:
+            by_id[claim_id].open_cents -= part
+        return allocation
+
     def payment(
         self,
         *,
@@ -148,19 +172,7 @@ class LedgerBatch:
         ``claim_ids``); its position in :attr:`payments`."""
         if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
             raise ValidationError("Der Zahlbetrag muss positiv sein (in Cent).")
-        claims = self.claims[person_id]
-        designated = set(claim_ids) | {
-            c.claim_id for c in claims if kassenzeichen and c.kassenzeichen == kassenzeichen
-        }
-        open_items = [
-            OpenItem(c.item.claim_id, c.item.group, c.item.due_date, c.open_cents)
-            for c in claims
-            if c.item is not None and c.open_cents > 0
-        ]
-        allocation = allocate(amount_cents, open_items, as_of=received_on, designated=designated)
-        by_id = {c.claim_id: c for c in claims}
-        for claim_id, part in allocation.parts:
-            by_id[claim_id].open_cents -= part
+        allocation = self._allocate(person_id, amount_cents, received_on, kassenzeichen, claim_ids)
         reference_text = reference_text[:140]
         self.payments.append(
             {

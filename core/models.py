@@ -18,6 +18,12 @@ from core.dunning.models import (
     DunningRun,
     LateSurcharge,
 )
+from core.identity.external import (
+    ExternalIdentity,
+    ExternalLogin,
+    IdentityProvider,
+    ServiceTrustLevel,
+)
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
 from core.jobs.models import Job, JobChunk, JobFailure
@@ -75,6 +81,9 @@ __all__ = [
     "DunningRun",
     "EnforcementCase",
     "EnforcementClaim",
+    "ExternalIdentity",
+    "ExternalLogin",
+    "IdentityProvider",
     "Instalment",
     "InstalmentPlan",
     "Job",
@@ -101,6 +110,7 @@ __all__ = [
     "RateLimitHit",
     "Refund",
     "ReviewCriterion",
+    "ServiceTrustLevel",
     "StatementImport",
     "Statute",
     "TaxAccount",

@@ -14,7 +14,9 @@ from werkzeug.wrappers import Response
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID, form_id
 from backoffice.persons import person_page_section
+from core.kernel import clock
 from core.kernel.errors import NotFound
+from core.levies import basis_import
 from core.levies.basis_notices import imports, queries
 from core.levies.basis_notices import queue as pending_queue
 from core.levies.basis_notices.models import (
@@ -102,8 +104,17 @@ def basis_notice_upload() -> str | Response:
     if not imported.ok:
         return _page(form)
     report = imported.result()
-    session[REPORT_KEY] = report.summary()
-    flash(report.summary(), "info" if report.already_imported else "success")
+    message = report.summary()
+    if report.import_id is not None:  # committed: now what it calls for (its own transaction)
+        assessed = carry_out(
+            lambda: basis_import.assess_import(
+                db(), g.municipality, report, as_of=clock.today(), actor=current_user.actor
+            )
+        )
+        if assessed.ok:
+            message += " " + assessed.result().summary()
+    session[REPORT_KEY] = message
+    flash(message, "info" if report.already_imported else "success")
     return redirect(url_for("backoffice.basis_notices"))
 
 

@@ -57,4 +57,26 @@ def import_basis_notices(file: str, slug: str | None) -> None:
                 f"Die Datei wurde nicht eingelesen, es wurde nichts übernommen.\n{lines}"
             ) from exc
         session.commit()
-    click.echo(f"{municipality.name}: {report.summary()}")
+        click.echo(f"{municipality.name}: {report.summary()}")
+        _assess(session, municipality, report)
+
+
+def _assess(session, municipality, report) -> None:  # type: ignore[no-untyped-def]
+    """The assessment the committed import calls for, in its own transaction."""
+    from core.kernel import clock
+    from core.kernel.errors import DomainError
+    from core.levies.basis_import import assess_import
+
+    if report.import_id is None:
+        return
+    try:
+        assessed = assess_import(session, municipality, report, as_of=clock.today(), actor="cli")
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(
+            f"Die Bescheide sind eingelesen, aber nicht festgesetzt: {exc.message} "
+            "Bitte nachholen mit „openkasse assess property-tax“ bzw. auf der Seite "
+            "„Gewerbesteuer“."
+        ) from exc
+    session.commit()
+    click.echo(f"{municipality.name}: {assessed.summary()}")

@@ -28,9 +28,10 @@ from core.levies.basis_notices.models import (
 from core.levies.basis_notices.queries import history, share_in_force
 from core.levies.trade_tax import approval
 from core.levies.trade_tax.assessment import last_notice
-from core.persons.models import Person
+from core.notices.records import Notice
+from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import get_by_slug
-from tests.basis_notice_files import delivery, plot
+from tests.basis_notice_files import business, delivery, plot
 
 SCRIPT = Path(sys.executable).with_name("openkasse")
 
@@ -82,10 +83,17 @@ def test_import_messbescheide_command(tmp_path: Path) -> None:
         m = get_by_slug(session, "musterstadt")
         _demo_has_basis_notices(session, m.id)
         person = session.scalars(select(Person).where(Person.municipality_id == m.id)).first()
-        assert person is not None
+        firm = session.scalars(
+            select(Person).where(Person.municipality_id == m.id, Person.kind == PersonKind.BUSINESS)
+        ).first()
+        assert person is not None and firm is not None
         good = delivery(
-            plot(m, "9999/1/1", person_number=person.number), plot(m, "9999/2/2", name="Offen")
+            plot(m, "9999/1/1", person_number=person.number),
+            plot(m, "9999/2/2", name="Offen"),
+            business(m, "9999/5/5", person_number=firm.number, year_from=clock.today().year),
         )
+        notices_of = select(func.count(Notice.id)).where(Notice.person_id.in_([person.id, firm.id]))
+        issued_before = session.scalar(notices_of) or 0
         bad = delivery(plot(m, "9999/3/3", person_number=123456789), plot(m, "9999/3/3"))
         foreign = delivery(plot(m, "9999/4/4", municipality_key="01234567"))
         notices = session.scalar(select(func.count(BasisNotice.id)))
@@ -97,10 +105,17 @@ def test_import_messbescheide_command(tmp_path: Path) -> None:
     done = run("import", "messbescheide", str(tmp_path / "gut.xml"), env=env)
     assert done.returncode == 0, done.stderr
     assert (
-        "Musterstadt" in done.stdout and "2 Bescheide, 1 übernommen, 1 zur Klärung" in done.stdout
+        "Musterstadt" in done.stdout and "3 Bescheide, 2 übernommen, 1 zur Klärung" in done.stdout
     )
+    # the import assessed what it brought: the plot's owner, the business's notice
+    assert "Festgesetzt:" in done.stdout and "Gewerbesteuerbescheide erlassen" in done.stdout
+    with factory() as session:
+        issued = (session.scalar(notices_of) or 0) - issued_before
+    assert issued >= 2
+    assert f"Festgesetzt: {issued - 1} Grundsteuerbescheide erlassen, 1 Gewerbe" in done.stdout
     again = run("import", "messbescheide", str(tmp_path / "gut.xml"), env=env)
     assert again.returncode == 0 and "bereits eingelesen" in again.stdout
+    assert "Festgesetzt" not in again.stdout
 
     refused = run(
         "import",
@@ -110,7 +125,7 @@ def test_import_messbescheide_command(tmp_path: Path) -> None:
         "musterstadt",
         env=env,
     )
-    assert refused.returncode != 0
+    assert refused.returncode != 0 and "Festgesetzt" not in refused.stdout
     assert "nichts übernommen" in refused.stderr
     assert "Zeile 4: ein Personenkonto 123456789 gibt es" in refused.stderr
     assert "steht schon in Zeile 4" in refused.stderr
@@ -127,5 +142,6 @@ def test_import_messbescheide_command(tmp_path: Path) -> None:
     assert wrong.returncode != 0 and "für die Gemeinde 01234567" in wrong.stderr
 
     with factory() as session:
-        assert session.scalar(select(func.count(BasisNotice.id))) == (notices or 0) + 1
+        assert session.scalar(select(func.count(BasisNotice.id))) == (notices or 0) + 2
+        assert (session.scalar(notices_of) or 0) == issued_before + issued  # twice: no more
         assert session.scalar(select(func.count(PendingNotice.id))) == (pending or 0) + 1

@@ -1,6 +1,6 @@
 """The clerk's page for the tax office's basis notices: upload (CSRF, whole-file refusal listed
 in German, no server error on garbage), the imports, the queue with suggestions and the
-assignment — limited to the clerk's own municipality."""
+assignment — limited to the clerk's own municipality; an accepted upload says what it assessed."""
 
 from __future__ import annotations
 
@@ -17,8 +17,12 @@ from core.identity.models import Role
 from core.levies.basis_notices import queue
 from core.levies.basis_notices.applying import find_object
 from core.levies.basis_notices.models import BasisNotice, BasisNoticeImport, TaxKind
+from core.levies.trade_tax import approval
+from core.notices.records import Notice
+from core.persons.models import PersonKind
 from tests.basis_notice_files import business, delivery, plot
 from tests.conftest import csrf_token, staff_login
+from tests.integration.test_property_tax_levy import enact
 
 PAGE = "/backoffice/messbescheide"
 
@@ -157,3 +161,30 @@ def test_another_municipalitys_records_are_not_visible(
     # the other clerk's own upload of the first town's file is refused as another municipality
     page = _upload(client, delivery(plot(town.m, "3150/5/5"))).get_data(as_text=True)
     assert re.search(r"für die Gemeinde \d{8}, nicht für", page)
+
+
+def test_upload_assesses_what_it_brought_and_says_so_in_german(
+    client: FlaskClient, db: Session, make: Any, town: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENKASSE_TODAY", "2026-06-20")
+    enact(db, town.m)
+    make.trade_tax_statute(town.m)
+    firm = make.person(town.m, kind=PersonKind.BUSINESS, company_name="Werk GmbH")
+    db.commit()
+    staff_login(client, town.clerk.email)
+    data = delivery(
+        plot(town.m, person_number=town.owner.number),  # from 2025: the notices of 2025 and 2026
+        business(town.m, person_number=firm.number, messbetrag_cents=300000),  # above the limit
+    )
+    page = _upload(client, data).get_data(as_text=True)
+    assert "2 Bescheide, 2 übernommen, 0 zur Klärung, 0 schon bekannt" in page
+    assert (
+        "Festgesetzt: 2 Grundsteuerbescheide erlassen, 0 Gewerbesteuerbescheide erlassen, "
+        "1 warten auf Freigabe." in page
+    )
+    assert db.scalar(select(func.count(Notice.id)).where(Notice.person_id == town.owner.id)) == 2
+    assert len(approval.open_applications(db, town.m.id)) == 1
+    again = _upload(client, data, "nochmal.xml").get_data(as_text=True)
+    assert "bereits eingelesen" in again and "Festgesetzt" not in again
+    assert db.scalar(select(func.count(Notice.id))) == 2
+    assert len(approval.open_applications(db, town.m.id)) == 1

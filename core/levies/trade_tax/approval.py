@@ -174,11 +174,17 @@ def _queue(
 
 
 def prepare_from_basis_notices(
-    session: Session, *, municipality: Municipality, as_of: date, actor: str
+    session: Session,
+    *,
+    municipality: Municipality,
+    as_of: date,
+    actor: str,
+    import_id: int | None = None,
 ) -> list[Prepared]:
-    """Prepare the notice of every business and year a trade-tax basis notice names (a year
-    whose notice stands unchanged prepares nothing: running it twice changes nothing)."""
-    pairs = session.execute(
+    """Prepare the notice of every business and year a trade-tax basis notice names — of one
+    import with ``import_id`` (a year whose notice stands unchanged prepares nothing: running
+    it twice changes nothing)."""
+    query = (
         select(TaxObject, BasisNotice.year_from)
         .join(BasisNotice, BasisNotice.tax_object_id == TaxObject.id)
         .where(
@@ -186,9 +192,10 @@ def prepare_from_basis_notices(
             TaxObject.tax == TaxKind.TRADE_TAX,
             BasisNotice.kind.in_(ASSESSMENT_KINDS),  # advance-payment bases: with the year before
         )
-        .distinct()
-        .order_by(BasisNotice.year_from, TaxObject.id)
-    ).all()
+    )
+    if import_id is not None:
+        query = query.where(BasisNotice.import_id == import_id)
+    pairs = session.execute(query.distinct().order_by(BasisNotice.year_from, TaxObject.id)).all()
     done = []
     for obj, year in pairs:
         if year > as_of.year:

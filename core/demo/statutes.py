@@ -60,6 +60,7 @@ def _dog_tax_musterstadt() -> dict[str, Any]:
             "Kommunalabgabengesetzes für das Land Nordrhein-Westfalen (KAG NRW)."
         ),
         "remedy": remedy_nw,
+        "objection": False,  # § 110 JustG NRW (core.objections.service)
     }
 
 

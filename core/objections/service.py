@@ -77,6 +77,24 @@ def _claims(session: Session, notice: Notice) -> list[Claim]:
     )
 
 
+def _suspend(
+    session: Session, objection: Objection, notice: Notice, person: Person, actor: str
+) -> list[int]:
+    """Block dunning of the notice's claims from the day received until the clerk decides."""
+    return [
+        blocks.add_block(
+            session,
+            person=person,
+            claim=claim,
+            reason=BlockReason.SUSPENSION,
+            starts_on=local_day(objection.received_at),
+            actor=actor,
+            note=f"Antrag auf Aussetzung der Vollziehung mit Widerspruch Nr. {objection.id}",
+        ).id
+        for claim in _claims(session, notice)
+    ]
+
+
 def lodge(
     session: Session,
     *,
@@ -115,18 +133,7 @@ def lodge(
     session.add(objection)
     session.flush()
     if suspension:
-        objection.block_ids = [
-            blocks.add_block(
-                session,
-                person=person,
-                claim=claim,
-                reason=BlockReason.SUSPENSION,
-                starts_on=local_day(received),
-                actor=actor,
-                note=f"Antrag auf Aussetzung der Vollziehung mit Widerspruch Nr. {objection.id}",
-            ).id
-            for claim in _claims(session, notice)
-        ]
+        objection.block_ids = _suspend(session, objection, notice, person, actor)
     audit.record(
         session,
         actor=actor,

@@ -67,7 +67,7 @@ def _own_notice(notice_id: int) -> tuple[Person, Notice] | Response:
 
 @bp.route("/bescheide/<int:notice_id>/widerspruch", methods=["GET", "POST"])
 @citizen_required
-def objection_new(notice_id: int) -> str | Response | tuple[str, int]:
+def objection_new(notice_id: int) -> str | Response:
     found = _own_notice(notice_id)
     if isinstance(found, Response):
         return found
@@ -94,7 +94,7 @@ def objection_new(notice_id: int) -> str | Response | tuple[str, int]:
                 return redirect(
                     url_for("portal.objection_received", notice_id=notice.id, _anchor="eingang")
                 )
-    page = render_template(
+    return render_template(
         "portal/notices/objection.html",
         notice=notice,
         form=form,
@@ -102,7 +102,6 @@ def objection_new(notice_id: int) -> str | Response | tuple[str, int]:
         period=period,
         late=period.deadline is not None and clock.today() > period.deadline,
     )
-    return (page, 422) if request.method == "POST" else page
 
 
 @bp.get("/bescheide/<int:notice_id>/widerspruch/eingang")

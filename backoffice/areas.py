@@ -17,6 +17,7 @@ def register(app: Flask) -> None:
     import backoffice.identity
     import backoffice.jobs
     import backoffice.levies
+    import backoffice.objections
     import backoffice.payments.bank
     import backoffice.payments.card
     import backoffice.payments.sepa.direct_debit

@@ -43,6 +43,7 @@ from core.levies.property_tax.models import AnnualPayment
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
 from core.notices.records import Notice
+from core.objections.models import Objection
 from core.payments.bank.models import BankLine, StatementImport
 from core.payments.card.attempts import PaymentAttempt, ProviderEvent
 from core.payments.card.refunds import Refund
@@ -97,6 +98,7 @@ __all__ = [
     "MeterReading",
     "Municipality",
     "Notice",
+    "Objection",
     "OutboxMessage",
     "Payment",
     "PaymentAttempt",

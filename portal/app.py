@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
         instalments,
         ledger,
         notices,
+        objections,
         waste,
     )
     from portal.identity import account_recovery, trust  # noqa: F401

@@ -78,6 +78,7 @@ def _property(
         "late_due_months": 1,
         "legal_basis": f"{basis} {dated} in Verbindung mit §§ 25, 27 bis 31 GrStG",
         "remedy": remedy,
+        "objection": remedy != REMEDY_NW,  # core.objections.service: no Widerspruch in NRW
     }
     if differentiation_basis:
         data["differentiation_basis"] = differentiation_basis
@@ -100,6 +101,7 @@ def trade_tax_statutes(municipality: Municipality) -> list[tuple[date, dict[str,
                     "legal_basis": f"{basis} vom 12.12.2019 in Verbindung mit §§ 16, 19, 20 GewStG",
                     "approval_above_euro": 10000,
                     "remedy": NRW_REMEDY,
+                    "objection": False,  # § 110 JustG NRW (core.objections.service)
                 },
             )
         ]

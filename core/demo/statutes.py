@@ -60,6 +60,7 @@ def _dog_tax_musterstadt() -> dict[str, Any]:
             "Kommunalabgabengesetzes für das Land Nordrhein-Westfalen (KAG NRW)."
         ),
         "remedy": remedy_nw,
+        "objection": False,  # § 110 JustG NRW (core.objections.service)
     }
 
 
@@ -124,6 +125,7 @@ def waste_statute(municipality: Municipality) -> dict[str, Any]:
                 "Gegen diesen Bescheid kann innerhalb eines Monats nach Bekanntgabe Klage beim "
                 "Verwaltungsgericht erhoben werden (§ 110 JustG NRW)."
             ),
+            "objection": False,  # § 110 JustG NRW (core.objections.service)
         }
     return {
         "base_fee_per_resident_month_cents": 180,

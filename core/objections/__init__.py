@@ -1,0 +1,1 @@
+"""Widerspruch online: objections against a notice, their deadline and the suspension block."""

@@ -238,8 +238,11 @@ def test_dunning_letter(db: Session, make: Any, town: Municipality, owner: Any) 
     first = claims[items[0].claim_id]
     assert (one(root, "b:art"), one(root, "b:abgabe")) == ("mahnschreiben", "dunning")
     assert one(root, "b:titel") == letter.level_name
+    # a letter is paid under its own reference (it designates exactly the letter's claims)
+    reference = letters.reference_of(db, letter)
+    assert reference.startswith("M") and reference != first.kassenzeichen
     assert one(root, "b:zahlung/b:kassenzeichen") == first.kassenzeichen
-    assert one(root, "b:zahlung/b:rf-referenz") == make_rf(first.kassenzeichen)
+    assert one(root, "b:zahlung/b:rf-referenz") == make_rf(reference)
     assert one(root, "b:glaeubiger/b:bankverbindung/b:iban") == town.iban
     assert cents(one(root, "b:zahlung/b:zu-zahlen")) == letter.total_cents
     assert cents(one(root, "b:berechnung/b:festgesetzt")) == letter.total_cents

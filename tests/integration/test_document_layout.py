@@ -401,6 +401,8 @@ def test_every_document_template_is_covered() -> None:
         "fee_notice.html",
         "dunning_letter.html",
         "enforcement_case.html",
+        "property_tax_notice.html",
+        "trade_tax_notice.html",
     }
     assert templates <= covered, sorted(templates - covered)
 

@@ -36,7 +36,6 @@ from core.levies.realtax_simulator import (
 from portal.database import db
 from portal.form_fields import GermanForm, required
 from portal.identity.auth import staff_required
-from portal.requests import carry_out
 
 PAGE = "backoffice/realtax_simulator/index.html"
 _NUMBER = re.compile(r"^(\d+)(?:[.,](\d+))?$")
@@ -176,17 +175,14 @@ _RATE_FIELDS = ("hebesatz", "hebesatz_a", "residential", "non_residential")
 
 
 def _simulate(form: SimulatorForm) -> Result | None:
-    """The simulation, or None with the core's German reason on the field it concerns."""
-    outcome = carry_out(
-        lambda: simulate_municipality(db(), g.municipality, form.scenario()),
-        form=form,
-        handled=(DomainError,),
-    )
-    if outcome.ok:
-        return outcome.result()
-    error = outcome.error
-    if error is None:  # pragma: no cover  (ok above)
-        return None
+    """The simulation, or None with the core's German reason on the field it concerns. It only
+    reads (nothing is booked or stored), so nothing is committed: the CSV stays a reading GET."""
+    session = db()
+    try:
+        return simulate_municipality(session, g.municipality, form.scenario())
+    except DomainError as exc:
+        session.rollback()
+        error = exc
     if isinstance(error, NotFound):
         field: str | None = "from_year"
     elif form.levy.data == "trade_tax":

@@ -32,7 +32,7 @@ from core.identity import external
 from core.identity.external import IdentityProvider, TrustLevel, Verified
 from core.identity.models import UserAccount
 from core.kernel.errors import DomainError
-from portal.database import db
+from portal.database import db, writes
 from portal.identity import auth, sessions
 from portal.identity.auth import citizen_required
 from portal.identity.redirects import safe_target
@@ -246,6 +246,7 @@ class _Refused(Exception):
 
 
 @bp.get("/anmelden/mit/<provider>/zurueck")
+@writes  # the return creates or links an account and records the log-in
 @external_login_throttled
 def oidc_return(provider: str) -> Response:
     found = _provider(provider)

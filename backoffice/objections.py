@@ -94,7 +94,11 @@ def objection_list() -> str:
     notices = {n.id: n for n in (session.get(Notice, o.notice_id) for o in found) if n}
     people = {p.id: p for p in (session.get(Person, o.person_id) for o in found) if p}
     return render_template(
-        "backoffice/objections/index.html", objections=found, notices=notices, people=people
+        "backoffice/objections/index.html",
+        objections=found,
+        notices=notices,
+        people=people,
+        decided=decisions.current_of(session, [o.id for o in found]),
     )
 
 

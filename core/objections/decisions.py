@@ -85,6 +85,27 @@ def current(session: Session, objection: Objection) -> ObjectionDecision | None:
     )
 
 
+def current_of(session: Session, objection_ids: list[int]) -> dict[int, ObjectionDecision]:
+    """The decisions (pending or final) of many objections, by objection id (one query)."""
+    if not objection_ids:
+        return {}
+    return {
+        d.objection_id: d
+        for d in session.scalars(
+            select(ObjectionDecision).where(
+                ObjectionDecision.objection_id.in_(objection_ids),
+                ObjectionDecision.status != DecisionStatus.DISCARDED,
+            )
+        )
+    }
+
+
+def _lock(session: Session, objection: Objection) -> None:
+    """Lock the objection's row (PostgreSQL): a second decision at the same time waits and then
+    finds the first one."""
+    session.get_one(Objection, objection.id, with_for_update=True, populate_existing=True)
+
+
 def _limit_cents(session: Session, notice: Notice) -> int | None:
     try:
         data = statute_on(session, notice.municipality_id, notice.levy, notice.issued_on).data
@@ -118,6 +139,7 @@ def decide(
     after_cents: int | None = None,
 ) -> ObjectionDecision:
     """Record the decision on ``objection``: final at once, or pending for an approver."""
+    _lock(session, objection)
     if current(session, objection) is not None:
         raise IllegalTransition("Über diesen Widerspruch ist schon entschieden.")
     text = (reasons or "").strip()
@@ -180,6 +202,8 @@ def _role_of(session: Session, actor: str) -> Role | None:
 
 def _check_approver(session: Session, decision: ObjectionDecision, actor: str) -> None:
     """Four eyes: an approver, and not the clerk who prepared the decision."""
+    _lock(session, session.get_one(Objection, decision.objection_id))
+    session.refresh(decision)
     if decision.status is not DecisionStatus.PENDING:
         raise IllegalTransition("Diese Entscheidung wartet nicht auf eine Freigabe.")
     if _role_of(session, actor) not in APPROVERS:

@@ -86,6 +86,11 @@ def test_clerk_rejects_and_the_citizen_gets_the_letter(
     )  # fmt: skip
     assert done.status_code == 302
     assert "zurückgewiesen am" in _text(client.get(detail))
+    assert "zurückgewiesen" in _text(client.get("/backoffice/widersprueche"))
+    letter = client.get(
+        f"/backoffice/dokumente/{db.scalars(select(ObjectionDecision)).one().document_id}"
+    )
+    assert letter.status_code == 200 and letter.data.startswith(b"%PDF")
     assert "Über den Widerspruch entscheiden" not in _text(client.get(detail))
 
     login(client, m.slug, citizen.email)
@@ -95,8 +100,8 @@ def test_clerk_rejects_and_the_citizen_gets_the_letter(
     assert f"{letter_url}" in received and "Widerspruchsbescheid herunterladen" in received
     pdf = client.get(letter_url)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    [download] = db.scalars(select(DocumentDownload)).all()
-    assert download.user_id == citizen.id
+    downloads = db.scalars(select(DocumentDownload).order_by(DocumentDownload.id)).all()
+    assert [d.user_id for d in downloads] == [clerk.id, citizen.id]
     other = make.user()
     make.person(m, user=other)
     db.commit()
@@ -119,6 +124,7 @@ def test_abhilfe_above_the_limit_needs_another_approver(
     )  # fmt: skip
     assert prepared.status_code == 302
     page = _text(client.get(detail))
+    assert "wartet auf Freigabe" in _text(client.get("/backoffice/widersprueche"))
     assert "Wartet auf Freigabe" in page and "freigeben muss eine andere Person" in page
     own = _post(client, detail, "freigabe", {"verdict": "approve"})
     assert own.status_code == 422 and "Rolle „Freigabe“" in _text(own)

@@ -22,7 +22,13 @@ from core.kernel.errors import NotFound
 from core.kernel.money import parse_euro
 from core.notices.records import Notice
 from core.objections import decisions, service
-from core.objections.models import GRANTED, DecisionKind, Objection, SuspensionDecision
+from core.objections.models import (
+    GRANTED,
+    DecisionKind,
+    DecisionStatus,
+    Objection,
+    SuspensionDecision,
+)
 from core.persons.models import Person
 from portal.database import db
 from portal.form_fields import GermanForm, required
@@ -123,7 +129,8 @@ def _detail(
         own=decision is not None and decision.proposed_by == current_user.actor,
         blocks=[b for b in (session.get(DunningBlock, i) for i in objection.block_ids) if b],
         form=form,
-        open=objection.suspension is SuspensionDecision.OPEN,
+        open=objection.suspension is SuspensionDecision.OPEN
+        and (decision is None or decision.status is not DecisionStatus.FINAL),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.dunning.models import DunningBlock
@@ -21,7 +22,7 @@ from core.ledger.balances import credit_balance, trial_balance
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
 from core.objections import decisions, service
-from core.objections.models import DecisionKind, DecisionStatus, Objection
+from core.objections.models import DecisionKind, DecisionStatus, Objection, ObjectionDecision
 from tests.delivery_helpers import issue_notice
 
 DAY = date(2026, 4, 20)
@@ -74,6 +75,18 @@ def test_partial_abhilfe_books_exactly_the_difference(db: Session, make: Any) ->
         decisions.decide(
             db, objection, kind=DecisionKind.REJECTED, reasons="x", day=DAY, actor="user:1"
         )
+    with pytest.raises(IllegalTransition, match="Mahnsperre ist damit beendet"):
+        service.decide_suspension(db, objection, grant=True, day=DAY, actor="user:1")
+    twin = ObjectionDecision(
+        municipality_id=m.id, objection_id=objection.id, kind=DecisionKind.REJECTED,
+        status=DecisionStatus.FINAL, before_cents=before, after_cents=before, reasons="x",
+        proposed_by="user:2",
+    )  # fmt: skip
+    savepoint = db.begin_nested()
+    db.add(twin)
+    with pytest.raises(IntegrityError):  # the database, too, keeps one live decision
+        db.flush()
+    savepoint.rollback()
 
 
 def test_full_abhilfe_to_nothing_cancels_the_claims(db: Session, make: Any) -> None:

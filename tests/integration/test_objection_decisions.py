@@ -64,6 +64,8 @@ def test_partial_abhilfe_books_exactly_the_difference(db: Session, make: Any) ->
     assert decision.status is DecisionStatus.FINAL and decision.decided_on == DAY
     assert decisions.standing_cents(db, notice) == before - 1001
     assert (decision.before_cents, decision.after_cents) == (before, before - 1001)
+    reduced = db.scalars(select(AuditEvent.after).where(AuditEvent.action == "claim.reduced"))
+    assert sum(int(a["by_cents"]) for a in reduced if a) == 1001  # the difference, to the cent
     _balanced(db, m)
     _blocks_ended(db, objection)
     document = db.get(Document, decision.document_id)

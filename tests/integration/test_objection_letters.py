@@ -13,10 +13,14 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from core.identity.models import Role
 from core.kernel.archive import Document
 from core.kernel.money import format_euro
+from core.ledger.models import PaymentChannel
+from core.ledger.receipts import record_payment
 from core.objections import decisions, service
 from core.objections.models import DecisionKind
+from core.tenancy.municipalities import Municipality
 from tests.delivery_helpers import issue_notice
 from tests.integration.test_document_layout import LONG, checked
 from tests.pdfa import read_pdfa
@@ -104,4 +108,25 @@ def test_full_abhilfe_and_withdrawal_carry_no_remedy(
     assert "Rechtsbehelfsbelehrung" not in text
     expected = "in vollem Umfang abgeholfen" if decision.granted else "zurückgenommen"
     assert expected in text
+    _assert_pdfa(pdf)
+
+
+def test_abhilfe_with_a_refund_says_so(db: Session, make: Any, lodged: Any) -> None:
+    person, notice, objection = lodged
+    before = decisions.standing_cents(db, notice)
+    record_payment(
+        db, person=person, amount_cents=before, received_on=DAY,
+        channel=PaymentChannel.BANK_TRANSFER, as_of=DAY, actor="bank",
+        kassenzeichen=notice.kassenzeichen,
+    )  # fmt: skip
+    approver = make.user(
+        role=Role.APPROVER, municipality=db.get(Municipality, notice.municipality_id)
+    )
+    decision = decisions.decide(
+        db, objection, kind=DecisionKind.GRANTED_PARTIAL, after_cents=before - 2500,
+        reasons="Ermäßigung für Rettungshunde.", day=DAY, actor="user:clerk",
+    )  # fmt: skip
+    decisions.approve(db, decision, day=DAY, actor=f"user:{approver.id}")
+    text, pdf = _letter(db, decision, person.display_name)
+    assert f"Sie haben {format_euro(2500)} mehr gezahlt" in text
     _assert_pdfa(pdf)

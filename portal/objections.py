@@ -105,6 +105,7 @@ def objection_new(notice_id: int) -> str | Response:
         allowed=allowed,
         period=period,
         late=period.deadline is not None and clock.today() > period.deadline,
+        lodged=service.objections_of_notice(session, notice),
     )
 
 

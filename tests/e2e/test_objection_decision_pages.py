@@ -60,11 +60,12 @@ def test_clerk_decides_and_the_citizen_sees_it(
     phone.get_by_label("Begründung", exact=True).fill(DECISION)
     phone.get_by_role("button", name="Über den Widerspruch entscheiden").click()
     expect(phone.get_by_role("main")).to_contain_text("zurückgewiesen am")
-    expect(phone.get_by_role("main")).to_contain_text("Widerspruchsbescheid, Dokument Nr.")
+    expect(phone.get_by_role("link", name="Widerspruchsbescheid (PDF)")).to_be_visible()
     check_phone_page(phone)
 
     log_in(phone, "/musterstadt/anmelden", CITIZEN_EMAIL, phone=True)
-    phone.goto(received)
+    phone.goto(received.replace("/eingang", ""))  # the notice's objection page links to it
+    phone.get_by_role("link", name=re.compile("Stand und Entscheidung")).click()
     main = phone.get_by_role("main")
     expect(main).to_contain_text("zurückgewiesen am")
     check_phone_page(phone)

@@ -23,7 +23,7 @@ from core.objections import decisions, service
 from core.objections.models import DecisionStatus
 from core.persons.models import Person
 from portal.citizen import person_or_redirect
-from portal.database import db
+from portal.database import db, writes
 from portal.downloads import send_recorded
 from portal.form_fields import UPLOAD_MAX_BYTES, GermanForm, required
 from portal.identity.auth import citizen_required
@@ -130,6 +130,7 @@ def objection_received(notice_id: int) -> str | Response:
 
 
 @bp.get("/bescheide/<int:notice_id>/widerspruch/<int:objection_id>/bescheid.pdf")
+@writes  # the download is recorded
 @citizen_required
 def objection_letter(notice_id: int, objection_id: int) -> Response:
     """The letter of the decision on one's own objection (the download recorded)."""

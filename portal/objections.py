@@ -1,6 +1,8 @@
 """Widerspruch online (core.objections): from a notice in the account, with reasons and an
 optional attachment, received with a timestamp; the deadline (one month after the deemed
-delivery) is shown and a late objection is still received. Where the levy's statute has no
+delivery) is shown and a late objection is still received. Once decided (core.objections.decisions)
+the objection's page shows the decision and the letter (Abhilfe- or Widerspruchsbescheid), whose
+download is recorded as a notice's is. Where the levy's statute has no
 Widerspruch (NRW: § 110 JustG NRW), the page names the suit at the Verwaltungsgericht instead
 of offering the form. Another person's notice is "not found"."""
 
@@ -13,14 +15,16 @@ from werkzeug.wrappers import Response
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import Length
 
-from core.kernel import clock
+from core.kernel import archive, clock
 from core.kernel.errors import NotFound
 from core.notices import records as notices
 from core.notices.records import Notice
-from core.objections import service
+from core.objections import decisions, service
+from core.objections.models import DecisionStatus
 from core.persons.models import Person
 from portal.citizen import person_or_redirect
-from portal.database import db
+from portal.database import db, writes
+from portal.downloads import send_recorded
 from portal.form_fields import UPLOAD_MAX_BYTES, GermanForm, required
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
@@ -101,6 +105,7 @@ def objection_new(notice_id: int) -> str | Response:
         allowed=allowed,
         period=period,
         late=period.deadline is not None and clock.today() > period.deadline,
+        lodged=service.objections_of_notice(session, notice),
     )
 
 
@@ -111,8 +116,39 @@ def objection_received(notice_id: int) -> str | Response:
     if isinstance(found, Response):
         return found
     _, notice = found
+    session = db()
+    found_objections = service.objections_of_notice(session, notice)
+    decided = {o.id: decisions.current(session, o) for o in found_objections}
     return render_template(
         "portal/notices/objection_received.html",
         notice=notice,
-        objections=service.objections_of_notice(db(), notice),
+        objections=found_objections,
+        decided={
+            k: d for k, d in decided.items() if d is not None and d.status is DecisionStatus.FINAL
+        },
     )
+
+
+@bp.get("/bescheide/<int:notice_id>/widerspruch/<int:objection_id>/bescheid.pdf")
+@writes  # the download is recorded
+@citizen_required
+def objection_letter(notice_id: int, objection_id: int) -> Response:
+    """The letter of the decision on one's own objection (the download recorded)."""
+    found = _own_notice(notice_id)
+    if isinstance(found, Response):
+        return found
+    person, notice = found
+    session = db()
+    try:
+        objection = service.get_objection(session, g.municipality.id, objection_id)
+    except NotFound:
+        abort(404)
+    decision = decisions.current(session, objection)
+    if (
+        objection.notice_id != notice.id
+        or objection.person_id != person.id
+        or decision is None
+        or decision.document_id is None
+    ):
+        abort(404)
+    return send_recorded(archive.get_document(session, g.municipality.id, decision.document_id))

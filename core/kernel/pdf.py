@@ -13,9 +13,10 @@ against the repository root. A :class:`Renderer` (one per thread or worker proce
 repeats between documents: the fonts (one ``FontConfiguration``), the house stylesheet parsed once
 (passed as a ready ``CSS`` object instead of the ``<link>`` when the page has no ``<style>`` of
 its own, so the cascade is the same) and images fetched by URL (logos, letterhead).
-An *archival* document (the notices, the dunning letters) is written as PDF/A-3b, tagged (a
-structure tree for screen readers), with its data embedded as associated files
-(:class:`EmbeddedFile`; the catalog's ``/AF`` names each once).
+An *archival* document (the notices, the dunning letters, the payment receipts, the SEPA
+mandate confirmations, the letters of objection decisions) is written as PDF/A-3b, tagged (a
+structure tree for screen readers), with its data embedded as associated files where it has
+any (:class:`EmbeddedFile`; the catalog's ``/AF`` names each once).
 WeasyPrint needs Pango and, for fast font subsetting, HarfBuzz's subset library (Debian:
 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core).
 """

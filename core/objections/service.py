@@ -29,7 +29,12 @@ from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger.models import Claim
 from core.notices.records import Notice
 from core.objections.deadline import objection_deadline
-from core.objections.models import Objection, SuspensionDecision
+from core.objections.models import (
+    DecisionStatus,
+    Objection,
+    ObjectionDecision,
+    SuspensionDecision,
+)
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 from core.tenancy.statutes import statute_on
@@ -158,6 +163,10 @@ def decide_suspension(
     """Grant (the blocks stay) or refuse (the blocks end on ``day``) the suspension requested."""
     if objection.suspension is not SuspensionDecision.OPEN:
         raise IllegalTransition("Über die Aussetzung der Vollziehung ist schon entschieden.")
+    if objection_decided(session, objection):
+        raise IllegalTransition(
+            "Über den Widerspruch ist entschieden; die Mahnsperre ist damit beendet."
+        )
     if not grant:
         for block_id in objection.block_ids:
             block = session.get(DunningBlock, block_id)
@@ -175,6 +184,19 @@ def decide_suspension(
         municipality_id=objection.municipality_id,
         before={"suspension": SuspensionDecision.OPEN.value},
         after={"suspension": objection.suspension.value, "on": day.isoformat()},
+    )
+
+
+def objection_decided(session: Session, objection: Objection) -> bool:
+    """Whether the objection itself is decided for good (core.objections.decisions)."""
+    return (
+        session.scalar(
+            select(ObjectionDecision.id).where(
+                ObjectionDecision.objection_id == objection.id,
+                ObjectionDecision.status == DecisionStatus.FINAL,
+            )
+        )
+        is not None
     )
 
 

@@ -386,6 +386,7 @@ def _receipt(payment: Payment) -> Response:
             - returned,
             "returned_cents": returned,
         },
+        archival=True,  # PDF/A-3b, tagged, as the notices
     )
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="Quittung-{payment.id}.pdf"'

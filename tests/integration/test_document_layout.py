@@ -46,6 +46,7 @@ from tests.conftest import login
 from tests.integration.test_enforcement import DUE as DUNNING_DUE
 from tests.integration.test_enforcement import HAND_OVER, dun_to_the_end, enact_costs
 from tests.pdf_layout import assert_clean_layout, assert_in_address_window, page_texts
+from tests.pdfa import read_pdfa
 
 SETTINGS = NoticeSettings(secret="s" * 32, public_base_url="https://portal.example")
 JAN = date(2026, 1, 10)
@@ -250,6 +251,17 @@ def test_reading_cards(db: Session, town: Any, owner: Any) -> None:
     assert owner.display_name.split()[0] in card and "Bitte melden bis" in card
 
 
+def assert_archival(pdf: bytes) -> None:
+    """PDF/A-3b as the notices (XMP pdfaid:part=3, conformance B, the sRGB output intent),
+    tagged, German; no associated files (none are embedded in these letters)."""
+    found = read_pdfa(pdf)
+    assert (found.part, found.conformance) == ("3", "B")
+    [intent] = found.output_intents
+    assert intent["S"].name == "GTS_PDFA1" and "DestOutputProfile" in intent
+    assert found.tagged and found.lang == "de"
+    assert found.files == [] and found.af_references == []
+
+
 def grant(db: Session, town: Any, owner: Any, signed_on: date) -> Mandate:
     return mandates.grant_mandate(
         db,
@@ -269,6 +281,7 @@ def test_mandate_confirmation(db: Session, town: Any, owner: Any) -> None:
     document = db.get_one(archive.Document, mandate.document_id)
     [page, *_] = checked(document.content, recipient=owner.display_name)
     assert "SEPA-Basislastschriftmandat – Bestätigung" in page
+    assert_archival(document.content)
 
 
 def test_notice_under_a_mandate_and_pre_notification_letters(
@@ -355,6 +368,7 @@ def test_payment_receipt(client: Any, db: Session, make: Any, town: Any) -> None
     [page] = checked(response.data, recipient=None)  # no name: the payment link opens it too
     assert "Zahlungsweg Kartenzahlung (pi_3QxYzTestReceipt0001)" in page
     assert "Guthaben 1,58 €" in page
+    assert_archival(response.data)
 
 
 def _dunned_to_the_last_level(db: Session, make: Any, town: Any, owner: Any) -> Any:
@@ -403,6 +417,7 @@ def test_every_document_template_is_covered() -> None:
         "enforcement_case.html",
         "property_tax_notice.html",
         "trade_tax_notice.html",
+        "objection_decision.html",  # tests/integration/test_objection_letters.py
     }
     assert templates <= covered, sorted(templates - covered)
 

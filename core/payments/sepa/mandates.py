@@ -255,6 +255,7 @@ def store_confirmation(
             ),
             "created_on": clock.today(),
         },
+        archival=True,  # PDF/A-3b, tagged: kept for the mandate's lifetime and after
     )
     return archive.store(
         session,

@@ -23,6 +23,20 @@ _numbers = itertools.count(9000)
 PDF = b"%PDF-1.7 Bescheid an Erika Mustermann, Musterweg 1"
 
 
+class Make:
+    """tests.factories bound to one session, as the ``make`` fixture (for tests that open
+    their own sessions: the command line's and the browser's)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __getattr__(self, name: str) -> Any:
+        from tests import factories
+
+        made = getattr(factories, name)
+        return lambda *a, **kw: made(self.session, *a, **kw)
+
+
 def at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -33,17 +32,6 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-class Make:
-    """tests.factories bound to one session (as the ``make`` fixture)."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-
-    def __getattr__(self, name: str) -> Any:
-        func_ = getattr(factories, name)
-        return lambda *a, **kw: func_(self.session, *a, **kw)
-
-
 @pytest.fixture(scope="module")
 def old_records(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], int, str]:
     path = tmp_path_factory.mktemp("retention-cli") / "cli.sqlite3"
@@ -52,7 +40,7 @@ def old_records(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str
     factory = make_session_factory(make_engine(env["DATABASE_URL"]))
     with factory() as session:
         m = factories.municipality(session, slug="altstadt")
-        person = old.old_person(session, Make(session), m, OLD)
+        person = old.old_person(session, old.Make(session), m, OLD)
         notice = old.notice(session, m, person, OLD)
         session.commit()
         return env, notice.document_id or 0, m.slug

@@ -20,6 +20,7 @@ from core.kernel.errors import ValidationError
 from core.ledger.balances import claim_totals, credit_balance
 from core.ledger.models import Claim
 from core.objections.models import Objection
+from core.payments.sepa.models import Mandate, MandateStatus
 from core.persons.models import Person
 from core.retention.models import LegalHold
 
@@ -71,6 +72,12 @@ def person_blocks(
             )
         ):
             _add(found, person_id, "Ratenzahlung läuft")
+        for (person_id,) in session.execute(
+            select(Mandate.person_id).where(
+                Mandate.person_id.in_(part), Mandate.status == MandateStatus.ACTIVE
+            )
+        ):
+            _add(found, person_id, "SEPA-Mandat aktiv")
         for hold in _holds(session, LegalHold.person_id.in_(part), as_of):
             if hold.person_id is not None:
                 _add(found, hold.person_id, f"Löschsperre: {hold.reason}")

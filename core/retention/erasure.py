@@ -9,7 +9,8 @@ deleted (type, id, category, due date, rule, run) — never the content.
 - **E-mail of the outbox**: recipient and text go; subject and dates stay (the delivery
   record's proof of notification, § 122a AO, does not depend on them).
 - **Person**: name → "gelöscht", given name, e-mail and every address removed, the recipient
-  block of their notices' snapshots replaced, their log-in disabled (no e-mail, no password)
+  block of their notices' snapshots replaced, account holder and IBAN of their (ended) SEPA
+  mandates replaced, their log-in disabled (no e-mail, no password)
   unless it still serves a person of another municipality. The person row, its number and its
   ledger accounts stay: postings are append-only and every journal entry must go on balancing
   (ARCHITECTURE.md rule 5), so bookings past 10 years are kept *anonymised*, never removed —
@@ -30,10 +31,12 @@ from core.kernel import audit, clock
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.notices.records import Notice
+from core.payments.sepa.models import Mandate
 from core.persons.models import Address, Person, PersonKind
 from core.retention.models import ObjectType, RetentionItem
 
 ERASED_NAME = "gelöscht"
+ERASED_IBAN = "GELOESCHT000000"  # 15 characters: the shortest an IBAN column takes
 
 
 def erase(session: Session, item: RetentionItem, actor: str) -> bool:
@@ -100,6 +103,12 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
     for notice in session.scalars(select(Notice).where(Notice.person_id == person_id)):
         if "recipient" in notice.data:
             notice.data = {**notice.data, "recipient": {"name": ERASED_NAME, "lines": []}}
+    session.execute(
+        update(Mandate)
+        .where(Mandate.person_id == person_id)
+        .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
+        execution_options={"synchronize_session": False},
+    )
     user_id, person.user_id = person.user_id, None
     session.flush()
     if user_id is not None:

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 import core.job_kinds  # noqa: F401  (registers the kinds)
 from core.dunning.instalment_models import InstalmentPlan, PlanState
 from core.identity.models import UserAccount
-from core.jobs import worker
+from core.jobs import control, worker
+from core.jobs.kinds import kind_named
+from core.jobs.models import Job
 from core.kernel.archive import Document
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition, ValidationError
@@ -23,8 +25,10 @@ from core.kernel.mail import OutboxMessage
 from core.ledger.balances import trial_balance
 from core.ledger.models import JournalEntry, Posting
 from core.notices.records import Notice
+from core.payments.sepa.models import Mandate, MandateStatus
 from core.persons.models import Address, Person
 from core.retention import blocks, runs
+from core.retention.erasure import ERASED_IBAN
 from core.retention.models import ObjectType, RetentionItem, RunState
 from core.tenancy.municipalities import Municipality
 from core.tenancy.statutes import Statute
@@ -252,3 +256,59 @@ def test_the_database_allows_only_the_erasure_of_a_document(db: Session, make: A
     db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": b"", "i": doc.id})
     with pytest.raises(DatabaseError), db.begin_nested():  # once erased, never changed again
         db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": PDF, "i": doc.id})
+
+
+def test_an_active_mandate_blocks_an_ended_one_is_anonymised(
+    db: Session, make: Any, session_factory: sessionmaker[Session]
+) -> None:
+    m = make.municipality()
+    active, ended = old.old_person(db, make, m, OLD), old.old_person(db, make, m, OLD)
+    for person, status in ((active, MandateStatus.ACTIVE), (ended, MandateStatus.EXPIRED)):
+        db.add(
+            Mandate(
+                municipality_id=m.id, person_id=person.id, reference=f"M-{person.id}",
+                reference_key=f"M-{person.id}", account_holder="Erika Mustermann",
+                iban="DE89370400440532013000", signed_on=OLD, consent_text="Ich ermächtige …",
+                status=status, created_by="t",
+            )
+        )  # fmt: skip
+    db.commit()
+    run = _run(db, m)
+    assert {i.object_id: i.blocked for i in runs.items_of(db, run)} == {
+        active.id: "SEPA-Mandat aktiv", ended.id: None,
+    }  # fmt: skip
+    _execute(db, session_factory, run)
+    holders = dict(db.execute(select(Mandate.person_id, Mandate.account_holder)).all())
+    assert holders[active.id] == "Erika Mustermann"
+    assert holders[ended.id] == "gelöscht"
+    assert db.scalar(select(Mandate.iban).where(Mandate.person_id == ended.id)) == ERASED_IBAN
+
+
+def test_a_run_cancelled_midway_resumes_and_deletes_each_record_once(
+    db: Session, make: Any, session_factory: sessionmaker[Session], monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(kind_named("retention"), "chunk_size", 1)  # one record per chunk
+    m = make.municipality()
+    documents = [old.document(db, m, None, OLD, kind="print_batch") for _ in range(3)]
+    db.commit()
+    run = _run(db, m)
+    job_id = runs.approve(db, run, "user:2")
+    db.commit()
+    assert worker.run_next_chunk(session_factory, environment={}, job_id=job_id)
+    job = db.get_one(Job, job_id)
+    control.cancel(db, job, actor="user:2")
+    db.commit()
+    assert worker.drain(session_factory, environment={}) == 0  # cancelled: nothing taken
+    assert control.resume(db, job, actor="user:2") == 2
+    db.commit()
+    worker.drain(session_factory, environment={})
+    db.expire_all()
+    assert [_content(db, d.id) for d in documents] == [b"", b"", b""]
+    assert db.get_one(runs.RetentionRun, run.id).state is RunState.DONE
+    erased = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.municipality_id == m.id, AuditEvent.action == "retention.erased"
+        )
+    ).all()
+    assert sorted((e.after or {})["object_id"] for e in erased) == [d.id for d in documents]
+    assert {(e.after or {})["category"] for e in erased} == {"versandprotokoll"}

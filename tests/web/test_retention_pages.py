@@ -6,22 +6,23 @@ the job deletes; legal holds are placed and ended; bad input gets German message
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.identity.models import Role
-from core.kernel.archive import Document
+from core.kernel.archive import Document, DocumentDownload
 from core.kernel.audit import AuditEvent
 from core.retention.models import LegalHold, RetentionRun, RunState
 from portal.database import EXTENSION
 from tests import retention_helpers as old
-from tests.conftest import csrf_token, post_form, staff_login
+from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.web.test_job_pages import drain_jobs
 
 RUNS = "/backoffice/loeschlaeufe"
@@ -135,3 +136,25 @@ def test_legal_holds_are_placed_and_ended(app: Flask, db: Session, make: Any) ->
     assert actions == {"legal_hold.placed", "legal_hold.ended"}
     again = _act(client, HOLDS, f"{HOLDS}/{hold.id}/beenden", follow_redirects=True)
     assert "bereits beendet" in again.get_data(as_text=True)
+
+
+def test_an_erased_notice_is_not_handed_out(
+    app: Flask, db: Session, make: Any, client: FlaskClient
+) -> None:
+    m = make.municipality()
+    user = make.user(email="alt.buerger@test.example")
+    person = make.person(m, user=user)
+    notice = old.notice(db, m, person, OLD)
+    db.commit()
+    login(client, m.slug, user.email)
+    assert client.get(f"/{m.slug}/bescheide/{notice.id}.pdf").status_code == 200
+    db.execute(
+        update(Document).where(Document.id == notice.document_id).values(content=b""),
+        execution_options={"synchronize_session": False},
+    )
+    db.commit()
+    downloads = db.scalar(select(func.count(DocumentDownload.id)))
+    gone = client.get(f"/{m.slug}/bescheide/{notice.id}.pdf")
+    assert gone.status_code == 404
+    assert "Aufbewahrungsfrist gelöscht" in html.unescape(gone.get_data(as_text=True))
+    assert db.scalar(select(func.count(DocumentDownload.id))) == downloads

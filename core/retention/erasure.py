@@ -18,7 +18,7 @@ deleted (type, id, category, due date, rule, run) — never the content.
 - **Audit trail**: never touched. Its rows are append-only (database triggers), name actors
   by id and objects by type and id, and hold no names, addresses or texts; once the person row
   is anonymised they are pseudonymous. They are the proof that the deletion happened
-  (Art. 5 (2), Art. 17 (3) lit. b, e DSGVO; GoBD Rz. 151 ff. Verfahrensdokumentation).
+  (Art. 5 (2), Art. 17 (3) lit. b, e DSGVO; the GoBD's Verfahrensdokumentation).
 """
 
 from __future__ import annotations

@@ -47,7 +47,8 @@ CATEGORIES: dict[str, Category] = {
             "buchungsbeleg",
             "Buchungsbelege (Bescheide, Mahnschreiben, SEPA-Mandate)",
             10,
-            "§ 147 Abs. 1 Nr. 4, Abs. 3 Satz 1 AO (10 Jahre); § 257 Abs. 1 Nr. 4, Abs. 4 HGB",
+            "§ 147 Abs. 1, 3 AO: 10 Jahre wie Bücher und Aufzeichnungen (Buchungsbelege seit "
+            "1.1.2025 8 Jahre, BEG IV; per Satzung kürzer einstellbar)",
         ),
         Category(
             "schriftverkehr",

@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from core.kernel import archive
 from portal.database import db
 
-
 ERASED = (
     "Dieses Dokument wurde nach Ablauf seiner Aufbewahrungsfrist gelöscht. Die Kasse kann "
     "Ihnen bestätigen, was es enthielt (Prüfsumme)."

@@ -9,7 +9,8 @@ deleted (type, id, category, due date, rule, run) — never the content.
 - **E-mail of the outbox**: recipient and text go; subject and dates stay (the delivery
   record's proof of notification, § 122a AO, does not depend on them).
 - **Person**: name → "gelöscht", given name, e-mail and every address removed, the recipient
-  block of their notices' snapshots replaced, account holder and IBAN of their (ended) SEPA
+  block of their notices' snapshots and the reasons of their (decided) objections replaced,
+  account holder and IBAN of their (ended) SEPA
   mandates replaced, their log-in disabled (no e-mail, no password)
   unless it still serves a person of another municipality. The person row, its number and its
   ledger accounts stay: postings are append-only and every journal entry must go on balancing
@@ -31,6 +32,7 @@ from core.kernel import audit, clock
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.notices.records import Notice
+from core.objections.models import Objection
 from core.payments.sepa.models import Mandate
 from core.persons.models import Address, Person, PersonKind
 from core.retention.models import ObjectType, RetentionItem
@@ -103,6 +105,12 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
     for notice in session.scalars(select(Notice).where(Notice.person_id == person_id)):
         if "recipient" in notice.data:
             notice.data = {**notice.data, "recipient": {"name": ERASED_NAME, "lines": []}}
+    session.execute(
+        update(Objection)
+        .where(Objection.person_id == person_id)
+        .values(reasons=ERASED_NAME, decision_note=""),
+        execution_options={"synchronize_session": False},
+    )
     session.execute(
         update(Mandate)
         .where(Mandate.person_id == person_id)

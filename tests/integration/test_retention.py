@@ -25,6 +25,7 @@ from core.kernel.mail import OutboxMessage
 from core.ledger.balances import trial_balance
 from core.ledger.models import JournalEntry, Posting
 from core.notices.records import Notice
+from core.objections.models import Objection
 from core.payments.sepa.models import Mandate, MandateStatus
 from core.persons.models import Address, Person
 from core.retention import blocks, runs
@@ -162,6 +163,8 @@ def test_the_run_deletes_once_keeps_the_ledger_and_audits_without_content(
     login = make.user()
     erika = old.old_person(db, make, m, OLD, user=login, email="erika@test.example")
     notice = old.notice(db, m, erika, OLD)
+    objected = old.objection(db, m, erika, notice)
+    objected.decided_on, objected.decided_by = date(2015, 6, 1), "user:3"
     kept = old.notice(db, m, make.person(m), RECENT)
     mail = old.mail(db, m, date(2024, 6, 1))
     before = _ledger(db, m)
@@ -179,6 +182,7 @@ def test_the_run_deletes_once_keeps_the_ledger_and_audits_without_content(
     assert (person.family_name, person.given_name, person.email) == ("gelöscht", None, None)
     assert not db.scalars(select(Address).where(Address.person_id == erika.id)).all()
     assert db.get_one(Notice, notice.id).data["recipient"] == {"name": "gelöscht", "lines": []}
+    assert db.get_one(Objection, objected.id).reasons == "gelöscht"
     account = db.get_one(UserAccount, login.id)
     assert (account.is_active, account.email, account.password_hash) == (False, None, None)
     message = db.get_one(OutboxMessage, mail.id)

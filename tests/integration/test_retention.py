@@ -247,18 +247,18 @@ def test_a_statute_shortens_a_period(db: Session, make: Any) -> None:
 def test_the_database_allows_only_the_erasure_of_a_document(db: Session, make: Any) -> None:
     m = make.municipality()
     doc = old.document(db, m, None, OLD)
-    with pytest.raises(DatabaseError), db.begin_nested():
+    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
         db.execute(
             text("UPDATE document SET sha256 = :h WHERE id = :i"), {"h": "0" * 64, "i": doc.id}
         )
-    with pytest.raises(DatabaseError), db.begin_nested():
+    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
         db.execute(text("DELETE FROM document WHERE id = :i"), {"i": doc.id})
-    with pytest.raises(DatabaseError), db.begin_nested():
+    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
         db.execute(
             text("UPDATE document SET content = :c WHERE id = :i"), {"c": b"other", "i": doc.id}
         )
     db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": b"", "i": doc.id})
-    with pytest.raises(DatabaseError), db.begin_nested():  # once erased, never changed again
+    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():  # once erased, never changed again
         db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": PDF, "i": doc.id})
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.delivery.models import Channel, Delivery, DeliveryStatus, Dispatch, DispatchStatus, Route
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, PaymentChannel
@@ -118,3 +119,23 @@ def mail(db: Session, m: Municipality, made: date) -> OutboxMessage:
     db.add(row)
     db.flush()
     return row
+
+
+def notification(db: Session, m: Municipality, notice: Notice, made: date) -> Dispatch:
+    """The notice's electronic delivery and its notification e-mail, sent on ``made``."""
+    delivery = Delivery(
+        municipality_id=m.id, notice_id=notice.id, person_id=notice.person_id,
+        route=Route.ELECTRONIC, status=DeliveryStatus.NOTIFIED, made_available_at=at(made),
+        notified_at=at(made), notified_to="erika@test.example", created_at=at(made),
+    )  # fmt: skip
+    db.add(delivery)
+    db.flush()
+    dispatch = Dispatch(
+        municipality_id=m.id, delivery_id=delivery.id, channel=Channel.EMAIL,
+        recipient="erika@test.example", subject="Neuer Bescheid",
+        body="Guten Tag Frau Mustermann, …", status=DispatchStatus.SENT, sent_at=at(made),
+        created_at=at(made),
+    )  # fmt: skip
+    db.add(dispatch)
+    db.flush()
+    return dispatch

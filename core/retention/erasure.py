@@ -6,16 +6,16 @@ deleted (type, id, category, due date, rule, run) — never the content.
   and anyone holding the paper can still prove it was what the municipality issued. The
   archive is otherwise append-only: the database allows exactly this one change and nothing
   else (migration 20261203_0620, core/kernel/archive.py).
-- **E-mail of the outbox**: recipient and text go; subject and dates stay (the delivery
-  record's proof of notification, § 122a AO, does not depend on them).
-- **Person**: name → "gelöscht", given name, e-mail and every address removed, the recipient
-  block of their notices' snapshots and the reasons of their (decided) objections replaced,
-  account holder and IBAN of their (ended) SEPA
-  mandates replaced, their log-in disabled (no e-mail, no password)
-  unless it still serves a person of another municipality. The person row, its number and its
-  ledger accounts stay: postings are append-only and every journal entry must go on balancing
-  (ARCHITECTURE.md rule 5), so bookings past 10 years are kept *anonymised*, never removed —
-  the balances of every account are exactly what they were.
+- **E-mail of the outbox, notification of the delivery**: recipient and text go; subject,
+  status and dates stay (the delivery record's proof of notification, § 122a AO, is its date).
+- **Person**: name → "gelöscht", given name, e-mail and every address removed; replaced too: the
+  recipient block of their notices' snapshots, the address their notifications went to, the
+  reasons of their (decided) objections, account holder and IBAN of their (ended) SEPA mandates;
+  their log-in disabled (no e-mail, no password) unless it still serves a person of another
+  municipality. The person row, its number and its ledger accounts stay: postings are
+  append-only and every journal entry must go on balancing (ARCHITECTURE.md rule 5), so bookings
+  past 10 years are kept *anonymised*, never removed — the balances of every account are exactly
+  what they were.
 - **Audit trail**: never touched. Its rows are append-only (database triggers), name actors
   by id and objects by type and id, and hold no names, addresses or texts; once the person row
   is anonymised they are pseudonymous. They are the proof that the deletion happened
@@ -27,6 +27,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.delivery.models import Delivery, Dispatch
 from core.identity.models import UserAccount
 from core.kernel import audit, clock
 from core.kernel.archive import Document
@@ -49,6 +50,13 @@ def erase(session: Session, item: RetentionItem, actor: str) -> bool:
         _erase_document(session, item.object_id)
     elif item.object_type is ObjectType.OUTBOX:
         _erase_outbox(session, item.object_id)
+    elif item.object_type is ObjectType.DISPATCH:
+        session.execute(
+            update(Dispatch)
+            .where(Dispatch.id == item.object_id)
+            .values(recipient="", body="", last_error=None),
+            execution_options={"synchronize_session": False},
+        )
     else:
         _anonymise_person(session, item.object_id, actor)
     item.done_at = clock.now()
@@ -105,6 +113,12 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
     for notice in session.scalars(select(Notice).where(Notice.person_id == person_id)):
         if "recipient" in notice.data:
             notice.data = {**notice.data, "recipient": {"name": ERASED_NAME, "lines": []}}
+    session.execute(
+        update(Delivery)
+        .where(Delivery.person_id == person_id)
+        .values(notified_to=None, returned_note=None),
+        execution_options={"synchronize_session": False},
+    )
     session.execute(
         update(Objection)
         .where(Objection.person_id == person_id)

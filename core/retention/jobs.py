@@ -140,7 +140,8 @@ class RetentionJob(JobKind):
     def summary(self, params: Mapping[str, Any], counts: Mapping[str, int]) -> str:
         return (
             f"Löschlauf Nr. {params['run']}: {counts.get('document', 0)} Dokumente gelöscht, "
-            f"{counts.get('outbox_message', 0)} E-Mails gelöscht, {counts.get('person', 0)} "
+            f"{counts.get('outbox_message', 0) + counts.get('delivery_dispatch', 0)} E-Mails "
+            f"gelöscht, {counts.get('person', 0)} "
             "Personen anonymisiert."
             + (
                 f" {counts['blocked']} inzwischen gesperrt und behalten."

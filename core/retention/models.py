@@ -85,12 +85,14 @@ class RetentionRun(Base):
 class ObjectType(enum.StrEnum):
     DOCUMENT = "document"  # content deleted, the row (hash, size, kind) kept
     OUTBOX = "outbox_message"  # recipient and text deleted
+    DISPATCH = "delivery_dispatch"  # a notification's recipient and text deleted
     PERSON = "person"  # anonymised: name, addresses, e-mail, login
 
 
 OBJECT_LABELS = {
     ObjectType.DOCUMENT: "Dokument",
     ObjectType.OUTBOX: "E-Mail",
+    ObjectType.DISPATCH: "Benachrichtigung",
     ObjectType.PERSON: "Person",
 }
 

@@ -4,7 +4,8 @@ nothing written (the preview; core/retention/runs.py stores it as a run's items)
 - **Documents** (core.kernel.archive): due when their category's period (core/retention/rules.py)
   has passed since the end of the year they were made; blocked when a legal hold names the
   document, or when their person is blocked (core/retention/blocks.py).
-- **Notification e-mails** (outbox): due after their (short) period; they name no person.
+- **Notification e-mails** (the outbox's and the delivery's notifications, once sent or given
+  up): due after their (short) period; they are not tied to a person's blocks.
 - **Persons**: anonymised when nothing is left to keep — no booking, claim or payment of theirs
   within the booking-record period, every document of theirs due or deleted already, and no
   block. Their ledger rows stay (core/retention/erasure.py says why).
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.delivery.models import Dispatch, DispatchStatus
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, Payment
@@ -139,26 +141,33 @@ def _documents(
 def _outbox(
     session: Session, municipality_id: int, as_of: date, rules: RetentionRules
 ) -> list[Found]:
+    """The outbox's e-mails and the delivery's notifications (not those still to be sent)."""
     category = retention_rules.OUTBOX
-    years = rules.years(category)
-    done = erased(session, municipality_id, ObjectType.OUTBOX)
-    rows = session.execute(
-        select(OutboxMessage.id, OutboxMessage.created_at)
-        .where(
-            OutboxMessage.municipality_id == municipality_id,
-            OutboxMessage.created_at < made_before(as_of, years),
+    years, rule = rules.years(category), rules.rule_text(category)
+    found: list[Found] = []
+    for object_type, table in ((ObjectType.OUTBOX, OutboxMessage), (ObjectType.DISPATCH, Dispatch)):
+        done = erased(session, municipality_id, object_type)
+        query = (
+            select(table.id, table.created_at)
+            .where(
+                table.municipality_id == municipality_id,
+                table.created_at < made_before(as_of, years),
+            )
+            .order_by(table.id)
         )
-        .order_by(OutboxMessage.id)
-    )
-    rule = rules.rule_text(category)
-    return [
-        Found(
-            ObjectType.OUTBOX, mail_id, category, None, made,
-            retention_rules.due_on(made, years), rule, None,
-        )
-        for mail_id, created_at in rows
-        if mail_id not in done and (made := local_date(created_at))
-    ]  # fmt: skip
+        if table is Dispatch:
+            query = query.where(Dispatch.status != DispatchStatus.PENDING)
+        for row_id, created_at in session.execute(query):
+            if row_id in done:
+                continue
+            made = local_date(created_at)
+            found.append(
+                Found(
+                    object_type, row_id, category, None, made,
+                    retention_rules.due_on(made, years), rule, None,
+                )
+            )  # fmt: skip
+    return found
 
 
 def _persons(

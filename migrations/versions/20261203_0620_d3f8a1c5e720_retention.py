@@ -77,6 +77,7 @@ def upgrade() -> None:
             sa.Enum(
                 "document",
                 "outbox_message",
+                "delivery_dispatch",
                 "person",
                 name="retention_object_type",
                 native_enum=False,

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session, sessionmaker
 
 import core.job_kinds  # noqa: F401  (registers the kinds)
+from core.delivery.models import Delivery, Dispatch
 from core.dunning.instalment_models import InstalmentPlan, PlanState
 from core.identity.models import UserAccount
 from core.jobs import control, worker
@@ -165,6 +166,7 @@ def test_the_run_deletes_once_keeps_the_ledger_and_audits_without_content(
     notice = old.notice(db, m, erika, OLD)
     objected = old.objection(db, m, erika, notice)
     objected.decided_on, objected.decided_by = date(2015, 6, 1), "user:3"
+    sent = old.notification(db, m, notice, OLD)
     kept = old.notice(db, m, make.person(m), RECENT)
     mail = old.mail(db, m, date(2024, 6, 1))
     before = _ledger(db, m)
@@ -185,6 +187,9 @@ def test_the_run_deletes_once_keeps_the_ledger_and_audits_without_content(
     assert db.get_one(Objection, objected.id).reasons == "gelöscht"
     account = db.get_one(UserAccount, login.id)
     assert (account.is_active, account.email, account.password_hash) == (False, None, None)
+    dispatch = db.get_one(Dispatch, sent.id)
+    assert (dispatch.recipient, dispatch.body, dispatch.subject) == ("", "", "Neuer Bescheid")
+    assert db.get_one(Delivery, dispatch.delivery_id).notified_to is None
     message = db.get_one(OutboxMessage, mail.id)
     assert (message.recipient, message.body) == ("", "")
     assert _ledger(db, m) == before  # every account and posting as it was
@@ -195,7 +200,7 @@ def test_the_run_deletes_once_keeps_the_ledger_and_audits_without_content(
         )
     ).all()
     assert {(e.after or {})["object_type"] for e in erased} == {
-        "document", "outbox_message", "person",
+        "document", "outbox_message", "delivery_dispatch", "person",
     }  # fmt: skip
     written = repr([(e.before, e.after) for e in erased])
     for secret in ("Erika", "Mustermann", "erika@test.example", "Testa", "Weg"):
@@ -258,7 +263,8 @@ def test_the_database_allows_only_the_erasure_of_a_document(db: Session, make: A
             text("UPDATE document SET content = :c WHERE id = :i"), {"c": b"other", "i": doc.id}
         )
     db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": b"", "i": doc.id})
-    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():  # once erased, never changed again
+    # once erased, never changed again
+    with pytest.raises(DatabaseError, match="append-only"), db.begin_nested():
         db.execute(text("UPDATE document SET content = :c WHERE id = :i"), {"c": PDF, "i": doc.id})
 
 

@@ -11,8 +11,6 @@ municipality's run or hold is "not found" (404)."""
 
 from __future__ import annotations
 
-from collections import Counter
-
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -47,6 +45,7 @@ class RunForm(GermanForm):
     )
 
 
+SHOWN = 500  # entries listed per table (the counts are of all of them)
 NUMBER = r"^\s*[0-9]{1,9}\s*$"
 
 
@@ -135,16 +134,16 @@ def retention_run(run_id: int) -> str:
     """The run: per category the records due, the blocked ones with their reason, the steps."""
     session = db()
     run = _run(run_id)
-    items = runs.items_of(session, run)
-    due = [i for i in items if i.blocked is None]
+    shown = runs.figures(session, run)
     job = session.get(Job, run.job_id) if run.job_id else None
     return render_template(
         "backoffice/retention/run.html",
         run=run,
-        due=due,
-        blocked=[i for i in items if i.blocked is not None],
-        done=sum(1 for i in due if i.done_at is not None),
-        counts=sorted(Counter(i.category for i in due).items()),
+        due=runs.items_of(session, run, blocked=False, limit=SHOWN),
+        blocked=runs.items_of(session, run, blocked=True, limit=SHOWN),
+        figures=shown,
+        shown=SHOWN,
+        counts=sorted(shown.due.items()),
         label=runs.category_label,
         objects=OBJECT_LABELS,
         job=job,

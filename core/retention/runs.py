@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.jobs import control
@@ -222,15 +222,49 @@ def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[Ret
     )
 
 
-def items_of(session: Session, run: RetentionRun, limit: int = 500) -> list[RetentionItem]:
-    return list(
-        session.scalars(
-            select(RetentionItem)
-            .where(RetentionItem.run_id == run.id)
-            .order_by(RetentionItem.blocked.is_not(None), RetentionItem.id)
-            .limit(limit)
+def items_of(
+    session: Session, run: RetentionRun, *, blocked: bool | None = None, limit: int = 500
+) -> list[RetentionItem]:
+    """The run's first ``limit`` items (only the due or only the blocked ones, when asked)."""
+    query = select(RetentionItem).where(RetentionItem.run_id == run.id)
+    if blocked is not None:
+        query = query.where(
+            RetentionItem.blocked.is_not(None) if blocked else RetentionItem.blocked.is_(None)
         )
-    )
+    return list(session.scalars(query.order_by(RetentionItem.id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Figures:
+    due: dict[str, int]  # per category, not blocked
+    done: int
+    blocked: int
+
+
+def figures(session: Session, run: RetentionRun) -> Figures:
+    """The run's counts in one query (a large town's run has far more items than a page)."""
+    due: Counter[str] = Counter()
+    done = blocked = 0
+    for category, is_blocked, is_done, count in session.execute(
+        select(
+            RetentionItem.category,
+            RetentionItem.blocked.is_not(None),
+            RetentionItem.done_at.is_not(None),
+            func.count(),
+        )
+        .where(RetentionItem.run_id == run.id)
+        .group_by(
+            RetentionItem.category,
+            RetentionItem.blocked.is_not(None),
+            RetentionItem.done_at.is_not(None),
+        )
+    ):
+        if is_blocked:
+            blocked += count
+            continue
+        due[category] += count
+        done += count if is_done else 0
+    return Figures(dict(due), done, blocked)
 
 
 def category_label(key: str) -> str:

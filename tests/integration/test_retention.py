@@ -284,6 +284,7 @@ def test_an_active_mandate_blocks_an_ended_one_is_anonymised(
         )  # fmt: skip
     db.commit()
     run = _run(db, m)
+    assert runs.figures(db, run) == runs.Figures({"buchungsbeleg": 1}, 0, 1)
     assert {i.object_id: i.blocked for i in runs.items_of(db, run)} == {
         active.id: "SEPA-Mandat aktiv", ended.id: None,
     }  # fmt: skip

@@ -75,7 +75,8 @@ def test_preview_four_eyes_and_deletion(app: Flask, db: Session, make: Any) -> N
     db.expire_all()
     assert db.get_one(RetentionRun, run_id).state is RunState.DONE
     assert db.scalar(select(Document.content).where(Document.id == notice.document_id)) == b""
-    assert "ausgeführt" in _page(second, run_url)
+    done = _page(second, run_url)
+    assert "ausgeführt" in done and "2 von 2" in done and "Gesperrt (1)" in done
 
 
 def test_bad_input_and_other_municipalities(app: Flask, db: Session, make: Any) -> None:

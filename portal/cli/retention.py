@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from core.retention.runs import Preview
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+LISTED = 200  # entries listed per list (the counts are of all)
 
 
 @click.group("retention", cls=AppGroup)
@@ -34,15 +35,17 @@ def _echo_preview(shown: Preview) -> None:
     counts = shown.counts()
     for key in sorted(counts):
         click.echo(f"  {category_label(key)}: {counts[key]} fällig")
-    for item in shown.due:
+    for item in shown.due[:LISTED]:
         click.echo(
             f"    {OBJECT_LABELS[item.object_type]} {item.object_id} ({item.category}, "
             f"erstellt {item.made_on:%d.%m.%Y}, fällig seit {item.due_on:%d.%m.%Y})"
         )
     if shown.blocked:
         click.echo(f"  Gesperrt: {len(shown.blocked)}")
-        for item in shown.blocked:
+        for item in shown.blocked[:LISTED]:
             click.echo(f"    {OBJECT_LABELS[item.object_type]} {item.object_id}: {item.blocked}")
+    if max(len(shown.due), len(shown.blocked)) > LISTED:
+        click.echo(f"  (je Liste die ersten {LISTED} Einträge)")
     click.echo(f"\n{len(shown.due)} Einträge fällig, {len(shown.blocked)} gesperrt.")
 
 

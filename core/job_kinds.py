@@ -22,6 +22,7 @@ from core.levies.water.assessment import WATER
 from core.levies.water.assessment import RunStats as WaterStats
 from core.levies.water.models import Meter
 from core.notices.jobs import RenderNotices
+from core.retention.jobs import RetentionJob
 
 
 def _persons_summary(levy: str) -> Callable[[int, Mapping[str, int]], str]:
@@ -99,3 +100,4 @@ DUNNING_LETTERS = register(RenderDunningLetters())
 DUNNING_PREVIEW = register(PREPARE)
 INSTALMENT_PLANS = register(CheckInstalmentPlans())
 POSTAL_FALLBACK = register(PostalFallback())
+RETENTION = register(RetentionJob())

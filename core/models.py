@@ -50,6 +50,7 @@ from core.payments.card.refunds import Refund
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate, PreNotification
 from core.persons.models import Address, Person
+from core.retention.models import LegalHold, RetentionItem, RetentionRun
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute
 from core.workflow.applications import Application
@@ -93,6 +94,7 @@ __all__ = [
     "JournalEntry",
     "LateSurcharge",
     "LedgerAccount",
+    "LegalHold",
     "Mandate",
     "Meter",
     "MeterReading",
@@ -111,6 +113,8 @@ __all__ = [
     "ProviderEvent",
     "RateLimitHit",
     "Refund",
+    "RetentionItem",
+    "RetentionRun",
     "ReviewCriterion",
     "ServiceTrustLevel",
     "StatementImport",

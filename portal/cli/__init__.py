@@ -3,8 +3,8 @@
 Each command is a thin call into core; it opens one unit of work and commits once. One module
 per area: db (schema), demo, levies (annual runs, reading cards), notices, payments (card,
 SEPA direct debit, bank statements), imports (the tax office's basis notices), mail (the
-outbox), delivery (notifications, postal fallback), jobs (Job-Steuerung and the job worker),
-serve (the production web server); context holds what they share.
+outbox), delivery (notifications, postal fallback), retention (Löschläufe), jobs (Job-Steuerung
+and the job worker), serve (the production web server); context holds what they share.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from portal.cli import (
     mail,
     notices,
     payments,
+    retention,
     serve,
 )
 
@@ -54,3 +55,4 @@ main.add_command(jobs.jobs_group)
 main.add_command(dunning.dunning_group)
 main.add_command(delivery.delivery_group)
 main.add_command(imports.import_group)
+main.add_command(retention.retention_group)

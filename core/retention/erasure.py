@@ -1,0 +1,148 @@
+"""Deleting and anonymising one record of a run's item, recorded in the audit trail as what was
+deleted (type, id, category, due date, rule, run) — never the content.
+
+- **Document**: the bytes go (``content`` becomes empty); the row stays with its kind, file
+  name, size and SHA-256, so the ledger and the delivery records that point to it stay whole
+  and anyone holding the paper can still prove it was what the municipality issued. The
+  archive is otherwise append-only: the database allows exactly this one change and nothing
+  else (migration 20261203_0620, core/kernel/archive.py).
+- **E-mail of the outbox, notification of the delivery**: recipient and text go; subject,
+  status and dates stay (the delivery record's proof of notification, § 122a AO, is its date).
+- **Person**: name → "gelöscht", given name, e-mail and every address removed; replaced too: the
+  recipient block of their notices' snapshots, the address their notifications went to, the
+  reasons of their (decided) objections, account holder and IBAN of their (ended) SEPA mandates;
+  their log-in disabled (no e-mail, no password) unless it still serves a person of another
+  municipality. The person row, its number and its ledger accounts stay: postings are
+  append-only and every journal entry must go on balancing (ARCHITECTURE.md rule 5), so bookings
+  past 10 years are kept *anonymised*, never removed — the balances of every account are exactly
+  what they were.
+- **Audit trail**: never touched. Its rows are append-only (database triggers), name actors
+  by id and objects by type and id, and hold no names, addresses or texts; once the person row
+  is anonymised they are pseudonymous. They are the proof that the deletion happened
+  (Art. 5 (2), Art. 17 (3) lit. b, e DSGVO; the GoBD's Verfahrensdokumentation).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from core.delivery.models import Delivery, Dispatch
+from core.identity.models import UserAccount
+from core.kernel import audit, clock
+from core.kernel.archive import Document
+from core.kernel.mail import OutboxMessage
+from core.notices.records import Notice
+from core.objections.models import Objection
+from core.payments.sepa.models import Mandate
+from core.persons.models import Address, Person, PersonKind
+from core.retention.models import ObjectType, RetentionItem
+
+ERASED_NAME = "gelöscht"
+ERASED_IBAN = "GELOESCHT000000"  # 15 characters: the shortest an IBAN column takes
+
+
+def erase(session: Session, item: RetentionItem, actor: str) -> bool:
+    """Do one item; False when there was nothing left to do (done before)."""
+    if item.done_at is not None:
+        return False
+    if item.object_type is ObjectType.DOCUMENT:
+        _erase_document(session, item.object_id)
+    elif item.object_type is ObjectType.OUTBOX:
+        _erase_outbox(session, item.object_id)
+    elif item.object_type is ObjectType.DISPATCH:
+        session.execute(
+            update(Dispatch)
+            .where(Dispatch.id == item.object_id)
+            .values(recipient="", body="", last_error=None),
+            execution_options={"synchronize_session": False},
+        )
+    else:
+        _anonymise_person(session, item.object_id, actor)
+    item.done_at = clock.now()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="retention.erased",
+        obj=item,
+        municipality_id=item.municipality_id,
+        after={
+            "run": item.run_id,
+            "object_type": item.object_type.value,
+            "object_id": item.object_id,
+            "category": item.category,
+            "made_on": item.made_on.isoformat(),
+            "due_on": item.due_on.isoformat(),
+            "rule": item.rule,
+        },
+    )
+    return True
+
+
+def _erase_document(session: Session, document_id: int) -> None:
+    # A Core UPDATE of the one column the database lets change once (not the ORM: a Document
+    # is immutable to the session hook, which guards against accidental changes).
+    session.execute(
+        update(Document)
+        .where(Document.id == document_id, func.length(Document.content) > 0)
+        .values(content=b""),
+        execution_options={"synchronize_session": False},
+    )
+    loaded = session.identity_map.get((Document, (document_id,), None))
+    if loaded is not None:
+        session.expire(loaded)
+
+
+def _erase_outbox(session: Session, message_id: int) -> None:
+    session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(recipient="", body=""),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
+    person = session.get_one(Person, person_id)
+    if person.kind is PersonKind.BUSINESS:
+        person.company_name, person.given_name, person.family_name = ERASED_NAME, None, None
+    else:
+        person.given_name, person.family_name, person.company_name = None, ERASED_NAME, None
+    person.email = None
+    session.execute(delete(Address).where(Address.person_id == person_id))
+    session.expire(person, ["addresses"])
+    for notice in session.scalars(select(Notice).where(Notice.person_id == person_id)):
+        if "recipient" in notice.data:
+            notice.data = {**notice.data, "recipient": {"name": ERASED_NAME, "lines": []}}
+    session.execute(
+        update(Delivery)
+        .where(Delivery.person_id == person_id)
+        .values(notified_to=None, returned_note=None),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(Objection)
+        .where(Objection.person_id == person_id)
+        .values(reasons=ERASED_NAME, decision_note=""),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        update(Mandate)
+        .where(Mandate.person_id == person_id)
+        .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
+        execution_options={"synchronize_session": False},
+    )
+    user_id, person.user_id = person.user_id, None
+    session.flush()
+    if user_id is not None:
+        _disable_login(session, user_id)
+
+
+def _disable_login(session: Session, user_id: int) -> None:
+    """Disable the citizen's log-in unless a person of another municipality still uses it."""
+    others = session.scalar(select(func.count(Person.id)).where(Person.user_id == user_id))
+    if others:
+        return
+    user = session.get_one(UserAccount, user_id)
+    user.email, user.password_hash, user.display_name = None, None, ERASED_NAME
+    user.is_active = False
+    user.session_version += 1  # signs out every session of it

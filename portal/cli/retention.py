@@ -1,0 +1,142 @@
+"""`openkasse retention run|approve|discard`: the retention run (Löschlauf) from the command
+line — preview per category the records due and the blocked ones with their reason (no
+content), a second person's approval (four eyes) that starts the job deleting them (done by
+`openkasse jobs work`, or at once with ``--work``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from portal.cli import context
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.retention.models import RetentionRun
+    from core.retention.runs import Preview
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+LISTED = 200  # entries listed per list (the counts are of all)
+
+
+@click.group("retention", cls=AppGroup)
+def retention_group() -> None:
+    """Aufbewahrung und Löschung: Löschläufe mit Vorschau und Freigabe (vier Augen)."""
+
+
+def _echo_preview(shown: Preview) -> None:
+    from core.retention.models import OBJECT_LABELS
+    from core.retention.runs import category_label
+
+    click.echo(f"Löschlauf zum {shown.as_of:%d.%m.%Y} – Fristen: {shown.rules.source}")
+    counts = shown.counts()
+    for key in sorted(counts):
+        click.echo(f"  {category_label(key)}: {counts[key]} fällig")
+    for item in shown.due[:LISTED]:
+        click.echo(
+            f"    {OBJECT_LABELS[item.object_type]} {item.object_id} ({item.category}, "
+            f"erstellt {item.made_on:%d.%m.%Y}, fällig seit {item.due_on:%d.%m.%Y})"
+        )
+    if shown.blocked:
+        click.echo(f"  Gesperrt: {len(shown.blocked)}")
+        for item in shown.blocked[:LISTED]:
+            click.echo(f"    {OBJECT_LABELS[item.object_type]} {item.object_id}: {item.blocked}")
+    if max(len(shown.due), len(shown.blocked)) > LISTED:
+        click.echo(f"  (je Liste die ersten {LISTED} Einträge)")
+    click.echo(f"\n{len(shown.due)} Einträge fällig, {len(shown.blocked)} gesperrt.")
+
+
+def _run(session: Session, run_id: int, slug: str | None) -> RetentionRun:
+    from core.kernel.errors import NotFound
+    from core.retention.runs import get_run
+
+    try:
+        return get_run(session, context.one_municipality(session, slug).id, run_id)
+    except NotFound as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@retention_group.command("run")
+@click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag des Löschlaufs.")
+@click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
+@click.option("--preview", "only_preview", is_flag=True, help="Nur anzeigen, nichts speichern.")
+@click.option("--actor", default="cli", show_default=True, help="Wer den Lauf vorbereitet.")
+@with_appcontext
+def run_command(as_of, slug: str | None, only_preview: bool, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Prepare a retention run (kept for approval), or with --preview only show it."""
+    from core.kernel.errors import DomainError
+    from core.retention import runs
+
+    with context.session_factory()() as session:
+        municipality = context.one_municipality(session, slug)
+        try:
+            if only_preview:
+                _echo_preview(runs.preview(session, municipality, as_of.date()))
+                session.rollback()
+                click.echo("Nur Vorschau: nichts gespeichert, nichts gelöscht.")
+                return
+            run, shown = runs.open_run(session, municipality, as_of.date(), actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        _echo_preview(shown)
+        session.commit()
+        click.echo(
+            f"Löschlauf Nr. {run.id} vorbereitet. Zur Freigabe durch eine zweite Person: "
+            f"openkasse retention approve {run.id} --actor KENNUNG"
+        )
+
+
+@retention_group.command("approve")
+@click.argument("run_id", type=int)
+@click.option("--actor", required=True, help="Wer freigibt (nicht, wer den Lauf vorbereitet hat).")
+@click.option("--municipality", "slug", help="Kurzname der Kommune.")
+@click.option("--work", is_flag=True, help="Den Löschjob gleich hier ausführen.")
+@with_appcontext
+def approve_command(run_id: int, actor: str, slug: str | None, work: bool) -> None:
+    """Approve a prepared run (four eyes); its job deletes what is due."""
+    import core.job_kinds  # noqa: F401  (registers the kinds)
+    from core.jobs import worker
+    from core.kernel.errors import DomainError
+    from core.retention import runs
+    from portal.jobs import environment
+
+    factory = context.session_factory()
+    with factory() as session:
+        run = _run(session, run_id, slug)
+        try:
+            job_id = runs.approve(session, run, actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    if job_id is None:
+        click.echo(f"Löschlauf Nr. {run_id} freigegeben von {actor}; es war nichts zu löschen.")
+        return
+    click.echo(f"Löschlauf Nr. {run_id} freigegeben von {actor}; Job Nr. {job_id} gestartet.")
+    if work:
+        worker.drain(factory, environment=environment(), job_id=job_id)
+        with factory() as session:
+            done = runs.get_run(session, context.one_municipality(session, slug).id, run_id)
+            click.echo(f"Löschlauf Nr. {run_id}: {done.state_label}.")
+
+
+@retention_group.command("discard")
+@click.argument("run_id", type=int)
+@click.option("--actor", default="cli", show_default=True)
+@click.option("--municipality", "slug", help="Kurzname der Kommune.")
+@with_appcontext
+def discard_command(run_id: int, actor: str, slug: str | None) -> None:
+    """Throw away a prepared run that is not approved yet (nothing was deleted)."""
+    from core.kernel.errors import DomainError
+    from core.retention import runs
+
+    with context.session_factory()() as session:
+        run = _run(session, run_id, slug)
+        try:
+            runs.discard(session, run, actor)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+        session.commit()
+    click.echo(f"Löschlauf Nr. {run_id} verworfen; es wurde nichts gelöscht.")

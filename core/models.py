@@ -50,6 +50,7 @@ from core.payments.card.refunds import Refund
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate, PreNotification
 from core.persons.models import Address, Person
+from core.representation.models import PowerOfAttorney, Representative
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute
 from core.workflow.applications import Application
@@ -106,11 +107,13 @@ __all__ = [
     "Person",
     "PlanClaim",
     "Posting",
+    "PowerOfAttorney",
     "PreNotification",
     "PrintBatch",
     "ProviderEvent",
     "RateLimitHit",
     "Refund",
+    "Representative",
     "ReviewCriterion",
     "ServiceTrustLevel",
     "StatementImport",

@@ -217,3 +217,24 @@ def test_invitation_mail_is_queued(db: Session, make: Any) -> None:
     message = mail.send_representative_invitation(db, m, rep, "https://portal.example/link")
     assert isinstance(message, OutboxMessage)
     assert "Krume GmbH" in message.subject and "Nur lesen" in message.body
+
+
+def test_the_demo_bakery_has_a_reader_and_a_tax_adviser(db: Session) -> None:
+    from core import demo
+    from core.identity.models import find_by_email
+    from core.tenancy.municipalities import Municipality
+
+    demo.load(db, as_of=TODAY, persons_per_municipality=1)
+    town = db.scalars(select(Municipality).where(Municipality.slug == "musterstadt")).one()
+    owner = find_by_email(db, "buchhaltung@baeckerei-krume.example")
+    reader = find_by_email(db, "lesen@baeckerei-krume.example")
+    adviser = find_by_email(db, "steuerberatung@kanzlei-klar.example")
+    assert owner and reader and adviser
+    own = access.actable(db, town.id, owner.id, TODAY)
+    assert [a.via for a in own] == ["own"]
+    (bakery,) = access.actable(db, town.id, reader.id, TODAY)
+    assert bakery.person.id == own[0].person.id and bakery.permissions == {Permission.VIEW}
+    (advised,) = access.actable(db, town.id, adviser.id, TODAY)
+    assert advised.via == "attorney" and advised.allows(Permission.PAY)
+    assert not advised.allows(Permission.APPLY)
+    assert representatives.active_admins(db, bakery.person) == 1

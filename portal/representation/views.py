@@ -144,6 +144,8 @@ def remove_representative(rep_id: int) -> Response:
     )
     if done.ok:
         flash("Der Zugang wurde entfernt.", "success")
+        if rep.user_id == current_user.id:  # removed oneself: the organisation is gone from view
+            return redirect(url_for("portal.account"))
     return redirect(url_for("portal.representatives_page"))
 
 

@@ -244,3 +244,16 @@ def test_a_citizen_still_sees_their_own_services(client: FlaskClient, make: Any,
     page = text(client.get(f"/{m.slug}/konto"))
     assert "Meine Hunde" in page and "Handeln für" not in page
     assert client.get(f"/{m.slug}/hunde").status_code == 200
+
+
+def test_an_admin_who_removes_themselves_lands_on_their_account(
+    client: FlaskClient, db: Session, make: Any, orgs: Any
+) -> None:
+    m = orgs[0]
+    account = member(client, db, make, orgs, "admin")
+    rep = db.scalars(select(Representative).where(Representative.user_id == account.id)).one()
+    gone = post(client, m, f"/vertreter/{rep.id}/entfernen", {}, "/vertreter")
+    assert gone.status_code == 302 and gone.headers["Location"].endswith(f"/{m.slug}/konto")
+    page = client.get(f"/{m.slug}/konto")
+    assert page.status_code == 200 and "Gewerbesteuer Alpha" not in text(page)
+    assert client.get(f"/{m.slug}/vertreter").status_code == 403

@@ -85,6 +85,12 @@ def test_invite_accept_switch_and_see_the_bakerys_claims(
     expect(phone.get_by_text("Die Einladung wurde per E-Mail verschickt.")).to_be_visible()
     expect(phone.get_by_role("main")).to_contain_text(COLLEAGUE)
     check_phone_page(phone)
+    phone.goto("/musterstadt/konto")
+    phone.get_by_role("link", name="Vollmachten").click()
+    main = phone.get_by_role("main")
+    expect(main).to_contain_text("an steuerberatung@kanzlei-klar.example")  # the demo's
+    expect(phone.get_by_role("button", name="Vollmacht erteilen")).to_be_visible()
+    check_phone_page(phone)
 
     colleague = new_page()
     log_in(colleague, "/musterstadt/anmelden", COLLEAGUE, phone=True)

@@ -257,3 +257,36 @@ def test_an_admin_who_removes_themselves_lands_on_their_account(
     page = client.get(f"/{m.slug}/konto")
     assert page.status_code == 200 and "Gewerbesteuer Alpha" not in text(page)
     assert client.get(f"/{m.slug}/vertreter").status_code == 403
+
+
+def test_a_representative_sees_the_organisations_notices_and_no_others(
+    client: FlaskClient, db: Session, make: Any, orgs: Any
+) -> None:
+    from datetime import date
+
+    from core.levies.basis_notices import imports
+    from core.levies.property_tax import assessment as property_tax
+    from core.notices.records import notices_of
+    from tests.basis_notice_files import delivery, plot
+    from tests.integration.test_property_tax_levy import enact
+
+    m, org_a, org_b = orgs[0], orgs[2], orgs[4]
+    enact(db, m)
+    data = delivery(
+        plot(m, person_number=org_a.number), plot(m, "3150/123/9999", person_number=org_b.number)
+    )
+    imports.import_file(db, m, data, filename="a.xml", actor="test")
+    property_tax.assess_all(db, municipality=m, year=2026, as_of=date(2026, 1, 10), actor="t")
+    db.commit()
+    member(client, db, make, orgs, "read_only")
+    page = text(client.get(f"/{m.slug}/bescheide"))
+    assert "Bescheid über die Festsetzung der Grundsteuer 2026" in page
+    [ours] = notices_of(db, org_a.id, m.id)
+    [theirs] = notices_of(db, org_b.id, m.id)
+    pdf = client.get(f"/{m.slug}/bescheide/{ours.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(f"/{m.slug}/bescheide/{theirs.id}.pdf").status_code == 404
+    downloads = db.scalars(
+        select(AuditEvent).where(AuditEvent.on_behalf_of == f"person:{org_a.id}")
+    ).all()
+    assert downloads, "reading a notice while acting for Alpha is on record for Alpha"

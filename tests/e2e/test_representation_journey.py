@@ -19,9 +19,9 @@ from core.kernel.mail import OutboxMessage
 from core.persons import models as persons
 from core.persons.models import PersonKind
 from core.tenancy.municipalities import get_by_slug
-from tests.e2e.a11y import check_phone_page
+from tests.e2e.a11y import assert_accessible, check_phone_page
 from tests.e2e.helpers import log_in
-from tests.e2e.server import PASSWORD, LiveServer
+from tests.e2e.server import CLERK_EMAIL, PASSWORD, LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +117,22 @@ def test_invite_accept_switch_and_see_the_bakerys_claims(
     expect(colleague.get_by_role("link", name="Meine Hunde")).to_have_count(0)
     expect(colleague.get_by_role("link", name="Anschrift ändern")).to_have_count(0)
     check_phone_page(colleague)
+
+
+def test_the_clerk_sees_representatives_and_powers_on_the_person_page(
+    new_page: Callable[..., Page],
+) -> None:
+    clerk = new_page(desktop=True)
+    log_in(clerk, "/backoffice/anmelden", CLERK_EMAIL, phone=False)
+    clerk.get_by_label("Name, Unternehmen, Personenkonto, Kassenzeichen oder Mandatsreferenz").fill(
+        "Krume"
+    )
+    clerk.get_by_role("button", name="Suchen").click()
+    clerk.get_by_role("link", name="Bäckerei Krume GmbH").first.click()
+    expect(clerk.get_by_role("heading", level=2, name="Vertreter")).to_be_visible()
+    main = clerk.get_by_role("main")
+    expect(main).to_contain_text("lesen@baeckerei-krume.example – Nur lesen")
+    expect(main).to_contain_text("an steuerberatung@kanzlei-klar.example: Zahlungen")
+    clerk.get_by_text("Schriftliche Vollmacht erfassen").click()
+    expect(clerk.get_by_role("button", name="Vollmacht erfassen")).to_be_visible()
+    assert_accessible(clerk)

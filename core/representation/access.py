@@ -1,6 +1,7 @@
 """Whom a log-in may act for, and what it may do there — asked afresh on every request.
 
-A user acts for their own person (everything), for an organisation they actively represent
+A user acts for their own person (everything; an organisation's own log-in as far as its role
+as representative goes), for an organisation they actively represent
 (their role's permissions) and for a principal whose power of attorney is in force today (its
 scope's permissions). Nothing here is cached: a removed representative or a revoked or expired
 power of attorney grants nothing from the next question on.
@@ -47,14 +48,32 @@ def _merge(found: dict[int, Authority], authority: Authority) -> None:
         found[authority.person.id] = authority
 
 
+def own(session: Session, municipality_id: int, user_id: int) -> Authority | None:
+    """The user's own person here; an organisation's own log-in as far as its role goes."""
+    person = session.scalars(
+        select(Person).where(Person.municipality_id == municipality_id, Person.user_id == user_id)
+    ).first()
+    if person is None:
+        return None
+    role = session.scalars(
+        select(Representative.role).where(
+            Representative.organisation_id == person.id,
+            Representative.user_id == user_id,
+            Representative.accepted_at.is_not(None),
+            Representative.removed_at.is_(None),
+        )
+    ).first()
+    if role is None:
+        return Authority(person, ALL_PERMISSIONS, "own", "Eigenes Konto")
+    return Authority(person, role.permissions, "own", role.label)
+
+
 def actable(session: Session, municipality_id: int, user_id: int, as_of: date) -> list[Authority]:
     """Everyone the user may act for in this municipality: their own person first."""
     found: dict[int, Authority] = {}
-    own = session.scalars(
-        select(Person).where(Person.municipality_id == municipality_id, Person.user_id == user_id)
-    ).first()
-    if own is not None:
-        found[own.id] = Authority(own, ALL_PERMISSIONS, "own", "Eigenes Konto")
+    mine = own(session, municipality_id, user_id)
+    if mine is not None:
+        found[mine.person.id] = mine
     reps = session.scalars(
         select(Representative).where(
             Representative.municipality_id == municipality_id,
@@ -64,6 +83,8 @@ def actable(session: Session, municipality_id: int, user_id: int, as_of: date) -
         )
     )
     for rep in reps:
+        if rep.organisation_id in found:
+            continue  # the organisation's own log-in: own() has applied its role
         _merge(
             found,
             Authority(rep.organisation, rep.role.permissions, "representative", rep.role.label),

@@ -28,6 +28,12 @@ LAST_ADMIN = (
 )
 
 
+LAST_ADMIN_ROLE = (
+    "Der letzte Zugang mit der Rolle „Verwaltung“ behält diese Rolle. Bitte geben Sie sie zuerst "
+    "einer weiteren Person."
+)
+
+
 def check_email(email: str) -> str:
     email = normalize_email(email)
     local, at, domain = email.partition("@")
@@ -192,3 +198,24 @@ def remove(session: Session, rep: Representative, *, actor: str, now: datetime) 
         organisation.user_id = None  # the organisation's own log-in goes with its admin access
     session.flush()
     _record(session, rep, "removed" if rep.accepted_at else "withdrawn", actor)
+
+
+def change_role(
+    session: Session, rep: Representative, role: RepresentativeRole, *, actor: str
+) -> None:
+    """Give an active representative (or an open invitation) another role; the last active
+    admin keeps theirs."""
+    if rep.removed_at is not None:
+        raise ValidationError("Dieser Zugang wurde bereits entfernt.")
+    if role is rep.role:
+        return
+    if (
+        rep.is_active
+        and rep.role is RepresentativeRole.ADMIN
+        and active_admins(session, rep.organisation) <= 1
+    ):
+        raise ValidationError(LAST_ADMIN_ROLE)
+    before = rep.role.value
+    rep.role = role
+    session.flush()
+    _record(session, rep, "role_changed", actor, role_before=before)

@@ -24,7 +24,7 @@ from core.persons import models as persons
 from core.persons.models import PersonKind
 from core.representation import access
 from core.representation.access import Authority
-from core.representation.models import ALL_PERMISSIONS, Permission
+from core.representation.models import Permission
 from portal.database import db
 
 ACTING_FOR = "ok_acting_for"  # "<municipality id>:<person id>"
@@ -90,9 +90,7 @@ def current_authority() -> Authority | None:
                     "warning",
                 )
         if found is None:
-            own = persons.person_for_user(db(), g.municipality.id, current_user.id)
-            if own is not None:
-                found = Authority(own, ALL_PERMISSIONS, "own", "Eigenes Konto")
+            found = access.own(db(), g.municipality.id, current_user.id)
     g.acting_authority = found
     return found
 
@@ -143,7 +141,7 @@ def guard() -> None:
         module in CITIZEN_ONLY_MODULES or request.endpoint in CITIZEN_ONLY_ENDPOINTS
     ):
         abort(403, description=BUSINESS_REFUSED.format(name=name))
-    if request.method in SAFE_METHODS or authority.is_own:
+    if request.method in SAFE_METHODS:
         return
     needed = _needed(module)
     if needed is not None and not authority.allows(needed):

@@ -30,6 +30,12 @@ class InviteForm(GermanForm):
     )
 
 
+class RoleForm(GermanForm):
+    role = SelectField(
+        "Rolle", choices=[SelectChoice(r.value, r.label) for r in RepresentativeRole]
+    )
+
+
 ROLE_HINTS = {
     RepresentativeRole.ADMIN: "Verwaltung: alles, auch Vertreter und Vollmachten verwalten",
     RepresentativeRole.ACCOUNTING: "Buchhaltung: Forderungen sehen und bezahlen, Mandate erteilen",

@@ -20,7 +20,7 @@ from portal.identity.auth import citizen_required
 from portal.identity.redirects import safe_target
 from portal.municipal import bp
 from portal.representation import acting
-from portal.representation.forms import ROLE_HINTS, InviteForm, SwitchForm
+from portal.representation.forms import ROLE_HINTS, InviteForm, RoleForm, SwitchForm
 from portal.requests import carry_out
 
 bp.before_request(acting.guard)
@@ -84,6 +84,7 @@ def _render(authority: access.Authority, form: InviteForm) -> str:
         accounts=accounts,
         form=form,
         confirm=ConfirmForm(),
+        roles=list(RepresentativeRole),
         role_hints=ROLE_HINTS,
         can_manage=authority.allows(Permission.MANAGE),
     )
@@ -181,3 +182,25 @@ def representative_invitation(token: str) -> str | Response:
         form=form,
         here=request.path,
     )
+
+
+@bp.post("/vertreter/<int:rep_id>/rolle")
+@citizen_required
+def change_representative_role(rep_id: int) -> Response:
+    authority = _organisation_authority()
+    acting.require(Permission.MANAGE)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session = db()
+    try:
+        rep = representatives.get(session, authority.person, rep_id)
+    except NotFound:
+        abort(404)
+    role = RepresentativeRole(form.role.data)
+    done = carry_out(
+        lambda: representatives.change_role(session, rep, role, actor=current_user.actor)
+    )
+    if done.ok:
+        flash(f"Die Rolle ist jetzt „{role.label}“.", "success")
+    return redirect(url_for("portal.representatives_page"))

@@ -80,7 +80,7 @@ def test_invite_accept_switch_and_see_the_bakerys_claims(
     expect(phone.get_by_role("heading", name="Vertreter von Bäckerei Krume GmbH")).to_be_visible()
     check_phone_page(phone)
     phone.get_by_label("E-Mail-Adresse der Person").fill(COLLEAGUE)
-    phone.get_by_label("Buchhaltung").check()
+    phone.get_by_label("Buchhaltung", exact=True).check()
     phone.get_by_role("button", name="Einladung senden").click()
     expect(phone.get_by_text("Die Einladung wurde per E-Mail verschickt.")).to_be_visible()
     expect(phone.get_by_role("main")).to_contain_text(COLLEAGUE)

@@ -238,3 +238,20 @@ def test_the_demo_bakery_has_a_reader_and_a_tax_adviser(db: Session) -> None:
     assert advised.via == "attorney" and advised.allows(Permission.PAY)
     assert not advised.allows(Permission.APPLY)
     assert representatives.active_admins(db, bakery.person) == 1
+
+
+def test_the_last_admin_keeps_the_role_and_changes_are_audited(db: Session, make: Any) -> None:
+    m = make.municipality()
+    owner, reader = make.user(), make.user()
+    org = _org(make, m, owner)
+    rep = _invite_and_accept(db, org, reader, RepresentativeRole.READ_ONLY)
+    (owner_rep,) = [r for r in representatives.current(db, org) if r.user_id == owner.id]
+    with pytest.raises(ValidationError, match="behält"):
+        representatives.change_role(db, owner_rep, RepresentativeRole.ACCOUNTING, actor="x")
+    representatives.change_role(db, rep, RepresentativeRole.ADMIN, actor=f"user:{owner.id}")
+    assert access.authority(db, m.id, reader.id, org.id, TODAY).allows(Permission.MANAGE)  # type: ignore[union-attr]
+    representatives.change_role(db, owner_rep, RepresentativeRole.READ_ONLY, actor="x")
+    assert not access.authority(db, m.id, owner.id, org.id, TODAY).allows(Permission.PAY)  # type: ignore[union-attr]
+    assert audit.trail(db, m.id, "representative", rep.id)[-1].action == (
+        "representative.role_changed"
+    )

@@ -290,3 +290,47 @@ def test_a_representative_sees_the_organisations_notices_and_no_others(
         select(AuditEvent).where(AuditEvent.on_behalf_of == f"person:{org_a.id}")
     ).all()
     assert downloads, "reading a notice while acting for Alpha is on record for Alpha"
+
+
+def test_the_organisations_own_log_in_is_bound_by_its_role(
+    client: FlaskClient, db: Session, make: Any, orgs: Any
+) -> None:
+    m, owner_a, org_a = orgs[0], orgs[1], orgs[2]
+    second = make.user()
+    rep = representatives.invite(
+        db, org_a, email=second.email, role=RepresentativeRole.ADMIN, actor="t", now=clock.now()
+    )
+    token = representatives.invitation_token("test-secret", rep, issued_at=clock.now())
+    representatives.accept(db, "test-secret", token, second, now=clock.now())
+    (own,) = [r for r in representatives.current(db, org_a) if r.user_id == owner_a.id]
+    representatives.change_role(db, own, RepresentativeRole.READ_ONLY, actor="t")
+    db.commit()
+    login(client, m.slug, owner_a.email)
+    assert "Gewerbesteuer Alpha" in text(client.get(f"/{m.slug}/konto"))
+    refused = post(client, m, "/bezahlen", {})
+    assert refused.status_code == 403 and "keine Zahlungen" in text(refused)
+
+
+def test_the_admin_changes_a_role_on_the_page(
+    client: FlaskClient, db: Session, make: Any, orgs: Any
+) -> None:
+    m, owner_a, org_a = orgs[0], orgs[1], orgs[2]
+    reader = make.user()
+    rep = representatives.invite(
+        db, org_a, email=reader.email, role=RepresentativeRole.READ_ONLY, actor="t", now=clock.now()
+    )
+    db.commit()
+    login(client, m.slug, owner_a.email)
+    changed = post(client, m, f"/vertreter/{rep.id}/rolle", {"role": "accounting"}, "/vertreter")
+    assert changed.status_code == 302
+    db.refresh(rep)
+    assert rep.role is RepresentativeRole.ACCOUNTING
+    assert "Rolle ist jetzt „Buchhaltung“" in text(client.get(f"/{m.slug}/vertreter"))
+    (own,) = [r for r in representatives.current(db, org_a) if r.user_id == owner_a.id]
+    kept = post(client, m, f"/vertreter/{own.id}/rolle", {"role": "read_only"}, "/vertreter")
+    assert kept.status_code == 302
+    assert "behält diese Rolle" in text(client.get(f"/{m.slug}/vertreter"))
+    assert (
+        post(client, m, f"/vertreter/{rep.id}/rolle", {"role": "boss"}, "/vertreter").status_code
+        == 400
+    )

@@ -24,6 +24,7 @@ def register(app: Flask) -> None:
     import backoffice.payments.sepa.mandates
     import backoffice.persons
     import backoffice.realtax_simulator
+    import backoffice.representation
     import backoffice.retention
     import backoffice.trade_tax
     import backoffice.waste

@@ -50,6 +50,7 @@ from core.payments.card.refunds import Refund
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate, PreNotification
 from core.persons.models import Address, Person
+from core.representation.models import PowerOfAttorney, Representative
 from core.retention.models import LegalHold, RetentionItem, RetentionRun
 from core.tenancy.municipalities import Counter, Municipality
 from core.tenancy.statutes import Statute
@@ -108,11 +109,13 @@ __all__ = [
     "Person",
     "PlanClaim",
     "Posting",
+    "PowerOfAttorney",
     "PreNotification",
     "PrintBatch",
     "ProviderEvent",
     "RateLimitHit",
     "Refund",
+    "Representative",
     "RetentionItem",
     "RetentionRun",
     "ReviewCriterion",

@@ -105,6 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.payments import card, sepa  # noqa: F401
     from portal.public import bp as public_bp
     from portal.public import stripe_webhook
+    from portal.representation import attorney_views, views  # noqa: F401
     from portal.water import views as water_views  # noqa: F401
     from portal.workflow import views as workflow_views  # noqa: F401
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, redirect, request, url_for
-from flask_login import current_user
+from flask import redirect, request, url_for
 from werkzeug.wrappers import Response
 
 from core.persons import models as persons
 from core.workflow.applications import Application
-from portal.database import db
+from portal.representation import acting
 from portal.requests import carry_out
 
 
 def current_person() -> persons.Person | None:
-    return persons.person_for_user(db(), g.municipality.id, current_user.id)
+    """The person this request acts for: the user's own, or one they may act for today
+    (portal/representation/acting.py checks it on every request)."""
+    return acting.current_person()
 
 
 def person_or_redirect() -> persons.Person | Response:

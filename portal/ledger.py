@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, render_template
-from flask_login import current_user
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +17,7 @@ from core.payments.card.attempts import AttemptStatus, PaymentAttempt
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
 from core.persons.models import Person
+from portal.citizen import current_person
 from portal.database import db
 from portal.identity.auth import citizen_required
 from portal.municipal import bp
@@ -43,7 +43,7 @@ def _person_statement() -> Any:
     )
     return (
         select(Person, debit_item | announced, paid_online)
-        .where(*mine, Person.user_id == bindparam("user_id"))
+        .where(*mine, Person.id == bindparam("person_id"))
         .options(joinedload(Person.addresses))
     )
 
@@ -64,8 +64,15 @@ _ONLINE_PAYMENTS = (
 @citizen_required
 def account() -> str:
     session = db()
+    acting_for = current_person()  # the own person or the one acted for (representation)
     found = (
-        session.execute(_PERSON, {"municipality_id": g.municipality.id, "user_id": current_user.id})
+        session.execute(
+            _PERSON,
+            {
+                "municipality_id": g.municipality.id,
+                "person_id": acting_for.id if acting_for else 0,
+            },
+        )
         .unique()
         .first()
     )

@@ -3,9 +3,9 @@
 Deterministic (seeded) so that screenshots and the README's demo log-ins stay the same. One
 module per area: tenancy (municipalities, statutes in force), statutes (the example statutes,
 shared with the tests), identity (log-ins), persons, ledger (claims and payments), dog_tax,
-waste, water, sepa (mandates), basis_notices (the tax office's Messbescheide) and property_tax
-(the levy's annual run over them). The areas draw from one random generator in a fixed order,
-so the same seed gives the same data.
+waste, water, sepa (mandates), basis_notices (the tax office's Messbescheide), property_tax
+(the levy's annual run over them) and representation (who acts for the bakery). The areas draw
+from one random generator in a fixed order, so the same seed gives the same data.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from core.demo import (
     ledger,
     persons,
     property_tax,
+    representation,
     sepa,
     tenancy,
 )
@@ -51,6 +52,7 @@ def load(
         tenancy.enact_statutes(session, municipality)
         progress(f"{municipality.name}: Personen und Forderungen …")
         _logins(session, municipality, as_of, rng, counts)
+        representation.load(session, municipality, as_of)
         for i in range(persons_per_municipality):
             person = persons.random_person(session, municipality, as_of, rng)
             ledger.claims_and_payments(session, municipality, person, as_of, rng, counts)

@@ -3,10 +3,17 @@
 Rows are never updated or deleted by the application: a session hook refuses it, and database
 triggers (see the first migration) refuse it too. Actors are ids ("user:12", "cli", "system"),
 never names, so the trail itself holds no more personal data than the records it points to.
+
+Who acted for whom: while a user acts for another person (an organisation they represent, a
+principal of a power of attorney), the edge sets :func:`acting_for` for the request and every row
+written meanwhile names that person in ``on_behalf_of`` ("person:34") next to the actor.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -28,11 +35,29 @@ class AuditEvent(Base):
         ForeignKey("municipality.id", ondelete="RESTRICT"), index=True
     )
     actor: Mapped[str] = mapped_column(String(60))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(60))
     action: Mapped[str] = mapped_column(String(80))
     object_type: Mapped[str] = mapped_column(String(60))
     object_id: Mapped[int | None]
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+_ON_BEHALF_OF: ContextVar[str | None] = ContextVar("audit_on_behalf_of", default=None)
+
+
+def set_on_behalf_of(subject: str | None) -> None:
+    """For the rest of this request (the edge resets it to None at its end)."""
+    _ON_BEHALF_OF.set(subject)
+
+
+@contextmanager
+def acting_for(subject: str | None) -> Iterator[None]:
+    reset = _ON_BEHALF_OF.set(subject)
+    try:
+        yield
+    finally:
+        _ON_BEHALF_OF.reset(reset)
 
 
 def record(
@@ -47,6 +72,7 @@ def record(
 ) -> AuditEvent:
     event_ = AuditEvent(
         actor=actor,
+        on_behalf_of=_ON_BEHALF_OF.get(),
         action=action,
         object_type=type(obj).__tablename__,
         object_id=getattr(obj, "id", None),

@@ -57,7 +57,7 @@ def required_or_step_up(service: Service) -> Response | None:
 @citizen_required
 def oidc_step_up(provider: str) -> Response:
     """The step-up page's form (CSRF token): a new log-in at ``stufe``, back to ``next``."""
-    found = oidc._provider(provider)
+    found = oidc._provider(provider, any_kind=True)
     wanted = request.form.get("stufe", "")
     level = TrustLevel(wanted) if wanted in TrustLevel._value2member_map_ else TrustLevel.HOCH
     linked = any(i.issuer == found.issuer for i in external.identities_of(db(), current_user.id))

@@ -38,6 +38,7 @@ from saml2.assertion import Policy
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
 from saml2.server import Server
+from saml2.time_util import in_a_while
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,7 +52,7 @@ WAYS = {
     "STORK-QAA-Level-3": "ELSTER-Zertifikat (substanziell)",
     "STORK-QAA-Level-4": "Online-Ausweis (hoch)",
 }
-CONTEXT_PREFIX = "STORK-QAA-Level-"
+LOCK = threading.Lock()
 
 
 def _server(base_url: str, key: Path, cert: Path) -> Server:
@@ -134,36 +135,54 @@ def idp_app(base_url: str, directory: Path) -> flask.Flask:
         minutes = int(form.get("lifetime") or 5)
         audience = form.get("audience") or request.issuer.text
         _know(signer, audience, request.assertion_consumer_service_url)
-        response = signer.create_authn_response(
-            identity={
-                bundid.BPK2: [person["sub"]],
-                bundid.TRUST_LEVEL: [level],
-                bundid.GIVEN_NAME: [person["given_name"]],
-                bundid.FAMILY_NAME: [person["family_name"]],
-                bundid.EMAIL: [person["email"]],
-            },
-            in_response_to=form.get("in_response_to") or request.id,
-            destination=request.assertion_consumer_service_url,
-            sp_entity_id=audience,
-            name_id=saml.NameID(
-                format=saml.NAMEID_FORMAT_TRANSIENT, text=secrets.token_urlsafe(16)
-            ),
-            authn={"class_ref": level, "authn_auth": f"{base_url}/metadata"},
-            policy=Policy(
+        with LOCK:  # the validity is the server's policy (its config): one answer at a time
+            signer.config._idp_policy = Policy(
                 {
                     "default": {
                         "lifetime": {"minutes": minutes},
                         "attribute_restrictions": None,
                         "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
                     }
-                }
-            ),
-            sign_response=sign != "none",
-            sign_assertion=sign != "none",
-        )
+                },
+                mds=signer.metadata,
+            )
+            response = signer.create_authn_response(
+                identity={
+                    bundid.BPK2: [person["sub"]],
+                    bundid.TRUST_LEVEL: [level],
+                    bundid.GIVEN_NAME: [person["given_name"]],
+                    bundid.FAMILY_NAME: [person["family_name"]],
+                    bundid.EMAIL: [person["email"]],
+                },
+                in_response_to=form.get("in_response_to") or request.id,
+                destination=request.assertion_consumer_service_url,
+                sp_entity_id=audience,
+                name_id=saml.NameID(
+                    format=saml.NAMEID_FORMAT_TRANSIENT, text=secrets.token_urlsafe(16)
+                ),
+                authn={"class_ref": level, "authn_auth": f"{base_url}/metadata"},
+                sign_response=sign != "none",
+                sign_assertion=sign != "none",
+            )
         return _post_form(request.assertion_consumer_service_url, str(response), form)
 
     return app
+
+
+class _Validity(Policy):
+    """The assertions' validity: ``minutes`` from now; a negative one is a window that ended
+    that long ago (an assertion issued earlier, posted late), not a window ending before it
+    starts."""
+
+    def __init__(self, minutes: int, restrictions: dict[str, Any], mds: Any) -> None:
+        super().__init__(restrictions, mds)
+        self.minutes = minutes
+
+    def conditions(self, sp_entity_id: str) -> Any:
+        conditions = super().conditions(sp_entity_id)
+        if self.minutes < 0:
+            conditions.not_before = in_a_while(minutes=self.minutes - 5)
+        return conditions
 
 
 def _know(server: Server, entity_id: str, acs: str) -> None:

@@ -65,8 +65,9 @@ REASONS = {
     **oidc.REASONS,
     "signature": "Die Antwort des Anmeldedienstes ist nicht oder nicht von ihm unterschrieben.",
     "expired": "Die Anmeldebestätigung ist abgelaufen oder noch nicht gültig.",
-    "invalid": "Die Anmeldebestätigung ist ungültig (zum Beispiel für einen anderen Dienst "
-    "ausgestellt).",
+    # pysaml2 reports a failed condition (validity, audience) as one error
+    "invalid": "Die Anmeldebestätigung ist ungültig (abgelaufen, noch nicht gültig oder für "
+    "einen anderen Dienst ausgestellt).",
 }
 
 

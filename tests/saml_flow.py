@@ -80,9 +80,15 @@ def idp_answer(sso_url: str, sub: str, level: str | None = None, **knobs: str) -
 
 
 def post_back(client: FlaskClient, answer: dict[str, str]) -> Any:
-    """The IdP's auto-submitted form, posted to our ACS (no CSRF token: none is needed)."""
+    """The IdP's auto-submitted form, posted to our ACS (no CSRF token: none is needed); when
+    the ACS answers with its page that posts it once more (no log-in under way in this session,
+    as after a cross-site post without the cookie), that form is submitted as its script would."""
     path = urlsplit(answer["_action"]).path
-    return client.post(path, data={k: v for k, v in answer.items() if not k.startswith("_")})
+    data = {k: v for k, v in answer.items() if not k.startswith("_")}
+    response = client.post(path, data=data)
+    if response.status_code == 200 and 'name="weiter"' in response.get_data(as_text=True):
+        response = client.post(path, data={**data, "weiter": "1"})
+    return response
 
 
 def saml_round_trip(

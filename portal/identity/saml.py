@@ -31,7 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
@@ -186,8 +196,18 @@ def begin(
 @bp.post("/anmelden/saml/<provider>/acs")
 @writes  # creates or links the account, records the log-in and the assertion's ID
 @external_login_throttled
-def saml_acs(provider: str) -> Response:
+def saml_acs(provider: str) -> Response | str:
     found = _provider(provider)
+    if FLOW not in session and not request.form.get("weiter"):
+        # BundID posts from another site, and the session cookie is SameSite=Lax: the browser
+        # left it out. Posted once more from our own page, it comes along (nothing is checked
+        # or kept before that: the response is checked in the request that has the session).
+        return render_template(
+            "portal/identity/saml_continue.html",
+            provider=found,
+            saml_response=request.form.get("SAMLResponse", ""),
+            relay_state=request.form.get("RelayState", ""),
+        )
     flow = session.pop(FLOW, None) or {}
     try:
         if flow.get("provider") != found.slug or not flow.get("request_id"):

@@ -175,3 +175,28 @@ def test_second_saml_login_finds_the_account(app: Flask, db: Session, saml_bundi
         select(ExternalLogin.purpose).where(ExternalLogin.identity_id == identity.id)
     ).all()
     assert [p.value for p in purposes] == ["register", "login"]
+
+
+def test_a_cross_site_post_without_the_session_cookie_is_posted_again_from_our_page(
+    client: FlaskClient, db: Session, saml_bundid: Any
+) -> None:
+    """BundID posts from another site: a SameSite=Lax session cookie stays behind, so the ACS
+    first answers with a page of ours that posts the response again (then the cookie comes)."""
+    answer = idp_answer(to_idp(client, saml_login_url(db, saml_bundid)), LENA)
+    with client.session_transaction() as state:
+        kept = dict(state)
+        state.clear()  # the browser left the cookie out
+    path = urlsplit(answer["_action"]).path
+    data = {"SAMLResponse": answer["SAMLResponse"], "RelayState": answer["RelayState"]}
+    before = accounts(db)
+    page = client.post(path, data=data)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Anmeldung wird abgeschlossen" in text and 'name="weiter" value="1"' in text
+    assert "js/saml_continue.js" in text
+    assert accounts(db) == before  # nothing checked or kept yet
+    with client.session_transaction() as state:
+        state.update(kept)  # our own page's post carries the cookie
+    done = client.post(path, data={**data, "weiter": "1"})
+    assert "Ihr Kundenkonto ist angelegt" in follow(client, done)
+    assert accounts(db) == before + 1

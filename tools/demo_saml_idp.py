@@ -25,6 +25,7 @@ import html
 import secrets
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from typing import Any
 
 import flask
 import werkzeug.serving
+
+warnings.filterwarnings("ignore", message="CFB has been moved")  # pysaml2 7.5, unused mode
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
 from saml2.assertion import Policy
 from saml2.config import IdPConfig

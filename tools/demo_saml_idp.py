@@ -36,12 +36,12 @@ import flask
 import werkzeug.serving
 
 warnings.filterwarnings("ignore", message="CFB has been moved")  # pysaml2 7.5, unused mode
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml
-from saml2.assertion import Policy
-from saml2.config import IdPConfig
-from saml2.metadata import create_metadata_string
-from saml2.server import Server
-from saml2.time_util import in_a_while
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, saml  # noqa: E402
+from saml2.assertion import Policy  # noqa: E402
+from saml2.config import IdPConfig  # noqa: E402
+from saml2.metadata import create_metadata_string  # noqa: E402
+from saml2.server import Server  # noqa: E402
+from saml2.time_util import in_a_while  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from calendar import timegm
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,6 +71,9 @@ from portal.municipal import bp
 
 log = logging.getLogger(__name__)
 EXTENSION = "openkasse_saml"
+# The IdP's metadata (its signing certificate) is fetched again after this many seconds, so a
+# rolled-over certificate is taken up without a restart.
+METADATA_MAX_AGE = 3600
 FLOW = "_ok_saml"  # purpose, provider, next, level and the request's ID of the round trip
 REASONS = {
     **oidc.REASONS,
@@ -107,14 +111,16 @@ def _idp_metadata(provider: IdentityProvider) -> str:
 
 def _client(provider: IdentityProvider) -> Saml2Client:
     """pysaml2's SP for this provider row, this municipality and this host (one per
-    configuration: a changed row gets a new one, and with it freshly fetched metadata)."""
+    configuration: a changed row gets a new one, and with it freshly fetched metadata; the
+    metadata is fetched again after ``SAML_METADATA_MAX_AGE`` seconds)."""
     acs = url_for("portal.saml_acs", provider=provider.slug, _external=True)
     entity_id = provider.client_id or url_for(
         "portal.saml_metadata", provider=provider.slug, _external=True
     )
-    cache: dict[tuple[Any, ...], Saml2Client] = current_app.extensions[EXTENSION]
+    cache: dict[tuple[Any, ...], tuple[float, Saml2Client]] = current_app.extensions[EXTENSION]
     key = (provider.id, provider.issuer, provider.discovery_url, entity_id, acs)
-    if key not in cache:
+    max_age = float(current_app.config.get("SAML_METADATA_MAX_AGE", METADATA_MAX_AGE))
+    if key not in cache or time.monotonic() - cache[key][0] > max_age:
         config = SPConfig()
         config.load(
             {
@@ -137,8 +143,8 @@ def _client(provider: IdentityProvider) -> Saml2Client:
                 "metadata": {"inline": [_idp_metadata(provider)]},
             }
         )
-        cache[key] = Saml2Client(config=config)
-    return cache[key]
+        cache[key] = (time.monotonic(), Saml2Client(config=config))
+    return cache[key][1]
 
 
 @bp.get("/anmelden/saml/<provider>/metadata")

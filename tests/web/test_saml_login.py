@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -200,3 +201,26 @@ def test_a_cross_site_post_without_the_session_cookie_is_posted_again_from_our_p
     done = client.post(path, data={**data, "weiter": "1"})
     assert "Ihr Kundenkonto ist angelegt" in follow(client, done)
     assert accounts(db) == before + 1
+
+
+def test_idp_metadata_may_come_from_the_configuration(
+    app: Flask, db: Session, saml_bundid: Any, saml_idp: Any
+) -> None:
+    """A deployment may give the IdP's metadata as XML (SAML_IDP_METADATA) instead of a URL."""
+    app.config["SAML_IDP_METADATA"] = {
+        saml_bundid.slug: requests.get(saml_idp.metadata_url, timeout=10).text
+    }
+    saml_bundid.discovery_url = "http://127.0.0.1:9/nirgends"  # nothing listens there
+    db.flush()
+    response = saml_round_trip(app.test_client(), saml_login_url(db, saml_bundid), MAX)
+    assert response.status_code == 302 and "/anmelden/uebernommen" in response.headers["Location"]
+
+
+def test_an_unreachable_idp_is_a_german_message(
+    client: FlaskClient, db: Session, saml_bundid: Any
+) -> None:
+    saml_bundid.discovery_url = "http://127.0.0.1:9/nirgends"
+    db.flush()
+    response = client.get(saml_login_url(db, saml_bundid))
+    assert response.status_code == 302
+    assert "gerade nicht erreichbar" in follow(client, response)

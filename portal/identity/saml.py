@@ -87,6 +87,8 @@ REASONS = {
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = {}
+    # pysaml2 logs the subject, the attributes and whole responses at INFO and DEBUG
+    logging.getLogger("saml2").setLevel(max(logging.WARNING, logging.getLogger("saml2").level))
     oidc.STARTERS[ProviderKind.SAML] = begin
     if not app.config.get("SAML_SP_KEY_FILE"):
         key, cert = self_signed(Path(app.instance_path) / "saml_sp", "sp", "OpenKasse (Demo)")

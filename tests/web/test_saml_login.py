@@ -224,3 +224,22 @@ def test_an_unreachable_idp_is_a_german_message(
     response = client.get(saml_login_url(db, saml_bundid))
     assert response.status_code == 302
     assert "gerade nicht erreichbar" in follow(client, response)
+
+
+def test_logs_name_the_provider_and_outcome_never_the_subject(
+    client: FlaskClient, db: Session, saml_bundid: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    answer = idp_answer(to_idp(client, saml_login_url(db, saml_bundid)), ERIKA)
+    post_back(client, answer)
+    with client.session_transaction() as state:
+        state.clear()
+    post_back(client, answer)  # and a refused second post
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("portal")]
+    assert ours == [
+        "log-in with bundid-saml: basis",
+        "SAML log-in with bundid-saml refused: state",
+    ]
+    everything = " ".join(r.getMessage() for r in caplog.records)
+    assert ERIKA not in everything and "Mustermann" not in everything
+    assert answer["SAMLResponse"][:40] not in everything

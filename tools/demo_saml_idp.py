@@ -7,9 +7,11 @@ production: it vouches for whichever demo identity is picked on its log-in page.
   identities of core/demo/bundid_saml.py and the way of logging in (BundID's levels: user name
   and password = STORK-QAA-Level-1, ELSTER certificate = -3, Online-Ausweis = -4), preselected
   at the minimum the request asks for (RequestedAuthnContext);
-* ``POST /sso/login`` — signs a Response with one assertion (both signed) carrying BundID's
-  attributes (bPK2, trust level, names, e-mail) and answers with a form that posts it to the
-  service provider's AssertionConsumerService (HTTP-POST).
+* ``POST /sso/login`` — signs a Response with one assertion (both signed; the assertion
+  encrypted for the SP when its metadata has an encryption certificate, as BundID does) carrying
+  BundID's attributes (bPK2, trust level, names, e-mail) and answers with a form that posts it
+  to the service provider's AssertionConsumerService (HTTP-POST);
+* ``POST /_sp-metadata`` — registers an SP's metadata (otherwise fetched from its entity id).
 
 For the tests' refusals the log-in form takes a few more fields, as a forged or broken answer
 would look: ``sign`` (``none``, ``other`` = a key the SP does not know), ``audience``,
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import flask
+import requests
 import werkzeug.serving
 
 warnings.filterwarnings("ignore", message="CFB has been moved")  # pysaml2 7.5, unused mode
@@ -95,6 +98,14 @@ def idp_app(base_url: str, directory: Path) -> flask.Flask:
     def metadata() -> flask.Response:
         xml = create_metadata_string(None, server.config, 4, str(cert), str(key), sign=False)
         return flask.Response(xml, mimetype="application/samlmetadata+xml")
+
+    @app.post("/_sp-metadata")
+    def register_sp() -> tuple[str, int]:
+        """Register a service provider's metadata (a test's SP that no URL serves)."""
+        xml = flask.request.get_data(as_text=True)
+        for known in (server, forger):
+            known.metadata.load("inline", xml)
+        return "", 204
 
     @app.get("/sso/redirect")
     def sso() -> str:
@@ -166,6 +177,9 @@ def idp_app(base_url: str, directory: Path) -> flask.Flask:
                 authn={"class_ref": level, "authn_auth": f"{base_url}/metadata"},
                 sign_response=sign != "none",
                 sign_assertion=sign != "none",
+                # where the SP's metadata names an encryption certificate (only then: pysaml2
+                # would otherwise leave an unencrypted assertion unsigned)
+                encrypt_assertion=bool(signer.has_encrypt_cert_in_metadata(audience)),
             )
         return _post_form(request.assertion_consumer_service_url, str(response), form)
 
@@ -189,13 +203,23 @@ class _Validity(Policy):
 
 
 def _know(server: Server, entity_id: str, acs: str) -> None:
-    """The demo IdP serves any service provider: one it has not seen is known from its request
-    (entity id and AssertionConsumerService), as if its metadata had been registered."""
+    """The demo IdP serves any service provider: one it has not seen has its metadata fetched
+    from its entity id (ours is the metadata URL) — with its encryption certificate, so the
+    assertion is encrypted for it —, or, where that URL answers nothing, is known from its
+    request alone (entity id and AssertionConsumerService; the assertion then goes unencrypted)."""
     try:
         server.metadata[entity_id]
         return
     except KeyError:
         pass
+    if entity_id.startswith(("http://", "https://")):
+        try:
+            fetched = requests.get(entity_id, timeout=5)
+            if fetched.ok and "EntityDescriptor" in fetched.text:
+                server.metadata.load("inline", fetched.text)
+                return
+        except requests.RequestException:
+            pass
     server.metadata.load(
         "inline",
         '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '

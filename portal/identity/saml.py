@@ -129,6 +129,13 @@ def _client(provider: IdentityProvider) -> Saml2Client:
                 "entityid": entity_id,
                 "key_file": current_app.config["SAML_SP_KEY_FILE"],
                 "cert_file": current_app.config["SAML_SP_CERT_FILE"],
+                # BundID encrypts the assertion for the certificate in our metadata
+                "encryption_keypairs": [
+                    {
+                        "key_file": current_app.config["SAML_SP_KEY_FILE"],
+                        "cert_file": current_app.config["SAML_SP_CERT_FILE"],
+                    }
+                ],
                 "accepted_time_diff": 60,
                 "service": {
                     "sp": {

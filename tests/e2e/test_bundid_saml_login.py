@@ -10,9 +10,11 @@ without a provider, so the other journeys keep their e-mail log-ins.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -61,7 +63,12 @@ def test_bundid_saml_login_and_step_up_on_a_phone(phone: Page, idp: RunningIdp) 
     # the IdP's own log-in page: a log-in asks for the lowest level
     expect(phone).to_have_url(re.compile(rf"^{re.escape(idp.url)}/sso/redirect\?SAMLRequest="))
     expect(phone.get_by_label("Benutzername und Passwort (Basisregistrierung)")).to_be_checked()
-    phone.get_by_role("button", name="Lena Lehmann").click()
+    with phone.expect_request(re.compile(r"/anmelden/saml/bundid-saml/acs$")) as posted:
+        phone.get_by_role("button", name="Lena Lehmann").click()
+    # the IdP fetched our metadata: the assertion travels encrypted for our certificate
+    form = parse_qs(posted.value.post_data or "")
+    xml = base64.b64decode(form["SAMLResponse"][0]).decode()
+    assert "EncryptedAssertion" in xml and "demo-saml-bpk2-lena-lehmann" not in xml
 
     # its form posts the signed response to our ACS: a new account with only what was needed
     expect(phone.get_by_role("heading", level=1)).to_have_text("Ihr Kundenkonto ist angelegt")

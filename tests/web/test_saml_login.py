@@ -243,3 +243,21 @@ def test_logs_name_the_provider_and_outcome_never_the_subject(
     everything = " ".join(r.getMessage() for r in caplog.records)
     assert ERIKA not in everything and "Mustermann" not in everything
     assert answer["SAMLResponse"][:40] not in everything
+
+
+def test_an_assertion_encrypted_for_our_certificate_is_read(
+    client: FlaskClient, db: Session, saml_bundid: Any, saml_idp: Any
+) -> None:
+    """As BundID does: the IdP encrypts the signed assertion for the encryption certificate in
+    our metadata (registered with it here: the test client's URLs answer no one else)."""
+    metadata = client.get(
+        f"/{slug_of(db, saml_bundid)}/anmelden/saml/{saml_bundid.slug}/metadata"
+    ).get_data(as_text=True)
+    assert 'use="encryption"' in metadata
+    requests.post(f"{saml_idp.url}/_sp-metadata", data=metadata, timeout=10).raise_for_status()
+    answer = idp_answer(to_idp(client, saml_login_url(db, saml_bundid)), LENA, LEVEL_3)
+    xml = base64.b64decode(answer["SAMLResponse"]).decode()
+    assert "EncryptedAssertion" in xml and LENA not in xml  # nothing readable on the way
+    assert "Ihr Kundenkonto ist angelegt" in follow(client, post_back(client, answer))
+    identity = external.find_identity(db, saml_bundid.issuer, LENA)
+    assert identity is not None and identity.trust_level is TrustLevel.SUBSTANZIELL

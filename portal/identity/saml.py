@@ -23,6 +23,7 @@ session's request is its own proof. Logs name the provider and the outcome, neve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -268,6 +269,7 @@ def _verify(provider: IdentityProvider, flow: dict[str, Any]) -> external.Verifi
         raise oidc._Refused(_reason_of(exc)) from exc
     if response is None or response.assertion is None:
         raise oidc._Refused("invalid")
+    _forget(client, response)
     assertion = response.assertion
     if response.issuer() != provider.issuer or not _signed(response, assertion):
         raise oidc._Refused("signature")
@@ -279,6 +281,13 @@ def _verify(provider: IdentityProvider, flow: dict[str, Any]) -> external.Verifi
     ends = conditions.not_on_or_after if conditions is not None else None
     bundid.remember(db(), provider.issuer, assertion.id or "", _instant(ends))
     return bundid.verified(provider, attributes)
+
+
+def _forget(client: Saml2Client, response: Any) -> None:
+    """pysaml2 keeps every log-in's attributes in its client's memory (for logout and attribute
+    queries, which OpenKasse does not use): dropped at once, nothing of the citizen stays."""
+    with contextlib.suppress(KeyError):
+        client.users.cache.delete(response.name_id)
 
 
 def _reason_of(exc: Exception) -> str:

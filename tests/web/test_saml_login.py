@@ -56,6 +56,9 @@ def test_first_saml_login_creates_an_account(
         ("register", "substanziell", saml_bundid.issuer)
     ]
     assert client.get(f"/{slug_of(db, saml_bundid)}/konto/verbinden").status_code == 200
+    # pysaml2 keeps nothing of the citizen in memory
+    clients = client.application.extensions["openkasse_saml"].values()
+    assert [c.users.subjects() for _at, c in clients] == [[]]
 
 
 def test_login_page_offers_both_kinds(client: FlaskClient, db: Session, saml_bundid: Any) -> None:

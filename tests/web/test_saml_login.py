@@ -264,3 +264,16 @@ def test_an_assertion_encrypted_for_our_certificate_is_read(
     assert "Ihr Kundenkonto ist angelegt" in follow(client, post_back(client, answer))
     identity = external.find_identity(db, saml_bundid.issuer, LENA)
     assert identity is not None and identity.trust_level is TrustLevel.SUBSTANZIELL
+
+
+@pytest.mark.parametrize(
+    "junk", ["!!!kein-base64", base64.b64encode(b"<kein>SAML</kein>").decode(), "PD94bWwg"]
+)
+def test_junk_at_the_acs_is_a_german_refusal(
+    client: FlaskClient, db: Session, saml_bundid: Any, junk: str
+) -> None:
+    to_idp(client, saml_login_url(db, saml_bundid))  # a request is under way
+    before = accounts(db)
+    acs = f"/{slug_of(db, saml_bundid)}/anmelden/saml/{saml_bundid.slug}/acs"
+    page = refused(client, db, saml_bundid, client.post(acs, data={"SAMLResponse": junk}), before)
+    assert "konnte nicht abgeschlossen werden" in page

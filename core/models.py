@@ -26,6 +26,7 @@ from core.identity.external import (
 )
 from core.identity.models import UserAccount
 from core.identity.rate_limits import RateLimitHit
+from core.identity.saml import SamlAssertionSeen
 from core.jobs.models import Job, JobChunk, JobFailure
 from core.kernel.archive import Document, DocumentDownload
 from core.kernel.audit import AuditEvent
@@ -119,6 +120,7 @@ __all__ = [
     "RetentionItem",
     "RetentionRun",
     "ReviewCriterion",
+    "SamlAssertionSeen",
     "ServiceTrustLevel",
     "StatementImport",
     "Statute",

@@ -67,10 +67,11 @@ def create_app(
     csrf.init_app(app)
 
     from portal import filters
-    from portal.identity import auth, mail_throttle, oidc, throttle
+    from portal.identity import auth, mail_throttle, oidc, saml, throttle
 
     auth.init_app(app)
     oidc.init_app(app)
+    saml.init_app(app)  # SAML log-in: our key pair, its round trips through oidc.begin
     filters.init_app(app)
     throttle.init_app(app)
     mail_throttle.init_app(app)  # after throttle: its hook runs before the limiter's
@@ -110,6 +111,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.workflow import views as workflow_views  # noqa: F401
 
     csrf.exempt(stripe_webhook)  # signed by the provider instead of a CSRF token
+    from portal.identity.saml import saml_acs
+
+    csrf.exempt(saml_acs)  # the signed SAML response, bound to this session's request, is proof
     app.register_blueprint(public_bp)
     backoffice_areas.register(app)  # the back-office blueprint with every area's views
     app.register_blueprint(municipal_bp)  # last: its /<muni>/ prefix matches almost anything

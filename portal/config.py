@@ -25,6 +25,8 @@ ENV_KEYS = (
     "STRIPE_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "STRIPE_JS_URL",
+    "SAML_SP_KEY_FILE",  # our SAML service provider's key pair (PEM files; default: a
+    "SAML_SP_CERT_FILE",  # self-signed pair made in instance/saml_sp/)
     "SMTP_HOST",  # e-mail (outbox) — without it, queued mails stay queued
     "SMTP_PORT",
     "SMTP_SENDER",

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: Chromium (browser tests), PostgreSQL (database tests)
-# and WeasyPrint's libraries, fonts and poppler-utils (PDF notices).
+# Debian packages the test suite needs: Chromium (browser tests), PostgreSQL (database tests),
+# WeasyPrint's libraries, fonts and poppler-utils (PDF notices) and xmlsec1 (SAML log-in).
 # Installs them when missing and running as root; otherwise says what is missing.
-# `install-system-deps.sh runtime` checks only what the running portal needs (PDF rendering).
+# `install-system-deps.sh runtime` checks only what the running portal needs (PDF rendering, SAML).
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,8 @@ missing=()
 for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+# pysaml2 (SAML log-in with BundID) signs and checks XML signatures with the xmlsec1 binary.
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 if [ "${1:-test}" != "runtime" ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)

@@ -1,7 +1,7 @@
 """External identities: log-in through an identity provider (BundID, Mein Unternehmenskonto).
 
 An external identity is the pair (issuer, subject) a provider vouches for, with the trust level
-(Vertrauensniveau) of the log-in and the kind of protocol (OIDC now, SAML later). The subject is
+(Vertrauensniveau) of the log-in and the kind of protocol (OIDC or SAML). The subject is
 a pseudonym (BundID: bPK2): OpenKasse keeps it, the trust level of each log-in (audit trail) and
 the name it needs to address the citizen — nothing else (data minimisation).
 
@@ -62,7 +62,7 @@ def meets(level: TrustLevel | None, required: TrustLevel | None) -> bool:
 
 class ProviderKind(enum.StrEnum):
     OIDC = "oidc"
-    SAML = "saml"  # BundID's own protocol; the model fits, the adapter comes later
+    SAML = "saml"  # BundID's own protocol (portal/identity/saml.py, core/identity/saml.py)
 
 
 class IdentityProvider(Base):
@@ -76,9 +76,10 @@ class IdentityProvider(Base):
     slug: Mapped[str] = mapped_column(String(40))  # in the URL: /<muni>/anmelden/<slug>
     label: Mapped[str] = mapped_column(String(80))  # "BundID" → "Mit BundID anmelden"
     kind: Mapped[ProviderKind] = mapped_column(enum_column(ProviderKind, "provider_kind", 10))
-    issuer: Mapped[str] = mapped_column(String(400))  # must equal the ID token's "iss"
+    issuer: Mapped[str] = mapped_column(String(400))  # the ID token's "iss" / the IdP's entity id
+    # OIDC: the discovery document; SAML: the IdP's metadata
     discovery_url: Mapped[str] = mapped_column(String(400))
-    client_id: Mapped[str] = mapped_column(String(200))
+    client_id: Mapped[str] = mapped_column(String(200))  # SAML: our entity id (empty: metadata URL)
     # The registration's secret; a deployment may keep it empty here and give it in the
     # app's configuration instead (OIDC_CLIENT_SECRETS = {slug: secret}, portal/identity/oidc.py).
     client_secret: Mapped[str] = mapped_column(String(400), default="")

@@ -20,11 +20,19 @@ from portal.cli import context
     default=None,
     help="Adresse des Demo-Identitätsdienstes (make run: http://127.0.0.1:8421).",
 )
+@click.option(
+    "--bundid-saml",
+    "saml_url",
+    default=None,
+    help="Adresse des Demo-SAML-Identitätsdienstes (make run: http://127.0.0.1:8422).",
+)
 @with_appcontext
-def demo(if_empty: bool, persons: int, seed: int, bundid_url: str | None) -> None:
+def demo(
+    if_empty: bool, persons: int, seed: int, bundid_url: str | None, saml_url: str | None
+) -> None:
     """Load demo data: two municipalities, persons, claims, payments, log-ins."""
     from core import demo as demo_data
-    from core.demo import bundid
+    from core.demo import bundid, bundid_saml
 
     with unit_of_work(context.session_factory()) as session:
         if demo_data.has_data(session):
@@ -32,6 +40,8 @@ def demo(if_empty: bool, persons: int, seed: int, bundid_url: str | None) -> Non
                 click.echo("Demodaten sind bereits geladen.")
                 if bundid_url and bundid.ensure_providers(session, bundid_url):
                     click.echo(f"„Mit BundID anmelden“ über {bundid_url} eingerichtet.")
+                if saml_url and bundid_saml.ensure_providers(session, saml_url):
+                    click.echo(f"„Mit BundID (SAML) anmelden“ über {saml_url} eingerichtet.")
                 return
             raise click.ClickException("Die Datenbank enthält schon Daten.")
         summary = demo_data.load(
@@ -44,4 +54,7 @@ def demo(if_empty: bool, persons: int, seed: int, bundid_url: str | None) -> Non
         if bundid_url:
             bundid.ensure_providers(session, bundid_url)
             summary += f" „Mit BundID anmelden“ über {bundid_url}."
+        if saml_url:
+            bundid_saml.ensure_providers(session, saml_url)
+            summary += f" „Mit BundID (SAML) anmelden“ über {saml_url}."
     click.echo(summary)

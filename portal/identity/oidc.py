@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,17 +93,26 @@ def _client(provider: IdentityProvider) -> Any:
     return client
 
 
-def _provider(slug: str) -> IdentityProvider:
+def _provider(slug: str, any_kind: bool = False) -> IdentityProvider:
+    """The provider row of ``slug``; ``any_kind``: SAML too (log-in, link and step-up start here
+    for both protocols, :func:`begin` hands SAML on)."""
     provider = external.provider_by_slug(db(), g.municipality.id, slug)
-    if provider is None or provider.kind is not external.ProviderKind.OIDC:
+    if provider is None or (not any_kind and provider.kind is not external.ProviderKind.OIDC):
         raise NotFound()
     return provider
+
+
+# Other protocols' round trips (portal/identity/saml.py registers itself): same arguments.
+STARTERS: dict[external.ProviderKind, Callable[..., Response]] = {}
 
 
 def begin(
     provider: IdentityProvider, purpose: str, next_url: str, level: TrustLevel | None = None
 ) -> Response:
     """Send the browser to the provider; ``level``: ask for at least this trust level."""
+    starter = STARTERS.get(provider.kind)
+    if starter is not None:
+        return starter(provider, purpose, next_url, level)
     extra: dict[str, str] = {}
     if level is not None:
         value = provider.claim_value_for(level)
@@ -132,7 +142,7 @@ def begin(
 
 @bp.get("/anmelden/mit/<provider>")
 def oidc_login(provider: str) -> Response:
-    found = _provider(provider)
+    found = _provider(provider, any_kind=True)
     if current_user.is_authenticated:
         return redirect(url_for("portal.account"))
     return begin(found, "login", auth.safe_next(url_for("portal.account")))
@@ -143,7 +153,7 @@ def oidc_login(provider: str) -> Response:
 def oidc_link(provider: str) -> Response:
     """A form with CSRF token (linking changes the account); the password session is proof one,
     the provider's round trip proof two."""
-    return begin(_provider(provider), "link", url_for("portal.linked_accounts"))
+    return begin(_provider(provider, any_kind=True), "link", url_for("portal.linked_accounts"))
 
 
 @bp.get("/konto/verbinden")
@@ -162,7 +172,12 @@ def allow_forms_to(response: Response, providers: list[IdentityProvider]) -> Res
     a form too: a page whose form (link, step-up) ends at a provider names its origin (added to
     the header by the hook in :func:`init_app`, which runs after the one that sets it)."""
     g.form_action_origins = sorted(
-        {_origin(url) for p in providers for url in (p.issuer, p.discovery_url)}
+        {
+            _origin(url)
+            for p in providers
+            for url in (p.issuer, p.discovery_url)
+            if url.startswith(("https://", "http://"))  # a SAML entity id may be a URN
+        }
     )
     return response
 

@@ -9,7 +9,7 @@ yet: it links BundID first (the same round trip proves the level).
 
 from __future__ import annotations
 
-from flask import g, render_template, request, url_for
+from flask import g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -35,6 +35,8 @@ def required_or_step_up(service: Service) -> Response | None:
     if external.meets(level, required):
         return None
     assert required is not None  # noqa: S101 - meets() is True for no requirement
+    if not current_user.is_authenticated:  # a view without log-in (reading card): log in first
+        return redirect(url_for("portal.login", next=request.full_path))
     linked = {i.issuer for i in external.identities_of(db(), current_user.id)}
     providers = [
         p
@@ -57,7 +59,7 @@ def required_or_step_up(service: Service) -> Response | None:
 @citizen_required
 def oidc_step_up(provider: str) -> Response:
     """The step-up page's form (CSRF token): a new log-in at ``stufe``, back to ``next``."""
-    found = oidc._provider(provider)
+    found = oidc._provider(provider, any_kind=True)
     wanted = request.form.get("stufe", "")
     level = TrustLevel(wanted) if wanted in TrustLevel._value2member_map_ else TrustLevel.HOCH
     linked = any(i.issuer == found.issuer for i in external.identities_of(db(), current_user.id))

@@ -93,9 +93,14 @@ def mandate_list() -> str:
 
 
 def _grant(replacing: Mandate | None) -> str | Response:
-    step_up = required_or_step_up(Service.SEPA_MANDATE)  # before anything is asked
-    if step_up is not None:
-        return step_up
+    # before anything is asked; a change moves the collection to another bank account
+    services = [Service.SEPA_MANDATE]
+    if replacing is not None:
+        services.insert(0, Service.BANK_ACCOUNT_CHANGE)
+    for service in services:
+        step_up = required_or_step_up(service)
+        if step_up is not None:
+            return step_up
     person = person_or_redirect()
     if isinstance(person, Response):
         return person

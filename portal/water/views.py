@@ -11,12 +11,14 @@ from __future__ import annotations
 from flask import current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
+from core.identity.external import Service
 from core.kernel import clock
 from core.kernel.errors import ExpiredToken, InvalidToken, NotFound
 from core.levies.water import links as water_links
 from core.levies.water import models as water
 from core.levies.water import readings as water_readings
 from portal.database import db
+from portal.identity.trust import required_or_step_up
 from portal.municipal import bp
 from portal.requests import Outcome, carry_out
 from portal.uploads import store_upload
@@ -26,6 +28,9 @@ from portal.water.plausibility import band_percent
 
 @bp.route("/zaehlerstand/<int:period>/<token>", methods=["GET", "POST"])
 def meter_reading(period: int, token: str) -> str | tuple[str, int] | Response:
+    step_up = required_or_step_up(Service.METER_READING)  # default: none (anyone with the card)
+    if step_up is not None:
+        return step_up
     session = db()
     try:
         meter = water_links.meter_from_token(

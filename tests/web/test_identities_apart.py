@@ -21,6 +21,8 @@ PUBLIC_PORTAL_ENDPOINTS = {
     "portal.login",
     "portal.oidc_login",  # log-in with an identity provider (portal/identity/oidc.py) ...
     "portal.oidc_return",  # ... and its return, bound to the state it put in the session
+    "portal.saml_metadata",  # our SAML service provider's metadata, public by nature
+    "portal.saml_acs",  # the SAML response, bound to the request ID it put in the session
     "portal.register",
     "portal.logout",
     "portal.registration_sent",

@@ -1,7 +1,7 @@
 """saml_assertion_seen: the replay cache of SAML assertion IDs (core.identity.saml)
 
 Revision ID: e8b1f4c27d35
-Revises: a5e2c7d91b04
+Revises: d3f8a1c5e7b2
 Create Date: 2026-12-03 06:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import core.kernel.db
 
 revision: str = "e8b1f4c27d35"
-down_revision: str | None = "a5e2c7d91b04"
+down_revision: str | None = "d3f8a1c5e7b2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

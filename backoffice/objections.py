@@ -21,7 +21,7 @@ from core.kernel import clock
 from core.kernel.errors import NotFound
 from core.kernel.money import parse_euro
 from core.notices.records import Notice
-from core.objections import decisions, service
+from core.objections import decisions, letters, service
 from core.objections.models import (
     GRANTED,
     DecisionKind,
@@ -123,6 +123,9 @@ def _detail(
         notice=notice,
         person=session.get(Person, objection.person_id),
         decision=decision,
+        delivered=letters.delivery_of(session, decision)
+        if decision is not None and decision.status is DecisionStatus.FINAL
+        else None,
         standing=decisions.standing_cents(session, notice),
         decision_form=decision_form or DecisionForm(formdata=None),
         approval_form=approval_form or ApprovalForm(formdata=None),

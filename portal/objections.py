@@ -19,7 +19,7 @@ from core.kernel import archive, clock
 from core.kernel.errors import NotFound
 from core.notices import records as notices
 from core.notices.records import Notice
-from core.objections import decisions, service
+from core.objections import decisions, letters, service
 from core.objections.models import DecisionStatus
 from core.persons.models import Person
 from portal.citizen import person_or_redirect
@@ -119,13 +119,13 @@ def objection_received(notice_id: int) -> str | Response:
     session = db()
     found_objections = service.objections_of_notice(session, notice)
     decided = {o.id: decisions.current(session, o) for o in found_objections}
+    final = {k: d for k, d in decided.items() if d is not None and d.status is DecisionStatus.FINAL}
     return render_template(
         "portal/notices/objection_received.html",
         notice=notice,
         objections=found_objections,
-        decided={
-            k: d for k, d in decided.items() if d is not None and d.status is DecisionStatus.FINAL
-        },
+        decided=final,
+        delivered={k: letters.delivery_of(session, d) for k, d in final.items()},
     )
 
 

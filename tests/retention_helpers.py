@@ -139,3 +139,35 @@ def notification(db: Session, m: Municipality, notice: Notice, made: date) -> Di
     db.add(dispatch)
     db.flush()
     return dispatch
+
+
+def bank_line(
+    db: Session,
+    m: Municipality,
+    booked: date,
+    *,
+    person: Person | None = None,
+    status: str = "booked",
+    payment_id: int | None = None,
+) -> Any:
+    """One line of an imported statement, booked on ``booked``, naming its counterparty."""
+    from core.payments.bank.models import BankLine, LineStatus, StatementImport
+
+    n = next(_numbers)
+    statement = StatementImport(
+        municipality_id=m.id, filename=f"camt-{n}.xml", sha256=f"{n:064d}",
+        kind="camt.053.001.08", message_id=f"MSG-{n}", statement_id=f"STM-{n}",
+        iban="DE02120300000000202051", report={}, imported_at=at(booked), imported_by="test",
+    )  # fmt: skip
+    db.add(statement)
+    db.flush()
+    line = BankLine(
+        municipality_id=m.id, import_id=statement.id, entry_index=1, external_ref=f"REF-{n}",
+        amount_cents=5000, credit=True, booking_date=booked,
+        counterparty_name="Erika Mustermann", counterparty_iban="DE89370400440532013000",
+        remittance="Kassenzeichen 123", end_to_end_id=f"E2E-{n}", status=LineStatus(status),
+        person_id=person.id if person else None, payment_id=payment_id,
+    )  # fmt: skip
+    db.add(line)
+    db.flush()
+    return line

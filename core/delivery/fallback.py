@@ -4,6 +4,8 @@ service — the notices' PDFs concatenated (their address already sits in the DI
 and a manifest (letter id, pages, recipient, postage class) as CSV and JSON. Each letter is then
 posted: the postal deemed-delivery date runs (§ 122 (2) Nr. 1 AO). A rerun posts nothing twice:
 a posted delivery leaves the selection in the same transaction that writes the batch.
+Letters delivered as notices are (LETTER_KINDS: an objection decision) go into the same batch
+with their archived PDF, which has the address in the same window.
 
 The batch is dated the day it is handed to the print service (``as_of``): that is the posting
 day the deemed-delivery date counts from.
@@ -17,9 +19,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pypdfium2 as pdfium
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.delivery.dates import deemed_postal
@@ -36,7 +39,8 @@ from core.delivery.rules import rules_on
 from core.delivery.service import BERLIN
 from core.kernel import archive, audit
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
-from core.notices.records import Notice, NoticeSettings, ensure_document
+from core.notices.records import Notice, NoticeSettings, ensure_document, recipient_block
+from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
 
@@ -53,12 +57,14 @@ def due_for_post(
     # notified on a German day d is overdue when d + deadline < as_of: before this instant
     cutoff_day = as_of - timedelta(days=rules.download_deadline_days)
     cutoff = datetime.combine(cutoff_day, time.min, tzinfo=BERLIN)
+    # the notice's document, or the letter's (a notice not yet rendered: never downloaded)
     downloaded = exists().where(
-        archive.DocumentDownload.document_id == Notice.document_id,
+        archive.DocumentDownload.document_id
+        == func.coalesce(Notice.document_id, Delivery.document_id),
     )
     stmt = (
         select(Delivery.id)
-        .join(Notice, Notice.id == Delivery.notice_id)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
         .where(
             Delivery.municipality_id == municipality.id,
             or_(
@@ -66,7 +72,7 @@ def due_for_post(
                 and_(
                     Delivery.status == DeliveryStatus.NOTIFIED,
                     Delivery.notified_at < cutoff,
-                    or_(Notice.document_id.is_(None), ~downloaded),
+                    ~downloaded,
                 ),
             ),
         )
@@ -80,7 +86,7 @@ def due_for_post(
 @dataclass(frozen=True)
 class Letter:
     letter_id: str
-    notice_number: int
+    notice_number: int | None  # None: a letter that is no notice (LETTER_KINDS)
     pages: int
     recipient: str
     postage_class: str
@@ -115,11 +121,7 @@ def post_batch(
         if d.id in due
     ]
     # A notice issued without a postal address cannot be posted: it waits for the clerk.
-    without_address = [
-        d.id
-        for d in deliveries
-        if not session.get_one(Notice, d.notice_id).data["recipient"]["lines"]
-    ]
+    without_address = [d.id for d in deliveries if not recipient_of(session, d)["lines"]]
     deliveries = [d for d in deliveries if d.id not in without_address]
     if not deliveries:
         return BatchResult([], None, without_address)
@@ -154,14 +156,19 @@ def _concatenated(
     """The notices' PDFs (rendered and archived where missing) as one PDF, and the letters."""
     merged, letters = pdfium.PdfDocument.new(), []
     for delivery in deliveries:
-        notice = session.get_one(Notice, delivery.notice_id)
-        source = pdfium.PdfDocument(ensure_document(session, notice, settings, actor).content)
+        notice = session.get(Notice, delivery.notice_id) if delivery.notice_id else None
+        document = (
+            ensure_document(session, notice, settings, actor)
+            if notice is not None
+            else session.get_one(archive.Document, delivery.document_id)
+        )
+        source = pdfium.PdfDocument(document.content)
         merged.import_pages(source)
-        recipient = notice.data["recipient"]
+        recipient = recipient_of(session, delivery)
         letters.append(
             Letter(
                 letter_id=f"L{delivery.id:08d}",
-                notice_number=notice.number,
+                notice_number=notice.number if notice is not None else None,
                 pages=len(source),
                 recipient=" / ".join([recipient["name"], *recipient["lines"]]),
                 postage_class=postage_class,
@@ -172,6 +179,17 @@ def _concatenated(
     merged.save(buffer)
     merged.close()
     return buffer.getvalue(), letters
+
+
+def recipient_of(session: Session, delivery: Delivery) -> dict[str, Any]:
+    """Name and address lines as the letter prints them in its window: a notice's as issued, a
+    letter's (LETTER_KINDS) as the person's address stood on the day it was written."""
+    if delivery.notice_id is not None:
+        recipient: dict[str, Any] = session.get_one(Notice, delivery.notice_id).data["recipient"]
+        return recipient
+    document = session.get_one(archive.Document, delivery.document_id)
+    person = session.get_one(Person, delivery.person_id)
+    return recipient_block(person, document.created_at.astimezone(BERLIN).date())
 
 
 def _iso(day: date | None) -> str | None:

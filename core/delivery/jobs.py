@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from core.delivery.fallback import due_for_post, post_batch
 from core.delivery.models import Delivery
 from core.jobs.kinds import JobKind, Plan
+from core.kernel import archive
 from core.kernel.errors import ValidationError
 from core.notices.jobs import SETTINGS
 from core.notices.records import Notice, NoticeSettings
@@ -68,12 +69,18 @@ class PostalFallback(JobKind):
         return {"posted": len(result.letters), "batches": 1 if result.batch else 0}
 
     def label(self, session: Session, key: int) -> str:
-        number = session.scalar(
-            select(Notice.number)
-            .join(Delivery, Delivery.notice_id == Notice.id)
+        row = session.execute(
+            select(Notice.number, archive.Document.filename)
+            .select_from(Delivery)
+            .outerjoin(Notice, Delivery.notice_id == Notice.id)
+            .outerjoin(archive.Document, Delivery.document_id == archive.Document.id)
             .where(Delivery.id == key)
-        )
-        return f"Bescheid {number}" if number else f"Zustellung (id {key})"
+        ).first()
+        if row is not None and row[0] is not None:
+            return f"Bescheid {row[0]}"
+        if row is not None and row[1] is not None:
+            return f"Schreiben {row[1]}"
+        return f"Zustellung (id {key})"
 
     def summary(self, params: Mapping[str, Any], counts: Mapping[str, int]) -> str:
         return (

@@ -76,12 +76,22 @@ STATUS_LABELS = {
 }
 
 
+# Letters that are not notices of a levy but go the notices' way (§ 122, § 122a AO): archived
+# documents of a person of these kinds get a delivery record of their own (``document_id``).
+LETTER_KINDS = {
+    "objection_decision": "Entscheidung über Ihren Widerspruch",  # core.objections.letters
+}
+
+
 class Delivery(Base):
-    """How one notice reaches its addressee and when it counts as notified (``deemed_on``)."""
+    """How one notice — or one letter of :data:`LETTER_KINDS`, an archived document — reaches
+    its addressee and when it counts as notified (``deemed_on``)."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("notice_id"),
+        UniqueConstraint("document_id"),
+        CheckConstraint("(notice_id IS NULL) <> (document_id IS NULL)", name="notice_or_letter"),
         Index("ix_delivery_status", "municipality_id", "status"),
         CheckConstraint(
             "notified_at IS NULL OR made_available_at IS NOT NULL", name="available_first"
@@ -90,7 +100,10 @@ class Delivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="RESTRICT"))
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="RESTRICT"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="RESTRICT"))
+    document_id: Mapped[int | None] = mapped_column(  # a letter (LETTER_KINDS), not a notice
+        ForeignKey("document.id", ondelete="RESTRICT")
+    )
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
     route: Mapped[Route] = mapped_column(enum_column(Route, "delivery_route"))
     status: Mapped[DeliveryStatus] = mapped_column(enum_column(DeliveryStatus, "delivery_status"))

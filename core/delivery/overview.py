@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.delivery.consent import history, in_force
 from core.delivery.models import (
+    LETTER_KINDS,
     Delivery,
     DeliveryConsent,
     DeliveryStatus,
@@ -19,6 +20,7 @@ from core.delivery.models import (
     PrintBatch,
 )
 from core.delivery.service import deliveries_by_notice, first_downloads
+from core.kernel import archive
 from core.notices.records import Notice, notices_of
 from core.persons.models import Person
 
@@ -43,22 +45,30 @@ def dispatches(session: Session, municipality_id: int, limit: int = 100) -> list
 @dataclass(frozen=True)
 class DeliveryRow:
     delivery: Delivery
-    notice: Notice
+    notice: Notice | None  # None: a letter (LETTER_KINDS)
     person: Person
+    title: str  # "Bescheid 1234" or the letter's kind and file name
 
 
 def deliveries(
     session: Session, municipality_id: int, statuses: list[DeliveryStatus], limit: int = 100
 ) -> list[DeliveryRow]:
     rows = session.execute(
-        select(Delivery, Notice, Person)
-        .join(Notice, Notice.id == Delivery.notice_id)
+        select(Delivery, Notice, Person, archive.Document.kind, archive.Document.filename)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+        .outerjoin(archive.Document, archive.Document.id == Delivery.document_id)
         .join(Person, Person.id == Delivery.person_id)
         .where(Delivery.municipality_id == municipality_id, Delivery.status.in_(statuses))
         .order_by(Delivery.id.desc())
         .limit(limit)
     )
-    return [DeliveryRow(d, n, p) for d, n, p in rows]
+    return [DeliveryRow(d, n, p, _title(n, kind, name)) for d, n, p, kind, name in rows]
+
+
+def _title(notice: Notice | None, kind: str | None, filename: str | None) -> str:
+    if notice is not None:
+        return f"Bescheid {notice.number}"
+    return f"{LETTER_KINDS.get(kind or '', 'Schreiben')} ({filename})"
 
 
 def batches(session: Session, municipality_id: int, limit: int = 20) -> list[PrintBatch]:

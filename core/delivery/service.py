@@ -5,13 +5,18 @@ This is the one place delivery hooks into notice issuing: :func:`make_available`
 notice of the municipality that has no delivery record yet (however it was issued: one by one,
 an annual run's bulk insert, a fee notice), so core.notices needs to know nothing of delivery.
 It runs before each sending of the outbox (``openkasse delivery send``, the delivery jobs).
+
+Letters that are no notices of a levy but are delivered as notices are (an objection decision:
+Abhilfe- or Widerspruchsbescheid, core.objections.letters) take the same path: every archived
+document of a person of a kind in :data:`LETTER_KINDS` without a delivery record gets one, with
+the same consent lookup, notification, deemed date, fallback and return.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, time
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -21,6 +26,7 @@ from core.delivery.adapters import Bounced, Dispatcher, DispatchError
 from core.delivery.consent import in_force, in_force_for
 from core.delivery.dates import deemed_electronic
 from core.delivery.models import (
+    LETTER_KINDS,
     Channel,
     Delivery,
     DeliveryConsent,
@@ -65,11 +71,55 @@ def make_available(
     while True:
         new = list(session.scalars(stmt))
         if not new:
-            return counts
+            break
         consents = in_force_for(session, municipality.id, [n.person_id for n in new])
         for notice in new:
             consent = consents.get(notice.person_id)
-            _deliver(session, municipality, notice, consent, now, portal_url, actor)
+            _deliver(
+                session, municipality, notice.person_id, consent, now=now, actor=actor,
+                notice=notice, subject=f"Neuer Bescheid der {municipality.cash_office_name}",
+                body=notification_text(municipality, notice, portal_url),
+            )  # fmt: skip
+            counts["electronic" if consent else "postal"] += 1
+        session.flush()
+    _letters_available(session, municipality, applies_from, now, portal_url, actor, counts)
+    return counts
+
+
+def _letters_available(
+    session: Session,
+    municipality: Municipality,
+    applies_from: date | None,
+    now: datetime,
+    portal_url: str,
+    actor: str,
+    counts: dict[str, int],
+) -> None:
+    """The letters of :data:`LETTER_KINDS` without a delivery record, as the notices above."""
+    Document = archive.Document
+    stmt = (
+        select(Document)
+        .where(
+            Document.municipality_id == municipality.id,
+            Document.kind.in_(list(LETTER_KINDS)),
+            Document.person_id.is_not(None),
+            ~exists().where(Delivery.document_id == Document.id),
+        )
+        .order_by(Document.id)
+        .limit(CHUNK)
+    )
+    if applies_from is not None:
+        stmt = stmt.where(Document.created_at >= datetime.combine(applies_from, time.min, BERLIN))
+    while new := list(session.scalars(stmt)):
+        person_ids = [cast(int, d.person_id) for d in new]  # selected with a person
+        consents = in_force_for(session, municipality.id, person_ids)
+        for document, person_id in zip(new, person_ids, strict=True):
+            consent = consents.get(person_id)
+            _deliver(
+                session, municipality, person_id, consent, now=now, actor=actor,
+                document=document, subject=f"Neues Schreiben der {municipality.cash_office_name}",
+                body=letter_notification_text(municipality, document, portal_url),
+            )  # fmt: skip
             counts["electronic" if consent else "postal"] += 1
         session.flush()
 
@@ -77,16 +127,22 @@ def make_available(
 def _deliver(
     session: Session,
     municipality: Municipality,
-    notice: Notice,
+    person_id: int,
     consent: DeliveryConsent | None,
+    *,
     now: datetime,
-    portal_url: str,
     actor: str,
+    subject: str,
+    body: str,
+    notice: Notice | None = None,
+    document: archive.Document | None = None,
 ) -> None:
+    """One delivery record, of a notice or of a letter, and its notification where consented."""
     delivery = Delivery(
         municipality_id=municipality.id,
-        notice_id=notice.id,
-        person_id=notice.person_id,
+        notice_id=notice.id if notice else None,
+        document_id=document.id if document else None,
+        person_id=person_id,
         route=Route.ELECTRONIC if consent else Route.POSTAL,
         status=DeliveryStatus.AVAILABLE if consent else DeliveryStatus.AWAITING_POST,
         consent_id=consent.id if consent else None,
@@ -100,9 +156,9 @@ def _deliver(
                 municipality_id=municipality.id,
                 delivery_id=delivery.id,
                 channel=consent.channel,
-                recipient=consent.address or f"Bürgerkonto (Person {notice.person_id})",
-                subject=f"Neuer Bescheid der {municipality.cash_office_name}"[:200],
-                body=notification_text(municipality, notice, portal_url),
+                recipient=consent.address or f"Bürgerkonto (Person {person_id})",
+                subject=subject[:200],
+                body=body,
                 status=DispatchStatus.PENDING,
                 next_attempt_at=now,
             )
@@ -113,8 +169,9 @@ def _deliver(
         action="delivery.made_available" if consent else "delivery.awaiting_post",
         obj=delivery,
         municipality_id=municipality.id,
-        after={"notice_id": notice.id, "route": delivery.route.value},
-    )
+        after={"notice_id": delivery.notice_id, "document_id": delivery.document_id,
+               "route": delivery.route.value},
+    )  # fmt: skip
 
 
 def notification_text(municipality: Municipality, notice: Notice, portal_url: str) -> str:
@@ -129,6 +186,23 @@ def notification_text(municipality: Municipality, notice: Notice, portal_url: st
         "Werktag (§ 122a Abs. 4, § 108 Abs. 3 Abgabenordnung). Der Bescheid selbst ist dieser "
         "E-Mail nicht beigefügt.\n\n"
         "Sie können die elektronische Bekanntgabe in Ihrem Konto jederzeit widerrufen.\n\n"
+        f"Mit freundlichen Grüßen\n{municipality.cash_office_name}\n"
+    )
+
+
+def letter_notification_text(
+    municipality: Municipality, document: archive.Document, portal_url: str
+) -> str:
+    link = f"{portal_url.rstrip('/')}/{municipality.slug}/bescheide"
+    return (
+        "Guten Tag,\n\n"
+        f"in Ihrem Bürgerkonto liegt ein neues Schreiben der {municipality.cash_office_name} "
+        f"für Sie bereit:\n\n{LETTER_KINDS[document.kind]} ({document.filename})\n\n"
+        f"Sie finden es bei dem Bescheid, den es betrifft: {link}\n\n"
+        "Das Schreiben gilt am vierten Tag nach dem Absenden dieser Nachricht als bekannt "
+        "gegeben; fällt dieser Tag auf einen Samstag, Sonntag oder Feiertag, am nächsten "
+        "Werktag (§ 122a Abs. 4, § 108 Abs. 3 Abgabenordnung). Es ist dieser E-Mail nicht "
+        "beigefügt.\n\n"
         f"Mit freundlichen Grüßen\n{municipality.cash_office_name}\n"
     )
 
@@ -281,7 +355,14 @@ def deliveries_by_notice(session: Session, notice_ids: list[int]) -> dict[int, D
     if not notice_ids:
         return {}
     rows = session.scalars(select(Delivery).where(Delivery.notice_id.in_(notice_ids)))
-    return {d.notice_id: d for d in rows}
+    return {d.notice_id: d for d in rows if d.notice_id is not None}
+
+
+def delivery_of_letter(session: Session, document_id: int | None) -> Delivery | None:
+    """The delivery record of an archived letter (:data:`LETTER_KINDS`), None before it has one."""
+    if document_id is None:
+        return None
+    return session.scalar(select(Delivery).where(Delivery.document_id == document_id))
 
 
 def first_downloads(session: Session, notices: list[Notice]) -> dict[int, Any]:

@@ -18,3 +18,10 @@ from core.tenancy.holidays import next_working_day
 def objection_deadline(made_known_on: date, land: str) -> date:
     """The last day to lodge an objection against a notice made known on ``made_known_on``."""
     return next_working_day(add_months(made_known_on, 1), land)
+
+
+def suit_deadline(made_known_on: date, land: str) -> date:
+    """The last day to bring a suit against a Widerspruchsbescheid made known on
+    ``made_known_on``: one month (§ 74 (1) VwGO), counted as above (§ 57 (2) VwGO with § 222 (1)
+    ZPO and § 188 (2) BGB), moved to the next working day (§ 222 (2) ZPO)."""
+    return objection_deadline(made_known_on, land)

@@ -7,19 +7,27 @@ recorded as a notice's are).
 The legal remedy against a Widerspruchsbescheid (and against a partial Abhilfe, which rejects
 the rest) is a suit at the Verwaltungsgericht within one month of its delivery (§ 74 (1)
 VwGO). Its text is statute data of the levy: ``objection_decision_remedy`` (the whole text) or
-``administrative_court`` (the court's name and address, put into the default text)."""
+``administrative_court`` (the court's name and address, put into the default text).
+
+The archived letter is delivered exactly as a notice is (core.delivery, LETTER_KINDS): consent
+register, notification, deemed delivery on the 4th day (§ 122a (4) AO) or the postal fallback
+(§ 122 (2) AO). :func:`delivery_of` gives its deemed date and the suit's deadline from it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.delivery.service import local_day
+from core.delivery.models import STATUS_LABELS, Delivery
+from core.delivery.service import delivery_of_letter, local_day
 from core.kernel import archive
 from core.kernel.errors import NotFound
 from core.kernel.pdf import render_pdf
 from core.notices.records import Notice, recipient_block
+from core.objections.deadline import suit_deadline
 from core.objections.models import DecisionKind, Objection, ObjectionDecision
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
@@ -35,6 +43,9 @@ DEFAULT_REMEDY = (
     "elektronisch nach § 55a VwGO erhoben werden. Sie muss den Kläger, den Beklagten und den "
     "Gegenstand des Klagebegehrens bezeichnen."
 )
+
+
+WITH_REMEDY = (DecisionKind.REJECTED, DecisionKind.GRANTED_PARTIAL)  # these reject (in part)
 
 
 def remedy_text(session: Session, notice: Notice) -> str:
@@ -57,7 +68,7 @@ def context(session: Session, decision: ObjectionDecision) -> dict[str, Any]:
     person = session.get_one(Person, objection.person_id)
     if decision.decided_on is None:
         raise ValueError(f"objection decision {decision.id} is not final")
-    with_remedy = decision.kind in (DecisionKind.REJECTED, DecisionKind.GRANTED_PARTIAL)
+    with_remedy = decision.kind in WITH_REMEDY
     return {
         "municipality": {c.key: getattr(municipality, c.key) for c in Municipality.__table__.c},
         "recipient": recipient_block(person, decision.decided_on),
@@ -109,3 +120,30 @@ def archive_letter(
         content=render(session, decision),
         actor=actor,
     )
+
+
+@dataclass(frozen=True)
+class LetterDelivery:
+    """How far the letter's delivery is: ``delivery`` None until it is made available (the next
+    sending of the outbox); ``suit_until`` only for a letter with a legal remedy."""
+
+    delivery: Delivery | None
+    deemed_on: date | None
+    suit_until: date | None
+
+    @property
+    def status_label(self) -> str:
+        if self.delivery is None:
+            return "wird zugestellt"
+        return STATUS_LABELS[self.delivery.status]
+
+
+def delivery_of(session: Session, decision: ObjectionDecision) -> LetterDelivery:
+    """The letter's delivery record, its deemed delivery date and the suit period's last day."""
+    delivery = delivery_of_letter(session, decision.document_id)
+    deemed = delivery.deemed_on if delivery is not None else None
+    suit_until = None
+    if deemed is not None and decision.kind in WITH_REMEDY:
+        land = session.get_one(Municipality, decision.municipality_id).state
+        suit_until = suit_deadline(deemed, land)
+    return LetterDelivery(delivery, deemed, suit_until)

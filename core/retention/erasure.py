@@ -8,11 +8,19 @@ deleted (type, id, category, due date, rule, run) — never the content.
   else (migration 20261203_0620, core/kernel/archive.py).
 - **E-mail of the outbox, notification of the delivery**: recipient and text go; subject,
   status and dates stay (the delivery record's proof of notification, § 122a AO, is its date).
+- **Bank statement line**: the counterparty's name → "gelöscht", its IBAN removed; amount,
+  booking date, the bank's reference, remittance text and the payment it was booked to stay, so
+  every booking stays whole and balanced.
 - **Person**: name → "gelöscht", given name, e-mail and every address removed; replaced too: the
   recipient block of their notices' snapshots, the address their notifications went to, the
-  reasons of their (decided) objections, account holder and IBAN of their (ended) SEPA mandates;
+  reasons of their (decided) objections, account holder and IBAN of their (ended) SEPA mandates,
+  the e-mail address of every entry of their consent register (the register is append-only; the
+  database allows exactly this one change: ``address`` to NULL, every other column unchanged —
+  migration 20261203_0710 — so what was consented to, when, how and by whom stays as proof);
   their log-in disabled (no e-mail, no password) unless it still serves a person of another
-  municipality. The person row, its number and its ledger accounts stay: postings are
+  municipality, and then its external identities (BundID pseudonyms) and their log-in records
+  deleted: only then no municipality needs the account any more.
+  The person row, its number and its ledger accounts stay: postings are
   append-only and every journal entry must go on balancing (ARCHITECTURE.md rule 5), so bookings
   past 10 years are kept *anonymised*, never removed — the balances of every account are exactly
   what they were.
@@ -24,16 +32,20 @@ deleted (type, id, category, due date, rule, run) — never the content.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core.delivery.models import Delivery, Dispatch
+from core.delivery.models import Delivery, DeliveryConsent, Dispatch
+from core.identity.external import ExternalIdentity, ExternalLogin
 from core.identity.models import UserAccount
 from core.kernel import audit, clock
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.notices.records import Notice
 from core.objections.models import Objection
+from core.payments.bank.models import BankLine
 from core.payments.sepa.models import Mandate
 from core.persons.models import Address, Person, PersonKind
 from core.retention.models import ObjectType, RetentionItem
@@ -46,10 +58,19 @@ def erase(session: Session, item: RetentionItem, actor: str) -> bool:
     """Do one item; False when there was nothing left to do (done before)."""
     if item.done_at is not None:
         return False
+    extra: dict[str, int] = {}
     if item.object_type is ObjectType.DOCUMENT:
         _erase_document(session, item.object_id)
     elif item.object_type is ObjectType.OUTBOX:
         _erase_outbox(session, item.object_id)
+    elif item.object_type is ObjectType.BANK_LINE:
+        session.execute(
+            update(BankLine)
+            .where(BankLine.id == item.object_id)
+            .values(counterparty_name=ERASED_NAME, counterparty_iban=None),
+            execution_options={"synchronize_session": False},
+        )
+        _expire(session, BankLine, item.object_id)
     elif item.object_type is ObjectType.DISPATCH:
         session.execute(
             update(Dispatch)
@@ -58,7 +79,7 @@ def erase(session: Session, item: RetentionItem, actor: str) -> bool:
             execution_options={"synchronize_session": False},
         )
     else:
-        _anonymise_person(session, item.object_id, actor)
+        extra = _anonymise_person(session, item.object_id, actor)
     item.done_at = clock.now()
     session.flush()
     audit.record(
@@ -75,9 +96,16 @@ def erase(session: Session, item: RetentionItem, actor: str) -> bool:
             "made_on": item.made_on.isoformat(),
             "due_on": item.due_on.isoformat(),
             "rule": item.rule,
+            **extra,  # counts of what went with a person (no content)
         },
     )
     return True
+
+
+def _expire(session: Session, entity: type[Any], row_id: int) -> None:
+    loaded = session.identity_map.get((entity, (row_id,), None))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 def _erase_document(session: Session, document_id: int) -> None:
@@ -101,7 +129,8 @@ def _erase_outbox(session: Session, message_id: int) -> None:
     )
 
 
-def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
+def _anonymise_person(session: Session, person_id: int, actor: str) -> dict[str, int]:
+    """Anonymise the person; the counts of consent entries and identities it touched."""
     person = session.get_one(Person, person_id)
     if person.kind is PersonKind.BUSINESS:
         person.company_name, person.given_name, person.family_name = ERASED_NAME, None, None
@@ -131,18 +160,47 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> None:
         .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
         execution_options={"synchronize_session": False},
     )
+    # The register is append-only (ORM and database): a Core UPDATE of the one change allowed.
+    named = (DeliveryConsent.person_id == person_id, DeliveryConsent.address.is_not(None))
+    consents = session.scalar(select(func.count(DeliveryConsent.id)).where(*named))
+    session.execute(
+        update(DeliveryConsent).where(*named).values(address=None),
+        execution_options={"synchronize_session": False},
+    )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, DeliveryConsent) and loaded.person_id == person_id:
+            session.expire(loaded)
     user_id, person.user_id = person.user_id, None
     session.flush()
+    counts = {"consent_entries": int(consents or 0)}
     if user_id is not None:
-        _disable_login(session, user_id)
+        counts.update(_disable_login(session, user_id))
+    return counts
 
 
-def _disable_login(session: Session, user_id: int) -> None:
-    """Disable the citizen's log-in unless a person of another municipality still uses it."""
+def _disable_login(session: Session, user_id: int) -> dict[str, int]:
+    """Disable the citizen's log-in unless a person of another municipality still uses it;
+    then delete its external identities and their log-in records (the audit trail stays)."""
     others = session.scalar(select(func.count(Person.id)).where(Person.user_id == user_id))
     if others:
-        return
+        return {}
     user = session.get_one(UserAccount, user_id)
     user.email, user.password_hash, user.display_name = None, None, ERASED_NAME
     user.is_active = False
     user.session_version += 1  # signs out every session of it
+    identities = select(ExternalIdentity.id).where(ExternalIdentity.account_id == user_id)
+    of_account = ExternalLogin.identity_id.in_(identities)
+    logins = session.scalar(select(func.count(ExternalLogin.id)).where(of_account))
+    deleted = session.scalar(
+        select(func.count(ExternalIdentity.id)).where(ExternalIdentity.account_id == user_id)
+    )
+    session.execute(delete(ExternalLogin).where(of_account),
+                    execution_options={"synchronize_session": False})  # fmt: skip
+    session.execute(
+        delete(ExternalIdentity).where(ExternalIdentity.account_id == user_id),
+        execution_options={"synchronize_session": False},
+    )
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, ExternalIdentity | ExternalLogin):
+            session.expunge(loaded)
+    return {"identities": int(deleted or 0), "identity_logins": int(logins or 0)}

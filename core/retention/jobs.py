@@ -141,7 +141,7 @@ class RetentionJob(JobKind):
         return (
             f"Löschlauf Nr. {params['run']}: {counts.get('document', 0)} Dokumente gelöscht, "
             f"{counts.get('outbox_message', 0) + counts.get('delivery_dispatch', 0)} E-Mails "
-            f"gelöscht, {counts.get('person', 0)} "
+            f"gelöscht, {counts.get('bank_line', 0)} Kontoumsätze und {counts.get('person', 0)} "
             "Personen anonymisiert."
             + (
                 f" {counts['blocked']} inzwischen gesperrt und behalten."

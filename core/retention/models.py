@@ -86,7 +86,8 @@ class ObjectType(enum.StrEnum):
     DOCUMENT = "document"  # content deleted, the row (hash, size, kind) kept
     OUTBOX = "outbox_message"  # recipient and text deleted
     DISPATCH = "delivery_dispatch"  # a notification's recipient and text deleted
-    PERSON = "person"  # anonymised: name, addresses, e-mail, login
+    PERSON = "person"  # anonymised: name, addresses, e-mail, login, consent address, identities
+    BANK_LINE = "bank_line"  # a statement line's counterparty name and IBAN deleted
 
 
 OBJECT_LABELS = {
@@ -94,6 +95,7 @@ OBJECT_LABELS = {
     ObjectType.OUTBOX: "E-Mail",
     ObjectType.DISPATCH: "Benachrichtigung",
     ObjectType.PERSON: "Person",
+    ObjectType.BANK_LINE: "Kontoumsatz",
 }
 
 

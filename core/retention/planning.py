@@ -6,6 +6,9 @@ nothing written (the preview; core/retention/runs.py stores it as a run's items)
   document, or when their person is blocked (core/retention/blocks.py).
 - **Notification e-mails** (the outbox's and the delivery's notifications, once sent or given
   up): due after their (short) period; they are not tied to a person's blocks.
+- **Bank statement lines** (core.payments.bank): the counterparty's name and IBAN, after the
+  booking-record period from the booking date; amount, references and the booking stay. Blocked
+  by their person's blocks, and while a clerk still has to clear the line.
 - **Persons**: anonymised when nothing is left to keep — no booking, claim or payment of theirs
   within the booking-record period, every document of theirs due or deleted already, and no
   block. Their ledger rows stay (core/retention/erasure.py says why).
@@ -20,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core.delivery.models import Dispatch, DispatchStatus
 from core.kernel.archive import Document
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, Payment
+from core.payments.bank.models import BankLine
 from core.persons.models import Person
 from core.retention import rules as retention_rules
 from core.retention.blocks import document_holds, person_blocks
@@ -35,6 +39,7 @@ from core.retention.rules import CATEGORIES, DOCUMENT_KINDS, RetentionRules
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HELD_DOCUMENT = "ein Dokument der Person ist gesperrt"
+UNCLEARED = "Kontoumsatz noch nicht geklärt"
 
 
 @dataclass(frozen=True)
@@ -79,8 +84,11 @@ def find(session: Session, municipality_id: int, as_of: date, rules: RetentionRu
     last (a person is anonymised after their documents)."""
     documents = _documents(session, municipality_id, as_of, rules)
     mails = _outbox(session, municipality_id, as_of, rules)
+    lines = _bank_lines(session, municipality_id, as_of, rules)
     persons = _persons(session, municipality_id, as_of, rules)
-    person_ids = {d.person_id for d in documents if d.person_id} | {p.object_id for p in persons}
+    person_ids = {d.person_id for d in documents + lines if d.person_id} | {
+        p.object_id for p in persons
+    }
     blocks = person_blocks(session, municipality_id, person_ids, as_of)
     holds = document_holds(session, [d.object_id for d in documents], as_of)
 
@@ -92,11 +100,18 @@ def find(session: Session, municipality_id: int, as_of: date, rules: RetentionRu
             reasons.insert(0, holds[item.object_id])
         if item.object_type is ObjectType.PERSON and item.object_id in held:
             reasons.append(HELD_DOCUMENT)
+        if item.object_type is ObjectType.BANK_LINE and item.details.get("status") == "queued":
+            reasons.insert(0, UNCLEARED)
         if not reasons:
             return item
         return Found(**{**item.__dict__, "blocked": "; ".join(reasons)[:300]})
 
-    return [blocked(item) for item in documents] + mails + [blocked(p) for p in persons]
+    return (
+        [blocked(item) for item in documents]
+        + mails
+        + [blocked(line) for line in lines]
+        + [blocked(p) for p in persons]
+    )
 
 
 def _documents(
@@ -167,6 +182,35 @@ def _outbox(
                     retention_rules.due_on(made, years), rule, None,
                 )
             )  # fmt: skip
+    return found
+
+
+def _bank_lines(
+    session: Session, municipality_id: int, as_of: date, rules: RetentionRules
+) -> list[Found]:
+    """Statement lines whose counterparty is still named, booked before the period."""
+    category = retention_rules.BANK_LINE
+    years, rule = rules.years(category), rules.rule_text(category)
+    done = erased(session, municipality_id, ObjectType.BANK_LINE)
+    rows = session.execute(
+        select(BankLine.id, BankLine.person_id, BankLine.booking_date, BankLine.status)
+        .where(
+            BankLine.municipality_id == municipality_id,
+            BankLine.booking_date < date(as_of.year - years, 1, 1),
+            or_(BankLine.counterparty_name.is_not(None), BankLine.counterparty_iban.is_not(None)),
+        )
+        .order_by(BankLine.id)
+    )
+    found = []
+    for line_id, person_id, booked, status in rows:
+        if line_id in done:
+            continue
+        found.append(
+            Found(
+                ObjectType.BANK_LINE, line_id, category, person_id, booked,
+                retention_rules.due_on(booked, years), rule, None, {"status": status.value},
+            )
+        )  # fmt: skip
     return found
 
 

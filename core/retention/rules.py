@@ -4,7 +4,8 @@ A ``Statute`` row of levy ``retention`` (core/tenancy/statutes.py) may override 
 below, per category, in whole years::
 
     {"periods": {"buchungsbeleg": 10, "schriftverkehr": 6, "versandprotokoll": 2,
-                 "benachrichtigung": 1, "foto": 2}}
+                 "benachrichtigung": 1, "foto": 2,
+                 "kontoumsatz": 10}}
 
 Without such a row the defaults apply (their sources are in :data:`CATEGORIES`, and in
 docs/RETENTION.md). A period starts at the end of the calendar year in which the record was
@@ -72,6 +73,14 @@ CATEGORIES: dict[str, Category] = {
             "der Bekanntgabe (§ 122a AO) steht im Zustellungsprotokoll, nicht in der E-Mail.",
         ),
         Category(
+            "kontoumsatz",
+            "Kontoumsätze: Name und IBAN der Gegenseite (Betrag und Verwendungszweck bleiben)",
+            10,
+            "§ 147 Abs. 1 Nr. 4, Abs. 3 AO: Kontoauszüge sind Buchungsbelege (10 Jahre; seit "
+            "1.1.2025 8 Jahre, BEG IV; per Satzung kürzer einstellbar); danach Art. 17 Abs. 1 "
+            "lit. a DSGVO. Die Buchung selbst bleibt.",
+        ),
+        Category(
             "foto",
             "Fotos von Zählerständen",
             2,
@@ -93,6 +102,7 @@ DOCUMENT_KINDS = {
     "meter_photo": "foto",
 }
 OUTBOX = "benachrichtigung"
+BANK_LINE = "kontoumsatz"
 PERSON = "buchungsbeleg"  # a person's master data stays while their bookings must be kept
 
 DEFAULT_SOURCE = "Vorgaben von OpenKasse (keine Löschfristen-Satzung hinterlegt)"

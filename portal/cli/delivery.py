@@ -60,9 +60,10 @@ def delivery_send(slug: str | None) -> None:
 def delivery_fallback(as_of: datetime, preview: bool, slug: str | None) -> None:
     """Print and post the notices not downloaded by the deadline and those without consent."""
     from core.delivery.adapters import Dispatcher
-    from core.delivery.fallback import due_for_post, post_batch
+    from core.delivery.fallback import due_for_post, post_batch, recipient_of
     from core.delivery.models import Channel, Delivery
     from core.delivery.service import make_available, send_due
+    from core.kernel.archive import Document
     from core.notices.records import Notice
     from portal.cli.notices import _settings
     from portal.delivery_dispatch import dispatchers
@@ -81,10 +82,14 @@ def delivery_fallback(as_of: datetime, preview: bool, slug: str | None) -> None:
             if preview:
                 click.echo(f"{municipality.name}: {len(due)} Bescheide würden per Post versandt.")
                 for delivery_id in due:
-                    notice = session.get_one(
-                        Notice, session.get_one(Delivery, delivery_id).notice_id
-                    )
-                    click.echo(f"  Bescheid {notice.number} an {notice.data['recipient']['name']}")
+                    delivery = session.get_one(Delivery, delivery_id)
+                    name = recipient_of(session, delivery)["name"]
+                    if delivery.notice_id is not None:
+                        number = session.get_one(Notice, delivery.notice_id).number
+                        click.echo(f"  Bescheid {number} an {name}")
+                    else:
+                        document = session.get_one(Document, delivery.document_id)
+                        click.echo(f"  Schreiben {document.filename} an {name}")
                 session.rollback()
                 continue
             result = post_batch(

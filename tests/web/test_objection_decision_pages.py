@@ -7,16 +7,22 @@ limit waits for an approver who is not the clerk who prepared it."""
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.delivery import consent
+from core.delivery.adapters import PostboxDispatcher
+from core.delivery.models import Channel
+from core.delivery.service import make_available, send_due
 from core.identity.models import Role
 from core.kernel.archive import DocumentDownload
 from core.objections import decisions
 from core.objections.models import DecisionStatus, Objection, ObjectionDecision
+from core.persons.models import Person
 from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.delivery_helpers import issue_notice
 
@@ -107,6 +113,33 @@ def test_clerk_rejects_and_the_citizen_gets_the_letter(
     db.commit()
     login(client, m.slug, other.email)
     assert client.get(letter_url).status_code == 404
+
+
+def test_both_pages_show_the_letters_deemed_delivery_and_the_suit_period(
+    db: Session, make: Any, client: FlaskClient
+) -> None:
+    m, citizen, notice, objection = _lodged(db, make, client)
+    person = db.get_one(Person, objection.person_id)
+    consent.give(db, person, channel=Channel.POSTBOX, address=None, how="Bürgerportal", actor="t")
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    db.commit()
+    staff_login(client, clerk.email)
+    detail = f"/backoffice/widersprueche/{objection.id}"
+    _post(client, detail, "entscheidung", {"kind": "rejected", "reasons": "Satzungsgemäß."})
+    page = _text(client.get(detail))
+    assert "wird zugestellt" in page and "ein Monat ab der Bekanntgabe" in page
+
+    sent = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)  # Tuesday: + 4 = Saturday → Monday 14.12.
+    make_available(db, m, now=sent, portal_url="https://portal.example", actor="t")
+    send_due(db, {Channel.POSTBOX: PostboxDispatcher()}, now=sent, actor="t")
+    db.commit()
+    page = _text(client.get(detail))
+    assert "elektronisch bekanntgegeben, bekannt gegeben am 14.12.2026" in page
+    assert "bis 14.01.2027" in page
+    login(client, m.slug, citizen.email)
+    received = _text(client.get(f"/{m.slug}/bescheide/{notice.id}/widerspruch/eingang"))
+    assert "am 14.12.2026 (elektronisch bekanntgegeben)" in received
+    assert "bis 14.01.2027 (ein Monat nach der Bekanntgabe, § 74 Abs. 1 VwGO)" in received
 
 
 def test_abhilfe_above_the_limit_needs_another_approver(

@@ -8,7 +8,7 @@ from a value to NULL with every other column unchanged (core/retention/erasure.p
 person is anonymised). DELETE stays refused.
 
 Revision ID: b7c3e9f14a26
-Revises: d3f8a1c5e720
+Revises: e8b1f4c27d35
 Create Date: 2026-12-03 07:10:00.000000
 """
 
@@ -24,7 +24,7 @@ from core.kernel.schema_changes import (
 )
 
 revision: str = "b7c3e9f14a26"
-down_revision: str | None = "d3f8a1c5e720"
+down_revision: str | None = "e8b1f4c27d35"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

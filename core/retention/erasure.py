@@ -19,7 +19,10 @@ deleted (type, id, category, due date, rule, run) — never the content.
   migration 20261203_0710 — so what was consented to, when, how and by whom stays as proof);
   their log-in disabled (no e-mail, no password) unless it still serves a person of another
   municipality, and then its external identities (BundID pseudonyms) and their log-in records
-  deleted: only then no municipality needs the account any more.
+  deleted: only then no municipality needs the account any more. An organisation's
+  representatives and the powers of attorney the person gave end (the invited addresses go; the
+  rows stay, the audit trail names them); a log-in that still represents another organisation or
+  holds a power of attorney in force is someone else's business and stays.
   The person row, its number and its ledger accounts stay: postings are
   append-only and every journal entry must go on balancing (ARCHITECTURE.md rule 5), so bookings
   past 10 years are kept *anonymised*, never removed — the balances of every account are exactly
@@ -48,6 +51,7 @@ from core.objections.models import Objection
 from core.payments.bank.models import BankLine
 from core.payments.sepa.models import Mandate
 from core.persons.models import Address, Person, PersonKind
+from core.representation.models import PowerOfAttorney, Representative
 from core.retention.models import ObjectType, RetentionItem
 
 ERASED_NAME = "gelöscht"
@@ -172,7 +176,10 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> dict[str,
             session.expire(loaded)
     user_id, person.user_id = person.user_id, None
     session.flush()
-    counts = {"consent_entries": int(consents or 0)}
+    counts = {
+        "consent_entries": int(consents or 0),
+        **_end_representation(session, person_id, actor),
+    }
     if user_id is not None:
         counts.update(_disable_login(session, user_id))
     return counts
@@ -182,7 +189,7 @@ def _disable_login(session: Session, user_id: int) -> dict[str, int]:
     """Disable the citizen's log-in unless a person of another municipality still uses it;
     then delete its external identities and their log-in records (the audit trail stays)."""
     others = session.scalar(select(func.count(Person.id)).where(Person.user_id == user_id))
-    if others:
+    if others or _acts_for_others(session, user_id):
         return {}
     user = session.get_one(UserAccount, user_id)
     user.email, user.password_hash, user.display_name = None, None, ERASED_NAME
@@ -204,3 +211,47 @@ def _disable_login(session: Session, user_id: int) -> dict[str, int]:
         if isinstance(loaded, ExternalIdentity | ExternalLogin):
             session.expunge(loaded)
     return {"identities": int(deleted or 0), "identity_logins": int(logins or 0)}
+
+
+def _end_representation(session: Session, person_id: int, actor: str) -> dict[str, int]:
+    """End what let others act for the anonymised person: its representatives (an organisation)
+    and the powers of attorney it gave; the invited e-mail addresses go. The rows stay, ended,
+    because audit rows name them by id."""
+    now = clock.now()
+    represented = session.execute(
+        update(Representative)
+        .where(Representative.organisation_id == person_id)
+        .values(email="", removed_at=func.coalesce(Representative.removed_at, now),
+                removed_by=func.coalesce(Representative.removed_by, actor))
+        .returning(Representative.id),
+        execution_options={"synchronize_session": False},
+    ).all()  # fmt: skip
+    powers = session.execute(
+        update(PowerOfAttorney)
+        .where(PowerOfAttorney.principal_id == person_id)
+        .values(agent_email="", revoked_at=func.coalesce(PowerOfAttorney.revoked_at, now),
+                revoked_by=func.coalesce(PowerOfAttorney.revoked_by, actor))
+        .returning(PowerOfAttorney.id),
+        execution_options={"synchronize_session": False},
+    ).all()  # fmt: skip
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, Representative | PowerOfAttorney):
+            session.expire(loaded)
+    return {"representatives": len(represented), "powers_of_attorney": len(powers)}
+
+
+def _acts_for_others(session: Session, user_id: int) -> bool:
+    """Whether the account still represents an organisation or holds a power of attorney that
+    has not ended: then its log-in is someone else's business and stays."""
+    today = clock.today()
+    representing = select(Representative.id).where(
+        Representative.user_id == user_id, Representative.removed_at.is_(None)
+    )
+    holding = select(PowerOfAttorney.id).where(
+        PowerOfAttorney.agent_user_id == user_id,
+        PowerOfAttorney.revoked_at.is_(None),
+        (PowerOfAttorney.valid_until.is_(None)) | (PowerOfAttorney.valid_until >= today),
+    )
+    return bool(
+        session.scalar(select(representing.exists())) or session.scalar(select(holding.exists()))
+    )

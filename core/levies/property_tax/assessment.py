@@ -32,14 +32,14 @@ from sqlalchemy.orm import Session
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking, cases, pipeline
-from core.levies.assessing import INSTALMENTS, Assessment, Table
+from core.levies.assessing import INSTALMENTS, Assessment, Standing, Table
 from core.levies.basis_notices.models import (
     BasisNotice,
     TaxKind,
     TaxObject,
 )
 from core.levies.cases import Case
-from core.levies.property_tax import models, notice, payments, plots
+from core.levies.property_tax import models, notice, payments, plots, standing
 from core.levies.property_tax.rules import (
     PropertyTaxRules,
     annual_tax,
@@ -131,8 +131,10 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
                     )
                 )
             annual = models.in_force(session, subjects, year)
+            notices = standing.standing_of(session, municipality.id, subjects, year)
             holdings = {
-                pid: plots.Holding(found, pid in annual) for pid, found in found_plots.items()
+                pid: plots.Holding(found, pid in annual, notices.get(pid))
+                for pid, found in found_plots.items()
             }
             return cases.person_cases(session, self.kind, year, subjects, holdings)
 
@@ -163,6 +165,15 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             return None
         taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in held]
         total = sum(taxes)
+        basis = standing.basis_of(held, rules, year, annual_payment=annual)
+        stands_on = case.facts.standing
+        if (
+            held
+            and stands_on is not None
+            and not case.has_notice
+            and standing.relies_on(stands_on, basis, case.booked[year], year)
+        ):
+            return _on_standing(year, rules, total, stands_on, annual)
         booked: dict[date, int] = {}
         for k, cents in booked_by_key.items():
             day = payments.day_of(k)
@@ -185,7 +196,7 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
         previous = sum(booked_by_key.values())
 
         def snapshot(rows: dict[str, Schedule], first: bool, payable: int) -> dict[str, Any]:
-            return notice.snapshot(
+            return {"basis": basis} | notice.snapshot(
                 case.person,
                 as_of,
                 year=year,
@@ -205,6 +216,29 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             title=lambda first: notice.title(year, first),
             snapshot=snapshot,
         )
+
+
+def _on_standing(
+    year: int,
+    rules: PropertyTaxRules,
+    total: int,
+    stands_on: plots.StandingNotice,
+    annual: bool,
+) -> Assessment:
+    """The year booked on the owner's standing notice: nothing to print, no notice."""
+    targets = standing.targets(year, rules, total, stands_on, annual_payment=annual)
+
+    def unused(*_args: Any) -> Any:
+        raise AssertionError("no notice is issued on a standing notice")
+
+    return Assessment(
+        tables={INSTALMENTS: Table(year, targets)},
+        total_cents=total,
+        printable=False,
+        title=unused,
+        snapshot=unused,
+        standing=Standing(stands_on.notice_id, stands_on.kassenzeichen),
+    )
 
 
 PROPERTY_TAX = PropertyTax()

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import NotFound
+from core.ledger.models import Claim
 from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
 from core.levies.property_tax.assessment import PROPERTY_TAX
 from core.notices.records import Notice
@@ -20,13 +21,19 @@ from core.tenancy.municipalities import Municipality
 
 def affected_years(session: Session, person_id: int, from_year: int, as_of: date) -> list[int]:
     """The years a change from ``from_year`` touches: up to the notice's year, and up to the
-    last year with property tax booked or a notice issued for the owner."""
-    last_booked = session.scalar(
+    last year with property tax booked (maybe on a standing notice) or a notice issued for
+    the owner."""
+    last_notice = session.scalar(
         select(func.max(Notice.year)).where(
             Notice.person_id == person_id, Notice.levy == PROPERTY_TAX.kind.value
         )
     )
-    last = max(as_of.year, last_booked or as_of.year)
+    last_claim = session.scalar(  # a year booked on a standing notice has none of its own
+        select(func.max(Claim.period_end)).where(
+            Claim.person_id == person_id, Claim.kind == PROPERTY_TAX.kind
+        )
+    )
+    last = max(as_of.year, last_notice or as_of.year, last_claim.year if last_claim else 0)
     return list(range(from_year, last + 1))
 
 

@@ -98,6 +98,7 @@ def _register_blueprints(app: Flask) -> None:
         ledger,
         notices,
         objections,
+        property_tax,
         waste,
     )
     from portal.identity import account_recovery, trust  # noqa: F401

@@ -16,8 +16,8 @@ from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import pipeline
 from core.levies.basis_notices.models import NoticeKind, TaxKind, TaxObject
+from core.levies.property_tax import annual_payment
 from core.levies.property_tax import assessment as property_tax
-from core.levies.property_tax import models as annual_payment
 from core.levies.property_tax.changes import reassess_import
 from core.notices.records import Notice, notices_of
 from core.tenancy.statutes import Statute

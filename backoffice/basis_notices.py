@@ -159,14 +159,27 @@ def basis_notice_assign(pending_id: int) -> Response:
         person = persons.get_person(db(), current_user.municipality_id, person_id)
     except NotFound:
         abort(404)
-    assigned = carry_out(lambda: pending_queue.assign(db(), item, person, actor=current_user.actor))
+    reference = item.reference
+    assigned = carry_out(
+        lambda: [
+            n.id for n in pending_queue.assign_notices(db(), item, person, actor=current_user.actor)
+        ]
+    )
     if not assigned.ok:
         return redirect(url_for("backoffice.basis_notice_pending", pending_id=pending_id))
-    flash(
-        f"{assigned.result()} Bescheid(e) zum Aktenzeichen {item.reference} "
-        f"{person.display_name} (Personenkonto {person.number}) zugeordnet und übernommen.",
-        "success",
+    notice_ids = assigned.result()
+    message = (
+        f"{len(notice_ids)} Bescheid(e) zum Aktenzeichen {reference} "
+        f"{person.display_name} (Personenkonto {person.number}) zugeordnet und übernommen."
     )
+    assessed = carry_out(  # committed: now what it calls for (its own transaction, as an import)
+        lambda: basis_import.assess_assigned(
+            db(), g.municipality, notice_ids, as_of=clock.today(), actor=current_user.actor
+        )
+    )
+    if assessed.ok:
+        message += " " + assessed.result().summary()
+    flash(message, "success")
     return redirect(url_for("backoffice.basis_notices"))
 
 

@@ -5,7 +5,9 @@ owner; each books only its difference (:mod:`core.levies.property_tax.payments`)
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -74,11 +76,34 @@ def reassess_import(
 ) -> list[Notice]:
     """The change assessments an import of basis notices calls for: per owner of a plot it
     touched, from the earliest year one of its notices applies."""
+    return _reassess_where(
+        session, municipality, BasisNotice.import_id == import_id, as_of=as_of, actor=actor
+    )
+
+
+def reassess_notices(
+    session: Session,
+    municipality: Municipality,
+    notice_ids: Collection[int],
+    *,
+    as_of: date,
+    actor: str,
+) -> list[Notice]:
+    """As :func:`reassess_import` for the basis notices ``notice_ids`` (e.g. those a clerk
+    assigned from the queue)."""
+    return _reassess_where(
+        session, municipality, BasisNotice.id.in_(list(notice_ids)), as_of=as_of, actor=actor
+    )
+
+
+def _reassess_where(
+    session: Session, municipality: Municipality, where: Any, *, as_of: date, actor: str
+) -> list[Notice]:
     rows = session.execute(
         select(TaxObject.person_id, func.min(BasisNotice.year_from))
         .join(TaxObject, TaxObject.id == BasisNotice.tax_object_id)
         .where(
-            BasisNotice.import_id == import_id,
+            where,
             BasisNotice.municipality_id == municipality.id,
             TaxObject.tax == TaxKind.PROPERTY_TAX,
         )

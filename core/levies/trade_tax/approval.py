@@ -11,7 +11,7 @@ those the approver saw). Otherwise the notice is issued at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -180,10 +180,11 @@ def prepare_from_basis_notices(
     as_of: date,
     actor: str,
     import_id: int | None = None,
+    notice_ids: Collection[int] | None = None,
 ) -> list[Prepared]:
     """Prepare the notice of every business and year a trade-tax basis notice names — of one
-    import with ``import_id`` (a year whose notice stands unchanged prepares nothing: running
-    it twice changes nothing)."""
+    import with ``import_id``, or the notices ``notice_ids`` (a year whose notice stands
+    unchanged prepares nothing: running it twice changes nothing)."""
     query = (
         select(TaxObject, BasisNotice.year_from)
         .join(BasisNotice, BasisNotice.tax_object_id == TaxObject.id)
@@ -195,6 +196,8 @@ def prepare_from_basis_notices(
     )
     if import_id is not None:
         query = query.where(BasisNotice.import_id == import_id)
+    if notice_ids is not None:
+        query = query.where(BasisNotice.id.in_(list(notice_ids)))
     pairs = session.execute(query.distinct().order_by(BasisNotice.year_from, TaxObject.id)).all()
     done = []
     for obj, year in pairs:

@@ -99,6 +99,7 @@ def _register_blueprints(app: Flask) -> None:
         notices,
         objections,
         property_tax,
+        trade_tax,
         waste,
     )
     from portal.identity import account_recovery, trust  # noqa: F401

@@ -26,6 +26,7 @@ from core.levies import assessing, pipeline
 from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
 from core.levies.basis_notices.queries import ASSESSMENT_KINDS
 from core.levies.trade_tax import figures as fig
+from core.levies.trade_tax import refund_interest
 from core.levies.trade_tax.assessment import TRADE_TAX, last_notice
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
@@ -125,6 +126,8 @@ def prepare(
             as_of=as_of,
             actor=actor,
         )
+        if notice is not None:
+            refund_interest.book(session, notice, municipality, actor=actor)
         return Prepared(notice=notice)
     return Prepared(
         application=_queue(session, municipality, tax_object, year, as_of, actor, new, reasons)
@@ -259,7 +262,10 @@ def _carry_out(session: Session, approved: Approved) -> CarriedOut:
         as_of=prepared_on,
         actor=approved.actor,
     )
-    return CarriedOut(notices=[notice] if notice is not None else [])
+    if notice is None:
+        return CarriedOut(notices=[])
+    refund_interest.book(session, notice, approved.municipality, actor=approved.actor)
+    return CarriedOut(notices=[notice])
 
 
 REVIEW = OnlineService(code=SERVICE, label=LABEL, carry_out=_carry_out)

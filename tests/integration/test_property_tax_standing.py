@@ -19,10 +19,11 @@ from core.levies.basis_notices.models import NoticeKind, TaxKind, TaxObject
 from core.levies.property_tax import annual_payment
 from core.levies.property_tax import assessment as property_tax
 from core.levies.property_tax.changes import reassess_import
-from core.notices.records import Notice, notices_of
+from core.notices.records import Notice, notices_of, render
 from core.tenancy.statutes import Statute
 from tests.basis_notice_files import plot
-from tests.integration.test_property_tax_levy import deliver, enact
+from tests.integration.test_property_tax_levy import SETTINGS, deliver, enact
+from tests.pdf_layout import page_texts
 
 Y1, Y2, Y3 = date(2025, 1, 10), date(2026, 1, 10), date(2027, 1, 10)
 
@@ -230,7 +231,7 @@ def test_a_change_after_booking_on_the_standing_notice_gets_a_change_notice(
 def test_a_plot_added_or_moved_to_another_owner_gets_new_notices(
     db: Session, make: Any, town: Any
 ) -> None:
-    owner, _other = two_owners(db, make, town)
+    owner, other = two_owners(db, make, town)
     deliver(
         db,
         town,
@@ -245,10 +246,26 @@ def test_a_plot_added_or_moved_to_another_owner_gets_new_notices(
     moved.person_id = owner.id  # the plot was sold to the owner (Zurechnungsfortschreibung)
     db.flush()
     stats = property_tax.assess_all(db, municipality=town, year=2026, as_of=Y2, actor="t")
-    assert stats.notices == 1
+    assert stats.notices == 2
     notice = notices_of(db, owner.id, town.id)[0]
     assert (notice.year, notice.total_cents) == (2026, 28800 * 2 + 12000)
     assert len(notice.data["lines"]) == 3
+    # the seller's standing notice no longer holds: a notice ends it, nothing is booked
+    [ended, seller_2025] = notices_of(db, other.id, town.id)
+    assert ended.title == "Bescheid über die Aufhebung der Grundsteuer ab 2026"
+    assert (ended.year, ended.total_cents, ended.data["lines"]) == (2026, 0, [])
+    assert (
+        f"Der Grundsteuerbescheid Nr. {seller_2025.number} vom 10.01.2025 gilt daher"
+        in (ended.data["intro"])
+    )
+    assert year_claims(db, other, 2026) == []
+    text = " ".join(" ".join(page_texts(render(db, ended, SETTINGS))).split())
+    assert "Aufhebung der Grundsteuer ab 2026" in text and "auf 0,00 € festgesetzt" in text
+    assert (
+        property_tax.assess_all(db, municipality=town, year=2026, as_of=Y2, actor="t").notices == 0
+    )
+    later = property_tax.assess_all(db, municipality=town, year=2027, as_of=Y3, actor="t")
+    assert later.notices == 0 and later.persons == 1  # the seller is done with
 
 
 def test_an_annual_payment_gets_a_new_notice_with_its_due_date(

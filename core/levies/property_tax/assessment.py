@@ -84,7 +84,8 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             Claim.kind == self.kind,
             Claim.assessment_key.startswith(booking.key_prefix(self.kind, year)),
         )
-        return sorted(with_plots | set(session.scalars(with_claims)))
+        known = with_plots | set(session.scalars(with_claims))
+        return sorted(known | standing.lapsing(session, municipality_id, year, known))
 
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[int]
@@ -162,7 +163,9 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
         booked_by_key = case.booked[year][0]
         held, annual = case.facts.plots, case.facts.annual_payment
         if not held and not booked_by_key:
-            return None
+            if not standing.lapses(case.facts.standing, case.has_notice):
+                return None
+            return _ended(case, year, as_of, rules)
         taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in held]
         total = sum(taxes)
         basis = standing.basis_of(held, rules, year, annual_payment=annual)
@@ -216,6 +219,35 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             title=lambda first: notice.title(year, first),
             snapshot=snapshot,
         )
+
+
+def _ended(
+    case: Case[plots.Holding], year: int, as_of: date, rules: PropertyTaxRules
+) -> Assessment:
+    """The notice ending an owner's standing notice: no plot is theirs any more."""
+    stands_on = case.facts.standing
+    reference = f" Nr. {stands_on.number} vom {stands_on.issued_on:%d.%m.%Y}" if stands_on else ""
+    text = (
+        f"Ihnen sind ab dem Kalenderjahr {year} keine grundsteuerpflichtigen Grundstücke mehr "
+        f"zugerechnet. Der Grundsteuerbescheid{reference} gilt daher nicht mehr; die "
+        f"Grundsteuer {year} und der folgenden Jahre wird auf 0,00 € festgesetzt."
+    )
+
+    def snapshot(rows: dict[str, Schedule], _first: bool, payable: int) -> dict[str, Any]:
+        data = notice.snapshot(
+            case.person, as_of, year=year, plots=[], rules=rules, first=True, total_cents=0,
+            previous_cents=0, rows=rows[INSTALMENTS], payable_cents=payable,
+        )  # fmt: skip
+        basis = standing.basis_of([], rules, year, annual_payment=False)
+        return {**data, "basis": basis, "intro": text}
+
+    return Assessment(
+        tables={INSTALMENTS: Table(year, [])},
+        total_cents=0,
+        printable=True,
+        title=lambda _first: f"Bescheid über die Aufhebung der Grundsteuer ab {year}",
+        snapshot=snapshot,
+    )
 
 
 def _on_standing(

@@ -17,6 +17,10 @@ notice"). A later year's run relies on the standing notice:
   a new or changed Messbescheid, another Hebesatz, a plot added or gone (also by a change of
   owner), another payment mode — has a new notice issued as before.
 
+An owner left without plots (all sold or cancelled) whose standing notice still assesses plots
+gets a notice for the year that ends it (0 €; :func:`lapsing`), so nothing stands "bis auf
+Weiteres" for plots they no longer own.
+
 A public announcement of an unchanged tax under § 27 (3) GrStG is not needed for that: the
 Hebesatz is part of the basis, so a changed one always gets notices.
 """
@@ -64,6 +68,35 @@ def relies_on(
     if standing is None or standing.basis != basis or standing.issued_on.year >= year:
         return False
     return all(c.notice_id == standing.notice_id for cs in booked[1].values() for c in cs)
+
+
+def lapses(standing: StandingNotice | None, has_notice: bool) -> bool:
+    """Whether an owner with no plot left (sold, cancelled) needs a notice ending the standing
+    one: it still assesses plots, and the year has no notice yet."""
+    return (
+        not has_notice
+        and standing is not None
+        and standing.basis is not None
+        and bool(standing.basis.get("plots"))
+    )
+
+
+def lapsing(session: Session, municipality_id: int, year: int, known: Collection[int]) -> set[int]:
+    """The owners besides ``known`` (those with plots or claims in ``year``) whose standing
+    notice still assesses plots: they get a notice that ends it (:func:`lapses`)."""
+    earlier = set(
+        session.scalars(
+            select(Notice.person_id)
+            .where(
+                Notice.municipality_id == municipality_id,
+                Notice.levy == LEVY,
+                Notice.year < year,
+            )
+            .distinct()
+        )
+    ) - set(known)
+    found = standing_of(session, municipality_id, earlier, year)
+    return {pid for pid, notice in found.items() if lapses(notice, has_notice=False)}
 
 
 def standing_of(

@@ -135,7 +135,10 @@ def test_a_withdrawal_after_it_applied_ends_it_and_others_are_not_found(
     db.expire_all()
     # after 30 September 2026 a withdrawal applies from 2028: 2026 and 2027 stay annual
     assert (db.get_one(AnnualPayment, mine.id).to_year, theirs.to_year) == (2027, None)
-    assert "bis einschließlich 2027" in _text(client.get(url))
+    page = _text(client.get(url))
+    assert "bis einschließlich 2027" in page and "Jahreszahlung beantragen" in page
+    assert post_form(client, url, {"year": "2028"}).status_code == 302  # applied for again
+    assert "ab 2028" in _text(client.get(f"/{m.slug}/konto"))
 
 
 def test_a_person_without_plots_gets_no_form(

@@ -27,6 +27,7 @@ from core.levies.basis_notices.models import NoticeKind, TaxKind
 from core.levies.trade_tax import approval, refund_interest
 from core.notices.records import NoticeSettings, render
 from core.persons.models import PersonKind
+from tests import factories
 from tests.basis_notice_files import business, delivery
 from tests.conftest import login
 from tests.pdf_layout import page_texts
@@ -148,3 +149,18 @@ def test_the_account_shows_the_interest_credited(
         f"Erstattungszinsen § 233a AO, Gewerbesteuer 2023, Bescheid Nr. {notice.number}: "
         "62,00 € gutgeschrieben"
     ) in page
+
+
+def test_refund_and_interest_are_set_off_against_open_items(
+    db: Session, make: Any, town: Any
+) -> None:
+    firm = make.person(town, kind=PersonKind.BUSINESS, company_name="Werk GmbH")
+    obj = _paid_advances(db, make, town, firm)
+    other = factories.claim(
+        db, town, firm, amount=300000, kind=ClaimKind.ADMIN_FEE, due=date(2026, 5, 15),
+        description="Verwaltungsgebühr", as_of=date(2026, 5, 1),
+    )  # fmt: skip
+    _final_2023(db, make, town, firm, obj, 50000, REFUND_DAY)
+    # 2,968 € refunded + 62 € interest − 3,000 € set off (§ 226 AO) = 30 € credit
+    assert sum(open_amounts(db, [other]).values()) == 0
+    assert credit_balance(db, firm) == 3000

@@ -28,6 +28,7 @@ from core.kernel.db import Base, UTCDateTime
 from core.kernel.months import add_months
 from core.ledger.accounts import person_accounts, system_account
 from core.ledger.claims import post_claim
+from core.ledger.credit import apply_credit
 from core.ledger.journal import add_posting, new_entry, save_entry
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import EntryKind
@@ -114,6 +115,7 @@ def book(
     )
     if difference > 0:
         row.entry_id = _credit(session, person, difference, notice.issued_on, what, actor)
+        apply_credit(session, person, as_of=notice.issued_on, actor=actor)  # § 226 AO
     else:
         claim = post_claim(
             session,

@@ -297,3 +297,26 @@ def test_a_notice_issued_within_the_year_does_not_stand_for_it(
     assert (first.due_date, first.amount_cents) == (date(2026, 7, 10), 14400)
     later = property_tax.assess_all(db, municipality=town, year=2027, as_of=Y3, actor="t")
     assert later.notices == 0  # the 2026 notice, issued before 2027, stands for it
+
+
+def test_with_a_mandate_the_standing_notice_pre_notifies_the_later_year(
+    db: Session, make: Any, town: Any
+) -> None:
+    from core.payments.sepa.models import PreNotification
+    from tests.integration.test_sepa_bulk_run import _mandate
+
+    make.sepa_statute(town)
+    owner = make.person(town, family_name="Einzug")
+    _mandate(db, town, owner, 1, signed_on=date(2024, 6, 1))
+    deliver(db, town, plot(town, "3150/002/0001", person_number=owner.number))
+    property_tax.assess_all(db, municipality=town, year=2025, as_of=Y1, actor="t")
+    [standing] = notices_of(db, owner.id, town.id)
+    assert standing.data.get("direct_debit")
+    stats = property_tax.assess_all(db, municipality=town, year=2026, as_of=Y2, actor="t")
+    assert stats.notices == 0
+    booked = year_claims(db, owner, 2026)
+    assert len(booked) == 4 and {c.notice_id for c in booked} == {standing.id}
+    announced = db.scalars(
+        select(PreNotification.claim_id).where(PreNotification.claim_id.in_([c.id for c in booked]))
+    ).all()
+    assert sorted(announced) == sorted(c.id for c in booked)  # the notice named them

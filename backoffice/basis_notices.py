@@ -26,6 +26,8 @@ from core.levies.basis_notices.models import (
     PendingNotice,
 )
 from core.levies.basis_notices.reader import FileRejected
+from core.levies.property_tax import annual_payment
+from core.levies.trade_tax import refund_interest
 from core.persons import models as persons
 from portal.database import db
 from portal.form_fields import ConfirmForm, GermanForm
@@ -185,7 +187,8 @@ def basis_notice_assign(pending_id: int) -> Response:
 
 @person_page_section
 def basis_notice_section(person: persons.Person) -> dict[str, object]:
-    """The person's tax objects of property and trade tax with their basis notices."""
+    """The person's tax objects of property and trade tax with their basis notices, the
+    property tax's annual payment on application and the Erstattungszinsen credited."""
     db_session = db()
     objects = queries.objects_of(db_session, person.municipality_id, person.id)
     return {
@@ -193,4 +196,6 @@ def basis_notice_section(person: persons.Person) -> dict[str, object]:
         "tax_object_notices": {o.id: queries.history(db_session, o.id) for o in objects},
         "tax_labels": TAX_LABELS,
         "notice_kind_labels": KIND_LABELS,
+        "annual_payment": annual_payment.current(db_session, person, clock.today()),
+        "refund_interest": refund_interest.of_person(db_session, person.id),
     }

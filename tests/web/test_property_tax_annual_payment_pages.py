@@ -15,12 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.identity.models import Role
 from core.levies.basis_notices import imports
 from core.levies.property_tax import annual_payment
 from core.levies.property_tax import assessment as property_tax
 from core.levies.property_tax.models import AnnualPayment
 from tests.basis_notice_files import delivery, plot
-from tests.conftest import csrf_token, login, post_form
+from tests.conftest import csrf_token, login, post_form, staff_login
 from tests.integration.test_property_tax_levy import enact
 
 
@@ -157,3 +158,16 @@ def test_a_person_without_plots_gets_no_form(
     post_form(client, url, {"year": "2027"})
     assert db.scalars(select(AnnualPayment)).all() == []
     assert "/konto/grundsteuer" not in _text(client.get(f"/{m.slug}/konto"))
+
+
+def test_the_clerk_sees_the_annual_payment_on_the_person_page(
+    db: Session, make: Any, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENKASSE_TODAY", "2026-09-10")
+    m, owner = _owner(db, make, client)
+    annual_payment.apply(db, person=owner, municipality=m, applied_on=date(2026, 9, 10), actor="t")
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    db.commit()
+    staff_login(client, clerk.email)
+    page = _text(client.get(f"/backoffice/personen/{owner.id}"))
+    assert "Grundsteuer: Jahreszahlung zum 1. Juli ab 2027, beantragt am 10.09.2026." in page

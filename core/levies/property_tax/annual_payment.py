@@ -126,8 +126,13 @@ def apply(
         raise ValidationError(
             f"Bitte beantragen Sie die Jahreszahlung ab {earliest} oder {earliest + 1}."
         )
-    if in_force(session, [person.id], year) or _open_ended(session, person) is not None:
+    if in_force(session, [person.id], year):
         raise ValidationError(f"Für {year} ist die Jahreszahlung zum 1. Juli bereits beantragt.")
+    standing = _open_ended(session, person)
+    if standing is not None:
+        raise ValidationError(
+            f"Die Jahreszahlung zum 1. Juli ist bereits ab {standing.from_year} beantragt."
+        )
     row = AnnualPayment(
         municipality_id=municipality.id, person_id=person.id, from_year=year, applied_on=applied_on
     )

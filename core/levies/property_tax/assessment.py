@@ -169,14 +169,9 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
         taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in held]
         total = sum(taxes)
         basis = standing.basis_of(held, rules, year, annual_payment=annual)
-        stands_on = case.facts.standing
-        if (
-            held
-            and stands_on is not None
-            and not case.has_notice
-            and standing.relies_on(stands_on, basis, case.booked[year], year)
-        ):
-            return _on_standing(year, rules, total, stands_on, annual)
+        on_standing = _on_standing(case, year, rules, total, basis)
+        if on_standing is not None:
+            return on_standing
         booked: dict[date, int] = {}
         for k, cents in booked_by_key.items():
             day = payments.day_of(k)
@@ -251,13 +246,19 @@ def _ended(
 
 
 def _on_standing(
-    year: int,
-    rules: PropertyTaxRules,
-    total: int,
-    stands_on: plots.StandingNotice,
-    annual: bool,
-) -> Assessment:
-    """The year booked on the owner's standing notice: nothing to print, no notice."""
+    case: Case[plots.Holding], year: int, rules: PropertyTaxRules, total: int, basis: Any
+) -> Assessment | None:
+    """The year booked on the owner's standing notice (nothing to print, no notice), where
+    it relies on it (:func:`standing.relies_on`); else None."""
+    stands_on = case.facts.standing
+    if (
+        not case.facts.plots
+        or stands_on is None
+        or case.has_notice
+        or not standing.relies_on(stands_on, basis, case.booked[year], year)
+    ):
+        return None
+    annual = case.facts.annual_payment
     targets = standing.targets(year, rules, total, stands_on, annual_payment=annual)
 
     def unused(*_args: Any) -> Any:

@@ -228,6 +228,28 @@ def interest_inputs(facts: Facts, fixed: int, paid_before: int) -> tuple[int, in
     return first_fixed, max(first_paid, paid_before)
 
 
+def _settle(
+    facts: Facts,
+    tax: int,
+    fixed: int,
+    paid_before: int,
+    year: int,
+    as_of: date,
+    rules: TradeTaxRules,
+) -> tt.Settlement:
+    """The settlement of the year, its § 233a interest from :func:`interest_inputs`."""
+    interest_fixed, interest_paid = interest_inputs(facts, fixed, paid_before)
+    return tt.settle(
+        tax,
+        paid_before,
+        year,
+        as_of,
+        rules,
+        advance_fixed_cents=interest_fixed,
+        refundable_paid_cents=interest_paid,
+    )
+
+
 def compute(
     facts: Facts, year: int, as_of: date, rules: TradeTaxRules, next_rules: TradeTaxRules
 ) -> Computed:
@@ -241,16 +263,7 @@ def compute(
     tax_keys = [*advance_keys, key(year, oid, "final")]
     booked_before = sum(facts.booked.get(k, 0) for k in tax_keys)
     paid_before = sum(min(facts.paid.get(k, 0), facts.booked.get(k, 0)) for k in tax_keys)
-    interest_fixed, interest_paid = interest_inputs(facts, fixed, paid_before)
-    settlement = tt.settle(
-        tax,
-        paid_before,
-        year,
-        as_of,
-        rules,
-        advance_fixed_cents=interest_fixed,
-        refundable_paid_cents=interest_paid,
-    )
+    settlement = _settle(facts, tax, fixed, paid_before, year, as_of, rules)
     due = add_months(as_of, rules.late_due_months)
     year_targets = _year_targets(facts, year, tax, settlement.interest_cents, due)
     refund = _refund(facts, year_targets, key(year, oid, ""))

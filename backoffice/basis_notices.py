@@ -26,6 +26,8 @@ from core.levies.basis_notices.models import (
     PendingNotice,
 )
 from core.levies.basis_notices.reader import FileRejected
+from core.levies.property_tax import annual_payment
+from core.levies.trade_tax import refund_interest
 from core.persons import models as persons
 from portal.database import db
 from portal.form_fields import ConfirmForm, GermanForm
@@ -159,20 +161,34 @@ def basis_notice_assign(pending_id: int) -> Response:
         person = persons.get_person(db(), current_user.municipality_id, person_id)
     except NotFound:
         abort(404)
-    assigned = carry_out(lambda: pending_queue.assign(db(), item, person, actor=current_user.actor))
+    reference = item.reference
+    assigned = carry_out(
+        lambda: [
+            n.id for n in pending_queue.assign_notices(db(), item, person, actor=current_user.actor)
+        ]
+    )
     if not assigned.ok:
         return redirect(url_for("backoffice.basis_notice_pending", pending_id=pending_id))
-    flash(
-        f"{assigned.result()} Bescheid(e) zum Aktenzeichen {item.reference} "
-        f"{person.display_name} (Personenkonto {person.number}) zugeordnet und übernommen.",
-        "success",
+    notice_ids = assigned.result()
+    message = (
+        f"{len(notice_ids)} Bescheid(e) zum Aktenzeichen {reference} "
+        f"{person.display_name} (Personenkonto {person.number}) zugeordnet und übernommen."
     )
+    assessed = carry_out(  # committed: now what it calls for (its own transaction, as an import)
+        lambda: basis_import.assess_assigned(
+            db(), g.municipality, notice_ids, as_of=clock.today(), actor=current_user.actor
+        )
+    )
+    if assessed.ok:
+        message += " " + assessed.result().summary()
+    flash(message, "success")
     return redirect(url_for("backoffice.basis_notices"))
 
 
 @person_page_section
 def basis_notice_section(person: persons.Person) -> dict[str, object]:
-    """The person's tax objects of property and trade tax with their basis notices."""
+    """The person's tax objects of property and trade tax with their basis notices, the
+    property tax's annual payment on application and the Erstattungszinsen credited."""
     db_session = db()
     objects = queries.objects_of(db_session, person.municipality_id, person.id)
     return {
@@ -180,4 +196,6 @@ def basis_notice_section(person: persons.Person) -> dict[str, object]:
         "tax_object_notices": {o.id: queries.history(db_session, o.id) for o in objects},
         "tax_labels": TAX_LABELS,
         "notice_kind_labels": KIND_LABELS,
+        "annual_payment": annual_payment.current(db_session, person, clock.today()),
+        "refund_interest": refund_interest.of_person(db_session, person.id),
     }

@@ -41,6 +41,7 @@ from core.levies.basis_notices.models import (
 )
 from core.levies.dog_tax.models import Dog
 from core.levies.property_tax.models import AnnualPayment
+from core.levies.trade_tax.refund_interest import RefundInterest
 from core.levies.waste.models import WasteBin, WasteProperty, WorkOrder
 from core.levies.water.models import Meter, MeterReading
 from core.notices.records import Notice
@@ -116,6 +117,7 @@ __all__ = [
     "ProviderEvent",
     "RateLimitHit",
     "Refund",
+    "RefundInterest",
     "Representative",
     "RetentionItem",
     "RetentionRun",

@@ -99,6 +99,8 @@ def _register_blueprints(app: Flask) -> None:
         ledger,
         notices,
         objections,
+        property_tax,
+        trade_tax,
         waste,
     )
     from portal.identity import account_recovery, trust  # noqa: F401

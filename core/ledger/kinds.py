@@ -74,5 +74,6 @@ SYSTEM_ACCOUNTS: dict[str, tuple[str, str]] = {
     "1820": ("Lastschriften im Einzug (Verrechnung mit der Bank)", "clearing"),
     "1890": ("Ungeklärte Zahlungseingänge (Verwahrgelder)", "suspense"),
     "6750": ("Bankentgelte (Kosten des Geldverkehrs)", "expense"),
+    "6760": ("Erstattungszinsen (§ 233a AO)", "expense"),
     **{info.revenue_account: (f"Erträge {info.label}", "revenue") for info in KINDS.values()},
 }

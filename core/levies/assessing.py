@@ -56,6 +56,16 @@ class Assessment:
     printable: bool  # something to print: a year without anything liable gets no first notice
     title: Callable[[bool], str]
     snapshot: Callable[[dict[str, Schedule], bool, int], dict[str, Any]]
+    standing: Standing | None = None  # book on this notice of an earlier year, issue none
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A notice of an earlier year that stands for the assessed one ("bis auf Weiteres":
+    core.levies.property_tax.standing): the year's claims are booked on it, no notice issued."""
+
+    notice_id: int
+    kassenzeichen: str
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,8 @@ def plan(case: Case[F], assessment: Assessment | None) -> Plan[F] | None:
         name: booking.plan(table.targets, case.booked[table.year][0])
         for name, table in assessment.tables.items()
     }
-    if not any(changes.values()) and (case.has_notice or not assessment.printable):
+    covered = case.has_notice or assessment.standing is not None
+    if not any(changes.values()) and (covered or not assessment.printable):
         return None
     return Plan(case, assessment, changes)
 
@@ -102,11 +113,14 @@ def issue(
     plan_: Plan[Any],
     accounts: dict[int, TaxAccountRef],
     number: int | None = None,
-) -> Notice:
+) -> Notice | None:
     """Issue the notice of one case and book its differences claim by claim (the ledger's
-    one-by-one path, with the Person itself)."""
+    one-by-one path, with the Person itself); on a standing notice: book, issue none."""
     case, assessment = plan_.case, plan_.assessment
     tables, person = assessment.tables, session.get_one(Person, case.person.id)
+    if assessment.standing is not None:
+        _book_on(session, how, plan_, person, assessment.standing)
+        return None
     account = accounts.get(person.id)
     if account is None:  # opened by the first notice; a second subject finds it
         opened = open_tax_account(session, person, how.municipality, how.kind)
@@ -144,6 +158,27 @@ def issue(
         },
     )
     return notice
+
+
+def _book_on(
+    session: Session, how: Issuing, plan_: Plan[Any], person: Person, standing: Standing
+) -> None:
+    """Book a case's differences on the notice standing for its year (no notice issued)."""
+    for name, table in plan_.assessment.tables.items():
+        booking.book(
+            session,
+            person=person,
+            municipality=how.municipality,
+            levy=how.kind,
+            year=table.year,
+            targets=table.targets,
+            kassenzeichen=standing.kassenzeichen,
+            notice_id=standing.notice_id,
+            as_of=how.as_of,
+            actor=how.actor,
+            changes=plan_.changes[name],
+            claims_by_key=plan_.case.booked[table.year][1],
+        )
 
 
 def _rows(session: Session, case: Case[Any], tables: dict[str, Table]) -> dict[str, Schedule]:
@@ -204,7 +239,9 @@ def _issue_chunk(
     plans: Sequence[Plan[Any] | None],
     accounts: dict[int, TaxAccountRef],
 ) -> list[Notice | None]:
-    issuing = [p for p in plans if p is not None]
+    issuing = [p for p in plans if p is not None and p.assessment.standing is None]
+    if any(p is not None and p.assessment.standing is not None for p in plans):
+        return _issue_some_on_standing(session, how, plans, accounts)
     if not issuing:
         return [None for _ in plans]
     new_accounts = {p.case.person.id: p.case.person for p in issuing}
@@ -232,6 +269,32 @@ def _issue_chunk(
     for (at, _plan, _row), notice in zip(drafts, _write(session, how, drafts), strict=True):
         notices[at] = notice
     return notices
+
+
+def _issue_some_on_standing(
+    session: Session,
+    how: Issuing,
+    plans: Sequence[Plan[Any] | None],
+    accounts: dict[int, TaxAccountRef],
+) -> list[Notice | None]:
+    """A chunk where some plans book on a standing notice: those with nothing booked, no
+    mandate and no credit in bulk on it, the others one by one; the rest as any chunk."""
+    on_standing = [p for p in plans if p is not None and p.assessment.standing is not None]
+    person_ids = list({p.case.person.id for p in on_standing})
+    one_by_one = set(active_by_person(session, how.municipality.id, person_ids))
+    one_by_one.update(bulk.with_credit(session, person_ids))
+    claims: list[bulk.NewClaim] = []
+    for plan_ in on_standing:
+        standing = plan_.assessment.standing
+        if plan_.booked_before or plan_.case.person.id in one_by_one or standing is None:
+            issue(session, how, plan_, accounts)
+        else:
+            claims += _new_claims(how, plan_, standing.notice_id, standing.kassenzeichen)
+    bulk.post_claims(
+        session, claims, municipality=how.municipality, as_of=how.as_of, actor=how.actor
+    )
+    rest = [None if p is None or p.assessment.standing is not None else p for p in plans]
+    return _issue_chunk(session, how, rest, accounts)
 
 
 def _draft(
@@ -279,25 +342,34 @@ def _write(
     notices = issue_notices(session, [row for _, _, row in drafts], actor=how.actor)
     claims = []
     for (_at, plan_, row), notice in zip(drafts, notices, strict=True):
-        for name, table in plan_.assessment.tables.items():
-            targets = {t.key: t for t in table.targets}
-            for change in plan_.changes[name]:
-                target = targets[change.key]
-                claims.append(
-                    bulk.NewClaim(
-                        person=plan_.case.person,
-                        kind=how.kind,
-                        amount_cents=change.difference_cents,
-                        due_date=target.due_date,
-                        description=target.description,
-                        kassenzeichen=row["kassenzeichen"],
-                        period_start=target.period_start,
-                        period_end=target.period_end,
-                        assessment_key=change.key,
-                        notice_id=notice.id,
-                    )
-                )
+        claims += _new_claims(how, plan_, notice.id, row["kassenzeichen"])
     bulk.post_claims(
         session, claims, municipality=how.municipality, as_of=how.as_of, actor=how.actor
     )
     return notices
+
+
+def _new_claims(
+    how: Issuing, plan_: Plan[Any], notice_id: int, kassenzeichen: str
+) -> list[bulk.NewClaim]:
+    """The claims of a plan with nothing booked yet, for the bulk path."""
+    claims = []
+    for name, table in plan_.assessment.tables.items():
+        targets = {t.key: t for t in table.targets}
+        for change in plan_.changes[name]:
+            target = targets[change.key]
+            claims.append(
+                bulk.NewClaim(
+                    person=plan_.case.person,
+                    kind=how.kind,
+                    amount_cents=change.difference_cents,
+                    due_date=target.due_date,
+                    description=target.description,
+                    kassenzeichen=kassenzeichen,
+                    period_start=target.period_start,
+                    period_end=target.period_end,
+                    assessment_key=change.key,
+                    notice_id=notice_id,
+                )
+            )
+    return claims

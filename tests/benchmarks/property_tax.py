@@ -4,7 +4,8 @@ has two), each with a Grundsteuermessbescheid from 2025 (bulk insert: set-up, no
 timed: the levy's annual run for 2027 (read the plots and the Messbetrag in force, compute,
 notice records, the § 28 GrStG instalment claims booked, audit rows), a commit per chunk of 500
 owners, as `openkasse assess property-tax` does it. Then the same run again (it books nothing),
-and the anchor: raw sqlite3 writing the same four rows per claim."""
+the next year relying on the standing notices (no notice, the claims booked on them), and the
+anchor: raw sqlite3 writing the same four rows per claim."""
 
 from __future__ import annotations
 
@@ -222,6 +223,24 @@ def bench_property_tax(url: str, plots: int, *, anchor: bool = True) -> None:
         print(
             f"property-tax rerun/{backend}: {again.objects / rerun_s:,.0f} plots/s checked, "
             f"{again.notices} notices, {(after or 0) - claims} claims booked, in {rerun_s:,.1f} s"
+        )
+        started = time.perf_counter()
+        later = PROPERTY_TAX.assess_all(
+            session,
+            municipality=m,
+            year=YEAR + 1,
+            as_of=date(YEAR + 1, 1, 10),
+            actor="bench",
+            chunk_done=lambda _d, _t: session.commit(),
+        )
+        session.commit()
+        later_s = time.perf_counter() - started
+        booked = session.scalar(select(func.count(Claim.id)).where(Claim.municipality_id == m.id))
+        booked = (booked or 0) - (after or 0)
+        print(
+            f"property-tax next year on the standing notices/{backend}: "
+            f"{booked / later_s:,.0f} claims/s, {later.notices} notices, {booked} claims "
+            f"booked on the notices of {YEAR} in {later_s:,.1f} s"
         )
         if anchor and claims:
             raw = raw_sqlite_claims_per_second(claims)

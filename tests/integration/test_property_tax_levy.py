@@ -22,8 +22,8 @@ from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.levies.basis_notices import imports
 from core.levies.basis_notices.models import LandUse, NoticeKind, PropertyClass
+from core.levies.property_tax import annual_payment
 from core.levies.property_tax import assessment as property_tax
-from core.levies.property_tax import models as annual_payment
 from core.levies.property_tax.changes import reassess, reassess_import
 from core.notices.records import Notice, NoticeSettings, notices_of, render
 from core.tenancy.statutes import Statute

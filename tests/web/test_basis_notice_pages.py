@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.identity.models import Role
+from core.ledger.models import Claim
 from core.levies.basis_notices import queue
 from core.levies.basis_notices.applying import find_object
 from core.levies.basis_notices.models import BasisNotice, BasisNoticeImport, TaxKind
@@ -188,3 +189,31 @@ def test_upload_assesses_what_it_brought_and_says_so_in_german(
     assert "bereits eingelesen" in again and "Festgesetzt" not in again
     assert db.scalar(select(func.count(Notice.id))) == 2
     assert len(approval.open_applications(db, town.m.id)) == 1
+
+
+def test_an_assigned_notice_is_assessed_at_once(
+    client: FlaskClient, db: Session, town: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENKASSE_TODAY", "2026-06-20")
+    enact(db, town.m)
+    db.commit()
+    staff_login(client, town.clerk.email)
+    _upload(client, delivery(plot(town.m, "3150/9/9", name="Ackermann")))
+    claims = select(func.coalesce(func.sum(Claim.amount_cents), 0)).where(
+        Claim.person_id == town.owner.id
+    )
+    assert db.scalar(claims) == 0
+    pending = queue.open_pending(db, town.m.id)[0]
+    url = f"{PAGE}/klaerung/{pending.id}"
+    token = csrf_token(client, url)
+    done = client.post(
+        f"{url}/zuordnen",
+        data={"csrf_token": token, "person_id": str(town.owner.id)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "zugeordnet und übernommen. Festgesetzt: 2 Grundsteuerbescheide erlassen" in done
+    assert db.scalar(claims) == 2 * 28800  # 2025 and 2026
+    again = client.post(
+        f"{url}/zuordnen", data={"csrf_token": token, "person_id": str(town.owner.id)}
+    )
+    assert again.status_code == 302 and db.scalar(claims) == 2 * 28800

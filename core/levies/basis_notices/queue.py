@@ -1,6 +1,7 @@
 """The clerk's queue of basis notices whose person the import could not tell: suggestions by
 name and by the address of the object (core.persons' search), and the assignment, which applies
-the record — and every other waiting record of the same object — to the chosen person."""
+the record — and every other waiting record of the same object — to the chosen person (and
+then, one layer up, assesses them as an import's: core.levies.basis_import)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from core.kernel import audit, clock
 from core.kernel.db import get_scoped
 from core.kernel.errors import ValidationError
 from core.levies.basis_notices.applying import Item, apply_records, find_object
-from core.levies.basis_notices.models import PendingNotice, PendingState
+from core.levies.basis_notices.models import BasisNotice, PendingNotice, PendingState
 from core.levies.basis_notices.reader import NoticeRecord
 from core.persons.models import Address, Person, search_persons
 
@@ -93,6 +94,14 @@ def suggestions(session: Session, pending: PendingNotice) -> list[Person]:
 def assign(session: Session, pending: PendingNotice, person: Person, *, actor: str) -> int:
     """Apply ``pending`` (and the other waiting records of its object, in file order) to
     ``person``; returns how many notices were applied."""
+    return len(assign_notices(session, pending, person, actor=actor))
+
+
+def assign_notices(
+    session: Session, pending: PendingNotice, person: Person, *, actor: str
+) -> list[BasisNotice]:
+    """As :func:`assign`; returns the basis notices applied (what they call for is assessed
+    one layer up: core.levies.basis_import.assess_assigned)."""
     if pending.state is not PendingState.OPEN:
         raise ValidationError("Dieser Bescheid wurde bereits zugeordnet.")
     if person.municipality_id != pending.municipality_id:
@@ -131,4 +140,4 @@ def assign(session: Session, pending: PendingNotice, person: Person, *, actor: s
             after={"person_id": person.id, "notice_id": notice.id},
         )
     session.flush()
-    return len(siblings)
+    return notices

@@ -32,14 +32,14 @@ from sqlalchemy.orm import Session
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking, cases, pipeline
-from core.levies.assessing import INSTALMENTS, Assessment, Table
+from core.levies.assessing import INSTALMENTS, Assessment, Standing, Table
 from core.levies.basis_notices.models import (
     BasisNotice,
     TaxKind,
     TaxObject,
 )
 from core.levies.cases import Case
-from core.levies.property_tax import models, notice, payments, plots
+from core.levies.property_tax import models, notice, payments, plots, standing
 from core.levies.property_tax.rules import (
     PropertyTaxRules,
     annual_tax,
@@ -84,7 +84,8 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             Claim.kind == self.kind,
             Claim.assessment_key.startswith(booking.key_prefix(self.kind, year)),
         )
-        return sorted(with_plots | set(session.scalars(with_claims)))
+        known = with_plots | set(session.scalars(with_claims))
+        return sorted(known | standing.lapsing(session, municipality_id, year, known))
 
     def read(
         self, session: Session, municipality: Municipality, year: int, subjects: Sequence[int]
@@ -131,8 +132,10 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
                     )
                 )
             annual = models.in_force(session, subjects, year)
+            notices = standing.standing_of(session, municipality.id, subjects, year)
             holdings = {
-                pid: plots.Holding(found, pid in annual) for pid, found in found_plots.items()
+                pid: plots.Holding(found, pid in annual, notices.get(pid))
+                for pid, found in found_plots.items()
             }
             return cases.person_cases(session, self.kind, year, subjects, holdings)
 
@@ -160,9 +163,15 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
         booked_by_key = case.booked[year][0]
         held, annual = case.facts.plots, case.facts.annual_payment
         if not held and not booked_by_key:
-            return None
+            if not standing.lapses(case.facts.standing, case.has_notice):
+                return None
+            return _ended(case, year, as_of, rules)
         taxes = [annual_tax(p.messbetrag_cents, p.kind, rules) for p in held]
         total = sum(taxes)
+        basis = standing.basis_of(held, rules, year, annual_payment=annual)
+        on_standing = _on_standing(case, year, rules, total, basis)
+        if on_standing is not None:
+            return on_standing
         booked: dict[date, int] = {}
         for k, cents in booked_by_key.items():
             day = payments.day_of(k)
@@ -185,7 +194,7 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
         previous = sum(booked_by_key.values())
 
         def snapshot(rows: dict[str, Schedule], first: bool, payable: int) -> dict[str, Any]:
-            return notice.snapshot(
+            return {"basis": basis} | notice.snapshot(
                 case.person,
                 as_of,
                 year=year,
@@ -205,6 +214,64 @@ class PropertyTax(pipeline.PersonLevy[plots.Holding, PropertyTaxRules, RunStats]
             title=lambda first: notice.title(year, first),
             snapshot=snapshot,
         )
+
+
+def _ended(
+    case: Case[plots.Holding], year: int, as_of: date, rules: PropertyTaxRules
+) -> Assessment:
+    """The notice ending an owner's standing notice: no plot is theirs any more."""
+    stands_on = case.facts.standing
+    reference = f" Nr. {stands_on.number} vom {stands_on.issued_on:%d.%m.%Y}" if stands_on else ""
+    text = (
+        f"Ihnen sind ab dem Kalenderjahr {year} keine grundsteuerpflichtigen Grundstücke mehr "
+        f"zugerechnet. Der Grundsteuerbescheid{reference} gilt daher nicht mehr; die "
+        f"Grundsteuer {year} und der folgenden Jahre wird auf 0,00 € festgesetzt."
+    )
+
+    def snapshot(rows: dict[str, Schedule], _first: bool, payable: int) -> dict[str, Any]:
+        data = notice.snapshot(
+            case.person, as_of, year=year, plots=[], rules=rules, first=True, total_cents=0,
+            previous_cents=0, rows=rows[INSTALMENTS], payable_cents=payable,
+        )  # fmt: skip
+        basis = standing.basis_of([], rules, year, annual_payment=False)
+        return {**data, "basis": basis, "intro": text}
+
+    return Assessment(
+        tables={INSTALMENTS: Table(year, [])},
+        total_cents=0,
+        printable=True,
+        title=lambda _first: f"Bescheid über die Aufhebung der Grundsteuer ab {year}",
+        snapshot=snapshot,
+    )
+
+
+def _on_standing(
+    case: Case[plots.Holding], year: int, rules: PropertyTaxRules, total: int, basis: Any
+) -> Assessment | None:
+    """The year booked on the owner's standing notice (nothing to print, no notice), where
+    it relies on it (:func:`standing.relies_on`); else None."""
+    stands_on = case.facts.standing
+    if (
+        not case.facts.plots
+        or stands_on is None
+        or case.has_notice
+        or not standing.relies_on(stands_on, basis, case.booked[year], year)
+    ):
+        return None
+    annual = case.facts.annual_payment
+    targets = standing.targets(year, rules, total, stands_on, annual_payment=annual)
+
+    def unused(*_args: Any) -> Any:
+        raise AssertionError("no notice is issued on a standing notice")
+
+    return Assessment(
+        tables={INSTALMENTS: Table(year, targets)},
+        total_cents=total,
+        printable=False,
+        title=unused,
+        snapshot=unused,
+        standing=Standing(stands_on.notice_id, stands_on.kassenzeichen),
+    )
 
 
 PROPERTY_TAX = PropertyTax()

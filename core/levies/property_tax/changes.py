@@ -5,12 +5,15 @@ owner; each books only its difference (:mod:`core.levies.property_tax.payments`)
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import NotFound
+from core.ledger.models import Claim
 from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
 from core.levies.property_tax.assessment import PROPERTY_TAX
 from core.notices.records import Notice
@@ -20,13 +23,19 @@ from core.tenancy.municipalities import Municipality
 
 def affected_years(session: Session, person_id: int, from_year: int, as_of: date) -> list[int]:
     """The years a change from ``from_year`` touches: up to the notice's year, and up to the
-    last year with property tax booked or a notice issued for the owner."""
-    last_booked = session.scalar(
+    last year with property tax booked (maybe on a standing notice) or a notice issued for
+    the owner."""
+    last_notice = session.scalar(
         select(func.max(Notice.year)).where(
             Notice.person_id == person_id, Notice.levy == PROPERTY_TAX.kind.value
         )
     )
-    last = max(as_of.year, last_booked or as_of.year)
+    last_claim = session.scalar(  # a year booked on a standing notice has none of its own
+        select(func.max(Claim.period_end)).where(
+            Claim.person_id == person_id, Claim.kind == PROPERTY_TAX.kind
+        )
+    )
+    last = max(as_of.year, last_notice or as_of.year, last_claim.year if last_claim else 0)
     return list(range(from_year, last + 1))
 
 
@@ -67,11 +76,34 @@ def reassess_import(
 ) -> list[Notice]:
     """The change assessments an import of basis notices calls for: per owner of a plot it
     touched, from the earliest year one of its notices applies."""
+    return _reassess_where(
+        session, municipality, BasisNotice.import_id == import_id, as_of=as_of, actor=actor
+    )
+
+
+def reassess_notices(
+    session: Session,
+    municipality: Municipality,
+    notice_ids: Collection[int],
+    *,
+    as_of: date,
+    actor: str,
+) -> list[Notice]:
+    """As :func:`reassess_import` for the basis notices ``notice_ids`` (e.g. those a clerk
+    assigned from the queue)."""
+    return _reassess_where(
+        session, municipality, BasisNotice.id.in_(list(notice_ids)), as_of=as_of, actor=actor
+    )
+
+
+def _reassess_where(
+    session: Session, municipality: Municipality, where: Any, *, as_of: date, actor: str
+) -> list[Notice]:
     rows = session.execute(
         select(TaxObject.person_id, func.min(BasisNotice.year_from))
         .join(TaxObject, TaxObject.id == BasisNotice.tax_object_id)
         .where(
-            BasisNotice.import_id == import_id,
+            where,
             BasisNotice.municipality_id == municipality.id,
             TaxObject.tax == TaxKind.PROPERTY_TAX,
         )

@@ -1,7 +1,8 @@
 """Applications for the annual payment of the property tax (§ 28 (3) GrStG): on application the
 whole year's tax is due on 1 July instead of in quarters; the application must be made by
 30 September of the year before and holds for the following years until it is withdrawn (a
-withdrawal, too, by 30 September of the year before it takes effect). Amounts of at most 15 €
+withdrawal, too, by 30 September of the year before it takes effect: the service is
+:mod:`core.levies.property_tax.annual_payment`). Amounts of at most 15 €
 stay due in full on 15 August (§ 28 (2) Nr. 1, which the application does not change:
 :func:`core.levies.property_tax.rules.instalments`)."""
 
@@ -13,11 +14,8 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.kernel import audit, clock
+from core.kernel import clock
 from core.kernel.db import Base, UTCDateTime
-from core.kernel.errors import ValidationError
-from core.persons.models import Person
-from core.tenancy.municipalities import Municipality
 
 
 class AnnualPayment(Base):
@@ -39,51 +37,6 @@ class AnnualPayment(Base):
     ]  # the last year it applies to (withdrawn); None: until further notice
     applied_on: Mapped[date]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-
-
-def deadline(year: int) -> date:
-    """The last day to apply for (or withdraw) the annual payment of ``year``."""
-    return date(year - 1, 9, 30)
-
-
-def apply(
-    session: Session,
-    *,
-    person: Person,
-    municipality: Municipality,
-    applied_on: date,
-    actor: str,
-) -> AnnualPayment:
-    """Record an application made on ``applied_on``: it applies from the first year whose
-    deadline it meets (an application after 30 September applies from the year after next)."""
-    if person.municipality_id != municipality.id:
-        raise ValidationError("Diese Person gehört nicht zu dieser Kommune.")
-    from_year = (
-        applied_on.year + 1
-        if applied_on <= deadline(applied_on.year + 1)
-        else (applied_on.year + 2)
-    )
-    if in_force(session, [person.id], from_year):
-        raise ValidationError(
-            f"Für {from_year} ist die Jahreszahlung zum 1. Juli bereits beantragt."
-        )
-    row = AnnualPayment(
-        municipality_id=municipality.id,
-        person_id=person.id,
-        from_year=from_year,
-        applied_on=applied_on,
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="property_tax.annual_payment_applied",
-        obj=row,
-        municipality_id=municipality.id,
-        after={"from_year": from_year, "applied_on": applied_on.isoformat()},
-    )
-    return row
 
 
 def in_force(session: Session, person_ids: Collection[int], year: int) -> set[int]:

@@ -6,6 +6,7 @@ once (the rule of :mod:`core.levies.basis_notices.queries`, in a query per 2,000
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -84,6 +85,28 @@ def location(street: str | None, number: str | None, code: str | None, city: str
     return ", ".join(p for p in (first, town) if p)
 
 
+Basis = dict[str, list[list[Any]]]  # what a notice rests on (core.levies.property_tax.standing)
+
+
+@dataclass(frozen=True, slots=True)
+class StandingNotice:
+    """An owner's latest property-tax notice of an earlier year, as far as a run needs it."""
+
+    notice_id: int
+    number: int
+    issued_on: date
+    kassenzeichen: str
+    basis: Basis | None  # None: issued before the basis was stored (no reliance on it)
+
+    @property
+    def reference(self) -> str:
+        """How a claim booked on it names the notice."""
+        return (
+            f"Bescheid Nr. {self.number} vom {self.issued_on.strftime('%d.%m.%Y')}, "
+            "gilt bis auf Weiteres"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Holding:
     """What is on file for one owner and year: the plots, and whether the owner pays the
@@ -91,3 +114,4 @@ class Holding:
 
     plots: list[Plot]
     annual_payment: bool = False
+    standing: StandingNotice | None = None  # the owner's notice "bis auf Weiteres"

@@ -20,7 +20,8 @@ Rules and their sources:
   where the municipality decided it (§ 28 (2), statute ``small_amounts``): ≤ 15 € a year in full
   on 15.8., ≤ 30 € in halves on 15.2. and 15.8.; on application the whole year on 1.7.
   (§ 28 (3), applied for by 30.9. of the previous year; not for amounts ≤ 15 €, which § 28 (3)
-  does not cover).
+  does not cover). The deadline is statute data (``annual_payment_deadline``, day and month of
+  the year before, default "30.09." as § 28 (3) S. 1 GrStG): the same for a withdrawal.
 * A changed or late notice for a year (§§ 29 to 31 GrStG): amounts for due dates already passed
   are due one month after notification (``late_due_months``), a reduction for them is a credit
   at once, due dates still to come carry the new amounts (:func:`change_assessment`).
@@ -53,6 +54,7 @@ FIRST_C_YEAR = 2025  # § 25 (5) GrStG applies from the 2025 reform on
 SMALL_FULL_CENTS = 1500  # § 28 (2) Nr. 1 GrStG
 SMALL_HALVES_CENTS = 3000  # § 28 (2) Nr. 2 GrStG
 QUARTERS = ((2, 15), (5, 15), (8, 15), (11, 15))  # § 28 (1) GrStG
+ANNUAL_PAYMENT_DEADLINE = (9, 30)  # § 28 (3) S. 1 GrStG: (month, day) of the year before
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class PropertyTaxRules:
     small_amounts: bool = False  # the municipality applies § 28 (2) GrStG
     rounding: Rounding = "down"
     late_due_months: int = 1  # §§ 30 (1), 31 GrStG
+    annual_payment_deadline: tuple[int, int] = ANNUAL_PAYMENT_DEADLINE
     legal_basis: str = ""
     remedy: str = ""  # Rechtsbehelfsbelehrung (depends on the Land: Widerspruch or Klage)
 
@@ -71,6 +74,7 @@ class PropertyTaxRules:
         """Statute data: ``{"hebesatz_percent": {"A": 300, "B": 550}}`` or, differentiated,
         ``{"A": …, "B_residential": …, "B_non_residential": …}`` with ``differentiation_basis``;
         optional ``"C"``, ``small_amounts`` (bool), ``rounding``, ``late_due_months``,
+        ``annual_payment_deadline`` ("TT.MM."),
         ``legal_basis``, ``remedy`` (the notice's Rechtsbehelfsbelehrung)."""
         try:
             raw = dict(data["hebesatz_percent"])
@@ -82,6 +86,7 @@ class PropertyTaxRules:
                 small_amounts=_flag(data.get("small_amounts", False)),
                 rounding=realtax.parse_rounding(data.get("rounding", "down")),
                 late_due_months=int(data.get("late_due_months", 1)),
+                annual_payment_deadline=_day_month(data.get("annual_payment_deadline", "30.09.")),
                 legal_basis=str(data.get("legal_basis", "")),
                 remedy=str(data.get("remedy", "")),
             )
@@ -95,6 +100,11 @@ class PropertyTaxRules:
         if kind not in self.hebesatz:
             raise ValidationError(f"Unbekannte Grundstücksart „{kind}“.")
         return self.hebesatz[kind]
+
+    def annual_payment_deadline_for(self, year: int) -> date:
+        """The last day to apply for (or withdraw) the annual payment of ``year``."""
+        month, day = self.annual_payment_deadline
+        return date(year - 1, month, day)
 
     def with_rates(
         self, hebesatz: Mapping[str, int], differentiation_basis: str = ""
@@ -117,6 +127,7 @@ class PropertyTaxRules:
             self.small_amounts,
             self.rounding,
             self.late_due_months,
+            self.annual_payment_deadline,
             self.legal_basis,
             self.remedy,
         )
@@ -151,6 +162,19 @@ def _per_kind(rates: Mapping[str, int], basis: str) -> dict[str, int]:
         NON_RESIDENTIAL: b_other,
         "C": rates.get("C", b_other),
     }
+
+
+def _day_month(value: Any) -> tuple[int, int]:
+    """ "30.09." → (9, 30): a day of every year (29 February is refused)."""
+    text = str(value).strip().rstrip(".")
+    try:
+        day, month = (int(part) for part in text.split("."))
+        date(2001, month, day)
+    except ValueError as exc:
+        raise ValidationError(
+            f"Die Antragsfrist „{value}“ ist kein Tag des Jahres (z. B. 30.09.)."
+        ) from exc
+    return month, day
 
 
 def _flag(value: Any) -> bool:

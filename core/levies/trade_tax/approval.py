@@ -11,7 +11,7 @@ those the approver saw). Otherwise the notice is issued at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +26,7 @@ from core.levies import assessing, pipeline
 from core.levies.basis_notices.models import BasisNotice, TaxKind, TaxObject
 from core.levies.basis_notices.queries import ASSESSMENT_KINDS
 from core.levies.trade_tax import figures as fig
+from core.levies.trade_tax import refund_interest
 from core.levies.trade_tax.assessment import TRADE_TAX, last_notice
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
@@ -125,6 +126,8 @@ def prepare(
             as_of=as_of,
             actor=actor,
         )
+        if notice is not None:
+            refund_interest.book(session, notice, municipality, actor=actor)
         return Prepared(notice=notice)
     return Prepared(
         application=_queue(session, municipality, tax_object, year, as_of, actor, new, reasons)
@@ -180,10 +183,11 @@ def prepare_from_basis_notices(
     as_of: date,
     actor: str,
     import_id: int | None = None,
+    notice_ids: Collection[int] | None = None,
 ) -> list[Prepared]:
     """Prepare the notice of every business and year a trade-tax basis notice names — of one
-    import with ``import_id`` (a year whose notice stands unchanged prepares nothing: running
-    it twice changes nothing)."""
+    import with ``import_id``, or the notices ``notice_ids`` (a year whose notice stands
+    unchanged prepares nothing: running it twice changes nothing)."""
     query = (
         select(TaxObject, BasisNotice.year_from)
         .join(BasisNotice, BasisNotice.tax_object_id == TaxObject.id)
@@ -195,6 +199,8 @@ def prepare_from_basis_notices(
     )
     if import_id is not None:
         query = query.where(BasisNotice.import_id == import_id)
+    if notice_ids is not None:
+        query = query.where(BasisNotice.id.in_(list(notice_ids)))
     pairs = session.execute(query.distinct().order_by(BasisNotice.year_from, TaxObject.id)).all()
     done = []
     for obj, year in pairs:
@@ -256,7 +262,10 @@ def _carry_out(session: Session, approved: Approved) -> CarriedOut:
         as_of=prepared_on,
         actor=approved.actor,
     )
-    return CarriedOut(notices=[notice] if notice is not None else [])
+    if notice is None:
+        return CarriedOut(notices=[])
+    refund_interest.book(session, notice, approved.municipality, actor=approved.actor)
+    return CarriedOut(notices=[notice])
 
 
 REVIEW = OnlineService(code=SERVICE, label=LABEL, carry_out=_carry_out)

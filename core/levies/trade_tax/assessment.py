@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import NotFound
+from core.kernel.money import format_euro
 from core.ledger.balances import claim_balances
 from core.ledger.kinds import ClaimKind
 from core.levies import booking, cases, pipeline, realtax
@@ -30,7 +31,7 @@ from core.levies.basis_notices.queries import notice_in_force, share_of
 from core.levies.cases import Case
 from core.levies.schedule import Schedule
 from core.levies.trade_tax import figures as fig
-from core.levies.trade_tax.rules import TradeTaxRules, rules_for_year
+from core.levies.trade_tax.rules import TradeTaxRules, interest_basis, rules_for_year
 from core.notices.records import Notice, recipient_block
 from core.tenancy.municipalities import Municipality
 
@@ -83,6 +84,23 @@ def last_notice(session: Session, tax_object_id: int, year: int) -> Notice | Non
         .order_by(Notice.id.desc())
         .limit(1)
     ).first()
+
+
+def _first_fixed_paid(session: Session, tax_object_id: int, year: int) -> tuple[int, int] | None:
+    """The advance payments fixed and paid as the year's first notice found them."""
+    data = session.scalars(
+        select(Notice.data["trade_tax"])
+        .where(
+            Notice.levy == fig.LEVY,
+            Notice.year == year,
+            Notice.data["tax_object_id"].as_integer() == tax_object_id,
+        )
+        .order_by(Notice.id)
+        .limit(1)
+    ).first()
+    if not data:
+        return None
+    return int(data["advances_fixed_cents"]), int(data["paid_before_cents"])
 
 
 class TradeTax(pipeline.Levy[int, fig.Facts, RulesCache, RunStats]):
@@ -166,6 +184,7 @@ class TradeTax(pipeline.Levy[int, fig.Facts, RulesCache, RunStats]):
             booked={**per_year[year][0], **per_year[year + 1][0]},
             paid=paid,
             next_year_assessed=last_notice(session, obj.id, year + 1) is not None,
+            first_fixed_paid=_first_fixed_paid(session, obj.id, year),
         )
         has_notice = last_notice(session, obj.id, year) is not None
         return Case(persons[obj.person_id], facts, per_year, has_notice)
@@ -243,7 +262,7 @@ def _snapshot(
     start, end = date(year, 1, 1).isoformat(), date(year, 12, 31).isoformat()
     lines = [
         {"description": d, "amount_cents": a, "period_start": start, "period_end": end, "kind": k}
-        for d, a, k in steps(figures)
+        for d, a, k in steps(figures, _interest_detail(facts, figures, rules, as_of))
     ]
     next_rows = rows.get(ADVANCES)
     return {
@@ -269,7 +288,33 @@ def _snapshot(
     }
 
 
-def steps(figures: fig.Figures) -> list[tuple[str, int, str]]:
+def _interest_detail(
+    facts: fig.Facts, figures: fig.Figures, rules: TradeTaxRules, as_of: date
+) -> str:
+    """How the § 233a interest was computed, and, for Erstattungszinsen, where they go."""
+    if not figures.interest_cents or rules.interest is None:
+        return ""
+    fixed, paid = fig.interest_inputs(
+        facts, figures.advances_fixed_cents, figures.paid_before_cents
+    )
+    base, months, start = interest_basis(
+        figures.tax_cents - fixed,
+        max(0, paid - figures.tax_cents),
+        figures.year,
+        as_of,
+        rules.interest,
+    )
+    detail = (
+        f" ({months} volle Monate ab {start:%d.%m.%Y} zu "
+        f"{realtax.format_percent(rules.interest.rate_per_month)} je Monat auf "
+        f"{format_euro(base)})"
+    )
+    if figures.interest_cents < 0:
+        detail += ", Ihrem Konto gutgeschrieben (ausgezahlt mit der Erstattung oder verrechnet)"
+    return detail
+
+
+def steps(figures: fig.Figures, interest_detail: str = "") -> list[tuple[str, int, str]]:
     """The computation as the notice prints it, step by step: (text, cents, kind), kind
     "step", "result" or "total"."""
     year, tax = figures.year, figures.tax_cents
@@ -286,7 +331,9 @@ def steps(figures: fig.Figures) -> list[tuple[str, int, str]]:
     ]
     if figures.interest_cents:
         label = "Nachzahlungszinsen" if figures.interest_cents > 0 else "Erstattungszinsen"
-        rows.append((f"{label} nach § 233a AO", abs(figures.interest_cents), "step"))
+        rows.append(
+            (f"{label} nach § 233a AO{interest_detail}", abs(figures.interest_cents), "step")
+        )
     remaining = tax + figures.interest_cents - figures.paid_before_cents
     if remaining >= 0:
         rows.append((f"Noch zu zahlen für {year}", remaining, "total"))

@@ -17,8 +17,10 @@ latest due date first (no source fixes the order among due dates; this one cance
 before refunding paid ones). So the year's targets always add up to the tax (plus interest).
 
 Nachzahlungszinsen are booked under the trade-tax key ``:interest`` (one levy kind per notice
-in the pipeline); Erstattungszinsen are computed and printed, and need the approver like every
-refund — paying them out is not booked here (see README, trade tax).
+in the pipeline); Erstattungszinsen are computed and printed, need the approver like every
+refund, and are credited to the business when the notice is issued
+(:mod:`core.levies.trade_tax.refund_interest`). Both are the year's interest as a whole: a
+later notice books the difference to what stands.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class Facts:
     booked: dict[str, int]  # what stands per key, both years
     paid: dict[str, int]  # of it, paid, per key
     next_year_assessed: bool  # the next year has its own notice: its advances are its own
+    # the advance payments fixed and what was paid of the year when its first notice was
+    # issued (None: none yet): the § 233a base of every later notice, which lowered them
+    first_fixed_paid: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +217,39 @@ def _next_targets(
     return targets, increase
 
 
+def interest_inputs(facts: Facts, fixed: int, paid_before: int) -> tuple[int, int]:
+    """The advance payments fixed and the amount paid that § 233a AO interest is computed
+    from: as they stood at the year's first notice (a refund lowers the advance payments; the
+    interest of a later notice is still the tax less the advance payments fixed, § 233a (3)
+    S. 1, and a refund's interest is limited to what was paid, § 233a (3) S. 3)."""
+    if facts.first_fixed_paid is None:
+        return fixed, paid_before
+    first_fixed, first_paid = facts.first_fixed_paid
+    return first_fixed, max(first_paid, paid_before)
+
+
+def _settle(
+    facts: Facts,
+    tax: int,
+    fixed: int,
+    paid_before: int,
+    year: int,
+    as_of: date,
+    rules: TradeTaxRules,
+) -> tt.Settlement:
+    """The settlement of the year, its § 233a interest from :func:`interest_inputs`."""
+    interest_fixed, interest_paid = interest_inputs(facts, fixed, paid_before)
+    return tt.settle(
+        tax,
+        paid_before,
+        year,
+        as_of,
+        rules,
+        advance_fixed_cents=interest_fixed,
+        refundable_paid_cents=interest_paid,
+    )
+
+
 def compute(
     facts: Facts, year: int, as_of: date, rules: TradeTaxRules, next_rules: TradeTaxRules
 ) -> Computed:
@@ -225,7 +263,7 @@ def compute(
     tax_keys = [*advance_keys, key(year, oid, "final")]
     booked_before = sum(facts.booked.get(k, 0) for k in tax_keys)
     paid_before = sum(min(facts.paid.get(k, 0), facts.booked.get(k, 0)) for k in tax_keys)
-    settlement = tt.settle(tax, paid_before, year, as_of, rules, advance_fixed_cents=fixed)
+    settlement = _settle(facts, tax, fixed, paid_before, year, as_of, rules)
     due = add_months(as_of, rules.late_due_months)
     year_targets = _year_targets(facts, year, tax, settlement.interest_cents, due)
     refund = _refund(facts, year_targets, key(year, oid, ""))

@@ -200,17 +200,20 @@ def settle(
     rules: TradeTaxRules,
     *,
     advance_fixed_cents: int | None = None,
+    refundable_paid_cents: int | None = None,
 ) -> Settlement:
     """The final assessment of ``year`` against the advance payments paid (§ 20 GewStG), with
     § 233a AO interest where the statute charges it (base: the advance payments fixed,
-    by default those paid)."""
+    by default those paid; refund interest at most on what was paid beyond the tax,
+    ``refundable_paid_cents`` by default the advance payments paid)."""
     if min(tax_cents, advance_paid_cents, advance_fixed_cents or 0) < 0:
         raise ValidationError("Steuer und Vorauszahlungen dürfen nicht negativ sein.")
     balance = tax_cents - advance_paid_cents
     fixed = advance_paid_cents if advance_fixed_cents is None else advance_fixed_cents
     interest = 0
     if rules.interest is not None:
-        refund = max(0, advance_paid_cents - tax_cents)
+        paid = advance_paid_cents if refundable_paid_cents is None else refundable_paid_cents
+        refund = max(0, paid - tax_cents)
         interest = interest_cents(tax_cents - fixed, refund, year, notified_on, rules.interest)
     if balance > 0:
         due = add_months(notified_on, rules.late_due_months)
@@ -232,14 +235,27 @@ def full_months(start: date, effective_on: date) -> int:
     return months
 
 
+def interest_basis(
+    difference_cents: int, refund_cents: int, year: int, effective_on: date, rules: InterestRules
+) -> tuple[int, int, date]:
+    """What § 233a interest is computed from, as the notice explains it: the amount bearing
+    interest (down to a multiple of 50 €, a refund's limited to the amount refunded), the full
+    months and the first day of the interest period."""
+    base = difference_cents if difference_cents >= 0 else min(-difference_cents, refund_cents)
+    start = interest_start(year, rules.waiting_months)
+    base_abs = abs(base) // INTEREST_BASE_STEP_CENTS * INTEREST_BASE_STEP_CENTS
+    return base_abs, full_months(start, effective_on), start
+
+
 def interest_cents(
     difference_cents: int, refund_cents: int, year: int, effective_on: date, rules: InterestRules
 ) -> int:
     """§ 233a AO interest on ``difference_cents`` (tax − advance payments fixed): positive owed
     by the taxpayer, negative owed to them (limited to ``refund_cents``); 0 below 10 €."""
     base = difference_cents if difference_cents >= 0 else -min(-difference_cents, refund_cents)
-    base_abs = abs(base) // INTEREST_BASE_STEP_CENTS * INTEREST_BASE_STEP_CENTS
-    months = full_months(interest_start(year, rules.waiting_months), effective_on)
+    base_abs, months, _start = interest_basis(
+        difference_cents, refund_cents, year, effective_on, rules
+    )
     raw = base_abs * rules.rate_per_month * months  # in cents × 10_000
     # § 239 (2) AO: to full euro in the taxpayer's favour (down when owed, up when refunded)
     euros = raw // 1_000_000 if base > 0 else -(-raw // 1_000_000)

@@ -49,8 +49,8 @@ def prepare(verified: Verified) -> Callable[[UserAccount], None]:
         acting.act_for(chosen)
         if recognition.first_admin:
             flash(
-                f"Sie handeln jetzt für {name} und verwalten dessen Zugänge (Rolle "
-                "„Verwaltung“): Sie können weitere Personen einladen.",
+                f"Sie handeln jetzt für {name} und verwalten die Zugänge des Unternehmens "
+                "(Rolle „Verwaltung“): Sie können weitere Personen einladen.",
                 "success",
             )
         else:

@@ -282,3 +282,34 @@ def test_the_last_admin_keeps_the_role_and_changes_are_audited(db: Session, make
     assert audit.trail(db, m.id, "representative", rep.id)[-1].action == (
         "representative.role_changed"
     )
+
+
+def test_a_power_of_attorney_link_is_accepted_by_an_account_without_email(
+    db: Session, make: Any
+) -> None:
+    m = make.municipality()
+    principal = make.person(m, user=make.user())
+    power = attorney.grant(
+        db,
+        principal,
+        agent_email="berater@kanzlei.example",
+        scope=Scope.VIEW,
+        valid_from=TODAY,
+        valid_until=None,
+        actor="user:1",
+        online=True,
+        as_of=TODAY,
+    )
+    token = attorney.invitation_token(SECRET, power, issued_at=NOW)
+    agent = UserAccount(email=None, display_name="Bea Berater", role=Role.CITIZEN)
+    db.add(agent)
+    db.flush()
+    attorney.accept(db, SECRET, token, agent, now=NOW)
+    found = access.authority(db, m.id, agent.id, principal.id, TODAY)
+    assert found is not None and found.via == "attorney"
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "power_of_attorney.accepted")
+    ).one()
+    assert event.after is not None and event.after["account_email_matches"] is False
+    with pytest.raises(InvalidToken):  # once only
+        attorney.accept(db, SECRET, token, make.user(), now=NOW)

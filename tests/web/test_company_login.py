@@ -27,6 +27,7 @@ from portal.representation.acting import ACTING_FOR
 from tests.conftest import csrf_token, login
 from tests.oidc_flow import accounts, follow, new_subject, round_trip, slug_of
 from tests.oidc_provider import Provider
+from tests.web.test_representation_pages import invitation_link
 
 STEUERNUMMER = "0599/500/00002"
 NOT_INVITED = "Bitte lassen Sie sich von der Verwaltung Ihres Unternehmens einladen."
@@ -191,9 +192,7 @@ def test_an_organisation_with_representatives_needs_an_invitation(
     assert len(refused) == 1
 
 
-def _invite(client: FlaskClient, db: Session, slug: str, owner: Any, email: str) -> str:
-    from tests.web.test_representation_pages import invitation_link
-
+def invite_by_mail(client: FlaskClient, db: Session, slug: str, owner: Any, email: str) -> str:
     login(client, slug, owner.email)
     sent = client.post(
         f"/{slug}/vertreter/einladen",
@@ -208,7 +207,7 @@ def _invite(client: FlaskClient, db: Session, slug: str, owner: Any, email: str)
     return invitation_link(db, email)
 
 
-def _accept(client: FlaskClient, slug: str, link: str) -> Any:
+def accept_link(client: FlaskClient, slug: str, link: str) -> Any:
     return client.post(f"/{slug}{link}", data={"csrf_token": csrf_token(client, f"/{slug}{link}")})
 
 
@@ -218,14 +217,14 @@ def test_invited_muk_account_is_recognised_and_loses_access_when_removed(
     slug = slug_of(db, muk)
     owner = make.user()
     org = business(db, make, muk.municipality_id, STEUERNUMMER, "Bäckerei Krume GmbH", owner)
-    link = _invite(client, db, slug, owner, "karl@krume.example")
+    link = invite_by_mail(client, db, slug, owner, "karl@krume.example")
     sub = muk_subject(idp, STEUERNUMMER)
     # the invitation page → "Anmelden" → "Mit Unternehmenskonto anmelden" with next = the link
     page = follow(client, round_trip(client, muk_url(db, muk, f"/{slug}{link}"), idp, sub))
     assert NOT_INVITED in page
     invitation = text(client.get(f"/{slug}{link}"))
     assert "Einladung annehmen" in invitation and "Karl Krume" in invitation
-    accepted = _accept(client, slug, link)
+    accepted = accept_link(client, slug, link)
     assert accepted.status_code == 302, text(accepted)
     assert acting_for(client) == f"{muk.municipality_id}:{org.id}"
     [rep] = [r for r in reps_of(db, org) if r.user_id != owner.id]

@@ -25,7 +25,7 @@ from tests.conftest import login, post_form
 from tests.oidc_flow import follow, login_url, new_subject, round_trip, slug_of
 from tests.oidc_provider import Provider
 from tests.web.test_auth import REGISTRATION
-from tests.web.test_company_login import _accept, _invite, acting_for, text
+from tests.web.test_company_login import accept_link, acting_for, invite_by_mail, text
 
 
 def test_a_bundid_account_without_email_accepts_the_invitation_once(
@@ -35,7 +35,7 @@ def test_a_bundid_account_without_email_accepts_the_invitation_once(
     m = db.get_one(Municipality, bundid.municipality_id)
     owner = make.user()
     org = make.person(m, user=owner, kind=PersonKind.BUSINESS, company_name="Krume GmbH")
-    link = _invite(client, db, slug, owner, "erika@krume.example")
+    link = invite_by_mail(client, db, slug, owner, "erika@krume.example")
     # not logged in: the page offers the log-in (BundID there) and comes back to the link
     page = text(client.get(f"/{slug}{link}"))
     login_href = re.search(r'href="(/[^"]*/anmelden\?next=[^"]+)"', page)
@@ -48,7 +48,7 @@ def test_a_bundid_account_without_email_accepts_the_invitation_once(
     assert identity is not None
     account = db.get_one(UserAccount, identity.account_id)
     assert account.email is None
-    accepted = _accept(client, slug, link)
+    accepted = accept_link(client, slug, link)
     assert accepted.status_code == 302, text(accepted)
     assert acting_for(client) == f"{m.id}:{org.id}"
     rep = db.scalars(
@@ -73,7 +73,7 @@ def test_registration_from_an_invitation_comes_back_to_it(
     m = make.municipality()
     owner = make.user()
     make.person(m, user=owner, kind=PersonKind.BUSINESS, company_name="Krume GmbH")
-    link = _invite(client, db, m.slug, owner, "neu@krume.example")
+    link = invite_by_mail(client, db, m.slug, owner, "neu@krume.example")
     here = f"/{m.slug}{link}"
     page = client.get(here).get_data(as_text=True)
     register_href = re.search(r'href="(/[^"]*/registrieren\?next=[^"]+)"', page)
@@ -104,7 +104,7 @@ def test_registration_from_an_invitation_comes_back_to_it(
         {"email": "neu@krume.example", "password": REGISTRATION["password"]},
     )
     assert logged_in.status_code == 302 and logged_in.headers["Location"] == here
-    accepted = _accept(client, m.slug, link)
+    accepted = accept_link(client, m.slug, link)
     assert accepted.status_code == 302, text(accepted)
 
 

@@ -82,6 +82,9 @@ def recognise(
     """Apply the rule of this module to a MUK log-in of ``account`` for ``organisation``."""
     if organisation.kind is not PersonKind.BUSINESS:
         raise ValueError("only a business has representatives")
+    # Two first log-ins at the same moment: the second waits here and then sees the first admin
+    # (PostgreSQL row lock; SQLite serialises its writers anyway).
+    session.execute(select(Person.id).where(Person.id == organisation.id).with_for_update())
     active = session.scalars(
         select(Representative)
         .where(

@@ -7,6 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 IDP_PORT ?= 8421
 SAML_IDP_PORT ?= 8422
+MUK_IDP_PORT ?= 8423
 
 .PHONY: run test lint bench system-deps venv kern screenshot clean
 
@@ -23,15 +24,17 @@ run: venv
 	bash tools/install-system-deps.sh runtime || echo "PDF notices need the packages named above."
 	$(BIN)/openkasse db upgrade
 	$(BIN)/openkasse demo --if-empty --bundid http://127.0.0.1:$(IDP_PORT) \
-	  --bundid-saml http://127.0.0.1:$(SAML_IDP_PORT)
+	  --bundid-saml http://127.0.0.1:$(SAML_IDP_PORT) --muk http://127.0.0.1:$(MUK_IDP_PORT)
 	@echo "Portal: http://$(HOST):$(PORT)/  ·  Sachbearbeitung: http://$(HOST):$(PORT)/backoffice/"
 	@# localstripe plays Stripe for the demo's card payments, tools/demo_idp.py plays BundID's
 	@# OIDC bridge for "Mit BundID anmelden", tools/demo_saml_idp.py BundID itself (SAML) for
-	@# "Mit BundID (SAML) anmelden" (all on loopback, all stop with the portal)
+	@# "Mit BundID (SAML) anmelden", a second tools/demo_idp.py "Mein Unternehmenskonto" for
+	@# "Mit Unternehmenskonto anmelden" (all on loopback, all stop with the portal)
 	$(BIN)/localstripe --port 8420 --from-scratch >instance/localstripe.log 2>&1 & LS=$$!; \
 	  $(BIN)/python tools/demo_idp.py $(IDP_PORT) >instance/demo_idp.log 2>&1 & IDP=$$!; \
 	  $(BIN)/python tools/demo_saml_idp.py $(SAML_IDP_PORT) >instance/demo_saml_idp.log 2>&1 & SAML=$$!; \
-	  trap "kill $$LS $$IDP $$SAML" EXIT INT TERM; \
+	  $(BIN)/python tools/demo_idp.py $(MUK_IDP_PORT) muk >instance/demo_muk_idp.log 2>&1 & MUK=$$!; \
+	  trap "kill $$LS $$IDP $$SAML $$MUK" EXIT INT TERM; \
 	  $(BIN)/python tools/localstripe_webhook.py http://$(HOST):$(PORT)/zahlungsdienst/stripe; \
 	  $(BIN)/openkasse run --host $(HOST) --port $(PORT)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.identity.models import Role, UserAccount
@@ -88,6 +88,10 @@ class IdentityProvider(Base):
     # claim value → TrustLevel value: exactly the levels this provider can assert
     level_values: Mapped[dict[str, str]] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Mein Unternehmenskonto (MUK): its log-ins speak for an organisation, named by the claim
+    # ``org_claim`` (core/representation/company_account.py, README "Unternehmenskonto").
+    company_account: Mapped[bool] = mapped_column(default=False, server_default=false())
+    org_claim: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     def assertable_levels(self) -> list[TrustLevel]:
         return sorted({TrustLevel(v) for v in self.level_values.values()}, key=lambda t: t.rank)
@@ -235,6 +239,7 @@ class Verified:
     level: TrustLevel
     given_name: str = ""
     family_name: str = ""
+    organisation: str = ""  # a company account's organisation identifier (its org claim)
 
     @property
     def display_name(self) -> str:

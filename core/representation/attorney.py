@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.identity.models import UserAccount, normalize_email
+from core.identity.models import Role, UserAccount
 from core.kernel import audit
 from core.kernel.errors import AccessDenied, InvalidToken, NotFound, ValidationError
 from core.persons.models import Person
@@ -24,7 +24,9 @@ from core.representation.representatives import check_email
 KIND = "attorney"
 
 
-def _record(session: Session, power: PowerOfAttorney, action: str, actor: str) -> None:
+def _record(
+    session: Session, power: PowerOfAttorney, action: str, actor: str, **more: object
+) -> None:
     audit.record(
         session,
         actor=actor,
@@ -37,6 +39,7 @@ def _record(session: Session, power: PowerOfAttorney, action: str, actor: str) -
             "scope": power.scope.value,
             "valid_from": power.valid_from.isoformat(),
             "valid_until": power.valid_until.isoformat() if power.valid_until else None,
+            **more,
         },
     )
 
@@ -95,18 +98,23 @@ def invitation_for(session: Session, secret: str, token: str, *, now: datetime) 
 def accept(
     session: Session, secret: str, token: str, account: UserAccount, *, now: datetime
 ) -> PowerOfAttorney:
+    """The logged-in account that opened the link accepts (as for representatives: the signed
+    one-time link proves the mailbox; accounts without e-mail may accept)."""
     power = invitation_for(session, secret, token, now=now)
-    if account.email is None or normalize_email(account.email) != power.agent_email:
-        raise AccessDenied(
-            "Diese Vollmacht gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit der "
-            "genannten Adresse an."
-        )
+    if account.role is not Role.CITIZEN:
+        raise AccessDenied("Mitarbeitende der Verwaltung können keine Vollmacht annehmen.")
     if power.principal.user_id == account.id:
         raise ValidationError("Sie können sich nicht selbst bevollmächtigen.")
     power.agent_user_id = account.id
     power.accepted_at = now
     session.flush()
-    _record(session, power, "accepted", f"user:{account.id}")
+    _record(
+        session,
+        power,
+        "accepted",
+        f"user:{account.id}",
+        **invitations.acceptance_facts(account.email, power.agent_email),
+    )
     return power
 
 

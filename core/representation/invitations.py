@@ -2,7 +2,14 @@
 
 A link is ``<row id>-<signed token>`` (core/kernel/tokens.py: HMAC-SHA256 with its issue time).
 The purpose carries a fingerprint of the row's kind, id, invited address and "still pending", so a
-link works only once: accepted, withdrawn or revoked, it is dead. Nothing is stored per link.
+link works only once: accepted, withdrawn or revoked, it is dead; after
+:data:`INVITATION_MAX_AGE` it is dead too. Nothing is stored per link.
+
+Who may accept: any logged-in citizen account that opens the link. The link went only to the
+invited mailbox, so holding it proves possession of that mailbox — which lets an account without
+an e-mail address (BundID, Unternehmenskonto) or with another one accept. The acceptance's audit
+row names the account and whether its own address was the invited one
+(:func:`acceptance_facts`); the e-mail asks not to forward the link.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ INVALID = (
     "Diese Einladung ist ungültig, abgelaufen oder wurde bereits verwendet. Bitte lassen Sie "
     "sich erneut einladen."
 )
+
+
+def acceptance_facts(account_email: str | None, invited_email: str) -> dict[str, object]:
+    """For the audit row of an acceptance: how the account relates to the invited address."""
+    own = (account_email or "").strip().lower()
+    return {"accepted_by": "link", "account_email_matches": bool(own) and own == invited_email}
 
 
 def _purpose(kind: str, row_id: int, email: str) -> str:

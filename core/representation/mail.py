@@ -19,8 +19,10 @@ def _signature(municipality: Municipality) -> str:
 
 def _how_to_accept(url: str) -> str:
     return (
-        f"Zum Annehmen öffnen Sie diesen Link und melden sich mit dieser E-Mail-Adresse an (oder "
-        f"legen ein Konto mit ihr an):\n\n{url}\n\nDer Link gilt 7 Tage und nur einmal.\n\n"
+        "Zum Annehmen öffnen Sie diesen Link und melden sich an – mit Ihrem Kundenkonto, mit "
+        "BundID oder mit Ihrem Unternehmenskonto – oder legen ein Konto an:\n\n"
+        f"{url}\n\nDer Link gilt 7 Tage und nur einmal. Wer ihn annimmt, erhält den Zugang: "
+        "Bitte leiten Sie ihn nicht weiter.\n\n"
         "Sie kennen den Absender nicht? Dann ignorieren Sie diese E-Mail; ohne Annahme entsteht "
         "kein Zugang.\n\n"
     )

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.identity.models import UserAccount, normalize_email
+from core.identity.models import Role, UserAccount, normalize_email
 from core.kernel import audit
 from core.kernel.errors import AccessDenied, InvalidToken, NotFound, ValidationError
 from core.persons.models import Person, PersonKind
@@ -142,20 +142,27 @@ def invitation_for(session: Session, secret: str, token: str, *, now: datetime) 
 def accept(
     session: Session, secret: str, token: str, account: UserAccount, *, now: datetime
 ) -> Representative:
-    """The logged-in owner of the invited address accepts; another account is refused."""
+    """The logged-in account that opened the link accepts (core/representation/invitations.py:
+    the signed one-time link proves possession of the invited mailbox, so an account without
+    e-mail — BundID, Unternehmenskonto — or with another address may accept it). The audit row
+    says whether the account's own address was the invited one."""
     rep = invitation_for(session, secret, token, now=now)
-    if account.email is None or normalize_email(account.email) != rep.email:
-        raise AccessDenied(
-            "Diese Einladung gilt für eine andere E-Mail-Adresse. Bitte melden Sie sich mit der "
-            "eingeladenen Adresse an."
-        )
+    if account.role is not Role.CITIZEN:
+        raise AccessDenied("Mitarbeitende der Verwaltung können keine Einladung annehmen.")
     for other in current(session, rep.organisation):
         if other.user_id == account.id and other.is_active:
             raise ValidationError("Sie vertreten dieses Unternehmen bereits.")
     rep.user_id = account.id
     rep.accepted_at = now
     session.flush()
-    _record(session, rep, "accepted", f"user:{account.id}", user_id=account.id)
+    _record(
+        session,
+        rep,
+        "accepted",
+        f"user:{account.id}",
+        user_id=account.id,
+        **invitations.acceptance_facts(account.email, rep.email),
+    )
     return rep
 
 

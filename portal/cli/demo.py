@@ -26,13 +26,24 @@ from portal.cli import context
     default=None,
     help="Adresse des Demo-SAML-Identitätsdienstes (make run: http://127.0.0.1:8422).",
 )
+@click.option(
+    "--muk",
+    "muk_url",
+    default=None,
+    help="Adresse des Demo-Unternehmenskontos (make run: http://127.0.0.1:8423).",
+)
 @with_appcontext
 def demo(
-    if_empty: bool, persons: int, seed: int, bundid_url: str | None, saml_url: str | None
+    if_empty: bool,
+    persons: int,
+    seed: int,
+    bundid_url: str | None,
+    saml_url: str | None,
+    muk_url: str | None,
 ) -> None:
     """Load demo data: two municipalities, persons, claims, payments, log-ins."""
     from core import demo as demo_data
-    from core.demo import bundid, bundid_saml
+    from core.demo import bundid, bundid_saml, company_account
 
     with unit_of_work(context.session_factory()) as session:
         if demo_data.has_data(session):
@@ -42,6 +53,8 @@ def demo(
                     click.echo(f"„Mit BundID anmelden“ über {bundid_url} eingerichtet.")
                 if saml_url and bundid_saml.ensure_providers(session, saml_url):
                     click.echo(f"„Mit BundID (SAML) anmelden“ über {saml_url} eingerichtet.")
+                if muk_url and company_account.ensure_providers(session, muk_url):
+                    click.echo(f"„Mit Unternehmenskonto anmelden“ über {muk_url} eingerichtet.")
                 return
             raise click.ClickException("Die Datenbank enthält schon Daten.")
         summary = demo_data.load(
@@ -57,4 +70,7 @@ def demo(
         if saml_url:
             bundid_saml.ensure_providers(session, saml_url)
             summary += f" „Mit BundID (SAML) anmelden“ über {saml_url}."
+        if muk_url:
+            company_account.ensure_providers(session, muk_url)
+            summary += f" „Mit Unternehmenskonto anmelden“ über {muk_url}."
     click.echo(summary)

@@ -32,6 +32,7 @@ from portal.database import db, writes
 from portal.identity.auth import citizen_required
 from portal.identity.forms import ForgotPasswordForm, NewPasswordForm, RegisterForm, ResendForm
 from portal.identity.mail_throttle import mail_throttled, may_mail
+from portal.identity.redirects import safe_target
 from portal.municipal import bp
 from portal.requests import carry_out
 
@@ -90,10 +91,13 @@ def reset_max_age() -> timedelta:
     return _lifetime("PASSWORD_RESET_MAX_AGE_MINUTES")
 
 
-def links() -> AccountLinks:
+def links(next_url: str | None = None) -> AccountLinks:
+    """The links of the account e-mails; ``next_url``: where the confirmation link leads on
+    (a same-site path, e.g. the invitation that led to the registration)."""
     base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    after = safe_target(next_url, "") or None
     return AccountLinks(
-        verify=lambda token: base + url_for("portal.verify_email", token=token),
+        verify=lambda token: base + url_for("portal.verify_email", token=token, next=after),
         reset=lambda token: base + url_for("portal.reset_password_link", token=token),
         login=base + url_for("portal.login"),
         forgot_password=base + url_for("portal.forgot_password"),
@@ -114,7 +118,7 @@ def register_account(data: registration.Registration, form: RegisterForm) -> boo
                 g.municipality,
                 data,
                 secret=current_app.config["SECRET_KEY"],
-                links=links(),
+                links=links(request.args.get("next")),
                 now=clock.now(),
                 as_of=clock.today(),
                 verify_max_age=verify_max_age(),
@@ -180,11 +184,12 @@ def verify_email(token: str) -> Response | tuple[str, int]:
     if verified.error is not None:
         return _invalid_link(verified.error, kind="verify")
     account = verified.result()
+    after = safe_target(request.args.get("next"), "")  # e.g. the invitation that led here
     if current_user.is_authenticated and current_user.id == account.id:
         flash("Danke, Ihre E-Mail-Adresse ist bestätigt.", "success")
-        return redirect(url_for("portal.account"))
+        return redirect(after or url_for("portal.account"))
     flash("Danke, Ihre E-Mail-Adresse ist bestätigt. Sie können sich jetzt anmelden.", "success")
-    return redirect(url_for("portal.login"))
+    return redirect(url_for("portal.login", next=after or None))
 
 
 @bp.route("/konto/unbestaetigt", methods=["GET", "POST"])

@@ -104,6 +104,11 @@ def _provider(slug: str, any_kind: bool = False) -> IdentityProvider:
 
 # Other protocols' round trips (portal/identity/saml.py registers itself): same arguments.
 STARTERS: dict[external.ProviderKind, Callable[..., Response]] = {}
+# A company account's log-in (portal/representation/company_login.py registers itself): called
+# with the checked log-in before the account is signed in (a DomainError refuses it), it returns
+# what to do once the session is begun. Without it a company account cannot log in.
+COMPANY_LOGIN: dict[str, Callable[[Verified], Callable[[UserAccount], None]]] = {}
+NO_COMPANY_LOGIN = "Die Anmeldung mit dem Unternehmenskonto ist hier nicht eingerichtet."
 
 
 def begin(
@@ -239,6 +244,7 @@ def _verify(provider: IdentityProvider) -> Verified:
         level=provider.level_of(dict(claims)),
         given_name=str(claims.get("given_name") or ""),
         family_name=str(claims.get("family_name") or ""),
+        organisation=str(claims.get(provider.org_claim) or "") if provider.company_account else "",
     )
 
 
@@ -308,12 +314,19 @@ def _carry_out(flow: dict[str, Any], verified: Verified) -> Response:
         session[TRUST] = verified.level.value
         log.info("%s with %s: %s", purpose, verified.provider.slug, verified.level.value)
         return redirect(next_url)
+    finish = None
+    if verified.provider.company_account:
+        if not COMPANY_LOGIN:
+            raise DomainError(NO_COMPANY_LOGIN)
+        finish = [prepare(verified) for prepare in COMPANY_LOGIN.values()]
     if current_user.is_authenticated:
         auth.end_session()  # someone else's session in this browser does not carry over
     signed_in = external.sign_in(db(), verified)
     db().commit()
     sessions.begin(signed_in.account)
     session[TRUST] = verified.level.value
+    for step in finish or ():
+        step(signed_in.account)
     log.info("log-in with %s: %s", verified.provider.slug, verified.level.value)
     if signed_in.created:
         session[TAKEN_OVER] = signed_in.taken_over

@@ -152,6 +152,14 @@ def end_of_request(_exc: BaseException | None = None) -> None:
     audit.set_on_behalf_of(None)
 
 
+def acts_for_business() -> bool:
+    """Does this request act for a business? (The header then says "Unternehmenskonto".)"""
+    if not _citizen() or getattr(g, "municipality", None) is None:
+        return False
+    authority = current_authority()
+    return authority is not None and authority.person.kind is PersonKind.BUSINESS
+
+
 def switcher() -> dict[str, object]:
     """What the header's "Handeln für …" shows: the choices and the current one."""
     if not _citizen() or getattr(g, "municipality", None) is None:

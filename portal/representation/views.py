@@ -19,7 +19,7 @@ from portal.form_fields import ConfirmForm
 from portal.identity.auth import citizen_required
 from portal.identity.redirects import safe_target
 from portal.municipal import bp
-from portal.representation import acting
+from portal.representation import acting, company_login  # noqa: F401 - registers MUK log-in
 from portal.representation.forms import ROLE_HINTS, InviteForm, RoleForm, SwitchForm
 from portal.requests import carry_out
 
@@ -29,7 +29,11 @@ bp.teardown_request(acting.end_of_request)
 
 @bp.app_context_processor
 def _switcher() -> dict[str, object]:
-    return {"acting_switcher": acting.switcher, "switch_form": SwitchForm}
+    return {
+        "acting_switcher": acting.switcher,
+        "switch_form": SwitchForm,
+        "acts_for_business": acting.acts_for_business,
+    }
 
 
 @bp.post("/handeln-fuer")

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.identity.models import Role, UserAccount
 from core.kernel import audit
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import AccessDenied, InvalidToken, ValidationError
@@ -55,14 +56,40 @@ def test_the_invitation_goes_by_mail_and_works_once(db: Session, make: Any) -> N
     )
     assert rep.email == other.email
     token = representatives.invitation_token(SECRET, rep, issued_at=NOW)
-    stranger = make.user()
-    with pytest.raises(AccessDenied):
-        representatives.accept(db, SECRET, token, stranger, now=NOW)
-    representatives.accept(db, SECRET, token, other, now=NOW)
-    with pytest.raises(InvalidToken):
-        representatives.accept(db, SECRET, token, other, now=NOW)
     with pytest.raises(InvalidToken):
         representatives.accept(db, SECRET, token[:-2] + "xx", other, now=NOW)
+    clerk = make.user(role=Role.CLERK, municipality=m)
+    with pytest.raises(AccessDenied):
+        representatives.accept(db, SECRET, token, clerk, now=NOW)
+    representatives.accept(db, SECRET, token, other, now=NOW)
+    with pytest.raises(InvalidToken):  # once only: also the invited address cannot use it again
+        representatives.accept(db, SECRET, token, other, now=NOW)
+    with pytest.raises(InvalidToken):
+        representatives.accept(db, SECRET, token, make.user(), now=NOW)
+
+
+def test_an_account_without_email_accepts_with_the_link(db: Session, make: Any) -> None:
+    """The link proves the mailbox: a BundID account (no e-mail) accepts, and the audit row says
+    it was accepted by the link, not by a matching address."""
+    m = make.municipality()
+    owner = make.user()
+    org = _org(make, m, owner)
+    rep = representatives.invite(
+        db, org, email="karl@krume.example", role=RepresentativeRole.READ_ONLY, actor="x", now=NOW
+    )
+    token = representatives.invitation_token(SECRET, rep, issued_at=NOW)
+    bundid = UserAccount(email=None, display_name="Karl Krume", role=Role.CITIZEN)
+    db.add(bundid)
+    db.flush()
+    representatives.accept(db, SECRET, token, bundid, now=NOW)
+    assert rep.user_id == bundid.id and rep.is_active
+    found = access.authority(db, m.id, bundid.id, org.id, TODAY)
+    assert found is not None and found.allows(Permission.VIEW)
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "representative.accepted")
+    ).one()
+    assert event.actor == f"user:{bundid.id}" and event.after is not None
+    assert event.after["accepted_by"] == "link" and event.after["account_email_matches"] is False
 
 
 def test_an_old_invitation_is_dead(db: Session, make: Any) -> None:
@@ -255,3 +282,34 @@ def test_the_last_admin_keeps_the_role_and_changes_are_audited(db: Session, make
     assert audit.trail(db, m.id, "representative", rep.id)[-1].action == (
         "representative.role_changed"
     )
+
+
+def test_a_power_of_attorney_link_is_accepted_by_an_account_without_email(
+    db: Session, make: Any
+) -> None:
+    m = make.municipality()
+    principal = make.person(m, user=make.user())
+    power = attorney.grant(
+        db,
+        principal,
+        agent_email="berater@kanzlei.example",
+        scope=Scope.VIEW,
+        valid_from=TODAY,
+        valid_until=None,
+        actor="user:1",
+        online=True,
+        as_of=TODAY,
+    )
+    token = attorney.invitation_token(SECRET, power, issued_at=NOW)
+    agent = UserAccount(email=None, display_name="Bea Berater", role=Role.CITIZEN)
+    db.add(agent)
+    db.flush()
+    attorney.accept(db, SECRET, token, agent, now=NOW)
+    found = access.authority(db, m.id, agent.id, principal.id, TODAY)
+    assert found is not None and found.via == "attorney"
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "power_of_attorney.accepted")
+    ).one()
+    assert event.after is not None and event.after["account_email_matches"] is False
+    with pytest.raises(InvalidToken):  # once only
+        attorney.accept(db, SECRET, token, make.user(), now=NOW)

@@ -90,15 +90,28 @@ def test_invite_accept_and_see_the_organisations_claims(
     assert "Vertreter" in page
 
 
-def test_an_invitation_is_for_its_address_only(
+def test_an_invitation_link_works_once_for_the_account_that_opens_it(
     client: FlaskClient, db: Session, make: Any, orgs: Any
 ) -> None:
-    m, owner_a = orgs[0], orgs[1]
+    """The link proves the mailbox: the logged-in account that opens it accepts (whatever its
+    own address), and then the link is dead for everyone."""
+    m, owner_a, org_a = orgs[0], orgs[1], orgs[2]
     link = invite(client, db, m, owner_a, "jemand@test.example", "read_only")
-    login(client, m.slug, make.user().email)
-    refused = post(client, m, link, {}, link)
-    assert refused.status_code == 200 and "andere E-Mail-Adresse" in text(refused)
     assert client.get(f"/{m.slug}{link[:-3]}abc").status_code == 404
+    taker = make.user()
+    login(client, m.slug, taker.email)
+    page = text(client.get(f"/{m.slug}{link}"))
+    assert "nur einmal" in page and taker.display_name in page
+    accepted = post(client, m, link, {}, link)
+    assert accepted.status_code == 302, text(accepted)
+    assert client.get(f"/{m.slug}{link}").status_code == 404
+    post(client, m, "/abmelden", {})
+    login(client, m.slug, make.user().email)
+    assert post(client, m, link, {}, "/konto").status_code == 404
+    rep = db.scalars(
+        select(Representative).where(Representative.email == "jemand@test.example")
+    ).one()
+    assert rep.user_id == taker.id and rep.organisation_id == org_a.id
 
 
 def test_the_switcher_refuses_an_organisation_not_represented(

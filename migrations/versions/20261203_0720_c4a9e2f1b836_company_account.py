@@ -1,7 +1,7 @@
 """identity_provider: company-account providers (Mein Unternehmenskonto) and their org claim
 
 Revision ID: c4a9e2f1b836
-Revises: e8b1f4c27d35
+Revises: d3b8f5a61c27
 Create Date: 2026-12-03 07:20:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c4a9e2f1b836"
-down_revision: str | None = "e8b1f4c27d35"
+down_revision: str | None = "d3b8f5a61c27"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.dunning import late
@@ -333,10 +333,14 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
     """Mark the run booked once every letter is (the one who booked the last closes it)."""
     if run.state is not RunState.APPROVED:
         return False
-    left = session.scalar(
-        select(func.count(DunningLetter.id)).where(DunningLetter.run_id == run.id, *_not_done())
+    left = session.scalar(  # any letter left: the run's last letters first (booking goes in
+        # id order, so the answer is found at once; a count would read the whole run per chunk)
+        select(DunningLetter.id)
+        .where(DunningLetter.run_id == run.id, *_not_done())
+        .order_by(DunningLetter.id.desc())
+        .limit(1)
     )
-    if left:
+    if left is not None:
         return False
     late_surcharges = late.book(session, run, actor)  # of claims paid late (core.dunning.late)
     run.state, run.booked_by, run.booked_at = RunState.BOOKED, actor, clock.now()

@@ -88,6 +88,9 @@ def ids_in(column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Iterabl
 class _IdsIn(ColumnElement[bool]):
     inherit_cache = True
     type = Boolean()
+    # a condition of its own: without this, SQLAlchemy renders ``(… IN …) = 1`` on SQLite,
+    # which no index serves (SQLite then scans the whole table for every chunk)
+    _is_implicitly_boolean = True
     _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute)
         ("column", InternalTraversal.dp_clauseelement),
         ("values", InternalTraversal.dp_clauseelement),

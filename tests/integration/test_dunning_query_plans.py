@@ -6,11 +6,13 @@ array compared with ``= ANY``, a condition of its own (never ``(…) = true``)."
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core.dunning import selection
 from core.dunning.models import DunningItem, DunningLetter
 from core.dunning.selection import ids_in
 from core.ledger.models import Claim, Posting
@@ -67,3 +69,29 @@ def test_reads_by_id_list_use_an_index(db: Session) -> None:
     for (_, table), plan in zip(READS, plans, strict=True):
         assert any(step.startswith(f"SEARCH {table} ") for step in plan), plan
         assert not any(step.startswith(f"SCAN {table}") for step in plan), plan
+
+
+def test_a_chunk_of_persons_reads_its_claims_by_person(db: Session) -> None:
+    """The preview's read of a chunk's open claims goes through the claims of those persons,
+    never through the municipality's (all its claims, for every chunk); so do the debits and
+    card payments holding them."""
+    connection = db.connection()
+    plans: list[tuple[str, list[str]]] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if conn.dialect.name == "sqlite":
+            rows = cursor.connection.execute(f"EXPLAIN QUERY PLAN {statement}", params)
+            plans.append((statement, [row[3] for row in rows]))
+
+    event.listen(connection, "before_cursor_execute", explain)
+    try:
+        selection.open_due_rows(db, 1, date(2026, 3, 16), [1, 2, 3])
+        selection.in_collection(db, 1, [4, 5])
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
+    if connection.dialect.name != "sqlite":
+        return
+    assert len(plans) == 3
+    claims, debits, cards = (plan for _, plan in plans)
+    assert any("ix_claim_person_due (person_id=?" in step for step in claims), claims
+    assert not any("municipality_id=?" in step for step in claims + debits + cards), plans

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.dunning import late
@@ -105,8 +105,9 @@ def book_letters(
         return {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     items = item_rows(session, [letter.id for letter in letters])
     claims = _claims(session, [i.claim_id for its in items.values() for i in its])
+    preview = {i.id: (i.open_cents, i.fee_cents, i.surcharge_cents) for i in _all(items)}
     kept = recheck(session, run, letters, items, claims)
-    dropped = [i for its in items.values() for i in its if i.dropped is not None]
+    dropped = [i for i in _all(items) if i.dropped is not None]
     sent = [letter for letter in letters if letter.id in kept]
     persons = _persons(session, [letter.person_id for letter in sent])
     new, targets = _new_claims(run, sent, kept, claims, persons)
@@ -114,7 +115,8 @@ def book_letters(
     ids = post_claims(session, new, municipality=municipality, as_of=run.run_date, actor=actor)
     booked = dict(zip(targets, ids, strict=True))
     _audit(session, run, letters, items, booked, actor)
-    _mark_booked(session, sent, kept, dropped, booked)  # expires the letters: read them before
+    _mark_booked(session, sent, kept, dropped, booked, preview)  # expires the letters: read
+    # them before
     fees = sum(1 for kind, _ in targets if kind == "letter")
     close_if_done(session, run, actor)
     return {
@@ -123,6 +125,10 @@ def book_letters(
         "surcharges": len(targets) - fees,
         "dropped": len(dropped),
     }
+
+
+def _all(items: dict[int, list[ItemRow]]) -> list[ItemRow]:
+    return [i for its in items.values() for i in its]
 
 
 Target = tuple[str, int]  # ("letter", id): its fee; ("item", id): its surcharge
@@ -159,10 +165,13 @@ def _mark_booked(
     items: dict[int, list[ItemRow]],
     dropped: list[ItemRow],
     booked: Booked,
+    preview: dict[int, tuple[int, int, int]],
 ) -> None:
     """Letters and items marked booked, with the claims booked for them and the items' amounts
-    as rechecked, the dropped items with why: one executemany UPDATE each (the ORM would send
-    one statement per row); the loaded letters expired."""
+    as rechecked (where they differ from the preview's, ``preview``), the dropped items with
+    why: one set-based UPDATE for what all of them get, one executemany for what differs per
+    row (sent by the driver: SQLAlchemy's executemany rebuilds every row's parameters); the
+    loaded letters expired."""
     item_t = cast(Table, DunningItem.__table__)
     connection = session.connection()
     if dropped:
@@ -174,38 +183,51 @@ def _mark_booked(
         )
     if not letters:
         return
-    now = clock.now()
     letter_t = cast(Table, DunningLetter.__table__)
     connection.execute(
         update(letter_t)
-        .where(letter_t.c.id == bindparam("b_id"))
-        .values(booked_at=bindparam("b_at"), fee_claim_id=bindparam("b_claim")),
-        [{"b_id": lt.id, "b_at": now, "b_claim": booked.get(("letter", lt.id))} for lt in letters],
+        .where(ids_in(letter_t.c.id, [lt.id for lt in letters]))
+        .values(booked_at=clock.now())
     )
+    fees = [(claim, lt.id) for lt in letters if (claim := booked.get(("letter", lt.id)))]
+    _update_many(connection, letter_t, ["fee_claim_id"], fees)
+    kept = [i for letter in letters for i in items[letter.id]]
     connection.execute(
-        update(item_t)
-        .where(item_t.c.id == bindparam("b_id"))
-        .values(
-            booked=True,
-            surcharge_claim_id=bindparam("b_claim"),
-            open_cents=bindparam("b_open"),
-            fee_cents=bindparam("b_fee"),
-            surcharge_cents=bindparam("b_surcharge"),
-        ),
-        [
-            {
-                "b_id": i.id,
-                "b_claim": booked.get(("item", i.id)),
-                "b_open": i.open_cents,
-                "b_fee": i.fee_cents,
-                "b_surcharge": i.surcharge_cents,
-            }
-            for letter in letters
-            for i in items[letter.id]
-        ],
+        update(item_t).where(ids_in(item_t.c.id, [i.id for i in kept])).values(booked=True)
     )
+    surcharges = [(claim, i.id) for i in kept if (claim := booked.get(("item", i.id)))]
+    _update_many(connection, item_t, ["surcharge_claim_id"], surcharges)
+    changed = [
+        (i.open_cents, i.fee_cents, i.surcharge_cents, i.id)
+        for i in kept
+        if (i.open_cents, i.fee_cents, i.surcharge_cents) != preview[i.id]
+    ]
+    _update_many(connection, item_t, ["open_cents", "fee_cents", "surcharge_cents"], changed)
     for letter in letters:
         session.expire(letter)
+
+
+def _update_many(
+    connection: Connection, table: Table, columns: list[str], rows: Sequence[tuple[int, ...]]
+) -> None:
+    """``UPDATE table SET columns = … WHERE id = …`` for each row (the columns' integer values,
+    then the id), in one executemany sent by the driver."""
+    if not rows:
+        return
+    names = [f"b_{i}" for i in range(len(columns))]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values({c: bindparam(n) for c, n in zip(columns, names, strict=True)})
+    )
+    compiled = statement.compile(dialect=connection.dialect)
+    keys = [*names, "b_id"]
+    if compiled.positional:
+        order = [keys.index(name) for name in compiled.positiontup or []]
+        params: list[Any] = [tuple(row[i] for i in order) for row in rows]
+    else:
+        params = [dict(zip(keys, row, strict=True)) for row in rows]
+    connection.exec_driver_sql(compiled.string, params)
 
 
 def _claims(session: Session, ids: list[int]) -> dict[int, ClaimNow]:
@@ -333,10 +355,14 @@ def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:
     """Mark the run booked once every letter is (the one who booked the last closes it)."""
     if run.state is not RunState.APPROVED:
         return False
-    left = session.scalar(
-        select(func.count(DunningLetter.id)).where(DunningLetter.run_id == run.id, *_not_done())
+    left = session.scalar(  # any letter left: the run's last letters first (booking goes in
+        # id order, so the answer is found at once; a count would read the whole run per chunk)
+        select(DunningLetter.id)
+        .where(DunningLetter.run_id == run.id, *_not_done())
+        .order_by(DunningLetter.id.desc())
+        .limit(1)
     )
-    if left:
+    if left is not None:
         return False
     late_surcharges = late.book(session, run, actor)  # of claims paid late (core.dunning.late)
     run.state, run.booked_by, run.booked_at = RunState.BOOKED, actor, clock.now()

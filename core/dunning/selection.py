@@ -88,6 +88,9 @@ def ids_in(column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Iterabl
 class _IdsIn(ColumnElement[bool]):
     inherit_cache = True
     type = Boolean()
+    # a condition of its own: without this, SQLAlchemy renders ``(… IN …) = 1`` on SQLite,
+    # which no index serves (SQLite then scans the whole table for every chunk)
+    _is_implicitly_boolean = True
     _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute)
         ("column", InternalTraversal.dp_clauseelement),
         ("values", InternalTraversal.dp_clauseelement),
@@ -140,14 +143,25 @@ class Candidate(Generic[C_co]):
 
 
 def _due(municipality_id: int, run_date: date, person_ids: Collection[int] | None) -> Select[Any]:
-    mine = select(Claim.id).where(
-        Claim.municipality_id == municipality_id,
+    if person_ids is None:
+        return select(Claim.id).where(
+            Claim.municipality_id == municipality_id,
+            Claim.cancelled_by_entry_id.is_(None),
+            Claim.due_date < run_date,
+        )
+    return select(Claim.id).where(
+        ids_in(Claim.person_id, sorted(person_ids)),
+        _not_by_index(Claim.municipality_id) == municipality_id,
         Claim.cancelled_by_entry_id.is_(None),
         Claim.due_date < run_date,
     )
-    if person_ids is not None:
-        mine = mine.where(ids_in(Claim.person_id, sorted(person_ids)))
-    return mine
+
+
+def _not_by_index(column: InstrumentedAttribute[int]) -> ColumnElement[int]:
+    """``column + 0``: the same value, but no index on it is used for the condition. Given an
+    id list, SQLite cannot tell that it is the narrower condition and would otherwise walk the
+    municipality's whole index (every claim, every debit) for each chunk."""
+    return column + 0
 
 
 def persons_due(session: Session, municipality_id: int, run_date: date) -> list[int]:
@@ -238,13 +252,15 @@ def in_collection(
     """Claims a direct debit not yet settled or a card payment in progress holds."""
     held: set[int] = set()
     for part in _parts(claim_ids):
+        debit_town: Any = DirectDebitItem.municipality_id
+        card_town: Any = ClaimReservation.municipality_id
+        if part is not None:  # found by claim: the municipality's index is not for this
+            debit_town, card_town = _not_by_index(debit_town), _not_by_index(card_town)
         debits = select(DirectDebitItem.claim_id).where(
-            DirectDebitItem.municipality_id == municipality_id,
-            DirectDebitItem.status == ItemStatus.IN_COLLECTION,
+            debit_town == municipality_id, DirectDebitItem.status == ItemStatus.IN_COLLECTION
         )
         cards = select(ClaimReservation.claim_id).where(
-            ClaimReservation.municipality_id == municipality_id,
-            ClaimReservation.released_at.is_(None),
+            card_town == municipality_id, ClaimReservation.released_at.is_(None)
         )
         if part is not None:
             debits = debits.where(ids_in(DirectDebitItem.claim_id, part))

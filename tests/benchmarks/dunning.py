@@ -15,9 +15,9 @@ procedure (reminder without fee, Mahnung with the NRW fee, § 240 surcharges):
    then booking (a surcharge claim for every item of 50 € or more);
 2. run 2 on 30.03.2026: the same for the Mahnung (a fee claim for every letter as well).
 
-Prints items per second of each step, peak RSS of the process (set-up included, and the
-growth during the runs), progress lines on stderr, the load average, and the
-anchor measured in the same run: raw sqlite3 writing the four rows of a claim
+Prints items per second, CPU seconds and statements sent of each step, peak RSS of the
+process (set-up included, and the growth during the runs), progress lines on stderr, the load
+average, and the anchor measured in the same run: raw sqlite3 writing the four rows of a claim
 (tests.benchmarks.anchor), against the booking's claims per second.
 """
 
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 import core.job_kinds  # noqa: F401  (registers the kinds the jobs name)
@@ -108,7 +108,14 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
     persons = persons or items
     command.upgrade(alembic_config(url), "head")
     backend = url.split(":", 1)[0] + ("/jobs" if as_job else "")
-    factory = make_session_factory(make_engine(url))
+    engine = make_engine(url)
+    sent = [0]  # statements sent to the database (an executemany counts once)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        sent[0] += 1
+
+    factory = make_session_factory(engine)
     with factory() as session:
         m = open_items(session, persons, items)
         session.expunge_all()
@@ -122,16 +129,18 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
         booked_claims = 0
         booking_seconds = 0.0
         for number, day in enumerate(RUNS, start=1):
-            started, cpu = time.perf_counter(), time.process_time()
+            started, cpu, sent[0] = time.perf_counter(), time.process_time(), 0
             run = _preview(factory, session, m, day, as_job)
             previewed, preview_cpu = time.perf_counter(), time.process_time() - cpu
+            preview_statements = sent[0]
             dunned = _count_items(session, run)
             runs.approve(session, run, "bench:2")
             session.commit()
             approved = time.perf_counter()
-            cpu = time.process_time()
+            cpu, sent[0] = time.process_time(), 0
             counts = _book(factory, session, m, run, as_job)
             done, booking_cpu = time.perf_counter(), time.process_time() - cpu
+            booking_statements = sent[0]
             session.expunge_all()
             made = counts["fees"] + counts["surcharges"]
             booked_claims += made
@@ -139,8 +148,9 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
             print(
                 f"dunning/{backend} run {number} ({day:%d.%m.%Y}): {dunned:,} items; preview "
                 f"{dunned / (previewed - started):,.0f} items/s ({previewed - started:.1f} s, "
-                f"{preview_cpu:.1f} s CPU), booking {dunned / (done - approved):,.0f} items/s "
-                f"({done - approved:.1f} s, {booking_cpu:.1f} s CPU, "
+                f"{preview_cpu:.1f} s CPU, {preview_statements:,} statements), booking "
+                f"{dunned / (done - approved):,.0f} items/s ({done - approved:.1f} s, "
+                f"{booking_cpu:.1f} s CPU, {booking_statements:,} statements, "
                 f"{counts['fees']:,} fees, {counts['surcharges']:,} surcharges); together "
                 f"{done - started - (approved - previewed):.1f} s ({preview_cpu + booking_cpu:.1f} "
                 f"s CPU of this process); load average {_load()}"

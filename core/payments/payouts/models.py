@@ -105,3 +105,8 @@ class PayoutItem(Base):
     @property
     def masked_iban(self) -> str:
         return masked_iban(self.iban) if self.iban else ""
+
+    @property
+    def short_iban(self) -> str:
+        """For the citizen's account: the country and the last four digits ("DE… ••1234")."""
+        return f"{self.iban[:2]}… ••{self.iban[-4:]}" if self.iban else ""

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms import DateField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import DateField
+from wtforms.validators import InputRequired
 
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID
@@ -26,29 +26,12 @@ from core.persons import models as persons
 from portal.database import db, writes
 from portal.form_fields import ConfirmForm, GermanForm
 from portal.identity.auth import staff_required
+from portal.payments.forms import PayoutAccountForm
 from portal.requests import carry_out
 
 
 class RunForm(GermanForm):
     as_of = DateField("Stichtag", validators=[InputRequired("Bitte geben Sie den Stichtag an.")])
-
-
-class PayoutAccountForm(GermanForm):
-    account_holder = StringField(
-        "Kontoinhaber",
-        validators=[
-            InputRequired("Bitte geben Sie den Kontoinhaber an."),
-            Length(max=70, message="Höchstens 70 Zeichen."),
-        ],
-    )
-    iban = StringField(
-        "IBAN",
-        validators=[InputRequired("Bitte geben Sie die IBAN an."), Length(max=42)],
-        render_kw={"autocomplete": "off", "spellcheck": "false"},
-    )
-    bic = StringField(
-        "BIC", validators=[Optional(), Length(max=11)], description="Leer lassen: aus der IBAN."
-    )
 
 
 def _run(run_id: int) -> PayoutRun:

@@ -21,6 +21,7 @@ from core.kernel.audit import AuditEvent
 from core.ledger.balances import credit_balance
 from core.ledger.models import PaymentChannel
 from core.ledger.receipts import record_payment
+from core.payments.payouts.accounts import payout_target
 from core.payments.payouts.models import PayoutRun
 from core.payments.payouts.pain001 import validate
 from tests.conftest import csrf_token, login, post_form, staff_login
@@ -124,3 +125,39 @@ def test_other_municipality_and_bad_input(app: Flask, db: Session, make: Any) ->
     assert clerk.get(f"{RUNS}/{run_id}/datei.xml").status_code == 404
     assert clerk.get(f"{RUNS}/99999999999").status_code == 404
     assert clerk.post(f"{RUNS}/{run_id}/freigeben").status_code in (400, 404)
+
+
+def test_the_citizen_names_the_payout_account(app: Flask, db: Session, make: Any) -> None:
+    m = make.municipality()
+    email = "max@test.example"
+    max_ = make.person(m, user=make.user(email=email), family_name="Muster")
+    record_payment(
+        db,
+        person=max_,
+        amount_cents=900,
+        channel=PaymentChannel.BANK_TRANSFER,
+        received_on=DAY,
+        as_of=DAY,
+        actor="test",
+    )
+    db.commit()
+    citizen = app.test_client()
+    login(citizen, m.slug, email)
+    assert "Bankverbindung für Auszahlungen angeben" in _page(citizen, f"/{m.slug}/konto")
+    url = f"/{m.slug}/konto/auszahlungskonto"
+    assert "Zurzeit ist uns kein Konto bekannt" in _page(citizen, url)
+    typo = post_form(citizen, url, {"account_holder": "Max Muster", "iban": "DE021203"})
+    assert typo.status_code == 422
+    assert "nicht die richtige Länge" in html.unescape(typo.get_data(as_text=True))
+    saved = post_form(
+        citizen, url, {"account_holder": "Max Muster", "iban": "DE02120300000000202051"}
+    )
+    assert saved.status_code == 302
+    db.expire_all()
+    target = payout_target(db, max_)
+    assert target is not None and target.iban == "DE02120300000000202051"
+    assert "DE02 **** **** 2051" in _page(citizen, url)
+    event = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "payout_account.recorded")
+    ).one()
+    assert event.actor != "test"

@@ -66,29 +66,35 @@ class Planned:
 
 
 def _persons_with_credit(session: Session, municipality_id: int) -> list[int]:
-    """Persons whose credit account has a credit balance (one grouped statement)."""
-    debits = (
-        select(Posting.debit_account_id.label("account_id"), Posting.amount_cents.label("amount"))
-    ).subquery()
-    credits = (
-        select(
-            Posting.credit_account_id.label("account_id"),
-            (-Posting.amount_cents).label("amount"),
-        )
-    ).subquery()
-    moves = select(debits).union_all(select(credits)).subquery()
-    rows = session.execute(
-        select(LedgerAccount.person_id)
-        .join(moves, moves.c.account_id == LedgerAccount.id)
+    """Persons whose credit account has a credit balance (two grouped sums over the postings of
+    the municipality's credit accounts only)."""
+    accounts = (
+        select(LedgerAccount.id, LedgerAccount.person_id)
         .where(
             LedgerAccount.municipality_id == municipality_id,
             LedgerAccount.kind == AccountKind.CREDIT,
         )
-        .group_by(LedgerAccount.person_id)
-        .having(func.sum(moves.c.amount) < 0)
-        .order_by(LedgerAccount.person_id)
+        .subquery()
     )
-    return [int(pid) for (pid,) in rows if pid is not None]
+    credited: dict[int | None, int | None] = dict(
+        session.execute(
+            select(accounts.c.person_id, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.credit_account_id == accounts.c.id)
+            .group_by(accounts.c.person_id)
+        ).all()
+    )
+    debited: dict[int | None, int | None] = dict(
+        session.execute(
+            select(accounts.c.person_id, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.debit_account_id == accounts.c.id)
+            .group_by(accounts.c.person_id)
+        ).all()
+    )
+    return sorted(
+        int(pid)
+        for pid, total in credited.items()
+        if pid is not None and int(total or 0) > int(debited.get(pid) or 0)
+    )
 
 
 def preview(session: Session, municipality: Municipality, as_of: date) -> list[Planned]:
@@ -185,7 +191,10 @@ def open_run(
 
 def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:
     """The second person's approval (Vier-Augen-Prinzip); books and writes the file. Returns
-    how many payouts were booked."""
+    how many payouts were booked. Two approvals at once: the second waits for the first
+    (the run's lock) and then finds the run executed."""
+    serialize(session, run.municipality_id, LOCK)
+    session.refresh(run)
     if run.state is not PayoutRunState.PREVIEW:
         raise IllegalTransition(
             f"Auszahlungslauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."

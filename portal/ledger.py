@@ -14,7 +14,7 @@ from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
-from core.payments.payouts.runs import payouts_of
+from core.payments.payouts.queries import payouts_of
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
 from core.persons.models import Person

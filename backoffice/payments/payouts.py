@@ -22,12 +22,19 @@ from core.kernel.errors import NotFound
 from core.payments.payouts import runs
 from core.payments.payouts.accounts import payout_target, record_payout_account
 from core.payments.payouts.models import PayoutRun, PayoutRunState
+from core.payments.payouts.queries import payouts_of
 from core.persons import models as persons
 from portal.database import db, writes
 from portal.form_fields import ConfirmForm, GermanForm
 from portal.identity.auth import staff_required
 from portal.payments.forms import PayoutAccountForm
 from portal.requests import carry_out
+
+
+class DebitForm(GermanForm):
+    debited_on = DateField(
+        "Belastet am", validators=[InputRequired("Bitte geben Sie den Tag der Belastung an.")]
+    )
 
 
 class RunForm(GermanForm):
@@ -89,6 +96,7 @@ def payout_run(run_id: int) -> str:
         names=actor_names(session, {a for a in (run.created_by, run.approved_by) if a}),
         states=PayoutRunState,
         form=ConfirmForm(),
+        debit_form=DebitForm(data={"debited_on": clock.today()}),
     )
 
 
@@ -109,6 +117,25 @@ def payout_run_approve(run_id: int) -> Response:
             f"Auszahlungslauf Nr. {run.id} freigegeben: {done.result()} Auszahlungen gebucht.",
             "success",
         )
+    return redirect(url_for("backoffice.payout_run", run_id=run.id))
+
+
+@bp.post("/auszahlungen/<int:run_id>/belastung")
+@staff_required()
+def payout_run_debited(run_id: int) -> Response:
+    """The bank's statement shows the file debited: 1830 is cleared against the bank."""
+    run = _run(run_id)
+    form = DebitForm()
+    if not form.validate_on_submit():
+        flash("Bitte geben Sie den Tag der Belastung an (TT.MM.JJJJ).", "error")
+        return redirect(url_for("backoffice.payout_run", run_id=run.id))
+    done = carry_out(
+        lambda: runs.confirm_debited(
+            db(), run, debited_on=form.debited_on.data, actor=current_user.actor
+        )
+    )
+    if done.ok:
+        flash(f"Belastung des Auszahlungslaufs Nr. {run.id} gebucht.", "success")
     return redirect(url_for("backoffice.payout_run", run_id=run.id))
 
 
@@ -184,6 +211,6 @@ def payouts_section(person: persons.Person) -> dict[str, object]:
     """The person's payouts (newest first) and the account a payout would go to."""
     session = db()
     return {
-        "payouts": runs.payouts_of(session, person),
+        "payouts": payouts_of(session, person),
         "payout_target": payout_target(session, person),
     }

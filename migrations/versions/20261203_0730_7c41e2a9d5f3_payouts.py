@@ -1,5 +1,5 @@
 """payouts: payout_account (IBAN for refunds), payout_run and payout_item (Auszahlungsläufe,
-core.payments.payouts).
+core.payments.payouts); a run keeps the day the bank debited it and that clearing entry.
 
 Revision ID: 7c41e2a9d5f3
 Revises: d3b8f5a61c27
@@ -49,6 +49,14 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=60), nullable=False),
         sa.Column("approved_by", sa.String(length=60), nullable=True),
         sa.Column("approved_at", core.kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("debited_on", sa.Date(), nullable=True),
+        sa.Column("debit_entry_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["debit_entry_id"],
+            ["journal_entry.id"],
+            name=op.f("fk_payout_run_debit_entry_id_journal_entry"),
+            ondelete="RESTRICT",
+        ),
         sa.ForeignKeyConstraint(
             ["municipality_id"],
             ["municipality.id"],

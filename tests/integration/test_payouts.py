@@ -24,6 +24,7 @@ from core.ledger.receipts import record_payment
 from core.payments.payouts import runs
 from core.payments.payouts.accounts import payout_target, record_payout_account
 from core.payments.payouts.pain001 import NAMESPACE, validate
+from core.payments.payouts.queries import payouts_of
 from core.payments.sepa import mandates
 from tests import factories
 
@@ -79,7 +80,7 @@ def test_credit_is_offset_first_and_the_rest_paid_out(db: Session, make: Any) ->
     balance = trial_balance(db, m.id)
     assert sum(balance.values()) == 0  # debits equal credits
     assert balance["clearing"] == -3500 and balance.get("credit", 0) == 0
-    (paid,) = runs.payouts_of(db, person)
+    (paid,) = payouts_of(db, person)
     assert paid.item.masked_iban.endswith("2051")
 
 
@@ -245,3 +246,29 @@ def test_sum_of_payouts_is_sum_of_payable_credit(
         finally:
             session.close()
             outer.rollback()
+
+
+def test_the_banks_debit_clears_the_payout_account_once(db: Session, make: Any) -> None:
+    m = make.municipality()
+    with_credit(db, m, 1500)
+    with_credit(db, m, 500)
+    run = run_and_approve(db, m)
+    bank = system_account(db, m.id, "1800")
+    before = account_balance(db, bank)
+    with pytest.raises(ValidationError):
+        runs.confirm_debited(db, run, debited_on=date(2026, 2, 27), actor="bernd")
+    runs.confirm_debited(db, run, debited_on=date(2026, 3, 2), actor="bernd")
+    assert account_balance(db, system_account(db, m.id, runs.PAYOUT_ACCOUNT)) == 0
+    assert account_balance(db, bank) == before - 2000
+    assert run.debited_on == date(2026, 3, 2)
+    with pytest.raises(IllegalTransition, match="schon gebucht"):
+        runs.confirm_debited(db, run, debited_on=date(2026, 3, 2), actor="bernd")
+    assert sum(trial_balance(db, m.id).values()) == 0
+
+
+def test_a_run_without_payouts_has_no_debit(db: Session, make: Any) -> None:
+    m = make.municipality()
+    with_credit(db, m, 1500, iban=None)
+    run = run_and_approve(db, m)
+    with pytest.raises(IllegalTransition):
+        runs.confirm_debited(db, run, debited_on=DAY, actor="bernd")

@@ -96,6 +96,15 @@ def test_account_run_four_eyes_file_and_account_pages(app: Flask, db: Session, m
     validate(download.data)
     assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "payout_run.downloaded"))
 
+    page = html.unescape(
+        second.post(
+            f"{run_url}/belastung",
+            data={"csrf_token": csrf_token(second, run_url), "debited_on": "2026-03-02"},
+            follow_redirects=True,
+        ).get_data(as_text=True)
+    )
+    assert "am 02.03.2026 belastet" in page
+
     person_page = _page(second, f"/backoffice/personen/{erika.id}")
     assert re.search(r"Auszahlungen.*DE02 \*{4} \*{4} 2051.*25,50", person_page, re.S)
 

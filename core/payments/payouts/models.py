@@ -73,6 +73,11 @@ class PayoutRun(Base):
     created_by: Mapped[str] = mapped_column(String(60))
     approved_by: Mapped[str | None] = mapped_column(String(60))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The bank's debit of the whole file (statement): 1830 cleared against the bank (1800).
+    debited_on: Mapped[date | None]
+    debit_entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("journal_entry.id", ondelete="RESTRICT")
+    )
 
     @property
     def state_label(self) -> str:

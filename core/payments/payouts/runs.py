@@ -25,7 +25,7 @@ from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.ledger.accounts import person_accounts, system_account
 from core.ledger.balances import credit_balance
 from core.ledger.credit import apply_credit
-from core.ledger.journal import add_posting, new_entry, save_entry
+from core.ledger.journal import add_posting, book_clearing, new_entry, save_entry
 from core.ledger.models import AccountKind, EntryKind, LedgerAccount, Posting
 from core.ledger.queries import open_items
 from core.payments.payouts.accounts import payout_target
@@ -36,6 +36,7 @@ from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, serialize
 
 PAYOUT_ACCOUNT = "1830"  # Auszahlungen im Überweisungsausgang
+BANK_ACCOUNT = "1800"
 LOCK = "payout_run"
 
 REASON_LABELS = {
@@ -297,6 +298,44 @@ def _book(
     return 1
 
 
+def confirm_debited(session: Session, run: PayoutRun, *, debited_on: date, actor: str) -> None:
+    """The bank has debited the run's file (as its statement shows): the payouts leave 1830
+    for the bank account (1800), once."""
+    serialize(session, run.municipality_id, LOCK)
+    session.refresh(run)
+    if run.state is not PayoutRunState.EXECUTED or not run.total_cents:
+        raise IllegalTransition(
+            f"Auszahlungslauf Nr. {run.id} hat keine gebuchten Auszahlungen, die die Bank "
+            "belasten könnte."
+        )
+    if run.debit_entry_id is not None:
+        raise IllegalTransition(
+            f"Die Belastung des Auszahlungslaufs Nr. {run.id} ist schon gebucht."
+        )
+    if debited_on < run.execution_date:
+        raise ValidationError("Die Bank kann nicht vor dem Ausführungstag belasten.")
+    entry = book_clearing(
+        session,
+        run.municipality_id,
+        debit=PAYOUT_ACCOUNT,
+        credit=BANK_ACCOUNT,
+        amount_cents=run.total_cents,
+        value_date=debited_on,
+        text=f"Belastung Auszahlungslauf Nr. {run.id} ({run.message_id})",
+        actor=actor,
+    )
+    run.debited_on, run.debit_entry_id = debited_on, entry.id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.debited",
+        obj=run,
+        municipality_id=run.municipality_id,
+        after={"debited_on": debited_on.isoformat(), "total_cents": run.total_cents},
+    )
+
+
 def discard(session: Session, run: PayoutRun, *, actor: str) -> None:
     if run.state is not PayoutRunState.PREVIEW:
         raise IllegalTransition(f"Auszahlungslauf Nr. {run.id} ist {run.state_label}.")
@@ -339,24 +378,3 @@ def items_of(session: Session, run: PayoutRun) -> list[PayoutItem]:
             select(PayoutItem).where(PayoutItem.run_id == run.id).order_by(PayoutItem.id)
         )
     )
-
-
-@dataclass(frozen=True)
-class PaidOut:
-    item: PayoutItem
-    execution_date: date
-
-
-def payouts_of(session: Session, person: Person) -> list[PaidOut]:
-    """The person's booked payouts, newest first (person page, citizen's account)."""
-    rows = session.execute(
-        select(PayoutItem, PayoutRun.execution_date)
-        .join(PayoutRun, PayoutRun.id == PayoutItem.run_id)
-        .where(
-            PayoutItem.person_id == person.id,
-            PayoutItem.municipality_id == person.municipality_id,
-            PayoutItem.entry_id.is_not(None),
-        )
-        .order_by(PayoutItem.id.desc())
-    )
-    return [PaidOut(item, day) for item, day in rows]

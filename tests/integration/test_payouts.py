@@ -168,6 +168,9 @@ def test_the_file_is_valid_pain001_with_the_amounts_and_ibans(db: Session, make:
         for tx in txs
     }
     assert got == {IBAN_A: "12.34", IBAN_B: "0.99"}
+    texts = {tx.findtext("p:RmtInf/p:Ustrd", namespaces=NS) for tx in txs}
+    assert {f"Personenkonto {p.number}" in " ".join(texts) for p in (first, second)} == {True}
+    assert all(t and t.startswith("Auszahlung Guthaben") for t in texts)
     assert root.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=NS) == "13.33"
     assert root.findtext(".//p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) == m.iban
     assert root.findtext(".//p:GrpHdr/p:MsgId", namespaces=NS) == run.message_id

@@ -19,9 +19,11 @@ NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{PAIN_001}"
 XSD = Path(sepaxml.__file__).parent / "schemas" / f"{PAIN_001}.xsd"
 
 
-def remittance(municipality: Municipality, run: PayoutRun, kassenzeichen: str) -> str:
+def remittance(municipality: Municipality, run: PayoutRun, person_number: str) -> str:
     return sepa_text(
-        f"Auszahlung Guthaben {kassenzeichen} {municipality.cash_office_name} Lauf {run.id}", 140
+        f"Auszahlung Guthaben Personenkonto {person_number} {municipality.cash_office_name} "
+        f"Lauf {run.id}",
+        140,
     )
 
 
@@ -30,8 +32,8 @@ def pain001(
     run: PayoutRun,
     items: Sequence[tuple[PayoutItem, str]],
 ) -> tuple[bytes, str]:
-    """The run's paid items (each with the person's Kassenzeichen) as one message; returns the
-    XML (validated against the XSD by sepaxml) and its GrpHdr/MsgId."""
+    """The run's paid items (each with the person's number, Personenkonto) as one message;
+    returns the XML (validated against the XSD by sepaxml) and its GrpHdr/MsgId."""
     sepa = SepaTransfer(
         {
             "name": sepa_text(municipality.cash_office_name, 70),
@@ -43,13 +45,13 @@ def pain001(
         schema=PAIN_001,
         clean=False,
     )
-    for item, kassenzeichen in items:
+    for item, person_number in items:
         payment = {
             "name": sepa_text(item.account_holder or "", 70),
             "IBAN": item.iban,
             "amount": item.paid_cents,
             "execution_date": run.execution_date,
-            "description": remittance(municipality, run, kassenzeichen),
+            "description": remittance(municipality, run, person_number),
             "endtoend_id": item.end_to_end_id,
         }
         if item.bic:

@@ -20,6 +20,7 @@ def register(app: Flask) -> None:
     import backoffice.objections
     import backoffice.payments.bank
     import backoffice.payments.card
+    import backoffice.payments.payouts
     import backoffice.payments.sepa.direct_debit
     import backoffice.payments.sepa.mandates
     import backoffice.persons

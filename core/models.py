@@ -7,6 +7,7 @@ from core.delivery.models import Delivery, DeliveryConsent, Dispatch, PrintBatch
 from core.dunning import (  # noqa: F401  (register their hooks: collection limits, references)
     instalment_debits,
     letter_references,
+    payout_blocks,
 )
 from core.dunning.enforcement_models import EnforcementCase, EnforcementClaim, WriteOff
 from core.dunning.instalment_models import Instalment, InstalmentPlan, PlanClaim
@@ -49,6 +50,7 @@ from core.objections.models import Objection
 from core.payments.bank.models import BankLine, StatementImport
 from core.payments.card.attempts import PaymentAttempt, ProviderEvent
 from core.payments.card.refunds import Refund
+from core.payments.payouts.models import PayoutAccount, PayoutItem, PayoutRun
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate, PreNotification
 from core.persons.models import Address, Person
@@ -107,6 +109,9 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentAttempt",
+    "PayoutAccount",
+    "PayoutItem",
+    "PayoutRun",
     "PendingNotice",
     "Person",
     "PlanClaim",

@@ -105,7 +105,7 @@ def _register_blueprints(app: Flask) -> None:
     )
     from portal.identity import account_recovery, trust  # noqa: F401
     from portal.municipal import bp as municipal_bp
-    from portal.payments import card, sepa  # noqa: F401
+    from portal.payments import card, payouts, sepa  # noqa: F401
     from portal.public import bp as public_bp
     from portal.public import stripe_webhook
     from portal.representation import attorney_views, views  # noqa: F401

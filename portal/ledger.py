@@ -14,6 +14,7 @@ from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
+from core.payments.payouts.queries import payouts_of
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
 from core.persons.models import Person
@@ -94,6 +95,7 @@ def account() -> str:
         paid_items=list(reversed(paid_views)),
         total_open=sum(v.open_cents for v in open_views),
         credit=credit_balance(session, person) if person else 0,
+        payouts=payouts_of(session, person) if person else [],
         as_of=today,
         debits=debit_outlook(session, person, as_of=today) if person and any_debit else {},
         **_dunning(session, person, [v.claim.id for v in open_views]),

@@ -72,6 +72,7 @@ SYSTEM_ACCOUNTS: dict[str, tuple[str, str]] = {
     "1800": ("Bank (Hauptkonto der Kasse)", "bank"),
     "1810": ("Zahlungsdienstleister (Kartenzahlungen, Verrechnung)", "clearing"),
     "1820": ("Lastschriften im Einzug (Verrechnung mit der Bank)", "clearing"),
+    "1830": ("Auszahlungen im Überweisungsausgang (Verrechnung mit der Bank)", "clearing"),
     "1890": ("Ungeklärte Zahlungseingänge (Verwahrgelder)", "suspense"),
     "6750": ("Bankentgelte (Kosten des Geldverkehrs)", "expense"),
     "6760": ("Erstattungszinsen (§ 233a AO)", "expense"),

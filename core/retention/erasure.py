@@ -49,6 +49,7 @@ from core.kernel.mail import OutboxMessage
 from core.notices.records import Notice
 from core.objections.models import Objection
 from core.payments.bank.models import BankLine
+from core.payments.payouts.models import PayoutAccount, PayoutItem
 from core.payments.sepa.models import Mandate
 from core.persons.models import Address, Person, PersonKind
 from core.representation.models import PowerOfAttorney, Representative
@@ -164,6 +165,13 @@ def _anonymise_person(session: Session, person_id: int, actor: str) -> dict[str,
         .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
         execution_options={"synchronize_session": False},
     )
+    for table in (PayoutAccount, PayoutItem):  # the accounts named and paid to for payouts
+        session.execute(
+            update(table)
+            .where(table.person_id == person_id)
+            .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
+            execution_options={"synchronize_session": False},
+        )
     # The register is append-only (ORM and database): a Core UPDATE of the one change allowed.
     named = (DeliveryConsent.person_id == person_id, DeliveryConsent.address.is_not(None))
     consents = session.scalar(select(func.count(DeliveryConsent.id)).where(*named))

@@ -24,6 +24,7 @@ from portal.cli import (
     mail,
     notices,
     payments,
+    payouts,
     retention,
     serve,
 )
@@ -50,6 +51,7 @@ main.add_command(notices.notices_group)
 main.add_command(payments.payments_group)
 main.add_command(payments.sepa_group)
 main.add_command(payments.bank_group)
+main.add_command(payouts.payouts_group)
 main.add_command(mail.outbox_group)
 main.add_command(jobs.jobs_group)
 main.add_command(dunning.dunning_group)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from wtforms import BooleanField, RadioField, SelectChoice, StringField, TextAreaField
-from wtforms.validators import Length
+from wtforms.validators import Length, Optional
 
 from core.kernel.errors import FieldErrors
 from core.kernel.references import format_kassenzeichen
@@ -98,3 +98,25 @@ class RefundForm(GermanForm):
         description="z. B. 12,50",
     )
     reason = TextAreaField("Grund der Erstattung", validators=[required(), Length(max=300)])
+
+
+class PayoutAccountForm(GermanForm):
+    """The account a person's credit is paid out to (the citizen's and the clerk's form)."""
+
+    account_holder = StringField(
+        "Kontoinhaber",
+        validators=[
+            required("Bitte geben Sie den Kontoinhaber an."),
+            Length(max=70, message="Höchstens 70 Zeichen."),
+        ],
+        render_kw={"autocomplete": "name"},
+    )
+    iban = StringField(
+        "IBAN",
+        validators=[required("Bitte geben Sie die IBAN an."), Length(max=42)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+        description="z. B. DE02 1203 0000 0000 2020 51",
+    )
+    bic = StringField(
+        "BIC", validators=[Optional(), Length(max=11)], description="Leer lassen: aus der IBAN."
+    )

@@ -27,6 +27,8 @@ from core.ledger.balances import trial_balance
 from core.ledger.models import JournalEntry, Posting
 from core.notices.records import Notice
 from core.objections.models import Objection
+from core.payments.payouts.accounts import record_payout_account
+from core.payments.payouts.models import PayoutAccount
 from core.payments.sepa.models import Mandate, MandateStatus
 from core.persons.models import Address, Person
 from core.retention import blocks, runs
@@ -282,6 +284,9 @@ def test_an_active_mandate_blocks_an_ended_one_is_anonymised(
                 status=status, created_by="t",
             )
         )  # fmt: skip
+        record_payout_account(
+            db, person, iban="DE02120300000000202051", account_holder="Erika M.", actor="t"
+        )
     db.commit()
     run = _run(db, m)
     assert runs.figures(db, run) == runs.Figures({"buchungsbeleg": 1}, 0, 1)
@@ -293,6 +298,8 @@ def test_an_active_mandate_blocks_an_ended_one_is_anonymised(
     assert holders[active.id] == "Erika Mustermann"
     assert holders[ended.id] == "gelöscht"
     assert db.scalar(select(Mandate.iban).where(Mandate.person_id == ended.id)) == ERASED_IBAN
+    payout_ibans = dict(db.execute(select(PayoutAccount.person_id, PayoutAccount.iban)).all())
+    assert payout_ibans == {active.id: "DE02120300000000202051", ended.id: ERASED_IBAN}
 
 
 def test_a_run_cancelled_midway_resumes_and_deletes_each_record_once(

@@ -1,0 +1,380 @@
+"""Payout runs (Auszahlungsläufe): preview → a run prepared → approved by a second person and
+booked → the pain.001 file.
+
+Who is paid: every person of the municipality whose credit (Guthaben) is not needed for their
+open items — the credit is offset first (Aufrechnung/Verrechnung, § 226 AO with § 225 AO's
+order: core.ledger.credit) and only the rest is paid out (§ 37 (2) AO: what was paid without
+legal ground is refunded). Listed but not paid: a person without a known account (reason
+``no_iban``) and a person under a block that forbids payouts (``blocked``, core.payments.
+payouts.blocks: the insolvency block).
+
+Each payout is one journal entry (kind refund): the person's credit account to 1830
+"Auszahlungen im Überweisungsausgang", booked once per (run, person): the item keeps the
+entry, and executing again books nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.kernel import audit, clock
+from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.ledger.accounts import person_accounts, system_account
+from core.ledger.balances import credit_balance
+from core.ledger.credit import apply_credit
+from core.ledger.journal import add_posting, book_clearing, new_entry, save_entry
+from core.ledger.models import AccountKind, EntryKind, LedgerAccount, Posting
+from core.ledger.queries import open_items
+from core.payments.payouts.accounts import payout_target
+from core.payments.payouts.blocks import blocked_persons
+from core.payments.payouts.models import PayoutItem, PayoutRun, PayoutRunState
+from core.payments.payouts.pain001 import pain001
+from core.persons.models import Person
+from core.tenancy.municipalities import Municipality, serialize
+
+PAYOUT_ACCOUNT = "1830"  # Auszahlungen im Überweisungsausgang
+BANK_ACCOUNT = "1800"
+LOCK = "payout_run"
+
+REASON_LABELS = {
+    "no_iban": "keine Bankverbindung bekannt (IBAN erfassen)",
+    "blocked": "Auszahlungssperre (Insolvenz)",
+    "used_for_open_items": "Guthaben mit offenen Forderungen verrechnet",
+}
+
+
+@dataclass(frozen=True)
+class Planned:
+    person: Person
+    credit_cents: int
+    open_cents: int
+    reason: str | None
+    account_holder: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+
+    @property
+    def payable_cents(self) -> int:
+        """Credit not needed for open items (what offsetting first would leave)."""
+        return max(self.credit_cents - self.open_cents, 0)
+
+    @property
+    def reason_label(self) -> str:
+        return REASON_LABELS.get(self.reason or "", "")
+
+
+def _persons_with_credit(session: Session, municipality_id: int) -> list[int]:
+    """Persons whose credit account has a credit balance (two grouped sums over the postings of
+    the municipality's credit accounts only)."""
+    accounts = (
+        select(LedgerAccount.id, LedgerAccount.person_id)
+        .where(
+            LedgerAccount.municipality_id == municipality_id,
+            LedgerAccount.kind == AccountKind.CREDIT,
+        )
+        .subquery()
+    )
+    credited: dict[int | None, int | None] = dict(
+        session.execute(
+            select(accounts.c.person_id, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.credit_account_id == accounts.c.id)
+            .group_by(accounts.c.person_id)
+        ).all()
+    )
+    debited: dict[int | None, int | None] = dict(
+        session.execute(
+            select(accounts.c.person_id, func.sum(Posting.amount_cents))
+            .join(Posting, Posting.debit_account_id == accounts.c.id)
+            .group_by(accounts.c.person_id)
+        ).all()
+    )
+    return sorted(
+        int(pid)
+        for pid, total in credited.items()
+        if pid is not None and int(total or 0) > int(debited.get(pid) or 0)
+    )
+
+
+def preview(session: Session, municipality: Municipality, as_of: date) -> list[Planned]:
+    """Every person with credit left after offsetting, payable or with the reason why not
+    (nothing is written)."""
+    blocked = blocked_persons(session, municipality.id, as_of)
+    planned = []
+    for person_id in _persons_with_credit(session, municipality.id):
+        person = session.get_one(Person, person_id)
+        credit = credit_balance(session, person)
+        owed = sum(i.open_cents for i in open_items(session, person))
+        if credit - owed <= 0:
+            continue
+        target = payout_target(session, person)
+        if person_id in blocked:
+            planned.append(Planned(person, credit, owed, "blocked"))
+        elif target is None:
+            planned.append(Planned(person, credit, owed, "no_iban"))
+        else:
+            planned.append(
+                Planned(person, credit, owed, None, target.account_holder, target.iban, target.bic)
+            )
+    return planned
+
+
+def open_run(
+    session: Session,
+    municipality: Municipality,
+    *,
+    as_of: date,
+    actor: str,
+    execution_date: date | None = None,
+) -> PayoutRun:
+    """Prepare a run (state preview) with its items; nothing is booked yet."""
+    if as_of > clock.today():
+        raise ValidationError("Der Stichtag darf nicht in der Zukunft liegen.")
+    execution_date = execution_date or as_of
+    if execution_date < as_of:
+        raise ValidationError("Der Ausführungstag darf nicht vor dem Stichtag liegen.")
+    serialize(session, municipality.id, LOCK)
+    found = session.scalar(
+        select(PayoutRun.id).where(
+            PayoutRun.municipality_id == municipality.id,
+            PayoutRun.state == PayoutRunState.PREVIEW,
+        )
+    )
+    if found is not None:
+        raise IllegalTransition(
+            f"Auszahlungslauf Nr. {found} wartet noch auf Freigabe. Bitte erst ihn freigeben "
+            "oder verwerfen."
+        )
+    planned = preview(session, municipality, as_of)
+    payable = [p for p in planned if p.reason is None]
+    run = PayoutRun(
+        municipality_id=municipality.id,
+        as_of=as_of,
+        execution_date=execution_date,
+        state=PayoutRunState.PREVIEW,
+        count=len(payable),
+        total_cents=sum(p.payable_cents for p in payable),
+        created_by=actor,
+    )
+    session.add(run)
+    session.flush()
+    session.add_all(
+        PayoutItem(
+            municipality_id=municipality.id,
+            run_id=run.id,
+            person_id=p.person.id,
+            amount_cents=p.payable_cents,
+            reason=p.reason,
+            account_holder=p.account_holder,
+            iban=p.iban,
+            bic=p.bic,
+        )
+        for p in planned
+    )
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.prepared",
+        obj=run,
+        municipality_id=municipality.id,
+        after={
+            "as_of": as_of.isoformat(),
+            "count": run.count,
+            "total_cents": run.total_cents,
+            "not_paid": len(planned) - len(payable),
+        },
+    )
+    return run
+
+
+def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:
+    """The second person's approval (Vier-Augen-Prinzip); books and writes the file. Returns
+    how many payouts were booked. Two approvals at once: the second waits for the first
+    (the run's lock) and then finds the run executed."""
+    serialize(session, run.municipality_id, LOCK)
+    session.refresh(run)
+    if run.state is not PayoutRunState.PREVIEW:
+        raise IllegalTransition(
+            f"Auszahlungslauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
+        )
+    if actor == run.created_by:
+        raise ValidationError(
+            "Vier-Augen-Prinzip: Wer den Auszahlungslauf vorbereitet hat, darf ihn nicht selbst "
+            "freigeben."
+        )
+    run.approved_by, run.approved_at = actor, clock.now()
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.approved",
+        obj=run,
+        municipality_id=run.municipality_id,
+        after={"created_by": run.created_by},
+    )
+    return execute(session, run, actor=actor, as_of=as_of)
+
+
+def execute(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:
+    """Book every payable item not booked yet and (re)write the file; an approved run executed
+    again books nothing. Returns how many payouts were booked now."""
+    if run.approved_by is None or run.state is PayoutRunState.DISCARDED:
+        raise IllegalTransition("Nur ein freigegebener Auszahlungslauf wird ausgeführt.")
+    serialize(session, run.municipality_id, LOCK)
+    municipality = session.get_one(Municipality, run.municipality_id)
+    blocked = blocked_persons(session, run.municipality_id, as_of)
+    booked = 0
+    for item in items_of(session, run):
+        if item.reason is not None or item.entry_id is not None:
+            continue
+        booked += _book(session, run, item, blocked, actor=actor, as_of=as_of)
+    paid = [i for i in items_of(session, run) if i.entry_id is not None]
+    run.count, run.total_cents = len(paid), sum(i.paid_cents for i in paid)
+    if paid:
+        refs = [(i, f"{session.get_one(Person, i.person_id).number}") for i in paid]
+        run.xml, run.message_id = pain001(municipality, run, refs)
+        run.filename = f"Auszahlungen-{municipality.slug}-{run.execution_date}-{run.id}.xml"
+    run.state = PayoutRunState.EXECUTED
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.executed",
+        obj=run,
+        municipality_id=run.municipality_id,
+        after={"booked": booked, "count": run.count, "total_cents": run.total_cents},
+    )
+    return booked
+
+
+def _book(
+    session: Session,
+    run: PayoutRun,
+    item: PayoutItem,
+    blocked: dict[int, str],
+    *,
+    actor: str,
+    as_of: date,
+) -> int:
+    """Offset first, then pay out what is left, at most what the approver saw."""
+    if item.person_id in blocked:
+        item.reason = "blocked"
+        return 0
+    person = session.get_one(Person, item.person_id)
+    apply_credit(session, person, as_of=as_of, actor=actor)
+    amount = min(item.amount_cents, credit_balance(session, person))
+    if amount <= 0:
+        item.reason = "used_for_open_items"
+        return 0
+    accounts = person_accounts(session, person)
+    entry = new_entry(
+        person,
+        EntryKind.REFUND,
+        value_date=run.execution_date,
+        actor=actor,
+        text=f"Auszahlung des Guthabens (Auszahlungslauf Nr. {run.id})",
+    )
+    add_posting(
+        entry,
+        accounts.credit,
+        system_account(session, run.municipality_id, PAYOUT_ACCOUNT),
+        amount,
+    )
+    save_entry(session, entry)
+    item.entry_id, item.paid_cents = entry.id, amount
+    item.end_to_end_id = f"AUSZ-{run.id}-{person.number}"[:35]
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout.booked",
+        obj=item,
+        municipality_id=run.municipality_id,
+        after={"person_id": person.id, "amount_cents": amount, "iban": item.masked_iban},
+    )
+    return 1
+
+
+def confirm_debited(session: Session, run: PayoutRun, *, debited_on: date, actor: str) -> None:
+    """The bank has debited the run's file (as its statement shows): the payouts leave 1830
+    for the bank account (1800), once."""
+    serialize(session, run.municipality_id, LOCK)
+    session.refresh(run)
+    if run.state is not PayoutRunState.EXECUTED or not run.total_cents:
+        raise IllegalTransition(
+            f"Auszahlungslauf Nr. {run.id} hat keine gebuchten Auszahlungen, die die Bank "
+            "belasten könnte."
+        )
+    if run.debit_entry_id is not None:
+        raise IllegalTransition(
+            f"Die Belastung des Auszahlungslaufs Nr. {run.id} ist schon gebucht."
+        )
+    if debited_on < run.execution_date:
+        raise ValidationError("Die Bank kann nicht vor dem Ausführungstag belasten.")
+    entry = book_clearing(
+        session,
+        run.municipality_id,
+        debit=PAYOUT_ACCOUNT,
+        credit=BANK_ACCOUNT,
+        amount_cents=run.total_cents,
+        value_date=debited_on,
+        text=f"Belastung Auszahlungslauf Nr. {run.id} ({run.message_id})",
+        actor=actor,
+    )
+    run.debited_on, run.debit_entry_id = debited_on, entry.id
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.debited",
+        obj=run,
+        municipality_id=run.municipality_id,
+        after={"debited_on": debited_on.isoformat(), "total_cents": run.total_cents},
+    )
+
+
+def discard(session: Session, run: PayoutRun, *, actor: str) -> None:
+    if run.state is not PayoutRunState.PREVIEW:
+        raise IllegalTransition(f"Auszahlungslauf Nr. {run.id} ist {run.state_label}.")
+    run.state = PayoutRunState.DISCARDED
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="payout_run.discarded",
+        obj=run,
+        municipality_id=run.municipality_id,
+    )
+
+
+def get_run(session: Session, municipality_id: int, run_id: int) -> PayoutRun:
+    run = session.scalars(
+        select(PayoutRun).where(
+            PayoutRun.id == run_id, PayoutRun.municipality_id == municipality_id
+        )
+    ).first()
+    if run is None:
+        raise NotFound("Dieser Auszahlungslauf wurde nicht gefunden.")
+    return run
+
+
+def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[PayoutRun]:
+    return list(
+        session.scalars(
+            select(PayoutRun)
+            .where(PayoutRun.municipality_id == municipality_id)
+            .order_by(PayoutRun.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def items_of(session: Session, run: PayoutRun) -> list[PayoutItem]:
+    return list(
+        session.scalars(
+            select(PayoutItem).where(PayoutItem.run_id == run.id).order_by(PayoutItem.id)
+        )
+    )

@@ -2,7 +2,7 @@
 core.payments.payouts); a run keeps the day the bank debited it and that clearing entry.
 
 Revision ID: 7c41e2a9d5f3
-Revises: d3b8f5a61c27
+Revises: c4a9e2f1b836
 Create Date: 2026-12-03 06:38:45.306207
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import core.kernel.db
 
 revision: str = "7c41e2a9d5f3"
-down_revision: str | None = "d3b8f5a61c27"
+down_revision: str | None = "c4a9e2f1b836"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -101,7 +101,7 @@ def test_preview_four_eyes_and_deletion_on_a_phone(
     stand = approver.locator("#job-stand")
     expect(stand.locator('[data-field="state_text"]')).to_have_text("fertig", timeout=DONE)
     expect(stand.locator('[data-field="summary"]')).to_contain_text(
-        "1 Dokumente gelöscht, 0 E-Mails gelöscht, 1 Personen anonymisiert"
+        "1 Dokumente gelöscht, 0 E-Mails gelöscht, 0 Kontoumsätze und 1 Personen anonymisiert"
     )
     check_phone_page(approver)
     approver.get_by_role("link", name=re.compile(r"^Zum Löschlauf Nr\. \d+$")).click()

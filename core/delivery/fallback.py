@@ -120,6 +120,7 @@ def post_batch(
         )
         if d.id in due
     ]
+    loaded = _load_rows(session, deliveries)  # kept: the per-letter gets below hit the session
     # A notice issued without a postal address cannot be posted: it waits for the clerk.
     without_address = [d.id for d in deliveries if not recipient_of(session, d)["lines"]]
     deliveries = [d for d in deliveries if d.id not in without_address]
@@ -143,7 +144,23 @@ def post_batch(
             after={"batch_id": batch.id, "deemed_on": deemed.isoformat()},
         )
     session.flush()
+    del loaded
     return BatchResult(letters, batch, without_address)
+
+
+def _load_rows(session: Session, deliveries: list[Delivery]) -> list[Any]:
+    """The batch's notices, their archived documents (PDF bytes) and the letters' documents
+    and persons, each kind in one query instead of one per letter."""
+    notice_ids = [d.notice_id for d in deliveries if d.notice_id is not None]
+    notices = list(session.scalars(select(Notice).where(Notice.id.in_(notice_ids))))
+    document_ids = [n.document_id for n in notices if n.document_id is not None]
+    document_ids += [d.document_id for d in deliveries if d.notice_id is None and d.document_id]
+    person_ids = [d.person_id for d in deliveries if d.notice_id is None]
+    documents = list(
+        session.scalars(select(archive.Document).where(archive.Document.id.in_(document_ids)))
+    )
+    persons = list(session.scalars(select(Person).where(Person.id.in_(person_ids))))
+    return [*notices, *documents, *persons]
 
 
 def _concatenated(

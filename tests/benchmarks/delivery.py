@@ -7,10 +7,12 @@ batch renders each (one process; ratio to bare WeasyPrint), over ``--render-noti
 (default min(N, 200): rendering is the notices benchmark's), (2) the PDFs archived beforehand, as
 in production where a notice is rendered when it is issued, so the batch only concatenates,
 writes the manifest and marks the letters posted, over ``--notices`` notices. Set-up (not
-measured): one dog registration per person with its notice; for case 2 ``DISTINCT`` notices are
-rendered for real and every other notice's PDF is archived (core.notices.records.archive_pdf,
-once per notice, append-only) with the bytes of one of them — the batch reads each letter's
-archived bytes, opens, counts and imports its pages all the same, only the text differs.
+measured): case 1, one dog registration per person with its notice (the full registration
+flow, ≈ 0.1 s each); case 2, owners with addresses bulk-inserted and their notices issued by the
+dog-tax annual run (one per owner), then ``DISTINCT`` of them rendered for real and every
+notice's PDF archived (core.notices.records.archive_pdf, once per notice, append-only) with the
+bytes of one of them — the batch reads each letter's archived bytes, opens, counts and imports
+its pages all the same, only the text differs.
 ``python -m tests.benchmarks.delivery [--notices N] [--render-notices M] [--batch B]``; the
 issue's 50,000 notices are ``--notices 50000``. Wall, process CPU seconds, peak RSS and the load
 average are printed with each case.

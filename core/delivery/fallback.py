@@ -41,7 +41,7 @@ from core.kernel import archive, audit
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.notices.records import Notice, NoticeSettings, ensure_document, recipient_block
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality
+from core.tenancy.municipalities import Municipality, reserve_ids
 
 
 def due_for_post(
@@ -120,6 +120,7 @@ def post_batch(
         )
         if d.id in due
     ]
+    loaded = _load_rows(session, deliveries)  # kept: the per-letter gets below hit the session
     # A notice issued without a postal address cannot be posted: it waits for the clerk.
     without_address = [d.id for d in deliveries if not recipient_of(session, d)["lines"]]
     deliveries = [d for d in deliveries if d.id not in without_address]
@@ -129,7 +130,11 @@ def post_batch(
     pdf, letters = _concatenated(session, deliveries, rules.postage_class, settings, actor)
     batch = _archive_batch(session, municipality, as_of, pdf, letters, actor)
     deemed = deemed_postal(as_of, municipality.state)
-    for delivery in deliveries:
+    session.flush()  # the batch's own audit rows first: the letters' ids follow theirs
+    # ids given beforehand: the letters' audit rows go in as one executemany (SQLite cannot
+    # return the ids of a batch, and SQLAlchemy would send one INSERT per row)
+    audit_ids = reserve_ids(session, audit.AuditEvent, len(deliveries))
+    for delivery, audit_id in zip(deliveries, audit_ids, strict=True):
         before = {"status": delivery.status.value, "deemed_on": _iso(delivery.deemed_on)}
         delivery.route, delivery.status = Route.POSTAL, DeliveryStatus.POSTED
         delivery.posted_on, delivery.batch_id, delivery.deemed_on = as_of, batch.id, deemed
@@ -141,9 +146,25 @@ def post_batch(
             municipality_id=municipality.id,
             before=before,
             after={"batch_id": batch.id, "deemed_on": deemed.isoformat()},
-        )
+        ).id = audit_id
     session.flush()
+    del loaded
     return BatchResult(letters, batch, without_address)
+
+
+def _load_rows(session: Session, deliveries: list[Delivery]) -> list[Any]:
+    """The batch's notices, their archived documents (PDF bytes) and the letters' documents
+    and persons, each kind in one query instead of one per letter."""
+    notice_ids = [d.notice_id for d in deliveries if d.notice_id is not None]
+    notices = list(session.scalars(select(Notice).where(Notice.id.in_(notice_ids))))
+    document_ids = [n.document_id for n in notices if n.document_id is not None]
+    document_ids += [d.document_id for d in deliveries if d.notice_id is None and d.document_id]
+    person_ids = [d.person_id for d in deliveries if d.notice_id is None]
+    documents = list(
+        session.scalars(select(archive.Document).where(archive.Document.id.in_(document_ids)))
+    )
+    persons = list(session.scalars(select(Person).where(Person.id.in_(person_ids))))
+    return [*notices, *documents, *persons]
 
 
 def _concatenated(

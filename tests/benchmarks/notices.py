@@ -32,7 +32,7 @@ SETTINGS = NoticeSettings(secret="b" * 32, public_base_url="https://portal.examp
 AS_OF = date(2026, 1, 10)
 
 
-def notices_setup(session: Session, count: int) -> list[int]:
+def notices_setup(session: Session, count: int, as_of: date = AS_OF) -> list[int]:
     town = factories.municipality(session)
     factories.dog_tax_statute(session, town)
     for i in range(count):
@@ -47,7 +47,7 @@ def notices_setup(session: Session, count: int) -> list[int]:
                 acquired_on=date(2025, 12, 1),
                 chip_number=f"276098{i:09d}",
             ),
-            as_of=AS_OF,
+            as_of=as_of,
             actor="bench",
         )
     session.commit()

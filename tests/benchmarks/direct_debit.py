@@ -62,20 +62,22 @@ def bench_direct_debit(
     since = {t: _largest_id(session, t) for t in WRITTEN}
     _reset_peak_rss()
     before = _peak_rss_mib()  # what set-up left (its ORM objects, the session)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = debit_runs.create_run(
         session, m, collection_date=collection, as_of=as_of, actor="bench"
     )
     session.commit()
-    run_s = time.perf_counter() - started
+    run_s, cpu = time.perf_counter() - started, time.process_time() - cpu
     peak = _peak_rss_mib()
     assert result.run is not None
     items = debit_runs.items_of(session, result.run)
     rate = len(items) / run_s
     print(
         f"direct-debit run/{backend}: {rate:,.0f} items/s — {len(items)} items, pain.008 of "
-        f"{len(result.run.xml) / 1e6:.1f} MB (XSD-checked) in {run_s:,.2f} s; peak RSS "
-        f"{peak:,.0f} MiB ({before:,.0f} MiB before the run)"
+        f"{len(result.run.xml) / 1e6:.1f} MB (XSD-checked) in {run_s:,.2f} s; this process's "
+        f"CPU {cpu:,.2f} s ({len(items) / cpu:,.0f} items per CPU second); peak RSS "
+        f"{peak:,.0f} MiB ({before:,.0f} MiB before the run); load average "
+        f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
     xsd_s = _bare_validation(result.run.xml)
     if copy is not None and path is not None:

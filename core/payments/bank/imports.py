@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import ValidationError
+from core.kernel.gc_pause import with_fewer_collections
 from core.kernel.money import MAX_STORED_CENTS, format_euro
 from core.payments.bank import camt, camt_parser, pain002
 from core.payments.bank.bank_xml import parse_xml
@@ -58,6 +59,7 @@ class ParsedFile:
     statements: list[camt.CamtStatement]
 
 
+@with_fewer_collections
 def read_bank_file(data: bytes) -> ParsedFile:
     """Parse (all or nothing): raises a German ValidationError for anything but a readable
     camt.053/camt.054 or pain.002 file with amounts the ledger can hold."""
@@ -70,6 +72,7 @@ def read_bank_file(data: bytes) -> ParsedFile:
     return ParsedFile(sha, None, statements)
 
 
+@with_fewer_collections
 def import_statements(
     session: Session,
     municipality: Municipality,

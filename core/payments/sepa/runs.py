@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.kernel import audit
 from core.kernel.errors import NotFound, ValidationError
+from core.kernel.gc_pause import with_fewer_collections
 from core.ledger.balances import open_amounts
 from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
@@ -284,6 +285,7 @@ def _set_file(municipality: Municipality, run: DirectDebitRun, message: Message)
     )
 
 
+@with_fewer_collections
 def create_run(
     session: Session,
     municipality: Municipality,

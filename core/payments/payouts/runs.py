@@ -121,6 +121,23 @@ def preview(session: Session, municipality: Municipality, as_of: date) -> list[P
     return planned
 
 
+def _refuse_a_second_waiting_run(session: Session, municipality: Municipality) -> None:
+    """One prepared run at a time (under the municipality's lock), so two previews never
+    promise the same credit twice."""
+    serialize(session, municipality.id, LOCK)
+    found = session.scalar(
+        select(PayoutRun.id).where(
+            PayoutRun.municipality_id == municipality.id,
+            PayoutRun.state == PayoutRunState.PREVIEW,
+        )
+    )
+    if found is not None:
+        raise IllegalTransition(
+            f"Auszahlungslauf Nr. {found} wartet noch auf Freigabe. Bitte erst ihn freigeben "
+            "oder verwerfen."
+        )
+
+
 def open_run(
     session: Session,
     municipality: Municipality,
@@ -135,18 +152,7 @@ def open_run(
     execution_date = execution_date or as_of
     if execution_date < as_of:
         raise ValidationError("Der Ausführungstag darf nicht vor dem Stichtag liegen.")
-    serialize(session, municipality.id, LOCK)
-    found = session.scalar(
-        select(PayoutRun.id).where(
-            PayoutRun.municipality_id == municipality.id,
-            PayoutRun.state == PayoutRunState.PREVIEW,
-        )
-    )
-    if found is not None:
-        raise IllegalTransition(
-            f"Auszahlungslauf Nr. {found} wartet noch auf Freigabe. Bitte erst ihn freigeben "
-            "oder verwerfen."
-        )
+    _refuse_a_second_waiting_run(session, municipality)
     planned = preview(session, municipality, as_of)
     payable = [p for p in planned if p.reason is None]
     run = PayoutRun(

@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 from core.dunning import late
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.recheck import ClaimNow, ItemRow, recheck
-from core.dunning.selection import IDS, chunks, ids_in
+from core.dunning.selection import chunks
 from core.kernel import audit, clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition
+from core.kernel.id_lists import IDS, ids_in
 from core.ledger.bulk import NewClaim, executemany, post_claims
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim

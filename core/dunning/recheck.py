@@ -26,9 +26,10 @@ from core.dunning import blocks, compose, selection
 from core.dunning.compose import Context
 from core.dunning.models import Dropped, DunningBlock, DunningLetter, DunningRun
 from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
-from core.dunning.selection import IDS, Candidate, ClaimRow, chunks, ids_in
+from core.dunning.selection import Candidate, ClaimRow, chunks
 from core.dunning.surcharges import bears_surcharge
 from core.kernel import clock
+from core.kernel.id_lists import IDS, ids_in
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim

@@ -6,28 +6,22 @@ to them: a constant number of statements per chunk, never one per person."""
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Select, String, bindparam, exists, func, select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
-from sqlalchemy.sql.type_api import TypeEngine
-from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.elements import ColumnElement
 
 from core.dunning import blocks
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, LateSurcharge, RunState
 from core.dunning.procedure import ClaimDunning
 from core.dunning.surcharges import Channel
 from core.dunning.surcharges import Payment as SurchargePayment
+from core.kernel.id_lists import IDS, ids_in
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import (
@@ -44,7 +38,6 @@ from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 
 CHUNK = 500  # ids per IN (...) list
-IDS = 20_000  # ids per ids_in parameter (one JSON or array value)
 T = TypeVar("T")
 
 _CHANNELS = {
@@ -58,61 +51,6 @@ _CHANNELS = {
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-class _IdList(TypeDecorator[list[int]]):
-    """A list of ids as one bound parameter: a PostgreSQL array, a JSON array on SQLite."""
-
-    impl = String
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(BigInteger()))
-        return dialect.type_descriptor(String())
-
-    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> Any:
-        if value is None or dialect.name == "postgresql":
-            return value
-        return json.dumps(value)
-
-
-def ids_in(column: ColumnElement[Any] | InstrumentedAttribute[Any], ids: Iterable[int]) -> Any:
-    """``column IN (ids)`` with the ids as one parameter (``= ANY(array)`` on PostgreSQL,
-    ``IN (SELECT value FROM json_each(…))`` on SQLite): an IN list of thousands of literal
-    values costs SQLAlchemy more to expand than the database to run."""
-    values = bindparam(None, [int(i) for i in ids], type_=_IdList(), unique=True)
-    return _IdsIn(column, values)
-
-
-class _IdsIn(ColumnElement[bool]):
-    inherit_cache = True
-    type = Boolean()
-    # a condition of its own: without this, SQLAlchemy renders ``(… IN …) = 1`` on SQLite,
-    # which no index serves (SQLite then scans the whole table for every chunk)
-    _is_implicitly_boolean = True
-    _traverse_internals = [  # noqa: RUF012 (SQLAlchemy's own attribute)
-        ("column", InternalTraversal.dp_clauseelement),
-        ("values", InternalTraversal.dp_clauseelement),
-    ]
-
-    def __init__(self, column: Any, values: BindParameter[Any]) -> None:
-        self.column = (
-            column.__clause_element__() if hasattr(column, "__clause_element__") else column
-        )
-        self.values = values
-
-
-@compiles(_IdsIn)
-def _ids_in_sqlite(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
-    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
-    return f"{column} IN (SELECT value FROM json_each({values}))"  # noqa: S608 (compiled SQL)
-
-
-@compiles(_IdsIn, "postgresql")
-def _ids_in_postgresql(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
-    column, values = compiler.process(element.column, **kw), compiler.process(element.values, **kw)
-    return f"{column} = ANY({values})"
 
 
 class ClaimRow(NamedTuple):

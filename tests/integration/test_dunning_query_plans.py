@@ -1,4 +1,4 @@
-"""The dunning run's reads by id list (core.dunning.selection.ids_in) are served by an index:
+"""The dunning run's reads by id list (core.kernel.id_lists.ids_in) are served by an index:
 a run reads its items, claims, payment history and surcharges chunk by chunk, so a read that
 scans the whole table instead makes the run grow with the square of its size. SQLite: its
 query plan searches the table by an index and scans none of it; PostgreSQL: the list is one
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.dunning import selection
 from core.dunning.models import DunningItem, DunningLetter
-from core.dunning.selection import ids_in
+from core.kernel.id_lists import ids_in
 from core.ledger.models import Claim, Posting
 from core.persons.models import Person
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import DateField
@@ -26,16 +26,17 @@ from wtforms.validators import InputRequired
 
 import core.job_kinds  # noqa: F401  (registers the booking job)
 from backoffice.blueprint import bp
-from backoffice.form_ids import MAX_ID, parse_id
-from backoffice.jobs import ACTORS, RESULT_LINKS
-from backoffice.lookups import actor_names, rows_by_id
+from backoffice.form_ids import parse_id
+from backoffice.four_eyes import confirmed, run_or_404, staff_names
+from backoffice.jobs import RESULT_LINKS
+from backoffice.lookups import rows_by_id
 from core.dunning import booking, overview, runs
 from core.dunning.jobs import RENDER, start_preview
 from core.dunning.models import DunningRun, RunState
 from core.jobs import control
 from core.jobs.models import STATE_TEXT, Job, JobState
 from core.kernel import audit, clock
-from core.kernel.errors import NotFound, ValidationError
+from core.kernel.errors import ValidationError
 from core.ledger.models import Claim
 from core.payments.sepa.person_search import find_persons
 from portal.database import db
@@ -59,20 +60,6 @@ class RunForm(GermanForm):
         validators=[InputRequired("Bitte geben Sie den Stichtag an.")],
         description="Der Tag, an dem die Schreiben zur Post gehen; nicht vor dem letzten Mahnlauf.",
     )
-
-
-def _names(actors: set[str | None]) -> dict[str, str]:
-    names = actor_names(db(), {a for a in actors if a})
-    return {actor: ACTORS.get(actor, name) for actor, name in names.items()}
-
-
-def _run(run_id: int) -> DunningRun:
-    if run_id > MAX_ID:
-        abort(404)
-    try:
-        return runs.get_run(db(), current_user.municipality_id, run_id)
-    except NotFound:
-        abort(404)
 
 
 def _prepare(run_date: date) -> tuple[DunningRun, Job | None]:
@@ -127,7 +114,7 @@ def dunning_runs() -> str | Response | tuple[str, int]:
         form=form,
         runs=found,
         letters=overview.letter_counts(session, [r.id for r in found]),
-        names=_names({a for r in found for a in (r.created_by, r.approved_by, r.booked_by)}),
+        names=staff_names({a for r in found for a in (r.created_by, r.approved_by, r.booked_by)}),
     )
     return (page, 422) if invalid else page
 
@@ -148,7 +135,7 @@ def _search(query: str) -> list[int] | None:
 def dunning_run(run_id: int) -> str:
     """The run's totals and, page by page, per person the letter with its claims."""
     session = db()
-    run = _run(run_id)
+    run = run_or_404(runs.get_run, run_id)
     query = (request.args.get("q") or "").strip()
     letters = overview.letters_page(session, run, _page_number(), person_ids=_search(query))
     items = runs.items_of(session, [letter.id for letter in letters.letters])
@@ -174,7 +161,7 @@ def dunning_run(run_id: int) -> str:
         preparing=runs.preparing(session, run),
         rendering=_running(jobs, RENDER.name),
         pdfs=(booked, with_pdf),
-        names=_names(actors | {job.started_by for job in jobs}),
+        names=staff_names(actors | {job.started_by for job in jobs}),
         states=RunState,
         form=ConfirmForm(),
     )
@@ -191,17 +178,12 @@ def _running(jobs: list[Job], kind: str) -> bool:
     return any(job.kind == kind and job.state is JobState.RUNNING for job in jobs)
 
 
-def _confirmed() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-
-
 @bp.post("/mahnlaeufe/<int:run_id>/freigeben")
 @staff_required()
 def dunning_run_approve(run_id: int) -> Response:
     """The second person's approval; the one who prepared the run is refused by the core."""
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     if carry_out(lambda: runs.approve(db(), run, current_user.actor)).ok:
         flash(f"Mahnlauf Nr. {run.id} freigegeben. Er kann jetzt gebucht werden.", "success")
     return redirect(url_for("backoffice.dunning_run", run_id=run.id))
@@ -210,8 +192,8 @@ def dunning_run_approve(run_id: int) -> Response:
 @bp.post("/mahnlaeufe/<int:run_id>/verwerfen")
 @staff_required()
 def dunning_run_discard(run_id: int) -> Response:
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     if carry_out(lambda: runs.discard(db(), run, current_user.actor)).ok:
         flash(f"Mahnlauf Nr. {run.id} verworfen; es wurde nichts gebucht.", "success")
     return redirect(url_for("backoffice.dunning_run", run_id=run.id))
@@ -222,8 +204,8 @@ def dunning_run_discard(run_id: int) -> Response:
 def dunning_run_book(run_id: int) -> Response:
     """Start the booking job of an approved run and go to its progress page. A run with no
     letter left to book (none at all, or all booked) is closed at once: no job to watch."""
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     session = db()
     if run.state is RunState.APPROVED and not booking.open_letters(session, run):
         if carry_out(lambda: booking.book(session, run, current_user.actor)).ok:
@@ -248,8 +230,8 @@ def dunning_run_book(run_id: int) -> Response:
 def dunning_run_pdfs(run_id: int) -> Response:
     """Start the job rendering the PDFs of the booked letters that have none yet (the booking
     starts it by itself; this is for when a letters job was running then)."""
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     session = db()
     if run.state is not RunState.BOOKED:
         flash("PDFs gibt es erst für einen gebuchten Mahnlauf.", "error")

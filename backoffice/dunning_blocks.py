@@ -18,8 +18,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID, parse_id
-from backoffice.jobs import ACTORS
-from backoffice.lookups import actor_names
+from backoffice.lookups import ACTORS, actor_names
 from backoffice.persons import person_page_section
 from core.dunning import blocks, overview
 from core.dunning.models import BLOCK_REASON_LABELS, BlockReason, DunningBlock

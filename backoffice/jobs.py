@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 import core.job_kinds  # noqa: F401  (registers the kinds the jobs name)
 from backoffice.blueprint import bp
-from backoffice.lookups import actor_names
+from backoffice.four_eyes import staff_names
 from core.jobs import control
 from core.jobs.kinds import KINDS
 from core.jobs.models import STATE_TEXT, Job, JobFailure, JobState
@@ -36,7 +36,6 @@ ACTIONS = {
     "job.resumed": "fortgesetzt",
     "job.finished": "fertig",
 }
-ACTORS = {"system": "System (Job-Worker)", "cli": "Kommandozeile"}
 # per kind: the link from the job's page to what it works on ((url, German text) or None)
 RESULT_LINKS: dict[str, Callable[[Job], tuple[str, str] | None]] = {}
 
@@ -114,7 +113,7 @@ def job_list() -> str:
         jobs=jobs,
         progress={job.id: control.progress(session, job) for job in jobs},
         states=STATE_TEXT,
-        names=_names({job.started_by for job in jobs}),
+        names=staff_names({job.started_by for job in jobs}),
     )
 
 
@@ -135,7 +134,7 @@ def job_page(job_id: int) -> str:
         failures=failures,
         trail=trail,
         actions=ACTIONS,
-        names=_names({job.started_by} | {event.actor for event in trail}),
+        names=staff_names({job.started_by} | {event.actor for event in trail}),
         form=ConfirmForm(),
     )
 
@@ -175,8 +174,3 @@ def job_resume(job_id: int) -> Response:
             "Der Lauf wird fortgesetzt; fehlgeschlagene Objekte werden erneut versucht.", "success"
         )
     return redirect(url_for("backoffice.job_page", job_id=job.id))
-
-
-def _names(actors: set[str]) -> dict[str, str]:
-    names = actor_names(db(), actors)
-    return {actor: ACTORS.get(actor, name) for actor, name in names.items()}

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import UserAccount
 
+# Actors that are no staff member, as the pages name them.
+ACTORS = {"system": "System (Job-Worker)", "cli": "Kommandozeile"}
+
 
 def rows_by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
     """The rows of ``model`` with these ids, by id (no query for no ids)."""

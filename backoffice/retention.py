@@ -21,15 +21,15 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 import core.job_kinds  # noqa: F401  (registers the retention job)
 from backoffice.blueprint import bp
 from backoffice.form_ids import MAX_ID, parse_id
-from backoffice.jobs import ACTORS, RESULT_LINKS
-from backoffice.lookups import actor_names
+from backoffice.four_eyes import confirmed, run_or_404, staff_names
+from backoffice.jobs import RESULT_LINKS
 from core.jobs.models import Job
 from core.kernel import clock
 from core.kernel.db import get_scoped
 from core.kernel.errors import NotFound
 from core.persons.models import Person
 from core.retention import blocks, runs
-from core.retention.models import OBJECT_LABELS, LegalHold, RetentionRun, RunState
+from core.retention.models import OBJECT_LABELS, LegalHold, RunState
 from portal.database import db
 from portal.form_fields import ConfirmForm, GermanForm
 from portal.identity.auth import staff_required
@@ -74,20 +74,6 @@ class HoldForm(GermanForm):
     )
 
 
-def _names(actors: set[str | None]) -> dict[str, str]:
-    names = actor_names(db(), {a for a in actors if a})
-    return {actor: ACTORS.get(actor, name) for actor, name in names.items()}
-
-
-def _run(run_id: int) -> RetentionRun:
-    if run_id > MAX_ID:
-        abort(404)
-    try:
-        return runs.get_run(db(), current_user.municipality_id, run_id)
-    except NotFound:
-        abort(404)
-
-
 def _run_link(job: Job) -> tuple[str, str] | None:
     run_id = job.params.get("run")
     if not isinstance(run_id, int):
@@ -123,7 +109,7 @@ def retention_runs() -> str | Response | tuple[str, int]:
         "backoffice/retention/runs.html",
         form=form,
         runs=found,
-        names=_names({a for r in found for a in (r.created_by, r.approved_by)}),
+        names=staff_names({a for r in found for a in (r.created_by, r.approved_by)}),
     )
     return (page, 422) if invalid else page
 
@@ -133,7 +119,7 @@ def retention_runs() -> str | Response | tuple[str, int]:
 def retention_run(run_id: int) -> str:
     """The run: per category the records due, the blocked ones with their reason, the steps."""
     session = db()
-    run = _run(run_id)
+    run = run_or_404(runs.get_run, run_id)
     shown = runs.figures(session, run)
     job = session.get(Job, run.job_id) if run.job_id else None
     return render_template(
@@ -147,23 +133,18 @@ def retention_run(run_id: int) -> str:
         label=runs.category_label,
         objects=OBJECT_LABELS,
         job=job,
-        names=_names({run.created_by, run.approved_by}),
+        names=staff_names({run.created_by, run.approved_by}),
         states=RunState,
         form=ConfirmForm(),
     )
-
-
-def _confirmed() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
 
 
 @bp.post("/loeschlaeufe/<int:run_id>/freigeben")
 @staff_required()
 def retention_run_approve(run_id: int) -> Response:
     """The second person's approval; it starts the job that deletes."""
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     done = carry_out(lambda: runs.approve(db(), run, current_user.actor))
     if not done.ok:
         return redirect(url_for("backoffice.retention_run", run_id=run.id))
@@ -179,8 +160,8 @@ def retention_run_approve(run_id: int) -> Response:
 @bp.post("/loeschlaeufe/<int:run_id>/verwerfen")
 @staff_required()
 def retention_run_discard(run_id: int) -> Response:
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     if carry_out(lambda: runs.discard(db(), run, current_user.actor)).ok:
         flash(f"Löschlauf Nr. {run.id} verworfen; es wurde nichts gelöscht.", "success")
     return redirect(url_for("backoffice.retention_run", run_id=run.id))
@@ -216,7 +197,7 @@ def legal_holds() -> str | Response | tuple[str, int]:
         today=clock.today(),
         end_form=ConfirmForm(),
         numbers=_person_numbers({h.person_id for h in found if h.person_id}),
-        names=_names({a for h in found for a in (h.created_by, h.ended_by)}),
+        names=staff_names({a for h in found for a in (h.created_by, h.ended_by)}),
     )
     return (page, 422) if invalid else page
 
@@ -236,7 +217,7 @@ def _person_numbers(person_ids: set[int]) -> dict[int, int]:
 @staff_required()
 def legal_hold_end(hold_id: int) -> Response:
     """End a hold today (it stays as history)."""
-    _confirmed()
+    confirmed()
     if hold_id > MAX_ID:
         abort(404)
     try:

@@ -14,14 +14,14 @@ from wtforms import DateField
 from wtforms.validators import InputRequired
 
 from backoffice.blueprint import bp
-from backoffice.form_ids import MAX_ID
-from backoffice.lookups import actor_names, rows_by_id
+from backoffice.four_eyes import confirmed, run_or_404, staff_names
+from backoffice.lookups import rows_by_id
 from backoffice.persons import person_page_section
 from core.kernel import audit, clock
 from core.kernel.errors import NotFound
 from core.payments.payouts import runs
 from core.payments.payouts.accounts import payout_target, record_payout_account
-from core.payments.payouts.models import PayoutRun, PayoutRunState
+from core.payments.payouts.models import PayoutRunState
 from core.payments.payouts.queries import payouts_of
 from core.persons import models as persons
 from portal.database import db, writes
@@ -39,15 +39,6 @@ class DebitForm(GermanForm):
 
 class RunForm(GermanForm):
     as_of = DateField("Stichtag", validators=[InputRequired("Bitte geben Sie den Stichtag an.")])
-
-
-def _run(run_id: int) -> PayoutRun:
-    if run_id > MAX_ID:
-        abort(404)
-    try:
-        return runs.get_run(db(), current_user.municipality_id, run_id)
-    except NotFound:
-        abort(404)
 
 
 @bp.route("/auszahlungen", methods=["GET", "POST"])
@@ -75,7 +66,7 @@ def payout_runs() -> str | Response | tuple[str, int]:
         "backoffice/payments/payouts/runs.html",
         form=form,
         runs=found,
-        names=actor_names(db(), {a for r in found for a in (r.created_by, r.approved_by) if a}),
+        names=staff_names(a for r in found for a in (r.created_by, r.approved_by)),
     )
     return (page, 422) if invalid else page
 
@@ -84,7 +75,7 @@ def payout_runs() -> str | Response | tuple[str, int]:
 @staff_required()
 def payout_run(run_id: int) -> str:
     session = db()
-    run = _run(run_id)
+    run = run_or_404(runs.get_run, run_id)
     items = runs.items_of(session, run)
     return render_template(
         "backoffice/payments/payouts/run.html",
@@ -93,24 +84,19 @@ def payout_run(run_id: int) -> str:
         not_paid=[i for i in items if i.reason is not None],
         people=rows_by_id(session, persons.Person, {i.person_id for i in items}),
         reasons=runs.REASON_LABELS,
-        names=actor_names(session, {a for a in (run.created_by, run.approved_by) if a}),
+        names=staff_names((run.created_by, run.approved_by)),
         states=PayoutRunState,
         form=ConfirmForm(),
         debit_form=DebitForm(data={"debited_on": clock.today()}),
     )
 
 
-def _confirmed() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-
-
 @bp.post("/auszahlungen/<int:run_id>/freigeben")
 @staff_required()
 def payout_run_approve(run_id: int) -> Response:
     """The second person's approval: books the payouts and writes the file."""
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     done = carry_out(lambda: runs.approve(db(), run, actor=current_user.actor, as_of=clock.today()))
     if done.ok:
         flash(
@@ -124,7 +110,7 @@ def payout_run_approve(run_id: int) -> Response:
 @staff_required()
 def payout_run_debited(run_id: int) -> Response:
     """The bank's statement shows the file debited: 1830 is cleared against the bank."""
-    run = _run(run_id)
+    run = run_or_404(runs.get_run, run_id)
     form = DebitForm()
     if not form.validate_on_submit():
         flash("Bitte geben Sie den Tag der Belastung an (TT.MM.JJJJ).", "error")
@@ -142,8 +128,8 @@ def payout_run_debited(run_id: int) -> Response:
 @bp.post("/auszahlungen/<int:run_id>/verwerfen")
 @staff_required()
 def payout_run_discard(run_id: int) -> Response:
-    _confirmed()
-    run = _run(run_id)
+    confirmed()
+    run = run_or_404(runs.get_run, run_id)
     if carry_out(lambda: runs.discard(db(), run, actor=current_user.actor)).ok:
         flash(f"Auszahlungslauf Nr. {run.id} verworfen; es wurde nichts gebucht.", "success")
     return redirect(url_for("backoffice.payout_run", run_id=run.id))
@@ -155,7 +141,7 @@ def payout_run_discard(run_id: int) -> Response:
 def payout_run_xml(run_id: int) -> Response:
     """The run's pain.001 file for the bank (the download is recorded)."""
     session = db()
-    run = _run(run_id)
+    run = run_or_404(runs.get_run, run_id)
     if run.xml is None or run.filename is None:
         abort(404)
     audit.record(

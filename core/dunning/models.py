@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.jobs.four_eyes import FourEyesColumns
 from core.kernel import clock
 from core.kernel.db import Base, UTCDateTime, enum_column
 
@@ -79,7 +80,7 @@ RUN_STATE_LABELS = {
 }
 
 
-class DunningRun(Base):
+class DunningRun(FourEyesColumns, Base):
     __tablename__ = "dunning_run"
     __table_args__ = (Index("ix_dunning_run_municipality_state", "municipality_id", "state"),)
 
@@ -88,10 +89,6 @@ class DunningRun(Base):
     run_date: Mapped[date]
     state: Mapped[RunState] = mapped_column(enum_column(RunState, "dunning_run_state"))
     procedure_source: Mapped[str] = mapped_column(String(300))
-    created_by: Mapped[str] = mapped_column(String(60))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    approved_by: Mapped[str | None] = mapped_column(String(60))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booked_by: Mapped[str | None] = mapped_column(String(60))
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -27,13 +27,16 @@ from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.procedure import procedure_on
 from core.dunning.surcharges import bears_surcharge
+from core.jobs import four_eyes
 from core.jobs.models import Job, JobFailure, JobState
-from core.kernel import audit, clock
-from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.kernel import audit
+from core.kernel.db import get_scoped
+from core.kernel.errors import IllegalTransition, ValidationError
 from core.ledger.bulk import executemany
 from core.tenancy.municipalities import Municipality, reserve_ids, serialize
 
 LOCK = "dunning"
+NAMES = four_eyes.RunNames(noun="Mahnlauf", audit="dunning_run")
 PREVIEW_PERSONS = 2000  # persons planned and stored at a time by preview
 OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
 
@@ -242,53 +245,32 @@ def _store(session: Session, run: DunningRun, planned: list[PlannedLetter]) -> N
 
 def approve(session: Session, run: DunningRun, actor: str) -> None:
     """The second person's approval (Vier-Augen-Prinzip)."""
-    if run.state is not RunState.PREVIEW:
-        raise IllegalTransition(
-            f"Mahnlauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
-        )
-    if preparing(session, run):
-        raise IllegalTransition(
-            f"Die Vorschau des Mahnlaufs Nr. {run.id} wird noch erstellt. Freigeben lässt sie "
-            "sich erst, wenn alle Schreiben da sind."
-        )
-    if actor == run.created_by:
-        raise ValidationError(
-            "Vier-Augen-Prinzip: Wer den Mahnlauf vorbereitet hat, darf ihn nicht selbst freigeben."
-        )
-    run.state, run.approved_by, run.approved_at = RunState.APPROVED, actor, clock.now()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="dunning_run.approved",
-        obj=run,
-        municipality_id=run.municipality_id,
-        after={"created_by": run.created_by},
+    not_ready = (
+        f"Die Vorschau des Mahnlaufs Nr. {run.id} wird noch erstellt. Freigeben lässt sie "
+        "sich erst, wenn alle Schreiben da sind."
+        if run.state is RunState.PREVIEW and preparing(session, run)
+        else None
     )
+    four_eyes.approve(session, run, actor, NAMES, not_ready=not_ready)
+    run.state = RunState.APPROVED
+    session.flush()
 
 
 def discard(session: Session, run: DunningRun, actor: str) -> None:
     """Throw a preview away (e.g. to make it again after corrections)."""
-    if run.state is not RunState.PREVIEW:
-        raise IllegalTransition(
-            f"Mahnlauf Nr. {run.id} ist {run.state_label}; verwerfen lässt sich nur eine Vorschau."
-        )
+    four_eyes.refuse_unless_preview(run, NAMES)
     run.state = RunState.DISCARDED
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="dunning_run.discarded",
-        obj=run,
-        municipality_id=run.municipality_id,
-    )
+    four_eyes.record_discarded(session, run, actor, NAMES)
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> DunningRun:
-    run = session.get(DunningRun, run_id)
-    if run is None or run.municipality_id != municipality_id:
-        raise NotFound(f"Mahnlauf Nr. {run_id} gibt es hier nicht.")
-    return run
+    return get_scoped(
+        session,
+        DunningRun,
+        municipality_id,
+        run_id,
+        not_found=f"Mahnlauf Nr. {run_id} gibt es hier nicht.",
+    )
 
 
 def letters_of(session: Session, run: DunningRun) -> list[DunningLetter]:

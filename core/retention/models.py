@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.jobs.four_eyes import FourEyesColumns
 from core.kernel import clock
 from core.kernel.db import Base, UTCDateTime, enum_column
 
@@ -61,7 +62,7 @@ RUN_STATE_LABELS = {
 }
 
 
-class RetentionRun(Base):
+class RetentionRun(FourEyesColumns, Base):
     __tablename__ = "retention_run"
     __table_args__ = (Index("ix_retention_run_municipality", "municipality_id", "as_of"),)
 
@@ -71,10 +72,6 @@ class RetentionRun(Base):
     state: Mapped[RunState] = mapped_column(enum_column(RunState, "retention_run_state"))
     rules_source: Mapped[str] = mapped_column(String(300))
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # per category, due
-    created_by: Mapped[str] = mapped_column(String(60))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    approved_by: Mapped[str | None] = mapped_column(String(60))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="RESTRICT"))
 
     @property

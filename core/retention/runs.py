@@ -17,7 +17,7 @@ from datetime import date
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from core.jobs import control
+from core.jobs import control, four_eyes
 from core.jobs.kinds import Plan, kind_named
 from core.kernel import audit, clock
 from core.kernel.db import get_scoped
@@ -28,6 +28,7 @@ from core.retention.rules import CATEGORIES, RetentionRules, rules_on
 from core.tenancy.municipalities import Municipality, serialize
 
 LOCK = "retention"
+NAMES = four_eyes.RunNames(noun="Löschlauf", audit="retention_run")
 JOB_KIND = "retention"  # core.retention.jobs.RetentionJob.name
 OPEN_STATES = (RunState.PREVIEW, RunState.APPROVED)
 
@@ -123,25 +124,9 @@ def open_run(
 def approve(session: Session, run: RetentionRun, actor: str) -> int | None:
     """The second person's approval (Vier-Augen-Prinzip); starts the job that deletes. The
     job's id, or None when nothing is due (the run is done at once)."""
-    if run.state is not RunState.PREVIEW:
-        raise IllegalTransition(
-            f"Löschlauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
-        )
-    if actor == run.created_by:
-        raise ValidationError(
-            "Vier-Augen-Prinzip: Wer den Löschlauf vorbereitet hat, darf ihn nicht selbst "
-            "freigeben."
-        )
-    run.state, run.approved_by, run.approved_at = RunState.APPROVED, actor, clock.now()
+    four_eyes.approve(session, run, actor, NAMES)
+    run.state = RunState.APPROVED
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="retention_run.approved",
-        obj=run,
-        municipality_id=run.municipality_id,
-        after={"created_by": run.created_by},
-    )
     keys = open_items(session, run)
     if not keys:
         finish(session, run)
@@ -186,19 +171,9 @@ def finish(session: Session, run: RetentionRun) -> None:
 
 
 def discard(session: Session, run: RetentionRun, actor: str) -> None:
-    if run.state is not RunState.PREVIEW:
-        raise IllegalTransition(
-            f"Löschlauf Nr. {run.id} ist {run.state_label}; verwerfen lässt sich nur eine Vorschau."
-        )
+    four_eyes.refuse_unless_preview(run, NAMES)
     run.state = RunState.DISCARDED
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="retention_run.discarded",
-        obj=run,
-        municipality_id=run.municipality_id,
-    )
+    four_eyes.record_discarded(session, run, actor, NAMES)
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> RetentionRun:

@@ -64,21 +64,6 @@ def _echo_run(session: Session, run: DunningRun) -> None:
     )
 
 
-def _run(session: Session, run_id: int, slug: str | None) -> DunningRun:
-    from core.dunning.models import DunningRun
-    from core.dunning.runs import get_run
-
-    if slug:
-        try:
-            return get_run(session, context.one_municipality(session, slug).id, run_id)
-        except Exception as exc:  # NotFound: German message
-            raise click.ClickException(str(exc)) from exc
-    run = session.get(DunningRun, run_id)
-    if run is None:
-        raise click.ClickException(f"Mahnlauf Nr. {run_id} gibt es nicht.")
-    return run
-
-
 @dunning_group.command("run")
 @click.option("--as-of", "as_of", required=True, type=DATE, help="Stichtag des Mahnlaufs.")
 @click.option("--municipality", "slug", help="Kurzname der Kommune (bei mehreren nötig).")
@@ -116,16 +101,12 @@ def run_command(as_of, slug: str | None, only_preview: bool, actor: str) -> None
 def approve_command(run_id: int, actor: str, slug: str | None) -> None:
     """Approve a prepared run (four eyes)."""
     from core.dunning import runs
-    from core.kernel.errors import DomainError
+    from core.dunning.models import DunningRun
 
-    with context.session_factory()() as session:
-        run = _run(session, run_id, slug)
-        try:
-            runs.approve(session, run, actor)
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        session.commit()
-        click.echo(f"Mahnlauf Nr. {run.id} freigegeben von {actor}.")
+    context.act_on_run(
+        DunningRun, run_id, slug, lambda s, run: runs.approve(s, run, actor), noun="Mahnlauf"
+    )
+    click.echo(f"Mahnlauf Nr. {run_id} freigegeben von {actor}.")
 
 
 @dunning_group.command("book")
@@ -139,28 +120,25 @@ def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> Non
     import core.job_kinds  # noqa: F401  (registers the kinds)
     from core.dunning import booking
     from core.dunning.letters import make_for_run as make_letters
+    from core.dunning.models import DunningRun
     from core.jobs import control
-    from core.kernel.errors import DomainError
     from core.tenancy.municipalities import Municipality
     from portal.notice_settings import notice_settings
 
-    with context.session_factory()() as session:
-        run = _run(session, run_id, slug)
-        try:
-            if as_job:
-                municipality = session.get_one(Municipality, run.municipality_id)
-                job = control.start(
-                    session, municipality, "dunning", {"run": str(run.id)}, actor=actor
-                )
-                session.commit()
-                click.echo(f"Job Nr. {job.id} gestartet: {job.title} ({job.total} Mahnschreiben).")
-                return
-            counts = booking.book(session, run, actor)
-            counts["pdfs"] = make_letters(session, run, notice_settings(), actor)
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        session.commit()
-    click.echo(
+    def book(session: Session, run: DunningRun) -> str:
+        if as_job:
+            municipality = session.get_one(Municipality, run.municipality_id)
+            job = control.start(session, municipality, "dunning", {"run": str(run.id)}, actor=actor)
+            return f"Job Nr. {job.id} gestartet: {job.title} ({job.total} Mahnschreiben)."
+        counts = booking.book(session, run, actor)
+        counts["pdfs"] = make_letters(session, run, notice_settings(), actor)
+        return _booked(run.id, counts)
+
+    click.echo(context.act_on_run(DunningRun, run_id, slug, book, noun="Mahnlauf"))
+
+
+def _booked(run_id: int, counts: dict[str, int]) -> str:
+    return (
         f"Mahnlauf Nr. {run_id} gebucht: {counts['letters']} Mahnschreiben, "
         f"{counts['fees']} Mahngebühren, {counts['surcharges']} Säumniszuschläge, "
         f"{counts['pdfs']} Mahnschreiben als PDF archiviert"
@@ -180,15 +158,11 @@ def book_command(run_id: int, actor: str, slug: str | None, as_job: bool) -> Non
 def discard_command(run_id: int, actor: str, slug: str | None) -> None:
     """Throw away a prepared run that is not approved yet."""
     from core.dunning import runs
-    from core.kernel.errors import DomainError
+    from core.dunning.models import DunningRun
 
-    with context.session_factory()() as session:
-        run = _run(session, run_id, slug)
-        try:
-            runs.discard(session, run, actor)
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        session.commit()
+    context.act_on_run(
+        DunningRun, run_id, slug, lambda s, run: runs.discard(s, run, actor), noun="Mahnlauf"
+    )
     click.echo(f"Mahnlauf Nr. {run_id} verworfen.")
 
 

@@ -6,12 +6,16 @@ and writes the credit-transfer file (pain.001.001.09)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
 from core.kernel import clock
 from portal.cli import context
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -73,22 +77,18 @@ def run_command(as_of, slug: str | None, only_preview: bool, actor: str) -> None
 @with_appcontext
 def approve_command(run_id: int, actor: str, out: str | None, slug: str | None) -> None:
     """Approve a prepared run: book the payouts and write the pain.001 file."""
-    from core.kernel.errors import DomainError
     from core.kernel.money import format_euro
     from core.payments.payouts import runs
+    from core.payments.payouts.models import PayoutRun
 
-    with context.session_factory()() as session:
-        municipality = context.one_municipality(session, slug)
-        try:
-            run = runs.get_run(session, municipality.id, run_id)
-            runs.approve(session, run, actor=actor, as_of=clock.today())
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
+    def approve(session: Session, run: PayoutRun) -> str:
+        runs.approve(session, run, actor=actor, as_of=clock.today())
         if out and run.xml:
             Path(out).write_bytes(run.xml)  # before the commit: no booked run without its file
-        session.commit()
-        click.echo(
+        return (
             f"Auszahlungslauf Nr. {run.id}: {run.count} Auszahlungen, "
             f"{format_euro(run.total_cents)} gebucht."
             + (f" Datei: {out}" if out and run.xml else "")
         )
+
+    click.echo(context.act_on_run(PayoutRun, run_id, slug, approve, noun="Auszahlungslauf"))

@@ -13,9 +13,6 @@ from flask.cli import AppGroup, with_appcontext
 from portal.cli import context
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from core.retention.models import RetentionRun
     from core.retention.runs import Preview
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -47,16 +44,6 @@ def _echo_preview(shown: Preview) -> None:
     if max(len(shown.due), len(shown.blocked)) > LISTED:
         click.echo(f"  (je Liste die ersten {LISTED} Einträge)")
     click.echo(f"\n{len(shown.due)} Einträge fällig, {len(shown.blocked)} gesperrt.")
-
-
-def _run(session: Session, run_id: int, slug: str | None) -> RetentionRun:
-    from core.kernel.errors import NotFound
-    from core.retention.runs import get_run
-
-    try:
-        return get_run(session, context.one_municipality(session, slug).id, run_id)
-    except NotFound as exc:
-        raise click.ClickException(exc.message) from exc
 
 
 @retention_group.command("run")
@@ -99,27 +86,24 @@ def approve_command(run_id: int, actor: str, slug: str | None, work: bool) -> No
     """Approve a prepared run (four eyes); its job deletes what is due."""
     import core.job_kinds  # noqa: F401  (registers the kinds)
     from core.jobs import worker
-    from core.kernel.errors import DomainError
     from core.retention import runs
+    from core.retention.models import RetentionRun
     from portal.jobs import environment
 
-    factory = context.session_factory()
-    with factory() as session:
-        run = _run(session, run_id, slug)
-        try:
-            job_id = runs.approve(session, run, actor)
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        session.commit()
+    job_id = context.act_on_run(
+        RetentionRun, run_id, slug, lambda s, run: runs.approve(s, run, actor), noun="Löschlauf"
+    )
     if job_id is None:
         click.echo(f"Löschlauf Nr. {run_id} freigegeben von {actor}; es war nichts zu löschen.")
         return
     click.echo(f"Löschlauf Nr. {run_id} freigegeben von {actor}; Job Nr. {job_id} gestartet.")
     if work:
+        factory = context.session_factory()
         worker.drain(factory, environment=environment(), job_id=job_id)
         with factory() as session:
-            done = runs.get_run(session, context.one_municipality(session, slug).id, run_id)
-            click.echo(f"Löschlauf Nr. {run_id}: {done.state_label}.")
+            click.echo(
+                f"Löschlauf Nr. {run_id}: {session.get_one(RetentionRun, run_id).state_label}."
+            )
 
 
 @retention_group.command("discard")
@@ -129,14 +113,10 @@ def approve_command(run_id: int, actor: str, slug: str | None, work: bool) -> No
 @with_appcontext
 def discard_command(run_id: int, actor: str, slug: str | None) -> None:
     """Throw away a prepared run that is not approved yet (nothing was deleted)."""
-    from core.kernel.errors import DomainError
     from core.retention import runs
+    from core.retention.models import RetentionRun
 
-    with context.session_factory()() as session:
-        run = _run(session, run_id, slug)
-        try:
-            runs.discard(session, run, actor)
-        except DomainError as exc:
-            raise click.ClickException(exc.message) from exc
-        session.commit()
+    context.act_on_run(
+        RetentionRun, run_id, slug, lambda s, run: runs.discard(s, run, actor), noun="Löschlauf"
+    )
     click.echo(f"Löschlauf Nr. {run_id} verworfen; es wurde nichts gelöscht.")

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.jobs.four_eyes import FourEyesColumns
 from core.kernel import clock
 from core.kernel.db import Base, UTCDateTime, enum_column
 from core.payments.sepa.identifiers import masked_iban
@@ -54,7 +55,7 @@ RUN_STATE_LABELS = {
 }
 
 
-class PayoutRun(Base):
+class PayoutRun(FourEyesColumns, Base):
     __tablename__ = "payout_run"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,10 +70,6 @@ class PayoutRun(Base):
     message_id: Mapped[str | None] = mapped_column(String(35))
     filename: Mapped[str | None] = mapped_column(String(120))
     xml: Mapped[bytes | None] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
-    created_by: Mapped[str] = mapped_column(String(60))
-    approved_by: Mapped[str | None] = mapped_column(String(60))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The bank's debit of the whole file (statement): 1830 cleared against the bank (1800).
     debited_on: Mapped[date | None]
     debit_entry_id: Mapped[int | None] = mapped_column(

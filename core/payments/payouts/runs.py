@@ -20,8 +20,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.jobs import four_eyes
 from core.kernel import audit, clock
-from core.kernel.errors import IllegalTransition, NotFound, ValidationError
+from core.kernel.db import get_scoped
+from core.kernel.errors import IllegalTransition, ValidationError
 from core.ledger.accounts import person_accounts, system_account
 from core.ledger.balances import credit_balance
 from core.ledger.credit import apply_credit
@@ -38,6 +40,7 @@ from core.tenancy.municipalities import Municipality, serialize
 PAYOUT_ACCOUNT = "1830"  # Auszahlungen im Überweisungsausgang
 BANK_ACCOUNT = "1800"
 LOCK = "payout_run"
+NAMES = four_eyes.RunNames(noun="Auszahlungslauf", audit="payout_run")
 
 REASON_LABELS = {
     "no_iban": "keine Bankverbindung bekannt (IBAN erfassen)",
@@ -202,25 +205,7 @@ def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int
     (the run's lock) and then finds the run executed."""
     serialize(session, run.municipality_id, LOCK)
     session.refresh(run)
-    if run.state is not PayoutRunState.PREVIEW:
-        raise IllegalTransition(
-            f"Auszahlungslauf Nr. {run.id} ist {run.state_label} und kann nicht freigegeben werden."
-        )
-    if actor == run.created_by:
-        raise ValidationError(
-            "Vier-Augen-Prinzip: Wer den Auszahlungslauf vorbereitet hat, darf ihn nicht selbst "
-            "freigeben."
-        )
-    run.approved_by, run.approved_at = actor, clock.now()
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="payout_run.approved",
-        obj=run,
-        municipality_id=run.municipality_id,
-        after={"created_by": run.created_by},
-    )
+    four_eyes.approve(session, run, actor, NAMES)
     return execute(session, run, actor=actor, as_of=as_of)
 
 
@@ -343,28 +328,19 @@ def confirm_debited(session: Session, run: PayoutRun, *, debited_on: date, actor
 
 
 def discard(session: Session, run: PayoutRun, *, actor: str) -> None:
-    if run.state is not PayoutRunState.PREVIEW:
-        raise IllegalTransition(f"Auszahlungslauf Nr. {run.id} ist {run.state_label}.")
+    four_eyes.refuse_unless_preview(run, NAMES)
     run.state = PayoutRunState.DISCARDED
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="payout_run.discarded",
-        obj=run,
-        municipality_id=run.municipality_id,
-    )
+    four_eyes.record_discarded(session, run, actor, NAMES)
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> PayoutRun:
-    run = session.scalars(
-        select(PayoutRun).where(
-            PayoutRun.id == run_id, PayoutRun.municipality_id == municipality_id
-        )
-    ).first()
-    if run is None:
-        raise NotFound("Dieser Auszahlungslauf wurde nicht gefunden.")
-    return run
+    return get_scoped(
+        session,
+        PayoutRun,
+        municipality_id,
+        run_id,
+        not_found=f"Auszahlungslauf Nr. {run_id} gibt es hier nicht.",
+    )
 
 
 def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[PayoutRun]:

@@ -17,7 +17,8 @@ from core.dunning.instalment_models import InstalmentPlan, PlanState
 from core.kernel import audit
 from core.kernel.archive import get_document
 from core.kernel.errors import ValidationError
-from core.ledger.balances import claim_totals, credit_balance
+from core.ledger.balances import claim_totals
+from core.ledger.bulk import with_credit
 from core.ledger.models import Claim
 from core.objections.models import Objection
 from core.payments.sepa.models import Mandate, MandateStatus
@@ -81,9 +82,8 @@ def person_blocks(
         for hold in _holds(session, LegalHold.person_id.in_(part), as_of):
             if hold.person_id is not None:
                 _add(found, hold.person_id, f"Löschsperre: {hold.reason}")
-        for person in session.scalars(select(Person).where(Person.id.in_(part))):
-            if person.id not in found and credit_balance(session, person) != 0:
-                _add(found, person.id, "Guthaben nicht erstattet")
+        for person_id in with_credit(session, [pid for pid in part if pid not in found]):
+            _add(found, person_id, "Guthaben nicht erstattet")
     return found
 
 

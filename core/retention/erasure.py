@@ -1,5 +1,6 @@
-"""Deleting and anonymising one record of a run's item, recorded in the audit trail as what was
-deleted (type, id, category, due date, rule, run) — never the content.
+"""Deleting and anonymising the records of a run's items (a chunk's at once, a few statements
+per kind of record), recorded in the audit trail as what was deleted (type, id, category, due
+date, rule, run) — never the content.
 
 - **Document**: the bytes go (``content`` becomes empty); the row stays with its kind, file
   name, size and SHA-256, so the ledger and the delivery records that point to it stay whole
@@ -35,6 +36,8 @@ deleted (type, id, category, due date, rule, run) — never the content.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -45,6 +48,7 @@ from core.identity.external import ExternalIdentity, ExternalLogin
 from core.identity.models import UserAccount
 from core.kernel import audit, clock
 from core.kernel.archive import Document
+from core.kernel.id_lists import ids_in
 from core.kernel.mail import OutboxMessage
 from core.notices.records import Notice
 from core.objections.models import Objection
@@ -59,138 +63,141 @@ ERASED_NAME = "gelöscht"
 ERASED_IBAN = "GELOESCHT000000"  # 15 characters: the shortest an IBAN column takes
 
 
-def erase(session: Session, item: RetentionItem, actor: str) -> bool:
-    """Do one item; False when there was nothing left to do (done before)."""
-    if item.done_at is not None:
-        return False
-    extra: dict[str, int] = {}
-    if item.object_type is ObjectType.DOCUMENT:
-        _erase_document(session, item.object_id)
-    elif item.object_type is ObjectType.OUTBOX:
-        _erase_outbox(session, item.object_id)
-    elif item.object_type is ObjectType.BANK_LINE:
-        session.execute(
-            update(BankLine)
-            .where(BankLine.id == item.object_id)
-            .values(counterparty_name=ERASED_NAME, counterparty_iban=None),
-            execution_options={"synchronize_session": False},
-        )
-        _expire(session, BankLine, item.object_id)
-    elif item.object_type is ObjectType.DISPATCH:
-        session.execute(
-            update(Dispatch)
-            .where(Dispatch.id == item.object_id)
-            .values(recipient="", body="", last_error=None),
-            execution_options={"synchronize_session": False},
-        )
-    else:
-        extra = _anonymise_person(session, item.object_id, actor)
-    item.done_at = clock.now()
+def erase_all(session: Session, items: Sequence[RetentionItem], actor: str) -> Counter[str]:
+    """Do the items not done yet, a few statements per kind of record for all of them (a
+    job's chunk), documents before persons; how many were done, by object type."""
+    todo = list({i.id: i for i in items if i.done_at is None}.values())
+    of_type: dict[ObjectType, list[int]] = defaultdict(list)
+    for item in todo:
+        of_type[item.object_type].append(item.object_id)
+    _erase_documents(session, of_type[ObjectType.DOCUMENT])
+    _update(session, OutboxMessage, of_type[ObjectType.OUTBOX], recipient="", body="")
+    _update(session, BankLine, of_type[ObjectType.BANK_LINE],
+            counterparty_name=ERASED_NAME, counterparty_iban=None)  # fmt: skip
+    _update(session, Dispatch, of_type[ObjectType.DISPATCH], recipient="", body="", last_error=None)
+    extra = _anonymise_persons(session, of_type[ObjectType.PERSON], actor)
+    now = clock.now()
+    for item in todo:
+        item.done_at = now
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="retention.erased",
-        obj=item,
-        municipality_id=item.municipality_id,
-        after={
-            "run": item.run_id,
-            "object_type": item.object_type.value,
-            "object_id": item.object_id,
-            "category": item.category,
-            "made_on": item.made_on.isoformat(),
-            "due_on": item.due_on.isoformat(),
-            "rule": item.rule,
-            **extra,  # counts of what went with a person (no content)
-        },
+    for item in todo:
+        audit.record(
+            session,
+            actor=actor,
+            action="retention.erased",
+            obj=item,
+            municipality_id=item.municipality_id,
+            after={
+                "run": item.run_id,
+                "object_type": item.object_type.value,
+                "object_id": item.object_id,
+                "category": item.category,
+                "made_on": item.made_on.isoformat(),
+                "due_on": item.due_on.isoformat(),
+                "rule": item.rule,
+                # counts of what went with a person (no content)
+                **(extra[item.object_id] if item.object_type is ObjectType.PERSON else {}),
+            },
+        )
+    return Counter(item.object_type.value for item in todo)
+
+
+def _update(session: Session, entity: Any, ids: list[int], **values: Any) -> None:
+    """A Core UPDATE of the rows ``ids``; what the session holds of them is read again."""
+    if not ids:
+        return
+    session.execute(
+        update(entity).where(ids_in(entity.id, ids)).values(**values),
+        execution_options={"synchronize_session": False},
     )
-    return True
+    _expire(session, entity, ids)
 
 
-def _expire(session: Session, entity: type[Any], row_id: int) -> None:
-    loaded = session.identity_map.get((entity, (row_id,), None))
-    if loaded is not None:
-        session.expire(loaded)
+def _expire(session: Session, entity: type[Any], ids: list[int]) -> None:
+    for row_id in ids:
+        loaded = session.identity_map.get((entity, (row_id,), None))
+        if loaded is not None:
+            session.expire(loaded)
 
 
-def _erase_document(session: Session, document_id: int) -> None:
+def _erase_documents(session: Session, document_ids: list[int]) -> None:
     # A Core UPDATE of the one column the database lets change once (not the ORM: a Document
     # is immutable to the session hook, which guards against accidental changes).
+    if not document_ids:
+        return
     session.execute(
         update(Document)
-        .where(Document.id == document_id, func.length(Document.content) > 0)
+        .where(ids_in(Document.id, document_ids), func.length(Document.content) > 0)
         .values(content=b""),
         execution_options={"synchronize_session": False},
     )
-    loaded = session.identity_map.get((Document, (document_id,), None))
-    if loaded is not None:
-        session.expire(loaded)
+    _expire(session, Document, document_ids)
 
 
-def _erase_outbox(session: Session, message_id: int) -> None:
-    session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id).values(recipient="", body=""),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _anonymise_person(session: Session, person_id: int, actor: str) -> dict[str, int]:
-    """Anonymise the person; the counts of consent entries and identities it touched."""
-    person = session.get_one(Person, person_id)
-    if person.kind is PersonKind.BUSINESS:
-        person.company_name, person.given_name, person.family_name = ERASED_NAME, None, None
-    else:
-        person.given_name, person.family_name, person.company_name = None, ERASED_NAME, None
-    person.email = None
-    session.execute(delete(Address).where(Address.person_id == person_id))
-    session.expire(person, ["addresses"])
-    for notice in session.scalars(select(Notice).where(Notice.person_id == person_id)):
+def _anonymise_persons(
+    session: Session, person_ids: list[int], actor: str
+) -> dict[int, dict[str, int]]:
+    """Anonymise the persons; per person the counts of consent entries, representatives,
+    powers of attorney and identities it touched."""
+    if not person_ids:
+        return {}
+    users: dict[int, int] = {}
+    persons = list(session.scalars(select(Person).where(ids_in(Person.id, person_ids))))
+    for person in persons:
+        if person.kind is PersonKind.BUSINESS:
+            person.company_name, person.given_name, person.family_name = ERASED_NAME, None, None
+        else:
+            person.given_name, person.family_name, person.company_name = None, ERASED_NAME, None
+        person.email = None
+        if person.user_id is not None:
+            users[person.id] = person.user_id
+        person.user_id = None
+    session.execute(delete(Address).where(ids_in(Address.person_id, person_ids)))
+    for person in persons:
+        session.expire(person, ["addresses"])
+    for notice in session.scalars(select(Notice).where(ids_in(Notice.person_id, person_ids))):
         if "recipient" in notice.data:
             notice.data = {**notice.data, "recipient": {"name": ERASED_NAME, "lines": []}}
-    session.execute(
-        update(Delivery)
-        .where(Delivery.person_id == person_id)
-        .values(notified_to=None, returned_note=None),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(Objection)
-        .where(Objection.person_id == person_id)
-        .values(reasons=ERASED_NAME, decision_note=""),
-        execution_options={"synchronize_session": False},
-    )
-    session.execute(
-        update(Mandate)
-        .where(Mandate.person_id == person_id)
-        .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
-        execution_options={"synchronize_session": False},
-    )
-    for table in (PayoutAccount, PayoutItem):  # the accounts named and paid to for payouts
+    for entity, values in (
+        (Delivery, {"notified_to": None, "returned_note": None}),
+        (Objection, {"reasons": ERASED_NAME, "decision_note": ""}),
+        (Mandate, {"account_holder": ERASED_NAME, "iban": ERASED_IBAN, "bic": None}),
+        # the accounts named and paid to for payouts
+        (PayoutAccount, {"account_holder": ERASED_NAME, "iban": ERASED_IBAN, "bic": None}),
+        (PayoutItem, {"account_holder": ERASED_NAME, "iban": ERASED_IBAN, "bic": None}),
+    ):
         session.execute(
-            update(table)
-            .where(table.person_id == person_id)
-            .values(account_holder=ERASED_NAME, iban=ERASED_IBAN, bic=None),
+            update(entity).where(ids_in(entity.person_id, person_ids)).values(**values),
             execution_options={"synchronize_session": False},
         )
-    # The register is append-only (ORM and database): a Core UPDATE of the one change allowed.
-    named = (DeliveryConsent.person_id == person_id, DeliveryConsent.address.is_not(None))
-    consents = session.scalar(select(func.count(DeliveryConsent.id)).where(*named))
+    consents = _erase_consent_addresses(session, person_ids)
+    session.flush()
+    ended = _end_representation(session, person_ids, actor)
+    counts = {pid: {"consent_entries": consents.get(pid, 0), **ended[pid]} for pid in person_ids}
+    for person_id, user_id in users.items():
+        counts[person_id].update(_disable_login(session, user_id))
+    return counts
+
+
+def _erase_consent_addresses(session: Session, person_ids: list[int]) -> dict[int, int]:
+    """The register is append-only (ORM and database): a Core UPDATE of the one change
+    allowed, ``address`` to NULL. How many entries of each person it changed."""
+    named = (ids_in(DeliveryConsent.person_id, person_ids), DeliveryConsent.address.is_not(None))
+    counted = session.execute(
+        select(DeliveryConsent.person_id, func.count(DeliveryConsent.id))
+        .where(*named)
+        .group_by(DeliveryConsent.person_id)
+    )
+    consents = {int(pid): int(n) for pid, n in counted}
     session.execute(
         update(DeliveryConsent).where(*named).values(address=None),
         execution_options={"synchronize_session": False},
     )
+    wanted = set(person_ids)
     for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, DeliveryConsent) and loaded.person_id == person_id:
+        if isinstance(loaded, DeliveryConsent) and loaded.person_id in wanted:
             session.expire(loaded)
-    user_id, person.user_id = person.user_id, None
-    session.flush()
-    counts = {
-        "consent_entries": int(consents or 0),
-        **_end_representation(session, person_id, actor),
-    }
-    if user_id is not None:
-        counts.update(_disable_login(session, user_id))
-    return counts
+    return consents
 
 
 def _disable_login(session: Session, user_id: int) -> dict[str, int]:
@@ -221,31 +228,38 @@ def _disable_login(session: Session, user_id: int) -> dict[str, int]:
     return {"identities": int(deleted or 0), "identity_logins": int(logins or 0)}
 
 
-def _end_representation(session: Session, person_id: int, actor: str) -> dict[str, int]:
-    """End what let others act for the anonymised person: its representatives (an organisation)
-    and the powers of attorney it gave; the invited e-mail addresses go. The rows stay, ended,
-    because audit rows name them by id."""
+def _end_representation(
+    session: Session, person_ids: list[int], actor: str
+) -> dict[int, dict[str, int]]:
+    """End what let others act for the anonymised persons: their representatives (an
+    organisation's) and the powers of attorney they gave; the invited e-mail addresses go. The
+    rows stay, ended, because audit rows name them by id. Per person how many of each."""
     now = clock.now()
     represented = session.execute(
         update(Representative)
-        .where(Representative.organisation_id == person_id)
+        .where(ids_in(Representative.organisation_id, person_ids))
         .values(email="", removed_at=func.coalesce(Representative.removed_at, now),
                 removed_by=func.coalesce(Representative.removed_by, actor))
-        .returning(Representative.id),
+        .returning(Representative.organisation_id),
         execution_options={"synchronize_session": False},
-    ).all()  # fmt: skip
+    ).scalars().all()  # fmt: skip
     powers = session.execute(
         update(PowerOfAttorney)
-        .where(PowerOfAttorney.principal_id == person_id)
+        .where(ids_in(PowerOfAttorney.principal_id, person_ids))
         .values(agent_email="", revoked_at=func.coalesce(PowerOfAttorney.revoked_at, now),
                 revoked_by=func.coalesce(PowerOfAttorney.revoked_by, actor))
-        .returning(PowerOfAttorney.id),
+        .returning(PowerOfAttorney.principal_id),
         execution_options={"synchronize_session": False},
-    ).all()  # fmt: skip
-    for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, Representative | PowerOfAttorney):
-            session.expire(loaded)
-    return {"representatives": len(represented), "powers_of_attorney": len(powers)}
+    ).scalars().all()  # fmt: skip
+    if represented or powers:
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, Representative | PowerOfAttorney):
+                session.expire(loaded)
+    of_persons, by_principal = Counter(represented), Counter(powers)
+    return {
+        pid: {"representatives": of_persons[pid], "powers_of_attorney": by_principal[pid]}
+        for pid in person_ids
+    }
 
 
 def _acts_for_others(session: Session, user_id: int) -> bool:

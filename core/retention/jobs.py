@@ -12,6 +12,7 @@ The chunk that leaves no item open marks the run done.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,10 +21,17 @@ from sqlalchemy.orm import Session
 
 from core.jobs.kinds import JobKind, Plan
 from core.kernel.errors import IllegalTransition, ValidationError
+from core.kernel.id_lists import ids_in
 from core.retention import runs
 from core.retention.blocks import document_holds, person_blocks
-from core.retention.erasure import erase
-from core.retention.models import OBJECT_LABELS, ObjectType, RetentionItem, RunState
+from core.retention.erasure import erase_all
+from core.retention.models import (
+    OBJECT_LABELS,
+    ObjectType,
+    RetentionItem,
+    RetentionRun,
+    RunState,
+)
 from core.retention.planning import HELD_DOCUMENT
 from core.tenancy.municipalities import Municipality
 
@@ -75,14 +83,37 @@ class RetentionJob(JobKind):
                 .with_for_update()
             )
         )
-        counts: dict[str, int] = {}
+        counts: Counter[str] = Counter()
+        ready = self._not_blocked(session, run, items, counts)
+        persons = [i for i in ready if i.object_type is ObjectType.PERSON]
+        documents = self._documents_of(session, run, [p.object_id for p in persons])
+        for person in persons:
+            theirs = documents.get(person.object_id, [])
+            if any(item.blocked is not None for item in theirs):
+                person.blocked = HELD_DOCUMENT  # the person's data is still needed
+                counts["blocked"] += 1
+                ready.remove(person)
+            else:  # a person is never anonymised before their documents are gone
+                ready[:0] = theirs
+        counts.update(erase_all(session, ready, actor))
+        if not runs.open_items(session, run):
+            runs.finish(session, run)
+        return dict(counts)
+
+    @staticmethod
+    def _not_blocked(
+        session: Session, run: RetentionRun, items: list[RetentionItem], counts: Counter[str]
+    ) -> list[RetentionItem]:
+        """The items not done whose blocks, checked again now, still let them go; the others
+        are marked blocked with the reason."""
         persons = {i.person_id for i in items if i.person_id is not None}
-        blocks = person_blocks(session, municipality.id, persons, run.as_of)
+        blocks = person_blocks(session, run.municipality_id, persons, run.as_of)
         holds = document_holds(
             session,
             [i.object_id for i in items if i.object_type is ObjectType.DOCUMENT],
             run.as_of,
         )
+        ready = []
         for item in items:
             if item.done_at is not None or item.blocked is not None:
                 continue
@@ -91,45 +122,34 @@ class RetentionJob(JobKind):
                 reasons.insert(0, holds[item.object_id])
             if reasons:
                 item.blocked = "; ".join(reasons)[:300]
-                counts["blocked"] = counts.get("blocked", 0) + 1
-                continue
-            if item.object_type is ObjectType.PERSON and not self._documents_first(
-                session, item, actor, counts
-            ):
-                item.blocked = HELD_DOCUMENT
-                counts["blocked"] = counts.get("blocked", 0) + 1
-                continue
-            if erase(session, item, actor):
-                key = item.object_type.value
-                counts[key] = counts.get(key, 0) + 1
-        if not runs.open_items(session, run):
-            runs.finish(session, run)
-        return counts
+                counts["blocked"] += 1
+            else:
+                ready.append(item)
+        return ready
 
     @staticmethod
-    def _documents_first(
-        session: Session, person: RetentionItem, actor: str, counts: dict[str, int]
-    ) -> bool:
-        """Do the person's documents of the run; False (nothing done) when one of them is
-        blocked: then the person's data is still needed."""
-        documents = list(
-            session.scalars(
-                select(RetentionItem)
-                .where(
-                    RetentionItem.run_id == person.run_id,
-                    RetentionItem.person_id == person.object_id,
-                    RetentionItem.object_type == ObjectType.DOCUMENT,
-                    RetentionItem.done_at.is_(None),
-                )
-                .with_for_update()
+    def _documents_of(
+        session: Session, run: RetentionRun, person_ids: list[int]
+    ) -> dict[int, list[RetentionItem]]:
+        """The run's document items not done yet of these persons (in this chunk or another),
+        locked, by person."""
+        if not person_ids:
+            return {}
+        found: dict[int, list[RetentionItem]] = defaultdict(list)
+        for item in session.scalars(
+            select(RetentionItem)
+            .where(
+                RetentionItem.run_id == run.id,
+                ids_in(RetentionItem.person_id, person_ids),
+                RetentionItem.object_type == ObjectType.DOCUMENT,
+                RetentionItem.done_at.is_(None),
             )
-        )
-        if any(item.blocked is not None for item in documents):
-            return False
-        for item in documents:
-            if erase(session, item, actor):
-                counts["document"] = counts.get("document", 0) + 1
-        return True
+            .order_by(RetentionItem.id)
+            .with_for_update()
+        ):
+            if item.person_id is not None:
+                found[item.person_id].append(item)
+        return found
 
     def label(self, session: Session, key: int) -> str:
         item = session.get(RetentionItem, key)

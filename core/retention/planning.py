@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from core.delivery.models import Dispatch, DispatchStatus
 from core.kernel.archive import Document
+from core.kernel.id_lists import IDS, ids_in
 from core.kernel.mail import OutboxMessage
 from core.ledger.models import Claim, JournalEntry, Payment
 from core.payments.bank.models import BankLine
@@ -248,11 +249,11 @@ def _persons(
     ).all()
     keep = _persons_with_kept_documents(session, municipality_id, as_of, rules)
     rule = rules.rule_text(category)
+    candidates = [c for c in candidates if c[0] not in done and c[0] not in keep]
+    bookings = _last_bookings(session, [c[0] for c in candidates])
     found = []
     for person_id, number, created_at in candidates:
-        if person_id in done or person_id in keep:
-            continue
-        last = _last_booking(session, person_id) or local_date(created_at)
+        last = bookings.get(person_id) or local_date(created_at)
         found.append(
             Found(
                 ObjectType.PERSON, person_id, category, person_id, last,
@@ -290,8 +291,14 @@ def _persons_with_kept_documents(
     return keep
 
 
-def _last_booking(session: Session, person_id: int) -> date | None:
-    last = session.scalar(
-        select(func.max(JournalEntry.value_date)).where(JournalEntry.person_id == person_id)
-    )
-    return last if isinstance(last, date) else None
+def _last_bookings(session: Session, person_ids: list[int]) -> dict[int, date]:
+    """Per person the value date of their last booking (persons without one left out)."""
+    found: dict[int, date] = {}
+    for start in range(0, len(person_ids), IDS):
+        rows = session.execute(
+            select(JournalEntry.person_id, func.max(JournalEntry.value_date))
+            .where(ids_in(JournalEntry.person_id, person_ids[start : start + IDS]))
+            .group_by(JournalEntry.person_id)
+        )
+        found.update((int(pid or 0), last) for pid, last in rows if isinstance(last, date))
+    return found

@@ -26,6 +26,7 @@ WSGI_APP = "portal.wsgi:app"
 # Time, process, method, path (tokens redacted by the filter), status, bytes, milliseconds. The
 # client address is personal data (the reverse proxy logs it under its own retention rules).
 ACCESS_LOG_FORMAT = '%(t)s %(p)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+DEFAULT_THREADS = 2
 MAX_DEFAULT_WORKERS = 8  # each worker holds its own database pool; PostgreSQL allows ~100
 
 

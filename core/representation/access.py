@@ -68,10 +68,19 @@ def own(session: Session, municipality_id: int, user_id: int) -> Authority | Non
     return Authority(person, role.permissions, "own", role.label)
 
 
-def actable(session: Session, municipality_id: int, user_id: int, as_of: date) -> list[Authority]:
-    """Everyone the user may act for in this municipality: their own person first."""
+def actable(
+    session: Session,
+    municipality_id: int,
+    user_id: int,
+    as_of: date,
+    *,
+    known_own: Authority | None = None,
+) -> list[Authority]:
+    """Everyone the user may act for in this municipality: their own person first.
+    ``known_own``: what :func:`own` answered earlier in the same transaction (not asked again)."""
     found: dict[int, Authority] = {}
-    mine = own(session, municipality_id, user_id)
+    mine = known_own if known_own is not None and known_own.is_own else None
+    mine = mine or own(session, municipality_id, user_id)
     if mine is not None:
         found[mine.person.id] = mine
     reps = session.scalars(

@@ -165,5 +165,7 @@ def switcher() -> dict[str, object]:
     if not _citizen() or getattr(g, "municipality", None) is None:
         return {"choices": []}
     current = current_authority()
-    choices = access.actable(db(), g.municipality.id, current_user.id, clock.today())
+    choices = access.actable(
+        db(), g.municipality.id, current_user.id, clock.today(), known_own=current
+    )
     return {"choices": choices, "current": current}

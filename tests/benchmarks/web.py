@@ -347,9 +347,16 @@ def load(
     )
 
 
-def bench_web(url: str, clients: int = 50, requests: int = 40) -> None:
+def bench_web(
+    url: str,
+    clients: int = 50,
+    requests: int = 40,
+    workers: int | None = None,
+    threads: int = serving.DEFAULT_THREADS,
+) -> None:
+    """``workers``/``threads``: gunicorn's settings (default: those of ``openkasse serve``)."""
     backend = url.split(":")[0]
-    workers, threads = serving.default_workers(), 2
+    workers = workers or serving.default_workers()
     citizen_with_items(url)
     with gunicorn(url, FLASK_APP_WITH_HELLO, workers, threads) as (address, master):
         cookie = log_in(address)
@@ -380,17 +387,25 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40, help="requests per client")
     parser.add_argument("--sqlite", action="store_true", help="SQLite even if PostgreSQL is there")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: openkasse serve's)")
+    parser.add_argument("--threads", type=int, default=serving.DEFAULT_THREADS)
     args = parser.parse_args()
     if args.sqlite or not (pg.PG_BIN / "initdb").exists():
         with tempfile.TemporaryDirectory() as tmp:
-            bench_web(f"sqlite:///{Path(tmp) / 'web.sqlite3'}", args.clients, args.requests)
+            bench_web(
+                f"sqlite:///{Path(tmp) / 'web.sqlite3'}",
+                args.clients,
+                args.requests,
+                args.workers,
+                args.threads,
+            )
         return
     with pg.running_server() as base:
         admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("CREATE DATABASE bench_web"))
         admin.dispose()
-        bench_web(f"{base}/bench_web", args.clients, args.requests)
+        bench_web(f"{base}/bench_web", args.clients, args.requests, args.workers, args.threads)
 
 
 if __name__ == "__main__":

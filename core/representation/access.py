@@ -73,13 +73,21 @@ _POWERS = select(PowerOfAttorney).where(
 )
 
 
-def own(session: Session, municipality_id: int, user_id: int) -> Authority | None:
-    """The user's own person here; an organisation's own log-in as far as its role goes."""
+def own(
+    session: Session, municipality_id: int, user_id: int, *, represents: bool = True
+) -> Authority | None:
+    """The user's own person here; an organisation's own log-in as far as its role goes.
+    ``represents=False``: the caller has just read that the user has no accepted
+    representation and no power of attorney at all (the role is then not asked for)."""
     ids = {"municipality_id": municipality_id, "user_id": user_id}
     person = session.scalars(_OWN_PERSON, ids).first()
     if person is None:
         return None
-    role = session.scalars(_OWN_ROLE, {"organisation_id": person.id, "user_id": user_id}).first()
+    role = None
+    if represents:
+        role = session.scalars(
+            _OWN_ROLE, {"organisation_id": person.id, "user_id": user_id}
+        ).first()
     if role is None:
         return Authority(person, ALL_PERMISSIONS, "own", "Eigenes Konto")
     return Authority(person, role.permissions, "own", role.label)
@@ -92,14 +100,18 @@ def actable(
     as_of: date,
     *,
     known_own: Authority | None = None,
+    represents: bool = True,
 ) -> list[Authority]:
     """Everyone the user may act for in this municipality: their own person first.
-    ``known_own``: what :func:`own` answered earlier in the same transaction (not asked again)."""
+    ``known_own``: what :func:`own` answered earlier in the same transaction (not asked again);
+    ``represents=False``: as in :func:`own` (then only the own person is asked for)."""
     found: dict[int, Authority] = {}
     mine = known_own if known_own is not None and known_own.is_own else None
-    mine = mine or own(session, municipality_id, user_id)
+    mine = mine or own(session, municipality_id, user_id, represents=represents)
     if mine is not None:
         found[mine.person.id] = mine
+    if not represents:
+        return list(found.values())
     ids = {"municipality_id": municipality_id, "user_id": user_id}
     reps = session.scalars(_REPRESENTED, ids)
     for rep in reps:

@@ -4,8 +4,9 @@ a "hello" page: a Flask view of the same app on the same server in the same run,
 the same session cookie. p50/p95, requests/s and CPU per request (gunicorn, PostgreSQL, client)
 of both, the ratio, and a bare WSGI "hello" (gunicorn and client alone). Prints figures only.
 
-``python -m tests.benchmarks.web [--clients N] [--requests N]`` runs on PostgreSQL when the
-server binaries are there (tests/pg.py), else on SQLite; ``python -m tests.benchmarks.run
+``python -m tests.benchmarks.web [--clients N] [--requests N] [--workers N] [--threads N]``
+runs on PostgreSQL when the server binaries are there (tests/pg.py), else on SQLite (gunicorn
+as ``openkasse serve`` sets it up unless given); ``python -m tests.benchmarks.run
 --only web [--postgres]`` from the suite. The clients (http.client keep-alive connections in
 two processes: one GIL would cap the load) share the cores with the server; their CPU is printed.
 """

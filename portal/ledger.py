@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import g, render_template
 from sqlalchemy import bindparam, exists, select
@@ -10,10 +10,16 @@ from sqlalchemy.orm import joinedload
 
 from core.dunning import account as dunning_account
 from core.dunning import enforcement_account
+from core.dunning.enforcement_models import EnforcementCase
+from core.dunning.instalment_models import InstalmentPlan
+from core.dunning.models import DunningBlock, DunningLetter
 from core.kernel import clock
 from core.ledger.balances import credit_balance
 from core.ledger.queries import claims_of
+from core.levies.basis_notices.models import TaxKind, TaxObject
+from core.levies.trade_tax.refund_interest import RefundInterest
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
+from core.payments.payouts.models import PayoutItem
 from core.payments.payouts.queries import payouts_of
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
@@ -24,26 +30,58 @@ from portal.identity.auth import citizen_required
 from portal.municipal import bp
 
 
+class Present(NamedTuple):
+    """Whether the person has anything of the account's optional parts. A part whose flag is
+    false has no rows, so its statements are not sent (the page shows nothing for it)."""
+
+    debits: bool  # an item of a direct-debit run or an unused pre-notification
+    paid_online: bool  # a successful card payment
+    dunning: bool  # a dunning letter (sent letters, dunned claims)
+    blocks: bool  # a dunning block
+    enforcement: bool  # an enforcement case
+    payouts: bool  # a payout item
+    plans: bool  # an instalment plan
+    plots: bool  # a property-tax object
+    refund_interest: bool  # Erstattungszinsen zur Gewerbesteuer
+
+
+NOTHING = Present(*(False,) * len(Present._fields))
+
+
 def _person_statement() -> Any:
     """The citizen's person in this municipality with their addresses (the page shows the
-    address on the day), and whether they have anything of a direct debit (an item of a run,
-    an unused pre-notification) or a successful card payment: without one, the statements
-    that would find none are not sent. One statement."""
+    address on the day), and per optional part of the page whether there is anything of it
+    (:class:`Present`). One statement."""
     mine = (Person.municipality_id == bindparam("municipality_id"),)
-    debit_item = exists().where(
-        DirectDebitItem.person_id == Person.id,
-        DirectDebitItem.municipality_id == Person.municipality_id,
-    )
-    announced = exists().where(
-        PreNotification.person_id == Person.id,
-        PreNotification.municipality_id == Person.municipality_id,
-        PreNotification.used_by_item_id.is_(None),
-    )
+
+    def of_person(model: Any, *conditions: Any) -> Any:
+        """Whether ``model`` has a row of the person in its municipality."""
+        columns = model.__table__.c
+        return exists().where(
+            columns.person_id == Person.id,
+            columns.municipality_id == Person.municipality_id,
+            *conditions,
+        )
+
+    debit_item = of_person(DirectDebitItem)
+    announced = of_person(PreNotification, PreNotification.used_by_item_id.is_(None))
     paid_online = exists().where(
         PaymentAttempt.person_id == Person.id, PaymentAttempt.status == AttemptStatus.SUCCEEDED
     )
+    refund_interest = exists().where(RefundInterest.person_id == Person.id)
     return (
-        select(Person, debit_item | announced, paid_online)
+        select(
+            Person,
+            debit_item | announced,
+            paid_online,
+            of_person(DunningLetter),
+            of_person(DunningBlock),
+            of_person(EnforcementCase),
+            of_person(PayoutItem),
+            of_person(InstalmentPlan),
+            of_person(TaxObject, TaxObject.tax == TaxKind.PROPERTY_TAX),
+            refund_interest,
+        )
         .where(*mine, Person.id == bindparam("person_id"))
         .options(joinedload(Person.addresses))
     )
@@ -77,13 +115,13 @@ def account() -> str:
         .unique()
         .first()
     )
-    person, any_debit, paid_online = found if found is not None else (None, False, False)
+    person, has = (found[0], Present(*found[1:])) if found is not None else (None, NOTHING)
     views = claims_of(session, person) if person else []
     open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
     paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
     online = (
         list(session.scalars(_ONLINE_PAYMENTS, {"person_id": person.id}))
-        if person and paid_online
+        if person and has.paid_online
         else []
     )
     today = clock.today()
@@ -95,23 +133,35 @@ def account() -> str:
         paid_items=list(reversed(paid_views)),
         total_open=sum(v.open_cents for v in open_views),
         credit=credit_balance(session, person) if person else 0,
-        payouts=payouts_of(session, person) if person else [],
+        payouts=payouts_of(session, person) if person and has.payouts else [],
         as_of=today,
-        debits=debit_outlook(session, person, as_of=today) if person and any_debit else {},
-        **_dunning(session, person, [v.claim.id for v in open_views]),
+        debits=debit_outlook(session, person, as_of=today) if person and has.debits else {},
+        has=has,
+        **_dunning(session, person, has, [v.claim.id for v in open_views]),
     )
 
 
-def _dunning(session: Any, person: Person | None, open_ids: list[int]) -> dict[str, Any]:
+def _dunning(
+    session: Any, person: Person | None, has: Present, open_ids: list[int]
+) -> dict[str, Any]:
     """The person's dunning letters, where each dunned claim stands and which open claims a
     block holds, with its reason (core.dunning.account), and each claim of an enforcement case
-    (core.dunning.enforcement_account)."""
-    if person is None:
-        return {"dunning_letters": [], "dunning": {}, "blocked": {}, "enforced_claims": []}
-    m = g.municipality.id
-    return {
-        "dunning_letters": dunning_account.sent_letters(session, m, person.id),
-        "dunning": dunning_account.claim_states(session, m, person.id),
-        "blocked": dunning_account.blocks_in_force(session, m, person.id, open_ids, clock.today()),
-        "enforced_claims": enforcement_account.claims_in_enforcement(session, m, person.id),
+    (core.dunning.enforcement_account); only the parts the person has anything of (``has``)."""
+    found: dict[str, Any] = {
+        "dunning_letters": [],
+        "dunning": {},
+        "blocked": {},
+        "enforced_claims": [],
     }
+    if person is None:
+        return found
+    m = g.municipality.id
+    if has.dunning:
+        found["dunning_letters"] = dunning_account.sent_letters(session, m, person.id)
+        found["dunning"] = dunning_account.claim_states(session, m, person.id)
+    if has.blocks:
+        today = clock.today()
+        found["blocked"] = dunning_account.blocks_in_force(session, m, person.id, open_ids, today)
+    if has.enforcement:
+        found["enforced_claims"] = enforcement_account.claims_in_enforcement(session, m, person.id)
+    return found

@@ -10,10 +10,11 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, render_template, session
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from core.identity.models import UserAccount
 from core.kernel.errors import NotFound
+from core.representation.models import PowerOfAttorney, Representative
 from core.tenancy.municipalities import Municipality
 from portal.database import db
 
@@ -42,6 +43,7 @@ def _municipality_for_request(slug: str) -> Municipality:
         found = None if row is None else row[0]
         if row is not None:
             g.user_account = row[1]  # held: the identity map keeps objects weakly
+            g.represents = (int(account_id), bool(row[2]))  # see portal.representation.acting
     if found is None:
         raise NotFound("Diese Kommune ist hier nicht bekannt.")
     return found
@@ -49,8 +51,19 @@ def _municipality_for_request(slug: str) -> Municipality:
 
 # Built once (every portal request asks): building a statement costs more than running it.
 _MUNICIPALITY = select(Municipality).where(Municipality.slug == bindparam("slug"))
+# … and whether the account has any accepted representation or power of attorney (anywhere):
+# without one, the questions who else it may act for are not sent (core.representation.access).
+_REPRESENTS = exists().where(
+    Representative.user_id == bindparam("id"),
+    Representative.accepted_at.is_not(None),
+    Representative.removed_at.is_(None),
+) | exists().where(
+    PowerOfAttorney.agent_user_id == bindparam("id"),
+    PowerOfAttorney.accepted_at.is_not(None),
+    PowerOfAttorney.revoked_at.is_(None),
+)
 _MUNICIPALITY_AND_ACCOUNT = (
-    select(Municipality, UserAccount)
+    select(Municipality, UserAccount, _REPRESENTS)
     .outerjoin(UserAccount, UserAccount.id == bindparam("id"))
     .where(Municipality.slug == bindparam("slug"))
 )

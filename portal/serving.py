@@ -26,6 +26,11 @@ WSGI_APP = "portal.wsgi:app"
 # Time, process, method, path (tokens redacted by the filter), status, bytes, milliseconds. The
 # client address is personal data (the reverse proxy logs it under its own retention rules).
 ACCESS_LOG_FORMAT = '%(t)s %(p)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# Threads per worker (gthread: one waits for the database while another renders). Measured on
+# 2 cores with 50 clients (BENCHMARKS.md, "the account page made cheaper"): 2 × 2 and 3 × 2 no
+# worse than the default 5 × 2, 2 × 4 worse; within the noise of a shared machine, so the
+# defaults stay; `openkasse serve --workers/--threads` and the web benchmark take others.
+DEFAULT_THREADS = 2
 MAX_DEFAULT_WORKERS = 8  # each worker holds its own database pool; PostgreSQL allows ~100
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.persons.models import Person
@@ -48,40 +48,72 @@ def _merge(found: dict[int, Authority], authority: Authority) -> None:
         found[authority.person.id] = authority
 
 
-def own(session: Session, municipality_id: int, user_id: int) -> Authority | None:
-    """The user's own person here; an organisation's own log-in as far as its role goes."""
-    person = session.scalars(
-        select(Person).where(Person.municipality_id == municipality_id, Person.user_id == user_id)
-    ).first()
+# Built once (every portal request of a citizen asks): building a statement costs more than
+# running it. Parameters: municipality_id, user_id (and organisation_id).
+_OWN_PERSON = select(Person).where(
+    Person.municipality_id == bindparam("municipality_id"), Person.user_id == bindparam("user_id")
+)
+_OWN_ROLE = select(Representative.role).where(
+    Representative.organisation_id == bindparam("organisation_id"),
+    Representative.user_id == bindparam("user_id"),
+    Representative.accepted_at.is_not(None),
+    Representative.removed_at.is_(None),
+)
+_REPRESENTED = select(Representative).where(
+    Representative.municipality_id == bindparam("municipality_id"),
+    Representative.user_id == bindparam("user_id"),
+    Representative.accepted_at.is_not(None),
+    Representative.removed_at.is_(None),
+)
+_POWERS = select(PowerOfAttorney).where(
+    PowerOfAttorney.municipality_id == bindparam("municipality_id"),
+    PowerOfAttorney.agent_user_id == bindparam("user_id"),
+    PowerOfAttorney.accepted_at.is_not(None),
+    PowerOfAttorney.revoked_at.is_(None),
+)
+
+
+def own(
+    session: Session, municipality_id: int, user_id: int, *, represents: bool = True
+) -> Authority | None:
+    """The user's own person here; an organisation's own log-in as far as its role goes.
+    ``represents=False``: the caller has just read that the user has no accepted
+    representation and no power of attorney at all (the role is then not asked for)."""
+    ids = {"municipality_id": municipality_id, "user_id": user_id}
+    person = session.scalars(_OWN_PERSON, ids).first()
     if person is None:
         return None
-    role = session.scalars(
-        select(Representative.role).where(
-            Representative.organisation_id == person.id,
-            Representative.user_id == user_id,
-            Representative.accepted_at.is_not(None),
-            Representative.removed_at.is_(None),
-        )
-    ).first()
+    role = None
+    if represents:
+        role = session.scalars(
+            _OWN_ROLE, {"organisation_id": person.id, "user_id": user_id}
+        ).first()
     if role is None:
         return Authority(person, ALL_PERMISSIONS, "own", "Eigenes Konto")
     return Authority(person, role.permissions, "own", role.label)
 
 
-def actable(session: Session, municipality_id: int, user_id: int, as_of: date) -> list[Authority]:
-    """Everyone the user may act for in this municipality: their own person first."""
+def actable(
+    session: Session,
+    municipality_id: int,
+    user_id: int,
+    as_of: date,
+    *,
+    known_own: Authority | None = None,
+    represents: bool = True,
+) -> list[Authority]:
+    """Everyone the user may act for in this municipality: their own person first.
+    ``known_own``: what :func:`own` answered earlier in the same transaction (not asked again);
+    ``represents=False``: as in :func:`own` (then only the own person is asked for)."""
     found: dict[int, Authority] = {}
-    mine = own(session, municipality_id, user_id)
+    mine = known_own if known_own is not None and known_own.is_own else None
+    mine = mine or own(session, municipality_id, user_id, represents=represents)
     if mine is not None:
         found[mine.person.id] = mine
-    reps = session.scalars(
-        select(Representative).where(
-            Representative.municipality_id == municipality_id,
-            Representative.user_id == user_id,
-            Representative.accepted_at.is_not(None),
-            Representative.removed_at.is_(None),
-        )
-    )
+    if not represents:
+        return list(found.values())
+    ids = {"municipality_id": municipality_id, "user_id": user_id}
+    reps = session.scalars(_REPRESENTED, ids)
     for rep in reps:
         if rep.organisation_id in found:
             continue  # the organisation's own log-in: own() has applied its role
@@ -89,14 +121,7 @@ def actable(session: Session, municipality_id: int, user_id: int, as_of: date) -
             found,
             Authority(rep.organisation, rep.role.permissions, "representative", rep.role.label),
         )
-    powers = session.scalars(
-        select(PowerOfAttorney).where(
-            PowerOfAttorney.municipality_id == municipality_id,
-            PowerOfAttorney.agent_user_id == user_id,
-            PowerOfAttorney.accepted_at.is_not(None),
-            PowerOfAttorney.revoked_at.is_(None),
-        )
-    )
+    powers = session.scalars(_POWERS, ids)
     for power in powers:
         if power.in_force(as_of):
             label = f"Vollmacht: {power.scope.label}"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, or_, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, bindparam, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import clock
@@ -39,17 +39,24 @@ class Statute(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
+# Built once (the account page and every run ask): building a statement costs more than
+# running it.
+_STATUTE_ON = (
+    select(Statute)
+    .where(
+        Statute.municipality_id == bindparam("municipality_id"),
+        Statute.levy == bindparam("levy"),
+        Statute.valid_from <= bindparam("day"),
+        or_(Statute.valid_to.is_(None), Statute.valid_to > bindparam("day")),
+    )
+    .order_by(Statute.valid_from.desc())
+)
+
+
 def statute_on(session: Session, municipality_id: int, levy: str, day: date) -> Statute:
     """The statute of ``levy`` in force on ``day`` (the latest one starting on or before it)."""
     statute = session.scalars(
-        select(Statute)
-        .where(
-            Statute.municipality_id == municipality_id,
-            Statute.levy == levy,
-            Statute.valid_from <= day,
-            or_(Statute.valid_to.is_(None), Statute.valid_to > day),
-        )
-        .order_by(Statute.valid_from.desc())
+        _STATUTE_ON, {"municipality_id": municipality_id, "levy": levy, "day": day}
     ).first()
     if statute is None:
         raise NotFound(f"Für {day:%d.%m.%Y} ist keine Satzung ({levy}) hinterlegt.")

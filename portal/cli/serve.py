@@ -45,7 +45,7 @@ def check_configuration() -> None:
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    default=2,
+    default=serving.DEFAULT_THREADS,
     show_default=True,
     help="Threads je Worker (mehr als einer: gthread, wartet parallel auf die Datenbank).",
 )

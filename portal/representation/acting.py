@@ -70,6 +70,14 @@ def _wanted_person_id() -> int | None:
     return int(person_id)
 
 
+def _represents() -> bool:
+    """False when this request's first statement (portal.municipal) read that the logged-in
+    account has no accepted representation and no power of attorney: then nobody else is asked
+    for. True when it did not read that for this account."""
+    known = g.get("represents")
+    return known is None or known[0] != current_user.id or known[1]
+
+
 def current_authority() -> Authority | None:
     """The user's authority for the person this request acts for (asked once per request)."""
     if "acting_authority" in g:
@@ -90,7 +98,7 @@ def current_authority() -> Authority | None:
                     "warning",
                 )
         if found is None:
-            found = access.own(db(), g.municipality.id, current_user.id)
+            found = access.own(db(), g.municipality.id, current_user.id, represents=_represents())
     g.acting_authority = found
     return found
 
@@ -106,6 +114,7 @@ def act_for(authority: Authority) -> None:
     else:
         flask_session[ACTING_FOR] = f"{g.municipality.id}:{authority.person.id}"
     g.acting_authority = authority
+    g.pop("represents", None)  # read before this request's change: ask again from now on
 
 
 def require(permission: Permission) -> Authority:
@@ -165,5 +174,12 @@ def switcher() -> dict[str, object]:
     if not _citizen() or getattr(g, "municipality", None) is None:
         return {"choices": []}
     current = current_authority()
-    choices = access.actable(db(), g.municipality.id, current_user.id, clock.today())
+    choices = access.actable(
+        db(),
+        g.municipality.id,
+        current_user.id,
+        clock.today(),
+        known_own=current,
+        represents=_represents(),
+    )
     return {"choices": choices, "current": current}

@@ -4,8 +4,9 @@ a "hello" page: a Flask view of the same app on the same server in the same run,
 the same session cookie. p50/p95, requests/s and CPU per request (gunicorn, PostgreSQL, client)
 of both, the ratio, and a bare WSGI "hello" (gunicorn and client alone). Prints figures only.
 
-``python -m tests.benchmarks.web [--clients N] [--requests N]`` runs on PostgreSQL when the
-server binaries are there (tests/pg.py), else on SQLite; ``python -m tests.benchmarks.run
+``python -m tests.benchmarks.web [--clients N] [--requests N] [--workers N] [--threads N]``
+runs on PostgreSQL when the server binaries are there (tests/pg.py), else on SQLite (gunicorn
+as ``openkasse serve`` sets it up unless given); ``python -m tests.benchmarks.run
 --only web [--postgres]`` from the suite. The clients (http.client keep-alive connections in
 two processes: one GIL would cap the load) share the cores with the server; their CPU is printed.
 """
@@ -347,9 +348,16 @@ def load(
     )
 
 
-def bench_web(url: str, clients: int = 50, requests: int = 40) -> None:
+def bench_web(
+    url: str,
+    clients: int = 50,
+    requests: int = 40,
+    workers: int | None = None,
+    threads: int = serving.DEFAULT_THREADS,
+) -> None:
+    """``workers``/``threads``: gunicorn's settings (default: those of ``openkasse serve``)."""
     backend = url.split(":")[0]
-    workers, threads = serving.default_workers(), 2
+    workers = workers or serving.default_workers()
     citizen_with_items(url)
     with gunicorn(url, FLASK_APP_WITH_HELLO, workers, threads) as (address, master):
         cookie = log_in(address)
@@ -380,17 +388,25 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40, help="requests per client")
     parser.add_argument("--sqlite", action="store_true", help="SQLite even if PostgreSQL is there")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: openkasse serve's)")
+    parser.add_argument("--threads", type=int, default=serving.DEFAULT_THREADS)
     args = parser.parse_args()
     if args.sqlite or not (pg.PG_BIN / "initdb").exists():
         with tempfile.TemporaryDirectory() as tmp:
-            bench_web(f"sqlite:///{Path(tmp) / 'web.sqlite3'}", args.clients, args.requests)
+            bench_web(
+                f"sqlite:///{Path(tmp) / 'web.sqlite3'}",
+                args.clients,
+                args.requests,
+                args.workers,
+                args.threads,
+            )
         return
     with pg.running_server() as base:
         admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("CREATE DATABASE bench_web"))
         admin.dispose()
-        bench_web(f"{base}/bench_web", args.clients, args.requests)
+        bench_web(f"{base}/bench_web", args.clients, args.requests, args.workers, args.threads)
 
 
 if __name__ == "__main__":

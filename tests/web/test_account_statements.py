@@ -3,6 +3,7 @@ citizen has (issue 12: no query per item, e.g. a lazy load or a lookup in the it
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -74,3 +75,52 @@ def test_account_page_statements_do_not_grow_with_items(
     few = statements_of_account_page(app, connection, m.slug, "fuenf@example.org")
     many = statements_of_account_page(app, connection, m.slug, "vierzig@example.org")
     assert few == many
+
+
+# The tables of the account's optional parts and of "acting for" (a statement that starts with
+# one of them reads it; the person statement only asks whether there is a row, in EXISTS).
+OPTIONAL = {
+    "dunning_letter",
+    "dunning_item",
+    "dunning_block",
+    "payout_item",
+    "instalment_plan",
+    "tax_object",
+    "trade_tax_refund_interest",
+    "representative",
+    "power_of_attorney",
+}
+
+
+def leading_tables(app: Flask, connection: Any, slug: str, email: str) -> list[str]:
+    """The table each SELECT of the account page starts with, in order."""
+    client = app.test_client()
+    login(client, slug, email)
+    client.get(f"/{slug}/konto")
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        page = client.get(f"/{slug}/konto")
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+    assert page.status_code == 200 and "Offene Posten" in page.get_data(as_text=True)
+    found = (re.match(r"\s*SELECT\s+\(?(\w+)\.", s) for s in statements)
+    return [m[1] for m in found if m]
+
+
+def test_account_page_does_not_read_parts_the_citizen_has_nothing_of(
+    app: Flask, connection: Any, db: Session, make: Any
+) -> None:
+    """No dunning, payouts, plans, plots, refund interest, representation: none of their rows
+    are read (one statement said there are none); the claims are read once."""
+    m = make.municipality()
+    make.sepa_statute(m)
+    citizen(db, make, m, "schlicht@example.org", 6)
+    db.commit()
+    tables = leading_tables(app, connection, m.slug, "schlicht@example.org")
+    assert not OPTIONAL & set(tables), tables
+    assert tables.count("claim") == 1

@@ -166,14 +166,13 @@ def book(
     *,
     actor: str,
     as_of: date,
-    chunk: int = CHUNK,
 ) -> int:
-    """Book the run's payable items not booked yet, ``chunk`` at a time; how many were booked.
-    The caller holds the run's lock."""
+    """Book the run's payable items not booked yet, :data:`CHUNK` at a time; how many were
+    booked. The caller holds the run's lock."""
     session.flush()  # what the session holds goes first, as before a single booking
     payout_account = system_account(session, run.municipality_id, PAYOUT_ACCOUNT).id
     booked, after = 0, 0
-    while items := _unbooked(session, run.id, after, chunk):
+    while items := _unbooked(session, run.id, after, CHUNK):
         after = items[-1].id
         booked += _book_chunk(session, run, items, blocked, payout_account, actor, as_of)
     for obj in list(session.identity_map.values()):  # what the session holds of them is stale

@@ -10,7 +10,12 @@ payouts.blocks: the insolvency block).
 
 Each payout is one journal entry (kind refund): the person's credit account to 1830
 "Auszahlungen im Überweisungsausgang", booked once per (run, person): the item keeps the
-entry, and executing again books nothing."""
+entry, and executing again books nothing.
+
+The run works set-based (core.payments.payouts.bulk): the preview reads credit, open items,
+blocks and payout targets for all persons at once, the items are stored in one executemany, and
+the approved run is booked a chunk of items at a time with one executemany per table; tests/
+integration/test_payouts_bulk.py holds it to the person-by-person run it replaced."""
 
 from __future__ import annotations
 
@@ -129,26 +134,7 @@ def open_run(
     )
     session.add(run)
     session.flush()
-    insert_rows(
-        session,
-        PayoutItem,
-        [
-            {
-                "municipality_id": municipality.id,
-                "run_id": run.id,
-                "person_id": p.person_id,
-                "amount_cents": p.payable_cents,
-                "reason": p.reason,
-                "account_holder": p.account_holder,
-                "iban": p.iban,
-                "bic": p.bic,
-                "end_to_end_id": None,
-                "paid_cents": 0,
-                "entry_id": None,
-            }
-            for p in planned
-        ],
-    )
+    _store_items(session, run, planned)
     audit.record(
         session,
         actor=actor,
@@ -163,6 +149,30 @@ def open_run(
         },
     )
     return run
+
+
+def _store_items(session: Session, run: PayoutRun, planned: list[bulk.PlanRow]) -> None:
+    """The run's items, one per person of the preview, in one executemany."""
+    insert_rows(
+        session,
+        PayoutItem,
+        [
+            {
+                "municipality_id": run.municipality_id,
+                "run_id": run.id,
+                "person_id": p.person_id,
+                "amount_cents": p.payable_cents,
+                "reason": p.reason,
+                "account_holder": p.account_holder,
+                "iban": p.iban,
+                "bic": p.bic,
+                "end_to_end_id": None,
+                "paid_cents": 0,
+                "entry_id": None,
+            }
+            for p in planned
+        ],
+    )
 
 
 def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:

@@ -10,34 +10,35 @@ payouts.blocks: the insolvency block).
 
 Each payout is one journal entry (kind refund): the person's credit account to 1830
 "Auszahlungen im Überweisungsausgang", booked once per (run, person): the item keeps the
-entry, and executing again books nothing."""
+entry, and executing again books nothing.
+
+The run works set-based (core.payments.payouts.bulk): the preview reads credit, open items,
+blocks and payout targets for all persons at once, the items are stored in one executemany, and
+the approved run is booked a chunk of items at a time with one executemany per table; tests/
+integration/test_payouts_bulk.py holds it to the person-by-person run it replaced."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.jobs import four_eyes
 from core.kernel import audit, clock
 from core.kernel.db import get_scoped
 from core.kernel.errors import IllegalTransition, ValidationError
-from core.ledger.accounts import person_accounts, system_account
-from core.ledger.balances import credit_balance
-from core.ledger.credit import apply_credit
-from core.ledger.journal import add_posting, book_clearing, new_entry, save_entry
-from core.ledger.models import AccountKind, EntryKind, LedgerAccount, Posting
-from core.ledger.queries import open_items
-from core.payments.payouts.accounts import payout_target
+from core.ledger.bulk_receipts import insert_rows
+from core.ledger.journal import book_clearing
+from core.payments.payouts import bulk
 from core.payments.payouts.blocks import blocked_persons
+from core.payments.payouts.bulk import PAYOUT_ACCOUNT
 from core.payments.payouts.models import PayoutItem, PayoutRun, PayoutRunState
-from core.payments.payouts.pain001 import pain001
+from core.payments.payouts.pain001 import Transfer, pain001
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality, serialize
 
-PAYOUT_ACCOUNT = "1830"  # Auszahlungen im Überweisungsausgang
 BANK_ACCOUNT = "1800"
 LOCK = "payout_run"
 NAMES = four_eyes.RunNames(noun="Auszahlungslauf", audit="payout_run")
@@ -69,59 +70,23 @@ class Planned:
         return REASON_LABELS.get(self.reason or "", "")
 
 
-def _persons_with_credit(session: Session, municipality_id: int) -> list[int]:
-    """Persons whose credit account has a credit balance (two grouped sums over the postings of
-    the municipality's credit accounts only)."""
-    accounts = (
-        select(LedgerAccount.id, LedgerAccount.person_id)
-        .where(
-            LedgerAccount.municipality_id == municipality_id,
-            LedgerAccount.kind == AccountKind.CREDIT,
-        )
-        .subquery()
-    )
-    credited: dict[int | None, int | None] = dict(
-        session.execute(
-            select(accounts.c.person_id, func.sum(Posting.amount_cents))
-            .join(Posting, Posting.credit_account_id == accounts.c.id)
-            .group_by(accounts.c.person_id)
-        ).all()
-    )
-    debited: dict[int | None, int | None] = dict(
-        session.execute(
-            select(accounts.c.person_id, func.sum(Posting.amount_cents))
-            .join(Posting, Posting.debit_account_id == accounts.c.id)
-            .group_by(accounts.c.person_id)
-        ).all()
-    )
-    return sorted(
-        int(pid)
-        for pid, total in credited.items()
-        if pid is not None and int(total or 0) > int(debited.get(pid) or 0)
-    )
-
-
 def preview(session: Session, municipality: Municipality, as_of: date) -> list[Planned]:
     """Every person with credit left after offsetting, payable or with the reason why not
-    (nothing is written)."""
-    blocked = blocked_persons(session, municipality.id, as_of)
-    planned = []
-    for person_id in _persons_with_credit(session, municipality.id):
-        person = session.get_one(Person, person_id)
-        credit = credit_balance(session, person)
-        owed = sum(i.open_cents for i in open_items(session, person))
-        if credit - owed <= 0:
-            continue
-        target = payout_target(session, person)
-        if person_id in blocked:
-            planned.append(Planned(person, credit, owed, "blocked"))
-        elif target is None:
-            planned.append(Planned(person, credit, owed, "no_iban"))
-        else:
-            planned.append(
-                Planned(person, credit, owed, None, target.account_holder, target.iban, target.bic)
-            )
-    return planned
+    (nothing is written); read for all persons at once (core.payments.payouts.bulk.plan)."""
+    rows = bulk.plan(session, municipality.id, as_of)
+    people = bulk.persons(session, municipality.id, [r.person_id for r in rows])
+    return [
+        Planned(
+            people[r.person_id],
+            r.credit_cents,
+            r.open_cents,
+            r.reason,
+            r.account_holder,
+            r.iban,
+            r.bic,
+        )
+        for r in rows
+    ]
 
 
 def _refuse_a_second_waiting_run(session: Session, municipality: Municipality) -> None:
@@ -156,7 +121,7 @@ def open_run(
     if execution_date < as_of:
         raise ValidationError("Der Ausführungstag darf nicht vor dem Stichtag liegen.")
     _refuse_a_second_waiting_run(session, municipality)
-    planned = preview(session, municipality, as_of)
+    planned = bulk.plan(session, municipality.id, as_of)
     payable = [p for p in planned if p.reason is None]
     run = PayoutRun(
         municipality_id=municipality.id,
@@ -169,20 +134,7 @@ def open_run(
     )
     session.add(run)
     session.flush()
-    session.add_all(
-        PayoutItem(
-            municipality_id=municipality.id,
-            run_id=run.id,
-            person_id=p.person.id,
-            amount_cents=p.payable_cents,
-            reason=p.reason,
-            account_holder=p.account_holder,
-            iban=p.iban,
-            bic=p.bic,
-        )
-        for p in planned
-    )
-    session.flush()
+    _store_items(session, run, planned)
     audit.record(
         session,
         actor=actor,
@@ -199,6 +151,30 @@ def open_run(
     return run
 
 
+def _store_items(session: Session, run: PayoutRun, planned: list[bulk.PlanRow]) -> None:
+    """The run's items, one per person of the preview, in one executemany."""
+    insert_rows(
+        session,
+        PayoutItem,
+        [
+            {
+                "municipality_id": run.municipality_id,
+                "run_id": run.id,
+                "person_id": p.person_id,
+                "amount_cents": p.payable_cents,
+                "reason": p.reason,
+                "account_holder": p.account_holder,
+                "iban": p.iban,
+                "bic": p.bic,
+                "end_to_end_id": None,
+                "paid_cents": 0,
+                "entry_id": None,
+            }
+            for p in planned
+        ],
+    )
+
+
 def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:
     """The second person's approval (Vier-Augen-Prinzip); books and writes the file. Returns
     how many payouts were booked. Two approvals at once: the second waits for the first
@@ -210,23 +186,19 @@ def approve(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int
 
 
 def execute(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int:
-    """Book every payable item not booked yet and (re)write the file; an approved run executed
-    again books nothing. Returns how many payouts were booked now."""
+    """Book every payable item not booked yet (in chunks, core.payments.payouts.bulk) and
+    (re)write the file; an approved run executed again books nothing. Returns how many payouts
+    were booked now."""
     if run.approved_by is None or run.state is PayoutRunState.DISCARDED:
         raise IllegalTransition("Nur ein freigegebener Auszahlungslauf wird ausgeführt.")
     serialize(session, run.municipality_id, LOCK)
     municipality = session.get_one(Municipality, run.municipality_id)
     blocked = blocked_persons(session, run.municipality_id, as_of)
-    booked = 0
-    for item in items_of(session, run):
-        if item.reason is not None or item.entry_id is not None:
-            continue
-        booked += _book(session, run, item, blocked, actor=actor, as_of=as_of)
-    paid = [i for i in items_of(session, run) if i.entry_id is not None]
-    run.count, run.total_cents = len(paid), sum(i.paid_cents for i in paid)
+    booked = bulk.book(session, run, blocked, actor=actor, as_of=as_of)
+    paid = paid_transfers(session, run)
+    run.count, run.total_cents = len(paid), sum(t.amount_cents for t in paid)
     if paid:
-        refs = [(i, f"{session.get_one(Person, i.person_id).number}") for i in paid]
-        run.xml, run.message_id = pain001(municipality, run, refs)
+        run.xml, run.message_id = pain001(municipality, run, paid)
         run.filename = f"Auszahlungen-{municipality.slug}-{run.execution_date}-{run.id}.xml"
     run.state = PayoutRunState.EXECUTED
     session.flush()
@@ -241,52 +213,22 @@ def execute(session: Session, run: PayoutRun, *, actor: str, as_of: date) -> int
     return booked
 
 
-def _book(
-    session: Session,
-    run: PayoutRun,
-    item: PayoutItem,
-    blocked: dict[int, str],
-    *,
-    actor: str,
-    as_of: date,
-) -> int:
-    """Offset first, then pay out what is left, at most what the approver saw."""
-    if item.person_id in blocked:
-        item.reason = "blocked"
-        return 0
-    person = session.get_one(Person, item.person_id)
-    apply_credit(session, person, as_of=as_of, actor=actor)
-    amount = min(item.amount_cents, credit_balance(session, person))
-    if amount <= 0:
-        item.reason = "used_for_open_items"
-        return 0
-    accounts = person_accounts(session, person)
-    entry = new_entry(
-        person,
-        EntryKind.REFUND,
-        value_date=run.execution_date,
-        actor=actor,
-        text=f"Auszahlung des Guthabens (Auszahlungslauf Nr. {run.id})",
+def paid_transfers(session: Session, run: PayoutRun) -> list[Transfer]:
+    """The run's booked payouts as the file lists them, in the order of the items."""
+    rows = session.execute(
+        select(
+            PayoutItem.account_holder,
+            PayoutItem.iban,
+            PayoutItem.bic,
+            PayoutItem.paid_cents,
+            PayoutItem.end_to_end_id,
+            Person.number,
+        )
+        .join(Person, Person.id == PayoutItem.person_id)
+        .where(PayoutItem.run_id == run.id, PayoutItem.entry_id.is_not(None))
+        .order_by(PayoutItem.id)
     )
-    add_posting(
-        entry,
-        accounts.credit,
-        system_account(session, run.municipality_id, PAYOUT_ACCOUNT),
-        amount,
-    )
-    save_entry(session, entry)
-    item.entry_id, item.paid_cents = entry.id, amount
-    item.end_to_end_id = f"AUSZ-{run.id}-{person.number}"[:35]
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="payout.booked",
-        obj=item,
-        municipality_id=run.municipality_id,
-        after={"person_id": person.id, "amount_cents": amount, "iban": item.masked_iban},
-    )
-    return 1
+    return [Transfer(h or "", i or "", b, int(c), e or "", str(n)) for h, i, b, c, e, n in rows]
 
 
 def confirm_debited(session: Session, run: PayoutRun, *, debited_on: date, actor: str) -> None:

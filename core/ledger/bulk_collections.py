@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
+from core.kernel.id_lists import ids_in
 from core.ledger.bulk import executemany, receivable_accounts
 from core.ledger.models import (
     AccountKind,
@@ -117,7 +118,7 @@ def receivable_account_ids(session: Session, person_ids: Collection[int]) -> dic
     found: dict[int | None, dict[AccountKind, int]] = {}
     rows = session.connection().execute(
         select(LedgerAccount.id, LedgerAccount.person_id, LedgerAccount.kind).where(
-            LedgerAccount.person_id.in_(sorted(person_ids))
+            ids_in(LedgerAccount.person_id, sorted(person_ids))
         )
     )  # no ORDER BY id: SQLite would walk the whole table in id order instead
     for account_id, person_id, kind in sorted(rows, key=lambda row: row[0]):

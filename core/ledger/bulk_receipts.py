@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.errors import LedgerError, ValidationError
+from core.kernel.id_lists import ids_in
 from core.ledger.accounts import CHANNEL_ACCOUNT, system_account
 from core.ledger.allocation import Allocation, OpenItem, allocate
 from core.ledger.balances import claim_totals
@@ -91,7 +92,7 @@ class LedgerBatch:
             self._load_accounts(part)
 
     def _load_claims(self, person_ids: list[int]) -> None:
-        totals = claim_totals(select(Claim.id).where(Claim.person_id.in_(person_ids)))
+        totals = claim_totals(select(Claim.id).where(ids_in(Claim.person_id, person_ids)))
         rows = self.session.connection().execute(  # plain rows: no ORM loading per row
             select(
                 Claim.id,
@@ -103,7 +104,7 @@ class LedgerBatch:
                 func.coalesce(totals.c.open, 0),
             )
             .outerjoin(totals, totals.c.claim_id == Claim.id)
-            .where(Claim.person_id.in_(person_ids))
+            .where(ids_in(Claim.person_id, person_ids))
             .order_by(Claim.due_date, Claim.id)
         )
         for person_id in person_ids:
@@ -116,7 +117,7 @@ class LedgerBatch:
     def _load_accounts(self, person_ids: list[int]) -> None:
         found = self.session.connection().execute(
             select(LedgerAccount.person_id, LedgerAccount.kind, LedgerAccount.id).where(
-                LedgerAccount.person_id.in_(person_ids)
+                ids_in(LedgerAccount.person_id, person_ids)
             )
         )
         for person_id, kind, account_id in found:

@@ -14,6 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from core.kernel.id_lists import ids_in
 from core.ledger.accounts import system_account
 from core.ledger.bulk_collections import NewCollection, insert_rows, post_collections
 from core.ledger.models import PaymentChannel
@@ -142,7 +143,7 @@ def _book_chunk(
     )
     session.execute(
         update(_MANDATES)
-        .where(_MANDATES.c.id.in_(sorted({c.mandate.id for c in chosen})))
+        .where(ids_in(_MANDATES.c.id, sorted({c.mandate.id for c in chosen})))
         .values(last_collected_on=run.collection_date)
     )
 

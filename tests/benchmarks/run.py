@@ -476,8 +476,14 @@ def main() -> None:
             "simulator",
             "delivery",
             "property-tax",
+            "payouts",
+            "retention",
         ),
         help="run one benchmark only",
+    )
+    parser.add_argument("--payout-persons", type=int, default=20_000, help="persons with credit")
+    parser.add_argument(
+        "--retention-persons", type=int, default=10_000, help="persons with old records"
     )
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
     parser.add_argument(
@@ -543,6 +549,14 @@ def main() -> None:
             from tests.benchmarks.property_tax import bench_property_tax
 
             bench_property_tax(url_for("bench_property_tax"), args.plots)
+        if args.only in (None, "payouts"):
+            from tests.benchmarks.payouts import bench_payouts
+
+            bench_payouts(url_for("bench_payouts"), args.payout_persons)
+        if args.only in (None, "retention"):
+            from tests.benchmarks.retention import bench_retention
+
+            bench_retention(url_for("bench_retention"), args.retention_persons)
 
     if not (args.no_sqlite and args.postgres):
         with tempfile.TemporaryDirectory() as tmp:

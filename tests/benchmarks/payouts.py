@@ -22,25 +22,19 @@ import argparse
 import os
 import resource
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from itertools import islice
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from alembic import command
-from sqlalchemy import Table, event, func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
-from core.kernel.name_folding import search_name
 from core.ledger.accounts import CHANNEL_ACCOUNT, system_account
-from core.ledger.bulk import executemany
 from core.ledger.models import (
-    AccountKind,
     EntryKind,
     JournalEntry,
     LedgerAccount,
@@ -50,28 +44,24 @@ from core.ledger.models import (
 )
 from core.payments.payouts import bulk, runs
 from core.payments.payouts.models import PayoutAccount, PayoutItem
-from core.persons.models import Person, PersonKind
+from core.persons.models import Person
 from core.tenancy.municipalities import Counter, Municipality
 from portal.cli.db import alembic_config
-from tests import factories, pg
+from tests import factories
 from tests.benchmarks.anchor import raw_sqlite_claims_per_second
+from tests.benchmarks.setup_rows import (
+    first_id,
+    on_each_database,
+    person_account_rows,
+    person_rows,
+    write,
+)
 
 AS_OF = date(2026, 6, 30)
 PAID_ON = date(2026, 5, 4)
 IBAN = "DE02120300000000202051"  # a valid test IBAN (checksum), the same for every account
-CHUNK = 20_000
 TABLES = (Person, LedgerAccount, Payment, JournalEntry, Posting, PayoutAccount)
 T = TypeVar("T")
-
-
-def _first_id(session: Session, model: Any) -> int:
-    return int(session.scalar(select(func.max(model.__table__.c.id))) or 0) + 1
-
-
-def _write(session: Session, model: Any, rows: Iterator[dict[str, Any]]) -> None:
-    table = cast(Table, model.__table__)
-    while batch := list(islice(rows, CHUNK)):
-        executemany(session.connection(), table, batch)
 
 
 def setup(session: Session, persons: int) -> Municipality:
@@ -79,54 +69,19 @@ def setup(session: Session, persons: int) -> Municipality:
     m = factories.municipality(session)
     bank = system_account(session, m.id, CHANNEL_ACCOUNT[PaymentChannel.BANK_TRANSFER]).id
     session.flush()
-    p0, a0, pay0, e0, post0, acc0 = (_first_id(session, t) for t in TABLES)
+    p0, a0, pay0, e0, post0, acc0 = (first_id(session, t) for t in TABLES)
     now = clock.now()
-    _write(
+    write(
         session,
         Person,
-        (
-            {
-                "id": p0 + n,
-                "municipality_id": m.id,
-                "number": n + 1,
-                "kind": PersonKind.NATURAL,
-                "given_name": "Gustav",
-                "family_name": f"Guthaben{n + 1}",
-                "company_name": None,
-                "email": None,
-                "search_name": search_name("Gustav", f"Guthaben{n + 1}"),
-                "user_id": None,
-                "created_at": now,
-            }
-            for n in range(persons)
-        ),
+        person_rows(m.id, p0, persons, given_name="Gustav", family_name="Guthaben", created_at=now),
     )
-    _write(  # receivable a0 + 2n, credit a0 + 2n + 1
-        session,
-        LedgerAccount,
-        (
-            {
-                "id": a0 + 2 * n + k,
-                "municipality_id": m.id,
-                "code": f"{prefix}{n + 1:08d}",
-                "name": f"{name} Personenkonto {n + 1}",
-                "kind": kind,
-                "person_id": p0 + n,
-            }
-            for n in range(persons)
-            for k, (prefix, name, kind) in enumerate(
-                (
-                    ("P", "Forderungen", AccountKind.RECEIVABLE),
-                    ("G", "Guthaben", AccountKind.CREDIT),
-                )
-            )
-        ),
-    )
+    write(session, LedgerAccount, person_account_rows(m.id, p0, a0, persons))
 
     def amount(n: int) -> int:
         return 2000 + (n * 7919) % 10_001
 
-    _write(
+    write(
         session,
         Payment,
         (
@@ -145,7 +100,7 @@ def setup(session: Session, persons: int) -> Municipality:
             for n in range(persons)
         ),
     )
-    _write(
+    write(
         session,
         JournalEntry,
         (
@@ -163,7 +118,7 @@ def setup(session: Session, persons: int) -> Municipality:
             for n in range(persons)
         ),
     )
-    _write(
+    write(
         session,
         Posting,
         (
@@ -179,7 +134,7 @@ def setup(session: Session, persons: int) -> Municipality:
             for n in range(persons)
         ),
     )
-    _write(
+    write(
         session,
         PayoutAccount,
         (
@@ -298,17 +253,13 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    if not (args.no_sqlite and args.postgres):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_payouts(f"sqlite:///{Path(tmp) / 'payouts.sqlite3'}", args.persons)
-    if args.postgres:
-        with pg.running_server() as base:
-            admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("CREATE DATABASE bench_payouts"))
-            admin.dispose()
-            bench_payouts(f"{base}/bench_payouts", args.persons, anchor=False)
+    on_each_database(
+        "bench_payouts",
+        bench_payouts,
+        sqlite=not (args.no_sqlite and args.postgres),
+        postgres=args.postgres,
+        persons=args.persons,
+    )
 
 
 if __name__ == "__main__":

@@ -25,14 +25,11 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any, cast
 
 from alembic import command
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 import core.job_kinds  # noqa: F401  (registers the retention job)
@@ -40,61 +37,42 @@ from core.jobs import worker
 from core.kernel.archive import Document
 from core.kernel.db import make_engine, make_session_factory
 from core.kernel.mail import OutboxMessage
-from core.kernel.name_folding import search_name
-from core.ledger.bulk import executemany
-from core.persons.models import Person, PersonKind
+from core.persons.models import Person
 from core.retention import runs
 from core.retention.models import RetentionItem
 from core.tenancy.municipalities import Counter, Municipality
 from portal.cli.db import alembic_config
-from tests import factories, pg
+from tests import factories
 from tests.benchmarks.payouts import _step
+from tests.benchmarks.setup_rows import first_id, on_each_database, person_rows, write
 
 AS_OF = date(2026, 12, 1)
 REGISTERED = datetime(2014, 5, 2, 10, 0, tzinfo=UTC)
 MADE = datetime(2015, 3, 2, 10, 0, tzinfo=UTC)
 RECENT = datetime(2026, 2, 2, 10, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7 " + b"Bescheid " * 300  # a few KB, as a one-page notice without fonts
-CHUNK = 20_000
-
-
-def _first_id(session: Session, model: Any) -> int:
-    return int(session.scalar(select(func.max(model.__table__.c.id))) or 0) + 1
-
-
-def _write(session: Session, model: Any, rows: Iterator[dict[str, Any]]) -> None:
-    table = cast(Table, model.__table__)
-    while batch := list(islice(rows, CHUNK)):
-        executemany(session.connection(), table, batch)
 
 
 def setup(session: Session, persons: int) -> Municipality:
     """The municipality and its old records (see the module), committed."""
     m = factories.municipality(session)
     session.flush()
-    p0, d0, o0 = (_first_id(session, t) for t in (Person, Document, OutboxMessage))
-    _write(
+    p0, d0, o0 = (first_id(session, t) for t in (Person, Document, OutboxMessage))
+    write(
         session,
         Person,
-        (
-            {
-                "id": p0 + n,
-                "municipality_id": m.id,
-                "number": n + 1,
-                "kind": PersonKind.NATURAL,
-                "given_name": "Alma",
-                "family_name": f"Altbestand{n + 1}",
-                "company_name": None,
-                "email": f"alma{n + 1}@example.org",
-                "search_name": search_name("Alma", f"Altbestand{n + 1}"),
-                "user_id": None,
-                "created_at": REGISTERED,
-            }
-            for n in range(persons)
+        person_rows(
+            m.id,
+            p0,
+            persons,
+            given_name="Alma",
+            family_name="Altbestand",
+            created_at=REGISTERED,
+            email=lambda n: f"alma{n}@example.org",
         ),
     )
     kept = range(0, persons, 10)
-    _write(
+    write(
         session,
         Document,
         (
@@ -115,7 +93,7 @@ def setup(session: Session, persons: int) -> Municipality:
             )
         ),
     )
-    _write(
+    write(
         session,
         OutboxMessage,
         (
@@ -240,17 +218,13 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    if not (args.no_sqlite and args.postgres):
-        with tempfile.TemporaryDirectory() as tmp:
-            bench_retention(f"sqlite:///{Path(tmp) / 'retention.sqlite3'}", args.persons)
-    if args.postgres:
-        with pg.running_server() as base:
-            admin = make_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text("CREATE DATABASE bench_retention"))
-            admin.dispose()
-            bench_retention(f"{base}/bench_retention", args.persons, anchor=False)
+    on_each_database(
+        "bench_retention",
+        bench_retention,
+        sqlite=not (args.no_sqlite and args.postgres),
+        postgres=args.postgres,
+        persons=args.persons,
+    )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,12 @@ def test_account_run_four_eyes_file_and_account_pages(app: Flask, db: Session, m
     assert done.status_code == 302
     page = _page(second, run_url)
     assert "1 Auszahlungen gebucht" in page and "datei.xml" in page
+    listed = _page(second, RUNS)  # the runs list: amount, who prepared and who approved, when
+    row = re.search(r"<tr class=\"kern-table__row\">\s*<td[^>]*><a[^>]*>Nr\..*?</tr>", listed, re.S)
+    assert row, listed
+    cells = [c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)]
+    assert len(cells) == 5 and "zum 01.03.2026" in cells[0] and "25,50" in cells[2], cells
+    assert " von " in cells[3] and " von " in cells[4] and cells[3] != cells[4], cells
     db.expire_all()
     assert credit_balance(db, erika) == 0
 

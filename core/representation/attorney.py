@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import Role, UserAccount
 from core.kernel import audit
-from core.kernel.errors import AccessDenied, InvalidToken, NotFound, ValidationError
+from core.kernel.errors import AccessDenied, NotFound, ValidationError
 from core.persons.models import Person
 from core.representation import invitations
 from core.representation.models import PowerOfAttorney, Scope
@@ -88,11 +88,10 @@ def invitation_token(secret: str, power: PowerOfAttorney, *, issued_at: datetime
 
 
 def invitation_for(session: Session, secret: str, token: str, *, now: datetime) -> PowerOfAttorney:
-    power = session.get(PowerOfAttorney, invitations.row_id_of(token))
-    if power is None or not power.is_pending:
-        raise InvalidToken(invitations.INVALID)
-    invitations.check(secret, KIND, power.id, power.agent_email, token, now=now)
-    return power
+    """The open invitation a link names, changing nothing (to show what is offered)."""
+    return invitations.pending(
+        session, PowerOfAttorney, KIND, lambda power: power.agent_email, secret, token, now=now
+    )
 
 
 def accept(

@@ -15,7 +15,11 @@ row names the account and whether its own address was the invited one
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+from sqlalchemy.orm import Session
 
 from core.kernel import tokens
 from core.kernel.errors import ExpiredToken, InvalidToken
@@ -26,6 +30,18 @@ INVALID = (
     "Diese Einladung ist ungültig, abgelaufen oder wurde bereits verwendet. Bitte lassen Sie "
     "sich erneut einladen."
 )
+
+
+class Invitation(Protocol):
+    """A row that is invited by link: a representative or a power of attorney."""
+
+    id: int
+
+    @property
+    def is_pending(self) -> bool: ...
+
+
+Row = TypeVar("Row", bound=Invitation)
 
 
 def acceptance_facts(account_email: str | None, invited_email: str) -> dict[str, object]:
@@ -71,3 +87,22 @@ def check(
         raise InvalidToken(INVALID) from exc
     if subject != row_id:
         raise InvalidToken(INVALID)
+
+
+def pending(
+    session: Session,
+    model: type[Row],
+    kind: str,
+    email_of: Callable[[Row], str],
+    secret: str,
+    token: str,
+    *,
+    now: datetime,
+) -> Row:
+    """The still open invitation (a row of ``model``) a link names, changing nothing (to show
+    what is offered, or before accepting); :class:`InvalidToken` for every dead link."""
+    row = session.get(model, row_id_of(token))
+    if row is None or not row.is_pending:
+        raise InvalidToken(INVALID)
+    check(secret, kind, row.id, email_of(row), token, now=now)
+    return row

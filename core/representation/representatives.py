@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.identity.models import Role, UserAccount, normalize_email
 from core.kernel import audit
-from core.kernel.errors import AccessDenied, InvalidToken, NotFound, ValidationError
+from core.kernel.errors import AccessDenied, NotFound, ValidationError
 from core.persons.models import Person, PersonKind
 from core.representation import invitations
 from core.representation.models import Representative, RepresentativeRole
@@ -132,11 +132,9 @@ def invitation_token(secret: str, rep: Representative, *, issued_at: datetime) -
 
 def invitation_for(session: Session, secret: str, token: str, *, now: datetime) -> Representative:
     """The open invitation a link names, changing nothing (to show what is offered)."""
-    rep = session.get(Representative, invitations.row_id_of(token))
-    if rep is None or not rep.is_pending:
-        raise InvalidToken(invitations.INVALID)
-    invitations.check(secret, KIND, rep.id, rep.email, token, now=now)
-    return rep
+    return invitations.pending(
+        session, Representative, KIND, lambda rep: rep.email, secret, token, now=now
+    )
 
 
 def accept(

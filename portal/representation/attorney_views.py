@@ -3,14 +3,13 @@ ones the log-in received, granting one online (the agent accepts by e-mailed lin
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from core.identity.models import UserAccount
 from core.kernel import clock
-from core.kernel.errors import InvalidToken, NotFound
-from core.representation import access, attorney
+from core.kernel.errors import NotFound
+from core.representation import attorney
 from core.representation import mail as representation_mail
 from core.representation.models import Permission, PowerOfAttorney, Scope
 from portal.database import db
@@ -19,6 +18,7 @@ from portal.identity.auth import citizen_required
 from portal.municipal import bp
 from portal.representation import acting
 from portal.representation.forms import AttorneyForm
+from portal.representation.invitation_page import Invitations, Offer, invitation_page
 from portal.requests import carry_out
 
 
@@ -111,37 +111,36 @@ def revoke_attorney(power_id: int) -> Response:
     return redirect(url_for("portal.attorneys_page"))
 
 
-@bp.route("/einladung/vollmacht/<token>", methods=["GET", "POST"])
-def attorney_invitation(token: str) -> str | Response:
-    session = db()
-    secret = current_app.config["SECRET_KEY"]
-    try:
-        power = attorney.invitation_for(session, secret, token, now=clock.now())
-    except InvalidToken:
-        power = None
-    if power is None or power.municipality_id != g.municipality.id:
-        return render_template("portal/representation/invitation_invalid.html"), 404  # type: ignore[return-value]
-    form = ConfirmForm()
-    if current_user.is_authenticated and not current_user.is_staff and form.validate_on_submit():
-        account = session.get_one(UserAccount, current_user.id)
-        if carry_out(lambda: attorney.accept(session, secret, token, account, now=clock.now())).ok:
-            chosen = access.authority(
-                session, g.municipality.id, current_user.id, power.principal_id, clock.today()
-            )
-            if chosen is not None:
-                acting.act_for(chosen)
-                flash(f"Sie handeln jetzt für {power.principal.display_name}.", "success")
-            else:
-                flash("Die Vollmacht wurde angenommen; sie gilt ab ihrem Beginn.", "success")
-            return redirect(url_for("portal.attorneys_page"))
+def _attorney_offer(power: PowerOfAttorney) -> Offer:
     until = f" bis {power.valid_until:%d.%m.%Y}" if power.valid_until else ""
-    return render_template(
-        "portal/representation/invitation.html",
+    return Offer(
+        municipality_id=power.municipality_id,
+        principal_id=power.principal_id,
         what=(
             f"Vollmacht von {power.principal.display_name} (Umfang: {power.scope.label}, ab "
             f"{power.valid_from:%d.%m.%Y}{until})"
         ),
         invited_email=power.agent_email,
-        form=form,
-        here=request.path,
     )
+
+
+POWERS = Invitations(
+    find=lambda session, secret, token, now: attorney.invitation_for(
+        session, secret, token, now=now
+    ),
+    offer=_attorney_offer,
+    accept=lambda session, secret, token, account, now: attorney.accept(
+        session, secret, token, account, now=now
+    ),
+    told=lambda power, acting_now: (
+        f"Sie handeln jetzt für {power.principal.display_name}."
+        if acting_now
+        else "Die Vollmacht wurde angenommen; sie gilt ab ihrem Beginn."
+    ),
+    then=lambda: url_for("portal.attorneys_page"),
+)
+
+
+@bp.route("/einladung/vollmacht/<token>", methods=["GET", "POST"])
+def attorney_invitation(token: str) -> str | Response:
+    return invitation_page(POWERS, token)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from core.identity.models import UserAccount
 from core.kernel import clock
-from core.kernel.errors import InvalidToken, NotFound
+from core.kernel.errors import NotFound
 from core.persons.models import PersonKind
 from core.representation import access, representatives
 from core.representation import mail as representation_mail
@@ -21,6 +21,7 @@ from portal.identity.redirects import safe_target
 from portal.municipal import bp
 from portal.representation import acting, company_login  # noqa: F401 - registers MUK log-in
 from portal.representation.forms import ROLE_HINTS, InviteForm, RoleForm, SwitchForm
+from portal.representation.invitation_page import Invitations, Offer, invitation_page
 from portal.requests import carry_out
 
 bp.before_request(acting.guard)
@@ -154,38 +155,28 @@ def remove_representative(rep_id: int) -> Response:
     return redirect(url_for("portal.representatives_page"))
 
 
+REPRESENTATIVES = Invitations(
+    find=lambda session, secret, token, now: representatives.invitation_for(
+        session, secret, token, now=now
+    ),
+    offer=lambda rep: Offer(
+        municipality_id=rep.municipality_id,
+        principal_id=rep.organisation_id,
+        what=f"Vertreter von {rep.organisation.display_name} (Rolle: {rep.role.label})",
+        invited_email=rep.email,
+    ),
+    accept=lambda session, secret, token, account, now: representatives.accept(
+        session, secret, token, account, now=now
+    ),
+    told=lambda rep, _acting_now: f"Sie handeln jetzt für {rep.organisation.display_name}.",
+    then=lambda: url_for("portal.account"),
+)
+
+
 @bp.route("/einladung/vertreter/<token>", methods=["GET", "POST"])
 def representative_invitation(token: str) -> str | Response:
     """Shown to anyone with the link; accepted only by the logged-in owner of the address."""
-    session = db()
-    secret = current_app.config["SECRET_KEY"]
-    try:
-        rep = representatives.invitation_for(session, secret, token, now=clock.now())
-    except InvalidToken:
-        return render_template("portal/representation/invitation_invalid.html"), 404  # type: ignore[return-value]
-    if rep.municipality_id != g.municipality.id:
-        return render_template("portal/representation/invitation_invalid.html"), 404  # type: ignore[return-value]
-    form = ConfirmForm()
-    if current_user.is_authenticated and not current_user.is_staff and form.validate_on_submit():
-        account = session.get_one(UserAccount, current_user.id)
-        done = carry_out(
-            lambda: representatives.accept(session, secret, token, account, now=clock.now())
-        )
-        if done.ok:
-            chosen = access.authority(
-                session, rep.municipality_id, current_user.id, rep.organisation_id, clock.today()
-            )
-            if chosen is not None:
-                acting.act_for(chosen)
-            flash(f"Sie handeln jetzt für {rep.organisation.display_name}.", "success")
-            return redirect(url_for("portal.account"))
-    return render_template(
-        "portal/representation/invitation.html",
-        what=f"Vertreter von {rep.organisation.display_name} (Rolle: {rep.role.label})",
-        invited_email=rep.email,
-        form=form,
-        here=request.path,
-    )
+    return invitation_page(REPRESENTATIVES, token)
 
 
 @bp.post("/vertreter/<int:rep_id>/rolle")

@@ -201,6 +201,7 @@ def bank_import_command(file: str, as_of, slug: str | None) -> None:  # type: ig
         f"{municipality.name}: {report.transactions} Umsätze, {report.credits} Gutschriften, "
         f"davon {report.credits_matched} automatisch zugeordnet (Trefferquote "
         f"{report.match_rate_text()}); {report.cleared} Lastschriften gutgeschrieben, "
+        f"{report.payouts_debited} Auszahlungsläufe belastet, "
         f"{report.returns} Rücklastschriften ({report.return_fees} Gebühren, "
         f"{report.mandates_suspended} Mandate ausgesetzt); {report.queued} zur Klärung "
         f"({format_euro(report.queued_cents)}); {report.duplicates} schon bekannt."

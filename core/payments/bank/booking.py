@@ -23,6 +23,7 @@ from core.payments.bank.matching import (
     suggest,
 )
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
+from core.payments.bank.payout_debits import clear_payout_debit, payout_run_of
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import BANK_ACCOUNT, bank_moves, process_return
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, ItemStatus
@@ -119,6 +120,26 @@ def _collective_credit(
     return False
 
 
+def _payout_debit(
+    session: Session,
+    municipality: Municipality,
+    entry: camt.CamtEntry,
+    lines: list[tuple[BankLine, camt.CamtTransaction]],
+    report: ImportReport,
+    day: date,
+    actor: str,
+) -> bool:
+    """The bank's collective debit of one of our payout runs' files (True when it was one)."""
+    if len(lines) != 1 or (run := payout_run_of(session, municipality.id, entry)) is None:
+        return False
+    line = lines[0][0]
+    session.add(line)
+    session.flush()
+    if (why := clear_payout_debit(session, run, line, report, day, actor)) is not None:
+        queue_line(session, line, report, day, actor, why)
+    return True
+
+
 def book_entry(
     session: Session,
     municipality: Municipality,
@@ -140,6 +161,8 @@ def book_entry(
     if not lines:
         return
     if _collective_credit(session, entry, lines, index, report, day, actor):
+        return
+    if _payout_debit(session, municipality, entry, lines, report, day, actor):
         return
     for line, tx in lines:
         session.add(line)

@@ -31,6 +31,7 @@ from core.payments.bank import camt
 from core.payments.bank.booking import SUSPENSE_ACCOUNT, book_entry, line_ref, transfer_method
 from core.payments.bank.matching import MatchIndex, Payee, payee_of, suggest_many
 from core.payments.bank.models import BankLine, LineStatus, StatementImport
+from core.payments.bank.payout_debits import payout_run_of
 from core.payments.bank.report import ImportReport
 from core.payments.bank.returns import BANK_ACCOUNT
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
@@ -93,17 +94,19 @@ def book_statement_in_bulk(job: Import, advance: Callable[[int], None]) -> None:
 
 
 def _one_by_one(entry: camt.CamtEntry, index: MatchIndex) -> bool:
-    """Whether book_entry takes the entry: a return, a credit found by mandate reference, or a
-    collective credit of one of our runs (never a line of the bulk path's kinds only)."""
+    """Whether book_entry takes the entry: a return, a credit found by mandate reference, a
+    collective credit of one of our direct-debit runs or the collective debit of one of our
+    payout runs (never a line of the bulk path's kinds only)."""
     if entry.status != "BOOK":
         return False
     if entry.is_return:
         return True
     if any(tx.mandate_id and not tx.end_to_end_id for tx in entry.transactions):
         return True
+    if not entry.credit:  # a payout run's file debited as one (core.payments.bank.payout_debits)
+        return payout_run_of(index.session, index.municipality_id, entry) is not None
     return (
-        entry.credit
-        and any(not tx.end_to_end_id for tx in entry.transactions)
+        any(not tx.end_to_end_id for tx in entry.transactions)
         and index.run_by_batch(entry.batch_payment_info_id, entry.batch_message_id) is not None
     )
 

@@ -16,6 +16,10 @@ class ImportReport:
     booked_cents: int = 0
     cleared: int = 0
     cleared_cents: int = 0
+    payouts_debited: int = (
+        0  # payout runs' files the bank debited (core.payments.bank.payout_debits)
+    )
+    payouts_debited_cents: int = 0
     returns: int = 0
     return_fees: int = 0
     return_charges_cents: int = 0  # the bank's charges taken with returns and rejections

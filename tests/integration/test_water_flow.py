@@ -457,3 +457,23 @@ def test_a_chunked_run_bills_like_one_meter_at_a_time(db: Session, make: Any) ->
     paid_ahead = [c for c in got["claims"] if c[0].startswith("2027:#3:advance")]
     assert paid_ahead and sum(c[4] - c[5] for c in paid_ahead) > 0
     assert got["accounts"] == 3  # one tax account per owner, also for the one with two meters
+
+
+def test_the_run_plans_with_plain_rows_not_orm_objects(db: Session, make: Any, town: Any) -> None:
+    """A city's meters are planned as plain rows (memory of a million-meter run), in id order,
+    with what the billing reads of them; removed meters and ones installed later are not."""
+    owner = make.person(town)
+    kept = [meter(db, town, owner, f"W-{n}") for n in range(3)]
+    gone = meter(db, town, owner, "W-alt")
+    gone.removed_on = date(2024, 6, 30)
+    later = meter(db, town, owner, "W-neu")
+    later.installed_on = date(2027, 2, 1)
+    db.commit()
+    db.expunge_all()
+    planned = water_run.WATER.liable(db, town.id, 2026)
+    assert [row.number for row in planned] == [m.number for m in kept]
+    assert all(type(row) is water.MeterRow for row in planned)
+    assert not [obj for obj in db.identity_map.values() if isinstance(obj, water.Meter)]
+    again = water_run.WATER.subjects_of(db, town.id, [planned[2].id, planned[0].id, 10**9])
+    assert again == [planned[2], planned[0]]
+    assert planned[0] == water.MeterRow.of(db.get_one(water.Meter, planned[0].id))

@@ -32,7 +32,14 @@ from core.levies.cases import Case
 from core.levies.schedule import Schedule
 from core.levies.water import guard
 from core.levies.water import notice as water_notice
-from core.levies.water.models import Meter, MeterReading, ReadingStatus, meters_for_cards
+from core.levies.water.models import (
+    Meter,
+    MeterReading,
+    MeterRow,
+    ReadingStatus,
+    meter_rows,
+    meter_rows_of,
+)
 from core.levies.water.rules import LEVY, WaterRules, advance_payments, bill, estimate
 from core.notices.records import Notice
 from core.tenancy.municipalities import Municipality
@@ -67,7 +74,7 @@ def _readings_of(
     return found
 
 
-def _consumption(meter: Meter, period: int, readings: Mapping[int, MeterReading]) -> Consumption:
+def _consumption(meter: MeterRow, period: int, readings: Mapping[int, MeterReading]) -> Consumption:
     """Consumption of the period from the meter's current readings per period (pure)."""
     previous = readings.get(period - 1)
     start = previous.value if previous is not None else meter.initial_reading
@@ -86,7 +93,7 @@ def _consumption(meter: Meter, period: int, readings: Mapping[int, MeterReading]
     return Consumption(estimate(history), True, start, None)
 
 
-def _months_in(meter: Meter, period: int) -> int:
+def _months_in(meter: MeterRow, period: int) -> int:
     """Months of the period the meter's base fee is due for; a meter that replaced another
     starts the month after the change (the old one is charged for the month of the change)."""
     installed = meter.installed_on
@@ -101,7 +108,7 @@ def _months_in(meter: Meter, period: int) -> int:
 class OnFile:
     """What the database holds for one meter before it is billed."""
 
-    meter: Meter
+    meter: MeterRow
     readings: dict[int, MeterReading]  # current reading per period (see _readings_of)
 
 
@@ -126,33 +133,28 @@ class RunStats:
     waiting: int = 0  # readings of the period still waiting for a clerk (billed as estimated)
 
 
-class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
-    """Subjects: the meters of the period (:func:`meters_for_cards`); facts: their readings."""
+class Water(pipeline.Levy[MeterRow, OnFile, WaterRules, RunStats]):
+    """Subjects: the meters of the period as plain rows (:func:`meter_rows`); facts: their
+    readings."""
 
     kind = ClaimKind.WATER_FEE
 
     def rules(self, session: Session, municipality_id: int, year: int) -> WaterRules:
         return guard.water_rules(session, municipality_id, year)
 
-    def liable(self, session: Session, municipality_id: int, year: int) -> list[Meter]:
-        return meters_for_cards(session, municipality_id, year)
+    def liable(self, session: Session, municipality_id: int, year: int) -> list[MeterRow]:
+        return meter_rows(session, municipality_id, year)
 
-    def key(self, subject: Meter) -> int:
+    def key(self, subject: MeterRow) -> int:
         return subject.id
 
     def subjects_of(
         self, session: Session, municipality_id: int, keys: Sequence[int]
-    ) -> list[Meter]:
-        found = {
-            m.id: m
-            for m in session.scalars(
-                select(Meter).where(Meter.municipality_id == municipality_id, Meter.id.in_(keys))
-            )
-        }
-        return [found[k] for k in keys if k in found]
+    ) -> list[MeterRow]:
+        return meter_rows_of(session, municipality_id, keys)
 
     def read(
-        self, session: Session, municipality: Municipality, year: int, subjects: Sequence[Meter]
+        self, session: Session, municipality: Municipality, year: int, subjects: Sequence[MeterRow]
     ) -> list[Case[OnFile]]:
         """Owners, readings, booked claims of the period and the next (per meter), and which
         meters have a notice for the period: a handful of queries for a chunk of meters."""
@@ -201,7 +203,7 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
         as_of: date,
         *,
         rules: WaterRules,
-        subjects: list[Meter],
+        subjects: list[MeterRow],
         confirm_early: bool,
     ) -> RunStats:
         """Before the period's reading deadline the run is refused
@@ -258,7 +260,7 @@ class Water(pipeline.Levy[Meter, OnFile, WaterRules, RunStats]):
 
 
 def _this_period(
-    meter: Meter, period: int, as_of: date, gross_cents: int, booked: booking.Booked
+    meter: MeterRow, period: int, as_of: date, gross_cents: int, booked: booking.Booked
 ) -> list[booking.Target]:
     """The period's advances kept (lowered from the last if the bill is smaller) and the final
     payment of the rest."""
@@ -294,7 +296,7 @@ def _this_period(
 
 
 def _advances(
-    meter: Meter, period: int, gross_cents: int, rules: WaterRules
+    meter: MeterRow, period: int, gross_cents: int, rules: WaterRules
 ) -> list[booking.Target]:
     """The next period's advance payments from this bill (none for a removed meter)."""
     if meter.removed_on is not None:
@@ -332,7 +334,7 @@ def bill_meter(
     return pipeline.assess_one(
         session,
         WATER,
-        meter,
+        MeterRow.of(meter),
         municipality=municipality,
         year=period,
         as_of=as_of,

@@ -8,6 +8,7 @@ estimated and which readings still wait for a clerk (:func:`water_billing_check`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from core.kernel.errors import ValidationError
 from core.levies.run_guards import check_year
-from core.levies.water.models import Meter, MeterReading, ReadingStatus, meters_for_cards
+from core.levies.water.models import (
+    Meter,
+    MeterReading,
+    MeterRow,
+    ReadingStatus,
+    meters_for_cards,
+)
 from core.levies.water.rules import LEVY, WaterRules
 from core.tenancy.statutes import statute_on
 
@@ -93,7 +100,7 @@ def water_billing_check(
     as_of: date,
     *,
     rules: WaterRules | None = None,
-    meters: list[Meter] | None = None,
+    meters: Sequence[Meter | MeterRow] | None = None,
 ) -> BillingCheck:
     """The reading deadline of ``period``, how many meters would be estimated and the readings
     still waiting for a clerk (two queries)."""

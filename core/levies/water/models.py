@@ -12,7 +12,9 @@ reading links: :mod:`core.levies.water.links`; reading cards and e-mails:
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     JSON,
@@ -106,17 +108,54 @@ def current_reading(session: Session, meter_id: int, period: int) -> MeterReadin
     ).first()
 
 
+def _in_period(municipality_id: int, period: int) -> tuple[Any, ...]:
+    start, end = date(period, 1, 1), date(period, 12, 31)
+    return (
+        Meter.municipality_id == municipality_id,
+        Meter.installed_on <= end,
+        (Meter.removed_on.is_(None)) | (Meter.removed_on >= start),
+    )
+
+
 def meters_for_cards(session: Session, municipality_id: int, period: int) -> list[Meter]:
     """Meters installed by the end of the period and not removed before it started."""
-    start, end = date(period, 1, 1), date(period, 12, 31)
     return list(
         session.scalars(
-            select(Meter)
-            .where(
-                Meter.municipality_id == municipality_id,
-                Meter.installed_on <= end,
-                (Meter.removed_on.is_(None)) | (Meter.removed_on >= start),
-            )
-            .order_by(Meter.id)
+            select(Meter).where(*_in_period(municipality_id, period)).order_by(Meter.id)
         )
     )
+
+
+class MeterRow(NamedTuple):
+    """A meter as the billing run reads it: plain values, not an ORM object (a run's plan holds
+    every meter of a city; a million ORM objects would not fit in the memory a run may use)."""
+
+    id: int
+    person_id: int
+    number: str
+    size: str
+    location: str
+    installed_on: date
+    removed_on: date | None
+    initial_reading: int
+    replaces_meter_id: int | None
+
+    @classmethod
+    def of(cls, meter: Meter) -> MeterRow:
+        return cls(*(getattr(meter, name) for name in cls._fields))
+
+
+_ROW = tuple(getattr(Meter, name) for name in MeterRow._fields)
+
+
+def meter_rows(session: Session, municipality_id: int, period: int) -> list[MeterRow]:
+    """:func:`meters_for_cards` as plain rows."""
+    query = select(*_ROW).where(*_in_period(municipality_id, period)).order_by(Meter.id)
+    return [MeterRow(*row) for row in session.execute(query)]
+
+
+def meter_rows_of(session: Session, municipality_id: int, ids: Sequence[int]) -> list[MeterRow]:
+    """The meters of ``ids`` (of this municipality) as plain rows, in the order of ``ids``."""
+    query = select(*_ROW).where(Meter.municipality_id == municipality_id, Meter.id.in_(ids))
+    found = {row[0]: MeterRow(*row) for row in session.execute(query)}
+    return [found[i] for i in ids if i in found]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from core.kernel.money import format_euro
 from core.levies.cases import Addressee
 from core.levies.schedule import Schedule
-from core.levies.water.models import Meter
+from core.levies.water.models import MeterRow
 from core.levies.water.rules import Bill, WaterRules
 from core.notices.records import recipient_block
 
@@ -33,7 +33,7 @@ class Consumption(Protocol):
 
 def snapshot(
     person: Addressee,
-    meter: Meter,
+    meter: MeterRow,
     period: int,
     as_of: date,
     used: Consumption,
@@ -71,7 +71,7 @@ def snapshot(
     }
 
 
-def _intro(meter: Meter, period: int, used: Consumption, advances: bool) -> str:
+def _intro(meter: MeterRow, period: int, used: Consumption, advances: bool) -> str:
     return (
         f"Für den Wasserzähler {meter.number} ({meter.location}) rechnen wir das Jahr {period} ab"
         + (
@@ -86,7 +86,7 @@ def _intro(meter: Meter, period: int, used: Consumption, advances: bool) -> str:
 
 
 def _lines(
-    meter: Meter,
+    meter: MeterRow,
     period: int,
     used: Consumption,
     result: Bill,

@@ -7,11 +7,12 @@ The database sees the rows as any insert: CHECKs, foreign keys and triggers appl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import JSON, Connection, Dialect, Table, insert
 
 from core.kernel.errors import LedgerError
 
@@ -50,8 +51,7 @@ def insert_rows(
     converters = [
         (position, convert)
         for position, key in enumerate(keys)
-        if key not in as_text
-        and (convert := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        if key not in as_text and (convert := _processor(table, key, dialect)) is not None
     ]
     if converters:  # column by column: transposed, converted, transposed back (zip is C)
         columns: list[Sequence[Any]] = list(zip(*values, strict=True))
@@ -69,6 +69,17 @@ def insert_rows(
         values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values]
     )
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _processor(table: Table, key: str, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The column's bind processor; for a JSON column on PostgreSQL the same processor with
+    the serialiser itself instead of psycopg's ``Json`` wrapper, which the driver would then
+    dump row by row in Python: COPY takes the document's JSON text as it is."""
+    column_type = table.c[key].type
+    if dialect.name == "postgresql" and isinstance(column_type, JSON):
+        serialise = getattr(dialect, "_json_serializer", None) or json.dumps
+        return column_type._make_bind_processor(None, serialise)  # type: ignore[no-untyped-call,no-any-return]
+    return column_type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _insert_values(

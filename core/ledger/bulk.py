@@ -247,7 +247,7 @@ def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int,
         (person_id, kind): account_id
         for account_id, person_id, kind in session.execute(
             select(LedgerAccount.id, LedgerAccount.person_id, LedgerAccount.kind).where(
-                LedgerAccount.person_id.in_([p.id for p in persons])
+                ids_in(LedgerAccount.person_id, [p.id for p in persons])
             )
         )
     }

@@ -8,16 +8,18 @@ bulk) and the helpers of the benchmarks (statement counter, peak RSS).
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
 from collections.abc import Iterator
 from datetime import date
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Engine, event, func, insert, select
+from sqlalchemy import Engine, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
@@ -146,6 +148,19 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def backend_cpu_seconds(session: Session) -> float | None:
+    """CPU seconds (user + system) the PostgreSQL backend of ``session`` has used so far, from
+    /proc (the test server runs on this machine); None on SQLite or when it cannot be read."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bench_dog_tax(url: str, dogs: int, render: int, *, anchor: bool = True) -> None:
     backend = url.split(":")[0]
     command.upgrade(alembic_config(url), "head")
@@ -176,6 +191,7 @@ def bench_dog_tax(url: str, dogs: int, render: int, *, anchor: bool = True) -> N
                     file=sys.stderr,
                 )
 
+        server = backend_cpu_seconds(session)
         cpu = time.process_time()
         stats = assess_all(
             session,
@@ -187,6 +203,12 @@ def bench_dog_tax(url: str, dogs: int, render: int, *, anchor: bool = True) -> N
         )
         session.commit()
         run_s, cpu = time.perf_counter() - started, time.process_time() - cpu
+        after = backend_cpu_seconds(session)
+        server_cpu = (
+            f", the server backend's CPU {after - server:,.1f} s"
+            if server is not None and after is not None
+            else ""
+        )
         sql = statements.count
         claims = session.scalar(select(func.count(Claim.id)).where(Claim.municipality_id == m.id))
         print(
@@ -194,7 +216,8 @@ def bench_dog_tax(url: str, dogs: int, render: int, *, anchor: bool = True) -> N
             f"{dogs / run_s:,.0f} dogs/s, {stats.persons / run_s:,.0f} owners/s, "
             f"{stats.notices} notices, {claims} claims "
             f"— {dogs} dogs of {stats.persons} owners in {run_s:,.1f} s "
-            f"(this process's CPU {cpu:,.1f} s; {sql / max(1, stats.persons):.2f} SQL "
+            f"(this process's CPU {cpu:,.1f} s{server_cpu}; load average "
+            f"{os.getloadavg()[0]:.1f}; {sql / max(1, stats.persons):.2f} SQL "
             f"statements per owner, {sql / max(1, chunks):.1f} per chunk of 500 owners; "
             f"peak RSS {peak_rss_mib():,.0f} MiB, {rss_before:,.0f} MiB after the set-up)"
         )

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from core.kernel.bulk_rows import executemany
 from core.kernel.references import make_kassenzeichen
 from core.ledger.kinds import SYSTEM_ACCOUNTS, ClaimKind
 from core.ledger.models import AccountKind, LedgerAccount, PaymentChannel, TaxAccount
@@ -201,7 +202,7 @@ def open_tax_accounts(
         }
         for person, serial, account_id in zip(persons, serials, ids, strict=True)
     ]
-    session.connection().execute(insert(TaxAccount.metadata.tables[TaxAccount.__tablename__]), rows)
+    executemany(session.connection(), TaxAccount.metadata.tables[TaxAccount.__tablename__], rows)
     return {
         row["person_id"]: TaxAccountRef(row["id"], row["person_id"], row["kassenzeichen"])
         for row in rows

@@ -11,17 +11,20 @@ as any other insert. Credit is offset afterwards only for the persons who have c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Table, func, insert, select, union_all
+from sqlalchemy import Table, func, select, union_all
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
+from core.kernel.bulk_rows import executemany as executemany  # re-exported (bulk paths use it)
+from core.kernel.bulk_rows import insert_rows
 from core.kernel.errors import LedgerError, ValidationError
+from core.kernel.id_lists import ids_in
 from core.ledger.accounts import Payer, system_account
 from core.ledger.credit import apply_credit
 from core.ledger.kinds import KINDS, ClaimKind
@@ -58,7 +61,10 @@ def post_claims(
 
     The same rows as one :func:`~core.ledger.claims.post_claim` per claim, in four INSERTs
     (plus the one of the person accounts opened now); then credit is offset for the persons who
-    have any (Verrechnung), as after each single claim."""
+    have any (Verrechnung), as after each single claim. The rows are built as tuples in the
+    order of :data:`CLAIM_KEYS` etc. (no dict per row), the journal texts once per kind and
+    description, and the audit row's document as its JSON text (what the JSON column would
+    serialise, without the driver's per-row wrapping)."""
     for new in claims:
         _check(new, municipality)
     if not claims:
@@ -68,27 +74,109 @@ def post_claims(
     persons = {new.person.id: new.person for new in claims}
     receivable = receivable_accounts(session, list(persons.values()))
     revenue = {kind: _revenue(session, municipality.id, kind) for kind in {c.kind for c in claims}}
-    claim_ids = _insert_claims(session, claims, municipality, now)
-    entry_ids = _insert_entries(session, claims, as_of, actor, now)
-    _insert(
-        session,
-        Posting,
+    count = len(claims)
+    claim_ids = reserve_ids(session, Claim, count)
+    entry_ids = reserve_ids(session, JournalEntry, count)
+    connection = session.connection()
+    m_id = municipality.id
+    insert_rows(
+        connection,
+        _table(Claim),
+        CLAIM_KEYS,
         [
-            {
-                "entry_id": entry_id,
-                "debit_account_id": receivable[new.person.id],
-                "credit_account_id": revenue[new.kind],
-                "amount_cents": new.amount_cents,
-                "claim_id": claim_id,
-                "payment_id": None,
-            }
-            for new, claim_id, entry_id in zip(claims, claim_ids, entry_ids, strict=True)
+            (
+                claim_id,
+                m_id,
+                new.person.id,
+                new.kind,
+                new.description[:200],
+                new.period_start,
+                new.period_end,
+                new.amount_cents,
+                new.due_date,
+                new.kassenzeichen,
+                new.assessment_key,
+                new.notice_id,
+                now,
+                None,
+            )
+            for new, claim_id in zip(claims, claim_ids, strict=True)
         ],
     )
-    _insert(session, AuditEvent, _audit_rows(claims, claim_ids, municipality, actor, now))
+    texts: dict[tuple[ClaimKind, str], str] = {}
+    insert_rows(
+        connection,
+        _table(JournalEntry),
+        ENTRY_KEYS,
+        [
+            (
+                entry_id,
+                new.person.municipality_id,
+                new.person.id,
+                EntryKind.CLAIM,
+                as_of,
+                now,
+                texts.get((new.kind, new.description)) or _entry_text(texts, new),
+                actor,
+                None,
+            )
+            for new, entry_id in zip(claims, entry_ids, strict=True)
+        ],
+    )
+    insert_rows(
+        connection,
+        _table(Posting),
+        POSTING_KEYS,
+        [
+            (
+                posting_id,
+                entry_id,
+                receivable[new.person.id],
+                revenue[new.kind],
+                new.amount_cents,
+                claim_id,
+                None,
+            )
+            for new, posting_id, claim_id, entry_id in zip(
+                claims, reserve_ids(session, Posting, count), claim_ids, entry_ids, strict=True
+            )
+        ],
+    )
+    insert_rows(
+        connection,
+        _table(AuditEvent),
+        AUDIT_KEYS,
+        _audit_rows(session, claims, claim_ids, m_id, actor, now),
+        as_text=("after",),
+    )
     for person_id in with_credit(session, persons):
         apply_credit(session, session.get_one(Person, person_id), as_of=as_of, actor=actor)
     return claim_ids
+
+
+def _keys(names: str) -> tuple[str, ...]:
+    return tuple(names.split())
+
+
+# the columns of the rows post_claims builds, in the order of their tuples
+CLAIM_KEYS = _keys(
+    "id municipality_id person_id kind description period_start period_end amount_cents "
+    "due_date kassenzeichen assessment_key notice_id created_at cancelled_by_entry_id"
+)
+ENTRY_KEYS = _keys(
+    "id municipality_id person_id kind value_date booked_at text actor reverses_entry_id"
+)
+POSTING_KEYS = _keys(
+    "id entry_id debit_account_id credit_account_id amount_cents claim_id payment_id"
+)
+AUDIT_KEYS = _keys("id occurred_at municipality_id actor action object_type object_id before after")
+
+
+def _entry_text(texts: dict[tuple[ClaimKind, str], str], new: NewClaim) -> str:
+    """The journal text of post_claim, made once per kind and description of a chunk."""
+    text = f"Sollstellung {KINDS[new.kind].label}: {new.description[:200]}"[:200]
+    texts[(new.kind, new.description)] = text
+    return text
 
 
 def _check(new: NewClaim, municipality: Municipality) -> None:
@@ -100,51 +188,12 @@ def _check(new: NewClaim, municipality: Municipality) -> None:
         raise ValidationError("Der Betrag einer Forderung muss positiv sein (in Cent).")
 
 
+def _table(model: Any) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
 def _revenue(session: Session, municipality_id: int, kind: ClaimKind) -> int:
     return system_account(session, municipality_id, KINDS[kind].revenue_account).id
-
-
-def _insert_claims(
-    session: Session, claims: Sequence[NewClaim], municipality: Municipality, now: datetime
-) -> list[int]:
-    rows = [
-        {
-            "municipality_id": municipality.id,
-            "person_id": new.person.id,
-            "kind": new.kind,
-            "description": new.description[:200],
-            "period_start": new.period_start,
-            "period_end": new.period_end,
-            "amount_cents": new.amount_cents,
-            "due_date": new.due_date,
-            "kassenzeichen": new.kassenzeichen,
-            "assessment_key": new.assessment_key,
-            "notice_id": new.notice_id,
-            "created_at": now,
-            "cancelled_by_entry_id": None,
-        }
-        for new in claims
-    ]
-    return _insert(session, Claim, rows)
-
-
-def _insert_entries(
-    session: Session, claims: Sequence[NewClaim], as_of: date, actor: str, now: datetime
-) -> list[int]:
-    rows = [
-        {
-            "municipality_id": new.person.municipality_id,
-            "person_id": new.person.id,
-            "kind": EntryKind.CLAIM,
-            "value_date": as_of,
-            "booked_at": now,
-            "text": f"Sollstellung {KINDS[new.kind].label}: {new.description[:200]}"[:200],
-            "actor": actor,
-            "reverses_entry_id": None,
-        }
-        for new in claims
-    ]
-    return _insert(session, JournalEntry, rows)
 
 
 def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -156,94 +205,38 @@ def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[in
     return ids
 
 
-def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (all with the same keys) in one executemany, each value converted by its
-    column type's bind processor: SQLAlchemy's own executemany rebuilds the parameters of every
-    row through the compiled statement, the largest cost of a bulk run."""
-    keys = list(rows[0])
-    dialect = connection.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    if compiled.insert_prefetch or set(compiled.binds) != set(keys):
-        raise LedgerError(f"Bulk insert into {table.name} must name every column it fills.")
-    order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else keys
-    values: list[tuple[Any, ...]] = list(map(itemgetter(*order), rows))
-    if len(order) == 1:
-        values = [(value,) for value in values]
-    converters = [
-        (position, convert)
-        for position, key in enumerate(order)
-        if (convert := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
-    if converters:  # column by column: transposed, converted, transposed back (zip is C)
-        columns: list[Sequence[Any]] = list(zip(*values, strict=True))
-        for position, convert in converters:
-            columns[position] = _converted(columns[position], convert)
-        values = list(zip(*columns, strict=True))
-    if dialect.name == "postgresql":
-        _insert_values(connection, table, order, values)
-        return
-    params: list[Any] = (
-        values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values]
-    )
-    connection.exec_driver_sql(compiled.string, params)
-
-
-def _insert_values(
-    connection: Connection, table: Table, keys: list[str], values: list[tuple[Any, ...]]
-) -> None:
-    """PostgreSQL: the rows in one COPY … FROM STDIN, in the transaction of ``connection``
-    (the server checks constraints and fires triggers as for INSERT); a pipelined INSERT
-    per row, or a multi-row INSERT parsed by the driver, is a tenth as fast."""
-    quote = connection.dialect.identifier_preparer
-    names = ", ".join(quote.quote(table.c[k].name) for k in keys)
-    driver: Any = connection.connection.driver_connection  # a psycopg connection
-    statement = f"COPY {quote.format_table(table)} ({names}) FROM STDIN"
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in values:
-            copy.write_row(row)
-
-
-def _converted(column: Sequence[Any], convert: Callable[[Any], Any]) -> list[Any]:
-    """One column converted; a value repeated in the column (the chunk's instant, its dates,
-    an enum) is converted once, as the processors are pure."""
-    done: dict[Any, Any] = {}
-    result = []
-    for value in column:
-        try:
-            result.append(done[value])
-        except KeyError:
-            result.append(done.setdefault(value, convert(value)))
-        except TypeError:  # unhashable (a JSON document)
-            result.append(convert(value))
-    return result
-
-
 def _audit_rows(
+    session: Session,
     claims: Sequence[NewClaim],
     claim_ids: list[int],
-    municipality: Municipality,
+    municipality_id: int,
     actor: str,
     now: datetime,
-) -> list[dict[str, Any]]:
-    """The rows audit.record writes for ``claim.posted`` in post_claim, with the same content."""
-    return [
-        {
-            "occurred_at": now,
-            "actor": actor,
-            "action": "claim.posted",
-            "object_type": Claim.__tablename__,
-            "object_id": claim_id,
-            "municipality_id": municipality.id,
-            "before": None,
-            "after": {
-                "amount_cents": new.amount_cents,
-                "kind": new.kind.value,
-                "due_date": new.due_date.isoformat(),
-                "kassenzeichen": new.kassenzeichen,
-            },
-        }
-        for new, claim_id in zip(claims, claim_ids, strict=True)
-    ]
+) -> list[tuple[Any, ...]]:
+    """The rows audit.record writes for ``claim.posted`` in post_claim, with the same content
+    (in the order of :data:`AUDIT_KEYS`; ``after`` as the JSON text ``json.dumps`` makes of
+    the document: keys in the same order, the Kassenzeichen escaped by ``json.dumps``)."""
+    table = Claim.__tablename__
+    heads: dict[tuple[int, ClaimKind, date], str] = {}  # '{"amount_cents": …, "due_date": …'
+    rows = []
+    for new, claim_id, audit_id in zip(
+        claims, claim_ids, reserve_ids(session, AuditEvent, len(claims)), strict=True
+    ):
+        shape = (new.amount_cents, new.kind, new.due_date)
+        head = heads.get(shape)
+        if head is None:
+            head = heads[shape] = json.dumps(
+                {
+                    "amount_cents": new.amount_cents,
+                    "kind": new.kind.value,
+                    "due_date": new.due_date.isoformat(),
+                }
+            )[:-1]
+        after = f'{head}, "kassenzeichen": {json.dumps(new.kassenzeichen)}}}'
+        rows.append(
+            (audit_id, now, municipality_id, actor, "claim.posted", table, claim_id, None, after)
+        )
+    return rows
 
 
 def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int, int]:
@@ -254,7 +247,7 @@ def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int,
         (person_id, kind): account_id
         for account_id, person_id, kind in session.execute(
             select(LedgerAccount.id, LedgerAccount.person_id, LedgerAccount.kind).where(
-                LedgerAccount.person_id.in_([p.id for p in persons])
+                ids_in(LedgerAccount.person_id, [p.id for p in persons])
             )
         )
     }
@@ -281,24 +274,34 @@ def receivable_accounts(session: Session, persons: Sequence[Payer]) -> dict[int,
 
 
 def with_credit(session: Session, person_ids: Collection[int]) -> list[int]:
-    """The persons (of ``person_ids``) whose credit account holds credit, in one query (the
-    credit accounts' postings on either side, each found by its own index)."""
+    """The persons (of ``person_ids``) whose credit account holds credit, in two queries: their
+    credit accounts (by the person index), then those accounts' postings on either side (each
+    found by its own index). The accounts are looked up first so that the postings are read
+    by account id: in one statement PostgreSQL joined a whole scan of ``posting`` per chunk
+    once the run's own rows had outgrown the planner's statistics."""
     if not person_ids:
         return []
-    accounts = select(LedgerAccount.id).where(
-        LedgerAccount.person_id.in_(list(person_ids)), LedgerAccount.kind == AccountKind.CREDIT
-    )
+    accounts: dict[int, int] = {
+        account_id: person_id
+        for account_id, person_id in session.execute(
+            select(LedgerAccount.id, LedgerAccount.person_id).where(
+                ids_in(LedgerAccount.person_id, person_ids),
+                LedgerAccount.kind == AccountKind.CREDIT,
+            )
+        )
+        if person_id is not None  # always (a CHECK: person accounts have their person)
+    }
+    if not accounts:
+        return []
     signed = union_all(
         select(
             Posting.credit_account_id.label("account_id"), Posting.amount_cents.label("cents")
-        ).where(Posting.credit_account_id.in_(accounts)),
+        ).where(ids_in(Posting.credit_account_id, accounts)),
         select(Posting.debit_account_id, -Posting.amount_cents).where(
-            Posting.debit_account_id.in_(accounts)
+            ids_in(Posting.debit_account_id, accounts)
         ),
     ).subquery()
     rows = session.execute(
-        select(LedgerAccount.person_id, func.sum(signed.c.cents))
-        .join(signed, signed.c.account_id == LedgerAccount.id)
-        .group_by(LedgerAccount.person_id)
+        select(signed.c.account_id, func.sum(signed.c.cents)).group_by(signed.c.account_id)
     )
-    return sorted(pid for pid, credit in rows if credit and credit > 0)
+    return sorted(accounts[account_id] for account_id, credit in rows if credit and credit > 0)

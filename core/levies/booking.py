@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.kernel.id_lists import ids_in
 from core.ledger.balances import ClaimBalance, claim_balances
 from core.ledger.claims import post_claim, reduce_claim
 from core.ledger.kinds import ClaimKind
@@ -65,7 +66,7 @@ def booked_per_key_of(
         for claim in session.scalars(
             select(Claim)
             .where(
-                Claim.person_id.in_(ids[start : start + 500]),
+                ids_in(Claim.person_id, ids[start : start + 500]),
                 Claim.kind == levy,
                 Claim.assessment_key.startswith(key_prefix(levy, year)),
                 Claim.cancelled_by_entry_id.is_(None),

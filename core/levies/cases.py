@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.kernel.id_lists import ids_in
 from core.ledger.accounts import TaxAccountRef
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import TaxAccount
@@ -90,7 +91,7 @@ def tax_accounts_of(
         person_id: TaxAccountRef(account_id, person_id, kassenzeichen)
         for account_id, person_id, kassenzeichen in session.execute(
             select(TaxAccount.id, TaxAccount.person_id, TaxAccount.kassenzeichen).where(
-                TaxAccount.person_id.in_(list(person_ids)), TaxAccount.levy == kind
+                ids_in(TaxAccount.person_id, person_ids), TaxAccount.levy == kind
             )
         )
     }
@@ -111,7 +112,7 @@ def persons_of(session: Session, person_ids: Collection[int]) -> dict[int, Addre
             Address.valid_from,
             Address.valid_to,
         )
-        .where(Address.person_id.in_(ids))
+        .where(ids_in(Address.person_id, ids))
         .order_by(Address.person_id, Address.valid_from, Address.id)
     ):
         addresses[person_id].append(
@@ -130,7 +131,7 @@ def persons_of(session: Session, person_ids: Collection[int]) -> dict[int, Addre
                 Person.given_name,
                 Person.family_name,
                 Person.company_name,
-            ).where(Person.id.in_(ids))
+            ).where(ids_in(Person.id, ids))
         )
     }
 

@@ -131,14 +131,19 @@ def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
     executemany: SQLite cannot tie a batch's RETURNING rows to its parameter sets, and
     SQLAlchemy then sends one INSERT per row. On SQLite the transaction holds the write lock
     from its start (core.kernel.db), so the ids after the largest are free; on PostgreSQL
-    they are drawn from the table's sequence."""
+    they are drawn from the table's sequence, looked up once (OFFSET 0 keeps the subquery
+    from being folded into the rows, which would look it up again for every id), and come
+    back as one array (one row, not one row per id)."""
     table = model.__table__
     if session.get_bind().dialect.name == "postgresql":
-        drawn = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+        drawn = session.scalar(
+            text(
+                "SELECT array_agg(nextval(s.seq)) FROM (SELECT pg_get_serial_sequence(:t, 'id')"
+                "::regclass AS seq OFFSET 0) AS s, generate_series(1, :n)"
+            ),
             {"t": table.name, "n": count},
         )
-        return [int(i) for (i,) in drawn]
+        return [int(i) for i in drawn or ()]
     first = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
     return list(range(first, first + count))
 

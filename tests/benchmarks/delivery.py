@@ -40,8 +40,8 @@ from core.levies.dog_tax.assessment import assess_all
 from core.notices.records import Notice, archive_pdf, pending_documents, render
 from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
+from tests.benchmarks.dog_tax import DOG_AS_OF, DOG_YEAR, dog_tax_setup, owners_for
 from tests.benchmarks.notices import SETTINGS, bare_rate, notice_html, notices_setup
-from tests.benchmarks.run import DOG_AS_OF, DOG_YEAR, dog_tax_setup, owners_for
 
 POSTED_ON = date(2026, 12, 22)
 # case 2: the annual run's notices are issued on DOG_AS_OF (10.1.2027), made available the next

@@ -24,7 +24,7 @@ from core.ledger.models import Claim
 from core.levies.dog_tax.assessment import DOG_TAX
 from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
-from tests.benchmarks.run import DOG_AS_OF, DOG_YEAR, dog_tax_setup
+from tests.benchmarks.dog_tax import DOG_AS_OF, DOG_YEAR, dog_tax_setup
 
 ENVIRONMENT: dict[str, Any] = {}  # the dog tax needs nothing from the host
 

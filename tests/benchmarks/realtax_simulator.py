@@ -53,7 +53,7 @@ from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
 from tests import factories, pg
-from tests.benchmarks.run import peak_rss_mib
+from tests.benchmarks.dog_tax import peak_rss_mib
 from tests.realtax_simulator_data import enact_hebesaetze
 
 BATCH = 10_000

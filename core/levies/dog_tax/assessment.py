@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.kernel.id_lists import ids_in
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.levies import booking, cases, pipeline, yearly
@@ -106,7 +107,7 @@ class DogTax(pipeline.PersonLevy[list[DogFacts], RulesCache, RunStats]):
                     Dog.dangerous,
                     Dog.exemption_code,
                 )
-                .where(Dog.person_id.in_(subjects), Dog.municipality_id == municipality.id)
+                .where(ids_in(Dog.person_id, subjects), Dog.municipality_id == municipality.id)
                 .order_by(Dog.id)
             ):
                 dogs[person_id].append(

@@ -16,7 +16,7 @@ from core.dunning.instalment_rules import LEVY as INSTALMENTS
 from core.dunning.models import DunningBlock, DunningLetter
 from core.kernel import clock
 from core.ledger.balances import credit_of
-from core.ledger.queries import claims_of
+from core.ledger.queries import claim_rows_of
 from core.levies.basis_notices.models import TaxKind, TaxObject
 from core.levies.trade_tax.refund_interest import RefundInterest
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
@@ -26,6 +26,7 @@ from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
 from core.persons.models import Person
 from core.tenancy.statutes import Statute
+from portal.account_cards import cards
 from portal.citizen import current_person
 from portal.database import db
 from portal.identity.auth import citizen_required
@@ -132,27 +133,30 @@ def account() -> str:
     person, credit, has = (
         (found[0], int(found[1]), Present(*found[2:])) if found is not None else (None, 0, NOTHING)
     )
-    views = claims_of(session, person) if person else []
-    open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
-    paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
+    rows = claim_rows_of(session, person) if person else []
+    open_rows = [r for r in rows if r.open_cents > 0 and not r.cancelled]
+    paid_rows = [r for r in rows if r.open_cents == 0 and not r.cancelled]
     online = (
         list(session.scalars(_ONLINE_PAYMENTS, {"person_id": person.id}))
         if person and has.paid_online
         else []
     )
+    debits = debit_outlook(session, person, as_of=today) if person and has.debits else {}
+    dunning = _dunning(session, person, has, [r.id for r in open_rows])
+    per_claim = (debits, dunning["dunning"], dunning["blocked"])
     return render_template(
         "portal/ledger/account.html",
         online_payments=online,
         person=person,
-        open_items=open_views,
-        paid_items=list(reversed(paid_views)),
-        total_open=sum(v.open_cents for v in open_views),
+        open_items=cards(open_rows, today, *per_claim),
+        paid_items=cards(reversed(paid_rows), today, *per_claim),
+        total_open=sum(r.open_cents for r in open_rows),
         credit=credit,
         payouts=payouts_of(session, person) if person and has.payouts else [],
         as_of=today,
-        debits=debit_outlook(session, person, as_of=today) if person and has.debits else {},
+        debits=debits,
         has=has,
-        **_dunning(session, person, has, [v.claim.id for v in open_views]),
+        **dunning,
     )
 
 

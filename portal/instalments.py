@@ -262,17 +262,8 @@ def _plans_of(person: Person | None) -> list[instalment_progress.Progress]:
     return instalment_progress.plans_of(db(), person) if person is not None else []
 
 
-def _offered() -> bool:
-    """Whether this municipality's statute offers instalments online today."""
-    try:
-        rules_on(db(), g.municipality.id, clock.today())
-    except NotFound:
-        return False
-    return True
-
-
 @bp.app_context_processor
 def _account_plans() -> dict[str, Any]:
-    """``instalment_plans(person)`` and ``instalments_offered()`` for the account's partial
-    (called only where it is included)."""
-    return {"instalment_plans": _plans_of, "instalments_offered": _offered}
+    """``instalment_plans(person)`` for the account's partial (called only where it is
+    included; whether instalments are offered comes with the account's person statement)."""
+    return {"instalment_plans": _plans_of}

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from flask import g, render_template
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import Date, bindparam, exists, or_, select
 from sqlalchemy.orm import joinedload
 
 from core.dunning import account as dunning_account
 from core.dunning import enforcement_account
 from core.dunning.enforcement_models import EnforcementCase
 from core.dunning.instalment_models import InstalmentPlan
+from core.dunning.instalment_rules import LEVY as INSTALMENTS
 from core.dunning.models import DunningBlock, DunningLetter
 from core.kernel import clock
-from core.ledger.balances import credit_balance
-from core.ledger.queries import claims_of
+from core.ledger.balances import credit_of
+from core.ledger.queries import claim_rows_of
 from core.levies.basis_notices.models import TaxKind, TaxObject
 from core.levies.trade_tax.refund_interest import RefundInterest
 from core.payments.card.attempts import AttemptStatus, PaymentAttempt
@@ -24,6 +25,8 @@ from core.payments.payouts.queries import payouts_of
 from core.payments.sepa.debit_outlook import debit_outlook
 from core.payments.sepa.models import DirectDebitItem, PreNotification
 from core.persons.models import Person
+from core.tenancy.statutes import Statute
+from portal.account_cards import cards
 from portal.citizen import current_person
 from portal.database import db
 from portal.identity.auth import citizen_required
@@ -43,6 +46,7 @@ class Present(NamedTuple):
     plans: bool  # an instalment plan
     plots: bool  # a property-tax object
     refund_interest: bool  # Erstattungszinsen zur Gewerbesteuer
+    instalments_offered: bool  # the municipality has rules for instalments in force today
 
 
 NOTHING = Present(*(False,) * len(Present._fields))
@@ -50,8 +54,8 @@ NOTHING = Present(*(False,) * len(Present._fields))
 
 def _person_statement() -> Any:
     """The citizen's person in this municipality with their addresses (the page shows the
-    address on the day), and per optional part of the page whether there is anything of it
-    (:class:`Present`). One statement."""
+    address on the day), per optional part of the page whether there is anything of it
+    (:class:`Present`), and the person's credit. One statement."""
     mine = (Person.municipality_id == bindparam("municipality_id"),)
 
     def of_person(model: Any, *conditions: Any) -> Any:
@@ -69,9 +73,17 @@ def _person_statement() -> Any:
         PaymentAttempt.person_id == Person.id, PaymentAttempt.status == AttemptStatus.SUCCEEDED
     )
     refund_interest = exists().where(RefundInterest.person_id == Person.id)
+    today = bindparam("today", type_=Date)
+    instalment_rules = exists().where(  # as core.dunning.instalment_rules.rules_on finds them
+        Statute.municipality_id == Person.municipality_id,
+        Statute.levy == INSTALMENTS,
+        Statute.valid_from <= today,
+        or_(Statute.valid_to.is_(None), Statute.valid_to > today),
+    )
     return (
         select(
             Person,
+            credit_of(Person.id),
             debit_item | announced,
             paid_online,
             of_person(DunningLetter),
@@ -81,6 +93,7 @@ def _person_statement() -> Any:
             of_person(InstalmentPlan),
             of_person(TaxObject, TaxObject.tax == TaxKind.PROPERTY_TAX),
             refund_interest,
+            instalment_rules,
         )
         .where(*mine, Person.id == bindparam("person_id"))
         .options(joinedload(Person.addresses))
@@ -104,40 +117,46 @@ _ONLINE_PAYMENTS = (
 def account() -> str:
     session = db()
     acting_for = current_person()  # the own person or the one acted for (representation)
+    today = clock.today()
     found = (
         session.execute(
             _PERSON,
             {
                 "municipality_id": g.municipality.id,
                 "person_id": acting_for.id if acting_for else 0,
+                "today": today,
             },
         )
         .unique()
         .first()
     )
-    person, has = (found[0], Present(*found[1:])) if found is not None else (None, NOTHING)
-    views = claims_of(session, person) if person else []
-    open_views = [v for v in views if v.open_cents > 0 and not v.cancelled]
-    paid_views = [v for v in views if v.open_cents == 0 and not v.cancelled]
+    person, credit, has = (
+        (found[0], int(found[1]), Present(*found[2:])) if found is not None else (None, 0, NOTHING)
+    )
+    rows = claim_rows_of(session, person) if person else []
+    open_rows = [r for r in rows if r.open_cents > 0 and not r.cancelled]
+    paid_rows = [r for r in rows if r.open_cents == 0 and not r.cancelled]
     online = (
         list(session.scalars(_ONLINE_PAYMENTS, {"person_id": person.id}))
         if person and has.paid_online
         else []
     )
-    today = clock.today()
+    debits = debit_outlook(session, person, as_of=today) if person and has.debits else {}
+    dunning = _dunning(session, person, has, [r.id for r in open_rows])
+    per_claim = (debits, dunning["dunning"], dunning["blocked"])
     return render_template(
         "portal/ledger/account.html",
         online_payments=online,
         person=person,
-        open_items=open_views,
-        paid_items=list(reversed(paid_views)),
-        total_open=sum(v.open_cents for v in open_views),
-        credit=credit_balance(session, person) if person else 0,
+        open_items=cards(open_rows, today, *per_claim),
+        paid_items=cards(reversed(paid_rows), today, *per_claim),
+        total_open=sum(r.open_cents for r in open_rows),
+        credit=credit,
         payouts=payouts_of(session, person) if person and has.payouts else [],
         as_of=today,
-        debits=debit_outlook(session, person, as_of=today) if person and has.debits else {},
+        debits=debits,
         has=has,
-        **_dunning(session, person, has, [v.claim.id for v in open_views]),
+        **dunning,
     )
 
 

@@ -12,8 +12,10 @@ from flask import Blueprint, Response, abort, g, render_template, session
 from flask_login import current_user
 from sqlalchemy import bindparam, exists, select
 
+from core.identity.external import IdentityProvider
 from core.identity.models import UserAccount
 from core.kernel.errors import NotFound
+from core.persons.models import Person
 from core.representation.models import PowerOfAttorney, Representative
 from core.tenancy.municipalities import Municipality
 from portal.database import db
@@ -31,26 +33,37 @@ def _load_municipality(_endpoint: str | None, values: dict[str, Any] | None) -> 
 
 
 def _municipality_for_request(slug: str) -> Municipality:
-    """The municipality of a ``/<muni>/`` request and, in the same statement, the account the
-    session names (if any), so that the user loader finds it in the identity map: one round
-    trip instead of two. Only a load: the loader (identity/sessions.py) still checks the
-    account (active, session version, idle and absolute time) as on every request."""
+    """The municipality of a ``/<muni>/`` request and, in the same statement, whether it has an
+    active identity provider and the account the session names (if any) with its own person
+    here, so that the user loader finds the account in the identity map and the authority
+    (portal.representation.acting) the person: one round trip instead of four. Only a load:
+    the loader (identity/sessions.py) still checks the account (active, session version, idle
+    and absolute time) as on every request."""
     account_id = str(session.get("_user_id", "")).partition(".")[0]
+    row: Any
     if not account_id.isdigit() or int(account_id) > MAX_ID:
-        found = db().scalars(_MUNICIPALITY, {"slug": slug}).first()
+        row = db().execute(_MUNICIPALITY, {"slug": slug}).first()
     else:
         row = db().execute(_MUNICIPALITY_AND_ACCOUNT, {"slug": slug, "id": int(account_id)}).first()
-        found = None if row is None else row[0]
         if row is not None:
-            g.user_account = row[1]  # held: the identity map keeps objects weakly
-            g.represents = (int(account_id), bool(row[2]))  # see portal.representation.acting
-    if found is None:
+            g.user_account = row[2]  # held: the identity map keeps objects weakly
+            g.represents = (int(account_id), bool(row[3]))  # see portal.representation.acting
+            g.own_person = (int(account_id), row[4])  # the same
+    if row is None:
         raise NotFound("Diese Kommune ist hier nicht bekannt.")
+    g.has_identity_providers = bool(row[1])  # see portal.identity.oidc
+    found: Municipality = row[0]
     return found
 
 
 # Built once (every portal request asks): building a statement costs more than running it.
-_MUNICIPALITY = select(Municipality).where(Municipality.slug == bindparam("slug"))
+# Whether the municipality has an active identity provider: without one, the pages that offer
+# them (identity_providers() in the templates) do not ask for the list.
+_PROVIDERS = exists().where(
+    IdentityProvider.municipality_id == Municipality.id,
+    IdentityProvider.is_active.is_(True),
+)
+_MUNICIPALITY = select(Municipality, _PROVIDERS).where(Municipality.slug == bindparam("slug"))
 # … and whether the account has any accepted representation or power of attorney (anywhere):
 # without one, the questions who else it may act for are not sent (core.representation.access).
 _REPRESENTS = exists().where(
@@ -62,9 +75,14 @@ _REPRESENTS = exists().where(
     PowerOfAttorney.accepted_at.is_not(None),
     PowerOfAttorney.revoked_at.is_(None),
 )
+# The account's own person here: at most one ((municipality_id, user_id) is unique).
 _MUNICIPALITY_AND_ACCOUNT = (
-    select(Municipality, UserAccount, _REPRESENTS)
+    select(Municipality, _PROVIDERS, UserAccount, _REPRESENTS, Person)
+    .select_from(Municipality)
     .outerjoin(UserAccount, UserAccount.id == bindparam("id"))
+    .outerjoin(
+        Person, (Person.municipality_id == Municipality.id) & (Person.user_id == UserAccount.id)
+    )
     .where(Municipality.slug == bindparam("slug"))
 )
 MAX_ID = 2**31 - 1  # an INTEGER column: a larger id in a forged cookie would be a DataError

@@ -47,6 +47,20 @@ _PERSON_CREDIT = _balance_of(
 )
 
 
+def credit_of(person_id: Any) -> Any:
+    """The credit (Guthaben, positive when paid in excess) of the person ``person_id`` names (a
+    column of an enclosing statement): a scalar subquery, for a statement that reads the person
+    (as :func:`credit_balance` would answer in the same transaction)."""
+    credit_account = (
+        select(LedgerAccount.id)
+        .where(LedgerAccount.person_id == person_id, LedgerAccount.kind == AccountKind.CREDIT)
+        .order_by(LedgerAccount.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return -func.coalesce(_balance_of(credit_account).scalar_subquery(), 0)
+
+
 def account_balance(session: Session, account: LedgerAccount) -> int:
     """Debits minus credits: the sum of the account's postings (one round trip).
 

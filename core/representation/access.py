@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from types import EllipsisType
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -74,13 +75,21 @@ _POWERS = select(PowerOfAttorney).where(
 
 
 def own(
-    session: Session, municipality_id: int, user_id: int, *, represents: bool = True
+    session: Session,
+    municipality_id: int,
+    user_id: int,
+    *,
+    represents: bool = True,
+    person: Person | EllipsisType | None = ...,
 ) -> Authority | None:
     """The user's own person here; an organisation's own log-in as far as its role goes.
     ``represents=False``: the caller has just read that the user has no accepted
-    representation and no power of attorney at all (the role is then not asked for)."""
+    representation and no power of attorney at all (the role is then not asked for);
+    ``person``: the user's own person here (or None: there is none) as the caller has just
+    read it in the same transaction (it is then not asked for again)."""
     ids = {"municipality_id": municipality_id, "user_id": user_id}
-    person = session.scalars(_OWN_PERSON, ids).first()
+    if person is ...:
+        person = session.scalars(_OWN_PERSON, ids).first()
     if person is None:
         return None
     role = None

@@ -68,8 +68,12 @@ def init_app(app: Flask) -> None:
 
 
 def _providers_here() -> list[IdentityProvider]:
+    """The municipality's active providers; none asked for when this request's first statement
+    (portal.municipal) read that it has none."""
     municipality = g.get("municipality")
-    return [] if municipality is None else external.providers_of(db(), municipality.id)
+    if municipality is None or g.get("has_identity_providers") is False:
+        return []
+    return external.providers_of(db(), municipality.id)
 
 
 def _client(provider: IdentityProvider) -> Any:

@@ -78,6 +78,13 @@ def _represents() -> bool:
     return known is None or known[0] != current_user.id or known[1]
 
 
+def _own_person_read() -> dict[str, persons.Person | None]:
+    """``person=`` for access.own when this request's first statement (portal.municipal) read
+    the logged-in account's own person here (None: it has none); else nothing."""
+    known = g.get("own_person")
+    return {"person": known[1]} if known is not None and known[0] == current_user.id else {}
+
+
 def current_authority() -> Authority | None:
     """The user's authority for the person this request acts for (asked once per request)."""
     if "acting_authority" in g:
@@ -98,7 +105,13 @@ def current_authority() -> Authority | None:
                     "warning",
                 )
         if found is None:
-            found = access.own(db(), g.municipality.id, current_user.id, represents=_represents())
+            found = access.own(
+                db(),
+                g.municipality.id,
+                current_user.id,
+                represents=_represents(),
+                **_own_person_read(),
+            )
     g.acting_authority = found
     return found
 

@@ -124,3 +124,18 @@ def test_account_page_does_not_read_parts_the_citizen_has_nothing_of(
     tables = leading_tables(app, connection, m.slug, "schlicht@example.org")
     assert not OPTIONAL & set(tables), tables
     assert tables.count("claim") == 1
+
+
+def test_account_page_asks_three_statements_when_the_citizen_has_no_optional_part(
+    app: Flask, connection: Any, db: Session, make: Any
+) -> None:
+    """The municipality (with the account, its own person and whether there are identity
+    providers), the person (with the credit, the flags of the optional parts and whether
+    instalments are offered) and the claims: nothing else, e.g. no statute, no identity
+    provider, no credit balance, no own person asked for again."""
+    m = make.municipality()
+    make.sepa_statute(m)
+    citizen(db, make, m, "drei@example.org", 6)
+    db.commit()
+    tables = leading_tables(app, connection, m.slug, "drei@example.org")
+    assert tables == ["municipality", "person", "claim"], tables

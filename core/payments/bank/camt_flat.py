@@ -13,7 +13,6 @@ gives (the element's first child node if it is text), so both readings agree exa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from functools import cache
 
 from lxml import etree
@@ -176,26 +175,34 @@ def _entry(
     if amount <= 0 or indicator not in ("CRDT", "DBIT"):
         return None
     credit = indicator == "CRDT"
-    domain, family, sub_family = flat.get("dom"), flat.get("fam"), flat.get("sub")
+    domain, family, sub_family = (
+        (flat.get("dom") or None),
+        (flat.get("fam") or None),
+        (flat.get("sub") or None),
+    )
     if domain and family and sub_family:
         bank_code = f"{domain}/{family}/{sub_family}"
     else:
-        bank_code = flat.get("prt") or ""
+        bank_code = (flat.get("prt") or None) or ""
     if is_return_code(bank_code):
         return None
-    transaction: CamtTransaction | None
     if flat["k"] == "0":
-        transaction = bare_transaction(amount, flat.get("info") or "")
+        transaction = bare_transaction(amount, (flat.get("info") or None) or "")
     else:
         transaction = _transaction(element, flat, amount, credit, own_iban, where, cents)
         if transaction is None:
             return None
-    status = flat.get("stcd") or flat.get("stpr") or flat.get("sts") or "BOOK"
+    status = (
+        (flat.get("stcd") or None)
+        or (flat.get("stpr") or None)
+        or (flat.get("sts") or None)
+        or "BOOK"
+    )
     return CamtEntry(
         index=index,
         amount_cents=amount,
         credit=credit,
-        reversal=(flat.get("rvsl") or "false").lower() in ("true", "1"),
+        reversal=((flat.get("rvsl") or None) or "false").lower() in ("true", "1"),
         booking_date=_date(flat, "bdd", "bdt", f"{where}, BookgDt"),
         value_date=_date(flat, "vdd", "vdt", f"{where}, ValDt"),
         acct_svcr_ref=_ref(flat, "ref"),
@@ -229,15 +236,14 @@ def _transaction(
     indicator = flat.get("tind") or None
     if indicator is not None and indicator != ("CRDT" if credit else "DBIT"):
         return None
-    unstructured: list[str] = []
-    references: list[str] = []
+    unstructured, references = [], []
     for node in element:
         value = node.get("v")
         if value is not None and (value := value.strip()):
             (unstructured if node.tag == "u" else references).append(value)
     name, iban = None, None
     for role in _PARTIES if credit else _PARTIES[::-1]:
-        name = flat.get(role + "pn") or flat.get(role + "n") or None
+        name = (flat.get(role + "pn") or None) or (flat.get(role + "n") or None)
         iban = flat.get(role + "i") or None
         if iban is not None:
             iban = iban.replace(" ", "").upper()
@@ -258,7 +264,7 @@ def _transaction(
     )
 
 
-def _date(flat: dict[str, str], day_name: str, moment_name: str, where: str) -> date | None:
+def _date(flat: dict[str, str], day_name: str, moment_name: str, where: str) -> object:
     day = flat.get(day_name) or None
     if day is not None:
         return parse_date(day, where)

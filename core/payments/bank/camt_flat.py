@@ -62,7 +62,6 @@ _ATTRIBUTES = {
     "tamtc": f"({_TX}d:Amt)[1]/@Ccy",
     "xamtc": f"({_TX}d:AmtDtls/d:TxAmt/d:Amt)[1]/@Ccy",
 }
-_ATTRIBUTES = {name: path.replace(f"({_TX}", _TX + "(") for name, path in _ATTRIBUTES.items()}
 # an entry read by the parser itself (see the module docstring)
 _UNUSUAL = (
     "d:NtryDtls/d:Btch or d:Chrgs or d:ChrgsInf or count(d:NtryDtls/d:TxDtls) > 1"
@@ -71,34 +70,16 @@ _UNUSUAL = (
 _PRESENT = {"tap": f"{_TX}d:Amt", "xap": f"{_TX}d:AmtDtls/d:TxAmt/d:Amt"}
 
 
-def _attributes(detail: bool) -> str:
-    """The texts and attributes of the Ntry (``detail`` False) or of its one TxDtls (True,
-    paths relative to it: the detail is found once)."""
-
-    def mine(path: str) -> bool:
-        return path.startswith(_TX) == detail
-
-    def relative(path: str) -> str:
-        return path.removeprefix(_TX)
-
+def _stylesheet(namespace: str, body: str, item: str) -> bytes:
     texts = "".join(
-        f'<xsl:for-each select="({relative(path)})[1]/node()[1][self::text()]">'
+        f'<xsl:for-each select="({path})[1]/node()[1][self::text()]">'
         f'<xsl:attribute name="{name}"><xsl:value-of select="."/></xsl:attribute></xsl:for-each>'
         for name, path in _TEXTS.items()
-        if mine(path)
     )
-    return texts + "".join(
-        f'<xsl:for-each select="{relative(path)}"><xsl:attribute name="{name}">'
+    attributes = "".join(
+        f'<xsl:for-each select="{path}"><xsl:attribute name="{name}">'
         '<xsl:value-of select="."/></xsl:attribute></xsl:for-each>'
         for name, path in _ATTRIBUTES.items()
-        if mine(path)
-    )
-
-
-def _stylesheet(namespace: str, body: str, item: str) -> bytes:
-    texts = _attributes(detail=False)
-    attributes = (
-        f'<xsl:for-each select="{_TX.removesuffix("/")}">{_attributes(detail=True)}</xsl:for-each>'
     )
     lists = "".join(
         f'<xsl:for-each select="{_TX}d:RmtInf/{path}"><{tag}>'
@@ -136,8 +117,15 @@ def flat_statements(root: Element, namespace: str, body: str, item: str) -> list
     return [list(statement) for statement in result.getroot()]
 
 
+def _text(flat: dict[str, str], name: str) -> str | None:
+    value = flat.get(name)
+    if value is None:
+        return None
+    return value.strip() or None
+
+
 def _ref(flat: dict[str, str], name: str) -> str | None:
-    value = flat.get(name) or None
+    value = _text(flat, name)
     return None if value is None or value.upper() == NOT_PROVIDED else value
 
 
@@ -153,7 +141,7 @@ def plain_entry(
     ``cents(text, where)`` reads an amount's text (the parser's cached ``parse_cents``)."""
     if element.get("x") is not None:
         return None
-    flat = {name: value.strip() for name, value in element.items()}  # as ElementIndex.text
+    flat = dict(element.attrib)
     try:
         return _entry(element, flat, index, where, own_iban, cents)
     except ValidationError:
@@ -170,39 +158,30 @@ def _entry(
 ) -> CamtEntry | None:
     if flat.get("amtc") != "EUR" or "amt" not in flat:
         return None
-    amount = cents(flat["amt"], where)
-    indicator = flat.get("ind") or None
+    amount = cents(flat["amt"].strip(), where)
+    indicator = _text(flat, "ind")
     if amount <= 0 or indicator not in ("CRDT", "DBIT"):
         return None
     credit = indicator == "CRDT"
-    domain, family, sub_family = (
-        (flat.get("dom") or None),
-        (flat.get("fam") or None),
-        (flat.get("sub") or None),
-    )
+    domain, family, sub_family = _text(flat, "dom"), _text(flat, "fam"), _text(flat, "sub")
     if domain and family and sub_family:
         bank_code = f"{domain}/{family}/{sub_family}"
     else:
-        bank_code = (flat.get("prt") or None) or ""
+        bank_code = _text(flat, "prt") or ""
     if is_return_code(bank_code):
         return None
     if flat["k"] == "0":
-        transaction = bare_transaction(amount, (flat.get("info") or None) or "")
+        transaction = bare_transaction(amount, _text(flat, "info") or "")
     else:
         transaction = _transaction(element, flat, amount, credit, own_iban, where, cents)
         if transaction is None:
             return None
-    status = (
-        (flat.get("stcd") or None)
-        or (flat.get("stpr") or None)
-        or (flat.get("sts") or None)
-        or "BOOK"
-    )
+    status = _text(flat, "stcd") or _text(flat, "stpr") or _text(flat, "sts") or "BOOK"
     return CamtEntry(
         index=index,
         amount_cents=amount,
         credit=credit,
-        reversal=((flat.get("rvsl") or None) or "false").lower() in ("true", "1"),
+        reversal=(_text(flat, "rvsl") or "false").lower() in ("true", "1"),
         booking_date=_date(flat, "bdd", "bdt", f"{where}, BookgDt"),
         value_date=_date(flat, "vdd", "vdt", f"{where}, ValDt"),
         acct_svcr_ref=_ref(flat, "ref"),
@@ -230,10 +209,10 @@ def _transaction(
     if key is not None:
         if flat.get(key + "amtc") != "EUR" or key + "amt" not in flat:
             return None
-        amount = cents(flat[key + "amt"], where)
+        amount = cents(flat[key + "amt"].strip(), where)
         if amount != entry_amount:
             return None
-    indicator = flat.get("tind") or None
+    indicator = _text(flat, "tind")
     if indicator is not None and indicator != ("CRDT" if credit else "DBIT"):
         return None
     unstructured, references = [], []
@@ -243,8 +222,8 @@ def _transaction(
             (unstructured if node.tag == "u" else references).append(value)
     name, iban = None, None
     for role in _PARTIES if credit else _PARTIES[::-1]:
-        name = (flat.get(role + "pn") or None) or (flat.get(role + "n") or None)
-        iban = flat.get(role + "i") or None
+        name = _text(flat, role + "pn") or _text(flat, role + "n")
+        iban = _text(flat, role + "i")
         if iban is not None:
             iban = iban.replace(" ", "").upper()
             if iban == own_iban:
@@ -265,10 +244,10 @@ def _transaction(
 
 
 def _date(flat: dict[str, str], day_name: str, moment_name: str, where: str) -> object:
-    day = flat.get(day_name) or None
+    day = _text(flat, day_name)
     if day is not None:
         return parse_date(day, where)
-    moment = flat.get(moment_name) or None
+    moment = _text(flat, moment_name)
     if moment is not None:
         return parse_datetime(moment, where).date()
     return None

@@ -252,10 +252,7 @@ class ElementIndex:
             raise ValidationError(
                 f"{where}: Betrag in {currency}; nur Euro-Beträge (EUR) werden verarbeitet."
             )
-        return self.cents(element.text.strip() if element.text is not None else None, where)
-
-    def cents(self, text: str | None, where: str) -> int:
-        """:func:`parse_cents` of an amount's (stripped) text, remembered."""
+        text = element.text.strip() if element.text is not None else None
         cents = self._cents.get(text) if text else None
         if cents is None:
             cents = parse_cents(text or None, where)

@@ -96,21 +96,6 @@ class CamtStatement:
     entries: tuple[CamtEntry, ...]
 
 
-def bare_transaction(amount_cents: int, remittance: str) -> CamtTransaction:
-    """An entry without details (``TxDtls``): its own single transaction."""
-    return CamtTransaction(
-        amount_cents=amount_cents,
-        end_to_end_id=None,
-        mandate_id=None,
-        acct_svcr_ref=None,
-        remittance=remittance,
-        creditor_reference=None,
-        counterparty_name=None,
-        counterparty_iban=None,
-        return_reason=None,
-    )
-
-
 def is_return_code(code: str) -> bool:
     """Whether a bank transaction code (ISO ``D/F/S`` or German proprietary) marks a return."""
     parts = code.split("/")

@@ -4,9 +4,10 @@ Each statement holds entries (``Ntry``, one line on the paper statement); an ent
 details (``NtryDtls/TxDtls``), one per single payment, e.g. the collections of one SEPA batch.
 The parser returns plain frozen dataclasses in integer cents; it books nothing and touches no
 database. The whole file is rejected with a German :class:`~.ValidationError` on the
-first problem, so that the caller never books half a statement. lxml directly (not pycamt,
-which reads camt.053 only), through the safe parser of core.payments.bank.bank_xml; plain
-entries are read from their flattened form (core.payments.bank.camt_flat)."""
+first problem, so that the caller never books half a statement.
+
+lxml is used directly (not pycamt, which reads camt.053 only), through the safe parser of
+core.payments.bank.bank_xml."""
 
 from __future__ import annotations
 
@@ -31,10 +32,8 @@ from core.payments.bank.camt import (
     CamtEntry,
     CamtStatement,
     CamtTransaction,
-    bare_transaction,
     is_return_code,
 )
-from core.payments.bank.camt_flat import flat_statements, plain_entry
 
 _BODY = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
 
@@ -71,11 +70,10 @@ def _kind(root: Element) -> str:
 class CamtReader(ElementIndex):
     """Reads one camt document."""
 
-    def __init__(self, root: Element, kind: str, *, flat: bool = True) -> None:
+    def __init__(self, root: Element, kind: str) -> None:
         super().__init__(f"{{{NS_PREFIX}{kind}}}", frozenset({"Ntry", "TxDtls"}))
         self.root = root
         self.kind = kind
-        self.flat = flat  # plain entries read from their flattened form (camt_flat)
 
     # document ---------------------------------------------------------------------------------
 
@@ -91,14 +89,13 @@ class CamtReader(ElementIndex):
         items = self.findall(body, item_name)
         if not items:
             raise ValidationError(f"Die Datei ({self.kind}) enthält keinen Auszug <{item_name}>.")
-        flats = flat_statements(self.root, self.prefix[1:-1], body_name, item_name)
         return [
-            self.statement(item, number, message_id, header_created, flats[number - 1])
+            self.statement(item, number, message_id, header_created)
             for number, item in enumerate(items, start=1)
         ]
 
     def statement(
-        self, item: Element, number: int, message_id: str, header: str | None, flat: list[Element]
+        self, item: Element, number: int, message_id: str, header_created: str | None
     ) -> CamtStatement:
         where = f"Auszug {number}"
         statement_id = self.required(item, "Id", where)
@@ -113,9 +110,9 @@ class CamtReader(ElementIndex):
                 f"{where}: das Konto wird in {account_currency} geführt; "
                 "nur Euro-Konten (EUR) werden verarbeitet."
             )
-        created_text = self.text(item, "CreDtTm") or header
+        created_text = self.text(item, "CreDtTm") or header_created
         created_at = parse_datetime(created_text, f"{where}, CreDtTm") if created_text else None
-        entries = self.entries(item, where, iban, flat if self.flat else None)
+        entries = self.entries(item, where, iban)
         return CamtStatement(
             message_id=message_id,
             statement_id=statement_id,
@@ -127,17 +124,12 @@ class CamtReader(ElementIndex):
             entries=entries,
         )
 
-    def entries(
-        self, item: Element, where: str, iban: str, flat: list[Element] | None
-    ) -> tuple[CamtEntry, ...]:
+    def entries(self, item: Element, where: str, iban: str) -> tuple[CamtEntry, ...]:
         """Every entry; a faulty file is refused with all faulty entries named (ten in full)."""
         entries, problems = [], []
         for index, element in enumerate(self.findall(item, "Ntry"), start=1):
             try:
-                plain = (
-                    plain_entry(flat[index - 1], index, where, iban, self.cents) if flat else None
-                )
-                entries.append(plain or self.entry(element, index, where, iban))
+                entries.append(self.entry(element, index, where, iban))
             except ValidationError as exc:
                 problems.append(exc.message)
         if len(problems) == 1:
@@ -211,7 +203,17 @@ class CamtReader(ElementIndex):
 
     def without_details(self, element: Element, amount: int) -> CamtTransaction:
         """An entry without details is its own single transaction."""
-        return bare_transaction(amount, self.text(element, "AddtlNtryInf") or "")
+        return CamtTransaction(
+            amount_cents=amount,
+            end_to_end_id=None,
+            mandate_id=None,
+            acct_svcr_ref=None,
+            remittance=self.text(element, "AddtlNtryInf") or "",
+            creditor_reference=None,
+            counterparty_name=None,
+            counterparty_iban=None,
+            return_reason=None,
+        )
 
     def bank_code(self, element: Element) -> str:
         domain = self.text(element, "BkTxCd/Domn/Cd")

@@ -10,8 +10,6 @@ it against the same XSD: sepaxml's element tree, its serializer and its pure-Pyt
 
 from __future__ import annotations
 
-import io
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,9 +20,9 @@ from lxml import etree
 from sepaxml import SepaTransfer
 from sepaxml.utils import int_to_decimal_str, make_id, make_msg_id
 
-from core.kernel.errors import ValidationError
 from core.payments.payouts.models import PayoutRun
 from core.payments.sepa.pain008 import escape, sepa_text
+from core.payments.xsd_stream import StreamingSchema
 from core.tenancy.municipalities import Municipality
 
 PAIN_001 = "pain.001.001.09"
@@ -150,40 +148,19 @@ def pain001_sepaxml(
     return xml, message_id or ""
 
 
-_SCHEMAS = threading.local()  # lxml schemas are not shared between threads
-_TX_TAG = f"{{{NAMESPACE}}}CdtTrfTxInf"
-
-
-def _schema() -> etree.XMLSchema:
-    schema = getattr(_SCHEMAS, "schema", None)
-    if schema is None:
-        schema = _SCHEMAS.schema = etree.XMLSchema(etree.parse(str(XSD)))
-    return schema
+_STREAM = StreamingSchema(
+    XSD,
+    f"{{{NAMESPACE}}}CdtTrfTxInf",
+    "Die Auszahlungsdatei entspricht nicht dem Schema pain.001.001.09",
+)
 
 
 def _check(xml: bytes) -> None:
-    """Refuse a message the XSD does not accept; libxml2 validates while it parses, and each
-    transaction is dropped once parsed, so memory stays flat (as core.payments.sepa.pain008)."""
-    try:
-        for _event, element in etree.iterparse(
-            io.BytesIO(xml),
-            events=("end",),
-            tag=_TX_TAG,
-            schema=_schema(),
-            no_network=True,
-            huge_tree=True,
-        ):
-            element.clear()
-            parent = element.getparent()
-            while element.getprevious() is not None:
-                del parent[0]
-    except etree.XMLSyntaxError as error:
-        raise ValidationError(
-            "Die Auszahlungsdatei entspricht nicht dem Schema pain.001.001.09 "
-            f"(vermutlich ein unzulässiger Wert): {error}"
-        ) from error
+    """Refuse a message the XSD does not accept, checked while it is parsed, in flat memory
+    (core.payments.xsd_stream, as core.payments.sepa.pain008)."""
+    _STREAM.validate(xml)
 
 
 def validate(xml: bytes) -> None:
     """Check ``xml`` against the pain.001.001.09 XSD (lxml); raises on the first error."""
-    _schema().assertValid(etree.fromstring(xml))
+    _STREAM.schema().assertValid(etree.fromstring(xml))

@@ -9,9 +9,7 @@ element tree and its pure-Python validator (xmlschema) took longer than booking 
 
 from __future__ import annotations
 
-import io
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,15 +17,14 @@ from pathlib import Path
 from xml.sax.saxutils import escape as _escape
 
 import sepaxml
-from lxml import etree
 from sepaxml import SepaDD
 from sepaxml.utils import int_to_decimal_str, make_id, make_msg_id
 from text_unidecode import unidecode
 
-from core.kernel.errors import ValidationError
 from core.ledger.kinds import KINDS, ClaimKind
 from core.ledger.models import Claim
 from core.payments.sepa.models import DirectDebitItem, DirectDebitRun, Mandate
+from core.payments.xsd_stream import StreamingSchema
 from core.tenancy.municipalities import Municipality
 
 PAIN_008 = "pain.008.001.08"
@@ -194,39 +191,14 @@ def build_message(
     return Message("".join(body).encode(), message_id, payment_info_id)
 
 
-_SCHEMAS = threading.local()  # lxml schemas are not shared between threads
-_TX_TAG = f"{{{NAMESPACE}}}DrctDbtTxInf"
-
-
-def _schema() -> etree.XMLSchema:
-    schema = getattr(_SCHEMAS, "schema", None)
-    if schema is None:
-        schema = _SCHEMAS.schema = etree.XMLSchema(etree.parse(str(XSD)))
-    return schema
+_STREAM = StreamingSchema(
+    XSD,
+    f"{{{NAMESPACE}}}DrctDbtTxInf",
+    "Die Lastschriftdatei entspricht nicht dem Schema pain.008.001.08",
+)
 
 
 def validate(xml: bytes) -> None:
-    """Refuse a message the XSD does not accept (as sepaxml's export(validate=True) does).
-    libxml2 validates while it parses (iterparse with the schema), without the GIL: a thread
-    may do it beside other work. Each transaction is dropped from the tree once parsed, so
-    memory stays flat (the whole tree of a 100,000-item file took 600 MiB)."""
-    try:
-        for _event, element in etree.iterparse(
-            io.BytesIO(xml),
-            events=("end",),
-            tag=_TX_TAG,
-            schema=_schema(),
-            # not resolve_entities=False: with a schema, iterparse then passes a cut-off file
-            # (tests/unit/test_pain008_validation.py); the file is our own, with no DTD
-            no_network=True,
-            huge_tree=True,
-        ):
-            element.clear()
-            parent = element.getparent()
-            while element.getprevious() is not None:
-                del parent[0]
-    except etree.XMLSyntaxError as error:
-        raise ValidationError(
-            "Die Lastschriftdatei entspricht nicht dem Schema pain.008.001.08 "
-            f"(vermutlich ein unzulässiger Wert): {error}"
-        ) from error
+    """Refuse a message the XSD does not accept (as sepaxml's export(validate=True) does),
+    checked while it is parsed, in flat memory (core.payments.xsd_stream)."""
+    _STREAM.validate(xml)

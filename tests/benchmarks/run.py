@@ -27,20 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core.kernel import clock
 from core.kernel.db import make_engine, make_session_factory
 from core.ledger.claims import post_claim
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import PaymentChannel
+from core.ledger.models import Claim, PaymentChannel
 from core.ledger.receipts import record_payment
 from core.persons.models import Person, PersonKind
 from core.tenancy.municipalities import Municipality
 from core.tenancy.statutes import Statute
 from portal.cli.db import alembic_config
 from tests import factories, pg
+from tests.benchmarks.anchor import raw_sqlite_claims_per_second
 from tests.benchmarks.dog_tax import bench_dog_tax, peak_rss_mib
 
 AS_OF = date(2026, 1, 10)

@@ -79,69 +79,26 @@ def post_claims(
     entry_ids = reserve_ids(session, JournalEntry, count)
     connection = session.connection()
     m_id = municipality.id
-    insert_rows(
-        connection,
-        _table(Claim),
-        CLAIM_KEYS,
-        [
-            (
-                claim_id,
-                m_id,
-                new.person.id,
-                new.kind,
-                new.description[:200],
-                new.period_start,
-                new.period_end,
-                new.amount_cents,
-                new.due_date,
-                new.kassenzeichen,
-                new.assessment_key,
-                new.notice_id,
-                now,
-                None,
-            )
-            for new, claim_id in zip(claims, claim_ids, strict=True)
-        ],
-    )
-    texts: dict[tuple[ClaimKind, str], str] = {}
+    insert_rows(connection, _table(Claim), CLAIM_KEYS, _claim_rows(claims, claim_ids, m_id, now))
     insert_rows(
         connection,
         _table(JournalEntry),
         ENTRY_KEYS,
-        [
-            (
-                entry_id,
-                new.person.municipality_id,
-                new.person.id,
-                EntryKind.CLAIM,
-                as_of,
-                now,
-                texts.get((new.kind, new.description)) or _entry_text(texts, new),
-                actor,
-                None,
-            )
-            for new, entry_id in zip(claims, entry_ids, strict=True)
-        ],
+        _entry_rows(claims, entry_ids, as_of, now, actor),
     )
+    posting_ids = reserve_ids(session, Posting, count)
     insert_rows(
         connection,
         _table(Posting),
         POSTING_KEYS,
         [
-            (
-                posting_id,
-                entry_id,
-                receivable[new.person.id],
-                revenue[new.kind],
-                new.amount_cents,
-                claim_id,
-                None,
-            )
+            (posting_id, entry_id, receivable[new.person.id], revenue[new.kind],
+             new.amount_cents, claim_id, None)
             for new, posting_id, claim_id, entry_id in zip(
-                claims, reserve_ids(session, Posting, count), claim_ids, entry_ids, strict=True
+                claims, posting_ids, claim_ids, entry_ids, strict=True
             )
         ],
-    )
+    )  # fmt: skip
     insert_rows(
         connection,
         _table(AuditEvent),
@@ -152,6 +109,31 @@ def post_claims(
     for person_id in with_credit(session, persons):
         apply_credit(session, session.get_one(Person, person_id), as_of=as_of, actor=actor)
     return claim_ids
+
+
+def _claim_rows(
+    claims: Sequence[NewClaim], claim_ids: list[int], m_id: int, now: datetime
+) -> list[tuple[Any, ...]]:
+    """The claim rows in the order of :data:`CLAIM_KEYS`."""
+    return [
+        (claim_id, m_id, new.person.id, new.kind, new.description[:200], new.period_start,
+         new.period_end, new.amount_cents, new.due_date, new.kassenzeichen,
+         new.assessment_key, new.notice_id, now, None)
+        for new, claim_id in zip(claims, claim_ids, strict=True)
+    ]  # fmt: skip
+
+
+def _entry_rows(
+    claims: Sequence[NewClaim], entry_ids: list[int], as_of: date, now: datetime, actor: str
+) -> list[tuple[Any, ...]]:
+    """The journal entry rows in the order of :data:`ENTRY_KEYS`, each text made once per kind
+    and description."""
+    texts: dict[tuple[ClaimKind, str], str] = {}
+    return [
+        (entry_id, new.person.municipality_id, new.person.id, EntryKind.CLAIM, as_of, now,
+         texts.get((new.kind, new.description)) or _entry_text(texts, new), actor, None)
+        for new, entry_id in zip(claims, entry_ids, strict=True)
+    ]  # fmt: skip
 
 
 def _keys(names: str) -> tuple[str, ...]:

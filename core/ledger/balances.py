@@ -56,6 +56,7 @@ def credit_of(person_id: Any) -> Any:
         .where(LedgerAccount.person_id == person_id, LedgerAccount.kind == AccountKind.CREDIT)
         .order_by(LedgerAccount.id)
         .limit(1)
+        .correlate_except(LedgerAccount)  # to the enclosing statement's person, two levels up
         .scalar_subquery()
     )
     return -func.coalesce(_balance_of(credit_account).scalar_subquery(), 0)

@@ -139,3 +139,23 @@ def test_account_page_asks_three_statements_when_the_citizen_has_no_optional_par
     db.commit()
     tables = leading_tables(app, connection, m.slug, "drei@example.org")
     assert tables == ["municipality", "person", "claim"], tables
+
+
+def test_the_credit_shown_is_the_citizens_own(app: Flask, db: Session, make: Any) -> None:
+    """The credit read within the person statement is that person's, not another's (the
+    account subquery is correlated to the person two levels up)."""
+    m = make.municipality()
+    first = make.person(m)  # an earlier person of the town, with credit of their own
+    email = "guthaben@test.example"
+    own = make.person(m, user=make.user(email=email))
+    for person, cents in ((first, 5000), (own, 900)):
+        record_payment(
+            db, person=person, amount_cents=cents, channel=PaymentChannel.BANK_TRANSFER,
+            received_on=date(2026, 11, 2), as_of=date(2026, 11, 2), actor="test",
+        )  # fmt: skip
+    db.commit()
+    client = app.test_client()
+    login(client, m.slug, email)
+    page = client.get(f"/{m.slug}/konto").get_data(as_text=True)
+    assert re.search(r"Guthaben: <span[^>]*>9,00\s€</span>", page), page
+    assert "50,00" not in page and "Bankverbindung für Auszahlungen angeben" in page

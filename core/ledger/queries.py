@@ -43,14 +43,16 @@ class ClaimView:
         self.label = KINDS[claim.kind].label
 
 
-def _claims_with_balances() -> Any:
+def _with_balances(*columns: Any) -> Any:
+    """``columns`` of the person's claims (bound: person_id, municipality_id), then each claim's
+    assessed and open cents, in order of due date: the statement of claims_of and claim_rows_of."""
     mine = (
         Claim.person_id == bindparam("person_id"),
         Claim.municipality_id == bindparam("municipality_id"),
     )
     totals = claim_totals(select(Claim.id).where(*mine))
     return (
-        select(Claim, func.coalesce(totals.c.assessed, 0), func.coalesce(totals.c.open, 0))
+        select(*columns, func.coalesce(totals.c.assessed, 0), func.coalesce(totals.c.open, 0))
         .outerjoin(totals, totals.c.claim_id == Claim.id)
         .where(*mine)
         .order_by(Claim.due_date, Claim.id)
@@ -58,7 +60,7 @@ def _claims_with_balances() -> Any:
 
 
 # Built once: every account page asks for it, and building it costs more than answering it.
-_CLAIMS_WITH_BALANCES = _claims_with_balances()
+_CLAIMS_WITH_BALANCES = _with_balances(Claim)
 
 
 def claims_of(session: Session, person: Person) -> list[ClaimView]:
@@ -87,33 +89,17 @@ class ClaimRow(NamedTuple):
     open_cents: int
 
 
-def _claim_rows() -> Any:
-    mine = (
-        Claim.person_id == bindparam("person_id"),
-        Claim.municipality_id == bindparam("municipality_id"),
-    )
-    totals = claim_totals(select(Claim.id).where(*mine))
-    return (
-        select(
-            Claim.id,
-            Claim.kind,
-            Claim.description,
-            Claim.period_start,
-            Claim.period_end,
-            Claim.amount_cents,
-            Claim.due_date,
-            Claim.kassenzeichen,
-            Claim.cancelled_by_entry_id.is_not(None),
-            func.coalesce(totals.c.assessed, 0),
-            func.coalesce(totals.c.open, 0),
-        )
-        .outerjoin(totals, totals.c.claim_id == Claim.id)
-        .where(*mine)
-        .order_by(Claim.due_date, Claim.id)
-    )
-
-
-_CLAIM_ROWS = _claim_rows()
+_CLAIM_ROWS = _with_balances(
+    Claim.id,
+    Claim.kind,
+    Claim.description,
+    Claim.period_start,
+    Claim.period_end,
+    Claim.amount_cents,
+    Claim.due_date,
+    Claim.kassenzeichen,
+    Claim.cancelled_by_entry_id.is_not(None),
+)
 
 
 def claim_rows_of(session: Session, person: Person) -> list[ClaimRow]:

@@ -14,39 +14,20 @@ from sqlalchemy.orm import Session
 
 from core.ledger.accounts import system_account
 from core.ledger.balances import account_balance, trial_balance
-from core.ledger.models import PaymentChannel
-from core.ledger.receipts import record_payment
 from core.payments.bank import imports as bank_import
 from core.payments.bank.models import BankLine, LineStatus
 from core.payments.payouts import runs
-from core.payments.payouts.accounts import record_payout_account
-from tests import factories
 from tests.camt_files import build_camt053
 from tests.camt_files import entry as camt_entry
 from tests.camt_files import statement as camt_statement
 from tests.camt_files import tx as camt_tx
-
-DAY = date(2026, 3, 1)
-IBAN = "DE02120300000000202051"
+from tests.integration.test_payouts import run_and_approve, with_credit
 
 
 def _executed_run(db: Session, m: Any, *amounts: int) -> Any:
     for amount in amounts:
-        person = factories.person(db, m)
-        record_payment(
-            db,
-            person=person,
-            amount_cents=amount,
-            channel=PaymentChannel.BANK_TRANSFER,
-            received_on=DAY,
-            as_of=DAY,
-            actor="test",
-        )
-        record_payout_account(
-            db, person, iban=IBAN, account_holder=person.display_name, actor="clerk"
-        )
-    run = runs.open_run(db, m, as_of=DAY, actor="anna")
-    runs.approve(db, run, actor="bernd", as_of=DAY)
+        with_credit(db, m, amount)
+    run = run_and_approve(db, m)
     assert run.message_id and run.total_cents == sum(amounts)
     return run
 

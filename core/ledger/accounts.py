@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.kernel.bulk_rows import executemany
@@ -67,18 +68,20 @@ def system_account(session: Session, municipality_id: int, code: str) -> LedgerA
     account = memo.get((municipality_id, code))
     if account is not None and _in_session(session, account):
         return account
-    account = session.scalars(
-        select(LedgerAccount).where(
-            LedgerAccount.municipality_id == municipality_id, LedgerAccount.code == code
-        )
-    ).first()
+    query = select(LedgerAccount).where(
+        LedgerAccount.municipality_id == municipality_id, LedgerAccount.code == code
+    )
+    account = session.scalars(query).first()
     if account is None:
         name, kind = SYSTEM_ACCOUNTS[code]
         account = LedgerAccount(
             municipality_id=municipality_id, code=code, name=name, kind=AccountKind(kind)
         )
-        session.add(account)
-        session.flush()
+        try:  # made on first use, in a savepoint: a rollback expunges it (see above)
+            with session.begin_nested():
+                session.add(account)
+        except IntegrityError:  # two chunks of a run on two workers were both first: theirs
+            account = session.scalars(query).one()
     memo[(municipality_id, code)] = account
     return account
 

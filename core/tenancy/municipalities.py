@@ -8,15 +8,30 @@ One deployment serves several municipalities; every citizen-facing row carries
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func, select, text
+from sqlalchemy import (
+    CheckConstraint,
+    Connection,
+    Engine,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.kernel import clock
-from core.kernel.db import Base, UTCDateTime
+from core.kernel.audit import AuditEvent
+from core.kernel.db import Base, UTCDateTime, upsert_insert
 from core.kernel.errors import NotFound, ValidationError
 
 # URL prefixes that belong to the application itself, never to a municipality.
@@ -111,19 +126,63 @@ def next_number(session: Session, municipality_id: int, name: str) -> int:
 
 def reserve_numbers(session: Session, municipality_id: int, name: str, count: int) -> range:
     """The next ``count`` values of a sequence as one block (one counter update, e.g. the
-    Kassenzeichen of a run's chunk), gap-free like :func:`next_number`."""
-    counter = session.scalars(
-        select(Counter)
-        .where(Counter.municipality_id == municipality_id, Counter.name == name)
-        .with_for_update()
-    ).one_or_none()
-    if counter is None:
-        counter = Counter(municipality_id=municipality_id, name=name, last_value=0)
-        session.add(counter)
-    first = counter.last_value + 1
-    counter.last_value += count
-    session.flush()
-    return range(first, first + count)
+    Kassenzeichen of a run's chunk). Gap-free: the counter row stays locked until the
+    transaction ends, and a rolled-back transaction gives its numbers back — except inside
+    :func:`reserved_apart` (a job's chunk on PostgreSQL), where the block is taken in a
+    transaction of its own and kept, with an audit row naming it."""
+    session.flush()  # as the ORM query that read the counter did (autoflush)
+    apart = _APART.get()
+    if apart is None or count < 1:
+        last = _bump(session.connection(), municipality_id, name, count)
+        return range(last - count + 1, last + 1)
+    with apart.begin() as conn:
+        last = _bump(conn, municipality_id, name, count)
+        conn.execute(
+            insert(AuditEvent).values(
+                actor="system",
+                action="numbers.reserved",
+                object_type=Counter.__tablename__,
+                municipality_id=municipality_id,
+                after={"name": name, "first": last - count + 1, "last": last},
+            )
+        )
+    return range(last - count + 1, last + 1)
+
+
+_APART: ContextVar[Engine | None] = ContextVar("numbers_reserved_apart", default=None)
+
+
+@contextmanager
+def reserved_apart(engine: Engine | Connection) -> Iterator[None]:
+    """Number blocks taken in transactions of their own while inside (PostgreSQL only; on
+    SQLite one transaction writes at a time anyway). The chunks of a run on several workers
+    then do not wait for each other's commit behind the counter row, which they would for
+    the whole of their writes; a chunk rolled back leaves its block unused, a gap its
+    ``numbers.reserved`` audit row explains. Only for transactions that have not touched the
+    counters themselves (a job's chunk, begun just before), or the block would wait for it;
+    a session on a connection (the tests' transaction, never committed) keeps them in it."""
+    apart = engine if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
+    token = _APART.set(apart)
+    try:
+        yield
+    finally:
+        _APART.reset(token)
+
+
+def _bump(conn: Connection, municipality_id: int, name: str, count: int) -> int:
+    """Add ``count`` to the counter (made at 0 when missing: one statement, so two first
+    uses at once cannot both insert it); its new last value."""
+    table = Counter.__table__
+    statement = (
+        upsert_insert(conn.dialect.name, table)
+        .values(municipality_id=municipality_id, name=name, last_value=count)
+        .on_conflict_do_update(
+            index_elements=[table.c.municipality_id, table.c.name],
+            set_={"last_value": table.c.last_value + count},
+        )
+        .returning(table.c.last_value)
+    )
+    return int(conn.execute(statement).scalar_one())
 
 
 def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
@@ -150,9 +209,10 @@ def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
 
 def serialize(session: Session, municipality_id: int, name: str) -> None:
     """Let only one transaction at a time do ``name`` for a municipality (e.g. a direct-debit
-    run): the counter row stays locked until the transaction ends on PostgreSQL; SQLite
-    transactions take the write lock at their start anyway (core.kernel.db)."""
-    next_number(session, municipality_id, f"lock:{name}")
+    run): the counter row stays locked until the transaction ends on PostgreSQL (never
+    :func:`reserved_apart`); SQLite transactions take the write lock at their start anyway
+    (core.kernel.db)."""
+    _bump(session.connection(), municipality_id, f"lock:{name}", 1)
 
 
 def get_by_slug(session: Session, slug: str) -> Municipality:

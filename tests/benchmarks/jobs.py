@@ -4,8 +4,10 @@ chunk in one transaction), against its anchor measured in the same run: the same
 the job engine (the levy pipeline in one process, a commit per chunk) on a second database of
 the same set-up.
 
-`python -m tests.benchmarks.run --only jobs [--dogs N] [--postgres]` (dogs: a fifth of --dogs).
-Prints claims per second of both, the ratio, and the peak RSS."""
+On PostgreSQL also the same job on one and on two ``openkasse jobs worker`` processes
+(:mod:`tests.benchmarks.job_workers`). `python -m tests.benchmarks.run --only jobs [--dogs N]
+[--postgres]` (dogs: a fifth of --dogs). Prints claims per second of each, the ratio to the
+anchor, and the peak RSS."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from core.levies.dog_tax.assessment import DOG_TAX
 from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
 from tests.benchmarks.dog_tax import DOG_AS_OF, DOG_YEAR, dog_tax_setup
+from tests.benchmarks.job_workers import run_with_workers
 
 ENVIRONMENT: dict[str, Any] = {}  # the dog tax needs nothing from the host
 
@@ -95,3 +98,13 @@ def bench_jobs(url_for: Callable[[str], str], dogs: int) -> None:
         f"{plain:,.0f} claims/s in this run — ratio {claims / job_s / plain:.2f}; peak RSS "
         f"{rss:,.0f} MiB"
     )
+    if backend.startswith("postgresql"):
+        for count in (1, 2):
+            url = url_for(f"bench_jobs_workers{count}")
+            seconds, booked, planned = run_with_workers(url, _prepared(url, dogs), count, _claims)
+            print(
+                f"jobs/{backend}: dog-tax run as a job on {count} worker process(es) "
+                f"{booked / seconds:,.0f} claims/s ({booked} claims, {seconds:,.1f} s, plan "
+                f"{planned:,.1f} s included); anchor: without the job engine {plain:,.0f} "
+                f"claims/s in this run — ratio {booked / seconds / plain:.2f}"
+            )

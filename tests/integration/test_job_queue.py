@@ -26,6 +26,7 @@ import core.job_kinds  # noqa: F401  (registers the kinds)
 from core.jobs import control
 from core.jobs.kinds import KINDS
 from core.jobs.models import ChunkState, Job, JobChunk, JobState
+from core.kernel.audit import AuditEvent
 from core.kernel.db import make_engine, make_session_factory
 from core.ledger.balances import trial_balance
 from core.ledger.models import Claim
@@ -237,6 +238,14 @@ def test_a_job_is_done_by_a_procrastinate_worker(
         _wait("the job", lambda: _job_state(factory, job_id) is JobState.DONE, worker)
         _assert_booked_once(factory, municipality_id, job_id)
         assert _tokens(engine) == [("succeeded", 1)] * 3  # one attempt each
+        # two chunks at once: each took its number blocks apart (audited), and neither was
+        # thrown back to object-by-object booking by the other's first use of an account
+        with factory() as session:
+            blocks = session.scalars(
+                select(AuditEvent.after).where(AuditEvent.action == "numbers.reserved")
+            ).all()
+        assert {b["name"] for b in blocks} >= {"notice", "kassenzeichen"}
+        assert "failed as a whole" not in (tmp_path / "worker.log").read_text()
 
         # the command line hands a job over too (a second run: one chunk, books nothing)
         with factory() as session:

@@ -50,7 +50,7 @@ from core.payments.sepa.models import (
 from core.payments.sepa.pain008 import PAIN_008, Message, pain008
 from core.payments.sepa.rules import SepaRules, rules_on
 from core.persons.models import Person
-from core.tenancy.municipalities import Counter, Municipality, serialize
+from core.tenancy.municipalities import Municipality, reserve_numbers, serialize
 
 CLEARING_ACCOUNT = "1820"  # Lastschriften im Einzug
 
@@ -100,22 +100,6 @@ SKIP_LABELS = {
     "card_payment_running": "Kartenzahlung läuft gerade (beim nächsten Einzug wieder dabei)",
     "still_in_collection": "vorige Rate noch im Einzug (beim nächsten Einzug wieder dabei)",
 }
-
-
-def _reserve(session: Session, municipality_id: int, name: str, count: int) -> int:
-    """Reserve ``count`` numbers of a sequence at once; returns the first."""
-    counter = session.scalars(
-        select(Counter)
-        .where(Counter.municipality_id == municipality_id, Counter.name == name)
-        .with_for_update()
-    ).one_or_none()
-    if counter is None:
-        counter = Counter(municipality_id=municipality_id, name=name, last_value=0)
-        session.add(counter)
-    first = counter.last_value + 1
-    counter.last_value += count
-    session.flush()
-    return first
 
 
 def _not_held_by_card(
@@ -214,7 +198,7 @@ def _book_in_collection(
     """Each item booked as paid into clearing (1820) and recorded with its EndToEndId; its
     pre-notification is used up."""
     collection_date = run.collection_date
-    first = _reserve(session, municipality.id, "sepa_item", len(chosen))
+    first = reserve_numbers(session, municipality.id, "sepa_item", len(chosen)).start
     persons = {
         p.id: p
         for chunk in chunks(sorted({i.claim.person_id for i, _ in chosen}))

@@ -88,6 +88,20 @@ def _pending(factory: Any, job_id: int) -> int:
         )
 
 
+def start_dog_tax_job(factory: Any, municipality_id: int) -> int:
+    """The annual dog-tax run started as a job (planned, chunks pending); its id."""
+    with factory() as session:
+        job = control.start(
+            session,
+            session.get_one(Municipality, municipality_id),
+            "dog_tax",
+            {"year": str(DOG_YEAR), "as_of": DOG_AS_OF.isoformat()},
+            actor="bench",
+        )
+        session.commit()
+        return job.id
+
+
 def run_with_workers(
     url: str, prepared: tuple[Any, int], count: int, claims_of: Callable[[Any, int], int]
 ) -> tuple[float, int, float]:
@@ -99,17 +113,7 @@ def run_with_workers(
         try:
             _ready(factory, count, workers)
             started = time.perf_counter()
-            with factory() as session:
-                m = session.get_one(Municipality, municipality_id)
-                job = control.start(
-                    session,
-                    m,
-                    "dog_tax",
-                    {"year": str(DOG_YEAR), "as_of": DOG_AS_OF.isoformat()},
-                    actor="bench",
-                )
-                session.commit()
-                job_id = job.id
+            job_id = start_dog_tax_job(factory, municipality_id)
             planned = time.perf_counter() - started
             queue.defer_pending(url, factory, job_id)
             while _pending(factory, job_id):

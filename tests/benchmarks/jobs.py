@@ -27,7 +27,7 @@ from core.levies.dog_tax.assessment import DOG_TAX
 from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
 from tests.benchmarks.dog_tax import DOG_AS_OF, DOG_YEAR, dog_tax_setup
-from tests.benchmarks.job_workers import run_with_workers
+from tests.benchmarks.job_workers import run_with_workers, start_dog_tax_job
 
 ENVIRONMENT: dict[str, Any] = {}  # the dog tax needs nothing from the host
 
@@ -74,17 +74,7 @@ def bench_jobs(url_for: Callable[[str], str], dogs: int) -> None:
 
     factory, municipality_id = as_job
     started = time.perf_counter()
-    with factory() as session:
-        m = session.get_one(Municipality, municipality_id)
-        job = control.start(
-            session,
-            m,
-            "dog_tax",
-            {"year": str(DOG_YEAR), "as_of": DOG_AS_OF.isoformat()},
-            actor="bench",
-        )
-        session.commit()
-        job_id = job.id
+    job_id = start_dog_tax_job(factory, municipality_id)
     chunks = worker.drain(factory, environment=ENVIRONMENT, job_id=job_id)
     job_s = time.perf_counter() - started
     claims = _claims(factory, municipality_id)

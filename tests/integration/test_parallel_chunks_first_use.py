@@ -42,16 +42,21 @@ def _at_once(engine: Any, work: Any) -> list[Any]:
     return results
 
 
+def _town(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Any, int]:
+    """An engine on a database of its own (the threads commit) and a town in it."""
+    engine = make_engine(migrated_database(backend, "openkasse_first_use", tmp_path, request))
+    with Session(engine) as setup:
+        m_id = factories.municipality(setup).id
+        setup.commit()
+    return engine, m_id
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_first_uses_at_once_make_one_account_and_one_counter(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = migrated_database(backend, "openkasse_first_use", tmp_path, request)
-    engine = make_engine(url)
+    engine, m_id = _town(backend, tmp_path, request)
     try:
-        with Session(engine) as setup:
-            m_id = factories.municipality(setup).id
-            setup.commit()
 
         def first_use(session: Session) -> tuple[int, range]:
             account = system_account(session, m_id, "4010")
@@ -79,12 +84,8 @@ def test_first_uses_at_once_make_one_account_and_one_counter(
 def test_blocks_apart_are_kept_when_the_chunk_rolls_back(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = migrated_database(backend, "openkasse_blocks_apart", tmp_path, request)
-    engine = make_engine(url)
+    engine, m_id = _town(backend, tmp_path, request)
     try:
-        with Session(engine) as setup:
-            m_id = factories.municipality(setup).id
-            setup.commit()
 
         def chunk(session: Session) -> range:
             with reserved_apart(engine):

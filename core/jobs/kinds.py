@@ -35,6 +35,9 @@ class JobKind(ABC):
     title: str  # German, for the list of kinds to start
     chunk_size: int = 500
     reads_first: bool = False  # long work before the first write (core.jobs.worker, SQLite)
+    # tables a chunk adds many rows to that later chunks read by lists of ids: PostgreSQL's
+    # planner statistics of them are refreshed as the job goes (core.jobs.worker)
+    grows: tuple[str, ...] = ()
 
     @abstractmethod
     def params(self, given: Mapping[str, str]) -> dict[str, Any]:

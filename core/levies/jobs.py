@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 from core.jobs.kinds import JobKind, Plan
 from core.kernel import clock
 from core.kernel.errors import ValidationError
+from core.ledger.models import Claim, JournalEntry, LedgerAccount, Posting, TaxAccount
 from core.levies import assessing, pipeline, run_guards
+from core.notices.records import Notice
 from core.persons.models import Person
 from core.tenancy.municipalities import Municipality
 
@@ -29,6 +31,11 @@ def person_label(session: Session, key: int) -> str:
 
 class AnnualRun(JobKind):
     """The annual run of one levy (Jahresveranlagung, Verbrauchsabrechnung)."""
+
+    grows = tuple(
+        model.__tablename__
+        for model in (Claim, Posting, JournalEntry, Notice, LedgerAccount, TaxAccount)
+    )
 
     def __init__(
         self,

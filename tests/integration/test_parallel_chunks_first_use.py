@@ -2,23 +2,29 @@
 transaction): what is made on first use — a counter, a town's ledger account — is made once and
 shared, never a unique-key failure that would throw a whole chunk back to object-by-object
 booking; number blocks taken apart (core.tenancy.municipalities.reserved_apart) are committed
-at once, audited, and never handed out twice, while outside they stay gap-free."""
+at once, audited, and never handed out twice, while outside they stay gap-free; and a job
+refreshes PostgreSQL's statistics of the tables its chunks fill."""
 
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+import core.job_kinds  # noqa: F401  (registers the kinds)
+from core.jobs import control, worker
+from core.jobs.kinds import KINDS
 from core.kernel.audit import AuditEvent
-from core.kernel.db import make_engine
+from core.kernel.db import make_engine, make_session_factory
 from core.ledger.accounts import system_account
 from core.ledger.models import LedgerAccount
 from core.tenancy.municipalities import Counter, Municipality, reserve_numbers, reserved_apart
 from tests import factories
 from tests.conftest import migrated_database
+from tests.integration.test_job_queue import _Make
+from tests.integration.test_jobs import _town as dog_town
 
 WORKERS = 4
 
@@ -118,5 +124,43 @@ def test_blocks_apart_are_kept_when_the_chunk_rolls_back(
             assert {"name": "kassenzeichen", "first": lost.start, "last": lost.stop - 1} in reserved
             assert all(e is not None and e["name"] == "kassenzeichen" for e in reserved)
             assert check.get(Municipality, m_id) is not None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_job_refreshes_the_statistics_of_the_tables_it_fills(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: Any
+) -> None:
+    """A town's first run: its notice table starts empty, without planner statistics; after
+    chunk 2 the job has them made (else every chunk's id lists scan the whole table)."""
+    engine, _ = _town(backend, tmp_path, request)
+    factory = make_session_factory(engine)
+
+    def notice_stats() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stats "
+                        "WHERE tablename = 'notice' AND attname = 'person_id'"
+                    )
+                )
+            )
+
+    try:
+        monkeypatch.setattr(KINDS["dog_tax"], "chunk_size", 1)
+        with factory() as session:
+            m = dog_town(session, _Make(session), 4)
+            job = control.start(
+                session, m, "dog_tax", {"year": "2026", "as_of": "2026-01-10"}, actor="user:7"
+            )
+            session.commit()
+            job_id = job.id
+        assert notice_stats() == 0
+        assert worker.drain(factory, environment={}, job_id=job_id) == 4
+        assert notice_stats() == 1
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'notice'")) >= 3
     finally:
         engine.dispose()

@@ -41,7 +41,10 @@ from core.tenancy.statutes import Statute
 # A journal entry is stamped (booked_at) when its transaction writes it, but seen by others only
 # when it commits: an entry stamped shortly before the run was begun may still have been unseen
 # by the preview. No transaction of the system runs this long (a bank statement of 100,000
-# entries is booked in about a minute), so entries stamped earlier were seen.
+# entries is booked in about a minute; batch runs commit per chunk), so entries stamped earlier
+# were seen. Should one still commit later, a change of the claim's open amount is caught all
+# the same (recheck compares every claim's open amount with the preview's); only a change that
+# leaves it as it was (a payment booked again with another value date) relies on this bound.
 SETTLE = timedelta(hours=1)
 
 
@@ -86,16 +89,21 @@ def recheck(
     amounts, fee shares and surcharges set to what they are now; the dropped items marked
     (``ItemRow.dropped``: the caller writes the items back, the letters are flushed here).
 
-    Only the letters with an item whose claim changed since the preview (:func:`changed`) or
+    Every claim's open amount is read again. Only the letters with an item whose claim
+    changed since the preview (:func:`changed`, or its open amount is not the preview's) or
     was dropped are computed again; the others keep the preview's amounts, which are what the
     computation would give again (same claims, same postings, same blocks, same rules).
     ``full``: compute every letter again (the tests compare both); ``settle``: instead of
     :data:`SETTLE` (the tests, whose journal is seconds old and append-only)."""
     rules = procedure_on(session, run.municipality_id, run.run_date)
-    moved = set(claims) if full else changed(session, run, claims, settle)
-    totals = _totals(session, sorted(moved))
-    preview = {i.claim_id: i.open_cents for its in items.values() for i in its}
-    open_now = {c: totals[c][1] if c in moved else preview[c] for c in claims}
+    totals = _totals(session, sorted(claims))
+    open_now = {c: totals[c][1] for c in claims}
+    if full:
+        moved = set(claims)
+    else:  # the open amount read for every claim: a change the journal's times miss shows
+        preview = {i.claim_id: i.open_cents for its in items.values() for i in its}
+        moved = changed(session, run, claims, settle)
+        moved |= {c for c in claims if open_now[c] != preview[c]}
     why = _skipped(session, run, claims, open_now)
     for claim_id, open_cents in open_now.items():
         if claim_id not in why and open_cents < rules.tolerance_cents:
@@ -111,7 +119,6 @@ def recheck(
         and any(i.claim_id in moved or i.claim_id in why for i in items[letter.id])
     ]
     redo_ids = [i.claim_id for letter in redo for i in kept[letter.id]]
-    totals.update(_totals(session, sorted(set(redo_ids) - moved)))
     context = _context(session, rules, redo_ids, claims)
     land = session.get_one(Municipality, run.municipality_id).state
     for letter in redo:

@@ -5,11 +5,14 @@ before the run date), blocks of a claim or of its person (deferral: surcharge-fr
 clerk's block), a card payment holding a claim, a cancellation — checks that this gives
 exactly what computing every letter again gives (``recheck(..., full=True)``), in run 1
 (reminder, surcharges) and run 2 (Mahnung, fee shared among the claims), and that
-``changed`` names exactly the claims touched. On SQLite and PostgreSQL."""
+``changed`` names exactly the claims touched. Then the paths the journal's times alone would
+not show: a payment committed long after it was stamped (caught by its open amount), a
+payment of before the preview reversed after it (the claim's open amount and history
+change), a new dunning statute (every letter computed again). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -19,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from core.dunning import blocks, booking, runs
 from core.dunning.models import BlockReason, DunningLetter, DunningRun
-from core.dunning.recheck import changed, recheck
+from core.dunning.recheck import SETTLE, changed, recheck
 from core.ledger.claims import cancel_claim
-from core.ledger.models import Claim
+from core.ledger.models import Claim, EntryKind, JournalEntry, Posting
+from core.ledger.reversals import reverse_entry
 from core.persons.models import Person
 from tests import factories
-from tests.integration.test_dunning_booking_recheck import DUE, RUN_1, RUN_2, _pay
+from tests.integration.test_dunning_booking_recheck import DUE, RUN_1, RUN_2, _item, _pay
 from tests.integration.test_dunning_runs import _hold_by_card
 
 ACTIONS = ("none", "part", "full", "early", "deferral", "person_block", "card", "cancel")
@@ -138,3 +142,76 @@ def _rechecked(session: Session, run: DunningRun, *, full: bool) -> Any:
         nested.rollback()
     session.expire_all()
     return found
+
+
+def test_a_payment_committed_long_after_it_was_stamped_is_caught_by_its_open_amount(
+    db: Session, make: Any
+) -> None:
+    """The journal entry is older than the run begun less SETTLE (as if its transaction had
+    stayed open for hours): the claim's open amount, read again, shows it."""
+    m = make.municipality()
+    make.dunning_statute(m)
+    claim = make.claim(m, make.person(m), amount=20000, due=DUE)
+    other = make.claim(m, make.person(m), amount=30000, due=DUE)
+    run = runs.preview(db, m, RUN_1, "user:1")
+    _pay(db, claim, 10000, date(2026, 2, 18), RUN_1 + timedelta(days=1))  # within the grace
+    run.created_at += 2 * SETTLE  # the preview begun two hours after the entry was stamped
+    runs.approve(db, run, "user:2")
+    letters = _letters(db, run)
+    items = booking.item_rows(db, [lt.id for lt in letters])
+    now = booking._claims(db, [i.claim_id for its in items.values() for i in its])
+    assert changed(db, run, now) == set()  # the journal's times do not show it
+
+    booking.book(db, run, "user:2")
+
+    assert (_item(db, run, claim).open_cents, _item(db, run, claim).surcharge_cents) == (
+        10000,
+        100,  # month 1 on the 100 € still late, not on 200 € as the preview had it
+    )
+    assert _item(db, run, other).open_cents == 30000
+
+
+def test_a_payment_of_before_the_preview_reversed_after_it_is_computed_again(
+    db: Session, make: Any
+) -> None:
+    m = make.municipality()
+    make.dunning_statute(m)
+    claim = make.claim(m, make.person(m), amount=20000, due=DUE)
+    make.claim(m, make.person(m), amount=30000, due=DUE)
+    _pay(db, claim, 10000, DUE + timedelta(days=20), DUE + timedelta(days=20))
+    run = runs.preview(db, m, RUN_1, "user:1")
+    assert _item(db, run, claim).open_cents == 10000
+    entry = db.scalars(
+        select(JournalEntry)
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.claim_id == claim.id, JournalEntry.kind == EntryKind.PAYMENT)
+    ).one()
+    reverse_entry(db, entry, as_of=RUN_1, actor="t", reason="Rücklastschrift")
+    runs.approve(db, run, "user:2")
+
+    fast, slow = _rechecked(db, run, full=False), _rechecked(db, run, full=True)
+
+    assert fast == slow
+    letters = _letters(db, run)
+    items = booking.item_rows(db, [lt.id for lt in letters])
+    now = booking._claims(db, [i.claim_id for its in items.values() for i in its])
+    assert changed(db, run, now, NONE) == {claim.id}
+    (row,) = [r for r in fast[1] if r[0] == _item(db, run, claim).id]
+    assert row[2] == 20000  # open again in full
+
+
+def test_a_new_dunning_statute_computes_every_letter_again(db: Session, make: Any) -> None:
+    m = make.municipality()
+    make.dunning_statute(m)
+    claims = [make.claim(m, make.person(m), amount=a, due=DUE) for a in (20000, 30000)]
+    run = runs.preview(db, m, RUN_1, "user:1")
+    assert all(_item(db, run, c).surcharge_cents > 0 for c in claims)
+    statute = make.dunning_statute(m, surcharges=False)  # in force from 2026: none any more
+    statute.valid_from = date(2026, 1, 1)
+    db.flush()
+    runs.approve(db, run, "user:2")
+
+    fast, slow = _rechecked(db, run, full=False), _rechecked(db, run, full=True)
+
+    assert fast == slow
+    assert all(surcharge == 0 for *_, surcharge in fast[1])

@@ -171,22 +171,28 @@ def test_a_payment_committed_long_after_it_was_stamped_is_caught_by_its_open_amo
     assert _item(db, run, other).open_cents == 30000
 
 
-def test_a_payment_of_before_the_preview_reversed_after_it_is_computed_again(
+def test_a_payment_booked_again_with_its_right_value_date_is_computed_again(
     db: Session, make: Any
 ) -> None:
+    """A payment of before the preview reversed after it and booked again with the value date
+    it should have had (within the grace): the open amount is as it was, the history is not."""
     m = make.municipality()
     make.dunning_statute(m)
     claim = make.claim(m, make.person(m), amount=20000, due=DUE)
     make.claim(m, make.person(m), amount=30000, due=DUE)
     _pay(db, claim, 10000, DUE + timedelta(days=20), DUE + timedelta(days=20))
     run = runs.preview(db, m, RUN_1, "user:1")
-    assert _item(db, run, claim).open_cents == 10000
+    assert (_item(db, run, claim).open_cents, _item(db, run, claim).surcharge_cents) == (
+        10000,
+        200,  # paid late: month 1 on the whole 200 €
+    )
     entry = db.scalars(
         select(JournalEntry)
         .join(Posting, Posting.entry_id == JournalEntry.id)
         .where(Posting.claim_id == claim.id, JournalEntry.kind == EntryKind.PAYMENT)
     ).one()
-    reverse_entry(db, entry, as_of=RUN_1, actor="t", reason="Rücklastschrift")
+    reverse_entry(db, entry, as_of=RUN_1, actor="t", reason="Wertstellung falsch")
+    _pay(db, claim, 10000, date(2026, 2, 18), RUN_1)
     runs.approve(db, run, "user:2")
 
     fast, slow = _rechecked(db, run, full=False), _rechecked(db, run, full=True)
@@ -197,7 +203,7 @@ def test_a_payment_of_before_the_preview_reversed_after_it_is_computed_again(
     now = booking._claims(db, [i.claim_id for its in items.values() for i in its])
     assert changed(db, run, now, NONE) == {claim.id}
     (row,) = [r for r in fast[1] if r[0] == _item(db, run, claim).id]
-    assert row[2] == 20000  # open again in full
+    assert (row[2], row[4]) == (10000, 100)  # the same open amount, month 1 on 100 € only
 
 
 def test_a_new_dunning_statute_computes_every_letter_again(db: Session, make: Any) -> None:

@@ -17,10 +17,17 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from core.dunning.procedure import DunningRules, Level, Step, next_step
 from core.dunning.selection import AnyClaim, Candidate
-from core.dunning.surcharges import FreePeriod, Payment, bears_surcharge, total_cents
+from core.dunning.surcharges import (
+    BASE_STEP_CENTS,
+    FreePeriod,
+    Payment,
+    bears_surcharge,
+    total_cents,
+)
 
 
 @dataclass(frozen=True)
@@ -150,17 +157,26 @@ def fee_shares(
 def new_surcharge(
     rules: DunningRules, candidate: Candidate[AnyClaim], run_date: date, land: str, context: Context
 ) -> int:
-    """Surcharges of a main claim arisen up to the run date and not yet booked."""
+    """Surcharges of a main claim arisen up to the run date and not yet booked. A claim
+    without payments and without deferrals bears the same surcharges as every other of its
+    due date whose amount rounds down to the same 50 € (§ 240 (1) AO): computed once per such
+    pair (:func:`_plain`)."""
     claim = candidate.claim
     if not rules.surcharges or not bears_surcharge(claim.kind):
         return 0
-    arisen = total_cents(
-        candidate.assessed_cents,
-        claim.due_date,
-        context.history.get(claim.id, ()),
-        run_date,
-        land,
-        claim.kind,
-        context.free.get(claim.id, ()),
-    )
+    history = context.history.get(claim.id, ())
+    free = context.free.get(claim.id, ())
+    if history or free:
+        arisen = total_cents(
+            candidate.assessed_cents, claim.due_date, history, run_date, land, claim.kind, free
+        )
+    else:
+        steps = candidate.assessed_cents // BASE_STEP_CENTS
+        arisen = _plain(steps, claim.due_date, run_date, land)
     return max(arisen - context.booked_surcharges.get(claim.id, 0), 0)
+
+
+@lru_cache(maxsize=65536)
+def _plain(steps: int, due: date, run_date: date, land: str) -> int:
+    """Surcharges arisen on ``steps`` × 50 € due on ``due``, nothing paid, no deferral."""
+    return total_cents(steps * BASE_STEP_CENTS, due, (), run_date, land)

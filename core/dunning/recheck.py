@@ -16,26 +16,36 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from core.dunning import blocks, compose, selection
 from core.dunning.compose import Context
 from core.dunning.models import Dropped, DunningBlock, DunningLetter, DunningRun
-from core.dunning.procedure import ClaimDunning, DunningRules, procedure_on
+from core.dunning.procedure import LEVY, ClaimDunning, DunningRules, procedure_on
 from core.dunning.selection import Candidate, ClaimRow, chunks
 from core.dunning.surcharges import bears_surcharge
 from core.kernel import clock
 from core.kernel.id_lists import IDS, ids_in
 from core.ledger.balances import claim_totals
 from core.ledger.kinds import ClaimKind
-from core.ledger.models import Claim
+from core.ledger.models import Claim, JournalEntry, Posting
 from core.payments.reservations import ClaimReservation
 from core.payments.sepa.models import DirectDebitItem, ItemStatus
 from core.tenancy.municipalities import Municipality
+from core.tenancy.statutes import Statute
+
+# A journal entry is stamped (booked_at) when its transaction writes it, but seen by others only
+# when it commits: an entry stamped shortly before the run was begun may still have been unseen
+# by the preview. No transaction of the system runs this long (a bank statement of 100,000
+# entries is booked in about a minute; batch runs commit per chunk), so entries stamped earlier
+# were seen. Should one still commit later, a change of the claim's open amount is caught all
+# the same (recheck compares every claim's open amount with the preview's); only a change that
+# leaves it as it was (a payment booked again with another value date) relies on this bound.
+SETTLE = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -71,31 +81,110 @@ def recheck(
     letters: Sequence[DunningLetter],
     items: dict[int, list[ItemRow]],
     claims: dict[int, ClaimNow],
+    *,
+    full: bool = False,
+    settle: timedelta | None = None,
 ) -> dict[int, list[ItemRow]]:
     """The items to book per letter (letters left without any are absent), with their open
     amounts, fee shares and surcharges set to what they are now; the dropped items marked
-    (``ItemRow.dropped``: the caller writes the items back, the letters are flushed here)."""
-    ids = list(claims)
-    totals = _totals(session, ids)
-    why = _skipped(session, run, claims, totals)
+    (``ItemRow.dropped``: the caller writes the items back, the letters are flushed here).
+
+    Every claim's open amount is read again. Only the letters with an item whose claim
+    changed since the preview (:func:`changed`, or its open amount is not the preview's) or
+    was dropped are computed again; the others keep the preview's amounts, which are what the
+    computation would give again (same claims, same postings, same blocks, same rules).
+    ``full``: compute every letter again (the tests compare both); ``settle``: instead of
+    :data:`SETTLE` (the tests, whose journal is seconds old and append-only)."""
     rules = procedure_on(session, run.municipality_id, run.run_date)
-    for item in (i for its in items.values() for i in its):
-        if item.claim_id not in why and totals[item.claim_id][1] < rules.tolerance_cents:
-            why[item.claim_id] = Dropped.BELOW_TOLERANCE
+    totals = _totals(session, sorted(claims))
+    open_now = {c: totals[c][1] for c in claims}
+    if full:
+        moved = set(claims)
+    else:  # the open amount read for every claim: a change the journal's times miss shows
+        preview = {i.claim_id: i.open_cents for its in items.values() for i in its}
+        moved = changed(session, run, claims, settle)
+        moved |= {c for c in claims if open_now[c] != preview[c]}
+    why = _skipped(session, run, claims, open_now)
+    for claim_id, open_cents in open_now.items():
+        if claim_id not in why and open_cents < rules.tolerance_cents:
+            why[claim_id] = Dropped.BELOW_TOLERANCE
     kept = {letter.id: [i for i in items[letter.id] if i.claim_id not in why] for letter in letters}
     for item in (i for its in items.values() for i in its):
         if item.claim_id in why:
             item.dropped = why[item.claim_id]  # keeps the amounts of the preview
-    kept_ids = [i.claim_id for its in kept.values() for i in its]
-    context = _context(session, rules, kept_ids, claims)
+    redo = [
+        letter
+        for letter in letters
+        if kept[letter.id]
+        and any(i.claim_id in moved or i.claim_id in why for i in items[letter.id])
+    ]
+    redo_ids = [i.claim_id for letter in redo for i in kept[letter.id]]
+    context = _context(session, rules, redo_ids, claims)
     land = session.get_one(Municipality, run.municipality_id).state
+    for letter in redo:
+        _recompute(rules, run.run_date, land, context, letter, kept[letter.id], claims, totals)
     for letter in letters:
-        if kept[letter.id]:
-            _recompute(rules, run.run_date, land, context, letter, kept[letter.id], claims, totals)
-        else:
+        if not kept[letter.id]:
             letter.dropped_at = clock.now()
     session.flush()
     return {letter_id: its for letter_id, its in kept.items() if its}
+
+
+def changed(
+    session: Session,
+    run: DunningRun,
+    claims: dict[int, ClaimNow],
+    settle: timedelta | None = None,
+) -> set[int]:
+    """The claims whose amounts the preview may have computed from another state than now's:
+    a journal entry on the claim (payment, credit, cancellation, reduction) or reversing one
+    of its entries recorded since the run was begun (less :data:`SETTLE`), a block of its
+    person or its own (blocks are never deleted, so none now means none then: they set the
+    surcharge-free periods), or — all of them — a dunning statute of the municipality entered
+    since. Blocks in force and collections (debits, card holds) are checked for every claim
+    at booking anyway (:func:`_skipped`); fees and surcharges booked by other runs cannot be
+    (one open run per municipality, core.dunning.runs.open_run, under its lock)."""
+    since = run.created_at - (SETTLE if settle is None else settle)
+    statute = session.scalar(
+        select(Statute.id)
+        .where(
+            Statute.municipality_id == run.municipality_id,
+            Statute.levy == LEVY,
+            Statute.created_at >= since,
+        )
+        .limit(1)
+    )
+    if statute is not None:
+        return set(claims)
+    found: set[int] = set()
+    reversal = aliased(JournalEntry)
+    for part in chunks(sorted(claims), IDS):
+        found |= set(
+            session.scalars(
+                select(Posting.claim_id)
+                .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+                .where(
+                    ids_in(Posting.claim_id, part),
+                    (JournalEntry.booked_at >= since)
+                    | exists().where(
+                        reversal.reverses_entry_id == JournalEntry.id, reversal.booked_at >= since
+                    ),
+                )
+                .distinct()
+            )
+        )
+    persons: dict[int, list[int]] = {}
+    for claim in claims.values():
+        persons.setdefault(claim.person_id, []).append(claim.id)
+    for part in chunks(sorted(persons), IDS):
+        rows = session.execute(
+            select(DunningBlock.person_id, DunningBlock.claim_id).where(
+                ids_in(DunningBlock.person_id, part)
+            )
+        )
+        for person_id, claim_id in rows:
+            found |= {c for c in persons[person_id] if claim_id in (None, c)}
+    return found
 
 
 def _recompute(
@@ -166,14 +255,14 @@ def _skipped(
     session: Session,
     run: DunningRun,
     claims: dict[int, ClaimNow],
-    totals: dict[int, tuple[int, int]],
+    open_now: dict[int, int],
 ) -> dict[int, Dropped]:
     """Why each claim that must not be dunned now must not be (paid, blocked, in collection)."""
     why: dict[int, Dropped] = {}
     blocked = _blocked(session, run, claims.values())
     held = _in_collection(session, list(claims))
     for claim_id, claim in claims.items():
-        if totals[claim_id][1] <= 0 or claim.cancelled_by_entry_id is not None:
+        if open_now[claim_id] <= 0 or claim.cancelled_by_entry_id is not None:
             why[claim_id] = Dropped.PAID
         elif claim_id in blocked:
             why[claim_id] = Dropped.BLOCKED

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from itertools import islice
 from typing import Any, cast
 
@@ -70,12 +70,17 @@ def open_items(session: Session, persons: int, items: int) -> Municipality:
     claims (see the module), committed."""
     started = time.perf_counter()
     m = factories.municipality(session)
-    factories.dunning_statute(session, m)
+    statute = factories.dunning_statute(session, m)
     revenue = system_account(session, m.id, KINDS[ClaimKind.PROPERTY_TAX].revenue_account).id
     bank = system_account(session, m.id, CHANNEL_ACCOUNT[PaymentChannel.BANK_TRANSFER]).id
     session.flush()
     first = {model: _first_id(session, model) for model in TABLES}
     now = clock.now()
+    # the journal and the statute as a town's on the day of a run: written days before (the
+    # booking's recheck computes again only claims with entries since the preview and every
+    # claim after a new statute, core.dunning.recheck.changed)
+    written = now - timedelta(days=2)
+    statute.created_at = written
     p0, a0, c0, e0, pay0 = (first[t] for t in (Person, LedgerAccount, Claim, JournalEntry, Payment))
     _write(
         session,
@@ -153,7 +158,12 @@ def open_items(session: Session, persons: int, items: int) -> Municipality:
         "claims",
     )
     paid = range(0, items, 10)
-    entry = {"municipality_id": m.id, "booked_at": now, "actor": "bench", "reverses_entry_id": None}
+    entry = {
+        "municipality_id": m.id,
+        "booked_at": written,
+        "actor": "bench",
+        "reverses_entry_id": None,
+    }
     _write(
         session,
         JournalEntry,

@@ -41,7 +41,7 @@ from core.kernel import archive, audit
 from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.notices.records import Notice, NoticeSettings, ensure_document, recipient_block
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality, reserve_ids
+from core.tenancy.municipalities import Municipality
 
 
 def due_for_post(
@@ -130,24 +130,19 @@ def post_batch(
     pdf, letters = _concatenated(session, deliveries, rules.postage_class, settings, actor)
     batch = _archive_batch(session, municipality, as_of, pdf, letters, actor)
     deemed = deemed_postal(as_of, municipality.state)
-    session.flush()  # the batch's own audit rows first: the letters' ids follow theirs
-    # ids given beforehand: the letters' audit rows go in as one executemany (SQLite cannot
-    # return the ids of a batch, and SQLAlchemy would send one INSERT per row)
-    audit_ids = reserve_ids(session, audit.AuditEvent, len(deliveries))
-    for delivery, audit_id in zip(deliveries, audit_ids, strict=True):
+    session.flush()  # the batch's id, and its own audit rows first: the letters' follow theirs
+    rows = []
+    for delivery in deliveries:
         before = {"status": delivery.status.value, "deemed_on": _iso(delivery.deemed_on)}
         delivery.route, delivery.status = Route.POSTAL, DeliveryStatus.POSTED
         delivery.posted_on, delivery.batch_id, delivery.deemed_on = as_of, batch.id, deemed
-        audit.record(
-            session,
-            actor=actor,
-            action="delivery.posted",
-            obj=delivery,
-            municipality_id=municipality.id,
-            before=before,
-            after={"batch_id": batch.id, "deemed_on": deemed.isoformat()},
-        ).id = audit_id
-    session.flush()
+        rows.append(
+            audit.Row(
+                actor, "delivery.posted", Delivery.__tablename__, delivery.id, municipality.id,
+                before=before, after={"batch_id": batch.id, "deemed_on": deemed.isoformat()},
+            )
+        )  # fmt: skip
+    audit.record_all(session, rows)  # one INSERT; it flushes the letters' changes first
     del loaded
     return BatchResult(letters, batch, without_address)
 

@@ -25,14 +25,13 @@ from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
 from core.dunning.recheck import ClaimNow, ItemRow, recheck
 from core.dunning.selection import chunks
 from core.kernel import audit, clock
-from core.kernel.audit import AuditEvent
 from core.kernel.errors import IllegalTransition
 from core.kernel.id_lists import IDS, ids_in
-from core.ledger.bulk import NewClaim, executemany, post_claims
+from core.ledger.bulk import NewClaim, post_claims
 from core.ledger.kinds import ClaimKind
 from core.ledger.models import Claim
 from core.persons.models import Person
-from core.tenancy.municipalities import Municipality, reserve_ids
+from core.tenancy.municipalities import Municipality
 
 LETTERS_PER_CHUNK = 500
 
@@ -322,18 +321,15 @@ def _audit(
     actor: str,
 ) -> None:
     """One ``dunning_letter.booked`` (or ``.dropped``, left without items) row per letter, with
-    the items dropped and why, in one executemany INSERT."""
-    now = clock.now()
-    rows: list[dict[str, Any]] = [
-        {
-            "occurred_at": now,
-            "actor": actor,
-            "action": "dunning_letter.dropped" if letter.dropped_at else "dunning_letter.booked",
-            "object_type": DunningLetter.__tablename__,
-            "object_id": letter.id,
-            "municipality_id": run.municipality_id,
-            "before": None,
-            "after": {
+    the items dropped and why, in one INSERT (audit.record_all)."""
+    rows = [
+        audit.Row(
+            actor,
+            "dunning_letter.dropped" if letter.dropped_at else "dunning_letter.booked",
+            DunningLetter.__tablename__,
+            letter.id,
+            run.municipality_id,
+            after={
                 "run_id": run.id,
                 "person_id": letter.person_id,
                 "level": letter.level,
@@ -344,12 +340,10 @@ def _audit(
                     str(i.claim_id): i.dropped.value for i in items[letter.id] if i.dropped
                 },
             },
-        }
+        )
         for letter in letters
     ]
-    for row, row_id in zip(rows, reserve_ids(session, AuditEvent, len(rows)), strict=True):
-        row["id"] = row_id
-    executemany(session.connection(), cast(Table, AuditEvent.__table__), rows)
+    audit.record_all(session, rows)
 
 
 def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:

@@ -22,6 +22,7 @@ from core.dunning.models import (
     DunningRun,
     RunState,
 )
+from core.jobs import four_eyes
 from core.persons.models import Person
 
 PER_PAGE = 50
@@ -145,14 +146,7 @@ def letters_page(
 
 def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[DunningRun]:
     """The municipality's latest runs, the newest first."""
-    return list(
-        session.scalars(
-            select(DunningRun)
-            .where(DunningRun.municipality_id == municipality_id)
-            .order_by(DunningRun.id.desc())
-            .limit(limit)
-        )
-    )
+    return four_eyes.runs_of(session, DunningRun, municipality_id, limit)
 
 
 def letter_counts(session: Session, run_ids: Collection[int]) -> dict[int, int]:

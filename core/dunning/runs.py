@@ -30,7 +30,6 @@ from core.dunning.surcharges import bears_surcharge
 from core.jobs import four_eyes
 from core.jobs.models import Job, JobFailure, JobState
 from core.kernel import audit
-from core.kernel.db import get_scoped
 from core.kernel.errors import IllegalTransition, ValidationError
 from core.ledger.bulk import executemany
 from core.tenancy.municipalities import Municipality, reserve_ids, serialize
@@ -264,13 +263,7 @@ def discard(session: Session, run: DunningRun, actor: str) -> None:
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> DunningRun:
-    return get_scoped(
-        session,
-        DunningRun,
-        municipality_id,
-        run_id,
-        not_found=f"Mahnlauf Nr. {run_id} gibt es hier nicht.",
-    )
+    return four_eyes.get_run(session, DunningRun, NAMES, municipality_id, run_id)
 
 
 def letters_of(session: Session, run: DunningRun) -> list[DunningLetter]:

@@ -3,23 +3,26 @@ runs). One person prepares a preview; a second person approves it, or somebody d
 Nobody approves their own run. Each step is in the audit trail under the run's own name.
 
 The areas keep what differs: what a preview holds, and what approval starts (a booking job,
-the deletion job, or the payouts and their file)."""
+the deletion job, or the payouts and their file); their ``get_run`` and ``runs_of`` name their
+run's model for :func:`get_run` and :func:`runs_of` here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from sqlalchemy import String
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.kernel import audit, clock
-from core.kernel.db import UTCDateTime
+from core.kernel.db import Base, UTCDateTime, get_scoped
 from core.kernel.errors import IllegalTransition, ValidationError
 
 PREVIEW = "preview"  # the state value every such run starts in (its own enum's PREVIEW)
+
+Run = TypeVar("Run", bound=Base)
 
 
 class FourEyesColumns:
@@ -106,4 +109,31 @@ def record_discarded(session: Session, run: FourEyesRun, actor: str, names: RunN
         action=f"{names.audit}.discarded",
         obj=run,
         municipality_id=run.municipality_id,
+    )
+
+
+def get_run(
+    session: Session, model: type[Run], names: RunNames, municipality_id: int, run_id: int
+) -> Run:
+    """The run ``run_id`` of this municipality; another municipality's is not found
+    (NotFound: "Mahnlauf Nr. 7 gibt es hier nicht.")."""
+    return get_scoped(
+        session,
+        model,
+        municipality_id,
+        run_id,
+        not_found=f"{names.noun} Nr. {run_id} gibt es hier nicht.",
+    )
+
+
+def runs_of(session: Session, model: type[Run], municipality_id: int, limit: int = 50) -> list[Run]:
+    """The municipality's latest runs of ``model``, the newest first."""
+    columns = model.__table__.c
+    return list(
+        session.scalars(
+            select(model)
+            .where(columns.municipality_id == municipality_id)
+            .order_by(columns.id.desc())
+            .limit(limit)
+        )
     )

@@ -1,6 +1,8 @@
 """Rows written in bulk: one INSERT of many rows with the values converted column by column
 (SQLite: one executemany of the compiled statement; PostgreSQL: one COPY … FROM STDIN), for the
-annual runs and the other bulk paths (:mod:`core.ledger.bulk` re-exports :func:`executemany`).
+annual runs and the other bulk paths (:mod:`core.ledger.bulk` re-exports :func:`executemany`),
+with their primary keys reserved beforehand (:func:`reserve_ids`; core.kernel.audit.record_all
+writes audit rows so).
 
 The database sees the rows as any insert: CHECKs, foreign keys and triggers apply.
 """
@@ -12,11 +14,34 @@ from collections.abc import Callable, Collection, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Dialect, Table, insert
+from sqlalchemy import JSON, Connection, Dialect, Table, func, insert, select, text
+from sqlalchemy.orm import Session
 
 from core.kernel.errors import LedgerError
 
-__all__ = ["executemany", "insert_rows"]
+__all__ = ["executemany", "insert_rows", "reserve_ids"]
+
+
+def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
+    """Primary keys for ``count`` new rows of ``model``, so that the rows go in as one
+    executemany: SQLite cannot tie a batch's RETURNING rows to its parameter sets, and
+    SQLAlchemy then sends one INSERT per row. On SQLite the transaction holds the write lock
+    from its start (core.kernel.db), so the ids after the largest are free; on PostgreSQL
+    they are drawn from the table's sequence, looked up once (OFFSET 0 keeps the subquery
+    from being folded into the rows, which would look it up again for every id), and come
+    back as one array (one row, not one row per id)."""
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = session.scalar(
+            text(
+                "SELECT array_agg(nextval(s.seq)) FROM (SELECT pg_get_serial_sequence(:t, 'id')"
+                "::regclass AS seq OFFSET 0) AS s, generate_series(1, :n)"
+            ),
+            {"t": table.name, "n": count},
+        )
+        return [int(i) for i in drawn or ()]
+    first = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(first, first + count))
 
 
 def executemany(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

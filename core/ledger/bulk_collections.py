@@ -21,8 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
-from core.kernel import clock
-from core.kernel.audit import AuditEvent
+from core.kernel import audit, clock
 from core.kernel.errors import LedgerError, ValidationError
 from core.kernel.id_lists import ids_in
 from core.ledger.bulk import executemany, receivable_accounts
@@ -104,10 +103,10 @@ def post_collections(
             for new, payment_id, entry_id in rows
         ],
     )
-    _insert(
+    audit.record_all(
         session,
-        AuditEvent,
-        _audit_rows(collections, payment_ids, municipality_id, channel, actor, now),
+        _audit_rows(collections, payment_ids, municipality_id, channel, actor),
+        occurred_at=now,
     )
     return payment_ids
 
@@ -172,26 +171,23 @@ def _audit_rows(
     municipality_id: int,
     channel: PaymentChannel,
     actor: str,
-    now: datetime,
-) -> list[dict[str, Any]]:
+) -> list[audit.Row]:
     """The rows audit.record writes for ``payment.booked`` in record_payment: all of each
     payment allocated to its claim, no credit."""
     return [
-        {
-            "occurred_at": now,
-            "actor": actor,
-            "action": "payment.booked",
-            "object_type": Payment.__tablename__,
-            "object_id": payment_id,
-            "municipality_id": municipality_id,
-            "before": None,
-            "after": {
+        audit.Row(
+            actor,
+            "payment.booked",
+            Payment.__tablename__,
+            payment_id,
+            municipality_id,
+            after={
                 "amount_cents": new.amount_cents,
                 "channel": channel.value,
                 "allocated": [[new.claim_id, new.amount_cents]],
                 "credit_cents": 0,
             },
-        }
+        )
         for new, payment_id in zip(collections, payment_ids, strict=True)
     ]
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.kernel import clock
-from core.kernel.audit import AuditEvent
+from core.kernel import audit, clock
 from core.kernel.errors import LedgerError, ValidationError
 from core.kernel.id_lists import ids_in
 from core.ledger.accounts import CHANNEL_ACCOUNT, system_account
@@ -260,24 +259,22 @@ class LedgerBatch:
             for entry, debit, credit, amount, claim_id, payment_id, new in self.postings
         ]
         _insert(session, Posting, postings)
-        _insert(session, AuditEvent, _audit_rows(self, payment_ids, now))
+        audit.record_all(session, _audit_rows(self, payment_ids), occurred_at=now)
         self.payments, self.entries, self.postings, self.audits = [], [], [], []
         return payment_ids
 
 
-def _audit_rows(batch: LedgerBatch, payment_ids: list[int], now: datetime) -> list[dict[str, Any]]:
+def _audit_rows(batch: LedgerBatch, payment_ids: list[int]) -> list[audit.Row]:
     """The rows audit.record writes for ``payment.booked`` in record_payment."""
     return [
-        {
-            "occurred_at": now,
-            "actor": batch.actor,
-            "action": "payment.booked",
-            "object_type": Payment.__tablename__,
-            "object_id": payment_ids[position],
-            "municipality_id": batch.municipality_id,
-            "before": None,
-            "after": after,
-        }
+        audit.Row(
+            batch.actor,
+            "payment.booked",
+            Payment.__tablename__,
+            payment_ids[position],
+            batch.municipality_id,
+            after=after,
+        )
         for position, after in batch.audits
     ]
 

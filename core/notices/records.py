@@ -153,28 +153,24 @@ def issue_notices(session: Session, rows: list[dict[str, Any]], *, actor: str) -
         row.update(id=notice_id, created_at=now, document_id=None)
     connection = session.connection()
     executemany(connection, Notice.metadata.tables[Notice.__tablename__], rows)
-    audit_ids = reserve_ids(session, audit.AuditEvent, len(rows))
-    executemany(
-        connection,
-        Notice.metadata.tables[audit.AuditEvent.__tablename__],
+    audit.record_all(
+        session,
         [
-            {
-                "id": audit_id,
-                "occurred_at": now,
-                "actor": actor,
-                "action": "notice.issued",
-                "object_type": Notice.__tablename__,
-                "object_id": row["id"],
-                "municipality_id": row["municipality_id"],
-                "before": None,
-                "after": {
+            audit.Row(
+                actor,
+                "notice.issued",
+                Notice.__tablename__,
+                row["id"],
+                row["municipality_id"],
+                after={
                     "number": row["number"],
                     "total_cents": row["total_cents"],
                     "previous_cents": row["previous_cents"],
                 },
-            }
-            for row, audit_id in zip(rows, audit_ids, strict=True)
+            )
+            for row in rows
         ],
+        occurred_at=now,
     )
     return [_detached(row) for row in rows]
 

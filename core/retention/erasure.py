@@ -80,25 +80,30 @@ def erase_all(session: Session, items: Sequence[RetentionItem], actor: str) -> C
     for item in todo:
         item.done_at = now
     session.flush()
-    for item in todo:
-        audit.record(
-            session,
-            actor=actor,
-            action="retention.erased",
-            obj=item,
-            municipality_id=item.municipality_id,
-            after={
-                "run": item.run_id,
-                "object_type": item.object_type.value,
-                "object_id": item.object_id,
-                "category": item.category,
-                "made_on": item.made_on.isoformat(),
-                "due_on": item.due_on.isoformat(),
-                "rule": item.rule,
-                # counts of what went with a person (no content)
-                **(extra[item.object_id] if item.object_type is ObjectType.PERSON else {}),
-            },
-        )
+    audit.record_all(  # one INSERT for the chunk's rows
+        session,
+        [
+            audit.Row(
+                actor,
+                "retention.erased",
+                RetentionItem.__tablename__,
+                item.id,
+                item.municipality_id,
+                after={
+                    "run": item.run_id,
+                    "object_type": item.object_type.value,
+                    "object_id": item.object_id,
+                    "category": item.category,
+                    "made_on": item.made_on.isoformat(),
+                    "due_on": item.due_on.isoformat(),
+                    "rule": item.rule,
+                    # counts of what went with a person (no content)
+                    **(extra[item.object_id] if item.object_type is ObjectType.PERSON else {}),
+                },
+            )
+            for item in todo
+        ],
+    )
     return Counter(item.object_type.value for item in todo)
 
 

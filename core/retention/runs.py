@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from core.jobs import control, four_eyes
 from core.jobs.kinds import Plan, kind_named
 from core.kernel import audit, clock
-from core.kernel.db import get_scoped
 from core.kernel.errors import IllegalTransition, ValidationError
 from core.retention.models import RetentionItem, RetentionRun, RunState
 from core.retention.planning import Found, find
@@ -177,24 +176,12 @@ def discard(session: Session, run: RetentionRun, actor: str) -> None:
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> RetentionRun:
-    return get_scoped(
-        session,
-        RetentionRun,
-        municipality_id,
-        run_id,
-        not_found=f"Löschlauf Nr. {run_id} gibt es hier nicht.",
-    )
+    return four_eyes.get_run(session, RetentionRun, NAMES, municipality_id, run_id)
 
 
 def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[RetentionRun]:
-    return list(
-        session.scalars(
-            select(RetentionRun)
-            .where(RetentionRun.municipality_id == municipality_id)
-            .order_by(RetentionRun.id.desc())
-            .limit(limit)
-        )
-    )
+    """The municipality's latest runs, the newest first."""
+    return four_eyes.runs_of(session, RetentionRun, municipality_id, limit)
 
 
 def items_of(

@@ -1,5 +1,5 @@
-"""Municipalities (tenants), their per-municipality number sequences, and blocks of primary
-keys for bulk inserts.
+"""Municipalities (tenants) and their per-municipality number sequences; blocks of primary keys
+for bulk inserts (:func:`reserve_ids`) are drawn by core.kernel.bulk_rows and re-exported here.
 
 One deployment serves several municipalities; every citizen-facing row carries
 ``municipality_id`` and every query filters by it.
@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -22,15 +21,14 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
-    func,
     insert,
     select,
-    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
+from core.kernel.bulk_rows import reserve_ids as reserve_ids  # re-exported for the bulk paths
 from core.kernel.db import Base, UTCDateTime, upsert_insert
 from core.kernel.errors import NotFound, ValidationError
 
@@ -183,28 +181,6 @@ def _bump(conn: Connection, municipality_id: int, name: str, count: int) -> int:
         .returning(table.c.last_value)
     )
     return int(conn.execute(statement).scalar_one())
-
-
-def reserve_ids(session: Session, model: Any, count: int) -> list[int]:
-    """Primary keys for ``count`` new rows of ``model``, so that the rows go in as one
-    executemany: SQLite cannot tie a batch's RETURNING rows to its parameter sets, and
-    SQLAlchemy then sends one INSERT per row. On SQLite the transaction holds the write lock
-    from its start (core.kernel.db), so the ids after the largest are free; on PostgreSQL
-    they are drawn from the table's sequence, looked up once (OFFSET 0 keeps the subquery
-    from being folded into the rows, which would look it up again for every id), and come
-    back as one array (one row, not one row per id)."""
-    table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        drawn = session.scalar(
-            text(
-                "SELECT array_agg(nextval(s.seq)) FROM (SELECT pg_get_serial_sequence(:t, 'id')"
-                "::regclass AS seq OFFSET 0) AS s, generate_series(1, :n)"
-            ),
-            {"t": table.name, "n": count},
-        )
-        return [int(i) for i in drawn or ()]
-    first = int(session.scalar(select(func.max(table.c.id))) or 0) + 1
-    return list(range(first, first + count))
 
 
 def serialize(session: Session, municipality_id: int, name: str) -> None:

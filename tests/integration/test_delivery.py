@@ -239,10 +239,19 @@ def test_fallback_batch_posts_unfetched_and_unconsented_notices_once(
     assert result.batch is not None and len(result.letters) == 2
     assert post_batch(db, town, due, as_of=as_of, settings=SETTINGS, actor="t").letters == []
     assert due_for_post(db, town, as_of) == []
+    before = {unfetched.id: {"status": "notified", "deemed_on": "2026-12-07"},
+              paper.id: {"status": "awaiting_post", "deemed_on": None}}  # fmt: skip
     for notice in (unfetched, paper):
         delivery = delivery_of(db, notice.id)
         assert delivery.status is DeliveryStatus.POSTED
         assert (delivery.posted_on, delivery.deemed_on) == (as_of, date(2026, 12, 28))
+        trail = audit.trail(db, town.id, "delivery", delivery.id)
+        assert [e.action for e in trail].count("delivery.posted") == 1  # the 2nd batch: none
+        posted = trail[-1]
+        assert (posted.action, posted.actor, posted.before, posted.after) == (
+            "delivery.posted", "t", before[notice.id],
+            {"batch_id": result.batch.id, "deemed_on": "2026-12-28"},
+        )  # fmt: skip
     assert delivery_of(db, fetched.id).status is DeliveryStatus.NOTIFIED
 
     batch = result.batch

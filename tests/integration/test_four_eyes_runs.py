@@ -1,6 +1,7 @@
 """The one four-eyes shape of every run (core.jobs.four_eyes), through each area's own
 approve and discard: nobody approves their own preview, only a preview is approved or
-discarded, and each step is in the audit trail under the run's own name."""
+discarded, and each step is in the audit trail under the run's own name; each area's get_run
+and runs_of see only the municipality's own runs."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.dunning import overview
 from core.dunning import runs as dunning_runs
 from core.dunning.models import DunningRun
 from core.dunning.models import RunState as DunningState
 from core.kernel.audit import AuditEvent
-from core.kernel.errors import IllegalTransition, ValidationError
+from core.kernel.errors import IllegalTransition, NotFound, ValidationError
 from core.payments.payouts import runs as payout_runs
 from core.payments.payouts.models import PayoutRun, PayoutRunState
 from core.retention import runs as retention_runs
@@ -36,6 +38,8 @@ class Kind:
     make: Callable[[int], Any]
     approve: Callable[[Session, Any, str], object]
     discard: Callable[[Session, Any, str], None]
+    get_run: Callable[[Session, int, int], Any]
+    runs_of: Callable[..., list[Any]]
 
 
 KINDS = {
@@ -51,6 +55,8 @@ KINDS = {
         ),
         dunning_runs.approve,
         dunning_runs.discard,
+        dunning_runs.get_run,
+        overview.runs_of,
     ),
     "retention": Kind(
         "Löschlauf",
@@ -65,6 +71,8 @@ KINDS = {
         ),
         retention_runs.approve,
         retention_runs.discard,
+        retention_runs.get_run,
+        retention_runs.runs_of,
     ),
     "payouts": Kind(
         "Auszahlungslauf",
@@ -78,6 +86,8 @@ KINDS = {
         ),
         lambda s, run, actor: payout_runs.approve(s, run, actor=actor, as_of=DAY),
         lambda s, run, actor: payout_runs.discard(s, run, actor=actor),
+        payout_runs.get_run,
+        payout_runs.runs_of,
     ),
 }
 
@@ -127,3 +137,20 @@ def test_a_discarded_preview_stays_discarded(db: Session, name: str) -> None:
     with pytest.raises(IllegalTransition, match=f"{kind.noun} Nr. {run.id} ist verworfen"):
         kind.approve(db, run, SECOND)
     assert run.approved_by is None
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_runs_are_found_only_in_their_own_municipality(db: Session, name: str) -> None:
+    kind = KINDS[name]
+    ours, theirs = factories.municipality(db), factories.municipality(db)
+    runs = [kind.make(m.id) for m in (ours, ours, theirs, ours)]
+    db.add_all(runs)
+    db.flush()
+    first, second, foreign, third = runs
+
+    assert kind.get_run(db, ours.id, second.id) is second
+    with pytest.raises(NotFound, match=f"^{kind.noun} Nr. {foreign.id} gibt es hier nicht.$"):
+        kind.get_run(db, ours.id, foreign.id)
+    assert kind.runs_of(db, ours.id) == [third, second, first]  # the newest first
+    assert kind.runs_of(db, ours.id, limit=2) == [third, second]
+    assert kind.runs_of(db, theirs.id) == [foreign]

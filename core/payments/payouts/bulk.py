@@ -20,8 +20,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, bindparam, func, inspect, select, union_all, update
 from sqlalchemy.orm import Session
 
-from core.kernel import clock
-from core.kernel.audit import AuditEvent
+from core.kernel import audit, clock
 from core.kernel.id_lists import IDS, ids_in
 from core.ledger.accounts import system_account
 from core.ledger.balances import claim_totals
@@ -313,27 +312,23 @@ def _write(
             for (item, amount, _), entry_id in rows
         ],
     )
-    insert_rows(session, AuditEvent, _audit_rows(run, paid, actor, now))
+    audit.record_all(session, _audit_rows(run, paid, actor), occurred_at=now)
 
 
-def _audit_rows(
-    run: PayoutRun, paid: list[tuple[_Item, int, int]], actor: str, now: Any
-) -> list[dict[str, Any]]:
+def _audit_rows(run: PayoutRun, paid: list[tuple[_Item, int, int]], actor: str) -> list[audit.Row]:
     """The rows audit.record writes for ``payout.booked``, with the same content."""
     return [
-        {
-            "occurred_at": now,
-            "actor": actor,
-            "action": "payout.booked",
-            "object_type": PayoutItem.__tablename__,
-            "object_id": item.id,
-            "municipality_id": run.municipality_id,
-            "before": None,
-            "after": {
+        audit.Row(
+            actor,
+            "payout.booked",
+            PayoutItem.__tablename__,
+            item.id,
+            run.municipality_id,
+            after={
                 "person_id": item.person_id,
                 "amount_cents": amount,
                 "iban": masked_iban(item.iban) if item.iban else "",
             },
-        }
+        )
         for item, amount, _ in paid
     ]

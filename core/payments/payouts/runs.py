@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from core.jobs import four_eyes
 from core.kernel import audit, clock
-from core.kernel.db import get_scoped
 from core.kernel.errors import IllegalTransition, ValidationError
 from core.ledger.bulk_receipts import insert_rows
 from core.ledger.journal import book_clearing
@@ -276,24 +275,12 @@ def discard(session: Session, run: PayoutRun, *, actor: str) -> None:
 
 
 def get_run(session: Session, municipality_id: int, run_id: int) -> PayoutRun:
-    return get_scoped(
-        session,
-        PayoutRun,
-        municipality_id,
-        run_id,
-        not_found=f"Auszahlungslauf Nr. {run_id} gibt es hier nicht.",
-    )
+    return four_eyes.get_run(session, PayoutRun, NAMES, municipality_id, run_id)
 
 
 def runs_of(session: Session, municipality_id: int, limit: int = 50) -> list[PayoutRun]:
-    return list(
-        session.scalars(
-            select(PayoutRun)
-            .where(PayoutRun.municipality_id == municipality_id)
-            .order_by(PayoutRun.id.desc())
-            .limit(limit)
-        )
-    )
+    """The municipality's latest runs, the newest first."""
+    return four_eyes.runs_of(session, PayoutRun, municipality_id, limit)
 
 
 def items_of(session: Session, run: PayoutRun) -> list[PayoutItem]:

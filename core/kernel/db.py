@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -206,13 +204,3 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def upsert_insert(dialect_name: str, table: Any) -> Any:
-    """``INSERT … ON CONFLICT`` of the dialect (PostgreSQL's or SQLite's; both have
-    ``on_conflict_do_nothing`` / ``on_conflict_do_update``): a row made on first use by two
-    transactions at once (a counter, a town's ledger account) — the second waits for the
-    first's row instead of failing on the unique key."""
-    if dialect_name == "postgresql":
-        return postgresql_insert(table)
-    return sqlite_insert(table)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -20,16 +21,18 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     String,
+    Table,
     UniqueConstraint,
     insert,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
 from core.kernel import clock
 from core.kernel.audit import AuditEvent
 from core.kernel.bulk_rows import reserve_ids as reserve_ids  # re-exported for the bulk paths
-from core.kernel.db import Base, UTCDateTime, upsert_insert
+from core.kernel.db import Base, UTCDateTime
 from core.kernel.errors import NotFound, ValidationError
 
 # URL prefixes that belong to the application itself, never to a municipality.
@@ -151,7 +154,7 @@ _APART: ContextVar[Engine | None] = ContextVar("numbers_reserved_apart", default
 
 
 @contextmanager
-def reserved_apart(engine: Engine | Connection) -> Iterator[None]:
+def reserved_apart(bind: Engine | Connection) -> Iterator[None]:
     """Number blocks taken in transactions of their own while inside (PostgreSQL only; on
     SQLite one transaction writes at a time anyway). The chunks of a run on several workers
     then do not wait for each other's commit behind the counter row, which they would for
@@ -159,7 +162,7 @@ def reserved_apart(engine: Engine | Connection) -> Iterator[None]:
     ``numbers.reserved`` audit row explains. Only for transactions that have not touched the
     counters themselves (a job's chunk, begun just before), or the block would wait for it;
     a session on a connection (the tests' transaction, never committed) keeps them in it."""
-    apart = engine if isinstance(engine, Engine) and engine.dialect.name == "postgresql" else None
+    apart = bind if isinstance(bind, Engine) and bind.dialect.name == "postgresql" else None
     token = _APART.set(apart)
     try:
         yield
@@ -170,9 +173,10 @@ def reserved_apart(engine: Engine | Connection) -> Iterator[None]:
 def _bump(conn: Connection, municipality_id: int, name: str, count: int) -> int:
     """Add ``count`` to the counter (made at 0 when missing: one statement, so two first
     uses at once cannot both insert it); its new last value."""
-    table = Counter.__table__
+    table = cast(Table, Counter.__table__)
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        upsert_insert(conn.dialect.name, table)
+        dialect_insert(table)
         .values(municipality_id=municipality_id, name=name, last_value=count)
         .on_conflict_do_update(
             index_elements=[table.c.municipality_id, table.c.name],

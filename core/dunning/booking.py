@@ -8,8 +8,13 @@ fee and surcharge computed again from the current open amount; a letter left emp
 The chunk that closes the run also books the surcharges of claims paid late (core.dunning.late).
 
 Letter by letter and idempotent: a letter booked once is skipped, so booking twice — or a
-chunk of the job done again — books nothing. The run row is locked while a chunk books
-(PostgreSQL), so the chunk that books the last letter sees all the others and closes the run.
+chunk of the job done again — books nothing. On PostgreSQL chunks of one run book side by side
+(job workers on several machines): each locks the letters it books (``FOR UPDATE``: a letter is
+booked by one transaction, and the other finds it booked) and holds the run row only with ``FOR
+KEY SHARE`` (it stays approved; :func:`book` of the whole run waits for them with ``FOR
+UPDATE``). Whether the run is complete is asked at the end of a chunk under ``FOR NO KEY
+UPDATE`` of the run row, which chunks take one after the other: the last to take it sees every
+other chunk committed and closes the run. SQLite writes one transaction at a time anyway.
 """
 
 from __future__ import annotations
@@ -74,8 +79,11 @@ def _not_done() -> tuple[Any, ...]:
     return (DunningLetter.booked_at.is_(None), DunningLetter.dropped_at.is_(None))
 
 
-def _lock(session: Session, run: DunningRun) -> None:
-    session.execute(select(DunningRun.id).where(DunningRun.id == run.id).with_for_update()).all()
+def _lock(session: Session, run: DunningRun, *, shared: bool = False) -> None:
+    """The run row locked (``shared``: ``FOR KEY SHARE``, which only ``FOR UPDATE`` waits for)
+    and read again, approved or booked."""
+    query = select(DunningRun.id).where(DunningRun.id == run.id)
+    session.execute(query.with_for_update(read=shared, key_share=shared)).all()
     session.refresh(run)
     if run.state not in (RunState.APPROVED, RunState.BOOKED):
         raise IllegalTransition(
@@ -88,7 +96,7 @@ def book_letters(
 ) -> dict[str, int]:
     """Book the letters ``letter_ids`` of the run that are not booked yet, each with the
     items whose claims are still to be dunned (core.dunning.recheck)."""
-    _lock(session, run)
+    _lock(session, run, shared=True)
     letters = list(
         session.scalars(
             select(DunningLetter)
@@ -98,10 +106,11 @@ def book_letters(
                 *_not_done(),
             )
             .order_by(DunningLetter.id)
+            .with_for_update(of=DunningLetter)
         )
     )
     if not letters:
-        close_if_done(session, run, actor)  # a run without letters: its late surcharges
+        _close_if_done_now(session, run, actor)  # a run without letters: its late surcharges
         return {"letters": 0, "fees": 0, "surcharges": 0, "dropped": 0}
     items = item_rows(session, [letter.id for letter in letters])
     claims = _claims(session, [i.claim_id for its in items.values() for i in its])
@@ -118,7 +127,7 @@ def book_letters(
     _mark_booked(session, sent, kept, dropped, booked, preview)  # expires the letters: read
     # them before
     fees = sum(1 for kind, _ in targets if kind == "letter")
-    close_if_done(session, run, actor)
+    _close_if_done_now(session, run, actor)
     return {
         "letters": len(sent),
         "fees": fees,
@@ -344,6 +353,16 @@ def _audit(
         for letter in letters
     ]
     audit.record_all(session, rows)
+
+
+def _close_if_done_now(session: Session, run: DunningRun, actor: str) -> None:
+    """At the end of a chunk: the run row taken from the other chunks (``FOR NO KEY UPDATE``,
+    after the one holding it has committed), then closed if nothing is left."""
+    session.execute(
+        select(DunningRun.id).where(DunningRun.id == run.id).with_for_update(key_share=True)
+    ).all()
+    session.refresh(run)
+    close_if_done(session, run, actor)
 
 
 def close_if_done(session: Session, run: DunningRun, actor: str) -> bool:

@@ -29,7 +29,8 @@ import resource
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,15 @@ from sqlalchemy.orm import Session
 import core.job_kinds  # noqa: F401  (registers the kinds the jobs name)
 from core.dunning import booking, runs
 from core.dunning.jobs import start_preview
+from core.dunning.letter_jobs import RenderDunningLetters
 from core.dunning.models import DunningItem, DunningLetter, DunningRun
-from core.jobs import control, worker
+from core.jobs import control, queue, worker
+from core.jobs.models import Job, JobState
 from core.kernel.db import make_engine, make_session_factory
+from core.tenancy.municipalities import Municipality
 from portal.cli.db import alembic_config
 from tests import pg
+from tests.benchmarks import job_workers
 from tests.benchmarks.anchor import raw_sqlite_claims_per_second
 from tests.benchmarks.dunning_setup import open_items
 
@@ -68,26 +73,29 @@ def _progress(what: str) -> Callable[[int, int], None]:
     return seen
 
 
-def _preview(factory: Any, session: Session, m: Any, day: date, as_job: bool) -> DunningRun:
-    if not as_job:
+Drain = Callable[[int], object]  # does every chunk of the job of this id
+
+
+def _preview(session: Session, m: Any, day: date, drain: Drain | None) -> DunningRun:
+    if drain is None:
         run = runs.preview(session, m, day, "bench:1", _progress("persons previewed"))
         session.commit()
         return run
     run, job = start_preview(session, m, day, "bench:1")
     session.commit()
     if job is not None:
-        worker.drain(factory, environment={}, job_id=job.id)
+        drain(job.id)
     return run
 
 
-def _book(factory: Any, session: Session, m: Any, run: DunningRun, as_job: bool) -> dict[str, int]:
-    if not as_job:
+def _book(session: Session, m: Any, run: DunningRun, drain: Drain | None) -> dict[str, int]:
+    if drain is None:
         counts = booking.book(session, run, "bench:2", _progress("letters booked"))
         session.commit()
         return counts
     job = control.start(session, m, "dunning", {"run": str(run.id)}, actor="bench:2")
     session.commit()
-    worker.drain(factory, environment={}, job_id=job.id)
+    drain(job.id)
     session.expire_all()
     counts = control.progress(session, job).counts
     return {"fees": counts.get("fees", 0), "surcharges": counts.get("surcharges", 0)}
@@ -104,10 +112,48 @@ def _count_items(session: Session, run: DunningRun) -> int:
     )
 
 
-def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | None = None) -> None:
+def _cancel_letters(factory: Any) -> None:
+    """The letters' PDFs job a booking starts is cancelled: rendering is the notices'
+    benchmark's, and no worker is to render during the next run."""
+    with factory() as session:
+        running = select(Job).where(
+            Job.kind == RenderDunningLetters.name, Job.state == JobState.RUNNING
+        )
+        for letters_job in session.scalars(running):
+            control.cancel(session, letters_job, actor="bench:2")
+        session.commit()
+
+
+@contextmanager
+def _drain(url: str, factory: Any, as_job: bool, workers: int) -> Iterator[Drain | None]:
+    """How the jobs' chunks are done: not as jobs (None), here (core.jobs.worker.drain), or by
+    ``workers`` ``openkasse jobs worker`` processes (PostgreSQL; started and ready first)."""
+    if not workers:
+        here = lambda job_id: worker.drain(factory, environment={}, job_id=job_id)  # noqa: E731
+        yield here if as_job else None
+        return
+    queue.apply_schema(url, make_engine(url))
+    with tempfile.TemporaryDirectory() as logs:
+        processes = job_workers.spawn_workers(url, workers, Path(logs))
+        try:
+            job_workers.wait_until_ready(factory, workers, processes)
+
+            def there(job_id: int) -> None:
+                job_workers.drain_with_workers(url, factory, job_id, processes)
+                _cancel_letters(factory)
+
+            yield there
+        finally:
+            job_workers.stop_workers(processes)
+
+
+def bench_dunning(
+    url: str, items: int, as_job: bool = False, persons: int | None = None, workers: int = 0
+) -> None:
     persons = persons or items
     command.upgrade(alembic_config(url), "head")
-    backend = url.split(":", 1)[0] + ("/jobs" if as_job else "")
+    on = f"/jobs on {workers} worker processes" if workers else "/jobs" if as_job else ""
+    backend = url.split(":", 1)[0] + on
     engine = make_engine(url)
     sent = [0]  # statements sent to the database (an executemany counts once)
 
@@ -116,10 +162,11 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
         sent[0] += 1
 
     factory = make_session_factory(engine)
-    with factory() as session:
+    with factory() as session, _drain(url, factory, as_job, workers) as drain:
         m = open_items(session, persons, items)
         session.expunge_all()
         m = session.merge(m, load=True)
+        municipality_id = m.id
         rss_set_up = peak_rss_mib()
         print(
             f"dunning/{backend}: set-up of {items:,} open items of {persons:,} persons done "
@@ -130,7 +177,7 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
         booking_seconds = 0.0
         for number, day in enumerate(RUNS, start=1):
             started, cpu, sent[0] = time.perf_counter(), time.process_time(), 0
-            run = _preview(factory, session, m, day, as_job)
+            run = _preview(session, m, day, drain)
             previewed, preview_cpu = time.perf_counter(), time.process_time() - cpu
             preview_statements = sent[0]
             dunned = _count_items(session, run)
@@ -138,10 +185,11 @@ def bench_dunning(url: str, items: int, as_job: bool = False, persons: int | Non
             session.commit()
             approved = time.perf_counter()
             cpu, sent[0] = time.process_time(), 0
-            counts = _book(factory, session, m, run, as_job)
+            counts = _book(session, m, run, drain)
             done, booking_cpu = time.perf_counter(), time.process_time() - cpu
             booking_statements = sent[0]
-            session.expunge_all()
+            session.expunge_all()  # the run's objects go; the municipality is read again
+            m = session.get_one(Municipality, municipality_id)
             made = counts["fees"] + counts["surcharges"]
             booked_claims += made
             booking_seconds += done - approved
@@ -176,6 +224,12 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also on a PostgreSQL server")
     parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: only there")
     parser.add_argument("--jobs", action="store_true", help="preview and booking as jobs")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="with --postgres: the jobs done by this many `openkasse jobs worker` processes",
+    )
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if not (args.no_sqlite and args.postgres):
@@ -188,7 +242,9 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(text("CREATE DATABASE bench_dunning"))
             admin.dispose()
-            bench_dunning(f"{base}/bench_dunning", args.items, args.jobs, args.persons)
+            bench_dunning(
+                f"{base}/bench_dunning", args.items, args.jobs, args.persons, args.workers
+            )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ WORKER = "from portal.cli import main; main(['jobs', 'worker'], prog_name='openk
 READY_SECONDS = 120
 
 
-def _spawn_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen[bytes]]:
+def spawn_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -51,7 +51,7 @@ def _spawn_workers(url: str, count: int, logs: Path) -> list[subprocess.Popen[by
     return workers
 
 
-def _ready(factory: Any, count: int, workers: list[subprocess.Popen[bytes]]) -> None:
+def wait_until_ready(factory: Any, count: int, workers: list[subprocess.Popen[bytes]]) -> None:
     """Until procrastinate lists ``count`` live workers (their heartbeat rows)."""
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
@@ -66,7 +66,7 @@ def _ready(factory: Any, count: int, workers: list[subprocess.Popen[bytes]]) -> 
     raise RuntimeError("the job workers did not start")
 
 
-def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
     for worker in workers:
         worker.terminate()  # SIGTERM: the chunk in hand is finished first
     for worker in workers:
@@ -86,6 +86,18 @@ def _pending(factory: Any, job_id: int) -> int:
                 )
             )
         )
+
+
+def drain_with_workers(
+    url: str, factory: Any, job_id: int, workers: list[subprocess.Popen[bytes]]
+) -> None:
+    """Tokens for the job's pending chunks, then wait until the workers have done them all."""
+    queue.defer_pending(url, factory, job_id)
+    while _pending(factory, job_id):
+        for worker in workers:
+            if worker.poll() is not None:
+                raise RuntimeError(f"a job worker ended (exit {worker.returncode})")
+        time.sleep(0.05)
 
 
 def start_dog_tax_job(factory: Any, municipality_id: int) -> int:
@@ -109,19 +121,14 @@ def run_with_workers(
     factory, municipality_id = prepared
     queue.apply_schema(url, make_engine(url))
     with tempfile.TemporaryDirectory() as logs:
-        workers = _spawn_workers(url, count, Path(logs))
+        workers = spawn_workers(url, count, Path(logs))
         try:
-            _ready(factory, count, workers)
+            wait_until_ready(factory, count, workers)
             started = time.perf_counter()
             job_id = start_dog_tax_job(factory, municipality_id)
             planned = time.perf_counter() - started
-            queue.defer_pending(url, factory, job_id)
-            while _pending(factory, job_id):
-                for worker in workers:
-                    if worker.poll() is not None:
-                        raise RuntimeError(f"a job worker ended (exit {worker.returncode})")
-                time.sleep(0.05)
+            drain_with_workers(url, factory, job_id, workers)
             seconds = time.perf_counter() - started
         finally:
-            _stop(workers)
+            stop_workers(workers)
     return seconds, claims_of(factory, municipality_id), planned

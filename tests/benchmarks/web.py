@@ -257,7 +257,12 @@ def _client_process(
 
     connections = [http.client.HTTPConnection(host, int(port), timeout=60) for _ in range(threads)]
     for connection in connections:
-        connection.connect()  # the connections exist before the clock starts
+        # the connections exist and have carried a request before the clock starts: a browser
+        # or a proxy opens one to send a request, while one opened idle holds a gthread
+        # worker's thread for up to 5 s waiting for its first bytes (gunicorn's
+        # wait_for_data), which put whole seconds of start-up into the p95 (BENCHMARKS.md)
+        connection.request("GET", path, headers=headers)
+        connection.getresponse().read()
     workers = [threading.Thread(target=client, args=(c,)) for c in connections]
     for worker in workers:
         worker.start()

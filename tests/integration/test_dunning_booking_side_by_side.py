@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -125,52 +125,59 @@ def _surcharges(session: Session) -> int:
     )
 
 
+def _second_while_first_is_open(
+    engine: Engine, run_id: int, first_letters: list[int], second_letters: list[int], wait: str
+) -> tuple[dict[str, int], RunState]:
+    """A first chunk books ``first_letters`` and keeps its transaction open until a second,
+    booking ``second_letters``, waits for a lock in a statement with ``wait``; then the first
+    commits. The second's counts, and the run's state the first saw before its commit."""
+    with Session(engine) as first:
+        assert _book(run_id, first_letters)(first)["letters"] == len(first_letters)
+        second, result = _in_thread(engine, _book(run_id, second_letters))
+        _until(engine, lambda: _waiting_on(engine, wait), f"a wait in {wait!r}")
+        seen = first.get_one(DunningRun, run_id).state
+        first.commit()
+    second.join(timeout=WAIT_SECONDS)
+    assert not second.is_alive()
+    return result[0], seen
+
+
+@pytest.fixture
+def approved(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Engine, int, list]]:
+    engine, run_id, letters = _approved_run(tmp_path, request)
+    yield engine, run_id, letters
+    engine.dispose()
+
+
 @pytest.mark.postgres
 def test_chunks_book_side_by_side_and_the_last_closes_the_run(
-    tmp_path: Path, request: pytest.FixtureRequest
+    approved: tuple[Engine, int, list[int]],
 ) -> None:
-    engine, run_id, letters = _approved_run(tmp_path, request)
-    try:
-        with Session(engine) as first:
-            assert _book(run_id, letters[:1])(first)["letters"] == 1
-            # first's transaction is open; the second chunk books its two letters meanwhile
-            # and waits only for the question whether the run is complete
-            second, result = _in_thread(engine, _book(run_id, letters[1:]))
-            _until(engine, lambda: _waiting_on(engine, "FOR NO KEY UPDATE"), "the 2nd's wait")
-            # not the last: the second's letters are still open
-            assert first.get_one(DunningRun, run_id).state is RunState.APPROVED
-            first.commit()
-        second.join(timeout=WAIT_SECONDS)
-        assert not second.is_alive() and result[0]["letters"] == 2
-        with Session(engine) as check:
-            run = check.get_one(DunningRun, run_id)
-            assert run.state is RunState.BOOKED
-            assert booking.open_letters(check, run) == []
-            assert _surcharges(check) == 4
-            closed = select(func.count(AuditEvent.id)).where(
-                AuditEvent.action == "dunning_run.booked"
-            )
-            assert check.scalar(closed) == 1
-            assert sum(trial_balance(check, run.municipality_id).values()) == 0
-    finally:
-        engine.dispose()
+    engine, run_id, letters = approved
+    # the second chunk books its two letters while the first's transaction is open and waits
+    # only for the question whether the run is complete
+    counts, seen = _second_while_first_is_open(
+        engine, run_id, letters[:1], letters[1:], "FOR NO KEY UPDATE"
+    )
+    assert seen is RunState.APPROVED  # the first was not the last: the second's were open
+    assert counts["letters"] == 2
+    with Session(engine) as check:
+        run = check.get_one(DunningRun, run_id)
+        assert run.state is RunState.BOOKED
+        assert booking.open_letters(check, run) == []
+        assert _surcharges(check) == 4
+        closed = select(func.count(AuditEvent.id)).where(AuditEvent.action == "dunning_run.booked")
+        assert check.scalar(closed) == 1
+        assert sum(trial_balance(check, run.municipality_id).values()) == 0
 
 
 @pytest.mark.postgres
 def test_one_letter_in_two_transactions_at_once_is_booked_once(
-    tmp_path: Path, request: pytest.FixtureRequest
+    approved: tuple[Engine, int, list[int]],
 ) -> None:
-    engine, run_id, letters = _approved_run(tmp_path, request)
-    try:
-        with Session(engine) as first:
-            assert _book(run_id, letters)(first)["letters"] == 3
-            again, result = _in_thread(engine, _book(run_id, letters))
-            _until(engine, lambda: _waiting_on(engine, ""), "the second transaction's wait")
-            first.commit()
-        again.join(timeout=WAIT_SECONDS)
-        assert not again.is_alive() and result[0]["letters"] == 0
-        with Session(engine) as check:
-            assert _surcharges(check) == 4
-            assert check.get_one(DunningRun, run_id).state is RunState.BOOKED
-    finally:
-        engine.dispose()
+    engine, run_id, letters = approved
+    counts, seen = _second_while_first_is_open(engine, run_id, letters, letters, "")
+    assert seen is RunState.BOOKED and counts["letters"] == 0
+    with Session(engine) as check:
+        assert _surcharges(check) == 4
+        assert check.get_one(DunningRun, run_id).state is RunState.BOOKED

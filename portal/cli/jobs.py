@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from core.kernel.gc_pause import freeze_startup
 from portal.cli import context
 
 if TYPE_CHECKING:
@@ -172,6 +173,8 @@ def work_command(job_id: int | None, forever: bool, poll: float) -> None:
     import core.job_kinds  # noqa: F401
 
     factory = context.session_factory()
+    if forever:
+        freeze_startup()
     while True:
         chunks = _work(factory, job_id)
         if chunks:
@@ -208,7 +211,9 @@ def worker_command(concurrency: int) -> None:
         )
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    queue.run_worker(url, context.session_factory(), environment(), concurrency=concurrency)
+    factory, settings = context.session_factory(), environment()
+    freeze_startup()
+    queue.run_worker(url, factory, settings, concurrency=concurrency)
 
 
 @jobs_group.command("list")

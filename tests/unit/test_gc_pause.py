@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from core.kernel.gc_pause import GEN0, fewer_collections, with_fewer_collections
+from core.kernel.gc_pause import GEN0, fewer_collections, freeze_startup, with_fewer_collections
 
 
 def test_inside_the_young_generation_waits_and_old_objects_are_frozen() -> None:
@@ -40,3 +40,20 @@ def test_nested_blocks_share_one_pause_and_an_error_restores_it() -> None:
         run()
     assert seen == [max(before[0], GEN0)] * 2
     assert gc.get_threshold() == before
+
+
+def test_a_workers_start_up_is_frozen_and_later_objects_are_collected() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the cyclic collector frees it
+
+    loaded = Node()  # stands for what start-up loaded
+    try:
+        freeze_startup()
+        assert gc.get_freeze_count() > 0
+        assert not gc.is_tracked(loaded) or all(loaded is not o for o in gc.get_objects())
+        Node()  # garbage made after start-up (a chunk's)
+        assert gc.collect() >= 1  # found: the young generations are walked as always
+        assert gc.isenabled() and loaded.me is loaded
+    finally:
+        gc.unfreeze()

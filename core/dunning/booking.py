@@ -79,11 +79,14 @@ def _not_done() -> tuple[Any, ...]:
     return (DunningLetter.booked_at.is_(None), DunningLetter.dropped_at.is_(None))
 
 
-def _lock(session: Session, run: DunningRun, *, shared: bool = False) -> None:
-    """The run row locked (``shared``: ``FOR KEY SHARE``, which only ``FOR UPDATE`` waits for)
-    and read again, approved or booked."""
+def _lock(
+    session: Session, run: DunningRun, *, read: bool = False, key_share: bool = False
+) -> None:
+    """The run row locked and read again, approved or booked: ``FOR UPDATE`` (whole run),
+    ``read`` + ``key_share``: ``FOR KEY SHARE`` (a chunk; only ``FOR UPDATE`` waits for it),
+    ``key_share``: ``FOR NO KEY UPDATE`` (a chunk's end; chunks take it one after the other)."""
     query = select(DunningRun.id).where(DunningRun.id == run.id)
-    session.execute(query.with_for_update(read=shared, key_share=shared)).all()
+    session.execute(query.with_for_update(read=read, key_share=key_share)).all()
     session.refresh(run)
     if run.state not in (RunState.APPROVED, RunState.BOOKED):
         raise IllegalTransition(
@@ -96,7 +99,7 @@ def book_letters(
 ) -> dict[str, int]:
     """Book the letters ``letter_ids`` of the run that are not booked yet, each with the
     items whose claims are still to be dunned (core.dunning.recheck)."""
-    _lock(session, run, shared=True)
+    _lock(session, run, read=True, key_share=True)
     letters = list(
         session.scalars(
             select(DunningLetter)
@@ -358,10 +361,7 @@ def _audit(
 def _close_if_done_now(session: Session, run: DunningRun, actor: str) -> None:
     """At the end of a chunk: the run row taken from the other chunks (``FOR NO KEY UPDATE``,
     after the one holding it has committed), then closed if nothing is left."""
-    session.execute(
-        select(DunningRun.id).where(DunningRun.id == run.id).with_for_update(key_share=True)
-    ).all()
-    session.refresh(run)
+    _lock(session, run, key_share=True)
     close_if_done(session, run, actor)
 
 

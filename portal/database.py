@@ -18,7 +18,7 @@ from typing import TypeVar
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.kernel.db import begin_reading, make_engine, make_session_factory
+from core.kernel.db import begin_reading, close_session, make_engine, make_session_factory
 
 EXTENSION = "openkasse.sessionmaker"
 WRITES = "openkasse_writes"
@@ -72,4 +72,4 @@ def rollback() -> None:
 def _close(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
-        session.close()
+        close_session(session)

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event, select, text
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -186,6 +186,35 @@ def is_busy_error(error: BaseException) -> bool:
         return True
     text = str(original).lower()
     return any(message in text for message in _SQLITE_BUSY_MESSAGES)
+
+
+def close_session(session: Session) -> None:
+    """Close ``session``; on PostgreSQL a transaction that wrote nothing ends with COMMIT.
+
+    For the database that is the same as ROLLBACK: no transaction id was assigned, so there is
+    nothing to undo (``txid_current_if_assigned()`` is NULL until the first write, row locks
+    included). But psycopg forgets all of a connection's prepared statements on every ROLLBACK
+    (it might have undone DDL they stand on), so page views — which read and then roll back —
+    had PostgreSQL plan every statement anew: about 0.4–0.6 ms of planning per statement, three
+    quarters of a statement's time on the account page. A transaction that wrote, failed or
+    still has unflushed changes is rolled back as before."""
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        connection = session.connection()
+        if connection.dialect.driver == "psycopg":
+            from psycopg.pq import TransactionStatus  # only there on PostgreSQL
+
+            driver: Any = connection.connection.driver_connection
+            try:
+                open_ = driver.info.transaction_status == TransactionStatus.INTRANS
+                if open_ and connection.scalar(_WROTE_NOTHING):
+                    session.commit()
+            except SQLAlchemyError:  # a lost connection, say: the rollback below is still right
+                pass
+    session.close()
+
+
+# Whether this transaction has written anything (compiled once).
+_WROTE_NOTHING = text("SELECT txid_current_if_assigned() IS NULL")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

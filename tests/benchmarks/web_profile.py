@@ -82,7 +82,7 @@ def profile_account(url: str, args: argparse.Namespace) -> None:
         for statement in statements:
             print("  --", " ".join(statement.split())[:300])
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(top)
 
 
 def main() -> None:

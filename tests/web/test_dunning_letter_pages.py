@@ -6,6 +6,7 @@ is still open and nothing personal. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -128,7 +129,10 @@ def test_signed_link_shows_what_is_open_without_personal_data(
     # open now of this letter: the tax, its fee and its surcharges (the first letter's are its own)
     assert "1.263,56 €" in text  # 1,234.56 + 17 + 12
     person = db.get_one(Person, letter.person_id)
-    assert person.family_name not in text and "Weg" not in text  # no name, no address
+    # the page without the GiroCode's base64 PNG and the token, whose letters vary with the ids
+    # (on PostgreSQL "Weg" turned up in the image now and then)
+    readable = re.sub(r"data:image/png;base64,[^\"]+", "", text).replace(token, "")
+    assert person.family_name not in readable and "Weg" not in readable  # no name, no address
     assert client.get(f"/{slug}/mahnschreiben/{tamper(token)}").status_code == 404
     elsewhere = make.municipality()
     db.commit()

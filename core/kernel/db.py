@@ -205,8 +205,8 @@ def close_session(session: Session) -> None:
 
             driver: Any = connection.connection.driver_connection
             try:
-                open_ = driver.info.transaction_status == TransactionStatus.INTRANS
-                if open_ and connection.scalar(_WROTE_NOTHING):
+                still_open = driver.info.transaction_status == TransactionStatus.INTRANS
+                if still_open and connection.scalar(_WROTE_NOTHING):
                     session.commit()
             except SQLAlchemyError:  # a lost connection, say: the rollback below is still right
                 pass

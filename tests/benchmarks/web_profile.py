@@ -2,9 +2,10 @@
 statements per request, and optionally a cProfile of the requests. The same citizen with 40
 items as tests/benchmarks/web.py. Prints figures only.
 
-``python -m tests.benchmarks.web_profile [--requests N] [--sqlite] [--profile N]`` (PostgreSQL
-when the server binaries are there, as tests/benchmarks/web.py); ``--profile N`` prints the N
-functions with the most cumulative time.
+``python -m tests.benchmarks.web_profile [--requests N] [--sqlite] [--profile N] [--sort tottime]
+[--cpu-time]`` (PostgreSQL when the server binaries are there, as tests/benchmarks/web.py);
+``--profile N`` prints the N functions with the most cumulative (or ``--sort``) time; with
+``--cpu-time`` the profile counts CPU time, not wall time (waiting for PostgreSQL left out).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.benchmarks.web import EMAIL, ITEMS, SECRET_KEY, SLUG, citizen_with_it
 
 def profile_account(url: str, args: argparse.Namespace) -> None:
     requests, top, show, save = args.requests, args.profile, args.statements, args.save
+    timer = (time.process_time,) if args.cpu_time else ()
     os.environ.update({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY})
     os.environ.setdefault("OPENKASSE_ENV", "development")
     citizen_with_items(url)
@@ -56,7 +58,7 @@ def profile_account(url: str, args: argparse.Namespace) -> None:
     event.listen(Engine, "before_cursor_execute", count)
     client.get(f"/{SLUG}/konto")
     event.remove(Engine, "before_cursor_execute", count)
-    profiler = cProfile.Profile() if top else None
+    profiler = cProfile.Profile(*timer) if top else None
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
@@ -82,7 +84,7 @@ def profile_account(url: str, args: argparse.Namespace) -> None:
         for statement in statements:
             print("  --", " ".join(statement.split())[:300])
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(top)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(top)
 
 
 def main() -> None:
@@ -90,6 +92,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--sqlite", action="store_true")
     parser.add_argument("--profile", type=int, default=0, help="print the top N functions")
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
+    parser.add_argument("--cpu-time", action="store_true", help="profile CPU time, not wall time")
     parser.add_argument("--statements", action="store_true", help="print the page's SQL")
     parser.add_argument("--save", default="", help="write the account page to this file")
     args = parser.parse_args()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -199,18 +199,22 @@ def close_session(session: Session) -> None:
     quarters of a statement's time on the account page. A transaction that wrote, failed or
     still has unflushed changes is rolled back as before."""
     if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        connection = session.connection()
-        if connection.dialect.driver == "psycopg":
-            from psycopg.pq import TransactionStatus  # only there on PostgreSQL
-
-            driver: Any = connection.connection.driver_connection
-            try:
-                still_open = driver.info.transaction_status == TransactionStatus.INTRANS
-                if still_open and connection.scalar(_WROTE_NOTHING):
-                    session.commit()
-            except SQLAlchemyError:  # a lost connection, say: the rollback below is still right
-                pass
+        # a failed flush, a lost connection: the rollback of close() is still right
+        with suppress(SQLAlchemyError):
+            _commit_if_nothing_written(session)
     session.close()
+
+
+def _commit_if_nothing_written(session: Session) -> None:
+    connection = session.connection()
+    if connection.dialect.driver != "psycopg":
+        return
+    from psycopg.pq import TransactionStatus  # only there on PostgreSQL
+
+    driver: Any = connection.connection.driver_connection
+    still_open = driver.info.transaction_status == TransactionStatus.INTRANS
+    if still_open and connection.scalar(_WROTE_NOTHING):
+        session.commit()
 
 
 # Whether this transaction has written anything (compiled once).

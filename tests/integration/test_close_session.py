@@ -82,3 +82,13 @@ def test_a_failed_transaction_is_rolled_back(one_connection: Engine) -> None:
         session.execute(text("SELECT * FROM no_such_table"))
     close_session(session)  # no error on an aborted transaction
     assert isinstance(_slugs(one_connection), set)
+
+
+def test_a_failed_flush_is_rolled_back_without_an_error(one_connection: Engine) -> None:
+    factory = make_session_factory(one_connection)
+    session = factory()
+    factories.municipality(session, slug="doppelt")
+    with pytest.raises(DBAPIError):  # the slug is unique: the flush fails, the session
+        factories.municipality(session, slug="doppelt")  # now needs a rollback
+    close_session(session)
+    assert "doppelt" not in _slugs(one_connection)

@@ -199,21 +199,16 @@ def close_session(session: Session) -> None:
     quarters of a statement's time on the account page. A transaction that wrote, failed or
     still has unflushed changes is rolled back as before."""
     if session.in_transaction() and not (session.new or session.dirty or session.deleted):
-        # a failed flush, a lost connection: the rollback of close() is still right
+        # a failed flush or statement, a lost connection: the rollback of close() is still right
         with suppress(SQLAlchemyError):
             _commit_if_nothing_written(session)
     session.close()
 
 
 def _commit_if_nothing_written(session: Session) -> None:
+    # An aborted transaction makes the question fail, which close_session leaves to the rollback.
     connection = session.connection()
-    if connection.dialect.driver != "psycopg":
-        return
-    from psycopg.pq import TransactionStatus  # only there on PostgreSQL
-
-    driver: Any = connection.connection.driver_connection
-    still_open = driver.info.transaction_status == TransactionStatus.INTRANS
-    if still_open and connection.scalar(_WROTE_NOTHING):
+    if connection.dialect.driver == "psycopg" and connection.scalar(_WROTE_NOTHING):
         session.commit()
 
 

@@ -103,7 +103,9 @@ class DunningLetter(Base):
     __tablename__ = "dunning_letter"
     __table_args__ = (
         CheckConstraint("fee_cents >= 0 AND surcharge_cents >= 0", name="amounts_non_negative"),
-        Index("ix_dunning_letter_run", "run_id"),
+        # (run, person): a preview chunk asks which of its persons have a letter in the run
+        # already; with the run alone PostgreSQL read every letter of the run per chunk.
+        Index("ix_dunning_letter_run_person", "run_id", "person_id"),
         Index("ix_dunning_letter_person", "person_id"),
     )
 

@@ -6,9 +6,9 @@
 preview and the booking are done as the back office does them: as jobs (core.dunning.jobs),
 their chunks drained here by core.jobs.worker (the PDFs job the booking starts is left pending:
 rendering is measured by the notices' benchmark).
-Set-up (bulk insert, not measured): ``items`` open property-tax claims of 10–100 € of
-``persons`` persons, due quarterly 15.11.2025–15.02.2026, every tenth paid in part, with their
-ledger rows (tests.benchmarks.dunning_setup). Measured, on the demo
+Set-up (bulk insert and, on PostgreSQL, ANALYZE; not measured): ``items`` open property-tax
+claims of 10–100 € of ``persons`` persons, due quarterly 15.11.2025–15.02.2026, every tenth
+paid in part, with their ledger rows (tests.benchmarks.dunning_setup). Measured, on the demo
 procedure (reminder without fee, Mahnung with the NRW fee, § 240 surcharges):
 
 1. run 1 on 16.03.2026: preview (selection, steps, surcharges, letters and items stored),
@@ -164,6 +164,13 @@ def bench_dunning(
     factory = make_session_factory(engine)
     with factory() as session, _drain(url, factory, as_job, workers) as drain:
         m = open_items(session, persons, items)
+        if engine.dialect.name == "postgresql":
+            # Statistics as autovacuum keeps them on a database that grew over the years: the
+            # set-up loads a million rows in a minute, and plans made before autovacuum has
+            # looked at them read whole tables (BENCHMARKS.md, 2026-12-07).
+            session.commit()
+            session.execute(text("ANALYZE"))
+            session.commit()
         session.expunge_all()
         m = session.merge(m, load=True)
         municipality_id = m.id

@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import core.job_kinds  # noqa: F401  (registers the kinds)
-from core.dunning import booking, letters, runs
+from core.dunning import booking, letters, runs, selection
 from core.dunning.jobs import PREPARE, start_preview
 from core.dunning.letter_records import DunningLetterDocument
 from core.dunning.models import DunningItem, DunningLetter, DunningRun, RunState
@@ -183,6 +183,22 @@ def test_a_killed_chunk_is_done_again_and_nothing_is_stored_twice(
     _book(db, m, run)
     booked = db.scalar(select(func.count(DunningItem.id)).where(DunningItem.booked.is_(True)))
     assert booked == len(claims)
+
+
+def test_a_chunk_skips_exactly_its_persons_with_a_letter(db: Session, make: Any) -> None:
+    """The chunk asks for the letters by the range of its persons' ids: persons in that range
+    with a letter already are skipped, the others between them are planned."""
+    m = _town(db, make)
+    expected = _in_process(db, m, RUN_1)
+    run, _ = runs.open_run(db, m, RUN_1, "user:1")
+    persons = selection.persons_due(db, m.id, RUN_1)
+    assert len(persons) >= 4
+    ends = runs.add_persons(db, m, run, [persons[0], persons[-1]])
+    assert ends["letters"] == 2
+    rest = runs.add_persons(db, m, run, persons)  # the ends again, and all between them
+    assert rest["letters"] == len(expected) - 2
+    assert _content(db, run) == expected
+    assert runs.add_persons(db, m, run, persons[1:3])["letters"] == 0
 
 
 def test_no_approval_while_preparing_nor_with_failed_persons(
